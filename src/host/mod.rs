@@ -1,0 +1,502 @@
+//! The one narrow interface between brig and a FreeBSD machine.
+//!
+//! Everything above this module (config, model, plan, exec, cli) talks to a
+//! `&mut dyn Host` and never knows whether it is the real kernel
+//! (`freebsd::FreeBsdHost`) or the simulated machine (`sim::SimHost`).
+//! `main` picks one explicitly; nothing here looks at `cfg!(test)`.
+//!
+//! Paths handed to a `Host` are paths *of the managed machine*
+//! (`/usr/local/etc/brig/brig.toml`, a jail's `path`). The real host uses them
+//! as they are; the sim keeps that machine's filesystem under its directory.
+//! Code that reads or writes such a file itself goes through
+//! [`Host::local_path`].
+
+pub mod encode;
+pub mod error;
+#[cfg(target_os = "freebsd")]
+pub mod freebsd;
+pub mod params;
+pub mod sim;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+pub use error::{HostError, HostResult};
+pub use nix::errno::Errno;
+
+/// A jail id as the kernel hands it out (1..=999999).
+pub type Jid = i32;
+
+/// Flags of jail_set(2): `JAIL_CREATE`, `JAIL_UPDATE`, `JAIL_ATTACH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SetFlags {
+    pub create: bool,
+    pub update: bool,
+    pub attach: bool,
+}
+
+impl SetFlags {
+    pub const CREATE: SetFlags = SetFlags { create: true, update: false, attach: false };
+    pub const UPDATE: SetFlags = SetFlags { create: false, update: true, attach: false };
+
+    /// The bit pattern of `<sys/jail.h>`.
+    pub fn bits(self) -> i32 {
+        (if self.create { 0x01 } else { 0 })
+            | (if self.update { 0x02 } else { 0 })
+            | (if self.attach { 0x04 } else { 0 })
+    }
+}
+
+/// The three states of a "jailsys" parameter (`ip4`, `ip6`, `host`, `vnet`,
+/// `sysvshm`, ...), with the kernel's numbering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JailSys {
+    Disable = 0,
+    New = 1,
+    Inherit = 2,
+}
+
+impl JailSys {
+    pub fn from_raw(v: i32) -> Option<JailSys> {
+        match v {
+            0 => Some(JailSys::Disable),
+            1 => Some(JailSys::New),
+            2 => Some(JailSys::Inherit),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JailSys::Disable => "disable",
+            JailSys::New => "new",
+            JailSys::Inherit => "inherit",
+        }
+    }
+}
+
+/// A typed jail parameter value, as jail_set(2) takes it and jail_get(2)
+/// returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "lowercase")]
+pub enum ParamValue {
+    Str(String),
+    Int(i32),
+    ULong(u64),
+    Bool(bool),
+    JailSys(JailSys),
+    Ip4(Vec<Ipv4Addr>),
+    Ip6(Vec<Ipv6Addr>),
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Str(s) => f.write_str(s),
+            ParamValue::Int(i) => write!(f, "{i}"),
+            ParamValue::ULong(u) => write!(f, "{u}"),
+            ParamValue::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
+            ParamValue::JailSys(s) => f.write_str(s.as_str()),
+            ParamValue::Ip4(a) => {
+                let v: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+                f.write_str(&v.join(","))
+            }
+            ParamValue::Ip6(a) => {
+                let v: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+                f.write_str(&v.join(","))
+            }
+        }
+    }
+}
+
+/// One `name = value` of a jail. Booleans are always stored under their
+/// positive name (`persist`, `allow.raw_sockets`); the encoder writes the
+/// `no` form for `false`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JailParam {
+    pub name: String,
+    pub value: ParamValue,
+}
+
+impl JailParam {
+    pub fn new(name: impl Into<String>, value: ParamValue) -> JailParam {
+        JailParam { name: name.into(), value }
+    }
+    pub fn str(name: &str, v: impl Into<String>) -> JailParam {
+        JailParam::new(name, ParamValue::Str(v.into()))
+    }
+    pub fn int(name: &str, v: i32) -> JailParam {
+        JailParam::new(name, ParamValue::Int(v))
+    }
+    pub fn bool(name: &str, v: bool) -> JailParam {
+        JailParam::new(name, ParamValue::Bool(v))
+    }
+}
+
+/// How jail_get(2) selects a jail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JailKey {
+    Jid(Jid),
+    Name(String),
+    /// `lastjid`: the first live jail with a jid greater than this one.
+    After(Jid),
+}
+
+/// The parameters brig reads for every live jail in one sweep.
+pub const LIVE_PARAMS: &[&str] = &[
+    "jid",
+    "name",
+    "path",
+    "host.hostname",
+    "parent",
+    "ip4.addr",
+    "ip6.addr",
+    "persist",
+    "dying",
+    "children.max",
+    "children.cur",
+    "securelevel",
+    "enforce_statfs",
+    "devfs_ruleset",
+    "osrelease",
+];
+
+/// A running jail as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveJail {
+    pub jid: Jid,
+    pub name: String,
+    pub path: String,
+    pub hostname: String,
+    pub parent: Jid,
+    pub ip4: Vec<Ipv4Addr>,
+    pub ip6: Vec<Ipv6Addr>,
+    pub persist: bool,
+    pub dying: bool,
+    pub children_max: i32,
+    pub children_cur: i32,
+    pub securelevel: i32,
+    pub enforce_statfs: i32,
+    pub devfs_ruleset: i32,
+    pub osrelease: String,
+}
+
+impl LiveJail {
+    /// Builds a `LiveJail` from the values of [`LIVE_PARAMS`].
+    pub fn from_params(values: &[JailParam]) -> LiveJail {
+        let mut j = LiveJail {
+            jid: 0,
+            name: String::new(),
+            path: String::new(),
+            hostname: String::new(),
+            parent: 0,
+            ip4: Vec::new(),
+            ip6: Vec::new(),
+            persist: false,
+            dying: false,
+            children_max: 0,
+            children_cur: 0,
+            securelevel: 0,
+            enforce_statfs: 0,
+            devfs_ruleset: 0,
+            osrelease: String::new(),
+        };
+        for p in values {
+            match (p.name.as_str(), &p.value) {
+                ("jid", ParamValue::Int(v)) => j.jid = *v,
+                ("name", ParamValue::Str(v)) => j.name = v.clone(),
+                ("path", ParamValue::Str(v)) => j.path = v.clone(),
+                ("host.hostname", ParamValue::Str(v)) => j.hostname = v.clone(),
+                ("parent", ParamValue::Int(v)) => j.parent = *v,
+                ("ip4.addr", ParamValue::Ip4(v)) => j.ip4 = v.clone(),
+                ("ip6.addr", ParamValue::Ip6(v)) => j.ip6 = v.clone(),
+                ("persist", ParamValue::Bool(v)) => j.persist = *v,
+                ("dying", ParamValue::Bool(v)) => j.dying = *v,
+                ("children.max", ParamValue::Int(v)) => j.children_max = *v,
+                ("children.cur", ParamValue::Int(v)) => j.children_cur = *v,
+                ("securelevel", ParamValue::Int(v)) => j.securelevel = *v,
+                ("enforce_statfs", ParamValue::Int(v)) => j.enforce_statfs = *v,
+                ("devfs_ruleset", ParamValue::Int(v)) => j.devfs_ruleset = *v,
+                ("osrelease", ParamValue::Str(v)) => j.osrelease = v.clone(),
+                _ => {}
+            }
+        }
+        j
+    }
+}
+
+/// What kind of ZFS object a dataset name refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    Filesystem,
+    Snapshot,
+    Volume,
+}
+
+/// One line of a `zfs list -Hp`: the name, its kind and the requested
+/// properties in parseable form (`-` where a property has no value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub name: String,
+    pub kind: DatasetKind,
+    pub props: BTreeMap<String, String>,
+}
+
+/// A filesystem to mount with nmount(2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountRequest {
+    /// `devfs`, `nullfs`, `fdescfs`, `procfs`, `tmpfs`, `zfs`, ...
+    pub fstype: String,
+    /// `from`: the directory of a nullfs mount, the dataset of a zfs mount;
+    /// pseudo filesystems use their fstype, as mount(8) does.
+    pub source: String,
+    /// `fspath`, a path of the managed machine.
+    pub target: PathBuf,
+    pub readonly: bool,
+    /// Extra nmount options (`ruleset=4`, `size=1g`, `linrdlnk`).
+    pub options: Vec<(String, Option<String>)>,
+}
+
+/// One mounted filesystem (getfsstat(2)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountEntry {
+    pub fstype: String,
+    pub source: String,
+    pub target: PathBuf,
+    pub readonly: bool,
+}
+
+/// A sysctl value: numbers and strings are all brig reads or writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SysctlValue {
+    Int(i64),
+    Str(String),
+}
+
+impl SysctlValue {
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            SysctlValue::Int(i) => Some(*i),
+            SysctlValue::Str(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+impl std::fmt::Display for SysctlValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SysctlValue::Int(i) => write!(f, "{i}"),
+            SysctlValue::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A network interface and its addresses (getifaddrs(3)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    pub name: String,
+    pub up: bool,
+    pub addrs: Vec<IpNet>,
+}
+
+/// Where a spawned command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// On the host, like exec.prestart.
+    Host,
+    /// Inside a running jail: fork, jail_attach, setusercontext, exec
+    /// (jexec(8)).
+    Jail(Jid),
+}
+
+/// Whether a spawned command shares brig's terminal or has its output
+/// captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdio {
+    Inherit,
+    Capture,
+}
+
+/// A command to run with [`Host::spawn`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub program: String,
+    pub args: Vec<String>,
+    /// Run as this user (looked up inside the jail for `Place::Jail`);
+    /// `None` keeps brig's own (root) credentials.
+    pub user: Option<String>,
+    /// Start from an empty environment (exec.clean) before `env` is applied.
+    pub clean_env: bool,
+    pub env: Vec<(String, String)>,
+    pub stdio: Stdio,
+}
+
+impl Command {
+    pub fn new(program: impl Into<String>) -> Command {
+        Command {
+            program: program.into(),
+            args: Vec::new(),
+            user: None,
+            clean_env: false,
+            env: Vec::new(),
+            stdio: Stdio::Capture,
+        }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// The command line as one string, for messages.
+    pub fn display(&self) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// How a spawned command ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Output {
+    /// Exit code, or 128 + signal number when killed by a signal.
+    pub status: i32,
+    /// Empty unless the command ran with `Stdio::Capture`.
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Which implementation a `Host` is, for `brig doctor` and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKind {
+    FreeBsd,
+    Sim { dir: PathBuf },
+}
+
+/// The interface to one FreeBSD machine: jails, ZFS, mounts, rctl, sysctl,
+/// network aliases and processes. Methods mirror the system calls (or the
+/// zfs(8) command) they stand for, and fail with the errno that call would
+/// return.
+pub trait Host {
+    fn kind(&self) -> HostKind;
+
+    /// Where a path of the managed machine lives on the machine brig runs
+    /// on: the path itself on FreeBSD, `DIR/path` for the sim.
+    fn local_path(&self, path: &Path) -> PathBuf;
+
+    // --- jails: jail_set(2), jail_get(2), jail_remove(2) -----------------
+
+    /// jail_set(2). Returns the jid of the created or updated jail.
+    fn jail_set(&mut self, params: &[JailParam], flags: SetFlags) -> HostResult<Jid>;
+
+    /// jail_get(2) of the named parameters of one jail, in the order asked.
+    fn jail_get(&self, key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>>;
+
+    /// jail_remove(2): kills the jail's processes and removes it and its
+    /// children.
+    fn jail_remove(&mut self, jid: Jid) -> HostResult<()>;
+
+    /// Every live jail visible to brig, in jid order, read with one
+    /// jail_get(2) per jail (`lastjid` walk); no process is spawned.
+    fn jail_list(&self) -> HostResult<Vec<LiveJail>> {
+        let mut out = Vec::new();
+        let mut last = 0;
+        loop {
+            match self.jail_get(&JailKey::After(last), LIVE_PARAMS) {
+                Ok(values) => {
+                    let jail = LiveJail::from_params(&values);
+                    last = jail.jid;
+                    out.push(jail);
+                }
+                Err(e) if e.errno == Errno::ENOENT => return Ok(out),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The live jail with this name, if any.
+    fn jail_find(&self, name: &str) -> HostResult<Option<LiveJail>> {
+        match self.jail_get(&JailKey::Name(name.to_string()), LIVE_PARAMS) {
+            Ok(values) => Ok(Some(LiveJail::from_params(&values))),
+            Err(e) if e.errno == Errno::ENOENT => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    // --- ZFS --------------------------------------------------------------
+
+    /// `zfs create -o PROP=VALUE... NAME`: creates a filesystem and mounts
+    /// it unless `canmount=off`, `mountpoint=none|legacy` or `jailed=on`.
+    fn zfs_create(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()>;
+
+    /// `zfs snapshot NAME@SNAP`.
+    fn zfs_snapshot(&mut self, snapshot: &str) -> HostResult<()>;
+
+    /// `zfs clone -o PROP=VALUE... ORIGIN@SNAP NAME`, mounted like create.
+    fn zfs_clone(&mut self, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()>;
+
+    /// `zfs destroy [-r] NAME` (unmounting first, as zfs(8) does).
+    fn zfs_destroy(&mut self, name: &str, recursive: bool) -> HostResult<()>;
+
+    /// `zfs rename FROM TO`.
+    fn zfs_rename(&mut self, from: &str, to: &str) -> HostResult<()>;
+
+    /// `zfs get -Hp` of the named properties of one dataset; user
+    /// properties (`brig:release`) that are not set are absent from the map.
+    fn zfs_get(&self, name: &str, props: &[&str]) -> HostResult<BTreeMap<String, String>>;
+
+    /// `zfs set PROP=VALUE... NAME`.
+    fn zfs_set(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()>;
+
+    /// `zfs list -Hp -r -t all -o PROPS ROOT`: the root, every descendant
+    /// and their snapshots, in one call.
+    fn zfs_list(&self, root: &str, props: &[&str]) -> HostResult<Vec<DatasetInfo>>;
+
+    // --- mounts: nmount(2), unmount(2), getfsstat(2) --------------------
+
+    fn mount(&mut self, req: &MountRequest) -> HostResult<()>;
+    fn unmount(&mut self, target: &Path, force: bool) -> HostResult<()>;
+    fn mounts(&self) -> HostResult<Vec<MountEntry>>;
+
+    // --- rctl(8) through rctl_add_rule(2) and friends -------------------
+
+    /// rctl_add_rule(2) with a full rule `subject:id:resource:action=amount[/per]`.
+    fn rctl_add(&mut self, rule: &str) -> HostResult<()>;
+    /// rctl_remove_rule(2) with a filter; ESRCH when nothing matched.
+    fn rctl_remove(&mut self, filter: &str) -> HostResult<()>;
+    /// rctl_get_rules(2): the rules matching a filter.
+    fn rctl_rules(&self, filter: &str) -> HostResult<Vec<String>>;
+    /// rctl_get_racct(2): resource usage of one subject (`jail:NAME`).
+    fn rctl_usage(&self, subject: &str) -> HostResult<BTreeMap<String, u64>>;
+
+    // --- sysctl(3) ------------------------------------------------------
+
+    fn sysctl_get(&self, name: &str) -> HostResult<SysctlValue>;
+    fn sysctl_set(&mut self, name: &str, value: &SysctlValue) -> HostResult<()>;
+
+    // --- network: getifaddrs(3), SIOCAIFADDR, SIOCDIFADDR -------------
+
+    fn interfaces(&self) -> HostResult<Vec<Interface>>;
+    /// Adds an alias address (`ifconfig IF inet ADDR/LEN alias`).
+    fn addr_add(&mut self, iface: &str, addr: IpNet) -> HostResult<()>;
+    /// Removes an alias address (`ifconfig IF inet ADDR -alias`).
+    fn addr_remove(&mut self, iface: &str, addr: IpNet) -> HostResult<()>;
+
+    // --- processes ------------------------------------------------------
+
+    /// Runs a command to completion on the host or inside a jail. Every
+    /// process brig starts goes through here so it is counted.
+    fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output>;
+}
