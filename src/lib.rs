@@ -6,3 +6,4 @@
 //! that knows about clap and terminals.
 
 pub mod host;
+pub mod config;

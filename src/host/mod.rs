@@ -16,6 +16,7 @@ pub mod error;
 #[cfg(target_os = "freebsd")]
 pub mod freebsd;
 pub mod params;
+pub mod rctl;
 pub mod sim;
 
 use std::collections::BTreeMap;

@@ -1,1 +1,510 @@
-pub struct SimHost;
+//! The simulated FreeBSD host (`--host sim:DIR`).
+//!
+//! A stateful model of one FreeBSD machine whose filesystem is `DIR` and
+//! whose kernel state (jails, datasets, mounts, rctl rules, sysctls,
+//! interface addresses) persists in `DIR/.sim/` between invocations. It is
+//! not a call recorder: every method enforces the rules of the real call and
+//! fails with its errno, so a test that passes here has been refused
+//! wherever FreeBSD would refuse it. It never isolates anything.
+//!
+//! Fault injection: `BRIG_SIM_FAIL=OP:N[:ERRNO|:abort],...` makes the Nth
+//! call of OP in this process fail with ERRNO (EIO by default), or kills the
+//! process at that call (`abort`) without any chance to undo. Every call and
+//! spawned process is counted in `DIR/.sim/stats.json`.
+
+mod config;
+mod fs;
+mod jail;
+mod mount;
+mod net;
+mod state;
+mod sysctl;
+mod zfs;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use nix::errno::Errno;
+use serde::{Deserialize, Serialize};
+
+pub use config::{JailExecRule, SimConfig};
+
+use crate::host::encode;
+use crate::host::rctl as rules;
+use crate::host::{
+    Command, DatasetInfo, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid, MountEntry,
+    MountRequest, Output, Place, SetFlags, Stdio, SysctlValue,
+};
+use state::{SimRule, State, Store};
+
+/// What `BRIG_SIM_FAIL` asks for at one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fault {
+    Fail(Errno),
+    Abort,
+}
+
+/// Operation counts, for benchmarks and tests (`brig debug sim-stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimStats {
+    pub ops: BTreeMap<String, u64>,
+    pub spawned: u64,
+}
+
+pub struct SimHost {
+    dir: PathBuf,
+    simdir: PathBuf,
+    cfg: SimConfig,
+    store: RefCell<Store>,
+    faults: BTreeMap<(String, u64), Fault>,
+    /// Calls made by this process, per op.
+    calls: RefCell<SimStats>,
+}
+
+/// Every op name `BRIG_SIM_FAIL` accepts.
+pub const OPS: &[&str] = &[
+    "jail_set", "jail_get", "jail_remove", "zfs_create", "zfs_snapshot", "zfs_clone", "zfs_destroy", "zfs_rename",
+    "zfs_get", "zfs_set", "zfs_list", "mount", "unmount", "mounts", "rctl_add", "rctl_remove", "rctl_rules",
+    "rctl_usage", "sysctl_get", "sysctl_set", "interfaces", "addr_add", "addr_remove", "spawn",
+];
+
+fn parse_faults(spec: &str) -> HostResult<BTreeMap<(String, u64), Fault>> {
+    let bad = |item: &str, why: &str| {
+        HostError::new(
+            "sim",
+            Errno::EINVAL,
+            format!("BRIG_SIM_FAIL item '{item}' {why}; expected OP:N[:ERRNO|:abort] with OP one of {}", OPS.join(", ")),
+        )
+    };
+    let mut out = BTreeMap::new();
+    for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let mut parts = item.split(':');
+        let op = parts.next().unwrap_or("");
+        if !OPS.contains(&op) {
+            return Err(bad(item, "names an unknown op"));
+        }
+        let n: u64 = parts.next().and_then(|n| n.parse().ok()).filter(|n| *n > 0).ok_or_else(|| bad(item, "has no call number"))?;
+        let fault = match parts.next() {
+            None => Fault::Fail(Errno::EIO),
+            Some("abort") => Fault::Abort,
+            Some(e) => Fault::Fail(errno_by_name(e).ok_or_else(|| bad(item, "names an unknown errno"))?),
+        };
+        out.insert((op.to_string(), n), fault);
+    }
+    Ok(out)
+}
+
+fn errno_by_name(name: &str) -> Option<Errno> {
+    (1..200).map(Errno::from_raw).find(|e| format!("{e:?}") == name)
+}
+
+impl SimHost {
+    /// Opens (or boots, on first use) the simulated machine in `dir`.
+    pub fn open(dir: &Path) -> HostResult<SimHost> {
+        let io = |p: &Path, e: std::io::Error| HostError::new("sim", Errno::EIO, format!("{}: {e}", p.display()));
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let dir = dir.canonicalize().map_err(|e| io(dir, e))?;
+        let cfg_path = dir.join("sim.toml");
+        let first_boot = !cfg_path.exists();
+        let cfg = SimConfig::load_or_create(&cfg_path)?;
+        if first_boot {
+            lay_out_filesystem(&dir).map_err(|e| io(&dir, e))?;
+        }
+        let simdir = dir.join(".sim");
+        let store = Store::open(&simdir, &cfg)?;
+        let faults = match std::env::var("BRIG_SIM_FAIL") {
+            Ok(spec) => parse_faults(&spec)?,
+            Err(_) => BTreeMap::new(),
+        };
+        Ok(SimHost { dir, simdir, cfg, store: RefCell::new(store), faults, calls: RefCell::new(SimStats::default()) })
+    }
+
+    /// The directory that is `/` of the simulated machine.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Counts a call and applies any fault injected for it.
+    fn begin(&self, op: &'static str) -> HostResult<()> {
+        let n = {
+            let mut calls = self.calls.borrow_mut();
+            let n = calls.ops.entry(op.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        match self.faults.get(&(op.to_string(), n)) {
+            None => Ok(()),
+            Some(Fault::Fail(errno)) => Err(HostError::new(op, *errno, format!("injected by BRIG_SIM_FAIL={op}:{n}"))),
+            Some(Fault::Abort) => {
+                self.save_stats();
+                let _ = writeln!(std::io::stderr(), "brig: simulated crash at {op} call {n} (BRIG_SIM_FAIL)");
+                // SIGKILL: no destructor, no undo, like a real kill -9.
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
+                std::process::abort()
+            }
+        }
+    }
+
+    fn paths(&self) -> zfs::Paths<'_> {
+        zfs::Paths { root: &self.dir, simdir: &self.simdir }
+    }
+
+    fn read<R>(&self, op: &'static str, f: impl FnOnce(&State) -> Result<R, jail::Refusal>) -> HostResult<R> {
+        self.begin(op)?;
+        let mut store = self.store.borrow_mut();
+        store.read_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d)))
+    }
+
+    fn write<R>(&self, op: &'static str, f: impl FnOnce(&mut State) -> Result<R, jail::Refusal>) -> HostResult<R> {
+        self.begin(op)?;
+        let mut store = self.store.borrow_mut();
+        store.write_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d)))
+    }
+
+    /// rctl calls fail with ENOSYS while `kern.racct.enable` is 0.
+    fn racct(&self, st: &State) -> Result<(), jail::Refusal> {
+        if sysctl::int(st, &self.cfg, "kern.racct.enable") == 0 {
+            return Err((Errno::ENOSYS, "RACCT/RCTL is disabled: kern.racct.enable=0".into()));
+        }
+        Ok(())
+    }
+
+    fn stats_path(&self) -> PathBuf {
+        self.simdir.join("stats.json")
+    }
+
+    /// Adds this process's counts to `DIR/.sim/stats.json`.
+    fn save_stats(&self) {
+        let calls = std::mem::take(&mut *self.calls.borrow_mut());
+        if calls.ops.is_empty() && calls.spawned == 0 {
+            return;
+        }
+        let Ok(store) = self.store.try_borrow() else { return };
+        // The store lock serialises concurrent writers of the stats file.
+        let _ = store.locked(|| {
+            let mut total = read_stats(&self.stats_path());
+            for (op, n) in calls.ops {
+                *total.ops.entry(op).or_insert(0) += n;
+            }
+            total.spawned += calls.spawned;
+            if let Ok(text) = serde_json::to_vec_pretty(&total) {
+                let _ = crate::config::atomic::write(&self.stats_path(), &text, 0o644);
+            }
+        });
+    }
+
+    /// The counts of every call made against this sim so far.
+    pub fn stats(&self) -> SimStats {
+        self.save_stats();
+        read_stats(&self.stats_path())
+    }
+
+    /// Forgets the counts (for a benchmark's measured section).
+    pub fn reset_stats(&self) -> HostResult<()> {
+        self.calls.borrow_mut().ops.clear();
+        match std::fs::remove_file(self.stats_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(HostError::new("sim", Errno::EIO, format!("{}: {e}", self.stats_path().display())))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn spawn_in_jail(&self, cmd: &Command, jid: Jid) -> HostResult<Output> {
+        let root = self.read("spawn", |st| {
+            let j = st.jails.get(&jid).ok_or((Errno::EINVAL, format!("jail {jid} not found")))?;
+            match j.params.get("path").map(|p| &p.value) {
+                Some(crate::host::ParamValue::Str(p)) => Ok(PathBuf::from(p)),
+                _ => Ok(PathBuf::from("/")),
+            }
+        })?;
+        self.calls.borrow_mut().spawned += 1;
+        let jail_root = fs::local(&self.dir, &root);
+        let fail = |msg: String| Output { status: 1, stdout: Vec::new(), stderr: msg.into_bytes() };
+        // Inside the jail, the jail's root is "/": resolve there.
+        let out = match fs::resolve(&jail_root, Path::new(&cmd.program)) {
+            Ok(p) if fs::local(&jail_root, &p).is_file() => {
+                let known_user = cmd.user.as_ref().is_none_or(|u| {
+                    std::fs::read_to_string(jail_root.join("etc/passwd"))
+                        .is_ok_and(|pw| pw.lines().any(|l| l.split(':').next() == Some(u.as_str())))
+                });
+                match (&cmd.user, known_user) {
+                    (Some(u), false) => fail(format!("jexec: unknown user: {u}\n")),
+                    _ => {
+                        let line = cmd.display();
+                        match self.cfg.jail_exec.iter().find(|r| r.command == line) {
+                            Some(r) => Output {
+                                status: r.status,
+                                stdout: r.stdout.clone().into_bytes(),
+                                stderr: r.stderr.clone().into_bytes(),
+                            },
+                            None => Output::default(),
+                        }
+                    }
+                }
+            }
+            _ => fail(format!("jexec: execvp: {}: No such file or directory\n", cmd.program)),
+        };
+        if cmd.stdio == Stdio::Inherit {
+            let _ = std::io::stdout().write_all(&out.stdout);
+            let _ = std::io::stderr().write_all(&out.stderr);
+            return Ok(Output { status: out.status, ..Output::default() });
+        }
+        Ok(out)
+    }
+
+    fn spawn_on_host(&self, cmd: &Command) -> HostResult<Output> {
+        self.begin("spawn")?;
+        self.calls.borrow_mut().spawned += 1;
+        let mut c = std::process::Command::new(&cmd.program);
+        c.args(&cmd.args);
+        if cmd.clean_env {
+            c.env_clear();
+            c.env("PATH", "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin");
+        }
+        c.envs(cmd.env.iter().cloned());
+        c.env("BRIG_SIM_DIR", &self.dir);
+        let err = |e: std::io::Error| {
+            HostError::new("spawn", Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), cmd.program.clone())
+        };
+        let status_of = |s: std::process::ExitStatus| {
+            use std::os::unix::process::ExitStatusExt;
+            s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
+        };
+        match cmd.stdio {
+            Stdio::Inherit => {
+                let s = c.status().map_err(err)?;
+                Ok(Output { status: status_of(s), ..Output::default() })
+            }
+            Stdio::Capture => {
+                let o = c.stdin(std::process::Stdio::null()).output().map_err(err)?;
+                Ok(Output { status: status_of(o.status), stdout: o.stdout, stderr: o.stderr })
+            }
+        }
+    }
+}
+
+impl Drop for SimHost {
+    fn drop(&mut self) {
+        self.save_stats();
+    }
+}
+
+fn read_stats(path: &Path) -> SimStats {
+    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+/// The files a stock FreeBSD host has that brig reads.
+fn lay_out_filesystem(dir: &Path) -> std::io::Result<()> {
+    for d in ["etc", "usr/local/etc", "var/db", "tmp"] {
+        std::fs::create_dir_all(dir.join(d))?;
+    }
+    let resolv = dir.join("etc/resolv.conf");
+    if !resolv.exists() {
+        std::fs::write(&resolv, "# simulated host\nnameserver 192.0.2.53\n")?;
+    }
+    let localtime = dir.join("etc/localtime");
+    if !localtime.exists() {
+        std::fs::write(&localtime, b"TZif2\0simulated UTC\n")?;
+    }
+    Ok(())
+}
+
+fn rule_of(f: rules::RuleFields) -> SimRule {
+    SimRule { subject: f.subject, id: f.id, resource: f.resource, action: f.action, amount: f.amount.unwrap_or(0), per: f.per }
+}
+
+fn fields_of(r: &SimRule) -> rules::RuleFields {
+    rules::RuleFields {
+        subject: r.subject.clone(),
+        id: r.id.clone(),
+        resource: r.resource.clone(),
+        action: r.action.clone(),
+        amount: Some(r.amount),
+        per: r.per.clone(),
+    }
+}
+
+fn encode_err(e: encode::EncodeError) -> jail::Refusal {
+    (Errno::EINVAL, e.to_string())
+}
+
+impl Host for SimHost {
+    fn kind(&self) -> HostKind {
+        HostKind::Sim { dir: self.dir.clone() }
+    }
+
+    fn local_path(&self, path: &Path) -> PathBuf {
+        fs::local(&self.dir, path)
+    }
+
+    fn jail_set(&mut self, params: &[JailParam], flags: SetFlags) -> HostResult<Jid> {
+        let (cfg, root) = (&self.cfg, &self.dir);
+        self.write("jail_set", |st| {
+            let iov = encode::encode_set(params).map_err(encode_err)?;
+            jail::set(st, cfg, root, &iov, flags)
+        })
+    }
+
+    fn jail_get(&self, key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
+        self.read("jail_get", |st| {
+            let iov = encode::encode_get(key, names).map_err(encode_err)?;
+            jail::get(st, &iov)
+        })
+    }
+
+    fn jail_remove(&mut self, jid: Jid) -> HostResult<()> {
+        self.write("jail_remove", |st| jail::remove(st, jid))
+    }
+
+    fn zfs_create(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()> {
+        let (cfg, paths) = (&self.cfg, self.paths());
+        self.write("zfs_create", |st| zfs::create(st, cfg, &paths, name, props))
+    }
+
+    fn zfs_snapshot(&mut self, snapshot: &str) -> HostResult<()> {
+        let paths = self.paths();
+        self.write("zfs_snapshot", |st| zfs::snapshot(st, &paths, snapshot))
+    }
+
+    fn zfs_clone(&mut self, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()> {
+        let (cfg, paths) = (&self.cfg, self.paths());
+        self.write("zfs_clone", |st| zfs::clone(st, cfg, &paths, origin, name, props))
+    }
+
+    fn zfs_destroy(&mut self, name: &str, recursive: bool) -> HostResult<()> {
+        let paths = self.paths();
+        self.write("zfs_destroy", |st| zfs::destroy(st, &paths, name, recursive))
+    }
+
+    fn zfs_rename(&mut self, from: &str, to: &str) -> HostResult<()> {
+        let (cfg, paths) = (&self.cfg, self.paths());
+        self.write("zfs_rename", |st| zfs::rename(st, cfg, &paths, from, to))
+    }
+
+    fn zfs_get(&self, name: &str, props: &[&str]) -> HostResult<BTreeMap<String, String>> {
+        let (cfg, paths) = (&self.cfg, self.paths());
+        self.read("zfs_get", |st| zfs::get(st, cfg, &paths, name, props))
+    }
+
+    fn zfs_set(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()> {
+        let (cfg, paths) = (&self.cfg, self.paths());
+        self.write("zfs_set", |st| zfs::set(st, cfg, &paths, name, props))
+    }
+
+    fn zfs_list(&self, root: &str, props: &[&str]) -> HostResult<Vec<DatasetInfo>> {
+        let (cfg, paths) = (&self.cfg, self.paths());
+        self.read("zfs_list", |st| zfs::list(st, cfg, &paths, root, props))
+    }
+
+    fn mount(&mut self, req: &MountRequest) -> HostResult<()> {
+        let (cfg, paths) = (&self.cfg, self.paths());
+        self.write("mount", |st| mount::mount(st, cfg, &paths, req))
+    }
+
+    fn unmount(&mut self, target: &Path, _force: bool) -> HostResult<()> {
+        let paths = self.paths();
+        self.write("unmount", |st| mount::unmount(st, &paths, target))
+    }
+
+    fn mounts(&self) -> HostResult<Vec<MountEntry>> {
+        self.read("mounts", |st| Ok(st.mounts.clone()))
+    }
+
+    fn rctl_add(&mut self, rule: &str) -> HostResult<()> {
+        self.write("rctl_add", |st| {
+            self.racct(st)?;
+            let new = rules::check_add(rule)?;
+            // A deny rule replaces rules that differ only in amount; other
+            // actions replace identical rules (rctl_rule_add).
+            st.rules.retain(|r| {
+                let same = r.subject == new.subject && r.id == new.id && r.resource == new.resource && r.action == new.action && r.per == new.per;
+                !(same && (new.action == "deny" || Some(r.amount) == new.amount))
+            });
+            st.rules.push(rule_of(new));
+            Ok(())
+        })
+    }
+
+    fn rctl_remove(&mut self, filter: &str) -> HostResult<()> {
+        self.write("rctl_remove", |st| {
+            self.racct(st)?;
+            let f = rules::parse(filter)?;
+            let before = st.rules.len();
+            st.rules.retain(|r| !fields_of(r).matches(&f));
+            if st.rules.len() == before {
+                return Err((Errno::ESRCH, format!("no rule matches '{filter}'")));
+            }
+            Ok(())
+        })
+    }
+
+    fn rctl_rules(&self, filter: &str) -> HostResult<Vec<String>> {
+        self.read("rctl_rules", |st| {
+            self.racct(st)?;
+            let f = rules::parse(filter)?;
+            Ok(st.rules.iter().map(fields_of).filter(|r| r.matches(&f)).map(|r| r.to_rule_string()).collect())
+        })
+    }
+
+    fn rctl_usage(&self, subject: &str) -> HostResult<BTreeMap<String, u64>> {
+        self.read("rctl_usage", |st| {
+            self.racct(st)?;
+            let f = rules::parse(subject)?;
+            if f.subject.is_empty() || f.id.is_empty() {
+                return Err((Errno::EINVAL, format!("'{subject}' names no subject")));
+            }
+            // The sim runs no processes: every jail uses nothing.
+            Ok(rules::RESOURCES.iter().map(|r| (r.name.to_string(), 0)).collect())
+        })
+    }
+
+    fn sysctl_get(&self, name: &str) -> HostResult<SysctlValue> {
+        self.read("sysctl_get", |st| sysctl::get(st, &self.cfg, name).map_err(|e| (e, name.to_string())))
+    }
+
+    fn sysctl_set(&mut self, name: &str, value: &SysctlValue) -> HostResult<()> {
+        let cfg = &self.cfg;
+        self.write("sysctl_set", |st| sysctl::set(st, cfg, name, value).map_err(|e| (e, name.to_string())))
+    }
+
+    fn interfaces(&self) -> HostResult<Vec<Interface>> {
+        self.read("interfaces", |st| {
+            Ok(st.interfaces.iter().map(|(n, a)| Interface { name: n.clone(), up: true, addrs: a.clone() }).collect())
+        })
+    }
+
+    fn addr_add(&mut self, iface: &str, addr: IpNet) -> HostResult<()> {
+        self.write("addr_add", |st| net::add(st, iface, addr))
+    }
+
+    fn addr_remove(&mut self, iface: &str, addr: IpNet) -> HostResult<()> {
+        self.write("addr_remove", |st| net::remove(st, iface, addr))
+    }
+
+    fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {
+        match place {
+            Place::Host => self.spawn_on_host(cmd),
+            Place::Jail(jid) => self.spawn_in_jail(cmd, jid),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_specs() {
+        let f = parse_faults("zfs_clone:1, jail_set:2:abort,mount:3:EBUSY").expect("valid");
+        assert_eq!(f.get(&("zfs_clone".into(), 1)), Some(&Fault::Fail(Errno::EIO)));
+        assert_eq!(f.get(&("jail_set".into(), 2)), Some(&Fault::Abort));
+        assert_eq!(f.get(&("mount".into(), 3)), Some(&Fault::Fail(Errno::EBUSY)));
+        assert!(parse_faults("bogus:1").is_err());
+        assert!(parse_faults("zfs_clone:0").is_err());
+        assert!(parse_faults("zfs_clone:1:ENOTANERRNO").is_err());
+    }
+}

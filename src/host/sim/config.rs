@@ -1,0 +1,92 @@
+//! `DIR/sim.toml`: the simulated machine's hardware and boot-time settings.
+//! Written with defaults on first use; tests edit it to change the machine
+//! (turn racct off, add an interface, make a command fail inside jails).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::host::{HostError, HostResult};
+use nix::errno::Errno;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    /// The ZFS pool; its root dataset is mounted at `/POOL`.
+    pub pool: String,
+    /// Pool size in bytes, for `available`.
+    pub pool_size: u64,
+    /// `kern.osrelease` of the simulated host.
+    pub osrelease: String,
+    pub osreldate: i64,
+    /// `kern.racct.enable` (a loader tunable: fixed while the machine runs).
+    pub racct: bool,
+    /// Network interfaces and their addresses at boot.
+    pub interfaces: BTreeMap<String, Vec<IpNet>>,
+    /// Extra sysctls, or overrides of the defaults.
+    #[serde(default)]
+    pub sysctl: BTreeMap<String, toml::Value>,
+    /// Outcomes of commands run inside jails, by command line; every other
+    /// command that exists in the jail exits 0.
+    #[serde(default, rename = "jail-exec")]
+    pub jail_exec: Vec<JailExecRule>,
+}
+
+/// "When a jail runs this command line, it exits with this status."
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JailExecRule {
+    pub command: String,
+    #[serde(default)]
+    pub status: i32,
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        let net = |s: &str| -> IpNet {
+            // The literals below are valid; parse cannot fail.
+            s.parse().unwrap_or(IpNet::V4(ipnet::Ipv4Net::default()))
+        };
+        let mut interfaces = BTreeMap::new();
+        interfaces.insert("lo0".to_string(), vec![net("127.0.0.1/8"), net("::1/128")]);
+        interfaces.insert("em0".to_string(), vec![net("192.0.2.1/24"), net("2001:db8::1/64")]);
+        SimConfig {
+            pool: "zroot".to_string(),
+            pool_size: 100 * 1024 * 1024 * 1024,
+            osrelease: "14.3-RELEASE".to_string(),
+            osreldate: 1_403_000,
+            racct: true,
+            interfaces,
+            sysctl: BTreeMap::new(),
+            jail_exec: Vec::new(),
+        }
+    }
+}
+
+impl SimConfig {
+    /// Reads `sim.toml`, writing the defaults first if it does not exist.
+    pub fn load_or_create(path: &Path) -> HostResult<SimConfig> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                HostError::new("sim", Errno::EINVAL, format!("{}: {}", path.display(), e.message()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let cfg = SimConfig::default();
+                let text = toml::to_string_pretty(&cfg)
+                    .map_err(|e| HostError::new("sim", Errno::EINVAL, e.to_string()))?;
+                let header = "# The simulated FreeBSD machine of `brig --host sim:DIR`.\n\
+                              # Edit to change it: pool, release, racct, interfaces, sysctls.\n\n";
+                crate::config::atomic::write(path, format!("{header}{text}").as_bytes(), 0o644)
+                    .map_err(|e| HostError::new("sim", Errno::EIO, format!("{}: {e}", path.display())))?;
+                Ok(cfg)
+            }
+            Err(e) => Err(HostError::new("sim", Errno::EIO, format!("{}: {e}", path.display()))),
+        }
+    }
+}

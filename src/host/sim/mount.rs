@@ -1,0 +1,76 @@
+//! nmount(2) and unmount(2) on the simulated machine. Mount targets are
+//! looked up like namei does (symlinks followed, inside the sim root), so a
+//! target a jail has replaced with a symlink really lands elsewhere; brig
+//! must check before it asks.
+
+use std::path::Path;
+
+use nix::errno::Errno;
+
+use super::config::SimConfig;
+use super::fs;
+use super::jail::Refusal;
+use super::state::State;
+use super::zfs;
+use crate::host::{MountEntry, MountRequest};
+
+/// Filesystems a stock FreeBSD kernel can mount (modules load on demand).
+const FSTYPES: &[&str] = &["devfs", "nullfs", "fdescfs", "procfs", "tmpfs", "zfs", "linprocfs", "linsysfs"];
+
+fn no(errno: Errno, msg: impl Into<String>) -> Refusal {
+    (errno, msg.into())
+}
+
+pub fn mount(st: &mut State, cfg: &SimConfig, paths: &zfs::Paths, req: &MountRequest) -> Result<(), Refusal> {
+    if !FSTYPES.contains(&req.fstype.as_str()) {
+        return Err(no(Errno::ENODEV, format!("unknown filesystem type '{}'", req.fstype)));
+    }
+    let target = fs::resolve_dir(paths.root, &req.target).map_err(|e| (e, req.target.display().to_string()))?;
+    for (k, v) in &req.options {
+        let ok = match (req.fstype.as_str(), k.as_str()) {
+            ("devfs", "ruleset") => v.as_deref().is_some_and(|v| v.parse::<u16>().is_ok()),
+            ("tmpfs", "size") => v.as_deref().is_some_and(|v| zfs::parse_size(v).is_some()),
+            ("tmpfs", "mode") => v.as_deref().is_some_and(|v| u32::from_str_radix(v, 8).is_ok()),
+            ("procfs" | "linprocfs", "linrdlnk") | ("fdescfs", "linrdlnk") => v.is_none(),
+            _ => false,
+        };
+        if !ok {
+            return Err(no(Errno::EINVAL, format!("{}: bad option {k}{}", req.fstype, v.as_deref().map(|v| format!("={v}")).unwrap_or_default())));
+        }
+    }
+    match req.fstype.as_str() {
+        "nullfs" => {
+            let src = fs::resolve_dir(paths.root, Path::new(&req.source)).map_err(|e| (e, req.source.clone()))?;
+            st.mounts.push(MountEntry {
+                fstype: "nullfs".into(),
+                source: src.to_string_lossy().into_owned(),
+                target,
+                readonly: req.readonly,
+            });
+            Ok(())
+        }
+        "zfs" => zfs::mount_request(st, cfg, paths, &req.source, &target),
+        other => {
+            st.mounts.push(MountEntry { fstype: other.into(), source: other.into(), target, readonly: req.readonly });
+            Ok(())
+        }
+    }
+}
+
+/// unmount(2): EINVAL when nothing is mounted there, EBUSY while another
+/// mount sits beneath it (MNT_FORCE does not help with that either).
+pub fn unmount(st: &mut State, paths: &zfs::Paths, target: &Path) -> Result<(), Refusal> {
+    let target = fs::resolve(paths.root, target).map_err(|e| (e, target.display().to_string()))?;
+    let Some(idx) = st.mounts.iter().rposition(|m| m.target == target) else {
+        return Err(no(Errno::EINVAL, format!("{} is not a mount point", target.display())));
+    };
+    if st.mounts.iter().any(|m| m.target != target && m.target.starts_with(&target)) {
+        return Err(no(Errno::EBUSY, format!("{}: a filesystem is mounted beneath it", target.display())));
+    }
+    if st.mounts[idx].fstype == "zfs" {
+        let ds = st.mounts[idx].source.clone();
+        return zfs::unmount_request(st, paths, &ds);
+    }
+    st.mounts.remove(idx);
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! The simulated kernel's state, kept in `DIR/.sim/state.json` between
+//! invocations. Every operation runs under an flock of `DIR/.sim/lock`
+//! (exclusive to change, shared to read) and re-reads the state only when
+//! another process changed it (a generation number), so concurrent brig
+//! processes against one sim see one consistent machine.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use super::config::SimConfig;
+use crate::host::{HostError, HostResult, Jid, JailParam, MountEntry};
+
+/// One jail in the simulated kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimJail {
+    pub jid: Jid,
+    /// Full hierarchical name (`parent.child`).
+    pub name: String,
+    /// 0 for a jail of the host.
+    pub parent: Jid,
+    /// Every writable parameter by its positive name (`persist`,
+    /// `allow.raw_sockets`), including `path` and the defaults set at
+    /// creation.
+    pub params: BTreeMap<String, JailParam>,
+}
+
+/// One ZFS dataset or snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimDataset {
+    pub snapshot: bool,
+    /// Properties set locally (`zfs get -s local`), native and user.
+    pub props: BTreeMap<String, String>,
+    /// `origin` of a clone.
+    pub origin: Option<String>,
+    /// Creation time (seconds since the epoch), as `zfs get -p creation`.
+    pub creation: u64,
+    pub guid: u64,
+    /// The host path it is mounted on (None: unmounted).
+    pub mounted: Option<PathBuf>,
+    /// Jail it is attached to (`zfs jail`).
+    pub jail: Option<Jid>,
+}
+
+/// A parsed rctl rule held by the simulated kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimRule {
+    pub subject: String,
+    pub id: String,
+    pub resource: String,
+    pub action: String,
+    pub amount: u64,
+    pub per: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct State {
+    pub generation: u64,
+    pub last_jid: Jid,
+    pub jails: BTreeMap<Jid, SimJail>,
+    pub datasets: BTreeMap<String, SimDataset>,
+    pub mounts: Vec<MountEntry>,
+    pub rules: Vec<SimRule>,
+    /// sysctls written at run time (`sysctl NAME=VALUE`).
+    pub sysctl: BTreeMap<String, crate::host::SysctlValue>,
+    pub interfaces: BTreeMap<String, Vec<IpNet>>,
+    pub next_guid: u64,
+}
+
+impl State {
+    /// A freshly booted machine: the pool's root dataset mounted at /POOL,
+    /// the interfaces of sim.toml.
+    pub fn boot(cfg: &SimConfig) -> State {
+        let mut s = State { interfaces: cfg.interfaces.clone(), next_guid: 1, ..State::default() };
+        let root_mnt = PathBuf::from(format!("/{}", cfg.pool));
+        s.datasets.insert(
+            cfg.pool.clone(),
+            SimDataset {
+                snapshot: false,
+                props: BTreeMap::new(),
+                origin: None,
+                creation: 0,
+                guid: 0,
+                mounted: Some(root_mnt.clone()),
+                jail: None,
+            },
+        );
+        s.mounts.push(MountEntry { fstype: "zfs".into(), source: cfg.pool.clone(), target: root_mnt, readonly: false });
+        s
+    }
+
+    pub fn guid(&mut self) -> u64 {
+        self.next_guid += 1;
+        self.next_guid
+    }
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> HostError {
+    HostError::new("sim", Errno::EIO, format!("{}: {e}", path.display()))
+}
+
+/// The on-disk store: the lock file, the state file and the last
+/// generation this process read.
+pub struct Store {
+    dir: PathBuf,
+    lock: File,
+    pub state: State,
+}
+
+impl Store {
+    pub fn open(simdir: &Path, cfg: &SimConfig) -> HostResult<Store> {
+        std::fs::create_dir_all(simdir).map_err(|e| io_err(simdir, e))?;
+        let lock_path = simdir.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io_err(&lock_path, e))?;
+        let mut store = Store { dir: simdir.to_path_buf(), lock, state: State::default() };
+        let guard = store.lock(true)?;
+        let path = store.state_path();
+        if path.exists() {
+            store.state = store.read()?;
+        } else {
+            store.state = State::boot(cfg);
+            store.write()?;
+        }
+        drop(guard);
+        Ok(store)
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+
+    fn lock(&self, exclusive: bool) -> HostResult<Flock<File>> {
+        let arg = if exclusive { FlockArg::LockExclusive } else { FlockArg::LockShared };
+        let fd = self.lock.try_clone().map_err(|e| io_err(&self.dir, e))?;
+        Flock::lock(fd, arg).map_err(|(_, e)| HostError::new("sim", e, "locking the sim state"))
+    }
+
+    /// Runs `f` while holding the exclusive lock.
+    pub fn locked<R>(&self, f: impl FnOnce() -> R) -> HostResult<R> {
+        let _guard = self.lock(true)?;
+        Ok(f())
+    }
+
+    fn read(&self) -> HostResult<State> {
+        let path = self.state_path();
+        let mut f = File::open(&path).map_err(|e| io_err(&path, e))?;
+        let mut text = String::new();
+        f.seek(SeekFrom::Start(0)).map_err(|e| io_err(&path, e))?;
+        f.read_to_string(&mut text).map_err(|e| io_err(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| io_err(&path, e))
+    }
+
+    fn write(&self) -> HostResult<()> {
+        let path = self.state_path();
+        let text = serde_json::to_vec(&self.state).map_err(|e| io_err(&path, e))?;
+        crate::config::atomic::write(&path, &text, 0o600).map_err(|e| io_err(&path, e))
+    }
+
+    fn generation_on_disk(&self) -> HostResult<u64> {
+        // The generation is the first field of the JSON document; reading
+        // a whole large state just to compare it would make every call
+        // O(state).
+        let path = self.state_path();
+        let mut f = File::open(&path).map_err(|e| io_err(&path, e))?;
+        let mut head = [0u8; 64];
+        let n = f.read(&mut head).map_err(|e| io_err(&path, e))?;
+        let head = String::from_utf8_lossy(&head[..n]);
+        let digits: String = head
+            .strip_prefix("{\"generation\":")
+            .unwrap_or("")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().map_err(|_| io_err(&path, "unreadable generation"))
+    }
+
+    fn refresh(&mut self) -> HostResult<()> {
+        if self.generation_on_disk()? != self.state.generation {
+            self.state = self.read()?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the current state under a shared lock.
+    pub fn read_with<R>(&mut self, f: impl FnOnce(&State) -> HostResult<R>) -> HostResult<R> {
+        let _guard = self.lock(false)?;
+        self.refresh()?;
+        f(&self.state)
+    }
+
+    /// Runs `f` on the current state under an exclusive lock and saves the
+    /// result if `f` succeeded. A failed `f` leaves the state untouched:
+    /// like a syscall, a simulated call either happens or does not.
+    pub fn write_with<R>(&mut self, f: impl FnOnce(&mut State) -> HostResult<R>) -> HostResult<R> {
+        let _guard = self.lock(true)?;
+        self.refresh()?;
+        let mut next = self.state.clone();
+        let out = f(&mut next)?;
+        next.generation = self.state.generation + 1;
+        self.state = next;
+        self.write()?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,95 @@
+//! sysctl(3) of the simulated machine: the values brig reads, their
+//! defaults on a stock FreeBSD host, and which of them can be written at
+//! run time (loader tunables and read-only nodes give EPERM, unknown names
+//! ENOENT, as sysctl(3) does).
+
+use nix::errno::Errno;
+
+use super::config::SimConfig;
+use super::state::State;
+use crate::host::SysctlValue;
+
+/// (name, default, writable at run time)
+const DEFAULTS: &[(&str, Default, bool)] = &[
+    ("kern.securelevel", Default::Int(-1), true),
+    ("kern.features.vimage", Default::Int(1), false),
+    ("kern.features.racct", Default::Int(1), false),
+    ("kern.features.rctl", Default::Int(1), false),
+    ("security.jail.jailed", Default::Int(0), false),
+    ("security.jail.vnet", Default::Int(0), false),
+    ("security.jail.children.max", Default::Int(999_999), false),
+    ("security.jail.enforce_statfs", Default::Int(2), true),
+    ("security.jail.set_hostname_allowed", Default::Int(1), true),
+    ("security.jail.socket_unixiproute_only", Default::Int(1), true),
+    ("security.jail.sysvipc_allowed", Default::Int(0), true),
+    ("security.jail.allow_raw_sockets", Default::Int(0), true),
+    ("security.jail.chflags_allowed", Default::Int(0), true),
+    ("security.jail.mount_allowed", Default::Int(0), true),
+    ("security.jail.jail_max_af_ips", Default::Int(255), true),
+    ("security.jail.devfs_ruleset", Default::Int(0), false),
+    ("security.jail.param.allow.mount.zfs", Default::Int(0), false),
+    ("net.link.bridge.pfil_member", Default::Int(1), true),
+    ("net.link.epair.netisr_maxqlen", Default::Int(2100), true),
+    ("net.pf.request_maxcount", Default::Int(65535), false),
+    ("vfs.zfs.version.spa", Default::Int(5000), false),
+];
+
+enum Default {
+    Int(i64),
+}
+
+/// The value of a sysctl on the simulated machine.
+pub fn get(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno> {
+    if let Some(v) = st.sysctl.get(name) {
+        return Ok(v.clone());
+    }
+    if let Some(v) = cfg.sysctl.get(name) {
+        return from_toml(v).ok_or(Errno::EINVAL);
+    }
+    match name {
+        "kern.racct.enable" => return Ok(SysctlValue::Int(i64::from(cfg.racct))),
+        "kern.osrelease" => return Ok(SysctlValue::Str(cfg.osrelease.clone())),
+        "kern.osreldate" => return Ok(SysctlValue::Int(cfg.osreldate)),
+        "kern.ostype" => return Ok(SysctlValue::Str("FreeBSD".into())),
+        "security.jail.children.cur" => {
+            let top = st.jails.values().filter(|j| j.parent == 0).count();
+            return Ok(SysctlValue::Int(i64::try_from(top).unwrap_or(i64::MAX)));
+        }
+        _ => {}
+    }
+    DEFAULTS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, Default::Int(v), _)| SysctlValue::Int(*v))
+        .ok_or(Errno::ENOENT)
+}
+
+/// An integer sysctl, for the simulated kernel's own checks.
+pub fn int(st: &State, cfg: &SimConfig, name: &str) -> i64 {
+    get(st, cfg, name).ok().and_then(|v| v.as_int()).unwrap_or(0)
+}
+
+/// Writes a sysctl: ENOENT if unknown, EPERM if read-only or a loader
+/// tunable, EINVAL if a number is expected and the value is not one.
+pub fn set(st: &mut State, cfg: &SimConfig, name: &str, value: &SysctlValue) -> Result<(), Errno> {
+    let current = get(st, cfg, name)?;
+    let writable = DEFAULTS.iter().any(|(n, _, w)| *n == name && *w) || cfg.sysctl.contains_key(name);
+    if !writable {
+        return Err(Errno::EPERM);
+    }
+    let value = match (&current, value) {
+        (SysctlValue::Int(_), v) => SysctlValue::Int(v.as_int().ok_or(Errno::EINVAL)?),
+        (SysctlValue::Str(_), v) => SysctlValue::Str(v.to_string()),
+    };
+    st.sysctl.insert(name.to_string(), value);
+    Ok(())
+}
+
+fn from_toml(v: &toml::Value) -> Option<SysctlValue> {
+    match v {
+        toml::Value::Integer(i) => Some(SysctlValue::Int(*i)),
+        toml::Value::Boolean(b) => Some(SysctlValue::Int(i64::from(*b))),
+        toml::Value::String(s) => Some(SysctlValue::Str(s.clone())),
+        _ => None,
+    }
+}
