@@ -2,3 +2,8 @@
 //! only module that reads or writes TOML; every write is atomic.
 
 pub mod atomic;
+mod error;
+pub mod host;
+
+pub use error::ConfigError;
+pub use host::HostConfig;

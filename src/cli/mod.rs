@@ -1,0 +1,56 @@
+//! The command line: the only code that knows about clap, terminals and
+//! exit codes. Each command lives in its own file and calls the library.
+
+mod completions;
+mod debug;
+mod doctor;
+mod error;
+mod host_choice;
+mod init;
+pub mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+pub use host_choice::HostChoice;
+
+/// brig: FreeBSD jails from declarative TOML, thin ZFS clones, rctl limits.
+#[derive(Debug, Parser)]
+#[command(name = "brig", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The machine to act on: `freebsd` (the default on FreeBSD) or
+    /// `sim:DIR`, a simulated FreeBSD host kept in DIR.
+    #[arg(long, global = true, env = "BRIG_HOST", value_name = "HOST")]
+    pub host: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write brig.toml and create the dataset tree brig keeps releases and jails in.
+    Init(init::InitArgs),
+    /// Check that this machine is ready to run jails, with the fix for each problem.
+    Doctor(doctor::DoctorArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
+    /// Tools for developers and benchmarks.
+    #[command(subcommand)]
+    Debug(debug::DebugCommand),
+}
+
+/// Runs a parsed command line; the exit code on success.
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let choice = cli.host.as_deref().map(HostChoice::parse).transpose()?;
+    match cli.command {
+        // Completions describe brig itself, not a machine: they work
+        // anywhere, so packagers can generate them at build time.
+        Command::Completions(args) => completions::run(&args),
+        Command::Debug(cmd) => debug::run(cmd, choice),
+        Command::Init(args) => init::run(&mut *host_choice::open(choice)?, &args),
+        Command::Doctor(args) => doctor::run(&*host_choice::open(choice)?, &args),
+    }
+}

@@ -1,0 +1,138 @@
+//! Carries out a plan against a `Host`. The only code that changes the
+//! machine. Every finished step is remembered with how to undo it; when a
+//! step fails, the finished steps are undone in reverse (as jail(8) walks
+//! back its command list) and both the failure and any undo failure are
+//! reported.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::config::atomic;
+use crate::host::{Host, HostError};
+use crate::plan::Op;
+
+/// Why a step failed.
+#[derive(Debug, Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// A plan that failed at `step`, after undoing what it had done.
+#[derive(Debug, Error)]
+#[error("{step} failed: {source}{}", undo_note(.undo_errors))]
+pub struct ExecError {
+    /// The step that failed, as the plan prints it.
+    pub step: String,
+    pub source: StepError,
+    /// Undo steps that failed too: the machine may need a hand.
+    pub undo_errors: Vec<String>,
+}
+
+fn undo_note(errors: &[String]) -> String {
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!("; undoing the earlier steps also failed: {}", errors.join("; "))
+    }
+}
+
+/// How to take back one finished step.
+enum Undo {
+    DestroyDataset(String),
+    SetProps(String, Vec<(String, String)>),
+    Chmod(PathBuf, u32),
+    RemoveDirs(Vec<PathBuf>),
+    /// The old contents and mode, or None when there was no file.
+    Restore(PathBuf, Option<(Vec<u8>, u32)>),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StepError + '_ {
+    move |source| StepError::Io { path: path.to_path_buf(), source }
+}
+
+fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
+    match op {
+        Op::CreateDataset { name, props } => {
+            host.zfs_create(name.as_str(), props)?;
+            Ok(Undo::DestroyDataset(name.to_string()))
+        }
+        Op::SetProps { name, props } => {
+            let keys: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
+            let old = host.zfs_get(name.as_str(), &keys)?;
+            host.zfs_set(name.as_str(), props)?;
+            Ok(Undo::SetProps(name.to_string(), old.into_iter().collect()))
+        }
+        Op::Chmod { path, mode } => {
+            let local = host.local_path(path);
+            let meta = std::fs::symlink_metadata(&local).map_err(io(&local))?;
+            if !meta.is_dir() {
+                return Err(StepError::Io { path: local, source: std::io::Error::other("not a directory") });
+            }
+            std::fs::set_permissions(&local, std::fs::Permissions::from_mode(*mode)).map_err(io(&local))?;
+            Ok(Undo::Chmod(local, meta.permissions().mode() & 0o7777))
+        }
+        Op::MakeDir { path, mode } => {
+            let local = host.local_path(path);
+            let mut missing = Vec::new();
+            let mut cur = local.as_path();
+            while !cur.exists() {
+                missing.push(cur.to_path_buf());
+                match cur.parent() {
+                    Some(p) => cur = p,
+                    None => break,
+                }
+            }
+            for dir in missing.iter().rev() {
+                std::fs::create_dir(dir).map_err(io(dir))?;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(*mode)).map_err(io(dir))?;
+            }
+            Ok(Undo::RemoveDirs(missing))
+        }
+        Op::WriteFile { path, contents, mode } => {
+            let local = host.local_path(path);
+            let old = match std::fs::read(&local) {
+                Ok(b) => {
+                    let mode = std::fs::metadata(&local).map_err(io(&local))?.permissions().mode() & 0o7777;
+                    Some((b, mode))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(StepError::Io { path: local, source: e }),
+            };
+            atomic::write(&local, contents.as_bytes(), *mode).map_err(io(&local))?;
+            Ok(Undo::Restore(local, old))
+        }
+    }
+}
+
+fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    match u {
+        Undo::DestroyDataset(name) => host.zfs_destroy(&name, true).map_err(|e| e.to_string()),
+        Undo::SetProps(name, props) => host.zfs_set(&name, &props).map_err(|e| e.to_string()),
+        Undo::Chmod(p, mode) => std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(|e| io(&p, e)),
+        Undo::RemoveDirs(dirs) => dirs.iter().try_for_each(|d| std::fs::remove_dir(d).map_err(|e| io(d, e))),
+        Undo::Restore(p, Some((old, mode))) => atomic::write(&p, &old, mode).map_err(|e| io(&p, e)),
+        Undo::Restore(p, None) => std::fs::remove_file(&p).map_err(|e| io(&p, e)),
+    }
+}
+
+/// Runs every step in order; on failure undoes the finished ones in
+/// reverse and returns what failed.
+pub fn run(host: &mut dyn Host, ops: &[Op]) -> Result<(), ExecError> {
+    let mut done: Vec<Undo> = Vec::new();
+    for op in ops {
+        match apply(host, op) {
+            Ok(u) => done.push(u),
+            Err(source) => {
+                let undo_errors = done.into_iter().rev().filter_map(|u| undo(host, u).err()).collect();
+                return Err(ExecError { step: op.to_string(), source, undo_errors });
+            }
+        }
+    }
+    Ok(())
+}

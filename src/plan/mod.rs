@@ -1,0 +1,9 @@
+//! Plans: what must happen, in order, to make the machine match what the
+//! user asked for. Pure functions of (wanted, observed); printable, and
+//! tested as golden values. `exec` carries them out.
+
+mod init;
+mod op;
+
+pub use init::{init, InitObserved, InitPlanError};
+pub use op::Op;
