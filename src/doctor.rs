@@ -86,7 +86,10 @@ pub fn observe(host: &dyn Host) -> Facts {
         Ok(Some(c)) => Some(
             host.zfs_get(c.dataset.as_str(), &["mounted", "mountpoint"])
                 .map(|p| {
-                    (p.get("mounted").map(String::as_str) == Some("yes"), p.get("mountpoint").cloned().unwrap_or_default())
+                    (
+                        p.get("mounted").map(String::as_str) == Some("yes"),
+                        p.get("mountpoint").cloned().unwrap_or_default(),
+                    )
                 })
                 .map_err(|e| e.to_string()),
         ),
@@ -120,7 +123,12 @@ pub fn judge(f: &Facts) -> Vec<Check> {
     out.push(check("host", Pass, format!("{}, {}", f.host, f.osrelease.as_deref().unwrap_or("unknown release")), ""));
     let cfg = match &f.config {
         Ok(Some(c)) => {
-            out.push(check("initialised", Pass, format!("{} (dataset {})", crate::config::host::CONFIG_PATH, c.dataset), ""));
+            out.push(check(
+                "initialised",
+                Pass,
+                format!("{} (dataset {})", crate::config::host::CONFIG_PATH, c.dataset),
+                "",
+            ));
             Some(c)
         }
         Ok(None) => {
@@ -135,7 +143,12 @@ pub fn judge(f: &Facts) -> Vec<Check> {
     if f.zfs_loaded && f.pool_ok.is_ok() {
         out.push(check("zfs", Pass, "ZFS is loaded and the pool is usable", ""));
     } else if !f.zfs_loaded {
-        out.push(check("zfs", Fail, "the ZFS module is not loaded", "add zfs_enable=\"YES\" to /etc/rc.conf and run `service zfs start`"));
+        out.push(check(
+            "zfs",
+            Fail,
+            "the ZFS module is not loaded",
+            "add zfs_enable=\"YES\" to /etc/rc.conf and run `service zfs start`",
+        ));
     } else if let Err(e) = &f.pool_ok {
         out.push(check("zfs", Fail, e.clone(), "create the pool or pass `brig init --dataset POOL/brig`"));
     }
@@ -143,8 +156,18 @@ pub fn judge(f: &Facts) -> Vec<Check> {
         let want = c.mountpoint.display().to_string();
         out.push(match root {
             Ok((true, mp)) if *mp == want => check("dataset", Pass, format!("{} mounted at {mp}", c.dataset), ""),
-            Ok((true, mp)) => check("dataset", Fail, format!("{} is mounted at {mp}, brig.toml says {want}", c.dataset), "run `brig init --force` to move it back"),
-            Ok((false, _)) => check("dataset", Fail, format!("{} is not mounted", c.dataset), format!("run `zfs mount {}`", c.dataset)),
+            Ok((true, mp)) => check(
+                "dataset",
+                Fail,
+                format!("{} is mounted at {mp}, brig.toml says {want}", c.dataset),
+                "run `brig init --force` to move it back",
+            ),
+            Ok((false, _)) => check(
+                "dataset",
+                Fail,
+                format!("{} is not mounted", c.dataset),
+                format!("run `zfs mount {}`", c.dataset),
+            ),
             Err(e) => check("dataset", Fail, e.clone(), "run `brig init`"),
         });
     }
@@ -184,7 +207,12 @@ pub fn judge(f: &Facts) -> Vec<Check> {
     }
     out.push(match f.vimage {
         Some(1) => check("vnet", Pass, "VIMAGE kernel: VNET jails are available", ""),
-        _ => check("vnet", Warn, "kernel without VIMAGE: VNET jails are unavailable", "use the GENERIC kernel of FreeBSD 12 or later"),
+        _ => check(
+            "vnet",
+            Warn,
+            "kernel without VIMAGE: VNET jails are unavailable",
+            "use the GENERIC kernel of FreeBSD 12 or later",
+        ),
     });
     out.push(if f.bridge && f.epair {
         check("bridge", Pass, "if_bridge and if_epair are loaded", "")
@@ -199,7 +227,12 @@ pub fn judge(f: &Facts) -> Vec<Check> {
     out.push(if f.pf {
         check("pf", Pass, "pf is loaded (NAT and port forwards for jails)", "")
     } else {
-        check("pf", Warn, "pf is not loaded: no NAT or port forwarding for jails", "add pf_enable=\"YES\" to /etc/rc.conf and run `service pf start`")
+        check(
+            "pf",
+            Warn,
+            "pf is not loaded: no NAT or port forwarding for jails",
+            "add pf_enable=\"YES\" to /etc/rc.conf and run `service pf start`",
+        )
     });
     out
 }

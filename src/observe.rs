@@ -10,7 +10,11 @@ use crate::host::{Errno, Host, HostResult};
 use crate::plan::InitObserved;
 
 /// `Some(props)` if the dataset exists, `None` if ZFS says ENOENT.
-fn dataset(host: &dyn Host, name: &str, props: &[&str]) -> HostResult<Option<std::collections::BTreeMap<String, String>>> {
+fn dataset(
+    host: &dyn Host,
+    name: &str,
+    props: &[&str],
+) -> HostResult<Option<std::collections::BTreeMap<String, String>>> {
     match host.zfs_get(name, props) {
         Ok(p) => Ok(Some(p)),
         Err(e) if e.errno == Errno::ENOENT => Ok(None),

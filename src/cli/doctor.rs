@@ -28,10 +28,8 @@ pub fn run(host: &dyn Host, args: &DoctorArgs) -> Result<ExitCode, CliError> {
     if args.json {
         print_json(&DoctorJson { ok, checks: &checks })?;
     } else {
-        let rows = checks
-            .iter()
-            .map(|c| vec![c.status.as_str().to_string(), c.name.clone(), c.detail.clone()])
-            .collect();
+        let rows =
+            checks.iter().map(|c| vec![c.status.as_str().to_string(), c.name.clone(), c.detail.clone()]).collect();
         println!("{}", table(&["STATUS", "CHECK", "DETAIL"], rows));
         // Fixes go below the table, where a long one does not widen it.
         for c in checks.iter().filter(|c| !c.fix.is_empty()) {

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use super::CliError;
-use crate::host::Host;
 use crate::host::sim::SimHost;
+use crate::host::Host;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostChoice {

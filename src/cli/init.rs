@@ -51,7 +51,11 @@ pub fn run(host: &mut dyn Host, args: &InitArgs) -> Result<ExitCode, CliError> {
     let seen = observe::init(host, &want)?;
     let ops = plan::init(&want, existing.as_ref(), &seen, args.force)?;
     if ops.is_empty() {
-        println!("brig is already initialised: dataset {} at {}; nothing to do", want.dataset, want.mountpoint.display());
+        println!(
+            "brig is already initialised: dataset {} at {}; nothing to do",
+            want.dataset,
+            want.mountpoint.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {

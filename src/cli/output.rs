@@ -11,7 +11,8 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<(), super::CliError> {
     if let serde_json::Value::Object(map) = &mut v {
         map.insert("version".into(), serde_json::Value::from(JSON_VERSION));
     }
-    let text = serde_json::to_string_pretty(&v).map_err(|e| super::CliError::Failed(format!("cannot encode JSON: {e}")))?;
+    let text =
+        serde_json::to_string_pretty(&v).map_err(|e| super::CliError::Failed(format!("cannot encode JSON: {e}")))?;
     println!("{text}");
     Ok(())
 }

@@ -137,8 +137,16 @@ impl HostConfig {
         if let Err(e) = check_mountpoint(&cfg.mountpoint.to_string_lossy()) {
             return Err(ConfigError::at(path, text, find("mountpoint"), e.to_string()));
         }
-        if !(cfg.mirror.starts_with("https://") || cfg.mirror.starts_with("http://") || cfg.mirror.starts_with("file://")) {
-            return Err(ConfigError::at(path, text, find("mirror"), "mirror must be an https://, http:// or file:// URL"));
+        if !(cfg.mirror.starts_with("https://")
+            || cfg.mirror.starts_with("http://")
+            || cfg.mirror.starts_with("file://"))
+        {
+            return Err(ConfigError::at(
+                path,
+                text,
+                find("mirror"),
+                "mirror must be an https://, http:// or file:// URL",
+            ));
         }
         cfg.default_params().map_err(|(name, why)| ConfigError::at(path, text, find(&name), why))?;
         Ok(cfg)

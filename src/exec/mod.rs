@@ -114,7 +114,9 @@ fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
     match u {
         Undo::DestroyDataset(name) => host.zfs_destroy(&name, true).map_err(|e| e.to_string()),
         Undo::SetProps(name, props) => host.zfs_set(&name, &props).map_err(|e| e.to_string()),
-        Undo::Chmod(p, mode) => std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(|e| io(&p, e)),
+        Undo::Chmod(p, mode) => {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(|e| io(&p, e))
+        }
         Undo::RemoveDirs(dirs) => dirs.iter().try_for_each(|d| std::fs::remove_dir(d).map_err(|e| io(d, e))),
         Undo::Restore(p, Some((old, mode))) => atomic::write(&p, &old, mode).map_err(|e| io(&p, e)),
         Undo::Restore(p, None) => std::fs::remove_file(&p).map_err(|e| io(&p, e)),

@@ -110,9 +110,8 @@ fn bad(errno: Errno, detail: String) -> DecodeError {
 }
 
 fn int_of(name: &str, b: &[u8]) -> Result<i32, DecodeError> {
-    let arr: [u8; 4] = b
-        .try_into()
-        .map_err(|_| bad(Errno::EINVAL, format!("{name}: expected 4 bytes, got {}", b.len())))?;
+    let arr: [u8; 4] =
+        b.try_into().map_err(|_| bad(Errno::EINVAL, format!("{name}: expected 4 bytes, got {}", b.len())))?;
     Ok(i32::from_ne_bytes(arr))
 }
 
@@ -153,9 +152,7 @@ pub fn decode_value(def: &ParamDef, bytes: &[u8]) -> Result<ParamValue, DecodeEr
             if bytes.len() % 4 != 0 {
                 return Err(bad(Errno::EINVAL, format!("{name}: length {} is not a multiple of 4", bytes.len())));
             }
-            Ok(ParamValue::Ip4(
-                bytes.chunks_exact(4).map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3])).collect(),
-            ))
+            Ok(ParamValue::Ip4(bytes.chunks_exact(4).map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3])).collect()))
         }
         ParamType::Ip6List => {
             if bytes.len() % 16 != 0 {

@@ -140,10 +140,7 @@ pub fn lookup(name: &str) -> Option<Lookup> {
         return Some(Lookup { def, negated: false });
     }
     let positive = positive_name(name)?;
-    PARAMS
-        .iter()
-        .find(|d| d.name == positive && d.ty == ParamType::Bool)
-        .map(|def| Lookup { def, negated: true })
+    PARAMS.iter().find(|d| d.name == positive && d.ty == ParamType::Bool).map(|def| Lookup { def, negated: true })
 }
 
 /// `allow.noraw_sockets` -> `allow.raw_sockets`; `nopersist` -> `persist`.

@@ -54,9 +54,36 @@ pub const RESOURCES: &[Resource] = &[
 
 /// The signal actions, exactly as kern_rctl.c names them.
 pub const SIGNALS: &[&str] = &[
-    "sighup", "sigint", "sigquit", "sigill", "sigtrap", "sigabrt", "sigemt", "sigfpe", "sigkill", "sigbus",
-    "sigsegv", "sigsys", "sigpipe", "sigalrm", "sigterm", "sigurg", "sigstop", "sigtstp", "sigchld", "sigttin",
-    "sigttou", "sigio", "sigxcpu", "sigxfsz", "sigvtalrm", "sigprof", "sigwinch", "siginfo", "sigusr1", "sigusr2",
+    "sighup",
+    "sigint",
+    "sigquit",
+    "sigill",
+    "sigtrap",
+    "sigabrt",
+    "sigemt",
+    "sigfpe",
+    "sigkill",
+    "sigbus",
+    "sigsegv",
+    "sigsys",
+    "sigpipe",
+    "sigalrm",
+    "sigterm",
+    "sigurg",
+    "sigstop",
+    "sigtstp",
+    "sigchld",
+    "sigttin",
+    "sigttou",
+    "sigio",
+    "sigxcpu",
+    "sigxfsz",
+    "sigvtalrm",
+    "sigprof",
+    "sigwinch",
+    "siginfo",
+    "sigusr1",
+    "sigusr2",
     "sigthr",
 ];
 
@@ -188,7 +215,8 @@ impl RuleFields {
     /// The kernel's form of a rule: `/per` only when it differs from the
     /// subject.
     pub fn to_rule_string(&self) -> String {
-        let mut s = format!("{}:{}:{}:{}={}", self.subject, self.id, self.resource, self.action, self.amount.unwrap_or(0));
+        let mut s =
+            format!("{}:{}:{}:{}={}", self.subject, self.id, self.resource, self.action, self.amount.unwrap_or(0));
         if !self.per.is_empty() && self.per != self.subject {
             s.push('/');
             s.push_str(&self.per);

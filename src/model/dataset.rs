@@ -37,7 +37,10 @@ impl DatasetName {
                 return Err(bad("'.' and '..' are not dataset names"));
             }
             if let Some(c) = comp.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))) {
-                return Err(bad(&format!("'{}' is not allowed; use letters, digits, '-', '_', '.' and ':'", c.escape_default())));
+                return Err(bad(&format!(
+                    "'{}' is not allowed; use letters, digits, '-', '_', '.' and ':'",
+                    c.escape_default()
+                )));
             }
             if i == 0 && !comp.starts_with(|c: char| c.is_ascii_alphabetic()) {
                 return Err(bad("the pool name must start with a letter"));
@@ -101,7 +104,9 @@ mod tests {
 
     #[test]
     fn refuses_malformed_names() {
-        for bad in ["", "/zroot", "zroot/", "zroot//x", "zroot/x@snap", "zroot/../x", "zroot/a b", "1pool/x", "zroot/x%y"] {
+        for bad in
+            ["", "/zroot", "zroot/", "zroot//x", "zroot/x@snap", "zroot/../x", "zroot/a b", "1pool/x", "zroot/x%y"]
+        {
             assert!(DatasetName::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(DatasetName::parse(&format!("zroot/{}", "x".repeat(130))).is_err());

@@ -93,12 +93,18 @@ mod tests {
         for ok in ["web", "web-1", "db_2", "a", "9lives", "customer1.app", "X"] {
             assert!(JailName::parse(ok).is_ok(), "{ok}");
         }
-        assert_eq!(JailName::parse("customer1.app").ok().and_then(|n| n.parent()).map(String::from), Some("customer1".into()));
+        assert_eq!(
+            JailName::parse("customer1.app").ok().and_then(|n| n.parent()).map(String::from),
+            Some("customer1".into())
+        );
     }
 
     #[test]
     fn refuses_names_unsafe_for_paths_datasets_or_the_kernel() {
-        for bad in ["", "123", "a.123", "../etc", "a/b", "a b", "-web", "_x", "a..b", ".a", "a.", "a.b.c", "wéb", "a\0b", "a@b", "a:b", "a%b"] {
+        for bad in [
+            "", "123", "a.123", "../etc", "a/b", "a b", "-web", "_x", "a..b", ".a", "a.", "a.b.c", "wéb", "a\0b",
+            "a@b", "a:b", "a%b",
+        ] {
             assert!(JailName::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(JailName::parse(&"x".repeat(64)).is_err());
@@ -108,6 +114,9 @@ mod tests {
     #[test]
     fn error_names_the_input_and_the_rule() {
         let e = JailName::parse("123").expect_err("numeric");
-        assert_eq!(e.to_string(), "invalid jail name '123': it cannot be all digits (the kernel would read it as a jail id)");
+        assert_eq!(
+            e.to_string(),
+            "invalid jail name '123': it cannot be all digits (the kernel would read it as a jail id)"
+        );
     }
 }

@@ -12,9 +12,7 @@ pub const MANAGED: &[&str] = &["name", "path", "jid", "persist", "host.hostname"
 
 /// Why a `[params]` entry is refused: the sentence after "parameter NAME".
 pub fn check(name: &str, value: &toml::Value) -> Result<JailParam, String> {
-    let look = params::lookup(name).ok_or_else(|| {
-        "is not a jail parameter FreeBSD knows (see jail(8))".to_string()
-    })?;
+    let look = params::lookup(name).ok_or_else(|| "is not a jail parameter FreeBSD knows (see jail(8))".to_string())?;
     if look.negated {
         return Err(format!("is written as {} = false here, not with the 'no' prefix", look.def.name));
     }
@@ -88,7 +86,10 @@ mod tests {
     fn typed_values() {
         assert_eq!(check("securelevel", &v("2")), Ok(JailParam::int("securelevel", 2)));
         assert_eq!(check("allow.raw_sockets", &v("false")), Ok(JailParam::bool("allow.raw_sockets", false)));
-        assert_eq!(check("host.domainname", &v("\"example.org\"")), Ok(JailParam::str("host.domainname", "example.org")));
+        assert_eq!(
+            check("host.domainname", &v("\"example.org\"")),
+            Ok(JailParam::str("host.domainname", "example.org"))
+        );
         assert_eq!(check("sysvshm", &v("\"new\"")), Ok(JailParam::new("sysvshm", ParamValue::JailSys(JailSys::New))));
     }
 
@@ -97,9 +98,18 @@ mod tests {
         assert_eq!(check("bogus", &v("1")).unwrap_err(), "is not a jail parameter FreeBSD knows (see jail(8))");
         assert_eq!(check("enforce_statfs", &v("3")).unwrap_err(), "must be between 0 and 2");
         assert_eq!(check("securelevel", &v("\"2\"")).unwrap_err(), "takes an integer");
-        assert_eq!(check("allow.noraw_sockets", &v("true")).unwrap_err(), "is written as allow.raw_sockets = false here, not with the 'no' prefix");
-        assert_eq!(check("children.cur", &v("1")).unwrap_err(), "is read-only; the kernel reports it but nobody sets it");
-        assert_eq!(check("path", &v("\"/x\"")).unwrap_err(), "is set by brig from the definition; use the matching key instead");
+        assert_eq!(
+            check("allow.noraw_sockets", &v("true")).unwrap_err(),
+            "is written as allow.raw_sockets = false here, not with the 'no' prefix"
+        );
+        assert_eq!(
+            check("children.cur", &v("1")).unwrap_err(),
+            "is read-only; the kernel reports it but nobody sets it"
+        );
+        assert_eq!(
+            check("path", &v("\"/x\"")).unwrap_err(),
+            "is set by brig from the definition; use the matching key instead"
+        );
         assert_eq!(check("vnet", &v("\"disable\"")).unwrap_err(), "takes \"new\" or \"inherit\"");
         assert!(check("securelevel", &v("9999999999")).is_err());
     }

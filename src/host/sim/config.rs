@@ -26,11 +26,11 @@ pub struct SimConfig {
     /// Network interfaces and their addresses at boot.
     pub interfaces: BTreeMap<String, Vec<IpNet>>,
     /// Extra sysctls, or overrides of the defaults.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctl: BTreeMap<String, toml::Value>,
     /// Outcomes of commands run inside jails, by command line; every other
     /// command that exists in the jail exits 0.
-    #[serde(default, rename = "jail-exec")]
+    #[serde(default, rename = "jail-exec", skip_serializing_if = "Vec::is_empty")]
     pub jail_exec: Vec<JailExecRule>,
 }
 
@@ -73,13 +73,12 @@ impl SimConfig {
     /// Reads `sim.toml`, writing the defaults first if it does not exist.
     pub fn load_or_create(path: &Path) -> HostResult<SimConfig> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| {
-                HostError::new("sim", Errno::EINVAL, format!("{}: {}", path.display(), e.message()))
-            }),
+            Ok(text) => toml::from_str(&text)
+                .map_err(|e| HostError::new("sim", Errno::EINVAL, format!("{}: {}", path.display(), e.message()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let cfg = SimConfig::default();
-                let text = toml::to_string_pretty(&cfg)
-                    .map_err(|e| HostError::new("sim", Errno::EINVAL, e.to_string()))?;
+                let text =
+                    toml::to_string_pretty(&cfg).map_err(|e| HostError::new("sim", Errno::EINVAL, e.to_string()))?;
                 let header = "# The simulated FreeBSD machine of `brig --host sim:DIR`.\n\
                               # Edit to change it: pool, release, racct, interfaces, sysctls.\n\n";
                 crate::config::atomic::write(path, format!("{header}{text}").as_bytes(), 0o644)

@@ -18,7 +18,7 @@ use super::state::{SimJail, State};
 use super::sysctl;
 use crate::host::encode::{self, IovPair};
 use crate::host::params::{self, Access, ParamType, MAXHOSTNAMELEN, MAX_AF_IPS};
-use crate::host::{Jid, JailParam, JailSys, ParamValue, SetFlags};
+use crate::host::{JailParam, JailSys, Jid, ParamValue, SetFlags};
 
 /// The highest jail id (JAIL_MAX).
 const JAIL_MAX: Jid = 999_999;
@@ -361,7 +361,8 @@ pub fn set(st: &mut State, cfg: &SimConfig, root: &Path, iov: &[IovPair], flags:
             None => (None, n.as_str()),
         };
         if let Some(prefix) = prefix {
-            parent_jid = find_by_name(st, prefix).ok_or_else(|| no(Errno::ENOENT, format!("jail \"{prefix}\" not found")))?;
+            parent_jid =
+                find_by_name(st, prefix).ok_or_else(|| no(Errno::ENOENT, format!("jail \"{prefix}\" not found")))?;
         }
         if last.is_empty() {
             return Err(no(Errno::EINVAL, "name has an empty component"));
@@ -369,7 +370,9 @@ pub fn set(st: &mut State, cfg: &SimConfig, root: &Path, iov: &[IovPair], flags:
         if last.bytes().all(|b| b.is_ascii_digit()) {
             let numeric: Option<Jid> = if last.starts_with('0') { None } else { last.parse().ok() };
             match numeric {
-                Some(v) if jid == 0 && flags.create && !st.jails.contains_key(&v) => jid = v,
+                // kern_jail.c: a create without a jid takes it from an
+                // all-digit name.
+                Some(v) if jid == 0 && flags.create => jid = v,
                 Some(v) if v == jid => {}
                 _ => return Err(no(Errno::EINVAL, "name cannot be numeric (unless it is the jid)")),
             }
@@ -604,7 +607,10 @@ pub fn get(st: &State, iov: &[IovPair]) -> Result<Vec<JailParam>, Refusal> {
     let jail = match key_name.as_str() {
         "lastjid" => {
             let last = int_key()?;
-            st.jails.range(last.saturating_add(1)..).next().map(|(_, j)| j)
+            st.jails
+                .range(last.saturating_add(1)..)
+                .next()
+                .map(|(_, j)| j)
                 .ok_or_else(|| no(Errno::ENOENT, format!("no jail after {last}")))?
         }
         "jid" => {
@@ -616,8 +622,7 @@ pub fn get(st: &State, iov: &[IovPair]) -> Result<Vec<JailParam>, Refusal> {
                 Some((0, n)) if !n.is_empty() => String::from_utf8_lossy(n).into_owned(),
                 _ => return Err(no(Errno::EINVAL, "name is empty or not NUL-terminated")),
             };
-            let found = find_by_name(st, &n)
-                .or_else(|| n.parse::<Jid>().ok().filter(|j| st.jails.contains_key(j)));
+            let found = find_by_name(st, &n).or_else(|| n.parse::<Jid>().ok().filter(|j| st.jails.contains_key(j)));
             found
                 .and_then(|jid| st.jails.get(&jid))
                 .ok_or_else(|| no(Errno::ENOENT, format!("jail \"{n}\" not found")))?

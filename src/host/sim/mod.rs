@@ -66,9 +66,30 @@ pub struct SimHost {
 
 /// Every op name `BRIG_SIM_FAIL` accepts.
 pub const OPS: &[&str] = &[
-    "jail_set", "jail_get", "jail_remove", "zfs_create", "zfs_snapshot", "zfs_clone", "zfs_destroy", "zfs_rename",
-    "zfs_get", "zfs_set", "zfs_list", "mount", "unmount", "mounts", "rctl_add", "rctl_remove", "rctl_rules",
-    "rctl_usage", "sysctl_get", "sysctl_set", "interfaces", "addr_add", "addr_remove", "spawn",
+    "jail_set",
+    "jail_get",
+    "jail_remove",
+    "zfs_create",
+    "zfs_snapshot",
+    "zfs_clone",
+    "zfs_destroy",
+    "zfs_rename",
+    "zfs_get",
+    "zfs_set",
+    "zfs_list",
+    "mount",
+    "unmount",
+    "mounts",
+    "rctl_add",
+    "rctl_remove",
+    "rctl_rules",
+    "rctl_usage",
+    "sysctl_get",
+    "sysctl_set",
+    "interfaces",
+    "addr_add",
+    "addr_remove",
+    "spawn",
 ];
 
 fn parse_faults(spec: &str) -> HostResult<BTreeMap<(String, u64), Fault>> {
@@ -76,7 +97,10 @@ fn parse_faults(spec: &str) -> HostResult<BTreeMap<(String, u64), Fault>> {
         HostError::new(
             "sim",
             Errno::EINVAL,
-            format!("BRIG_SIM_FAIL item '{item}' {why}; expected OP:N[:ERRNO|:abort] with OP one of {}", OPS.join(", ")),
+            format!(
+                "BRIG_SIM_FAIL item '{item}' {why}; expected OP:N[:ERRNO|:abort] with OP one of {}",
+                OPS.join(", ")
+            ),
         )
     };
     let mut out = BTreeMap::new();
@@ -86,7 +110,11 @@ fn parse_faults(spec: &str) -> HostResult<BTreeMap<(String, u64), Fault>> {
         if !OPS.contains(&op) {
             return Err(bad(item, "names an unknown op"));
         }
-        let n: u64 = parts.next().and_then(|n| n.parse().ok()).filter(|n| *n > 0).ok_or_else(|| bad(item, "has no call number"))?;
+        let n: u64 = parts
+            .next()
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad(item, "has no call number"))?;
         let fault = match parts.next() {
             None => Fault::Fail(Errno::EIO),
             Some("abort") => Fault::Abort,
@@ -314,7 +342,14 @@ fn lay_out_filesystem(dir: &Path) -> std::io::Result<()> {
 }
 
 fn rule_of(f: rules::RuleFields) -> SimRule {
-    SimRule { subject: f.subject, id: f.id, resource: f.resource, action: f.action, amount: f.amount.unwrap_or(0), per: f.per }
+    SimRule {
+        subject: f.subject,
+        id: f.id,
+        resource: f.resource,
+        action: f.action,
+        amount: f.amount.unwrap_or(0),
+        per: f.per,
+    }
 }
 
 fn fields_of(r: &SimRule) -> rules::RuleFields {
@@ -421,7 +456,11 @@ impl Host for SimHost {
             // A deny rule replaces rules that differ only in amount; other
             // actions replace identical rules (rctl_rule_add).
             st.rules.retain(|r| {
-                let same = r.subject == new.subject && r.id == new.id && r.resource == new.resource && r.action == new.action && r.per == new.per;
+                let same = r.subject == new.subject
+                    && r.id == new.id
+                    && r.resource == new.resource
+                    && r.action == new.action
+                    && r.per == new.per;
                 !(same && (new.action == "deny" || Some(r.amount) == new.amount))
             });
             st.rules.push(rule_of(new));

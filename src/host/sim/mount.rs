@@ -35,7 +35,10 @@ pub fn mount(st: &mut State, cfg: &SimConfig, paths: &zfs::Paths, req: &MountReq
             _ => false,
         };
         if !ok {
-            return Err(no(Errno::EINVAL, format!("{}: bad option {k}{}", req.fstype, v.as_deref().map(|v| format!("={v}")).unwrap_or_default())));
+            return Err(no(
+                Errno::EINVAL,
+                format!("{}: bad option {k}{}", req.fstype, v.as_deref().map(|v| format!("={v}")).unwrap_or_default()),
+            ));
         }
     }
     match req.fstype.as_str() {

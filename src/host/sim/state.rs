@@ -15,7 +15,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use super::config::SimConfig;
-use crate::host::{HostError, HostResult, Jid, JailParam, MountEntry};
+use crate::host::{HostError, HostResult, JailParam, Jid, MountEntry};
 
 /// One jail in the simulated kernel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,12 +177,8 @@ impl Store {
         let mut head = [0u8; 64];
         let n = f.read(&mut head).map_err(|e| io_err(&path, e))?;
         let head = String::from_utf8_lossy(&head[..n]);
-        let digits: String = head
-            .strip_prefix("{\"generation\":")
-            .unwrap_or("")
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
+        let digits: String =
+            head.strip_prefix("{\"generation\":").unwrap_or("").chars().take_while(char::is_ascii_digit).collect();
         digits.parse().map_err(|_| io_err(&path, "unreadable generation"))
     }
 

@@ -216,6 +216,9 @@ fn check_prop(name: &str, value: &str) -> Result<String, Refusal> {
 
 /// A property's effective value: local, else inherited, else the default.
 fn effective(st: &State, cfg: &SimConfig, name: &str, prop: &str) -> String {
+    if prop == "mountpoint" {
+        return mountpoint_prop(st, cfg, name);
+    }
     let mut cur = Some(name);
     let inherits = native(prop).is_some_and(|(_, i, _)| i);
     while let Some(n) = cur {
@@ -227,10 +230,24 @@ fn effective(st: &State, cfg: &SimConfig, name: &str, prop: &str) -> String {
         }
         cur = parent_name(n);
     }
-    if prop == "mountpoint" {
-        return mountpoint(st, cfg, name).map_or("none".into(), |p| p.to_string_lossy().into_owned());
-    }
     native(prop).map(|(_, _, d)| d.to_string()).unwrap_or_default()
+}
+
+/// `zfs get mountpoint`: the path, or `none`/`legacy` as inherited.
+fn mountpoint_prop(st: &State, cfg: &SimConfig, name: &str) -> String {
+    match mountpoint(st, cfg, name) {
+        Some(p) => p.to_string_lossy().into_owned(),
+        None => {
+            let mut cur = Some(name);
+            while let Some(n) = cur {
+                if let Some(v) = st.datasets.get(n).and_then(|d| d.props.get("mountpoint")) {
+                    return v.clone();
+                }
+                cur = parent_name(n);
+            }
+            "none".into()
+        }
+    }
 }
 
 /// The effective mountpoint: local, or the parent's plus this component, or
@@ -346,7 +363,12 @@ fn mount_at(st: &mut State, paths: &Paths, name: &str, mp: &Path) -> Result<(), 
     if let Some(d) = st.datasets.get_mut(name) {
         d.mounted = Some(mp.to_path_buf());
     }
-    st.mounts.push(MountEntry { fstype: "zfs".into(), source: name.to_string(), target: mp.to_path_buf(), readonly: false });
+    st.mounts.push(MountEntry {
+        fstype: "zfs".into(),
+        source: name.to_string(),
+        target: mp.to_path_buf(),
+        readonly: false,
+    });
     Ok(())
 }
 
@@ -411,7 +433,13 @@ fn check_new_fs(st: &State, cfg: &SimConfig, name: &str) -> Result<(), Refusal> 
     }
 }
 
-pub fn create(st: &mut State, cfg: &SimConfig, paths: &Paths, name: &str, props: &[(String, String)]) -> Result<(), Refusal> {
+pub fn create(
+    st: &mut State,
+    cfg: &SimConfig,
+    paths: &Paths,
+    name: &str,
+    props: &[(String, String)],
+) -> Result<(), Refusal> {
     check_new_fs(st, cfg, name)?;
     let props = checked_props(props)?;
     let ds = new_dataset(st, props, None, false);
@@ -536,7 +564,8 @@ pub fn rename(st: &mut State, cfg: &SimConfig, paths: &Paths, from: &str, to: &s
     if pool_of(from) != pool_of(to) {
         return Err(no(Errno::EXDEV, "cannot rename to a different pool"));
     }
-    if from.contains('@') != to.contains('@') || (from.contains('@') && from.split('@').next() != to.split('@').next()) {
+    if from.contains('@') != to.contains('@') || (from.contains('@') && from.split('@').next() != to.split('@').next())
+    {
         return Err(no(Errno::EINVAL, "snapshots can only be renamed within their dataset"));
     }
     if st.datasets.contains_key(to) {
@@ -550,7 +579,8 @@ pub fn rename(st: &mut State, cfg: &SimConfig, paths: &Paths, from: &str, to: &s
             return Err(no(Errno::ENOENT, format!("parent does not exist: {p}")));
         }
     }
-    let mut moving: Vec<String> = st.datasets.keys().filter(|n| *n == from || is_descendant(n, from)).cloned().collect();
+    let mut moving: Vec<String> =
+        st.datasets.keys().filter(|n| *n == from || is_descendant(n, from)).cloned().collect();
     moving.sort_by_key(|n| std::cmp::Reverse(n.matches(['/', '@']).count()));
     let was_mounted: Vec<String> =
         moving.iter().filter(|n| st.datasets.get(*n).is_some_and(|d| d.mounted.is_some())).cloned().collect();
@@ -578,13 +608,13 @@ pub fn rename(st: &mut State, cfg: &SimConfig, paths: &Paths, from: &str, to: &s
     Ok(())
 }
 
-fn used(st: &State, cfg: &SimConfig, paths: &Paths, name: &str) -> u64 {
+fn used(st: &State, paths: &Paths, name: &str) -> u64 {
     let own = referenced(st, paths, name);
     let kids: u64 = st
         .datasets
         .keys()
         .filter(|n| is_descendant(n, name) && !n[name.len() + 1..].contains(['/', '@']))
-        .map(|n| used(st, cfg, paths, n))
+        .map(|n| used(st, paths, n))
         .sum();
     own + kids
 }
@@ -626,17 +656,23 @@ fn prop_value(st: &State, cfg: &SimConfig, paths: &Paths, name: &str, prop: &str
         "creation" => d.creation.to_string(),
         "guid" => d.guid.to_string(),
         "origin" => d.origin.clone().unwrap_or_else(|| "-".into()),
-        "used" => if d.snapshot { "0".into() } else { used(st, cfg, paths, name).to_string() },
+        "used" => {
+            if d.snapshot {
+                "0".into()
+            } else {
+                used(st, paths, name).to_string()
+            }
+        }
         "referenced" => referenced(st, paths, name).to_string(),
         "compressratio" => "1.00".into(),
         "available" => {
-            let pool_used = used(st, cfg, paths, &cfg.pool);
+            let pool_used = used(st, paths, &cfg.pool);
             let mut avail = cfg.pool_size.saturating_sub(pool_used);
             let mut cur = Some(name.split('@').next().unwrap_or(name));
             while let Some(n) = cur {
                 let q = effective(st, cfg, n, "quota").parse::<u64>().unwrap_or(0);
                 if q > 0 {
-                    avail = avail.min(q.saturating_sub(used(st, cfg, paths, n)));
+                    avail = avail.min(q.saturating_sub(used(st, paths, n)));
                 }
                 cur = parent_name(n);
             }
@@ -672,7 +708,13 @@ pub fn get(
     Ok(out)
 }
 
-pub fn set(st: &mut State, cfg: &SimConfig, paths: &Paths, name: &str, props: &[(String, String)]) -> Result<(), Refusal> {
+pub fn set(
+    st: &mut State,
+    cfg: &SimConfig,
+    paths: &Paths,
+    name: &str,
+    props: &[(String, String)],
+) -> Result<(), Refusal> {
     check_name(name)?;
     if !st.datasets.contains_key(name) {
         return Err(no(Errno::ENOENT, format!("dataset does not exist: {name}")));
@@ -681,7 +723,7 @@ pub fn set(st: &mut State, cfg: &SimConfig, paths: &Paths, name: &str, props: &[
     for (k, v) in &checked {
         if matches!(k.as_str(), "quota" | "refquota") && v != "0" {
             let q = v.parse::<u64>().unwrap_or(0);
-            if q < used(st, cfg, paths, name) {
+            if q < used(st, paths, name) {
                 return Err(no(Errno::ENOSPC, format!("size is less than current used or reserved space ({k})")));
             }
         }
@@ -771,7 +813,9 @@ mod tests {
         for good in ["zroot", "zroot/brig/jails/web-1", "zroot/a_b.c:d", "zroot/r@base"] {
             assert_eq!(check_name(good), Ok(()), "{good}");
         }
-        for bad in ["", "/zroot", "zroot/", "zroot//a", "zroot/a@b@c", "zroot/a@b/c", "zroot/a$", "zroot/..", "zroot/a@%"] {
+        for bad in
+            ["", "/zroot", "zroot/", "zroot//a", "zroot/a@b@c", "zroot/a@b/c", "zroot/a$", "zroot/..", "zroot/a@%"]
+        {
             assert_eq!(check_name(bad).map_err(|e| e.0), Err(Errno::EINVAL), "{bad}");
         }
         assert_eq!(check_name(&format!("zroot/{}", "x".repeat(250))).map_err(|e| e.0), Err(Errno::EINVAL));

@@ -1,0 +1,83 @@
+//! Host choice, version, help, completions and the sim's op counters.
+
+use crate::common::{brig, Sim};
+
+#[test]
+fn without_host_on_linux_every_command_exits_2_with_one_sentence() {
+    if cfg!(target_os = "freebsd") {
+        return;
+    }
+    for args in [vec!["doctor"], vec!["init"], vec!["doctor", "--json"]] {
+        let r = brig(&args, &[]);
+        r.fails(2);
+        assert_eq!(
+            r.stderr.trim(),
+            format!(
+                "brig: brig manages FreeBSD jails and this machine runs {}; pass --host sim:DIR (or set BRIG_HOST=sim:DIR) to run it against a simulated FreeBSD host kept in DIR",
+                std::env::consts::OS
+            )
+        );
+        assert_eq!(r.stderr.trim().lines().count(), 1);
+    }
+}
+
+#[test]
+fn a_malformed_host_is_a_usage_error() {
+    let r = brig(&["--host", "vm:/tmp", "doctor"], &[]);
+    r.fails(2);
+    assert!(r.stderr.contains("--host takes sim:DIR"), "{}", r.stderr);
+    brig(&["--host", "sim:", "doctor"], &[]).fails(2);
+}
+
+#[test]
+fn brig_host_env_selects_the_sim() {
+    let sim = Sim::new();
+    let host = format!("sim:{}", sim.path().display());
+    brig(&["init"], &[("BRIG_HOST", &host)]).ok();
+    assert!(sim.file("/usr/local/etc/brig/brig.toml").is_file());
+}
+
+#[test]
+fn version_help_and_completions_need_no_host() {
+    let v = brig(&["--version"], &[]);
+    v.ok();
+    assert_eq!(v.stdout.trim(), format!("brig {}", env!("CARGO_PKG_VERSION")));
+    let h = brig(&["--help"], &[]);
+    h.ok();
+    for cmd in ["init", "doctor", "completions", "debug"] {
+        assert!(h.stdout.contains(cmd), "--help lists {cmd}");
+    }
+    for sub in ["init", "doctor", "completions", "debug"] {
+        brig(&[sub, "--help"], &[]).ok();
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let c = brig(&["completions", shell], &[]);
+        c.ok();
+        assert!(c.stdout.contains("doctor"), "{shell} completion mentions subcommands");
+    }
+    brig(&["completions", "tcsh"], &[]).fails(2);
+}
+
+#[test]
+fn sim_stats_count_calls_across_invocations() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let s = sim.brig(&["debug", "sim-stats", "--json"]);
+    s.ok();
+    let j = s.json();
+    assert_eq!(j["version"], 1);
+    assert_eq!(j["ops"]["zfs_create"], 3);
+    assert_eq!(j["spawned"], 0);
+    sim.brig(&["debug", "sim-stats", "--reset"]).ok();
+    let j = sim.brig(&["debug", "sim-stats", "--json"]).json();
+    assert_eq!(j["total_ops"], 0);
+    brig(&["debug", "sim-stats"], &[("BRIG_HOST", "freebsd")]).fails(2);
+}
+
+#[test]
+fn a_bad_fault_spec_is_refused() {
+    let sim = Sim::new();
+    let r = sim.brig_env(&["doctor"], &[("BRIG_SIM_FAIL", "teleport:1")]);
+    r.fails(1);
+    assert!(r.stderr.contains("BRIG_SIM_FAIL item 'teleport:1' names an unknown op"), "{}", r.stderr);
+}

@@ -1,0 +1,109 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use brig::host::sim::SimHost;
+
+/// A fresh simulated machine in a temporary directory.
+pub struct Sim {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sim {
+    pub fn new() -> Sim {
+        Sim { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The sim as a library `Host`.
+    pub fn host(&self) -> SimHost {
+        SimHost::open(self.path()).expect("sim opens")
+    }
+
+    /// A file of the simulated machine, as a local path.
+    pub fn file(&self, machine_path: &str) -> PathBuf {
+        self.path().join(machine_path.trim_start_matches('/'))
+    }
+
+    /// Runs brig against this sim.
+    pub fn brig(&self, args: &[&str]) -> Run {
+        self.brig_env(args, &[])
+    }
+
+    pub fn brig_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let host = format!("sim:{}", self.path().display());
+        let mut full = vec!["--host", host.as_str()];
+        full.extend_from_slice(args);
+        brig(&full, env)
+    }
+
+    /// Edits sim.toml (booting the sim first so the file exists).
+    pub fn configure(&self, edit: impl FnOnce(String) -> String) {
+        drop(self.host());
+        let p = self.path().join("sim.toml");
+        let text = std::fs::read_to_string(&p).expect("sim.toml");
+        std::fs::write(&p, edit(text)).expect("write sim.toml");
+    }
+}
+
+/// The result of one brig invocation.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(&self) -> &Run {
+        assert_eq!(self.code, Some(0), "brig failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(&self, code: i32) -> &Run {
+        assert_eq!(self.code, Some(code), "wrong exit code:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).expect("stdout is JSON")
+    }
+}
+
+/// Runs the brig binary with exactly these arguments (no --host added).
+pub fn brig(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_brig"));
+    cmd.args(args).env_remove("BRIG_HOST").env_remove("BRIG_SIM_FAIL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out: Output = cmd.output().expect("brig runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Every file and directory under `dir` (relative), for comparing trees.
+pub fn tree(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_default());
+            if p.is_dir() && !p.is_symlink() {
+                walk(base, &p, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}

@@ -1,0 +1,11 @@
+//! brig's integration tests: the CLI and the library against the
+//! simulated FreeBSD host. One binary, so cargo links once.
+
+mod common;
+
+mod cli_basics;
+mod doctor;
+mod init;
+mod sim_jail;
+mod sim_misc;
+mod sim_zfs;

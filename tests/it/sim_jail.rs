@@ -1,0 +1,216 @@
+//! The simulated kernel refuses jail requests the way kern_jail.c does.
+
+use std::net::Ipv4Addr;
+
+use brig::host::{Errno, Host, JailKey, JailParam, JailSys, ParamValue, SetFlags};
+
+use crate::common::Sim;
+
+fn mkdir(sim: &Sim, p: &str) -> String {
+    std::fs::create_dir_all(sim.file(p)).expect("mkdir");
+    p.to_string()
+}
+
+fn jail(name: &str, path: &str) -> Vec<JailParam> {
+    vec![JailParam::str("name", name), JailParam::str("path", path), JailParam::bool("persist", true)]
+}
+
+fn errno(r: brig::host::HostResult<impl std::fmt::Debug>) -> Errno {
+    r.expect_err("the sim must refuse this").errno
+}
+
+#[test]
+fn a_jail_that_neither_persists_nor_attaches_is_einval() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/jails/a");
+    let e = h
+        .jail_set(&[JailParam::str("name", "a"), JailParam::str("path", &root)], SetFlags::CREATE)
+        .expect_err("refused");
+    assert_eq!(e.errno, Errno::EINVAL);
+    assert_eq!(e.detail, "new jail must persist or attach");
+    let e = h
+        .jail_set(
+            &[JailParam::str("name", "a"), JailParam::str("path", &root), JailParam::bool("persist", false)],
+            SetFlags::CREATE,
+        )
+        .expect_err("nopersist is not persist");
+    assert_eq!(e.errno, Errno::EINVAL);
+    assert!(h.jail_set(&jail("a", &root), SetFlags::CREATE).is_ok());
+}
+
+#[test]
+fn an_unknown_parameter_is_einval_naming_it() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/jails/a");
+    let mut p = jail("a", &root);
+    p.push(JailParam::int("allow.teleport", 1));
+    let e = h.jail_set(&p, SetFlags::CREATE).expect_err("unknown");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EINVAL, "unknown parameter: allow.teleport"));
+    // Read-only parameters are not settable either.
+    let mut p = jail("a", &root);
+    p.push(JailParam::int("children.cur", 1));
+    assert_eq!(errno(h.jail_set(&p, SetFlags::CREATE)), Errno::EINVAL);
+}
+
+#[test]
+fn path_and_other_create_only_parameters_cannot_change() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/jails/a");
+    let other = mkdir(&sim, "/jails/b");
+    h.jail_set(&jail("a", &root), SetFlags::CREATE).expect("created");
+    let upd = |p: JailParam| vec![JailParam::str("name", "a"), p];
+    let e = h.jail_set(&upd(JailParam::str("path", &other)), SetFlags::UPDATE).expect_err("path");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EINVAL, "path cannot be changed after creation"));
+    assert_eq!(errno(h.jail_set(&upd(JailParam::str("osrelease", "13.0-RELEASE")), SetFlags::UPDATE)), Errno::EINVAL);
+    assert_eq!(
+        errno(h.jail_set(&upd(JailParam::new("vnet", ParamValue::JailSys(JailSys::New))), SetFlags::UPDATE)),
+        Errno::EINVAL
+    );
+    // Writable parameters can.
+    h.jail_set(&upd(JailParam::str("host.hostname", "a.example.org")), SetFlags::UPDATE).expect("hostname changes");
+    let got = h.jail_get(&JailKey::Name("a".into()), &["host.hostname"]).expect("get");
+    assert_eq!(got[0].value, ParamValue::Str("a.example.org".into()));
+}
+
+#[test]
+fn duplicate_and_all_digit_names_are_refused() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/jails/a");
+    h.jail_set(&jail("web", &root), SetFlags::CREATE).expect("first");
+    let e = h.jail_set(&jail("web", &root), SetFlags::CREATE).expect_err("second");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EEXIST, "jail \"web\" already exists"));
+    // An all-digit name must be the jid: refused when a different jid is
+    // given, or with a leading zero...
+    let mut numeric = jail("1234", &root);
+    numeric.push(JailParam::int("jid", 5));
+    let e = h.jail_set(&numeric, SetFlags::CREATE).expect_err("numeric");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EINVAL, "name cannot be numeric (unless it is the jid)"));
+    let e = h.jail_set(&jail("0123", &root), SetFlags::CREATE).expect_err("leading zero");
+    assert_eq!(e.errno, Errno::EINVAL);
+    let e = h.jail_set(&jail("web.77", &root), SetFlags::UPDATE).expect_err("numeric child");
+    assert_eq!(e.errno, Errno::EINVAL);
+    // ...and without a jid the kernel takes the jid from it; a second
+    // create of the same number finds that jail.
+    assert_eq!(h.jail_set(&jail("1234", &root), SetFlags::CREATE).expect("jid from name"), 1234);
+    assert_eq!(errno(h.jail_set(&jail("1234", &root), SetFlags::CREATE)), Errno::EEXIST);
+}
+
+#[test]
+fn path_must_be_an_existing_directory() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    assert_eq!(errno(h.jail_set(&jail("a", "/no/such/dir"), SetFlags::CREATE)), Errno::ENOENT);
+    std::fs::write(sim.file("/file"), "x").expect("write");
+    assert_eq!(errno(h.jail_set(&jail("a", "/file"), SetFlags::CREATE)), Errno::ENOTDIR);
+}
+
+#[test]
+fn value_ranges_and_types_are_checked() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    let with = |p: JailParam| {
+        let mut v = jail("a", &root);
+        v.push(p);
+        v
+    };
+    assert_eq!(errno(h.jail_set(&with(JailParam::int("enforce_statfs", 3)), SetFlags::CREATE)), Errno::EINVAL);
+    assert_eq!(errno(h.jail_set(&with(JailParam::int("devfs_ruleset", 70000)), SetFlags::CREATE)), Errno::EINVAL);
+    // A string where the kernel expects an int has the wrong size.
+    assert_eq!(errno(h.jail_set(&with(JailParam::str("securelevel", "2")), SetFlags::CREATE)), Errno::EINVAL);
+    let long = "h".repeat(256);
+    assert_eq!(errno(h.jail_set(&with(JailParam::str("host.hostname", &long)), SetFlags::CREATE)), Errno::ENAMETOOLONG);
+    assert_eq!(
+        errno(h.jail_set(&with(JailParam::new("host", ParamValue::JailSys(JailSys::Disable))), SetFlags::CREATE)),
+        Errno::EINVAL
+    );
+}
+
+#[test]
+fn shared_addresses_clash_only_when_a_jail_has_several() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    let ip = |name: &str, addrs: Vec<Ipv4Addr>| {
+        let mut v = jail(name, &root);
+        v.push(JailParam::new("ip4.addr", ParamValue::Ip4(addrs)));
+        v
+    };
+    let a = Ipv4Addr::new(192, 0, 2, 10);
+    let b = Ipv4Addr::new(192, 0, 2, 11);
+    h.jail_set(&ip("one", vec![a]), SetFlags::CREATE).expect("one");
+    h.jail_set(&ip("two", vec![a]), SetFlags::CREATE).expect("same single address is allowed");
+    let e = h.jail_set(&ip("three", vec![a, b]), SetFlags::CREATE).expect_err("clash");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EADDRINUSE, "IPv4 addresses clash"));
+    assert_eq!(errno(h.jail_set(&ip("four", vec![b, b]), SetFlags::CREATE)), Errno::EINVAL);
+    assert_eq!(errno(h.jail_set(&ip("five", vec![Ipv4Addr::UNSPECIFIED]), SetFlags::CREATE)), Errno::EINVAL);
+}
+
+#[test]
+fn children_need_room_in_their_parent() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    h.jail_set(&jail("parent", &root), SetFlags::CREATE).expect("parent");
+    let e = h.jail_set(&jail("parent.child", &root), SetFlags::CREATE).expect_err("children.max is 0");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EPERM, "prison limit exceeded"));
+    h.jail_set(&[JailParam::str("name", "parent"), JailParam::int("children.max", 1)], SetFlags::UPDATE)
+        .expect("raise");
+    h.jail_set(&jail("parent.child", &root), SetFlags::CREATE).expect("child");
+    assert_eq!(errno(h.jail_set(&jail("parent.second", &root), SetFlags::CREATE)), Errno::EPERM);
+    assert_eq!(errno(h.jail_set(&jail("nobody.child", &root), SetFlags::CREATE)), Errno::ENOENT);
+    // A child cannot be looser than its parent.
+    let mut loose = jail("parent.x", &root);
+    loose.push(JailParam::bool("allow.raw_sockets", true));
+    h.jail_set(&[JailParam::str("name", "parent"), JailParam::int("children.max", 2)], SetFlags::UPDATE)
+        .expect("raise");
+    assert_eq!(errno(h.jail_set(&loose, SetFlags::CREATE)), Errno::EPERM);
+    // Removing the parent removes the child.
+    let parent = h.jail_find("parent").expect("get").expect("running");
+    h.jail_remove(parent.jid).expect("remove");
+    assert_eq!(h.jail_list().expect("list"), vec![]);
+}
+
+#[test]
+fn list_walks_every_jail_in_jid_order_and_survives_reopening() {
+    let sim = Sim::new();
+    let root = mkdir(&sim, "/j");
+    {
+        let mut h = sim.host();
+        for n in ["c", "a", "b"] {
+            h.jail_set(&jail(n, &root), SetFlags::CREATE).expect("create");
+        }
+    }
+    let h = sim.host();
+    let names: Vec<(i32, String)> = h.jail_list().expect("list").into_iter().map(|j| (j.jid, j.name)).collect();
+    assert_eq!(names, vec![(1, "c".into()), (2, "a".into()), (3, "b".into())]);
+    let a = h.jail_find("a").expect("get").expect("found");
+    assert_eq!((a.path.as_str(), a.persist, a.securelevel, a.enforce_statfs), ("/j", true, -1, 2));
+    assert_eq!(h.jail_find("zz").expect("get"), None);
+    assert_eq!(errno(h.jail_get(&JailKey::Jid(99), &["name"])), Errno::ENOENT);
+    assert_eq!(errno(h.jail_get(&JailKey::Jid(1), &["bogus"])), Errno::EINVAL);
+}
+
+#[test]
+fn removing_an_unknown_jail_is_einval_and_nopersist_kills_an_idle_jail() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    assert_eq!(errno(h.jail_remove(42)), Errno::EINVAL);
+    let root = mkdir(&sim, "/j");
+    h.jail_set(&jail("a", &root), SetFlags::CREATE).expect("create");
+    h.jail_set(&[JailParam::str("name", "a"), JailParam::bool("persist", false)], SetFlags::UPDATE).expect("update");
+    assert_eq!(h.jail_find("a").expect("get"), None, "no process keeps it alive");
+}
+
+#[test]
+fn a_jailed_brig_without_children_max_cannot_create() {
+    let sim = Sim::new();
+    sim.configure(|t| t + "\n[sysctl]\n\"security.jail.jailed\" = 1\n\"security.jail.children.max\" = 0\n");
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    assert_eq!(errno(h.jail_set(&jail("a", &root), SetFlags::CREATE)), Errno::EPERM);
+}

@@ -1,0 +1,144 @@
+//! rctl, sysctl, mounts, aliases and spawning on the simulated host.
+
+use std::path::Path;
+
+use brig::host::{Command, Errno, Host, JailParam, MountRequest, Place, SetFlags, SysctlValue};
+
+use crate::common::Sim;
+
+fn errno(r: brig::host::HostResult<impl std::fmt::Debug>) -> Errno {
+    r.expect_err("the sim must refuse this").errno
+}
+
+#[test]
+fn rctl_is_enosys_while_racct_is_off() {
+    let sim = Sim::new();
+    sim.configure(|t| t.replace("racct = true", "racct = false"));
+    let mut h = sim.host();
+    let e = h.rctl_add("jail:web:memoryuse:deny=1073741824").expect_err("racct off");
+    assert_eq!(e.errno, Errno::ENOSYS);
+    assert_eq!(errno(h.rctl_rules(":")), Errno::ENOSYS);
+    assert_eq!(errno(h.rctl_usage("jail:web")), Errno::ENOSYS);
+    assert_eq!(h.sysctl_get("kern.racct.enable").expect("sysctl"), SysctlValue::Int(0));
+    // A loader tunable cannot be switched on at run time.
+    assert_eq!(errno(h.sysctl_set("kern.racct.enable", &SysctlValue::Int(1))), Errno::EPERM);
+}
+
+#[test]
+fn rctl_rules_are_checked_kept_and_removed() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    h.rctl_add("jail:web:memoryuse:deny=1073741824").expect("add");
+    h.rctl_add("jail:web:memoryuse:deny=2147483648").expect("deny replaces the amount");
+    h.rctl_add("jail:web:readbps:throttle=1048576").expect("throttle");
+    assert_eq!(errno(h.rctl_add("jail:web:readbps:deny=1")), Errno::EOPNOTSUPP);
+    assert_eq!(errno(h.rctl_add("jail:web:memoryuse:deny=1G")), Errno::EINVAL);
+    assert_eq!(
+        h.rctl_rules("jail:web").expect("rules"),
+        vec!["jail:web:memoryuse:deny=2147483648", "jail:web:readbps:throttle=1048576"]
+    );
+    h.rctl_remove("jail:web:readbps").expect("remove");
+    assert_eq!(errno(h.rctl_remove("jail:db")), Errno::ESRCH);
+    let usage = h.rctl_usage("jail:web").expect("usage");
+    assert_eq!(usage.get("memoryuse"), Some(&0));
+    assert_eq!(errno(h.rctl_usage("jail:")), Errno::EINVAL);
+}
+
+#[test]
+fn sysctls_have_freebsd_defaults_and_writability() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    assert_eq!(h.sysctl_get("kern.osrelease").expect("get"), SysctlValue::Str("14.3-RELEASE".into()));
+    assert_eq!(errno(h.sysctl_get("kern.nonsense")), Errno::ENOENT);
+    assert_eq!(errno(h.sysctl_set("security.jail.jailed", &SysctlValue::Int(1))), Errno::EPERM);
+    assert_eq!(errno(h.sysctl_set("security.jail.enforce_statfs", &SysctlValue::Str("x".into()))), Errno::EINVAL);
+    h.sysctl_set("security.jail.allow_raw_sockets", &SysctlValue::Int(1)).expect("writable");
+    drop(h);
+    assert_eq!(sim.host().sysctl_get("security.jail.allow_raw_sockets").expect("kept"), SysctlValue::Int(1));
+}
+
+fn devfs(target: &str) -> MountRequest {
+    MountRequest {
+        fstype: "devfs".into(),
+        source: "devfs".into(),
+        target: target.into(),
+        readonly: false,
+        options: vec![("ruleset".into(), Some("4".into()))],
+    }
+}
+
+#[test]
+fn mounts_need_a_directory_and_unmount_in_order() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    assert_eq!(errno(h.mount(&devfs("/j/dev"))), Errno::ENOENT);
+    std::fs::create_dir_all(sim.file("/j/dev/fd")).expect("mkdir");
+    h.mount(&devfs("/j/dev")).expect("devfs");
+    let fd = MountRequest {
+        fstype: "fdescfs".into(),
+        source: "fdescfs".into(),
+        target: "/j/dev/fd".into(),
+        readonly: false,
+        options: vec![],
+    };
+    h.mount(&fd).expect("fdescfs");
+    assert_eq!(errno(h.unmount(Path::new("/j/dev"), false)), Errno::EBUSY);
+    h.unmount(Path::new("/j/dev/fd"), false).expect("inner first");
+    h.unmount(Path::new("/j/dev"), false).expect("then outer");
+    assert_eq!(errno(h.unmount(Path::new("/j/dev"), false)), Errno::EINVAL);
+    let bogus = MountRequest { fstype: "ext4".into(), ..devfs("/j/dev") };
+    assert_eq!(errno(h.mount(&bogus)), Errno::ENODEV);
+    let bad_opt = MountRequest { options: vec![("ruleset".into(), Some("four".into()))], ..devfs("/j/dev") };
+    assert_eq!(errno(h.mount(&bad_opt)), Errno::EINVAL);
+}
+
+#[test]
+fn a_mount_target_symlink_is_followed_inside_the_sim_like_namei() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    std::fs::create_dir_all(sim.file("/jail/root")).expect("mkdir");
+    std::fs::create_dir_all(sim.file("/etc")).expect("mkdir");
+    std::os::unix::fs::symlink("/etc", sim.file("/jail/root/mnt")).expect("symlink");
+    h.mount(&devfs("/jail/root/mnt")).expect("mounted");
+    let m = h.mounts().expect("mounts");
+    assert!(m.iter().any(|m| m.target == Path::new("/etc")), "the kernel follows the planted link: {m:?}");
+}
+
+#[test]
+fn aliases_are_added_once_and_removed_once() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let a = "192.0.2.10/24".parse().expect("addr");
+    assert_eq!(errno(h.addr_add("em9", a)), Errno::ENXIO);
+    h.addr_add("em0", a).expect("add");
+    assert_eq!(errno(h.addr_add("lo0", a)), Errno::EEXIST);
+    assert!(h.interfaces().expect("ifs").iter().any(|i| i.name == "em0" && i.addrs.contains(&a)));
+    h.addr_remove("em0", a).expect("remove");
+    assert_eq!(errno(h.addr_remove("em0", a)), Errno::EADDRNOTAVAIL);
+    assert_eq!(errno(h.addr_add("em0", "0.0.0.0/8".parse().expect("addr"))), Errno::EINVAL);
+}
+
+#[test]
+fn commands_in_a_jail_need_the_jail_and_the_program() {
+    let sim = Sim::new();
+    sim.configure(|t| t + "\n[[jail-exec]]\ncommand = \"/bin/sh /etc/rc\"\nstatus = 3\nstdout = \"rc ran\"\n");
+    let mut h = sim.host();
+    std::fs::create_dir_all(sim.file("/j/bin")).expect("mkdir");
+    std::fs::write(sim.file("/j/bin/sh"), "").expect("sh");
+    let jid = h
+        .jail_set(
+            &[JailParam::str("name", "j"), JailParam::str("path", "/j"), JailParam::bool("persist", true)],
+            SetFlags::CREATE,
+        )
+        .expect("jail");
+    let rc = h.spawn(&Command::new("/bin/sh").args(["/etc/rc"]), Place::Jail(jid)).expect("spawn");
+    assert_eq!((rc.status, rc.stdout.as_slice()), (3, b"rc ran".as_slice()));
+    let missing = h.spawn(&Command::new("/bin/zsh"), Place::Jail(jid)).expect("spawn");
+    assert_eq!(missing.status, 1);
+    let mut as_user = Command::new("/bin/sh");
+    as_user.user = Some("nobody".into());
+    assert_eq!(h.spawn(&as_user, Place::Jail(jid)).expect("spawn").status, 1, "no passwd entry in the jail");
+    assert_eq!(errno(h.spawn(&Command::new("/bin/sh"), Place::Jail(jid + 1))), Errno::EINVAL);
+    let host_side = h.spawn(&Command::new("sh").args(["-c", "exit 7"]), Place::Host).expect("host");
+    assert_eq!(host_side.status, 7);
+}
