@@ -4,6 +4,7 @@
 mod common;
 
 mod cli_basics;
+mod docs;
 mod doctor;
 mod init;
 mod sim_jail;
