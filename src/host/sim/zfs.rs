@@ -343,6 +343,16 @@ fn other_mount_dirs(st: &State, paths: &Paths, except: &Path) -> Vec<PathBuf> {
     st.mounts.iter().filter(|m| m.target != except).map(|m| fs::local(paths.root, &m.target)).collect()
 }
 
+/// Moves every entry of one directory into another (same filesystem).
+fn move_entries(from: &Path, to: &Path) -> Result<(), Refusal> {
+    for entry in std::fs::read_dir(from).map_err(|e| io(e, from))? {
+        let entry = entry.map_err(|e| io(e, from))?;
+        let dest = to.join(entry.file_name());
+        std::fs::rename(entry.path(), &dest).map_err(|e| io(e, &dest))?;
+    }
+    Ok(())
+}
+
 /// Mounts a dataset at its mountpoint: its files move from the stash into
 /// place.
 fn mount_at(st: &mut State, paths: &Paths, name: &str, mp: &Path) -> Result<(), Refusal> {
@@ -353,11 +363,7 @@ fn mount_at(st: &mut State, paths: &Paths, name: &str, mp: &Path) -> Result<(), 
     let stash = paths.stash(guid);
     std::fs::create_dir_all(&local).map_err(|e| io(e, &local))?;
     if stash.exists() {
-        for entry in std::fs::read_dir(&stash).map_err(|e| io(e, &stash))? {
-            let entry = entry.map_err(|e| io(e, &stash))?;
-            let to = local.join(entry.file_name());
-            std::fs::rename(entry.path(), &to).map_err(|e| io(e, &to))?;
-        }
+        move_entries(&stash, &local)?;
         std::fs::remove_dir(&stash).map_err(|e| io(e, &stash))?;
     }
     if let Some(d) = st.datasets.get_mut(name) {
@@ -385,11 +391,7 @@ fn unmount_ds(st: &mut State, paths: &Paths, name: &str) -> Result<(), Refusal> 
     let stash = paths.stash(guid);
     std::fs::create_dir_all(&stash).map_err(|e| io(e, &stash))?;
     if local.is_dir() {
-        for entry in std::fs::read_dir(&local).map_err(|e| io(e, &local))? {
-            let entry = entry.map_err(|e| io(e, &local))?;
-            let to = stash.join(entry.file_name());
-            std::fs::rename(entry.path(), &to).map_err(|e| io(e, &to))?;
-        }
+        move_entries(&local, &stash)?;
         let _ = std::fs::remove_dir(&local);
     }
     st.mounts.retain(|m| !(m.fstype == "zfs" && m.source == name));
