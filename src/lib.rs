@@ -5,11 +5,11 @@
 //! `exec` runs those against a [`host::Host`], and `cli` is the only code
 //! that knows about clap and terminals.
 
+pub mod cli;
 pub mod config;
+pub mod doctor;
+pub mod exec;
 pub mod host;
 pub mod model;
-pub mod exec;
-pub mod plan;
-pub mod doctor;
 pub mod observe;
-pub mod cli;
+pub mod plan;

@@ -31,7 +31,11 @@ fn brig_8_documents_every_subcommand_and_long_option() {
             assert!(page.contains(&format!("Cm {cmd}")), "brig.8 does not document `brig {cmd}`");
         }
         for long in longs {
-            assert!(page.contains(&format!("Fl -{long}")), "brig.8 does not document --{long} of `brig {}`", path.join(" "));
+            assert!(
+                page.contains(&format!("Fl -{long}")),
+                "brig.8 does not document --{long} of `brig {}`",
+                path.join(" ")
+            );
         }
     }
 }
@@ -49,7 +53,10 @@ fn brig_toml_5_documents_every_host_config_key() {
     }
     let table = value.as_table().expect("table");
     for (key, v) in table {
-        assert!(page.contains(&format!("Ic {key} ")) || page.contains(&format!("Ss [{key}]")), "brig.toml.5 lacks {key}");
+        assert!(
+            page.contains(&format!("Ic {key} ")) || page.contains(&format!("Ss [{key}]")),
+            "brig.toml.5 lacks {key}"
+        );
         if let (Some(sub), false) = (v.as_table(), key == "params") {
             for (k, vv) in sub {
                 if vv.is_table() {

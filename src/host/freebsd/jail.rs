@@ -1,0 +1,179 @@
+//! jail_set(2), jail_get(2) and jail_remove(2).
+//!
+//! The iovec buffers come from the pure encoder in `host::encode` (unit-tested
+//! on Linux); this file only points iovecs at them, makes the system call and
+//! reads back what the kernel wrote.
+
+use std::ffi::c_void;
+
+use libc::c_uint;
+use nix::errno::Errno;
+
+use super::buffer_text;
+use crate::host::encode::{self, IovPair};
+use crate::host::params;
+use crate::host::{HostError, HostResult, JailKey, JailParam, Jid, ParamValue, SetFlags};
+
+/// Size of the `errmsg` buffer handed to jail_set(2), jail_get(2) and
+/// nmount(2); the kernel truncates its message to fit.
+pub(super) const ERRMSG_LEN: usize = 1024;
+
+/// The owned buffers of one iovec request (jail_set(2), jail_get(2),
+/// nmount(2)): name/value pairs followed by an `errmsg` pair whose value is
+/// a zeroed buffer the kernel fills in on failure.
+pub(super) struct IovRequest {
+    names: Vec<Vec<u8>>,
+    values: Vec<Option<Vec<u8>>>,
+}
+
+impl IovRequest {
+    pub(super) fn new(pairs: Vec<IovPair>) -> IovRequest {
+        let mut names = Vec::with_capacity(pairs.len() + 1);
+        let mut values = Vec::with_capacity(pairs.len() + 1);
+        for p in pairs {
+            names.push(p.name);
+            values.push(p.value);
+        }
+        names.push(b"errmsg\0".to_vec());
+        values.push(Some(vec![0; ERRMSG_LEN]));
+        IovRequest { names, values }
+    }
+
+    /// The iovec array, two entries per pair. A `None` value is an iovec
+    /// with a NULL base and length 0 (a boolean flag). The pointers refer to
+    /// the heap buffers owned by `self`: they stay valid until `self` is
+    /// dropped, and nothing here reallocates those buffers after this call.
+    pub(super) fn iovecs(&mut self) -> Vec<libc::iovec> {
+        let mut iov = Vec::with_capacity(self.names.len() * 2);
+        for (name, value) in self.names.iter_mut().zip(self.values.iter_mut()) {
+            // The kernel only reads names; the cast to *mut is what the C
+            // prototype wants.
+            iov.push(libc::iovec { iov_base: name.as_mut_ptr().cast::<c_void>(), iov_len: name.len() });
+            iov.push(match value {
+                Some(v) => libc::iovec { iov_base: v.as_mut_ptr().cast::<c_void>(), iov_len: v.len() },
+                None => libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 },
+            });
+        }
+        iov
+    }
+
+    /// The value buffer of pair `i` (the errmsg pair is the last one).
+    pub(super) fn value(&self, i: usize) -> Option<&[u8]> {
+        self.values.get(i).and_then(|v| v.as_deref())
+    }
+
+    /// The kernel's error message, or `fallback` when it wrote none.
+    pub(super) fn errmsg_or(&self, fallback: impl FnOnce() -> String) -> String {
+        let text = self.values.last().and_then(|v| v.as_deref()).map(buffer_text).unwrap_or_default();
+        if text.is_empty() {
+            fallback()
+        } else {
+            text
+        }
+    }
+}
+
+/// The iovec count as the system calls take it.
+pub(super) fn iov_count(op: &'static str, iov: &[libc::iovec]) -> HostResult<c_uint> {
+    c_uint::try_from(iov.len()).map_err(|_| HostError::new(op, Errno::E2BIG, "too many parameters"))
+}
+
+/// jail_set(2): returns the jid of the created or updated jail.
+pub(super) fn set(params: &[JailParam], flags: SetFlags) -> HostResult<Jid> {
+    let pairs = encode::encode_set(params).map_err(|e| HostError::new("jail_set", Errno::EINVAL, e.to_string()))?;
+    let mut req = IovRequest::new(pairs);
+    let mut iov = req.iovecs();
+    let niov = iov_count("jail_set", &iov)?;
+    // SAFETY: `iov` holds `niov` valid iovecs pointing into buffers owned by
+    // `req`, which outlives the call; the kernel writes only into the errmsg
+    // buffer, within its iov_len.
+    let jid = unsafe { libc::jail_set(iov.as_mut_ptr(), niov, flags.bits()) };
+    if jid < 0 {
+        let errno = Errno::last();
+        return Err(HostError::new("jail_set", errno, req.errmsg_or(|| describe_set(params, flags))));
+    }
+    Ok(jid)
+}
+
+/// jail_get(2) of `names`, decoded with the length the kernel wrote back
+/// into each value iovec.
+pub(super) fn get(key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
+    let pairs = encode::encode_get(key, names).map_err(|e| HostError::new("jail_get", Errno::EINVAL, e.to_string()))?;
+    let mut req = IovRequest::new(pairs);
+    let mut iov = req.iovecs();
+    let niov = iov_count("jail_get", &iov)?;
+    // SAFETY: as for jail_set; the kernel writes each value into its buffer
+    // (never more than the iov_len we gave) and stores the length it used
+    // back into that iovec's iov_len.
+    let rc = unsafe { libc::jail_get(iov.as_mut_ptr(), niov, 0) };
+    if rc < 0 {
+        let errno = Errno::last();
+        return Err(HostError::new("jail_get", errno, req.errmsg_or(|| describe_key(key))));
+    }
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            // Pair 0 is the key; the requested names follow in order.
+            let pair = i + 1;
+            let written = iov.get(2 * pair + 1).map_or(0, |v| v.iov_len);
+            let buf = req.value(pair).unwrap_or(&[]);
+            decode(name, &buf[..written.min(buf.len())])
+        })
+        .collect()
+}
+
+/// jail_remove(2).
+pub(super) fn remove(jid: Jid) -> HostResult<()> {
+    // SAFETY: plain system call on an integer.
+    if unsafe { libc::jail_remove(jid) } != 0 {
+        let errno = Errno::last();
+        return Err(HostError::new("jail_remove", errno, format!("removing jail {jid}")));
+    }
+    Ok(())
+}
+
+/// Decodes one value jail_get(2) returned. Parameters brig's table does not
+/// know (the kernel knows more than brig) are read as an `int` when they
+/// are four bytes and as a string otherwise.
+fn decode(name: &str, bytes: &[u8]) -> HostResult<JailParam> {
+    let value = match params::lookup(name) {
+        Some(l) => encode::decode_value(l.def, bytes).map_err(|e| HostError::new("jail_get", e.errno, e.detail))?,
+        None => match <[u8; 4]>::try_from(bytes) {
+            Ok(b) => ParamValue::Int(i32::from_ne_bytes(b)),
+            Err(_) => {
+                let end = bytes.iter().position(|&b| b == 0).ok_or_else(|| {
+                    HostError::new("jail_get", Errno::EINVAL, format!("{name}: value of unknown type"))
+                })?;
+                ParamValue::Str(String::from_utf8_lossy(&bytes[..end]).into_owned())
+            }
+        },
+    };
+    Ok(JailParam::new(name, value))
+}
+
+/// What a failed jail_set(2) was doing, when the kernel gave no message.
+fn describe_set(params: &[JailParam], flags: SetFlags) -> String {
+    let who = params
+        .iter()
+        .find(|p| p.name == "name")
+        .or_else(|| params.iter().find(|p| p.name == "jid"))
+        .map(|p| format!("jail {} {}", p.name, p.value))
+        .unwrap_or_else(|| "a jail".to_string());
+    let what = match (flags.create, flags.update) {
+        (true, true) => "creating or updating",
+        (true, false) => "creating",
+        (false, true) => "updating",
+        (false, false) => "setting",
+    };
+    let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+    format!("{what} {who} with {}", names.join(", "))
+}
+
+fn describe_key(key: &JailKey) -> String {
+    match key {
+        JailKey::Jid(j) => format!("jail {j}"),
+        JailKey::Name(n) => format!("jail \"{n}\""),
+        JailKey::After(j) => format!("the jail after jid {j}"),
+    }
+}

@@ -1,0 +1,179 @@
+//! The real FreeBSD host: jail_set(2)/jail_get(2)/jail_remove(2),
+//! libzfs_core and zfs(8), nmount(2)/unmount(2)/getfsstat(2), the rctl
+//! system calls, sysctl(3), getifaddrs(3) and the SIOCAIFADDR family of
+//! ioctls, and fork/jail_attach/exec for commands inside a jail.
+//!
+//! Every method returns the errno the system gave, with the kernel's own
+//! text where it has one (the `errmsg` of jail_set(2)/jail_get(2)/nmount(2),
+//! zfs(8)'s stderr). The unsafe code is confined to thin shims, each with a
+//! comment saying what it relies on; everything that can be computed without
+//! the kernel (iovec encoding, zfs(8) output parsing, rctl amounts) is a pure
+//! function.
+
+mod jail;
+mod mount;
+mod net;
+mod rctl;
+mod spawn;
+mod sysctl;
+mod zfs;
+mod zfs_parse;
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use nix::errno::Errno;
+
+use super::{
+    Command, DatasetInfo, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid, MountEntry,
+    MountRequest, Output, Place, SetFlags, SysctlValue,
+};
+
+/// The FreeBSD machine brig runs on.
+///
+/// Creating one does not touch the system: the libzfs_core handle (which
+/// opens `/dev/zfs`) is made on the first ZFS call, so jails, mounts and
+/// rctl work on a machine without ZFS loaded.
+#[derive(Debug, Default)]
+pub struct FreeBsdHost {
+    zfs: zfs::Lzc,
+}
+
+impl FreeBsdHost {
+    pub fn new() -> FreeBsdHost {
+        FreeBsdHost { zfs: zfs::Lzc::default() }
+    }
+}
+
+/// A C string for a system call argument; a NUL byte inside is EINVAL, as
+/// the kernel would refuse a truncated name.
+fn c_string(op: &'static str, what: &str, s: &str) -> HostResult<CString> {
+    CString::new(s).map_err(|_| HostError::new(op, Errno::EINVAL, format!("{what} contains a NUL byte")))
+}
+
+/// The same for a path, byte for byte.
+fn c_path(op: &'static str, path: &Path) -> HostResult<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| HostError::new(op, Errno::EINVAL, format!("{}: path contains a NUL byte", path.display())))
+}
+
+/// The text of a NUL-terminated message buffer the kernel filled in
+/// (`errmsg`), empty when it wrote nothing.
+fn buffer_text(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).trim().to_string()
+}
+
+/// The errno of an `io::Error` from std or a library, EIO when it has none.
+fn io_errno(e: &std::io::Error) -> Errno {
+    e.raw_os_error().map(Errno::from_raw).unwrap_or(Errno::EIO)
+}
+
+impl Host for FreeBsdHost {
+    fn kind(&self) -> HostKind {
+        HostKind::FreeBsd
+    }
+
+    fn local_path(&self, path: &Path) -> PathBuf {
+        path.to_path_buf()
+    }
+
+    fn jail_set(&mut self, params: &[JailParam], flags: SetFlags) -> HostResult<Jid> {
+        jail::set(params, flags)
+    }
+
+    fn jail_get(&self, key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
+        jail::get(key, names)
+    }
+
+    fn jail_remove(&mut self, jid: Jid) -> HostResult<()> {
+        jail::remove(jid)
+    }
+
+    fn zfs_create(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()> {
+        zfs::create(&mut self.zfs, name, props)
+    }
+
+    fn zfs_snapshot(&mut self, snapshot: &str) -> HostResult<()> {
+        zfs::snapshot(&mut self.zfs, snapshot)
+    }
+
+    fn zfs_clone(&mut self, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()> {
+        zfs::clone(&mut self.zfs, origin, name, props)
+    }
+
+    fn zfs_destroy(&mut self, name: &str, recursive: bool) -> HostResult<()> {
+        zfs::destroy(&mut self.zfs, name, recursive)
+    }
+
+    fn zfs_rename(&mut self, from: &str, to: &str) -> HostResult<()> {
+        zfs::rename(&mut self.zfs, from, to)
+    }
+
+    fn zfs_get(&self, name: &str, props: &[&str]) -> HostResult<BTreeMap<String, String>> {
+        zfs::get(name, props)
+    }
+
+    fn zfs_set(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()> {
+        zfs::set(name, props)
+    }
+
+    fn zfs_list(&self, root: &str, props: &[&str]) -> HostResult<Vec<DatasetInfo>> {
+        zfs::list(root, props)
+    }
+
+    fn mount(&mut self, req: &MountRequest) -> HostResult<()> {
+        mount::mount(req)
+    }
+
+    fn unmount(&mut self, target: &Path, force: bool) -> HostResult<()> {
+        mount::unmount(target, force)
+    }
+
+    fn mounts(&self) -> HostResult<Vec<MountEntry>> {
+        mount::mounts()
+    }
+
+    fn rctl_add(&mut self, rule: &str) -> HostResult<()> {
+        rctl::add(rule)
+    }
+
+    fn rctl_remove(&mut self, filter: &str) -> HostResult<()> {
+        rctl::remove(filter)
+    }
+
+    fn rctl_rules(&self, filter: &str) -> HostResult<Vec<String>> {
+        rctl::rules(filter)
+    }
+
+    fn rctl_usage(&self, subject: &str) -> HostResult<BTreeMap<String, u64>> {
+        rctl::usage(subject)
+    }
+
+    fn sysctl_get(&self, name: &str) -> HostResult<SysctlValue> {
+        sysctl::get(name)
+    }
+
+    fn sysctl_set(&mut self, name: &str, value: &SysctlValue) -> HostResult<()> {
+        sysctl::set(name, value)
+    }
+
+    fn interfaces(&self) -> HostResult<Vec<Interface>> {
+        net::interfaces()
+    }
+
+    fn addr_add(&mut self, iface: &str, addr: IpNet) -> HostResult<()> {
+        net::addr_add(iface, addr)
+    }
+
+    fn addr_remove(&mut self, iface: &str, addr: IpNet) -> HostResult<()> {
+        net::addr_remove(iface, addr)
+    }
+
+    fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {
+        spawn::spawn(cmd, place)
+    }
+}

@@ -1,0 +1,293 @@
+//! ZFS: libzfs_core (`zfs-core` crate) for create, clone, snapshot,
+//! non-recursive destroy and rename where no mount has to move; zfs(8)
+//! with parseable output (`-Hp`) for get, set, list, recursive destroy and
+//! whatever libzfs_core cannot do on its own (mounting, renaming mounted
+//! filesystems, properties brig does not know how to encode).
+//!
+//! lzc_create()/lzc_clone() do not mount, so after them the new filesystem
+//! is mounted with `zfs mount NAME` when zfs(8) itself would have mounted it
+//! (canmount=on, a real mountpoint, not jailed). If that mount fails the new
+//! dataset is destroyed again, so a failed call leaves nothing behind.
+
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::io;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use nix::errno::Errno;
+use nvpair::{NvData, NvList};
+use zfs_core::{DataSetType, Zfs};
+
+use super::zfs_parse::{self, NativeValue};
+use super::{c_string, io_errno, mount};
+use crate::host::{DatasetInfo, HostError, HostResult};
+
+/// zfs(8) in the base system.
+const ZFS: &str = "/sbin/zfs";
+
+/// The libzfs_core handle (libzfs_core_init() opens /dev/zfs), made on the
+/// first ZFS call so a machine without ZFS can still run jails.
+#[derive(Debug, Default)]
+pub(super) struct Lzc {
+    handle: Option<Zfs>,
+}
+
+impl Lzc {
+    fn get(&mut self, op: &'static str) -> HostResult<&Zfs> {
+        if self.handle.is_none() {
+            let z = Zfs::new().map_err(|e| HostError::new(op, io_errno(&e), format!("cannot open /dev/zfs: {e}")))?;
+            self.handle = Some(z);
+        }
+        self.handle.as_ref().ok_or_else(|| HostError::new(op, Errno::ENXIO, "libzfs_core is not available"))
+    }
+}
+
+/// A libzfs_core failure. Codes above 1024 are OpenZFS's private
+/// `ZFS_ERR_*` values (e.g. a volume as parent), reported as EINVAL.
+fn lzc_err(op: &'static str, e: &io::Error, name: &str) -> HostError {
+    match e.raw_os_error() {
+        Some(raw) if raw >= 1024 => {
+            HostError::new(op, Errno::EINVAL, format!("{name}: libzfs_core error {raw} (ZFS_ERR_*)"))
+        }
+        _ => {
+            let errno = io_errno(e);
+            HostError::new(op, errno, format!("{name}: {}", errno.desc()))
+        }
+    }
+}
+
+/// Runs zfs(8) with LC_ALL=C (its messages are matched in
+/// `zfs_parse::errno_for`) and returns its stdout; a nonzero exit is an
+/// error whose detail is zfs's stderr.
+fn run_zfs(op: &'static str, args: &[&str]) -> HostResult<String> {
+    let out = std::process::Command::new(ZFS)
+        .args(args)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| HostError::new(op, io_errno(&e), format!("cannot run {ZFS}: {e}")))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let detail = zfs_parse::stderr_detail(&stderr);
+        let detail = if detail.is_empty() { format!("zfs {} failed ({})", args.join(" "), out.status) } else { detail };
+        return Err(HostError::new(op, zfs_parse::errno_for(&stderr), detail));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `-o name=value` arguments for zfs create/clone.
+fn dash_o(props: &[(String, String)]) -> Vec<String> {
+    props.iter().flat_map(|(k, v)| ["-o".to_string(), format!("{k}={v}")]).collect()
+}
+
+fn add_u64(list: &mut NvList, name: &CStr, value: u64) -> io::Result<()> {
+    // SAFETY: `list` is a valid nvlist we own and `name` a NUL-terminated
+    // string; nvlist_add_uint64 copies both and returns an errno (0 = ok).
+    let rc = unsafe { nvpair_sys::nvlist_add_uint64(list.as_mut_ptr(), name.as_ptr(), value) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// The props nvlist of lzc_create()/lzc_clone().
+fn nvlist(op: &'static str, props: &[(String, NativeValue)]) -> HostResult<NvList> {
+    let mut list = NvList::try_new_unique_names().map_err(|e| HostError::new(op, io_errno(&e), "nvlist_alloc"))?;
+    for (name, value) in props {
+        let cname = c_string(op, "property name", name)?;
+        let added = match value {
+            NativeValue::Str(s) => {
+                let cvalue = c_string(op, "property value", s)?;
+                list.insert(cname.as_c_str(), cvalue.as_c_str())
+            }
+            NativeValue::U64(v) => add_u64(&mut list, &cname, *v),
+        };
+        added.map_err(|e| HostError::new(op, io_errno(&e), format!("property {name}")))?;
+    }
+    Ok(list)
+}
+
+/// Where a dataset (or snapshot) is mounted, from getfsstat(2).
+fn mounted_at(name: &str) -> HostResult<Vec<PathBuf>> {
+    Ok(mount::mounts()?.into_iter().filter(|m| m.fstype == "zfs" && m.source == name).map(|m| m.target).collect())
+}
+
+/// Mounts a filesystem libzfs_core just made, when zfs(8) would have: the
+/// given properties decide first, then the effective ones (canmount,
+/// mountpoint and jailed may be inherited). On failure the new dataset is
+/// destroyed again.
+fn mount_new(lzc: &mut Lzc, op: &'static str, name: &str, props: &[(String, String)]) -> HostResult<()> {
+    if !zfs_parse::auto_mounts(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        return Ok(());
+    }
+    let mounted = get(name, &["canmount", "mountpoint", "jailed"]).and_then(|eff| {
+        if zfs_parse::auto_mounts(eff.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            run_zfs(op, &["mount", name]).map(drop)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = mounted {
+        let undone = c_string(op, "dataset name", name)
+            .and_then(|c| lzc.get(op)?.destroy(c.as_c_str()).map_err(|e| lzc_err(op, &e, name)));
+        let what = match undone {
+            Ok(()) => "so it was destroyed again",
+            Err(_) => "and could not be destroyed again",
+        };
+        return Err(HostError::new(op, e.errno, format!("{name} was created but not mounted, {what}: {}", e.detail)));
+    }
+    Ok(())
+}
+
+/// `zfs create -o PROP=VALUE... NAME`.
+pub(super) fn create(lzc: &mut Lzc, name: &str, props: &[(String, String)]) -> HostResult<()> {
+    const OP: &str = "zfs_create";
+    let Some(native) = zfs_parse::native_props(props) else {
+        // A property brig cannot encode natively: zfs(8) does the whole
+        // job, mounting included.
+        let mut args = vec!["create".to_string()];
+        args.extend(dash_o(props));
+        args.push(name.to_string());
+        return run_zfs(OP, &args.iter().map(String::as_str).collect::<Vec<_>>()).map(drop);
+    };
+    let cname = c_string(OP, "dataset name", name)?;
+    let list = nvlist(OP, &native)?;
+    lzc.get(OP)?.create(cname.as_c_str(), DataSetType::Zfs, &list).map_err(|e| lzc_err(OP, &e, name))?;
+    mount_new(lzc, OP, name, props)
+}
+
+/// `zfs clone -o PROP=VALUE... ORIGIN NAME`.
+pub(super) fn clone(lzc: &mut Lzc, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()> {
+    const OP: &str = "zfs_clone";
+    let Some(native) = zfs_parse::native_props(props) else {
+        let mut args = vec!["clone".to_string()];
+        args.extend(dash_o(props));
+        args.push(origin.to_string());
+        args.push(name.to_string());
+        return run_zfs(OP, &args.iter().map(String::as_str).collect::<Vec<_>>()).map(drop);
+    };
+    let cname = c_string(OP, "dataset name", name)?;
+    let corigin = c_string(OP, "origin", origin)?;
+    let mut list = nvlist(OP, &native)?;
+    lzc.get(OP)?
+        .clone_dataset(cname.as_c_str(), corigin.as_c_str(), &mut list)
+        .map_err(|e| lzc_err(OP, &e, &format!("{name} from {origin}")))?;
+    mount_new(lzc, OP, name, props)
+}
+
+/// `zfs snapshot NAME@SNAP` through lzc_snapshot(); per-snapshot errors
+/// come back in an nvlist of `name -> errno`.
+pub(super) fn snapshot(lzc: &mut Lzc, snap: &str) -> HostResult<()> {
+    const OP: &str = "zfs_snapshot";
+    if !snap.contains('@') {
+        return Err(HostError::new(OP, Errno::EINVAL, format!("{snap} is not a snapshot name (DATASET@SNAP)")));
+    }
+    let csnap = c_string(OP, "snapshot name", snap)?;
+    let alloc = |e: io::Error| HostError::new(OP, io_errno(&e), "nvlist_alloc");
+    let mut snaps = NvList::try_new_unique_names().map_err(alloc)?;
+    snaps.add_boolean(csnap.as_c_str()).map_err(|e| HostError::new(OP, io_errno(&e), snap.to_string()))?;
+    let props = NvList::try_new_unique_names().map_err(alloc)?;
+    match lzc.get(OP)?.snapshot_raw(&snaps, &props) {
+        Ok(()) => Ok(()),
+        Err(Ok(e)) => Err(lzc_err(OP, &e, snap)),
+        Err(Err(errors)) => {
+            let first = errors.iter().find_map(|pair| match pair.data() {
+                NvData::Int32(code) => Some((pair.name().to_string_lossy().into_owned(), code)),
+                _ => None,
+            });
+            Err(match first {
+                Some((name, code)) => lzc_err(OP, &io::Error::from_raw_os_error(code), &name),
+                None => HostError::new(OP, Errno::EIO, format!("{snap}: libzfs_core gave no reason")),
+            })
+        }
+    }
+}
+
+/// `zfs destroy [-r] NAME`. Recursive destroys go to zfs(8); a single
+/// dataset or snapshot is unmounted (as zfs(8) would) and destroyed with
+/// lzc_destroy(), and remounted if the destroy then fails.
+pub(super) fn destroy(lzc: &mut Lzc, name: &str, recursive: bool) -> HostResult<()> {
+    const OP: &str = "zfs_destroy";
+    if recursive {
+        return run_zfs(OP, &["destroy", "-r", name]).map(drop);
+    }
+    let cname = c_string(OP, "dataset name", name)?;
+    let mounted = mounted_at(name)?;
+    for (i, at) in mounted.iter().enumerate() {
+        if let Err(e) = mount::unmount(at, false) {
+            if i > 0 {
+                let _ = run_zfs(OP, &["mount", name]);
+            }
+            return Err(HostError::new(OP, e.errno, format!("cannot unmount {name} from {}", at.display())));
+        }
+    }
+    let destroyed = lzc.get(OP).and_then(|z| z.destroy(cname.as_c_str()).map_err(|e| lzc_err(OP, &e, name)));
+    if let Err(e) = destroyed {
+        if !mounted.is_empty() {
+            // Leave things as they were.
+            let _ = run_zfs(OP, &["mount", name]);
+        }
+        let snapshot = name.contains('@');
+        let detail = match e.errno {
+            Errno::EEXIST if snapshot => format!("snapshot {name} has dependent clones"),
+            Errno::EEXIST => format!("{name} has child datasets; destroy them first or destroy recursively"),
+            Errno::EBUSY if snapshot => format!("snapshot {name} is held or in use"),
+            Errno::EBUSY => format!("{name} has snapshots or is in use; destroy recursively"),
+            _ => e.detail,
+        };
+        return Err(HostError::new(OP, e.errno, detail));
+    }
+    Ok(())
+}
+
+/// `zfs rename FROM TO`: lzc_rename() when nothing at or under FROM is
+/// mounted (snapshots always), else zfs(8), which unmounts and remounts at
+/// the new inherited mountpoint.
+pub(super) fn rename(lzc: &mut Lzc, from: &str, to: &str) -> HostResult<()> {
+    const OP: &str = "zfs_rename";
+    let moves_mounts = !from.contains('@') && {
+        let under = (format!("{from}/"), format!("{from}@"));
+        mount::mounts()?.iter().any(|m| {
+            m.fstype == "zfs" && (m.source == from || m.source.starts_with(&under.0) || m.source.starts_with(&under.1))
+        })
+    };
+    if moves_mounts {
+        return run_zfs(OP, &["rename", from, to]).map(drop);
+    }
+    let cfrom = c_string(OP, "dataset name", from)?;
+    let cto = c_string(OP, "dataset name", to)?;
+    lzc.get(OP)?.rename(cfrom.as_c_str(), cto.as_c_str()).map_err(|e| lzc_err(OP, &e, &format!("{from} -> {to}")))
+}
+
+/// `zfs get -Hp -o property,value,source PROPS NAME`.
+pub(super) fn get(name: &str, props: &[&str]) -> HostResult<BTreeMap<String, String>> {
+    const OP: &str = "zfs_get";
+    if props.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let list = props.join(",");
+    let out = run_zfs(OP, &["get", "-Hp", "-o", "property,value,source", &list, name])?;
+    zfs_parse::parse_get(&out).map_err(|e| HostError::new(OP, Errno::EIO, e))
+}
+
+/// `zfs set PROP=VALUE... NAME`.
+pub(super) fn set(name: &str, props: &[(String, String)]) -> HostResult<()> {
+    if props.is_empty() {
+        return Ok(());
+    }
+    let mut args = vec!["set".to_string()];
+    args.extend(props.iter().map(|(k, v)| format!("{k}={v}")));
+    args.push(name.to_string());
+    run_zfs("zfs_set", &args.iter().map(String::as_str).collect::<Vec<_>>()).map(drop)
+}
+
+/// `zfs list -Hp -r -t all -o name,type,PROPS ROOT`.
+pub(super) fn list(root: &str, props: &[&str]) -> HostResult<Vec<DatasetInfo>> {
+    const OP: &str = "zfs_list";
+    let columns = std::iter::once("name").chain(std::iter::once("type")).chain(props.iter().copied());
+    let columns = columns.collect::<Vec<_>>().join(",");
+    let out = run_zfs(OP, &["list", "-Hp", "-r", "-t", "all", "-o", &columns, root])?;
+    zfs_parse::parse_list(&out, props).map_err(|e| HostError::new(OP, Errno::EIO, e))
+}

@@ -1,0 +1,328 @@
+//! Pure helpers of the ZFS shim, kept apart from the calls so they can be
+//! tested without a pool: the nvlist values libzfs would hand to
+//! lzc_create()/lzc_clone() for the properties brig sets, whether zfs(8)
+//! would mount a new filesystem, the parsing of `zfs get -Hp` and
+//! `zfs list -Hp`, and the errno a zfs(8) failure stands for.
+
+use std::collections::BTreeMap;
+
+use nix::errno::Errno;
+
+use crate::host::{DatasetInfo, DatasetKind};
+
+/// A property value as the kernel takes it in the props nvlist of
+/// lzc_create()/lzc_clone(): strings for string and user properties,
+/// `uint64` for numbers and for index properties (`on`/`off`, `lz4`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NativeValue {
+    Str(String),
+    U64(u64),
+}
+
+/// `off`/`on` of every boolean index property (zfs_prop.c boolean_table).
+fn on_off(v: &str) -> Option<u64> {
+    match v {
+        "off" => Some(0),
+        "on" => Some(1),
+        _ => None,
+    }
+}
+
+/// The index of a `compression` value: `enum zio_compress` of zio.h, which
+/// is on-disk format and does not change. zstd levels encode the level in
+/// high bits and are left to zfs(8).
+fn compression(v: &str) -> Option<u64> {
+    match v {
+        "on" => Some(1),
+        "off" => Some(2),
+        "lzjb" => Some(3),
+        "gzip" => Some(10),
+        "zle" => Some(14),
+        "lz4" => Some(15),
+        _ => {
+            let level: u64 = v.strip_prefix("gzip-")?.parse().ok()?;
+            (1..=9).contains(&level).then_some(4 + level)
+        }
+    }
+}
+
+/// zfs_nicestrtonum(): `512`, `10G`, `1.5T`, `64K`, `100MB`; powers of 1024.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, suffix) = s.split_at(split);
+    if num.is_empty() {
+        return None;
+    }
+    let suffix = suffix.to_ascii_uppercase();
+    let unit = suffix.strip_suffix('B').unwrap_or(&suffix);
+    let shift = match unit {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        "P" => 50,
+        "E" => 60,
+        _ => return None,
+    };
+    if num.contains('.') {
+        let f: f64 = num.parse().ok()?;
+        let v = f * f64::from(2u32).powi(shift);
+        // 2^64 as f64 is exact; anything at or above it does not fit.
+        (0.0..18_446_744_073_709_551_616.0).contains(&v).then_some(v as u64)
+    } else {
+        num.parse::<u64>().ok()?.checked_mul(1u64 << shift)
+    }
+}
+
+/// The native encoding of one `name=value`, or `None` where brig does not
+/// know it (or the value is not valid): the caller then leaves the whole
+/// request to zfs(8), which knows every property and explains bad values.
+pub fn native_prop(name: &str, value: &str) -> Option<NativeValue> {
+    let u = NativeValue::U64;
+    if name.contains(':') {
+        // User property (`brig:release`): always a string.
+        return Some(NativeValue::Str(value.to_string()));
+    }
+    match name {
+        "mountpoint" => (value == "none" || value == "legacy" || value.starts_with('/'))
+            .then(|| NativeValue::Str(value.to_string())),
+        "quota" | "refquota" | "reservation" | "refreservation" => {
+            if value == "none" {
+                Some(u(0))
+            } else {
+                parse_size(value).map(u)
+            }
+        }
+        "recordsize" => parse_size(value).map(u),
+        "filesystem_limit" | "snapshot_limit" => {
+            if value == "none" {
+                Some(u(u64::MAX))
+            } else {
+                value.parse().ok().map(u)
+            }
+        }
+        "atime" | "relatime" | "devices" | "exec" | "setuid" | "readonly" | "jailed" => on_off(value).map(u),
+        "canmount" => match value {
+            "off" => Some(u(0)),
+            "on" => Some(u(1)),
+            "noauto" => Some(u(2)),
+            _ => None,
+        },
+        "compression" | "compress" => compression(value).map(u),
+        "sync" => match value {
+            "standard" => Some(u(0)),
+            "always" => Some(u(1)),
+            "disabled" => Some(u(2)),
+            _ => None,
+        },
+        "snapdir" => match value {
+            "hidden" => Some(u(0)),
+            "visible" => Some(u(1)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Native encodings of all properties, or `None` if any one is unknown.
+pub fn native_props(props: &[(String, String)]) -> Option<Vec<(String, NativeValue)>> {
+    props.iter().map(|(k, v)| native_prop(k, v).map(|n| (k.clone(), n))).collect()
+}
+
+/// Whether `zfs create`/`zfs clone` would mount a filesystem with these
+/// property values: `canmount=on` (the default), a mountpoint that is not
+/// `none` or `legacy`, and not `jailed=on`. Absent properties count as
+/// their defaults.
+pub fn auto_mounts<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+    props.into_iter().all(|(k, v)| match k {
+        "canmount" => v == "on",
+        "mountpoint" => v != "none" && v != "legacy",
+        "jailed" => v != "on",
+        _ => true,
+    })
+}
+
+/// Parses `zfs get -Hp -o property,value,source`. A user property that is
+/// not set (value and source `-`) is left out, as the trait promises.
+pub fn parse_get(out: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut map = BTreeMap::new();
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        let (prop, rest) = line.split_once('\t').ok_or_else(|| format!("unexpected zfs get line: {line:?}"))?;
+        let (value, source) = rest.rsplit_once('\t').ok_or_else(|| format!("unexpected zfs get line: {line:?}"))?;
+        if prop.contains(':') && source == "-" {
+            continue;
+        }
+        map.insert(prop.to_string(), value.to_string());
+    }
+    Ok(map)
+}
+
+fn kind(s: &str) -> Result<Option<DatasetKind>, String> {
+    match s {
+        "filesystem" => Ok(Some(DatasetKind::Filesystem)),
+        "snapshot" => Ok(Some(DatasetKind::Snapshot)),
+        "volume" => Ok(Some(DatasetKind::Volume)),
+        "bookmark" => Ok(None),
+        other => Err(format!("unknown dataset type {other:?}")),
+    }
+}
+
+/// Parses `zfs list -Hp -o name,type,PROPS`: one tab-separated line per
+/// dataset; bookmarks (which `-t all` includes) are skipped.
+pub fn parse_list(out: &str, props: &[&str]) -> Result<Vec<DatasetInfo>, String> {
+    let mut list = Vec::new();
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != props.len() + 2 {
+            return Err(format!("expected {} fields in zfs list line {line:?}", props.len() + 2));
+        }
+        let Some(kind) = kind(fields[1])? else { continue };
+        let props = props.iter().zip(&fields[2..]).map(|(p, v)| (p.to_string(), v.to_string())).collect();
+        list.push(DatasetInfo { name: fields[0].to_string(), kind, props });
+    }
+    Ok(list)
+}
+
+/// The errno a zfs(8) failure stands for, from its message (zfs(8) prints
+/// libzfs's text, not the errno). Checked from the most to the least
+/// specific; EIO when nothing matches.
+pub fn errno_for(stderr: &str) -> Errno {
+    let s = stderr.to_ascii_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| s.contains(n));
+    if has(&["does not exist", "no such pool", "no such file"]) {
+        Errno::ENOENT
+    } else if has(&["already exists"]) {
+        Errno::EEXIST
+    } else if has(&["dependent clones", "has children"]) {
+        // dsl_destroy.c: a snapshot that is a clone origin, or a dataset
+        // with child datasets, is EEXIST (shared/freebsd/zfs-errors.tsv).
+        Errno::EEXIST
+    } else if has(&["busy"]) {
+        Errno::EBUSY
+    } else if has(&["permission denied", "jailed", "zone"]) {
+        Errno::EPERM
+    } else if has(&["read-only"]) {
+        Errno::EROFS
+    } else if has(&["quota exceeded"]) {
+        Errno::EDQUOT
+    } else if has(&["out of space", "no space"]) {
+        Errno::ENOSPC
+    } else if has(&["too long"]) {
+        Errno::ENAMETOOLONG
+    } else if has(&["not supported"]) {
+        Errno::EOPNOTSUPP
+    } else if has(&["invalid", "bad property", "must be", "cannot be", "missing", "usage:"]) {
+        Errno::EINVAL
+    } else {
+        Errno::EIO
+    }
+}
+
+/// zfs(8)'s stderr as one line for a message.
+pub fn stderr_detail(stderr: &str) -> String {
+    stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_powers_of_1024() {
+        assert_eq!(parse_size("512"), Some(512));
+        assert_eq!(parse_size("10G"), Some(10 << 30));
+        assert_eq!(parse_size("10g"), Some(10 << 30));
+        assert_eq!(parse_size("100MB"), Some(100 << 20));
+        assert_eq!(parse_size("1.5T"), Some(3 << 39));
+        assert_eq!(parse_size("512B"), Some(512));
+        assert_eq!(parse_size("16E"), None);
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("1X"), None);
+        assert_eq!(parse_size(""), None);
+    }
+
+    #[test]
+    fn native_encoding_of_known_properties() {
+        assert_eq!(native_prop("brig:release", "14.1-RELEASE"), Some(NativeValue::Str("14.1-RELEASE".into())));
+        assert_eq!(native_prop("mountpoint", "/jails/web"), Some(NativeValue::Str("/jails/web".into())));
+        assert_eq!(native_prop("mountpoint", "none"), Some(NativeValue::Str("none".into())));
+        assert_eq!(native_prop("mountpoint", "relative"), None);
+        assert_eq!(native_prop("quota", "10G"), Some(NativeValue::U64(10 << 30)));
+        assert_eq!(native_prop("quota", "none"), Some(NativeValue::U64(0)));
+        assert_eq!(native_prop("canmount", "noauto"), Some(NativeValue::U64(2)));
+        assert_eq!(native_prop("jailed", "on"), Some(NativeValue::U64(1)));
+        assert_eq!(native_prop("atime", "off"), Some(NativeValue::U64(0)));
+        assert_eq!(native_prop("compression", "lz4"), Some(NativeValue::U64(15)));
+        assert_eq!(native_prop("compression", "gzip-9"), Some(NativeValue::U64(13)));
+        assert_eq!(native_prop("compression", "zstd"), None);
+        assert_eq!(native_prop("atime", "yes"), None);
+        assert_eq!(native_prop("sharenfs", "on"), None);
+    }
+
+    #[test]
+    fn one_unknown_property_sends_the_request_to_zfs8() {
+        let ok = vec![("mountpoint".to_string(), "/j".to_string()), ("brig:x".to_string(), "1".to_string())];
+        assert_eq!(native_props(&ok).map(|v| v.len()), Some(2));
+        let mut bad = ok.clone();
+        bad.push(("casesensitivity".to_string(), "mixed".to_string()));
+        assert_eq!(native_props(&bad), None);
+    }
+
+    #[test]
+    fn mounting_follows_canmount_mountpoint_and_jailed() {
+        assert!(auto_mounts([("mountpoint", "/j"), ("brig:x", "1")]));
+        assert!(auto_mounts([]));
+        assert!(!auto_mounts([("canmount", "off")]));
+        assert!(!auto_mounts([("canmount", "noauto")]));
+        assert!(!auto_mounts([("mountpoint", "none")]));
+        assert!(!auto_mounts([("mountpoint", "legacy")]));
+        assert!(!auto_mounts([("jailed", "on")]));
+    }
+
+    #[test]
+    fn get_skips_unset_user_properties() {
+        let out = "mountpoint\t/jails/web\tlocal\nbrig:release\t-\t-\norigin\t-\t-\nbrig:note\ta\tb\tlocal\n";
+        let map = parse_get(out).expect("parses");
+        assert_eq!(map.get("mountpoint").map(String::as_str), Some("/jails/web"));
+        assert_eq!(map.get("origin").map(String::as_str), Some("-"));
+        assert!(!map.contains_key("brig:release"));
+        assert_eq!(map.get("brig:note").map(String::as_str), Some("a\tb"));
+        assert!(parse_get("garbage\n").is_err());
+    }
+
+    #[test]
+    fn list_parses_kinds_and_skips_bookmarks() {
+        let out = "zroot/jails\tfilesystem\t/jails\t-\nzroot/jails@a\tsnapshot\t-\t-\nzroot/jails#b\tbookmark\t-\t-\nzroot/vol\tvolume\t-\tx\n";
+        let list = parse_list(out, &["mountpoint", "brig:release"]).expect("parses");
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[0].kind, DatasetKind::Filesystem);
+        assert_eq!(list[0].props.get("mountpoint").map(String::as_str), Some("/jails"));
+        assert_eq!(list[1].kind, DatasetKind::Snapshot);
+        assert_eq!(list[2].props.get("brig:release").map(String::as_str), Some("x"));
+        assert!(parse_list("a\tfilesystem\n", &["mountpoint"]).is_err());
+        assert!(parse_list("a\tpool\t-\n", &["mountpoint"]).is_err());
+    }
+
+    #[test]
+    fn zfs_messages_map_to_errnos() {
+        assert_eq!(errno_for("cannot open 'zroot/x': dataset does not exist"), Errno::ENOENT);
+        assert_eq!(errno_for("cannot create 'zroot/x': dataset already exists"), Errno::EEXIST);
+        assert_eq!(
+            errno_for("cannot destroy 'zroot/r@s': snapshot has dependent clones\nuse '-R' to destroy"),
+            Errno::EEXIST
+        );
+        assert_eq!(errno_for("cannot destroy 'zroot/x': filesystem has children"), Errno::EEXIST);
+        assert_eq!(errno_for("cannot unmount '/jails/web': pool or dataset is busy"), Errno::EBUSY);
+        assert_eq!(errno_for("cannot set property for 'zroot/x': permission denied"), Errno::EPERM);
+        assert_eq!(errno_for("cannot set property for 'zroot/x': out of space"), Errno::ENOSPC);
+        assert_eq!(errno_for("bad property list: invalid property 'bogus'"), Errno::EINVAL);
+        assert_eq!(errno_for("something new"), Errno::EIO);
+    }
+
+    #[test]
+    fn detail_is_one_line() {
+        assert_eq!(stderr_detail("cannot destroy 'x': busy\n  use -f\n\n"), "cannot destroy 'x': busy; use -f");
+    }
+}
