@@ -5,11 +5,14 @@
 //! `exec` runs those against a [`host::Host`], and `cli` is the only code
 //! that knows about clap and terminals.
 
+pub mod beneath;
 pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod exec;
 pub mod host;
+pub mod interrupt;
 pub mod model;
 pub mod observe;
 pub mod plan;
+pub mod release;

@@ -21,20 +21,37 @@ pub enum CliError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Host(#[from] HostError),
+    /// Boxed: a failed plan carries its step, cause and undo failures.
     #[error(transparent)]
-    Exec(#[from] ExecError),
+    Exec(Box<ExecError>),
     #[error(transparent)]
     InitPlan(#[from] InitPlanError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
     /// An operation that failed for a reason the sentence explains.
     #[error("{0}")]
     Failed(String),
+    /// What the command was asked about does not exist.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl From<ExecError> for CliError {
+    fn from(e: ExecError) -> CliError {
+        CliError::Exec(Box::new(e))
+    }
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) | CliError::Config(_) | CliError::Model(_) => 2,
-            CliError::Host(_) | CliError::Exec(_) | CliError::InitPlan(_) | CliError::Failed(_) => 1,
+            CliError::Host(_)
+            | CliError::Exec(_)
+            | CliError::InitPlan(_)
+            | CliError::Release(_)
+            | CliError::Failed(_) => 1,
+            CliError::NotFound(_) => 3,
         }
     }
 }

@@ -8,6 +8,7 @@ mod error;
 mod host_choice;
 mod init;
 pub mod output;
+mod release;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,9 @@ pub enum Command {
     Init(init::InitArgs),
     /// Check that this machine is ready to run jails, with the fix for each problem.
     Doctor(doctor::DoctorArgs),
+    /// Fetch, list and destroy FreeBSD base releases.
+    #[command(subcommand)]
+    Release(release::ReleaseCommand),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
     /// Tools for developers and benchmarks.
@@ -52,5 +56,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Debug(cmd) => debug::run(cmd, choice),
         Command::Init(args) => init::run(&mut *host_choice::open(choice)?, &args),
         Command::Doctor(args) => doctor::run(&*host_choice::open(choice)?, &args),
+        Command::Release(cmd) => release::run(&mut *host_choice::open(choice)?, &cmd),
     }
 }

@@ -20,6 +20,10 @@ pub enum StepError {
     Host(#[from] HostError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
+    #[error(transparent)]
+    Beneath(#[from] crate::beneath::BeneathError),
 }
 
 /// A plan that failed at `step`, after undoing what it had done.
@@ -28,7 +32,7 @@ pub enum StepError {
 pub struct ExecError {
     /// The step that failed, as the plan prints it.
     pub step: String,
-    pub source: StepError,
+    pub source: Box<StepError>,
     /// Undo steps that failed too: the machine may need a hand.
     pub undo_errors: Vec<String>,
 }
@@ -43,7 +47,9 @@ fn undo_note(errors: &[String]) -> String {
 
 /// How to take back one finished step.
 enum Undo {
+    Nothing,
     DestroyDataset(String),
+    Rename(String, String),
     SetProps(String, Vec<(String, String)>),
     Chmod(PathBuf, u32),
     RemoveDirs(Vec<PathBuf>),
@@ -60,6 +66,27 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
         Op::CreateDataset { name, props } => {
             host.zfs_create(name.as_str(), props)?;
             Ok(Undo::DestroyDataset(name.to_string()))
+        }
+        Op::DestroyDataset { name, recursive } => {
+            host.zfs_destroy(name.as_str(), *recursive)?;
+            Ok(Undo::Nothing)
+        }
+        Op::Snapshot { dataset, snapshot } => {
+            let full = format!("{dataset}@{snapshot}");
+            host.zfs_snapshot(&full)?;
+            Ok(Undo::DestroyDataset(full))
+        }
+        Op::Rename { from, to } => {
+            host.zfs_rename(from.as_str(), to.as_str())?;
+            Ok(Undo::Rename(to.to_string(), from.to_string()))
+        }
+        Op::Extract { dataset, archives } => {
+            let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
+            let root = crate::beneath::Root::open(&host.local_path(Path::new(&mp)))?;
+            for a in archives {
+                crate::release::extract::extract_txz(a, &root, crate::interrupt::flag())?;
+            }
+            Ok(Undo::Nothing)
         }
         Op::SetProps { name, props } => {
             let keys: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
@@ -112,7 +139,9 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
 fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
     let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     match u {
+        Undo::Nothing => Ok(()),
         Undo::DestroyDataset(name) => host.zfs_destroy(&name, true).map_err(|e| e.to_string()),
+        Undo::Rename(from, to) => host.zfs_rename(&from, &to).map_err(|e| e.to_string()),
         Undo::SetProps(name, props) => host.zfs_set(&name, &props).map_err(|e| e.to_string()),
         Undo::Chmod(p, mode) => {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(|e| io(&p, e))
@@ -132,7 +161,7 @@ pub fn run(host: &mut dyn Host, ops: &[Op]) -> Result<(), ExecError> {
             Ok(u) => done.push(u),
             Err(source) => {
                 let undo_errors = done.into_iter().rev().filter_map(|u| undo(host, u).err()).collect();
-                return Err(ExecError { step: op.to_string(), source, undo_errors });
+                return Err(ExecError { step: op.to_string(), source: Box::new(source), undo_errors });
             }
         }
     }

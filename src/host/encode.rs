@@ -149,13 +149,13 @@ pub fn decode_value(def: &ParamDef, bytes: &[u8]) -> Result<ParamValue, DecodeEr
             Ok(ParamValue::ULong(u64::from_ne_bytes(arr)))
         }
         ParamType::Ip4List => {
-            if bytes.len() % 4 != 0 {
+            if !bytes.len().is_multiple_of(4) {
                 return Err(bad(Errno::EINVAL, format!("{name}: length {} is not a multiple of 4", bytes.len())));
             }
             Ok(ParamValue::Ip4(bytes.chunks_exact(4).map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3])).collect()))
         }
         ParamType::Ip6List => {
-            if bytes.len() % 16 != 0 {
+            if !bytes.len().is_multiple_of(16) {
                 return Err(bad(Errno::EINVAL, format!("{name}: length {} is not a multiple of 16", bytes.len())));
             }
             Ok(ParamValue::Ip6(

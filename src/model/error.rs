@@ -8,6 +8,10 @@ pub enum ModelError {
     JailName { name: String, why: String },
     #[error("invalid dataset name '{name}': {why}")]
     Dataset { name: String, why: String },
+    #[error("invalid release '{name}': {why}")]
+    Release { name: String, why: String },
+    #[error("unknown architecture '{name}'; FreeBSD publishes releases for {known}")]
+    Arch { name: String, known: String },
     #[error("invalid path '{path}': {why}")]
     Path { path: String, why: String },
 }

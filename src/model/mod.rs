@@ -5,7 +5,9 @@ pub mod dataset;
 pub mod error;
 pub mod name;
 pub mod param;
+pub mod release;
 
 pub use dataset::DatasetName;
 pub use error::ModelError;
 pub use name::JailName;
+pub use release::{Arch, ReleaseName};

@@ -4,6 +4,7 @@
 
 mod init;
 mod op;
+pub mod release;
 
 pub use init::{init, InitObserved, InitPlanError};
 pub use op::Op;

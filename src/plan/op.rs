@@ -10,6 +10,17 @@ use crate::model::DatasetName;
 pub enum Op {
     /// `zfs create -o PROP=VALUE NAME` (mounted). Undo: destroy it.
     CreateDataset { name: DatasetName, props: Vec<(String, String)> },
+    /// `zfs destroy [-r] NAME`, to clear what an interrupted earlier run
+    /// left. Cannot be undone, so plans put it first.
+    DestroyDataset { name: DatasetName, recursive: bool },
+    /// `zfs snapshot NAME@SNAP`. Undo: destroy the snapshot.
+    Snapshot { dataset: DatasetName, snapshot: String },
+    /// `zfs rename FROM TO`. Undo: rename it back.
+    Rename { from: DatasetName, to: DatasetName },
+    /// Unpack `.txz` archives (local files of the machine brig runs on)
+    /// into a dataset's mountpoint, symlink-safely. Undone by undoing the
+    /// dataset's creation.
+    Extract { dataset: DatasetName, archives: Vec<PathBuf> },
     /// `zfs set PROP=VALUE NAME`. Undo: set the old values back.
     SetProps { name: DatasetName, props: Vec<(String, String)> },
     /// Set a directory's mode (a path of the managed machine). Undo: the
@@ -27,6 +38,20 @@ impl fmt::Display for Op {
         let props = |p: &[(String, String)]| p.iter().map(|(k, v)| format!(" -o {k}={v}")).collect::<String>();
         match self {
             Op::CreateDataset { name, props: p } => write!(f, "zfs create{} {name}", props(p)),
+            Op::DestroyDataset { name, recursive } => {
+                write!(f, "zfs destroy{} {name}", if *recursive { " -r" } else { "" })
+            }
+            Op::Snapshot { dataset, snapshot } => write!(f, "zfs snapshot {dataset}@{snapshot}"),
+            Op::Rename { from, to } => write!(f, "zfs rename {from} {to}"),
+            Op::Extract { dataset, archives } => {
+                let names: Vec<String> = archives
+                    .iter()
+                    .map(|a| {
+                        a.file_name().map_or_else(|| a.display().to_string(), |n| n.to_string_lossy().into_owned())
+                    })
+                    .collect();
+                write!(f, "extract {} into {dataset}", names.join(", "))
+            }
             Op::SetProps { name, props: p } => {
                 let kv: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 write!(f, "zfs set {} {name}", kv.join(" "))

@@ -51,6 +51,7 @@ pub fn get(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno
         "kern.osrelease" => return Ok(SysctlValue::Str(cfg.osrelease.clone())),
         "kern.osreldate" => return Ok(SysctlValue::Int(cfg.osreldate)),
         "kern.ostype" => return Ok(SysctlValue::Str("FreeBSD".into())),
+        "hw.machine" => return Ok(SysctlValue::Str("amd64".into())),
         "security.jail.children.cur" => {
             let top = st.jails.values().filter(|j| j.parent == 0).count();
             return Ok(SysctlValue::Int(i64::try_from(top).unwrap_or(i64::MAX)));

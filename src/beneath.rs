@@ -1,0 +1,181 @@
+//! File operations confined beneath a directory, never following a
+//! symlink on the way.
+//!
+//! brig runs as root and writes inside trees it does not control: release
+//! archives it unpacks, and jail roots whose contents belong to jail root.
+//! A planted `etc -> /` must not turn a write of `etc/rc.conf` into a write
+//! of the host's. Every operation here walks the path one component at a
+//! time with `openat(O_NOFOLLOW | O_DIRECTORY)` from a directory descriptor,
+//! so a symlink anywhere before the last component is an error (ELOOP or
+//! ENOTDIR), and the last component is created or opened with
+//! `O_NOFOLLOW`/`AT_SYMLINK_NOFOLLOW`.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, AtFlags, OFlag};
+use nix::sys::stat::{mkdirat, Mode};
+use nix::unistd::{fchownat, linkat, symlinkat, Gid, Uid};
+use thiserror::Error;
+
+/// A path that could not be used, and why.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{path}: {why}")]
+pub struct BeneathError {
+    /// The path relative to the root, as the archive or config named it.
+    pub path: String,
+    pub why: String,
+    pub errno: Option<Errno>,
+}
+
+fn err(path: &Path, errno: Errno) -> BeneathError {
+    let why = match errno {
+        Errno::ELOOP | Errno::EMLINK => "a component is a symbolic link; refusing to follow it".to_string(),
+        Errno::ENOTDIR => "a component is not a directory".to_string(),
+        e => e.desc().to_string(),
+    };
+    BeneathError { path: path.display().to_string(), why, errno: Some(errno) }
+}
+
+/// Splits a relative path into plain names: `..`, absolute paths and empty
+/// paths are refused.
+pub fn components(path: &Path) -> Result<Vec<&OsStr>, BeneathError> {
+    let bad = |why: &str| BeneathError { path: path.display().to_string(), why: why.into(), errno: None };
+    let mut out = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            Component::ParentDir => return Err(bad("'..' would leave the tree")),
+            Component::RootDir | Component::Prefix(_) => return Err(bad("absolute paths are not allowed")),
+        }
+    }
+    Ok(out)
+}
+
+/// Permission bits as the platform's `mode_t` (u16 on FreeBSD, u32 on
+/// Linux); the mask keeps the conversion lossless.
+fn mode_of(bits: u32) -> Mode {
+    Mode::from_bits_truncate((bits & 0o7777) as libc::mode_t)
+}
+
+/// A directory that operations are confined beneath.
+pub struct Root {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+const DIR_FLAGS: OFlag = OFlag::O_RDONLY.union(OFlag::O_DIRECTORY).union(OFlag::O_NOFOLLOW).union(OFlag::O_CLOEXEC);
+
+impl Root {
+    /// Opens the root itself (a path brig chose, so it may be reached through
+    /// the host's own symlinks; only what is beneath it is distrusted).
+    pub fn open(path: &Path) -> Result<Root, BeneathError> {
+        let fd = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| err(path, e))?;
+        Ok(Root { fd, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens the directory holding `rel`'s last component, walking each
+    /// parent with O_NOFOLLOW; with `create`, missing parents are made
+    /// (mode 0755). Returns the parent's descriptor and the last name.
+    fn parent_of<'a>(&self, rel: &'a Path, create: bool) -> Result<(OwnedFd, &'a OsStr), BeneathError> {
+        let comps = components(rel)?;
+        let Some((last, parents)) = comps.split_last() else {
+            return Err(BeneathError { path: rel.display().to_string(), why: "empty path".into(), errno: None });
+        };
+        let mut dir = self.dup()?;
+        for name in parents {
+            let next = match openat(dir.as_fd(), *name, DIR_FLAGS, Mode::empty()) {
+                Err(Errno::ENOENT) if create => {
+                    mkdirat(dir.as_fd(), *name, mode_of(0o755)).map_err(|e| err(rel, e))?;
+                    openat(dir.as_fd(), *name, DIR_FLAGS, Mode::empty())
+                }
+                other => other,
+            };
+            dir = next.map_err(|e| {
+                // Linux says ENOTDIR, FreeBSD ELOOP or EMLINK for a symlink
+                // met with O_NOFOLLOW|O_DIRECTORY: name the real cause.
+                let is_link = nix::sys::stat::fstatat(dir.as_fd(), *name, AtFlags::AT_SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK);
+                err(rel, if is_link { Errno::ELOOP } else { e })
+            })?;
+        }
+        Ok((dir, last))
+    }
+
+    fn dup(&self) -> Result<OwnedFd, BeneathError> {
+        self.fd.try_clone().map_err(|e| BeneathError {
+            path: self.path.display().to_string(),
+            why: e.to_string(),
+            errno: e.raw_os_error().map(Errno::from_raw),
+        })
+    }
+
+    /// Creates (or truncates) a regular file beneath the root and returns it
+    /// for writing; a symlink in its place is refused.
+    pub fn create_file(&self, rel: &Path, mode: u32) -> Result<std::fs::File, BeneathError> {
+        let (dir, name) = self.parent_of(rel, true)?;
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(dir.as_fd(), name, flags, mode_of(mode & 0o777)).map_err(|e| err(rel, e))?;
+        Ok(std::fs::File::from(fd))
+    }
+
+    /// Opens a regular file beneath the root for reading.
+    pub fn open_file(&self, rel: &Path) -> Result<std::fs::File, BeneathError> {
+        let (dir, name) = self.parent_of(rel, false)?;
+        let fd = openat(dir.as_fd(), name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| err(rel, e))?;
+        Ok(std::fs::File::from(fd))
+    }
+
+    /// Creates a directory (and its parents); an existing directory is fine,
+    /// an existing symlink is not.
+    pub fn create_dir(&self, rel: &Path, mode: u32) -> Result<(), BeneathError> {
+        let (dir, name) = self.parent_of(rel, true)?;
+        match mkdirat(dir.as_fd(), name, mode_of(mode & 0o777)) {
+            Ok(()) => Ok(()),
+            Err(Errno::EEXIST) => {
+                openat(dir.as_fd(), name, DIR_FLAGS, Mode::empty()).map(drop).map_err(|e| err(rel, e))
+            }
+            Err(e) => Err(err(rel, e)),
+        }
+    }
+
+    /// Creates a symlink `rel -> target` (the target is stored, not followed).
+    pub fn symlink(&self, rel: &Path, target: &Path) -> Result<(), BeneathError> {
+        let (dir, name) = self.parent_of(rel, true)?;
+        symlinkat(target, dir.as_fd(), name).map_err(|e| err(rel, e))
+    }
+
+    /// Creates a hard link `rel` to the existing file `existing`, both
+    /// beneath the root; neither path may pass through a symlink.
+    pub fn hard_link(&self, existing: &Path, rel: &Path) -> Result<(), BeneathError> {
+        let (from_dir, from_name) = self.parent_of(existing, false)?;
+        let (to_dir, to_name) = self.parent_of(rel, true)?;
+        linkat(from_dir.as_fd(), from_name, to_dir.as_fd(), to_name, AtFlags::empty()).map_err(|e| err(rel, e))
+    }
+
+    /// Sets owner and mode of an entry without following a symlink. The
+    /// owner first: chown clears setuid bits, so the mode goes on after.
+    /// Symlinks get their owner only (their mode means nothing).
+    pub fn set_owner_mode(&self, rel: &Path, uid: u32, gid: u32, mode: Option<u32>) -> Result<(), BeneathError> {
+        let (dir, name) = self.parent_of(rel, false)?;
+        fchownat(dir.as_fd(), name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW)
+            .map_err(|e| err(rel, e))?;
+        if let Some(mode) = mode {
+            // fchmodat cannot skip symlinks on Linux: open the entry itself
+            // with O_NOFOLLOW (refused for a symlink) and chmod the fd.
+            let fd = openat(dir.as_fd(), name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| err(rel, e))?;
+            nix::sys::stat::fchmod(fd.as_fd(), mode_of(mode)).map_err(|e| err(rel, e))?;
+        }
+        Ok(())
+    }
+}

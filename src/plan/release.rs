@@ -1,0 +1,90 @@
+//! `brig release fetch`: unpack into a scratch dataset, seal it, and only
+//! then give it the release's name. A run that dies half-way leaves only
+//! the scratch dataset, which the next run destroys first; `releases/R`
+//! exists only once it is complete, read-only and snapshotted.
+
+use std::path::PathBuf;
+
+use super::Op;
+use crate::config::HostConfig;
+use crate::model::{Arch, DatasetName, ReleaseName};
+
+/// The snapshot thin jails clone.
+pub const BASE_SNAPSHOT: &str = "base";
+
+/// `<root>/releases/R`
+pub fn dataset(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
+    cfg.releases().child(release.as_str())
+}
+
+/// Where a release is unpacked before it is complete.
+pub fn scratch(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
+    cfg.releases().child(&format!("incoming-{release}"))
+}
+
+pub struct FetchPlan<'a> {
+    pub cfg: &'a HostConfig,
+    pub release: &'a ReleaseName,
+    pub arch: &'a Arch,
+    /// Where it came from, recorded as `brig:source`.
+    pub source: String,
+    /// Verified archives, base first.
+    pub archives: Vec<PathBuf>,
+    /// A scratch dataset from an interrupted run exists.
+    pub stale_scratch: bool,
+}
+
+pub fn fetch(p: &FetchPlan) -> Vec<Op> {
+    let scratch = scratch(p.cfg, p.release);
+    let mut ops = Vec::new();
+    if p.stale_scratch {
+        ops.push(Op::DestroyDataset { name: scratch.clone(), recursive: true });
+    }
+    ops.push(Op::CreateDataset {
+        name: scratch.clone(),
+        props: vec![
+            ("brig:release".into(), p.release.to_string()),
+            ("brig:arch".into(), p.arch.to_string()),
+            ("brig:source".into(), p.source.clone()),
+        ],
+    });
+    ops.push(Op::Extract { dataset: scratch.clone(), archives: p.archives.clone() });
+    ops.push(Op::SetProps { name: scratch.clone(), props: vec![("readonly".into(), "on".into())] });
+    ops.push(Op::Snapshot { dataset: scratch.clone(), snapshot: BASE_SNAPSHOT.into() });
+    ops.push(Op::Rename { from: scratch, to: dataset(p.cfg, p.release) });
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_fetch_plan() {
+        let cfg = HostConfig::new(DatasetName::parse("zroot/brig").expect("valid"), "/usr/local/brig".into());
+        let release = ReleaseName::parse("14.3-RELEASE").expect("valid");
+        let arch = Arch::parse("amd64").expect("valid");
+        let plan = FetchPlan {
+            cfg: &cfg,
+            release: &release,
+            arch: &arch,
+            source: "https://download.freebsd.org/releases/amd64/14.3-RELEASE/".into(),
+            archives: vec!["/cache/base.txz".into(), "/cache/lib32.txz".into()],
+            stale_scratch: true,
+        };
+        let lines: Vec<String> = fetch(&plan).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "zfs destroy -r zroot/brig/releases/incoming-14.3-RELEASE",
+                "zfs create -o brig:release=14.3-RELEASE -o brig:arch=amd64 -o brig:source=https://download.freebsd.org/releases/amd64/14.3-RELEASE/ zroot/brig/releases/incoming-14.3-RELEASE",
+                "extract base.txz, lib32.txz into zroot/brig/releases/incoming-14.3-RELEASE",
+                "zfs set readonly=on zroot/brig/releases/incoming-14.3-RELEASE",
+                "zfs snapshot zroot/brig/releases/incoming-14.3-RELEASE@base",
+                "zfs rename zroot/brig/releases/incoming-14.3-RELEASE zroot/brig/releases/14.3-RELEASE",
+            ]
+        );
+        let fresh = FetchPlan { stale_scratch: false, ..plan };
+        assert!(fetch(&fresh)[0].to_string().starts_with("zfs create"));
+    }
+}

@@ -1,0 +1,31 @@
+//! Base releases: a FreeBSD release fetched once, verified against its
+//! MANIFEST, unpacked into `<root>/releases/RELEASE`, made read-only and
+//! snapshotted as `@base` for thin jails to clone.
+
+pub mod extract;
+pub mod fetch;
+pub mod manifest;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::beneath::BeneathError;
+
+#[derive(Debug, Error)]
+pub enum ReleaseError {
+    #[error("{0}")]
+    Network(String),
+    #[error("{file}: SHA-256 is {got} but {source_name} says {want}; the file was deleted, run the command again to fetch it anew")]
+    Checksum { file: String, got: String, want: String, source_name: String },
+    #[error("{path}:{line}: {why}")]
+    Manifest { path: String, line: usize, why: String },
+    #[error("{archive}: {why}")]
+    Archive { archive: String, why: String },
+    #[error("{archive}: entry {source}")]
+    Unsafe { archive: String, source: BeneathError },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("interrupted; nothing was kept, run the command again to start clean")]
+    Interrupted,
+}
