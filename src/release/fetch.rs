@@ -94,100 +94,154 @@ pub fn obtain(
             }
             std::fs::create_dir_all(cache).map_err(io(cache))?;
             let part = cache.join(format!("{file}.part"));
-            download(&format!("{base}{file}"), &part, progress, stop)?;
+            download(&format!("{base}{file}"), &part, CHUNK, progress, stop)?;
             std::fs::rename(&part, &done).map_err(io(&done))?;
             Ok(done)
         }
     }
 }
 
+/// Bytes asked for per request: a stalled server fails within one chunk's
+/// time budget instead of hanging, and a slow link is never cut off by a
+/// whole-file timeout.
+const CHUNK: u64 = 16 << 20;
+/// Time budget for one chunk's body (at least ~140 KB/s).
+const CHUNK_TIME: Duration = Duration::from_secs(120);
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_recv_response(Some(Duration::from_secs(30)))
-        // A stalled transfer fails instead of hanging forever.
-        .timeout_recv_body(Some(Duration::from_secs(30)))
         .http_status_as_error(false)
         .build()
         .new_agent()
 }
 
-/// Downloads `url` into `part`, resuming from its current length with a
-/// Range request. Fails (keeping `part` for the next try) when the
-/// connection drops before Content-Length bytes arrived.
-fn download(url: &str, part: &Path, progress: &dyn Progress, stop: &AtomicBool) -> Result<(), ReleaseError> {
-    let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
-    let mut req = agent().get(url);
-    if have > 0 {
-        req = req.header("Range", &format!("bytes={have}-"));
-    }
+/// `Content-Range: bytes A-B/TOTAL` -> TOTAL.
+fn range_total(v: &str) -> Option<u64> {
+    v.rsplit('/').next()?.trim().parse().ok()
+}
+
+/// Downloads `url` into `part` in Range requests of `chunk` bytes,
+/// resuming from the part's current length. A server that ignores Range
+/// gets one plain request. Fails, keeping `part` for the next run, when a
+/// transfer stops early.
+fn download(
+    url: &str,
+    part: &Path,
+    chunk: u64,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<(), ReleaseError> {
+    let agent = agent();
     let net = |e: ureq::Error| {
         ReleaseError::Network(format!(
             "cannot download {url}: {e}; check the address and the network, then run the command again"
         ))
     };
-    let mut resp = req.call().map_err(net)?;
-    let status = resp.status().as_u16();
-    let (append, start) = match status {
-        206 => (true, have),
-        200 => (false, 0),
-        416 if have > 0 => {
-            // Nothing left to send: the part is complete.
-            return Ok(());
+    let mut started = false;
+    let result = loop {
+        let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+        let req = agent
+            .get(url)
+            .header("Range", &format!("bytes={have}-{}", have + chunk - 1))
+            .config()
+            .timeout_recv_body(Some(CHUNK_TIME))
+            .build();
+        let mut resp = match req.call() {
+            Ok(r) => r,
+            Err(e) => break Err(net(e)),
+        };
+        let header = |k: &str| resp.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let length: Option<u64> = header("content-length").and_then(|v| v.parse().ok());
+        let (append, total) = match resp.status().as_u16() {
+            206 => (true, header("content-range").as_deref().and_then(range_total)),
+            // The server ignores Range: take the whole file in one go,
+            // without a chunk's time budget.
+            200 => {
+                let whole = agent.get(url).config().timeout_recv_body(None).build();
+                resp = match whole.call() {
+                    Ok(r) => r,
+                    Err(e) => break Err(net(e)),
+                };
+                (false, length)
+            }
+            416 if have > 0 => break Ok(()),
+            404 => {
+                break Err(ReleaseError::Network(format!(
+                    "{url} does not exist (HTTP 404); check the release name, --arch and the mirror"
+                )))
+            }
+            code => {
+                break Err(ReleaseError::Network(format!("cannot download {url}: the server answered HTTP {code}")))
+            }
+        };
+        let start = if append { have } else { 0 };
+        if !started {
+            progress.start(url.rsplit('/').next().unwrap_or(url), total, start);
+            started = true;
         }
-        404 => {
-            return Err(ReleaseError::Network(format!(
-                "{url} does not exist (HTTP 404); check the release name, --arch and the mirror"
-            )))
+        let mut out =
+            match std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(part) {
+                Ok(f) => f,
+                Err(e) => break Err(ReleaseError::Io { path: part.to_path_buf(), source: e }),
+            };
+        let got = match copy_body(&mut resp, &mut out, part, progress, stop) {
+            Ok(n) => n,
+            Err(ReleaseError::Network(why)) => {
+                let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+                break Err(ReleaseError::Network(format!(
+                    "download of {url} was cut short at {}{of} bytes ({why}); run the command again to resume",
+                    std::fs::metadata(part).map_or(start, |m| m.len())
+                )));
+            }
+            Err(e) => break Err(e),
+        };
+        if let Err(e) = out.sync_all() {
+            break Err(ReleaseError::Io { path: part.to_path_buf(), source: e });
         }
-        s => return Err(ReleaseError::Network(format!("cannot download {url}: the server answered HTTP {s}"))),
+        let now = start + got;
+        if length.is_some_and(|l| got < l) {
+            let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+            break Err(ReleaseError::Network(format!(
+                "download of {url} was cut short at {now}{of} bytes (the server closed the connection); run the command again to resume"
+            )));
+        }
+        // Done when the whole file is here, or the server said no more.
+        if !append || total.is_none_or(|t| now >= t) || got == 0 {
+            break Ok(());
+        }
     };
-    let length: Option<u64> =
-        resp.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    let mut out = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(part)
-        .map_err(io(part))?;
-    progress.start(url.rsplit('/').next().unwrap_or(url), length.map(|l| l + start), start);
+    progress.finish();
+    result
+}
+
+/// Copies a response body into `out`, checking `stop` between reads.
+/// A read error becomes `Network(cause)`.
+fn copy_body(
+    resp: &mut ureq::http::Response<ureq::Body>,
+    out: &mut std::fs::File,
+    part: &Path,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<u64, ReleaseError> {
     let mut body = resp.body_mut().as_reader();
     let mut buf = vec![0u8; 256 * 1024];
     let mut got = 0u64;
     loop {
         if stop.load(Ordering::Relaxed) {
-            progress.finish();
             return Err(ReleaseError::Interrupted);
         }
         let n = match body.read(&mut buf) {
-            Ok(0) => break,
+            Ok(0) => return Ok(got),
             Ok(n) => n,
-            Err(e) => {
-                progress.finish();
-                let of = length.map(|l| format!(" of {}", start + l)).unwrap_or_default();
-                return Err(ReleaseError::Network(format!(
-                    "download of {url} was cut short at {}{of} bytes ({e}); run the command again to resume",
-                    start + got
-                )));
-            }
+            Err(_) if stop.load(Ordering::Relaxed) => return Err(ReleaseError::Interrupted),
+            Err(e) => return Err(ReleaseError::Network(e.to_string())),
         };
         out.write_all(&buf[..n]).map_err(io(part))?;
         got += n as u64;
         progress.advance(n as u64);
     }
-    progress.finish();
-    out.sync_all().map_err(io(part))?;
-    if let Some(len) = length {
-        if got < len {
-            return Err(ReleaseError::Network(format!(
-                "download of {url} was cut short at {} of {} bytes (the server closed the connection); run the command again to resume",
-                start + got,
-                start + len
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// SHA-256 of a file, lowercase hex.
@@ -234,6 +288,76 @@ mod tests {
         assert_eq!(Source::parse("/srv/mirror"), Source::Dir("/srv/mirror".into()));
         assert!(Source::parse("http://m.example/").is_plain_http());
         assert!(!Source::parse("https://m.example/").is_plain_http());
+    }
+
+    /// Serves `data` to `n` requests on 127.0.0.1, honouring `Range:
+    /// bytes=A-B` unless `ignore_range`; returns the URL and the number of
+    /// requests seen.
+    fn serve(data: Vec<u8>, n: usize, ignore_range: bool) -> (String, std::thread::JoinHandle<usize>) {
+        use std::io::BufRead;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/f", l.local_addr().expect("addr"));
+        let h = std::thread::spawn(move || {
+            let mut seen = 0;
+            for s in l.incoming().take(n).flatten() {
+                seen += 1;
+                let mut r = std::io::BufReader::new(s.try_clone().expect("clone"));
+                let mut range = None;
+                let mut line = String::new();
+                while r.read_line(&mut line).unwrap_or(0) > 2 {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                        let (a, b) = v.trim().split_once('-').unwrap_or(("0", ""));
+                        range = Some((
+                            a.parse::<usize>().unwrap_or(0),
+                            b.parse::<usize>().map_or(data.len(), |b| (b + 1).min(data.len())),
+                        ));
+                    }
+                    line.clear();
+                }
+                let mut s = s;
+                let (head, body) = match range.filter(|_| !ignore_range) {
+                    Some((a, b)) => (
+                        format!("206 Partial Content\r\nContent-Range: bytes {a}-{}/{}", b - 1, data.len()),
+                        &data[a..b],
+                    ),
+                    None => ("200 OK".to_string(), &data[..]),
+                };
+                let _ = write!(s, "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = s.write_all(body);
+            }
+            seen
+        });
+        (url, h)
+    }
+
+    #[test]
+    fn downloads_in_range_chunks() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let (url, server) = serve(data.clone(), 10, false);
+        let t = tempfile::tempdir().expect("tempdir");
+        let part = t.path().join("f.part");
+        download(&url, &part, 100, &Quiet, &AtomicBool::new(false)).expect("downloads");
+        assert_eq!(std::fs::read(&part).expect("read"), data);
+        assert_eq!(server.join().expect("server"), 10, "ten 100-byte chunks");
+    }
+
+    #[test]
+    fn a_server_without_range_support_gets_one_plain_request() {
+        let data = b"whole file".to_vec();
+        // The first (ranged) answer is a 200, so brig asks once more plainly.
+        let (url, server) = serve(data.clone(), 2, true);
+        let t = tempfile::tempdir().expect("tempdir");
+        let part = t.path().join("f.part");
+        std::fs::write(&part, b"stale").expect("write");
+        download(&url, &part, 4, &Quiet, &AtomicBool::new(false)).expect("downloads");
+        assert_eq!(std::fs::read(&part).expect("read"), data, "a 200 replaces what was there");
+        assert_eq!(server.join().expect("server"), 2);
+    }
+
+    #[test]
+    fn content_range_totals() {
+        assert_eq!(range_total("bytes 0-99/1000"), Some(1000));
+        assert_eq!(range_total("bytes 0-99/*"), None);
     }
 
     #[test]

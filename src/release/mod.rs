@@ -26,6 +26,6 @@ pub enum ReleaseError {
     Unsafe { archive: String, source: BeneathError },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("interrupted; nothing was kept, run the command again to start clean")]
+    #[error("interrupted; no release was left half-made, run the command again to continue")]
     Interrupted,
 }

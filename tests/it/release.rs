@@ -84,6 +84,8 @@ struct Server {
     cut: Arc<Mutex<Option<(String, usize)>>>,
     /// Every request line and its Range header, in order.
     log: Arc<Mutex<Vec<String>>>,
+    /// Send bodies slowly, 16 bytes every 200 ms.
+    drip: Arc<Mutex<bool>>,
 }
 
 impl Server {
@@ -92,7 +94,8 @@ impl Server {
         let port = listener.local_addr().expect("addr").port();
         let cut: Arc<Mutex<Option<(String, usize)>>> = Arc::default();
         let log: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (dir, c, l) = (dir.to_path_buf(), Arc::clone(&cut), Arc::clone(&log));
+        let drip: Arc<Mutex<bool>> = Arc::default();
+        let (dir, c, l, d) = (dir.to_path_buf(), Arc::clone(&cut), Arc::clone(&log), Arc::clone(&drip));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let mut reader = BufReader::new(stream.try_clone().expect("clone"));
@@ -100,14 +103,16 @@ impl Server {
                 if reader.read_line(&mut request).is_err() {
                     continue;
                 }
-                let mut range: Option<u64> = None;
+                // Range: bytes=A- or bytes=A-B
+                let mut range: Option<(u64, Option<u64>)> = None;
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                         break;
                     }
                     if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
-                        range = v.trim().trim_end_matches('-').parse().ok();
+                        let (a, b) = v.trim().split_once('-').unwrap_or((v.trim(), ""));
+                        range = a.parse().ok().map(|a| (a, b.parse().ok()));
                     }
                 }
                 let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
@@ -117,13 +122,20 @@ impl Server {
                     let _ = out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
                     continue;
                 };
-                let start = range.unwrap_or(0) as usize;
-                let body = &data[start.min(data.len())..];
+                let start = range.map_or(0, |r| r.0 as usize);
+                if range.is_some() && start >= data.len() {
+                    let _ = out.write_all(
+                        b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
+                }
+                let end = range.and_then(|r| r.1).map_or(data.len(), |e| (e as usize + 1).min(data.len()));
+                let body = &data[start..end];
                 let head = match range {
                     Some(_) => format!(
                         "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {start}-{}/{}\r\nConnection: close\r\n\r\n",
                         body.len(),
-                        data.len().saturating_sub(1),
+                        end - 1,
                         data.len()
                     ),
                     None => format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()),
@@ -139,10 +151,20 @@ impl Server {
                         }
                     }
                 };
-                let _ = out.write_all(&body[..limit.min(body.len())]);
+                let body = &body[..limit.min(body.len())];
+                if *d.lock().expect("drip") {
+                    for piece in body.chunks(16) {
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                        if out.write_all(piece).is_err() {
+                            break;
+                        }
+                    }
+                } else {
+                    let _ = out.write_all(body);
+                }
             }
         });
-        Server { port, cut, log }
+        Server { port, cut, log, drip }
     }
 
     fn url(&self) -> String {
@@ -272,11 +294,42 @@ fn a_truncated_download_fails_and_the_next_run_resumes() {
     assert_eq!(cache_files(&sim), vec!["amd64/14.3-RELEASE/base.txz.part"]);
     sim.brig(&["release", "fetch", RELEASE, "--from", &server.url()]).ok();
     assert!(
-        server.log.lock().expect("log").iter().any(|l| l == "base.txz range=Some(100)"),
+        server.log.lock().expect("log").iter().any(|l| l.starts_with("base.txz range=Some((100,")),
         "the second run resumed with a Range request: {:?}",
         server.log.lock().expect("log")
     );
     assert!(sim.file(RELEASE_DIR).join("bin/sh").is_file());
+}
+
+#[test]
+fn ctrl_c_during_a_download_stops_cleanly_and_the_next_run_resumes() {
+    let sim = initialised();
+    let m = mirror(&base_entries(), None);
+    let server = Server::start(m.path());
+    *server.drip.lock().expect("drip") = true;
+    let host = format!("sim:{}", sim.path().display());
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
+        .args(["--host", &host, "release", "fetch", RELEASE, "--from", &server.url()])
+        .env_remove("BRIG_SIM_FAIL")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("brig starts");
+    let part = sim.file("/usr/local/brig/cache/amd64/14.3-RELEASE/base.txz.part");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the download never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let out = child.wait_with_output().expect("brig ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted; no release was left half-made"), "{stderr}");
+    assert_eq!(release_datasets(&sim), Vec::<String>::new());
+    *server.drip.lock().expect("drip") = false;
+    sim.brig(&["release", "fetch", RELEASE, "--from", &server.url()]).ok();
+    assert!(server.log.lock().expect("log").iter().filter(|l| l.starts_with("base.txz")).count() >= 2);
 }
 
 #[test]
