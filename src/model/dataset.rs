@@ -3,8 +3,6 @@
 //! and `:`, no snapshot part. Stricter than zfs_namecheck (no spaces, no
 //! `%`), so every name brig builds by appending components stays valid.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
@@ -49,10 +47,6 @@ impl DatasetName {
         Ok(DatasetName(s.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn pool(&self) -> &str {
         self.0.split('/').next().unwrap_or(&self.0)
     }
@@ -68,24 +62,7 @@ impl DatasetName {
     }
 }
 
-impl fmt::Display for DatasetName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for DatasetName {
-    type Error = ModelError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        DatasetName::parse(&s)
-    }
-}
-
-impl From<DatasetName> for String {
-    fn from(n: DatasetName) -> String {
-        n.0
-    }
-}
+validated_string!(DatasetName);
 
 #[cfg(test)]
 mod tests {

@@ -5,8 +5,6 @@
 //! would take it for a jid), at most 63 bytes. A nested jail is
 //! `parent.child`, each part following the same rule.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
@@ -48,34 +46,13 @@ impl JailName {
         Ok(JailName(s.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// `Some(parent)` for a nested jail `parent.child`.
     pub fn parent(&self) -> Option<JailName> {
         self.0.split_once('.').map(|(p, _)| JailName(p.to_string()))
     }
 }
 
-impl fmt::Display for JailName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for JailName {
-    type Error = ModelError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        JailName::parse(&s)
-    }
-}
-
-impl From<JailName> for String {
-    fn from(n: JailName) -> String {
-        n.0
-    }
-}
+validated_string!(JailName);
 
 impl std::str::FromStr for JailName {
     type Err = ModelError;

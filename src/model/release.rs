@@ -3,8 +3,6 @@
 //! directory name and part of a URL, so only the forms FreeBSD publishes
 //! are accepted.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
@@ -38,30 +36,9 @@ impl ReleaseName {
         }
         Ok(ReleaseName(s.to_string()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for ReleaseName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for ReleaseName {
-    type Error = ModelError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        ReleaseName::parse(&s)
-    }
-}
-
-impl From<ReleaseName> for String {
-    fn from(n: ReleaseName) -> String {
-        n.0
-    }
-}
+validated_string!(ReleaseName);
 
 /// The machine architectures FreeBSD publishes releases for.
 pub const ARCHES: &[&str] = &["amd64", "arm64", "i386", "armv7", "powerpc64", "powerpc64le", "riscv64"];
@@ -78,30 +55,9 @@ impl Arch {
             Err(ModelError::Arch { name: s.to_string(), known: ARCHES.join(", ") })
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for Arch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Arch {
-    type Error = ModelError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Arch::parse(&s)
-    }
-}
-
-impl From<Arch> for String {
-    fn from(a: Arch) -> String {
-        a.0
-    }
-}
+validated_string!(Arch);
 
 #[cfg(test)]
 mod tests {

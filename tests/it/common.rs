@@ -107,3 +107,19 @@ pub fn tree(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Every host call `args` makes on this sim, as `BRIG_SIM_FAIL` items
+/// (`op:n`), read from the sim's own counters after a successful run; a
+/// fault test built on it covers calls added later too.
+pub fn every_call(probe: &Sim, args: &[&str]) -> Vec<String> {
+    probe.brig(&["debug", "sim-stats", "--reset"]).ok();
+    probe.brig(args).ok();
+    let stats = probe.brig(&["debug", "sim-stats", "--json"]).json();
+    let mut out = Vec::new();
+    for (op, n) in stats["ops"].as_object().expect("ops") {
+        for i in 1..=n.as_u64().expect("count") {
+            out.push(format!("{op}:{i}"));
+        }
+    }
+    out
+}

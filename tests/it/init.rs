@@ -114,26 +114,19 @@ fn a_broken_config_names_file_line_and_column() {
 /// run exits 1, names the failed step, and leaves the machine as it was.
 #[test]
 fn a_failure_at_any_step_leaves_nothing_behind() {
-    let probe = Sim::new();
-    probe.brig(&["init"]).ok();
-    let stats = probe.brig(&["debug", "sim-stats", "--json"]).json();
-    let calls: Vec<(String, u64)> =
-        stats["ops"].as_object().expect("ops").iter().map(|(op, n)| (op.clone(), n.as_u64().expect("count"))).collect();
-    assert!(calls.iter().any(|(op, _)| op == "zfs_create"), "{calls:?}");
-    for (op, count) in calls {
-        for n in 1..=count {
-            let fault = format!("{op}:{n}");
-            let sim = Sim::new();
-            drop(sim.host());
-            let before = datasets(&sim);
-            let r = sim.brig_env(&["init"], &[("BRIG_SIM_FAIL", &fault)]);
-            r.fails(1);
-            assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
-            assert_eq!(datasets(&sim), before, "{fault} left datasets behind");
-            assert!(!sim.file("/usr/local/etc/brig/brig.toml").exists(), "{fault} left a config");
-            assert!(!sim.file("/usr/local/brig").exists(), "{fault} left a mountpoint");
-            sim.brig(&["init"]).ok();
-        }
+    let faults = crate::common::every_call(&Sim::new(), &["init"]);
+    assert!(faults.iter().any(|f| f.starts_with("zfs_create:")), "{faults:?}");
+    for fault in faults {
+        let sim = Sim::new();
+        drop(sim.host());
+        let before = datasets(&sim);
+        let r = sim.brig_env(&["init"], &[("BRIG_SIM_FAIL", &fault)]);
+        r.fails(1);
+        assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
+        assert_eq!(datasets(&sim), before, "{fault} left datasets behind");
+        assert!(!sim.file("/usr/local/etc/brig/brig.toml").exists(), "{fault} left a config");
+        assert!(!sim.file("/usr/local/brig").exists(), "{fault} left a mountpoint");
+        sim.brig(&["init"]).ok();
     }
 }
 

@@ -370,28 +370,20 @@ fn an_archive_writing_through_its_own_symlink_is_rejected() {
 fn a_failure_at_any_step_of_fetch_leaves_no_half_release() {
     let m = mirror(&base_entries(), None);
     let from = m.path().display().to_string();
-    let probe = initialised();
-    probe.brig(&["debug", "sim-stats", "--reset"]).ok();
-    probe.brig(&["release", "fetch", RELEASE, "--from", &from]).ok();
-    let stats = probe.brig(&["debug", "sim-stats", "--json"]).json();
-    let calls: Vec<(String, u64)> =
-        stats["ops"].as_object().expect("ops").iter().map(|(k, v)| (k.clone(), v.as_u64().expect("n"))).collect();
-    assert!(calls.iter().any(|(op, _)| op == "zfs_rename"), "{calls:?}");
-    for (op, count) in calls {
-        for n in 1..=count {
-            let fault = format!("{op}:{n}");
-            let sim = initialised();
-            let r = sim.brig_env(&["release", "fetch", RELEASE, "--from", &from], &[("BRIG_SIM_FAIL", &fault)]);
-            if op == "sysctl_get" {
-                // Reading hw.machine is optional: brig falls back to amd64.
-                r.ok();
-                continue;
-            }
-            r.fails(1);
-            assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
-            assert_eq!(release_datasets(&sim), Vec::<String>::new(), "{fault} left datasets");
-            sim.brig(&["release", "fetch", RELEASE, "--from", &from]).ok();
+    let faults = crate::common::every_call(&initialised(), &["release", "fetch", RELEASE, "--from", &from]);
+    assert!(faults.iter().any(|f| f.starts_with("zfs_rename:")), "{faults:?}");
+    for fault in faults {
+        let sim = initialised();
+        let r = sim.brig_env(&["release", "fetch", RELEASE, "--from", &from], &[("BRIG_SIM_FAIL", &fault)]);
+        if fault.starts_with("sysctl_get:") {
+            // Reading hw.machine is optional: brig falls back to amd64.
+            r.ok();
+            continue;
         }
+        r.fails(1);
+        assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
+        assert_eq!(release_datasets(&sim), Vec::<String>::new(), "{fault} left datasets");
+        sim.brig(&["release", "fetch", RELEASE, "--from", &from]).ok();
     }
 }
 
