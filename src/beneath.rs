@@ -164,11 +164,21 @@ impl Root {
 
     /// Sets owner and mode of an entry without following a symlink. The
     /// owner first: chown clears setuid bits, so the mode goes on after.
-    /// Symlinks get their owner only (their mode means nothing).
+    /// Symlinks get their owner only (their mode means nothing). Only root
+    /// can give files away; brig always is on FreeBSD, and a user trying
+    /// the simulated host without root keeps their own ownership.
     pub fn set_owner_mode(&self, rel: &Path, uid: u32, gid: u32, mode: Option<u32>) -> Result<(), BeneathError> {
         let (dir, name) = self.parent_of(rel, false)?;
-        fchownat(dir.as_fd(), name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW)
+        if nix::unistd::geteuid().is_root() {
+            fchownat(
+                dir.as_fd(),
+                name,
+                Some(Uid::from_raw(uid)),
+                Some(Gid::from_raw(gid)),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
             .map_err(|e| err(rel, e))?;
+        }
         if let Some(mode) = mode {
             // fchmodat cannot skip symlinks on Linux: open the entry itself
             // with O_NOFOLLOW (refused for a symlink) and chmod the fd.

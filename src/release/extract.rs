@@ -123,8 +123,10 @@ mod tests {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(*kind);
             h.set_mode(*mode);
-            h.set_uid(0);
-            h.set_gid(0);
+            // Owned by 1001:2002 unless root's (the setuid file).
+            let owner = if *mode & 0o4000 != 0 { 0 } else { 1001 };
+            h.set_uid(owner);
+            h.set_gid(owner * 2);
             h.set_size(data.len() as u64);
             // Write the name bytes directly: set_path refuses `..` and
             // absolute paths, which these tests need.
@@ -164,6 +166,10 @@ mod tests {
         let root = t.path().join("root");
         let su = std::fs::metadata(root.join("usr/bin/su")).expect("su");
         assert_eq!(su.mode() & 0o7777, 0o4555, "setuid bit kept");
+        if nix::unistd::geteuid().is_root() {
+            let sh = std::fs::metadata(root.join("bin/sh")).expect("sh");
+            assert_eq!((sh.uid(), sh.gid(), su.uid()), (1001, 2002, 0), "owners kept");
+        }
         assert_eq!(std::fs::read_link(root.join("sys")).expect("link"), Path::new("usr/src/sys"));
         let sh = std::fs::metadata(root.join("bin/sh")).expect("sh");
         assert_eq!(sh.ino(), std::fs::metadata(root.join("bin/rsh")).expect("rsh").ino(), "hard link");
