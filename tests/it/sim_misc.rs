@@ -119,26 +119,75 @@ fn aliases_are_added_once_and_removed_once() {
 }
 
 #[test]
-fn commands_in_a_jail_need_the_jail_and_the_program() {
+fn commands_really_run_inside_the_jail_root() {
     let sim = Sim::new();
-    sim.configure(|t| t + "\n[[jail-exec]]\ncommand = \"/bin/sh /etc/rc\"\nstatus = 3\nstdout = \"rc ran\"\n");
+    crate::common::busybox_root(&sim, "/j");
     let mut h = sim.host();
-    std::fs::create_dir_all(sim.file("/j/bin")).expect("mkdir");
-    std::fs::write(sim.file("/j/bin/sh"), "").expect("sh");
     let jid = h
         .jail_set(
             &[JailParam::str("name", "j"), JailParam::str("path", "/j"), JailParam::bool("persist", true)],
             SetFlags::CREATE,
         )
         .expect("jail");
-    let rc = h.spawn(&Command::new("/bin/sh").args(["/etc/rc"]), Place::Jail(jid)).expect("spawn");
-    assert_eq!((rc.status, rc.stdout.as_slice()), (3, b"rc ran".as_slice()));
-    let missing = h.spawn(&Command::new("/bin/zsh"), Place::Jail(jid)).expect("spawn");
-    assert_eq!(missing.status, 1);
-    let mut as_user = Command::new("/bin/sh");
-    as_user.user = Some("nobody".into());
-    assert_eq!(h.spawn(&as_user, Place::Jail(jid)).expect("spawn").status, 1, "no passwd entry in the jail");
-    assert_eq!(errno(h.spawn(&Command::new("/bin/sh"), Place::Jail(jid + 1))), Errno::EINVAL);
+    let sh = |script: &str| Command::new("/bin/sh").args(["-c", script]);
+    assert_eq!(h.spawn(&sh("exit 3"), Place::Jail(jid)).expect("spawn").status, 3);
+    // The jail's root is "/": its own passwd is there, the host's files are not.
+    let out = h.spawn(&sh("cat /etc/passwd; if test -e /.sim; then echo escaped; fi"), Place::Jail(jid));
+    let out = out.expect("spawn");
+    assert_eq!(out.status, 0);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("root:*:0:0"), "{:?}", out);
+    let mut as_nobody = sh("id -u");
+    as_nobody.user = Some("nobody".into());
+    assert_eq!(h.spawn(&as_nobody, Place::Jail(jid)).expect("spawn").stdout, b"65534\n");
+    let mut stranger = sh("true");
+    stranger.user = Some("mallory".into());
+    assert_eq!(errno(h.spawn(&stranger, Place::Jail(jid))), Errno::ENOENT);
+    assert_eq!(errno(h.spawn(&Command::new("/bin/zsh"), Place::Jail(jid))), Errno::ENOENT);
+    assert_eq!(errno(h.spawn(&sh("true"), Place::Jail(jid + 1))), Errno::EINVAL);
     let host_side = h.spawn(&Command::new("sh").args(["-c", "exit 7"]), Place::Host).expect("host");
     assert_eq!(host_side.status, 7);
+}
+
+#[test]
+fn jail_remove_kills_the_jails_processes_and_nopersist_waits_for_them() {
+    let sim = Sim::new();
+    crate::common::busybox_root(&sim, "/j");
+    let mut h = sim.host();
+    let jid = h
+        .jail_set(
+            &[JailParam::str("name", "j"), JailParam::str("path", "/j"), JailParam::bool("persist", true)],
+            SetFlags::CREATE,
+        )
+        .expect("jail");
+    // sh needs /dev/null for a background job: devfs provides it.
+    std::fs::create_dir_all(sim.file("/j/dev")).expect("mkdir");
+    h.mount(&devfs("/j/dev")).expect("devfs");
+    assert!(sim.file("/j/dev/null").exists());
+    // A daemon left behind by the command, as /etc/rc leaves them. (Its
+    // output is inherited: a captured pipe would stay open for it.)
+    let mut daemon = Command::new("/bin/sh").args(["-c", "sleep 300 &"]);
+    daemon.stdio = brig::host::Stdio::Inherit;
+    assert_eq!(h.spawn(&daemon, Place::Jail(jid)).expect("spawn").status, 0);
+    let running = || {
+        let root = sim.file("/j").canonicalize().expect("root");
+        std::fs::read_dir("/proc")
+            .expect("proc")
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()))
+            .filter(|e| std::fs::read_link(e.path().join("root")).is_ok_and(|r| r == root))
+            .count()
+    };
+    assert_eq!(running(), 1, "the daemon runs inside the jail");
+    // Without persist the jail lives on while it has a process...
+    h.jail_set(&[JailParam::str("name", "j"), JailParam::bool("persist", false)], SetFlags::UPDATE).expect("nopersist");
+    assert!(h.jail_find("j").expect("get").is_some());
+    // ...and jail_remove kills it.
+    h.jail_remove(jid).expect("remove");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while running() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the daemon survived jail_remove");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.unmount(Path::new("/j/dev"), false).expect("unmount");
+    assert!(!sim.file("/j/dev/null").exists(), "devfs nodes go with the mount");
 }

@@ -28,23 +28,6 @@ pub struct SimConfig {
     /// Extra sysctls, or overrides of the defaults.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctl: BTreeMap<String, toml::Value>,
-    /// Outcomes of commands run inside jails, by command line; every other
-    /// command that exists in the jail exits 0.
-    #[serde(default, rename = "jail-exec", skip_serializing_if = "Vec::is_empty")]
-    pub jail_exec: Vec<JailExecRule>,
-}
-
-/// "When a jail runs this command line, it exits with this status."
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JailExecRule {
-    pub command: String,
-    #[serde(default)]
-    pub status: i32,
-    #[serde(default)]
-    pub stdout: String,
-    #[serde(default)]
-    pub stderr: String,
 }
 
 impl Default for SimConfig {
@@ -64,7 +47,6 @@ impl Default for SimConfig {
             racct: true,
             interfaces,
             sysctl: BTreeMap::new(),
-            jail_exec: Vec::new(),
         }
     }
 }

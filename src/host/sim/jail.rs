@@ -276,7 +276,16 @@ fn check_against_parent(p: &BTreeMap<String, ParamValue>, parent: &Parent) -> Re
 }
 
 /// jail_set(2).
-pub fn set(st: &mut State, cfg: &SimConfig, root: &Path, iov: &[IovPair], flags: SetFlags) -> Result<Jid, Refusal> {
+/// `alive(path)` tells whether processes run with that jail root, for a
+/// jail that stops persisting.
+pub fn set(
+    st: &mut State,
+    cfg: &SimConfig,
+    root: &Path,
+    iov: &[IovPair],
+    flags: SetFlags,
+    alive: &dyn Fn(&str) -> bool,
+) -> Result<Jid, Refusal> {
     if !flags.create && !flags.update {
         return Err(no(Errno::EINVAL, "no valid operation (create or update)"));
     }
@@ -399,7 +408,7 @@ pub fn set(st: &mut State, cfg: &SimConfig, root: &Path, iov: &[IovPair], flags:
     };
 
     match existing {
-        Some(jid) => update(st, cfg, jid, name, p),
+        Some(jid) => update(st, cfg, jid, name, p, alive),
         None => create(st, cfg, jid, parent_jid, name, last_component, p),
     }
 }
@@ -488,6 +497,7 @@ fn update(
     jid: Jid,
     name: Option<String>,
     mut p: BTreeMap<String, ParamValue>,
+    alive: &dyn Fn(&str) -> bool,
 ) -> Result<Jid, Refusal> {
     let (parent_jid, ip4_mode, ip6_mode) = match st.jails.get(&jid) {
         Some(j) => (j.parent, j.jailsys("ip4"), j.jailsys("ip6")),
@@ -530,14 +540,29 @@ fn update(
         for (k, v) in p {
             j.set(&k, v);
         }
-        // The sim runs no resident processes, so a jail that stops
-        // persisting has nothing left to keep it alive.
-        dies = !j.flag("persist");
+        // Without persist, a jail lives only while it has processes.
+        let path = match j.params.get("path").map(|p| &p.value) {
+            Some(ParamValue::Str(p)) => p.clone(),
+            _ => "/".to_string(),
+        };
+        dies = !j.flag("persist") && !alive(&path);
     }
     if dies {
         remove_tree(st, jid);
     }
     Ok(jid)
+}
+
+/// A jail and all its descendants, parents first.
+pub fn tree(st: &State, jid: Jid) -> Vec<Jid> {
+    let mut out = vec![jid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        out.extend(st.jails.values().filter(|j| j.parent == parent).map(|j| j.jid));
+        i += 1;
+    }
+    out
 }
 
 fn remove_tree(st: &mut State, jid: Jid) {

@@ -17,6 +17,7 @@ mod fs;
 mod jail;
 mod mount;
 mod net;
+mod process;
 mod state;
 mod sysctl;
 mod zfs;
@@ -30,7 +31,7 @@ use ipnet::IpNet;
 use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
-pub use config::{JailExecRule, SimConfig};
+pub use config::SimConfig;
 
 use crate::host::encode;
 use crate::host::rctl as rules;
@@ -241,47 +242,19 @@ impl SimHost {
         }
     }
 
+    /// The local directory of a live jail's root.
+    fn jail_root(&self, st: &State, jid: Jid) -> Option<PathBuf> {
+        st.jails.get(&jid).map(|j| match j.params.get("path").map(|p| &p.value) {
+            Some(crate::host::ParamValue::Str(p)) => fs::local(&self.dir, Path::new(p)),
+            _ => self.dir.clone(),
+        })
+    }
+
     fn spawn_in_jail(&self, cmd: &Command, jid: Jid) -> HostResult<Output> {
-        let root = self.read("spawn", |st| {
-            let j = st.jails.get(&jid).ok_or((Errno::EINVAL, format!("jail {jid} not found")))?;
-            match j.params.get("path").map(|p| &p.value) {
-                Some(crate::host::ParamValue::Str(p)) => Ok(PathBuf::from(p)),
-                _ => Ok(PathBuf::from("/")),
-            }
-        })?;
+        let root =
+            self.read("spawn", |st| self.jail_root(st, jid).ok_or((Errno::EINVAL, format!("jail {jid} not found"))))?;
         self.calls.borrow_mut().spawned += 1;
-        let jail_root = fs::local(&self.dir, &root);
-        let fail = |msg: String| Output { status: 1, stdout: Vec::new(), stderr: msg.into_bytes() };
-        // Inside the jail, the jail's root is "/": resolve there.
-        let out = match fs::resolve(&jail_root, Path::new(&cmd.program)) {
-            Ok(p) if fs::local(&jail_root, &p).is_file() => {
-                let known_user = cmd.user.as_ref().is_none_or(|u| {
-                    std::fs::read_to_string(jail_root.join("etc/passwd"))
-                        .is_ok_and(|pw| pw.lines().any(|l| l.split(':').next() == Some(u.as_str())))
-                });
-                match (&cmd.user, known_user) {
-                    (Some(u), false) => fail(format!("jexec: unknown user: {u}\n")),
-                    _ => {
-                        let line = cmd.display();
-                        match self.cfg.jail_exec.iter().find(|r| r.command == line) {
-                            Some(r) => Output {
-                                status: r.status,
-                                stdout: r.stdout.clone().into_bytes(),
-                                stderr: r.stderr.clone().into_bytes(),
-                            },
-                            None => Output::default(),
-                        }
-                    }
-                }
-            }
-            _ => fail(format!("jexec: execvp: {}: No such file or directory\n", cmd.program)),
-        };
-        if cmd.stdio == Stdio::Inherit {
-            let _ = std::io::stdout().write_all(&out.stdout);
-            let _ = std::io::stderr().write_all(&out.stderr);
-            return Ok(Output { status: out.status, ..Output::default() });
-        }
-        Ok(out)
+        process::run(&root, jid, cmd)
     }
 
     fn spawn_on_host(&self, cmd: &Command) -> HostResult<Output> {
@@ -378,9 +351,11 @@ impl Host for SimHost {
 
     fn jail_set(&mut self, params: &[JailParam], flags: SetFlags) -> HostResult<Jid> {
         let (cfg, root) = (&self.cfg, &self.dir);
+        // A jail that stops persisting lives on only while it has processes.
+        let alive = |path: &str| !process::pids_in(&fs::local(root, Path::new(path))).is_empty();
         self.write("jail_set", |st| {
             let iov = encode::encode_set(params).map_err(encode_err)?;
-            jail::set(st, cfg, root, &iov, flags)
+            jail::set(st, cfg, root, &iov, flags, &alive)
         })
     }
 
@@ -392,7 +367,16 @@ impl Host for SimHost {
     }
 
     fn jail_remove(&mut self, jid: Jid) -> HostResult<()> {
-        self.write("jail_remove", |st| jail::remove(st, jid))
+        let mut roots = Vec::new();
+        self.write("jail_remove", |st| {
+            roots = jail::tree(st, jid).into_iter().filter_map(|j| self.jail_root(st, j)).collect();
+            jail::remove(st, jid)
+        })?;
+        // The kernel kills every process of the jail and its children.
+        for r in roots {
+            process::kill_all(&r);
+        }
+        Ok(())
     }
 
     fn zfs_create(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()> {

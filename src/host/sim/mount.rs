@@ -54,8 +54,47 @@ pub fn mount(st: &mut State, cfg: &SimConfig, paths: &zfs::Paths, req: &MountReq
         }
         "zfs" => zfs::mount_request(st, cfg, paths, &req.source, &target),
         other => {
+            if other == "devfs" {
+                populate_devfs(&fs::local(paths.root, &target)).map_err(|e| (e, target.display().to_string()))?;
+            }
             st.mounts.push(MountEntry { fstype: other.into(), source: other.into(), target, readonly: req.readonly });
             Ok(())
+        }
+    }
+}
+
+/// The device nodes a jail's processes cannot do without, as (name, major,
+/// minor) of the Linux machine the sim runs on.
+const DEVICES: &[(&str, u64, u64)] = &[("null", 1, 3), ("zero", 1, 5), ("random", 1, 8), ("urandom", 1, 9)];
+
+/// A simulated devfs: the sim's jailed processes are real Linux processes,
+/// and /bin/sh needs /dev/null for background jobs. Needs root (mknod);
+/// without it the mount is only recorded.
+fn populate_devfs(dir: &Path) -> Result<(), Errno> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    for (name, major, minor) in DEVICES {
+        let node = dir.join(name);
+        if std::fs::symlink_metadata(&node).is_err() {
+            nix::sys::stat::mknod(
+                &node,
+                nix::sys::stat::SFlag::S_IFCHR,
+                nix::sys::stat::Mode::from_bits_truncate(0o666),
+                nix::sys::stat::makedev(*major, *minor),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Unmounting devfs takes its nodes away again.
+fn depopulate_devfs(dir: &Path) {
+    use std::os::unix::fs::FileTypeExt;
+    for (name, ..) in DEVICES {
+        let node = dir.join(name);
+        if std::fs::symlink_metadata(&node).is_ok_and(|m| m.file_type().is_char_device()) {
+            let _ = std::fs::remove_file(node);
         }
     }
 }
@@ -73,6 +112,9 @@ pub fn unmount(st: &mut State, paths: &zfs::Paths, target: &Path) -> Result<(), 
     if st.mounts[idx].fstype == "zfs" {
         let ds = st.mounts[idx].source.clone();
         return zfs::unmount_request(st, paths, &ds);
+    }
+    if st.mounts[idx].fstype == "devfs" {
+        depopulate_devfs(&fs::local(paths.root, &target));
     }
     st.mounts.remove(idx);
     Ok(())

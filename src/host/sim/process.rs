@@ -1,0 +1,130 @@
+//! Processes inside simulated jails: real Linux processes whose root is
+//! changed to the jail's root directory (chroot(2)), so `/bin/sh /etc/rc`
+//! and `brig exec` really run the jail's own programs (tests put a static
+//! busybox in their release) and their exit status is real.
+//!
+//! A process belongs to a jail when its root directory is the jail's root
+//! (`/proc/PID/root`), which also covers the daemons it leaves behind;
+//! jail_remove kills them, as the kernel does. chroot needs root: without
+//! it the sim refuses with EPERM and says so.
+
+use std::ffi::CString;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::beneath::Root;
+use crate::host::{Command, HostError, HostResult, Jid, Output, Stdio};
+
+const OP: &str = "spawn";
+const DEFAULT_PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin";
+
+/// A user from the jail's own `/etc/passwd`.
+struct PwEntry {
+    uid: u32,
+    gid: u32,
+    home: String,
+    shell: String,
+}
+
+/// Looks a user up in the jail's `/etc/passwd`, read without following
+/// any symlink the jail planted.
+fn lookup_user(root: &Path, user: &str) -> Option<PwEntry> {
+    let mut text = String::new();
+    Root::open(root).ok()?.open_file(Path::new("etc/passwd")).ok()?.read_to_string(&mut text).ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 7 && f[0] == user).then(|| PwEntry {
+            uid: f[2].parse().unwrap_or(u32::MAX),
+            gid: f[3].parse().unwrap_or(u32::MAX),
+            home: f[5].to_string(),
+            shell: f[6].to_string(),
+        })
+    })
+}
+
+/// Runs `cmd` with its root changed to `root` (a local path), as jexec
+/// would inside jail `jid`.
+pub fn run(root: &Path, jid: Jid, cmd: &Command) -> HostResult<Output> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(HostError::new(
+            OP,
+            Errno::EPERM,
+            format!(
+                "{}: the simulated host runs a jail's processes with chroot(2), which needs root; run brig as root",
+                cmd.display()
+            ),
+        ));
+    }
+    let user = match &cmd.user {
+        Some(u) => Some(lookup_user(root, u).ok_or_else(|| {
+            HostError::new(OP, Errno::ENOENT, format!("{}: user {u} does not exist in jail {jid}", cmd.display()))
+        })?),
+        None => None,
+    };
+    let mut c = std::process::Command::new(&cmd.program);
+    c.args(&cmd.args);
+    if cmd.clean_env {
+        c.env_clear().env("PATH", DEFAULT_PATH);
+        if let Ok(t) = std::env::var("TERM") {
+            c.env("TERM", t);
+        }
+        let (home, shell, name) = match (&user, &cmd.user) {
+            (Some(p), Some(n)) => (p.home.clone(), p.shell.clone(), n.clone()),
+            _ => ("/root".into(), "/bin/sh".into(), "root".into()),
+        };
+        c.env("HOME", home).env("SHELL", shell).env("USER", name);
+    }
+    c.envs(cmd.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let croot = CString::new(root.as_os_str().as_bytes())
+        .map_err(|_| HostError::new(OP, Errno::EINVAL, format!("{}: path contains a NUL byte", root.display())))?;
+    let ids = user.as_ref().map(|p| (p.uid, p.gid));
+    // SAFETY: only async-signal-safe system calls on values prepared
+    // before the fork; nothing is allocated in the child.
+    unsafe {
+        c.pre_exec(move || {
+            if libc::chroot(croot.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some((uid, gid)) = ids {
+                let groups = [gid];
+                if libc::setgroups(1, groups.as_ptr()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let failed = |e: std::io::Error| {
+        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+        HostError::new(OP, errno, format!("{}: cannot run it in jail {jid}", cmd.display()))
+    };
+    let status = |s: std::process::ExitStatus| s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0));
+    match cmd.stdio {
+        Stdio::Inherit => Ok(Output { status: status(c.status().map_err(failed)?), ..Output::default() }),
+        Stdio::Capture => {
+            let o = c.stdin(std::process::Stdio::null()).output().map_err(failed)?;
+            Ok(Output { status: status(o.status), stdout: o.stdout, stderr: o.stderr })
+        }
+    }
+}
+
+/// The processes whose root directory is `root` (a local path).
+pub fn pids_in(root: &Path) -> Vec<i32> {
+    let Ok(want) = root.canonicalize() else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/root")).is_ok_and(|r: PathBuf| r == want))
+        .collect()
+}
+
+/// Kills every process of a jail root, as jail_remove(2) does.
+pub fn kill_all(root: &Path) {
+    for pid in pids_in(root) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+}
