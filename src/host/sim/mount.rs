@@ -69,7 +69,9 @@ const DEVICES: &[(&str, u64, u64)] = &[("null", 1, 3), ("zero", 1, 5), ("random"
 
 /// A simulated devfs: the sim's jailed processes are real Linux processes,
 /// and /bin/sh needs /dev/null for background jobs. Needs root (mknod);
-/// without it the mount is only recorded.
+/// without it, or off Linux (these are Linux device numbers), the mount is
+/// only recorded.
+#[cfg(target_os = "linux")]
 fn populate_devfs(dir: &Path) -> Result<(), Errno> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(());
@@ -85,6 +87,11 @@ fn populate_devfs(dir: &Path) -> Result<(), Errno> {
             )?;
         }
     }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn populate_devfs(_: &Path) -> Result<(), Errno> {
     Ok(())
 }
 
