@@ -9,6 +9,7 @@ mod host_choice;
 mod init;
 pub mod output;
 mod release;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,8 @@ pub enum Command {
     /// Fetch, list and destroy FreeBSD base releases.
     #[command(subcommand)]
     Release(release::ReleaseCommand),
+    /// Check jail definitions: every key, value and parameter, with file:line:col for each error.
+    Validate(validate::ValidateArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
     /// Tools for developers and benchmarks.
@@ -57,5 +60,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init(args) => init::run(&mut *host_choice::open(choice)?, &args),
         Command::Doctor(args) => doctor::run(&*host_choice::open(choice)?, &args),
         Command::Release(cmd) => release::run(&mut *host_choice::open(choice)?, &cmd),
+        Command::Validate(args) => validate::run(&*host_choice::open(choice)?, &args),
     }
 }

@@ -4,6 +4,7 @@
 pub mod atomic;
 mod error;
 pub mod host;
+pub mod jail;
 
-pub use error::ConfigError;
+pub use error::{line_col, ConfigError};
 pub use host::HostConfig;

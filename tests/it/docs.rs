@@ -68,3 +68,38 @@ fn brig_toml_5_documents_every_host_config_key() {
         }
     }
 }
+
+/// The keys a definition table accepts, from serde's own "expected one of"
+/// list, so a new key cannot be missed here.
+fn accepted_keys(prefix: &str) -> Vec<String> {
+    let text = format!("{prefix}zzz_not_a_key = 1\n");
+    let err =
+        brig::config::jail::parse(std::path::Path::new("probe.toml"), &text).expect_err("unknown key").to_string();
+    let list = err.split("expected one of").nth(1).unwrap_or_else(|| panic!("no key list in {err}"));
+    list.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+#[test]
+fn brig_toml_5_documents_every_definition_key() {
+    let page = read("man/brig.toml.5");
+    let tables =
+        [("", ""), ("[network]\n", "network"), ("[exec]\n", "exec"), ("[[mount]]\ntarget = \"/x\"\n", "mount")];
+    for (prefix, table) in tables {
+        let keys = accepted_keys(prefix);
+        assert!(!keys.is_empty(), "found the keys of [{table}]");
+        for key in keys {
+            let as_table = format!("Ss [{key}]");
+            let as_array = format!("Ss [[{key}]]");
+            let as_key = format!("Ic {key} ");
+            let as_listed = format!("Ic {key} ,");
+            assert!(
+                page.contains(&as_table)
+                    || page.contains(&as_array)
+                    || page.contains(&as_key)
+                    || page.contains(&as_listed),
+                "brig.toml.5 does not document {}{key}",
+                if table.is_empty() { String::new() } else { format!("{table}.") }
+            );
+        }
+    }
+}

@@ -11,3 +11,4 @@ mod release;
 mod sim_jail;
 mod sim_misc;
 mod sim_zfs;
+mod validate;

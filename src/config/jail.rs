@@ -1,0 +1,159 @@
+//! Jail definitions, `/usr/local/etc/brig/jails/NAME.toml`, as written:
+//! every key of brig.toml(5)'s JAIL DEFINITIONS, unknown keys refused, and
+//! the position of every value kept so that validation errors can name the
+//! file, line and column.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::host::JailType;
+use super::{ConfigError, HostConfig};
+use crate::model::jail::{self as spec, JailSpec};
+use crate::model::JailName;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJail {
+    pub release: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    pub jail_type: Option<JailType>,
+    pub hostname: Option<Spanned<String>>,
+    #[serde(default)]
+    pub boot: bool,
+    pub priority: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub depends: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub network: RawNetwork,
+    #[serde(default)]
+    pub params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    pub exec: RawExec,
+    #[serde(default, rename = "mount")]
+    pub mounts: Vec<RawMount>,
+    /// rctl limits: kept as written until limits are applied.
+    #[serde(default)]
+    pub limits: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    pub interface: Option<Spanned<String>>,
+    #[serde(default)]
+    pub ip4: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub ip6: Vec<Spanned<String>>,
+    pub inherit: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExec {
+    pub start: Option<Spanned<String>>,
+    pub stop: Option<Spanned<String>>,
+    pub prestart: Option<Spanned<String>>,
+    pub poststart: Option<Spanned<String>>,
+    pub prestop: Option<Spanned<String>>,
+    pub poststop: Option<Spanned<String>>,
+    pub clean: Option<bool>,
+    pub timeout: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMount {
+    pub source: Option<Spanned<String>>,
+    pub target: Spanned<String>,
+    pub fstype: Option<Spanned<String>>,
+    #[serde(default)]
+    pub readonly: bool,
+}
+
+/// Parses the text of a definition; syntax errors and unknown keys name
+/// the file, line and column.
+pub fn parse(path: &Path, text: &str) -> Result<RawJail, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        ConfigError::at(path, text, offset, e.message().to_string())
+    })
+}
+
+/// Reads a definition file: not UTF-8, a directory or an unreadable file
+/// is one clear error naming it.
+pub fn read(path: &Path) -> Result<(String, RawJail), ConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::io(path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        ConfigError::at(
+            path,
+            "",
+            0,
+            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        )
+    })?;
+    let raw = parse(path, &text)?;
+    Ok((text, raw))
+}
+
+/// Reads and validates the definition of jail `name` at `path` (a local
+/// path). Every error names the file, line and column.
+pub fn load(path: &Path, name: &JailName, host: &HostConfig) -> Result<JailSpec, ConfigError> {
+    let (text, raw) = read(path)?;
+    let defaults =
+        host.default_params().map_err(|(_, why)| ConfigError::at(path, &text, 0, format!("brig.toml: {why}")))?;
+    spec::validate(name, &raw, &defaults, host.defaults.jail_type)
+        .map_err(|(offset, msg)| ConfigError::at(path, &text, offset, msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors_with_position() {
+        let e = parse(Path::new("web.toml"), "release = \"14.3-RELEASE\"\n[network]\nip5 = []\n").expect_err("typo");
+        assert!(e.to_string().starts_with("web.toml:3:1: unknown field `ip5`"), "{e}");
+        let e = parse(Path::new("web.toml"), "relase = \"14.3-RELEASE\"\n").expect_err("typo");
+        assert!(e.to_string().starts_with("web.toml:1:1: unknown field `relase`"), "{e}");
+        let e = parse(Path::new("web.toml"), "type = \"thin\"\nboot = \"yes\"\n").expect_err("type");
+        assert!(e.to_string().starts_with("web.toml:2:8: invalid type"), "{e}");
+    }
+
+    #[test]
+    fn a_full_definition_parses() {
+        let text = r#"
+release = "14.3-RELEASE"
+type = "thin"
+hostname = "web.example.org"
+boot = true
+priority = 10
+depends = ["db"]
+
+[network]
+interface = "em0"
+ip4 = ["192.0.2.10/24"]
+
+[params]
+"allow.raw_sockets" = false
+
+[exec]
+start = "/bin/sh /etc/rc"
+timeout = 30
+
+[[mount]]
+source = "/data/www"
+target = "/usr/local/www"
+readonly = true
+
+[limits]
+memoryuse = "1G"
+"#;
+        let raw = parse(Path::new("web.toml"), text).expect("parses");
+        assert_eq!(raw.mounts.len(), 1);
+        assert!(raw.boot);
+        assert_eq!(raw.network.ip4[0].get_ref(), "192.0.2.10/24");
+    }
+}

@@ -1,0 +1,462 @@
+//! A jail definition, validated: every value typed and checked before it
+//! can reach a path, a dataset name or a syscall, the secure defaults
+//! filled in. Pure: errors carry the byte offset of the offending value;
+//! the caller turns it into file:line:col.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Component, Path, PathBuf};
+
+use ipnet::{Ipv4Net, Ipv6Net};
+use toml::Spanned;
+
+use super::param;
+use super::{JailName, ReleaseName};
+use crate::config::host::JailType;
+use crate::config::jail::RawJail;
+use crate::host::params::{self, ParamType};
+use crate::host::{JailParam, ParamValue};
+
+/// What a jail's network is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Network {
+    /// No addresses: a jail without network.
+    None,
+    /// `inherit = true`: the host's whole network stack.
+    Inherit,
+    /// Addresses aliased on `interface` (or already configured when it is
+    /// absent).
+    Addresses { interface: Option<String>, ip4: Vec<Ipv4Net>, ip6: Vec<Ipv6Net> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exec {
+    /// Run inside the jail after it is created (exec.start).
+    pub start: String,
+    /// Run inside the jail before it is removed (exec.stop).
+    pub stop: String,
+    /// Host-side hooks.
+    pub prestart: Option<String>,
+    pub poststart: Option<String>,
+    pub prestop: Option<String>,
+    pub poststop: Option<String>,
+    /// Start commands from a clean environment (exec.clean).
+    pub clean: bool,
+    /// Seconds to wait for processes after SIGTERM (stop.timeout).
+    pub timeout: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// A host directory for nullfs; the fstype itself for pseudo filesystems.
+    pub source: String,
+    /// Inside the jail: absolute, no `..`.
+    pub target: PathBuf,
+    pub fstype: String,
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JailSpec {
+    pub name: JailName,
+    pub release: Option<ReleaseName>,
+    pub jail_type: JailType,
+    pub hostname: String,
+    pub boot: bool,
+    pub priority: u32,
+    pub depends: Vec<JailName>,
+    pub network: Network,
+    /// Every jail parameter brig sets: the secure defaults, then the host's
+    /// `[defaults.params]`, then the definition's `[params]`.
+    pub params: Vec<JailParam>,
+    pub exec: Exec,
+    pub mounts: Vec<Mount>,
+    pub limits: BTreeMap<String, toml::Value>,
+}
+
+/// A refusal: byte offset of the value in the file, and the sentence.
+pub type Invalid = (usize, String);
+
+fn at<T>(s: &Spanned<T>, msg: impl Into<String>) -> Invalid {
+    (s.span().start, msg.into())
+}
+
+pub const DEFAULT_PRIORITY: u32 = 50;
+pub const DEFAULT_TIMEOUT: u32 = 10;
+pub const DEFAULT_START: &str = "/bin/sh /etc/rc";
+pub const DEFAULT_STOP: &str = "/bin/sh /etc/rc.shutdown jail";
+/// Filesystems a `[[mount]]` may use.
+pub const MOUNT_FSTYPES: &[&str] = &["nullfs", "tmpfs", "procfs", "fdescfs", "linprocfs", "linsysfs"];
+
+/// The parameters every jail gets unless something says otherwise:
+/// tighter than jail(8) (DESIGN.md).
+pub fn secure_defaults() -> Vec<JailParam> {
+    let mut out = vec![
+        JailParam::int("securelevel", 2),
+        JailParam::int("enforce_statfs", 2),
+        JailParam::int("devfs_ruleset", 4),
+        JailParam::int("children.max", 0),
+    ];
+    out.extend(
+        params::PARAMS
+            .iter()
+            .filter(|d| d.name.starts_with("allow.") && d.ty == ParamType::Bool)
+            .map(|d| JailParam::bool(d.name, false)),
+    );
+    out
+}
+
+/// A hostname as sethostname(3) and DNS accept it: dot-separated labels of
+/// letters, digits and `-`, each 1..=63 bytes, at most 255 in all.
+pub fn check_hostname(h: &str) -> Result<(), String> {
+    if h.is_empty() || h.len() > 255 {
+        return Err(format!("hostname '{h}' must be 1 to 255 characters"));
+    }
+    for label in h.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ok {
+            return Err(format!(
+                "hostname '{h}' is not valid: use dot-separated labels of letters, digits and '-', each 1 to 63 characters"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An interface name as the kernel takes it (IFNAMSIZ 16).
+fn check_interface(i: &str) -> bool {
+    !i.is_empty() && i.len() < 16 && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+}
+
+/// `192.0.2.10/24` or a bare address (a /32 or /128).
+fn parse_addr(s: &str) -> Option<ipnet::IpNet> {
+    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+/// An absolute path without `.`/`..`, normalised.
+fn plain_absolute(p: &str) -> Option<PathBuf> {
+    let path = Path::new(p);
+    if !p.starts_with('/') || p.contains('\0') {
+        return None;
+    }
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::RootDir => {}
+            Component::Normal(n) => out.push(n),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn command(s: &Option<Spanned<String>>) -> Result<Option<String>, Invalid> {
+    match s {
+        Some(c) if c.get_ref().trim().is_empty() => Err(at(c, "a command cannot be empty; remove the key instead")),
+        Some(c) => Ok(Some(c.get_ref().clone())),
+        None => Ok(None),
+    }
+}
+
+/// Validates a definition. `host_defaults` are the host's
+/// `[defaults.params]`, already checked.
+pub fn validate(
+    name: &JailName,
+    raw: &RawJail,
+    host_defaults: &[JailParam],
+    default_type: JailType,
+) -> Result<JailSpec, Invalid> {
+    let jail_type = raw.jail_type.unwrap_or(default_type);
+    let release = match (&raw.release, jail_type) {
+        (Some(r), _) => Some(ReleaseName::parse(r.get_ref()).map_err(|e| at(r, e.to_string()))?),
+        (None, JailType::Empty) => None,
+        (None, t) => {
+            return Err((
+                0,
+                format!("release is required for a {} jail, such as release = \"14.3-RELEASE\"", t.as_str()),
+            ))
+        }
+    };
+    let hostname = match &raw.hostname {
+        Some(h) => {
+            check_hostname(h.get_ref()).map_err(|e| at(h, e))?;
+            h.get_ref().clone()
+        }
+        None => name.as_str().replace('_', "-"),
+    };
+    let priority = match &raw.priority {
+        Some(p) => u32::try_from(*p.get_ref())
+            .ok()
+            .filter(|v| *v <= 999)
+            .ok_or_else(|| at(p, "priority must be between 0 and 999"))?,
+        None => DEFAULT_PRIORITY,
+    };
+    let mut depends: Vec<JailName> = Vec::new();
+    for d in &raw.depends {
+        let n = JailName::parse(d.get_ref()).map_err(|e| at(d, e.to_string()))?;
+        if &n == name {
+            return Err(at(d, format!("jail {name} cannot depend on itself")));
+        }
+        if depends.contains(&n) {
+            return Err(at(d, format!("{n} is listed twice in depends")));
+        }
+        depends.push(n);
+    }
+    let network = network(&raw.network)?;
+    let params = merged_params(raw, host_defaults)?;
+    let exec = Exec {
+        start: command(&raw.exec.start)?.unwrap_or_else(|| DEFAULT_START.into()),
+        stop: command(&raw.exec.stop)?.unwrap_or_else(|| DEFAULT_STOP.into()),
+        prestart: command(&raw.exec.prestart)?,
+        poststart: command(&raw.exec.poststart)?,
+        prestop: command(&raw.exec.prestop)?,
+        poststop: command(&raw.exec.poststop)?,
+        clean: raw.exec.clean.unwrap_or(true),
+        timeout: match &raw.exec.timeout {
+            Some(t) => u32::try_from(*t.get_ref())
+                .ok()
+                .filter(|v| *v <= 3600)
+                .ok_or_else(|| at(t, "timeout must be between 0 and 3600 seconds"))?,
+            None => DEFAULT_TIMEOUT,
+        },
+    };
+    let mut mounts = Vec::new();
+    for m in &raw.mounts {
+        let fstype = m.fstype.as_ref().map_or("nullfs".to_string(), |f| f.get_ref().clone());
+        if !MOUNT_FSTYPES.contains(&fstype.as_str()) {
+            let span = m.fstype.as_ref().map_or(m.target.span().start, |f| f.span().start);
+            return Err((span, format!("fstype '{fstype}' is not one of {}", MOUNT_FSTYPES.join(", "))));
+        }
+        let target = plain_absolute(m.target.get_ref()).filter(|t| t != Path::new("/")).ok_or_else(|| {
+            at(
+                &m.target,
+                format!(
+                    "target '{}' must be an absolute path inside the jail, without '.' or '..', and not /",
+                    m.target.get_ref()
+                ),
+            )
+        })?;
+        let source = match (&m.source, fstype.as_str()) {
+            (Some(s), "nullfs") => plain_absolute(s.get_ref()).map(|p| p.display().to_string()).ok_or_else(|| {
+                at(s, format!("source '{}' must be an absolute host path without '.' or '..'", s.get_ref()))
+            })?,
+            (None, "nullfs") => return Err(at(&m.target, "a nullfs mount needs a source directory")),
+            (_, other) => other.to_string(),
+        };
+        if mounts.iter().any(|x: &Mount| x.target == target) {
+            return Err(at(&m.target, format!("{} is mounted twice", target.display())));
+        }
+        mounts.push(Mount { source, target, fstype, readonly: m.readonly });
+    }
+    Ok(JailSpec {
+        name: name.clone(),
+        release,
+        jail_type,
+        hostname,
+        boot: raw.boot,
+        priority,
+        depends,
+        network,
+        params,
+        exec,
+        mounts,
+        limits: raw.limits.clone(),
+    })
+}
+
+fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {
+    let inherit = raw.inherit.as_ref().is_some_and(|i| *i.get_ref());
+    if inherit {
+        if let Some(first) = raw.ip4.first().or(raw.ip6.first()) {
+            return Err(at(first, "inherit = true shares the host's network; it cannot be combined with ip4 or ip6"));
+        }
+        return Ok(Network::Inherit);
+    }
+    if let Some(i) = &raw.interface {
+        if !check_interface(i.get_ref()) {
+            return Err(at(i, format!("'{}' is not an interface name", i.get_ref())));
+        }
+    }
+    let mut ip4: Vec<Ipv4Net> = Vec::new();
+    for a in &raw.ip4 {
+        let net = match parse_addr(a.get_ref()) {
+            Some(ipnet::IpNet::V4(n)) => n,
+            _ => return Err(at(a, format!("'{}' is not an IPv4 address such as 192.0.2.10/24", a.get_ref()))),
+        };
+        let ip = net.addr();
+        if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip == net.network() && net.prefix_len() < 31
+        {
+            return Err(at(a, format!("{ip} cannot be a jail's address")));
+        }
+        if ip4.iter().any(|x| x.addr() == ip) {
+            return Err(at(a, format!("{ip} is listed twice")));
+        }
+        ip4.push(net);
+    }
+    let mut ip6: Vec<Ipv6Net> = Vec::new();
+    for a in &raw.ip6 {
+        let net = match parse_addr(a.get_ref()) {
+            Some(ipnet::IpNet::V6(n)) => n,
+            _ => return Err(at(a, format!("'{}' is not an IPv6 address such as 2001:db8::10/64", a.get_ref()))),
+        };
+        let ip = net.addr();
+        if ip.is_unspecified() || ip.is_multicast() {
+            return Err(at(a, format!("{ip} cannot be a jail's address")));
+        }
+        if ip6.iter().any(|x| x.addr() == ip) {
+            return Err(at(a, format!("{ip} is listed twice")));
+        }
+        ip6.push(net);
+    }
+    if ip4.is_empty() && ip6.is_empty() {
+        return Ok(Network::None);
+    }
+    Ok(Network::Addresses { interface: raw.interface.as_ref().map(|i| i.get_ref().clone()), ip4, ip6 })
+}
+
+fn set(params: &mut Vec<JailParam>, p: JailParam) {
+    match params.iter_mut().find(|x| x.name == p.name) {
+        Some(x) => *x = p,
+        None => params.push(p),
+    }
+}
+
+fn value<'a>(params: &'a [JailParam], name: &str) -> Option<&'a ParamValue> {
+    params.iter().find(|p| p.name == name).map(|p| &p.value)
+}
+
+fn merged_params(raw: &RawJail, host_defaults: &[JailParam]) -> Result<Vec<JailParam>, Invalid> {
+    let mut out = secure_defaults();
+    for p in host_defaults {
+        set(&mut out, p.clone());
+    }
+    for (k, v) in &raw.params {
+        let p =
+            param::check(k.get_ref(), v.get_ref()).map_err(|why| at(k, format!("parameter {} {why}", k.get_ref())))?;
+        set(&mut out, p);
+    }
+    // Parameters that only work together (jail(8), mount(2) in a jail).
+    let on = |n: &str| value(&out, n) == Some(&ParamValue::Bool(true));
+    let statfs = match value(&out, "enforce_statfs") {
+        Some(ParamValue::Int(v)) => *v,
+        _ => 2,
+    };
+    let span_of = |n: &str| raw.params.keys().find(|k| k.get_ref() == n).map_or(0, |k| k.span().start);
+    for fs in ["devfs", "fdescfs", "nullfs", "procfs", "linprocfs", "linsysfs", "tmpfs", "zfs", "fusefs"] {
+        let name = format!("allow.mount.{fs}");
+        if on(&name) && !on("allow.mount") {
+            return Err((span_of(&name), format!("parameter {name} needs allow.mount = true")));
+        }
+        if on(&name) && statfs >= 2 {
+            return Err((
+                span_of(&name),
+                format!("parameter {name} needs enforce_statfs below 2, so the jail can see its mounts"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> Result<JailSpec, Invalid> {
+        let raw = crate::config::jail::parse(Path::new("t.toml"), text).expect("parses");
+        validate(&JailName::parse("web").expect("name"), &raw, &[], JailType::Thin)
+    }
+
+    fn err(text: &str) -> String {
+        let (offset, msg) = spec(text).expect_err("invalid");
+        let (line, col) = crate::config::line_col(text, offset);
+        format!("{line}:{col}: {msg}")
+    }
+
+    #[test]
+    fn defaults_are_secure() {
+        let s = spec("release = \"14.3-RELEASE\"\n").expect("valid");
+        assert_eq!(s.hostname, "web");
+        assert_eq!((s.priority, s.boot, s.exec.timeout, s.exec.clean), (50, false, 10, true));
+        assert_eq!(s.exec.start, "/bin/sh /etc/rc");
+        assert_eq!(s.network, Network::None);
+        assert_eq!(value(&s.params, "securelevel"), Some(&ParamValue::Int(2)));
+        assert_eq!(value(&s.params, "devfs_ruleset"), Some(&ParamValue::Int(4)));
+        assert_eq!(value(&s.params, "allow.raw_sockets"), Some(&ParamValue::Bool(false)));
+        assert_eq!(value(&s.params, "allow.set_hostname"), Some(&ParamValue::Bool(false)));
+    }
+
+    #[test]
+    fn values_are_typed() {
+        let s = spec(
+            "release = \"14.3-RELEASE\"\nhostname = \"www.example.org\"\npriority = 5\ndepends = [\"db\"]\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\", \"192.0.2.11\"]\nip6 = [\"2001:db8::10/64\"]\n[params]\nsecurelevel = 3\n[[mount]]\nsource = \"/data/www\"\ntarget = \"/usr/local/www/\"\nreadonly = true\n",
+        )
+        .expect("valid");
+        assert_eq!(s.depends, vec![JailName::parse("db").expect("name")]);
+        let Network::Addresses { interface, ip4, ip6 } = &s.network else { panic!("addresses") };
+        assert_eq!(interface.as_deref(), Some("em0"));
+        assert_eq!(ip4.iter().map(ToString::to_string).collect::<Vec<_>>(), vec!["192.0.2.10/24", "192.0.2.11/32"]);
+        assert_eq!(ip6[0].to_string(), "2001:db8::10/64");
+        assert_eq!(value(&s.params, "securelevel"), Some(&ParamValue::Int(3)));
+        assert_eq!(s.mounts[0].target, Path::new("/usr/local/www"));
+    }
+
+    #[test]
+    fn errors_point_at_the_value() {
+        assert_eq!(
+            err("type = \"thin\"\n"),
+            "1:1: release is required for a thin jail, such as release = \"14.3-RELEASE\""
+        );
+        assert!(err("release = \"14.3\"\n").starts_with("1:11: invalid release '14.3'"));
+        assert_eq!(
+            err("release = \"14.3-RELEASE\"\n[network]\nip4 = [\"192.0.2.300/24\"]\n"),
+            "3:8: '192.0.2.300/24' is not an IPv4 address such as 192.0.2.10/24"
+        );
+        assert_eq!(
+            err("release = \"14.3-RELEASE\"\n[network]\nip4 = [\"0.0.0.0\"]\n"),
+            "3:8: 0.0.0.0 cannot be a jail's address"
+        );
+        assert_eq!(
+            err("release = \"14.3-RELEASE\"\n[params]\n\"allow.teleport\" = true\n"),
+            "3:1: parameter allow.teleport is not a jail parameter FreeBSD knows (see jail(8))"
+        );
+        assert_eq!(
+            err("release = \"14.3-RELEASE\"\n[params]\n\"allow.mount.zfs\" = true\n"),
+            "3:1: parameter allow.mount.zfs needs allow.mount = true"
+        );
+        assert_eq!(
+            err("release = \"14.3-RELEASE\"\n[params]\n\"allow.mount\" = true\n\"allow.mount.zfs\" = true\n"),
+            "4:1: parameter allow.mount.zfs needs enforce_statfs below 2, so the jail can see its mounts"
+        );
+        assert!(err("release = \"14.3-RELEASE\"\nhostname = \"-bad-\"\n")
+            .starts_with("2:12: hostname '-bad-' is not valid"));
+        assert_eq!(err("release = \"14.3-RELEASE\"\ndepends = [\"web\"]\n"), "2:12: jail web cannot depend on itself");
+        assert!(err("release = \"14.3-RELEASE\"\n[[mount]]\nsource = \"/data\"\ntarget = \"../etc\"\n")
+            .starts_with("4:10: target '../etc' must be an absolute path"));
+        assert!(err("release = \"14.3-RELEASE\"\n[[mount]]\nsource = \"/a/../etc\"\ntarget = \"/mnt\"\n")
+            .starts_with("3:10: source '/a/../etc'"));
+        assert_eq!(
+            err("release = \"14.3-RELEASE\"\n[network]\ninherit = true\nip4 = [\"192.0.2.1\"]\n"),
+            "4:8: inherit = true shares the host's network; it cannot be combined with ip4 or ip6"
+        );
+        assert_eq!(err("release = \"14.3-RELEASE\"\npriority = 1000\n"), "2:12: priority must be between 0 and 999");
+    }
+
+    #[test]
+    fn an_empty_jail_needs_no_release() {
+        let raw = crate::config::jail::parse(Path::new("t.toml"), "type = \"empty\"\n").expect("parses");
+        let s = validate(&JailName::parse("e").expect("name"), &raw, &[], JailType::Thin).expect("valid");
+        assert_eq!((s.jail_type, s.release), (JailType::Empty, None));
+    }
+
+    #[test]
+    fn hostnames() {
+        assert!(check_hostname("a.example.org").is_ok());
+        for bad in ["", "a..b", "-a", "a-", "a_b", &"x".repeat(64), &format!("{}.x", "a.".repeat(130))] {
+            assert!(check_hostname(bad).is_err(), "{bad}");
+        }
+    }
+}
