@@ -80,21 +80,52 @@ pub fn buffer_size(ty: ParamType) -> usize {
     }
 }
 
+/// A jail_get(2) request: the pairs to send and, for every name asked
+/// for, the index of the pair whose buffer answers it (0 is the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetRequest {
+    pub pairs: Vec<IovPair>,
+    pub slots: Vec<usize>,
+}
+
 /// Encodes a jail_get(2) request: the key that selects the jail, then one
-/// zeroed buffer per requested parameter. Unknown names are passed through
-/// with an `int`-sized buffer so the kernel (or sim) reports them.
-pub fn encode_get(key: &JailKey, names: &[&str]) -> Result<Vec<IovPair>, EncodeError> {
-    let mut out = Vec::with_capacity(names.len() + 1);
-    out.push(match key {
-        JailKey::Jid(j) => encode_param(&JailParam::int("jid", *j))?,
-        JailKey::Name(n) => encode_param(&JailParam::str("name", n.as_str()))?,
-        JailKey::After(j) => encode_param(&JailParam::int("lastjid", *j))?,
-    });
-    for name in names {
-        let size = params::lookup(name).map(|l| buffer_size(l.def.ty)).unwrap_or(4);
-        out.push(IovPair { name: cstring(name, name)?, value: Some(vec![0; size]) });
+/// zeroed buffer per requested parameter, sized by its type (unknown names
+/// get an `int`-sized buffer so the kernel reports them).
+///
+/// The kernel keeps only the *last* of several options with the same name
+/// (vfs_sanitizeopts in vfs_mount.c), so a requested name equal to the
+/// key's (`name` when looking up by name) would replace the key with an
+/// empty buffer and the lookup would fail. Like libjail, such a name is
+/// answered from the key's own buffer, which the kernel fills in too, and
+/// a name asked twice is sent once. A name key is padded to
+/// MAXHOSTNAMELEN so the jail's full name fits when written back.
+pub fn encode_get(key: &JailKey, names: &[&str]) -> Result<GetRequest, EncodeError> {
+    let (key_name, mut key_pair) = match key {
+        JailKey::Jid(j) => ("jid", encode_param(&JailParam::int("jid", *j))?),
+        JailKey::Name(n) => ("name", encode_param(&JailParam::str("name", n.as_str()))?),
+        JailKey::After(j) => ("lastjid", encode_param(&JailParam::int("lastjid", *j))?),
+    };
+    if let (JailKey::Name(_), Some(v)) = (key, key_pair.value.as_mut()) {
+        if v.len() < params::MAXHOSTNAMELEN {
+            v.resize(params::MAXHOSTNAMELEN, 0);
+        }
     }
-    Ok(out)
+    let mut pairs = vec![key_pair];
+    let mut sent: Vec<&str> = Vec::with_capacity(names.len());
+    let mut slots = Vec::with_capacity(names.len());
+    for &name in names {
+        if name == key_name {
+            slots.push(0);
+        } else if let Some(i) = sent.iter().position(|s| *s == name) {
+            slots.push(i + 1);
+        } else {
+            let size = params::lookup(name).map(|l| buffer_size(l.def.ty)).unwrap_or(4);
+            pairs.push(IovPair { name: cstring(name, name)?, value: Some(vec![0; size]) });
+            sent.push(name);
+            slots.push(sent.len());
+        }
+    }
+    Ok(GetRequest { pairs, slots })
 }
 
 /// Why a buffer could not be read as a parameter value: the errno the kernel
@@ -265,12 +296,25 @@ mod tests {
     #[test]
     fn get_request_puts_the_key_first_and_sizes_buffers_by_type() {
         let req = encode_get(&JailKey::After(3), &["jid", "name", "ip4.addr", "host.hostid"]).expect("encodes");
-        assert_eq!(req[0].name, b"lastjid\0");
-        assert_eq!(req[0].value, Some(3i32.to_ne_bytes().to_vec()));
-        let sizes: Vec<usize> = req[1..].iter().map(|p| p.value.as_ref().map_or(0, Vec::len)).collect();
+        assert_eq!(req.pairs[0].name, b"lastjid\0");
+        assert_eq!(req.pairs[0].value, Some(3i32.to_ne_bytes().to_vec()));
+        let sizes: Vec<usize> = req.pairs[1..].iter().map(|p| p.value.as_ref().map_or(0, Vec::len)).collect();
         assert_eq!(sizes, vec![4, 256, 4 * 255, 8]);
-        let by_name = encode_get(&JailKey::Name("web".into()), &[]).expect("encodes");
-        assert_eq!(by_name, vec![IovPair { name: b"name\0".to_vec(), value: Some(b"web\0".to_vec()) }]);
+        assert_eq!(req.slots, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn get_request_never_repeats_the_key_or_a_name() {
+        let req = encode_get(&JailKey::Name("web".into()), &["jid", "name", "path", "jid"]).expect("encodes");
+        let names: Vec<&[u8]> = req.pairs.iter().map(|p| p.name.as_slice()).collect();
+        assert_eq!(names, vec![b"name\0".as_slice(), b"jid\0", b"path\0"]);
+        assert_eq!(req.slots, vec![1, 0, 2, 1], "name is read back from the key");
+        let mut key = b"web".to_vec();
+        key.resize(256, 0);
+        assert_eq!(req.pairs[0].value, Some(key), "room for the kernel to write the full name back");
+        let by_jid = encode_get(&JailKey::Jid(3), &["jid", "name"]).expect("encodes");
+        assert_eq!(by_jid.slots, vec![0, 1]);
+        assert_eq!(by_jid.pairs.len(), 2);
     }
 
     fn def(name: &str) -> &'static ParamDef {

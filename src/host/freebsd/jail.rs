@@ -97,14 +97,18 @@ pub(super) fn set(params: &[JailParam], flags: SetFlags) -> HostResult<Jid> {
 
 /// jail_get(2) of `names`, decoded with the length the kernel wrote back
 /// into each value iovec.
+/// [`encode::encode_get`] avoids repeating the key's name (the kernel
+/// keeps only the last option of a name) and says which buffer answers
+/// each name.
 pub(super) fn get(key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
-    let pairs = encode::encode_get(key, names).map_err(|e| HostError::new("jail_get", Errno::EINVAL, e.to_string()))?;
+    let encode::GetRequest { pairs, slots } =
+        encode::encode_get(key, names).map_err(|e| HostError::new("jail_get", Errno::EINVAL, e.to_string()))?;
     let mut req = IovRequest::new(pairs);
     let mut iov = req.iovecs();
     let niov = iov_count("jail_get", &iov)?;
     // SAFETY: as for jail_set; the kernel writes each value into its buffer
-    // (never more than the iov_len we gave) and stores the length it used
-    // back into that iovec's iov_len.
+    // (never more than the iov_len we gave) and, on success, copies the
+    // iovec array back with the length it used in each value's iov_len.
     let rc = unsafe { libc::jail_get(iov.as_mut_ptr(), niov, 0) };
     if rc < 0 {
         let errno = Errno::last();
@@ -112,10 +116,8 @@ pub(super) fn get(key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
     }
     names
         .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            // Pair 0 is the key; the requested names follow in order.
-            let pair = i + 1;
+        .zip(slots)
+        .map(|(name, pair)| {
             let written = iov.get(2 * pair + 1).map_or(0, |v| v.iov_len);
             let buf = req.value(pair).unwrap_or(&[]);
             decode(name, &buf[..written.min(buf.len())])

@@ -3,8 +3,9 @@
 //! Inside a jail it is what jexec(8) does: fork, jail_attach(2), chdir("/"),
 //! look the user up in the jail's own password database, then setgid(2),
 //! initgroups(3), setuid(2) and exec. With `clean_env` the environment is
-//! rebuilt like `exec.clean`: PATH, TERM, HOME, SHELL, USER, then the
-//! command's own variables.
+//! rebuilt like `exec.clean`: PATH, TERM, then HOME, SHELL and USER (set
+//! too when a user is given, as jexec -U does), then the command's own
+//! variables.
 //!
 //! The child-side code runs between fork and exec. It makes no Rust
 //! allocation (everything it needs is prepared in the parent), but
@@ -119,13 +120,16 @@ impl ChildSetup {
             if let Some(term) = &self.term {
                 setenv(c"TERM", term.as_ptr())?;
             }
-            if let Some(pw) = pw {
-                // SAFETY: pw_shell is a NUL-terminated string of the entry.
-                let shell = if unsafe { *pw.pw_shell } == 0 { c"/bin/sh".as_ptr() } else { pw.pw_shell };
-                setenv(c"HOME", pw.pw_dir)?;
-                setenv(c"SHELL", shell)?;
-                setenv(c"USER", pw.pw_name)?;
-            }
+        }
+        // jexec(8) and jail(8) set USER, HOME and SHELL whenever the
+        // environment is cleaned *or* a user is given, so a command run as
+        // another user does not inherit root's HOME.
+        if let Some(pw) = pw {
+            // SAFETY: pw_shell is a NUL-terminated string of the entry.
+            let shell = if unsafe { *pw.pw_shell } == 0 { c"/bin/sh".as_ptr() } else { pw.pw_shell };
+            setenv(c"HOME", pw.pw_dir)?;
+            setenv(c"SHELL", shell)?;
+            setenv(c"USER", pw.pw_name)?;
         }
         for (name, value) in &self.env {
             setenv(name, value.as_ptr())?;

@@ -613,52 +613,77 @@ fn value_of(st: &State, j: &SimJail, name: &str) -> Result<ParamValue, Refusal> 
     })
 }
 
-/// jail_get(2): the first pair selects the jail (jid, name or lastjid), the
-/// rest name the parameters to return.
-pub fn get(st: &State, iov: &[IovPair]) -> Result<Vec<JailParam>, Refusal> {
-    let Some((key, wanted)) = iov.split_first() else {
+/// jail_get(2) as kern_jail.c does it: of options with the same name only
+/// the last counts (vfs_sanitizeopts); the jail is chosen by `lastjid`,
+/// else a non-zero `jid`, else `name`; every surviving option gets its
+/// value, the key included. Returns one value per pair (None for a pair
+/// the kernel dropped as a duplicate, or for `lastjid`).
+pub fn get(st: &State, iov: &[IovPair]) -> Result<Vec<Option<ParamValue>>, Refusal> {
+    let names: Vec<String> = iov.iter().map(|p| c_name(&p.name)).collect::<Result<_, _>>()?;
+    let survives = |i: usize| !names[i + 1..].contains(&names[i]);
+    let find = |key: &str| (0..iov.len()).find(|&i| names[i] == key && survives(i));
+    let int_of = |i: usize| -> Result<i32, Refusal> {
+        let bytes = iov[i].value.as_deref().unwrap_or(&[]);
+        <[u8; 4]>::try_from(bytes)
+            .map(i32::from_ne_bytes)
+            .map_err(|_| no(Errno::EINVAL, format!("{}: expected 4 bytes", names[i])))
+    };
+    let jail = if let Some(i) = find("lastjid") {
+        let last = int_of(i)?;
+        st.jails
+            .range(last.saturating_add(1)..)
+            .next()
+            .map(|(_, j)| j)
+            .ok_or_else(|| no(Errno::ENOENT, format!("no jail after {last}")))?
+    } else if let Some(jid) = find("jid").map(int_of).transpose()?.filter(|j| *j != 0) {
+        st.jails.get(&jid).ok_or_else(|| no(Errno::ENOENT, format!("jail {jid} not found")))?
+    } else if let Some(i) = find("name") {
+        let bytes = iov[i].value.as_deref().unwrap_or(&[]);
+        let n = match bytes.iter().position(|&b| b == 0) {
+            Some(end) if end > 0 => String::from_utf8_lossy(&bytes[..end]).into_owned(),
+            _ => return Err(no(Errno::ENOENT, "jail \"\" not found")),
+        };
+        let found = find_by_name(st, &n).or_else(|| n.parse::<Jid>().ok().filter(|j| st.jails.contains_key(j)));
+        found.and_then(|jid| st.jails.get(&jid)).ok_or_else(|| no(Errno::ENOENT, format!("jail \"{n}\" not found")))?
+    } else {
         return Err(no(Errno::ENOENT, "no jail specified"));
     };
-    let key_name = c_name(&key.name)?;
-    let key_bytes = key.value.as_deref().unwrap_or(&[]);
-    let int_key = || -> Result<i32, Refusal> {
-        let def = params::lookup("jid").map(|l| l.def).ok_or_else(|| no(Errno::EINVAL, "jid"))?;
-        match encode::decode_value(def, key_bytes) {
-            Ok(ParamValue::Int(v)) => Ok(v),
-            Ok(_) => Err(no(Errno::EINVAL, "bad key")),
-            Err(e) => Err((e.errno, e.detail)),
-        }
-    };
-    let jail = match key_name.as_str() {
-        "lastjid" => {
-            let last = int_key()?;
-            st.jails
-                .range(last.saturating_add(1)..)
-                .next()
-                .map(|(_, j)| j)
-                .ok_or_else(|| no(Errno::ENOENT, format!("no jail after {last}")))?
-        }
-        "jid" => {
-            let jid = int_key()?;
-            st.jails.get(&jid).ok_or_else(|| no(Errno::ENOENT, format!("jail {jid} not found")))?
-        }
-        "name" => {
-            let n = match key_bytes.split_last() {
-                Some((0, n)) if !n.is_empty() => String::from_utf8_lossy(n).into_owned(),
-                _ => return Err(no(Errno::EINVAL, "name is empty or not NUL-terminated")),
-            };
-            let found = find_by_name(st, &n).or_else(|| n.parse::<Jid>().ok().filter(|j| st.jails.contains_key(j)));
-            found
-                .and_then(|jid| st.jails.get(&jid))
-                .ok_or_else(|| no(Errno::ENOENT, format!("jail \"{n}\" not found")))?
-        }
-        _ => return Err(no(Errno::ENOENT, "no jail specified")),
-    };
-    wanted
-        .iter()
-        .map(|pair| {
-            let name = c_name(&pair.name)?;
-            Ok(JailParam::new(name.clone(), value_of(st, jail, &name)?))
+    (0..iov.len())
+        .map(|i| match names[i].as_str() {
+            _ if !survives(i) => Ok(None),
+            "lastjid" | "errmsg" => Ok(None),
+            name => value_of(st, jail, name).map(Some),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::JailKey;
+
+    fn booted() -> (tempfile::TempDir, State, SimConfig) {
+        let t = tempfile::tempdir().expect("tempdir");
+        let cfg = SimConfig::default();
+        let mut st = State::boot(&cfg);
+        let iov =
+            encode::encode_set(&[JailParam::str("name", "web"), JailParam::bool("persist", true)]).expect("encodes");
+        set(&mut st, &cfg, t.path(), &iov, SetFlags::CREATE, &|_| false).expect("created");
+        (t, st, cfg)
+    }
+
+    #[test]
+    fn a_repeated_option_replaces_the_key_as_in_the_kernel() {
+        let (_t, st, _) = booted();
+        // The key, then "name" again as a buffer to fill: the kernel keeps
+        // only the last one, an empty name.
+        let mut dup = vec![encode::encode_param(&JailParam::str("name", "web")).expect("key")];
+        dup.push(IovPair { name: b"name\0".to_vec(), value: Some(vec![0; 256]) });
+        assert_eq!(get(&st, &dup).map_err(|e| e.0), Err(Errno::ENOENT));
+        // The shared encoder answers `name` from the key instead.
+        let req = encode::encode_get(&JailKey::Name("web".into()), &["name", "jid"]).expect("encodes");
+        let values = get(&st, &req.pairs).expect("found");
+        assert_eq!(values[req.slots[0]], Some(ParamValue::Str("web".into())));
+        assert_eq!(values[req.slots[1]], Some(ParamValue::Int(1)));
+    }
 }

@@ -361,8 +361,16 @@ impl Host for SimHost {
 
     fn jail_get(&self, key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
         self.read("jail_get", |st| {
-            let iov = encode::encode_get(key, names).map_err(encode_err)?;
-            jail::get(st, &iov)
+            let req = encode::encode_get(key, names).map_err(encode_err)?;
+            let values = jail::get(st, &req.pairs)?;
+            names
+                .iter()
+                .zip(req.slots)
+                .map(|(name, slot)| match values.get(slot).cloned().flatten() {
+                    Some(v) => Ok(JailParam::new(*name, v)),
+                    None => Err((Errno::EINVAL, format!("{name}: no value"))),
+                })
+                .collect()
         })
     }
 
