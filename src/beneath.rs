@@ -135,6 +135,96 @@ impl Root {
         Ok(std::fs::File::from(fd))
     }
 
+    /// Reads a file beneath the root; `None` if it does not exist.
+    pub fn read_to_string(&self, rel: &Path) -> Result<Option<String>, BeneathError> {
+        use std::io::Read;
+        let mut f = match self.open_file(rel) {
+            Ok(f) => f,
+            Err(e) if e.errno == Some(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut text = String::new();
+        f.read_to_string(&mut text).map_err(|e| BeneathError {
+            path: rel.display().to_string(),
+            why: e.to_string(),
+            errno: e.raw_os_error().map(Errno::from_raw),
+        })?;
+        Ok(Some(text))
+    }
+
+    /// Replaces a file beneath the root atomically: a temporary file in the
+    /// same directory, fsync, then renameat over the name (which replaces a
+    /// planted symlink itself, never its target).
+    pub fn write_atomic(&self, rel: &Path, contents: &[u8], mode: u32) -> Result<(), BeneathError> {
+        use std::io::Write;
+        let (dir, name) = self.parent_of(rel, true)?;
+        let tmp = format!(".{}.brig-{}", name.to_string_lossy(), std::process::id());
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(dir.as_fd(), tmp.as_str(), flags, mode_of(mode)).map_err(|e| err(rel, e))?;
+        let mut f = std::fs::File::from(fd);
+        let io = |e: std::io::Error| BeneathError {
+            path: rel.display().to_string(),
+            why: e.to_string(),
+            errno: e.raw_os_error().map(Errno::from_raw),
+        };
+        let written = f
+            .write_all(contents)
+            .and_then(|()| f.sync_all())
+            .map_err(io)
+            .and_then(|()| nix::sys::stat::fchmod(f.as_fd(), mode_of(mode)).map_err(|e| err(rel, e)))
+            .and_then(|()| nix::fcntl::renameat(dir.as_fd(), tmp.as_str(), dir.as_fd(), name).map_err(|e| err(rel, e)));
+        if written.is_err() {
+            let _ = nix::unistd::unlinkat(dir.as_fd(), tmp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        }
+        written
+    }
+
+    /// Copies the tree at `src` (a directory brig trusts, such as a release)
+    /// into this root: modes, owners, symlinks and hard links kept, nothing
+    /// followed on either side.
+    pub fn copy_tree_from(&self, src: &Path) -> Result<(), BeneathError> {
+        use std::os::unix::fs::MetadataExt;
+        let io = |p: &Path, e: std::io::Error| BeneathError {
+            path: p.display().to_string(),
+            why: e.to_string(),
+            errno: e.raw_os_error().map(Errno::from_raw),
+        };
+        let mut links: std::collections::HashMap<(u64, u64), PathBuf> = std::collections::HashMap::new();
+        let mut stack = vec![PathBuf::new()];
+        while let Some(rel) = stack.pop() {
+            let dir = src.join(&rel);
+            for entry in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+                let entry = entry.map_err(|e| io(&dir, e))?;
+                let from = entry.path();
+                let to = rel.join(entry.file_name());
+                let m = std::fs::symlink_metadata(&from).map_err(|e| io(&from, e))?;
+                let ft = m.file_type();
+                if ft.is_symlink() {
+                    self.symlink(&to, &std::fs::read_link(&from).map_err(|e| io(&from, e))?)?;
+                    self.set_owner_mode(&to, m.uid(), m.gid(), None)?;
+                } else if ft.is_dir() {
+                    self.create_dir(&to, 0o755)?;
+                    self.set_owner_mode(&to, m.uid(), m.gid(), Some(m.mode()))?;
+                    stack.push(to);
+                } else if ft.is_file() {
+                    if m.nlink() > 1 {
+                        if let Some(first) = links.get(&(m.dev(), m.ino())) {
+                            self.hard_link(first, &to)?;
+                            continue;
+                        }
+                        links.insert((m.dev(), m.ino()), to.clone());
+                    }
+                    let mut input = std::fs::File::open(&from).map_err(|e| io(&from, e))?;
+                    let mut out = self.create_file(&to, 0o600)?;
+                    std::io::copy(&mut input, &mut out).map_err(|e| io(&from, e))?;
+                    drop(out);
+                    self.set_owner_mode(&to, m.uid(), m.gid(), Some(m.mode()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Creates a directory (and its parents); an existing directory is fine,
     /// an existing symlink is not.
     pub fn create_dir(&self, rel: &Path, mode: u32) -> Result<(), BeneathError> {

@@ -2,11 +2,14 @@
 //! exit codes. Each command lives in its own file and calls the library.
 
 mod completions;
+mod create;
 mod debug;
+mod destroy;
 mod doctor;
 mod error;
 mod host_choice;
 mod init;
+mod list;
 pub mod output;
 mod release;
 mod validate;
@@ -37,6 +40,12 @@ pub enum Command {
     Init(init::InitArgs),
     /// Check that this machine is ready to run jails, with the fix for each problem.
     Doctor(doctor::DoctorArgs),
+    /// Define a jail and create its root: a ZFS clone of the release (thin), a copy (thick) or empty.
+    Create(create::CreateArgs),
+    /// Destroy a jail: its datasets and its definition; never its release.
+    Destroy(destroy::DestroyArgs),
+    /// List defined and running jails.
+    List(list::ListArgs),
     /// Fetch, list and destroy FreeBSD base releases.
     #[command(subcommand)]
     Release(release::ReleaseCommand),
@@ -59,6 +68,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Debug(cmd) => debug::run(cmd, choice),
         Command::Init(args) => init::run(&mut *host_choice::open(choice)?, &args),
         Command::Doctor(args) => doctor::run(&*host_choice::open(choice)?, &args),
+        Command::Create(args) => create::run(&mut *host_choice::open(choice)?, &args),
+        Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),
+        Command::List(args) => list::run(&*host_choice::open(choice)?, &args),
         Command::Release(cmd) => release::run(&mut *host_choice::open(choice)?, &cmd),
         Command::Validate(args) => validate::run(&*host_choice::open(choice)?, &args),
     }

@@ -81,10 +81,61 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             Ok(Undo::Rename(to.to_string(), from.to_string()))
         }
         Op::Extract { dataset, archives } => {
-            let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
-            let root = crate::beneath::Root::open(&host.local_path(Path::new(&mp)))?;
+            let root = dataset_root(host, dataset)?;
             for a in archives {
                 crate::release::extract::extract_txz(a, &root, crate::interrupt::flag())?;
+            }
+            Ok(Undo::Nothing)
+        }
+        Op::Clone { origin, name } => {
+            host.zfs_clone(origin, name.as_str(), &[])?;
+            Ok(Undo::DestroyDataset(name.to_string()))
+        }
+        Op::CopyTree { from, to } => {
+            let src = dataset_root(host, from)?;
+            dataset_root(host, to)?.copy_tree_from(src.path())?;
+            Ok(Undo::Nothing)
+        }
+        Op::SetRcConf { dataset, vars } => {
+            let root = dataset_root(host, dataset)?;
+            let rc = Path::new("etc/rc.conf");
+            let text = root.read_to_string(rc)?.unwrap_or_default();
+            root.write_atomic(rc, set_rc_vars(&text, vars).as_bytes(), 0o644)?;
+            Ok(Undo::Nothing)
+        }
+        Op::CopyIntoJail { dataset, from, to } => {
+            let local = host.local_path(from);
+            let data = match std::fs::read(&local) {
+                Ok(d) => d,
+                // A host without the file (no /etc/localtime means UTC)
+                // gives the jail none either.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Undo::Nothing),
+                Err(e) => return Err(StepError::Io { path: local, source: e }),
+            };
+            let mode = std::fs::metadata(&local).map_err(io(&local))?.permissions().mode() & 0o777;
+            let rel = to.strip_prefix("/").unwrap_or(to);
+            dataset_root(host, dataset)?.write_atomic(rel, &data, mode)?;
+            Ok(Undo::Nothing)
+        }
+        Op::RemoveJail { jid, .. } => {
+            host.jail_remove(*jid)?;
+            Ok(Undo::Nothing)
+        }
+        Op::Unmount { target } => {
+            host.unmount(target, false)?;
+            Ok(Undo::Nothing)
+        }
+        Op::RemoveAlias { interface, addr } => {
+            host.addr_remove(interface, *addr)?;
+            Ok(Undo::Nothing)
+        }
+        Op::RemoveFile { path } => {
+            let local = host.local_path(path);
+            match std::fs::remove_file(&local) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(StepError::Io { path: local, source: e })
+                }
+                _ => {}
             }
             Ok(Undo::Nothing)
         }
@@ -136,6 +187,29 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
     }
 }
 
+/// The root directory of a mounted dataset, opened for symlink-safe work.
+fn dataset_root(host: &dyn Host, dataset: &crate::model::DatasetName) -> Result<crate::beneath::Root, StepError> {
+    let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
+    Ok(crate::beneath::Root::open(&host.local_path(Path::new(&mp)))?)
+}
+
+/// rc.conf with `NAME="VALUE"` set for each var: an existing assignment is
+/// replaced in place, a new one appended; everything else is kept.
+pub fn set_rc_vars(text: &str, vars: &[(String, String)]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for (k, v) in vars {
+        let line = format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+        let prefix = format!("{k}=");
+        match lines.iter_mut().find(|l| l.trim_start().starts_with(&prefix)) {
+            Some(l) => *l = line,
+            None => lines.push(line),
+        }
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
 fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
     let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     match u {
@@ -166,4 +240,21 @@ pub fn run(host: &mut dyn Host, ops: &[Op]) -> Result<(), ExecError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_rc_vars;
+
+    #[test]
+    fn rc_conf_vars_are_replaced_or_appended() {
+        let vars = vec![("hostname".to_string(), "web".to_string())];
+        assert_eq!(set_rc_vars("", &vars), "hostname=\"web\"\n");
+        assert_eq!(
+            set_rc_vars("sshd_enable=\"YES\"\nhostname=\"old\"\n", &vars),
+            "sshd_enable=\"YES\"\nhostname=\"web\"\n"
+        );
+        let quoted = vec![("x".to_string(), "a\"b".to_string())];
+        assert_eq!(set_rc_vars("# c\n", &quoted), "# c\nx=\"a\\\"b\"\n");
+    }
 }

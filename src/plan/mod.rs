@@ -3,6 +3,7 @@
 //! tested as golden values. `exec` carries them out.
 
 mod init;
+pub mod jail;
 mod op;
 pub mod release;
 

@@ -21,6 +21,25 @@ pub enum Op {
     /// into a dataset's mountpoint, symlink-safely. Undone by undoing the
     /// dataset's creation.
     Extract { dataset: DatasetName, archives: Vec<PathBuf> },
+    /// `zfs clone ORIGIN NAME` (mounted). Undo: destroy the clone.
+    Clone { origin: String, name: DatasetName },
+    /// Copy the files of one dataset into another, symlink-safely (a thick
+    /// jail's root from its release). Undone with the target dataset.
+    CopyTree { from: DatasetName, to: DatasetName },
+    /// Set `NAME="VALUE"` lines in `etc/rc.conf` of a jail root, written
+    /// atomically without following symlinks. Undone with the dataset.
+    SetRcConf { dataset: DatasetName, vars: Vec<(String, String)> },
+    /// Copy a host file (a path of the managed machine) into a jail root,
+    /// if the host has it. Undone with the dataset.
+    CopyIntoJail { dataset: DatasetName, from: PathBuf, to: PathBuf },
+    /// jail_remove(2). Cannot be undone.
+    RemoveJail { name: String, jid: i32 },
+    /// unmount(2). Cannot be undone.
+    Unmount { target: PathBuf },
+    /// Remove an interface alias. Cannot be undone.
+    RemoveAlias { interface: String, addr: ipnet::IpNet },
+    /// Remove a file (a path of the managed machine). Cannot be undone.
+    RemoveFile { path: PathBuf },
     /// `zfs set PROP=VALUE NAME`. Undo: set the old values back.
     SetProps { name: DatasetName, props: Vec<(String, String)> },
     /// Set a directory's mode (a path of the managed machine). Undo: the
@@ -42,6 +61,19 @@ impl fmt::Display for Op {
                 write!(f, "zfs destroy{} {name}", if *recursive { " -r" } else { "" })
             }
             Op::Snapshot { dataset, snapshot } => write!(f, "zfs snapshot {dataset}@{snapshot}"),
+            Op::Clone { origin, name } => write!(f, "zfs clone {origin} {name}"),
+            Op::CopyTree { from, to } => write!(f, "copy the files of {from} into {to}"),
+            Op::SetRcConf { dataset, vars } => {
+                let kv: Vec<String> = vars.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+                write!(f, "set {} in etc/rc.conf of {dataset}", kv.join(" "))
+            }
+            Op::CopyIntoJail { dataset, from, to } => {
+                write!(f, "copy {} to {} in {dataset}", from.display(), to.display())
+            }
+            Op::RemoveJail { name, jid } => write!(f, "jail_remove {name} (jid {jid})"),
+            Op::Unmount { target } => write!(f, "umount {}", target.display()),
+            Op::RemoveAlias { interface, addr } => write!(f, "ifconfig {interface} {} -alias", addr.addr()),
+            Op::RemoveFile { path } => write!(f, "rm {}", path.display()),
             Op::Rename { from, to } => write!(f, "zfs rename {from} {to}"),
             Op::Extract { dataset, archives } => {
                 let names: Vec<String> = archives

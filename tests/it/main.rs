@@ -7,6 +7,7 @@ mod cli_basics;
 mod docs;
 mod doctor;
 mod init;
+mod lifecycle;
 mod release;
 mod sim_jail;
 mod sim_misc;

@@ -16,11 +16,11 @@ const RELEASE: &str = "14.3-RELEASE";
 const RELEASE_DIR: &str = "/usr/local/brig/releases/14.3-RELEASE";
 
 /// One archive entry: path, kind, contents or link target, mode.
-type Entry<'a> = (&'a str, tar::EntryType, &'a [u8], u32);
+pub type Entry<'a> = (&'a str, tar::EntryType, &'a [u8], u32);
 
 /// A tiny base system: files, a directory, a symlink, a hard link and a
 /// setuid binary.
-fn base_entries() -> Vec<Entry<'static>> {
+pub fn base_entries() -> Vec<Entry<'static>> {
     use tar::EntryType::*;
     vec![
         ("bin/", Directory, b"", 0o755),
@@ -65,7 +65,7 @@ fn sha256_hex(data: &[u8]) -> String {
 
 /// A mirror directory with MANIFEST and base.txz; `manifest_hash`
 /// overrides the hash MANIFEST claims.
-fn mirror(entries: &[Entry], manifest_hash: Option<&str>) -> tempfile::TempDir {
+pub fn mirror(entries: &[Entry], manifest_hash: Option<&str>) -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
     let base = txz(entries);
     let hash = manifest_hash.map_or_else(|| sha256_hex(&base), str::to_string);

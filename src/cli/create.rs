@@ -1,0 +1,216 @@
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::CliError;
+use crate::config::host::JailType;
+use crate::config::{jail, ConfigError, HostConfig};
+use crate::host::{Errno, Host};
+use crate::model::jail::{validate, JailSpec, Network};
+use crate::model::JailName;
+use crate::plan::jail as plan;
+use crate::plan::release::{self as release_plan, BASE_SNAPSHOT};
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The jail's name: letters, digits, '-' and '_', not all digits, at most 63 characters.
+    pub name: String,
+    /// The base release, such as 14.3-RELEASE.
+    #[arg(long)]
+    pub release: Option<String>,
+    /// thin (a ZFS clone of the release), thick (a copy) or empty.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub jail_type: Option<String>,
+    /// An IPv4 address with prefix length, such as 192.0.2.10/24 (repeatable).
+    #[arg(long, value_name = "ADDR/LEN")]
+    pub ip4: Vec<String>,
+    /// An IPv6 address with prefix length (repeatable).
+    #[arg(long, value_name = "ADDR/LEN")]
+    pub ip6: Vec<String>,
+    /// The host interface the addresses are added to.
+    #[arg(long, value_name = "IF")]
+    pub interface: Option<String>,
+    /// The jail's hostname [default: its name].
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Start the jail at boot.
+    #[arg(long)]
+    pub boot: bool,
+    /// Start order among independent jails, 0 to 999 (lower first).
+    #[arg(long)]
+    pub priority: Option<i64>,
+    /// Jails that must run before this one.
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub depends: Vec<String>,
+    /// A jail parameter, such as allow.raw_sockets=false (repeatable).
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+    /// Start from this definition file (on this machine); the options above override it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub from: Option<PathBuf>,
+}
+
+/// `V` of `--param K=V` as TOML: `true`, `2`, `"text"`, or bare text.
+fn param_value(v: &str) -> toml_edit::Value {
+    match v.parse::<toml_edit::Value>() {
+        Ok(val) if !matches!(val, toml_edit::Value::InlineTable(_)) => val,
+        _ => toml_edit::Value::from(v),
+    }
+}
+
+/// The definition text: the --from file, with the options applied on top.
+fn definition(args: &CreateArgs) -> Result<(String, PathBuf), CliError> {
+    let (mut doc, shown) = match &args.from {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| CliError::Config(ConfigError::io(p, e)))?;
+            let doc = text.parse::<toml_edit::DocumentMut>().map_err(|e| {
+                let offset = e.span().map_or(0, |s| s.start);
+                CliError::Config(ConfigError::at(p, &text, offset, e.message().to_string()))
+            })?;
+            (doc, p.clone())
+        }
+        None => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", args.name))),
+    };
+    let mut set = |k: &str, v: toml_edit::Value| {
+        doc[k] = toml_edit::value(v);
+    };
+    if let Some(r) = &args.release {
+        set("release", r.as_str().into());
+    }
+    if let Some(t) = &args.jail_type {
+        set("type", t.as_str().into());
+    }
+    if let Some(h) = &args.hostname {
+        set("hostname", h.as_str().into());
+    }
+    if args.boot {
+        set("boot", true.into());
+    }
+    if let Some(p) = args.priority {
+        set("priority", p.into());
+    }
+    if !args.depends.is_empty() {
+        set("depends", args.depends.iter().map(String::as_str).collect::<toml_edit::Array>().into());
+    }
+    let array = |v: &[String]| toml_edit::value(v.iter().map(String::as_str).collect::<toml_edit::Array>());
+    if args.interface.is_some() || !args.ip4.is_empty() || !args.ip6.is_empty() {
+        if !doc.contains_table("network") {
+            doc["network"] = toml_edit::table();
+        }
+        if let Some(i) = &args.interface {
+            doc["network"]["interface"] = toml_edit::value(i.as_str());
+        }
+        if !args.ip4.is_empty() {
+            doc["network"]["ip4"] = array(&args.ip4);
+        }
+        if !args.ip6.is_empty() {
+            doc["network"]["ip6"] = array(&args.ip6);
+        }
+    }
+    if !args.params.is_empty() {
+        if !doc.contains_table("params") {
+            doc["params"] = toml_edit::table();
+        }
+        for kv in &args.params {
+            let (k, v) = kv.split_once('=').ok_or_else(|| {
+                CliError::Usage(format!("--param {kv}: expected NAME=VALUE, such as allow.raw_sockets=false"))
+            })?;
+            doc["params"][k.trim()] = toml_edit::value(param_value(v.trim()));
+        }
+    }
+    Ok((doc.to_string(), shown))
+}
+
+fn exists(host: &dyn Host, name: &str) -> Result<bool, CliError> {
+    match host.zfs_get(name, &["type"]) {
+        Ok(_) => Ok(true),
+        Err(e) if e.errno == Errno::ENOENT => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Addresses of a definition, for the clash check.
+fn addresses(s: &JailSpec) -> Vec<std::net::IpAddr> {
+    match &s.network {
+        Network::Addresses { ip4, ip6, .. } => {
+            ip4.iter().map(|a| a.addr().into()).chain(ip6.iter().map(|a| std::net::IpAddr::from(a.addr()))).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError> {
+    let cfg = HostConfig::load(host)?
+        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let name = JailName::parse(&args.name)?;
+    if let Some(t) = &args.jail_type {
+        if !["thin", "thick", "empty"].contains(&t.as_str()) {
+            return Err(CliError::Usage(format!("--type {t}: expected thin, thick or empty")));
+        }
+    }
+    let (text, shown) = definition(args)?;
+    let raw = jail::parse(&shown, &text)?;
+    let defaults = cfg.default_params().map_err(|(_, why)| CliError::Failed(format!("brig.toml: {why}")))?;
+    let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
+        .map_err(|(offset, msg)| CliError::Config(ConfigError::at(&shown, &text, offset, msg)))?;
+
+    let def_path = host.local_path(&plan::definition_path(&name));
+    if def_path.exists() {
+        return Err(CliError::Failed(format!("jail {name} already exists ({}); destroy it first", def_path.display())));
+    }
+    if let Some(j) = host.jail_find(name.as_str())? {
+        return Err(CliError::Failed(format!(
+            "a jail named {name} is already running (jid {}), not managed by brig",
+            j.jid
+        )));
+    }
+    if let (Some(r), JailType::Thin | JailType::Thick) = (&spec.release, spec.jail_type) {
+        if !exists(host, &format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(&cfg, r)))? {
+            return Err(CliError::Failed(format!("release {r} is not fetched; run `brig release fetch {r}` first")));
+        }
+    }
+    if exists(host, plan::dataset(&cfg, &name).as_str())? {
+        return Err(CliError::Failed(format!(
+            "dataset {} already exists without a definition; destroy it with `brig destroy {name}` first",
+            plan::dataset(&cfg, &name)
+        )));
+    }
+    // Other jails: dependencies must exist, addresses must not be shared.
+    let mine = addresses(&spec);
+    for dep in &spec.depends {
+        if !host.local_path(&plan::definition_path(dep)).exists() {
+            return Err(CliError::Failed(format!("jail {name} depends on {dep}, which is not defined")));
+        }
+    }
+    if !mine.is_empty() {
+        for other in others(host, &cfg, &name) {
+            if let Some(a) = addresses(&other).into_iter().find(|a| mine.contains(a)) {
+                return Err(CliError::Failed(format!("address {a} is already used by jail {}", other.name)));
+            }
+        }
+    }
+    let ops = plan::create(&cfg, &spec, &text);
+    crate::exec::run(host, &ops)?;
+    println!(
+        "created jail {name} ({}{}), root {}",
+        spec.jail_type.as_str(),
+        spec.release.as_ref().map(|r| format!(" of {r}")).unwrap_or_default(),
+        plan::root_path(&cfg, &name).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every other valid definition (invalid ones cannot hold addresses).
+fn others(host: &dyn Host, cfg: &HostConfig, me: &JailName) -> Vec<JailSpec> {
+    let dir = host.local_path(Path::new(crate::config::host::JAILS_DIR));
+    let Ok(rd) = std::fs::read_dir(&dir) else { return Vec::new() };
+    rd.flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            let name = JailName::parse(&p.file_stem()?.to_string_lossy()).ok()?;
+            (p.extension()? == "toml" && &name != me).then_some((p, name))
+        })
+        .filter_map(|(p, n)| jail::load(&p, &n, cfg).ok())
+        .collect()
+}

@@ -1,0 +1,54 @@
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::CliError;
+use crate::config::{jail, HostConfig};
+use crate::host::{Errno, Host};
+use crate::model::JailName;
+use crate::plan::jail::{self as plan, DestroySeen};
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The jail to destroy.
+    pub name: String,
+    /// Stop a running jail first (its processes are killed).
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError> {
+    let cfg = HostConfig::load(host)?
+        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let name = JailName::parse(&args.name)?;
+    let def_path = host.local_path(&plan::definition_path(&name));
+    let definition_exists = def_path.exists();
+    let dataset_exists = match host.zfs_get(plan::dataset(&cfg, &name).as_str(), &["type"]) {
+        Ok(_) => true,
+        Err(e) if e.errno == Errno::ENOENT => false,
+        Err(e) => return Err(e.into()),
+    };
+    if !definition_exists && !dataset_exists {
+        return Err(CliError::NotFound(format!("jail {name} does not exist; `brig list` shows the jails")));
+    }
+    let running = host.jail_find(name.as_str())?;
+    if let (Some(j), false) = (&running, args.force) {
+        return Err(CliError::Failed(format!(
+            "jail {name} is running (jid {}); stop it first, or pass --force to kill its processes and destroy it",
+            j.jid
+        )));
+    }
+    // A definition that no longer validates must not block its own removal.
+    let spec = jail::load(&def_path, &name, &cfg).ok();
+    let mounts = host.mounts()?;
+    let seen = DestroySeen {
+        running: running.as_ref(),
+        mounts: &mounts,
+        spec: spec.as_ref(),
+        dataset_exists,
+        definition_exists,
+    };
+    crate::exec::run(host, &plan::destroy(&cfg, &name, &seen))?;
+    println!("destroyed jail {name}");
+    Ok(ExitCode::SUCCESS)
+}

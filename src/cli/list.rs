@@ -1,0 +1,147 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::output::{print_json, table};
+use super::CliError;
+use crate::config::host::JAILS_DIR;
+use crate::config::{jail, HostConfig};
+use crate::host::{Host, LiveJail};
+use crate::model::jail::Network;
+use crate::model::JailName;
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    /// running, stopped, or invalid (the definition does not validate).
+    state: String,
+    jid: Option<i32>,
+    ip: Vec<String>,
+    release: Option<String>,
+    #[serde(rename = "type")]
+    jail_type: Option<String>,
+    boot: Option<bool>,
+    /// false for a running jail that has no definition.
+    managed: bool,
+    /// Why the definition does not validate.
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ListJson {
+    jails: Vec<Row>,
+}
+
+fn live_ips(j: &LiveJail) -> Vec<String> {
+    j.ip4.iter().map(ToString::to_string).chain(j.ip6.iter().map(ToString::to_string)).collect()
+}
+
+/// Every defined jail and every running one: one jail_get sweep and the
+/// definition files; no process, no per-jail ZFS call.
+pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
+    let cfg = HostConfig::load(host)?
+        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let live: BTreeMap<String, LiveJail> = host.jail_list()?.into_iter().map(|j| (j.name.clone(), j)).collect();
+    let dir = host.local_path(Path::new(JAILS_DIR));
+    let mut files: Vec<(JailName, std::path::PathBuf)> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .filter_map(|p| JailName::parse(&p.file_stem()?.to_string_lossy()).ok().map(|n| (n, p)))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    let mut rows = Vec::new();
+    for (name, path) in &files {
+        let running = live.get(name.as_str());
+        let state = if running.is_some() { "running" } else { "stopped" };
+        rows.push(match jail::load(path, name, &cfg) {
+            Ok(spec) => Row {
+                name: name.to_string(),
+                state: state.into(),
+                jid: running.map(|j| j.jid),
+                ip: match (running, &spec.network) {
+                    (Some(j), _) => live_ips(j),
+                    (None, Network::Addresses { ip4, ip6, .. }) => ip4
+                        .iter()
+                        .map(|a| a.addr().to_string())
+                        .chain(ip6.iter().map(|a| a.addr().to_string()))
+                        .collect(),
+                    (None, Network::Inherit) => vec!["inherit".into()],
+                    (None, Network::None) => Vec::new(),
+                },
+                release: spec.release.as_ref().map(ToString::to_string),
+                jail_type: Some(spec.jail_type.as_str().into()),
+                boot: Some(spec.boot),
+                managed: true,
+                error: None,
+            },
+            Err(e) => Row {
+                name: name.to_string(),
+                state: if running.is_some() { "running".into() } else { "invalid".into() },
+                jid: running.map(|j| j.jid),
+                ip: running.map(live_ips).unwrap_or_default(),
+                release: None,
+                jail_type: None,
+                boot: None,
+                managed: true,
+                error: Some(e.to_string()),
+            },
+        });
+    }
+    for (n, j) in &live {
+        if !files.iter().any(|(name, _)| name.as_str() == n) {
+            rows.push(Row {
+                name: n.clone(),
+                state: "running".into(),
+                jid: Some(j.jid),
+                ip: live_ips(j),
+                release: None,
+                jail_type: None,
+                boot: None,
+                managed: false,
+                error: None,
+            });
+        }
+    }
+    if args.json {
+        print_json(&ListJson { jails: rows })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dash = || "-".to_string();
+    let unmanaged = rows.iter().any(|r| !r.managed);
+    let body = rows
+        .iter()
+        .map(|r| {
+            vec![
+                if r.managed { r.name.clone() } else { format!("{}*", r.name) },
+                r.state.clone(),
+                r.jid.map_or_else(dash, |j| j.to_string()),
+                if r.ip.is_empty() { dash() } else { r.ip.join(",") },
+                r.release.clone().unwrap_or_else(dash),
+                r.jail_type.clone().unwrap_or_else(dash),
+                r.boot.map_or_else(dash, |b| if b { "yes".into() } else { "no".into() }),
+            ]
+        })
+        .collect();
+    println!("{}", table(&["NAME", "STATE", "JID", "IP", "RELEASE", "TYPE", "BOOT"], body));
+    if unmanaged {
+        println!("* running, but not managed by brig (no definition)");
+    }
+    for r in rows.iter().filter(|r| r.error.is_some()) {
+        eprintln!("brig: {}", r.error.as_deref().unwrap_or_default());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,178 @@
+//! Creating and destroying a jail's datasets and definition.
+
+use std::path::{Path, PathBuf};
+
+use super::release::{self as release_plan, BASE_SNAPSHOT};
+use super::Op;
+use crate::config::host::{JailType, JAILS_DIR};
+use crate::config::HostConfig;
+use crate::host::{LiveJail, MountEntry};
+use crate::model::jail::{JailSpec, Network};
+use crate::model::{DatasetName, JailName};
+
+/// `<root>/jails/NAME`: the jail's own dataset; its root is `.../root`.
+pub fn dataset(cfg: &HostConfig, name: &JailName) -> DatasetName {
+    cfg.jails().child(name.as_str())
+}
+
+pub fn root_dataset(cfg: &HostConfig, name: &JailName) -> DatasetName {
+    dataset(cfg, name).child("root")
+}
+
+/// The jail's root directory on the managed machine.
+pub fn root_path(cfg: &HostConfig, name: &JailName) -> PathBuf {
+    cfg.jails_dir().join(name.as_str()).join("root")
+}
+
+/// `/usr/local/etc/brig/jails/NAME.toml`
+pub fn definition_path(name: &JailName) -> PathBuf {
+    Path::new(JAILS_DIR).join(format!("{name}.toml"))
+}
+
+/// The steps of `brig create`: datasets first, then the files inside the
+/// root, the definition last, so that a failure undoes everything and a
+/// jail is only defined once it exists.
+pub fn create(cfg: &HostConfig, spec: &JailSpec, definition: &str) -> Vec<Op> {
+    let jail = dataset(cfg, &spec.name);
+    let root = root_dataset(cfg, &spec.name);
+    let mut ops = vec![Op::CreateDataset { name: jail, props: vec![("brig:jail".into(), spec.name.to_string())] }];
+    match (spec.jail_type, &spec.release) {
+        (JailType::Thin, Some(r)) => {
+            ops.push(Op::Clone { origin: format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(cfg, r)), name: root });
+        }
+        (JailType::Thick, Some(r)) => {
+            ops.push(Op::CreateDataset { name: root.clone(), props: Vec::new() });
+            ops.push(Op::CopyTree { from: release_plan::dataset(cfg, r), to: root });
+        }
+        _ => ops.push(Op::CreateDataset { name: root, props: Vec::new() }),
+    }
+    let root = root_dataset(cfg, &spec.name);
+    ops.push(Op::SetRcConf { dataset: root.clone(), vars: vec![("hostname".into(), spec.hostname.clone())] });
+    for f in ["/etc/resolv.conf", "/etc/localtime"] {
+        ops.push(Op::CopyIntoJail { dataset: root.clone(), from: f.into(), to: f.into() });
+    }
+    ops.push(Op::WriteFile { path: definition_path(&spec.name), contents: definition.to_string(), mode: 0o600 });
+    ops
+}
+
+/// What `brig destroy` found on the machine.
+pub struct DestroySeen<'a> {
+    pub running: Option<&'a LiveJail>,
+    pub mounts: &'a [MountEntry],
+    /// The definition, if it is valid (for its aliases).
+    pub spec: Option<&'a JailSpec>,
+    pub dataset_exists: bool,
+    pub definition_exists: bool,
+}
+
+/// The steps of `brig destroy`: a running jail is removed first (only
+/// with --force, checked by the caller), then whatever is mounted in its
+/// root (deepest first), its aliases, its datasets, and the definition
+/// last, so an interrupted destroy is finished by running it again.
+pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op> {
+    let mut ops = Vec::new();
+    if let Some(j) = seen.running {
+        ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
+    }
+    let root = root_path(cfg, name);
+    let mut inside: Vec<&MountEntry> = seen
+        .mounts
+        .iter()
+        .filter(|m| m.target.starts_with(&root) && !(m.fstype == "zfs" && m.target == root))
+        .collect();
+    inside.sort_by_key(|m| std::cmp::Reverse(m.target.components().count()));
+    ops.extend(inside.into_iter().map(|m| Op::Unmount { target: m.target.clone() }));
+    if let (Some(_), Some(JailSpec { network: Network::Addresses { interface: Some(i), ip4, ip6 }, .. })) =
+        (seen.running, seen.spec)
+    {
+        for a in ip6.iter().map(|a| ipnet::IpNet::V6(*a)).chain(ip4.iter().map(|a| ipnet::IpNet::V4(*a))) {
+            ops.push(Op::RemoveAlias { interface: i.clone(), addr: a });
+        }
+    }
+    if seen.dataset_exists {
+        ops.push(Op::DestroyDataset { name: dataset(cfg, name), recursive: true });
+    }
+    if seen.definition_exists {
+        ops.push(Op::RemoveFile { path: definition_path(name) });
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::jail::parse;
+    use crate::model::jail::validate;
+
+    fn cfg() -> HostConfig {
+        HostConfig::new(DatasetName::parse("zroot/brig").expect("valid"), "/usr/local/brig".into())
+    }
+
+    fn spec(text: &str) -> JailSpec {
+        let raw = parse(Path::new("web.toml"), text).expect("parses");
+        validate(&JailName::parse("web").expect("name"), &raw, &[], JailType::Thin).expect("valid")
+    }
+
+    fn lines(ops: &[Op]) -> Vec<String> {
+        ops.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn golden_thin_create() {
+        let s = spec("release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n");
+        assert_eq!(
+            lines(&create(&cfg(), &s, "")),
+            vec![
+                "zfs create -o brig:jail=web zroot/brig/jails/web",
+                "zfs clone zroot/brig/releases/14.3-RELEASE@base zroot/brig/jails/web/root",
+                "set hostname=\"web.example.org\" in etc/rc.conf of zroot/brig/jails/web/root",
+                "copy /etc/resolv.conf to /etc/resolv.conf in zroot/brig/jails/web/root",
+                "copy /etc/localtime to /etc/localtime in zroot/brig/jails/web/root",
+                "write /usr/local/etc/brig/jails/web.toml (mode 600)",
+            ]
+        );
+    }
+
+    #[test]
+    fn thick_copies_and_empty_creates() {
+        let thick = lines(&create(&cfg(), &spec("release = \"14.3-RELEASE\"\ntype = \"thick\"\n"), ""));
+        assert_eq!(thick[1], "zfs create zroot/brig/jails/web/root");
+        assert_eq!(thick[2], "copy the files of zroot/brig/releases/14.3-RELEASE into zroot/brig/jails/web/root");
+        let empty = lines(&create(&cfg(), &spec("type = \"empty\"\n"), ""));
+        assert_eq!(empty[1], "zfs create zroot/brig/jails/web/root");
+        assert!(!empty.iter().any(|l| l.contains("clone") || l.contains("copy the files")));
+    }
+
+    #[test]
+    fn golden_forced_destroy_of_a_running_jail() {
+        let s = spec("release = \"14.3-RELEASE\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\n");
+        let live =
+            LiveJail::from_params(&[crate::host::JailParam::int("jid", 7), crate::host::JailParam::str("name", "web")]);
+        let m =
+            |t: &str, fs: &str| MountEntry { fstype: fs.into(), source: fs.into(), target: t.into(), readonly: false };
+        let mounts = vec![
+            m("/usr/local/brig/jails/web/root", "zfs"),
+            m("/usr/local/brig/jails/web/root/dev", "devfs"),
+            m("/usr/local/brig/jails/web/root/dev/fd", "fdescfs"),
+            m("/usr/local/brig/jails/webby/root/dev", "devfs"),
+        ];
+        let seen = DestroySeen {
+            running: Some(&live),
+            mounts: &mounts,
+            spec: Some(&s),
+            dataset_exists: true,
+            definition_exists: true,
+        };
+        assert_eq!(
+            lines(&destroy(&cfg(), &s.name, &seen)),
+            vec![
+                "jail_remove web (jid 7)",
+                "umount /usr/local/brig/jails/web/root/dev/fd",
+                "umount /usr/local/brig/jails/web/root/dev",
+                "ifconfig em0 192.0.2.10 -alias",
+                "zfs destroy -r zroot/brig/jails/web",
+                "rm /usr/local/etc/brig/jails/web.toml",
+            ]
+        );
+    }
+}

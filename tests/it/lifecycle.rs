@@ -1,0 +1,303 @@
+//! `brig create`, `brig list` and `brig destroy` against the sim.
+
+use std::os::unix::fs::PermissionsExt;
+
+use brig::host::{Host, JailParam, MountRequest, SetFlags};
+
+use crate::common::Sim;
+use crate::release::{base_entries, mirror, Entry};
+
+const JAILS: &str = "zroot/brig/jails";
+
+/// An initialised sim with 14.3-RELEASE fetched from `entries`.
+fn with_release(entries: &[Entry]) -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let m = mirror(entries, None);
+    sim.brig(&["release", "fetch", "14.3-RELEASE", "--from", &m.path().display().to_string()]).ok();
+    sim
+}
+
+fn jail_datasets(sim: &Sim) -> Vec<String> {
+    sim.host().zfs_list(JAILS, &[]).expect("list").into_iter().map(|d| d.name).skip(1).collect()
+}
+
+fn definition(sim: &Sim, name: &str) -> std::path::PathBuf {
+    sim.file(&format!("/usr/local/etc/brig/jails/{name}.toml"))
+}
+
+#[test]
+fn a_thin_jail_is_a_clone_with_its_own_config_files() {
+    let sim = with_release(&base_entries());
+    let r = sim.brig(&[
+        "create",
+        "web",
+        "--release",
+        "14.3-RELEASE",
+        "--ip4",
+        "192.0.2.10/24",
+        "--interface",
+        "em0",
+        "--hostname",
+        "web.example.org",
+        "--boot",
+        "--param",
+        "allow.raw_sockets=false",
+    ]);
+    r.ok();
+    assert!(r.stdout.contains("created jail web (thin of 14.3-RELEASE)"), "{}", r.stdout);
+    assert_eq!(jail_datasets(&sim), vec!["zroot/brig/jails/web", "zroot/brig/jails/web/root"]);
+    let origin = sim.host().zfs_get("zroot/brig/jails/web/root", &["origin"]).expect("get");
+    assert_eq!(origin["origin"], "zroot/brig/releases/14.3-RELEASE@base");
+    let root = sim.file("/usr/local/brig/jails/web/root");
+    assert_eq!(std::fs::read_to_string(root.join("etc/rc.conf")).expect("rc.conf"), "hostname=\"web.example.org\"\n");
+    assert_eq!(
+        std::fs::read(root.join("etc/resolv.conf")).expect("resolv"),
+        std::fs::read(sim.file("/etc/resolv.conf")).expect("host")
+    );
+    assert!(root.join("etc/localtime").is_file());
+    assert!(root.join("bin/sh").is_file(), "the release's files are there");
+    let def = definition(&sim, "web");
+    assert_eq!(std::fs::metadata(&def).expect("definition").permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&def).expect("definition");
+    assert!(text.contains("release = \"14.3-RELEASE\"") && text.contains("ip4 = [\"192.0.2.10/24\"]"), "{text}");
+    sim.brig(&["validate", "web"]).ok();
+
+    let j = sim.brig(&["list", "--json"]).json();
+    assert_eq!(j["version"], 1);
+    let web = &j["jails"][0];
+    assert_eq!(
+        (web["name"].as_str(), web["state"].as_str(), web["type"].as_str()),
+        (Some("web"), Some("stopped"), Some("thin"))
+    );
+    assert_eq!(web["ip"][0], "192.0.2.10");
+    assert_eq!(web["boot"], true);
+    let table = sim.brig(&["list"]);
+    assert!(
+        table.ok().stdout.lines().nth(1).is_some_and(|l| l.split_whitespace().collect::<Vec<_>>()
+            == ["web", "stopped", "-", "192.0.2.10", "14.3-RELEASE", "thin", "yes"]),
+        "{}",
+        table.stdout
+    );
+
+    // The release now has a dependent.
+    let r = sim.brig(&["release", "destroy", "14.3-RELEASE"]);
+    r.fails(1);
+    assert!(r.stderr.contains("origin of a jail: web"), "{}", r.stderr);
+}
+
+#[test]
+fn thick_and_empty_jails_do_not_depend_on_the_release() {
+    let sim = with_release(&base_entries());
+    sim.brig(&["create", "fat", "--release", "14.3-RELEASE", "--type", "thick"]).ok();
+    sim.brig(&["create", "bare", "--type", "empty"]).ok();
+    let h = sim.host();
+    assert_eq!(h.zfs_get("zroot/brig/jails/fat/root", &["origin"]).expect("get")["origin"], "-");
+    assert_eq!(h.zfs_get("zroot/brig/jails/bare/root", &["origin"]).expect("get")["origin"], "-");
+    drop(h);
+    let fat = sim.file("/usr/local/brig/jails/fat/root");
+    assert!(fat.join("bin/sh").is_file());
+    assert_eq!(std::fs::read_link(fat.join("sys")).expect("symlink copied"), std::path::Path::new("usr/src/sys"));
+    let bare = sim.file("/usr/local/brig/jails/bare/root");
+    assert!(!bare.join("bin").exists());
+    assert!(bare.join("etc/rc.conf").is_file());
+    sim.brig(&["release", "destroy", "14.3-RELEASE"]).ok();
+    assert!(fat.join("bin/sh").is_file(), "a thick jail keeps its files");
+}
+
+#[test]
+fn a_release_with_a_planted_etc_symlink_cannot_steer_the_writes() {
+    use tar::EntryType::Symlink;
+    let mut entries: Vec<Entry> = base_entries().into_iter().filter(|e| !e.0.starts_with("etc")).collect();
+    entries.push(("etc", Symlink, b"/etc", 0o777));
+    let sim = with_release(&entries);
+    let host_rc = sim.file("/etc/rc.conf");
+    std::fs::write(&host_rc, "host config\n").expect("write");
+    let r = sim.brig(&["create", "web", "--release", "14.3-RELEASE"]);
+    r.fails(1);
+    assert!(r.stderr.contains("etc/rc.conf: a component is a symbolic link"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&host_rc).expect("read"), "host config\n", "the host's file is untouched");
+    assert_eq!(jail_datasets(&sim), Vec::<String>::new());
+    assert!(!definition(&sim, "web").exists());
+}
+
+#[test]
+fn bad_requests_are_refused_with_nothing_made() {
+    let sim = with_release(&base_entries());
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["create", "123", "--release", "14.3-RELEASE"], 2, "invalid jail name '123'"),
+        (&["create", "../x", "--release", "14.3-RELEASE"], 2, "invalid jail name '../x'"),
+        (&["create", "web"], 2, "release is required for a thin jail"),
+        (&["create", "web", "--release", "13.0-RELEASE"], 1, "release 13.0-RELEASE is not fetched"),
+        (
+            &["create", "web", "--release", "14.3-RELEASE", "--ip4", "192.0.2.300/24"],
+            2,
+            "'192.0.2.300/24' is not an IPv4 address",
+        ),
+        (
+            &["create", "web", "--release", "14.3-RELEASE", "--param", "allow.teleport=true"],
+            2,
+            "parameter allow.teleport is not a jail parameter",
+        ),
+        (
+            &["create", "web", "--release", "14.3-RELEASE", "--param", "securelevel"],
+            2,
+            "--param securelevel: expected NAME=VALUE",
+        ),
+        (
+            &["create", "web", "--release", "14.3-RELEASE", "--type", "fat"],
+            2,
+            "--type fat: expected thin, thick or empty",
+        ),
+        (
+            &["create", "web", "--release", "14.3-RELEASE", "--depends", "db"],
+            1,
+            "jail web depends on db, which is not defined",
+        ),
+        (&["create", "web", "--release", "14.3-RELEASE", "--hostname", "a_b"], 2, "hostname 'a_b' is not valid"),
+    ];
+    for (args, code, want) in cases {
+        let r = sim.brig(args);
+        r.fails(*code);
+        assert!(r.stderr.contains(want), "{args:?}: wanted {want:?}, got {}", r.stderr);
+    }
+    assert_eq!(jail_datasets(&sim), Vec::<String>::new());
+    sim.brig(&["create", "web", "--release", "14.3-RELEASE", "--ip4", "192.0.2.10/24"]).ok();
+    let r = sim.brig(&["create", "web", "--release", "14.3-RELEASE"]);
+    r.fails(1);
+    assert!(r.stderr.contains("jail web already exists"), "{}", r.stderr);
+    let r = sim.brig(&["create", "app", "--release", "14.3-RELEASE", "--ip4", "192.0.2.10/24"]);
+    r.fails(1);
+    assert!(r.stderr.contains("address 192.0.2.10 is already used by jail web"), "{}", r.stderr);
+}
+
+#[test]
+fn create_from_a_file_with_options_on_top() {
+    let sim = with_release(&base_entries());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("tmpl.toml");
+    std::fs::write(&file, "# my web jail\nrelease = \"14.3-RELEASE\"\n[params]\nsecurelevel = 3\n").expect("write");
+    sim.brig(&["create", "web", "--from", &file.display().to_string(), "--hostname", "www"]).ok();
+    let text = std::fs::read_to_string(definition(&sim, "web")).expect("definition");
+    assert!(text.starts_with("# my web jail\n"), "comments are kept: {text}");
+    assert!(text.contains("hostname = \"www\"") && text.contains("securelevel = 3"), "{text}");
+    std::fs::write(&file, "release = \"14.3-RELEASE\"\n[params]\nsecurelevel = \"3\"\n").expect("write");
+    let r = sim.brig(&["create", "app", "--from", &file.display().to_string()]);
+    r.fails(2);
+    assert!(
+        r.stderr.contains(&format!("{}:3:1: parameter securelevel takes an integer", file.display())),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Every host call of create, failed in turn: no dataset, no definition,
+/// and the next run succeeds.
+#[test]
+fn a_failure_at_any_step_of_create_leaves_nothing_behind() {
+    let args = ["create", "web", "--release", "14.3-RELEASE", "--ip4", "192.0.2.10/24"];
+    let faults = crate::common::every_call(&with_release(&base_entries()), &args);
+    assert!(faults.iter().any(|f| f.starts_with("zfs_clone:")), "{faults:?}");
+    for fault in faults {
+        let sim = with_release(&base_entries());
+        let r = sim.brig_env(&args, &[("BRIG_SIM_FAIL", &fault)]);
+        r.fails(1);
+        assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
+        assert_eq!(jail_datasets(&sim), Vec::<String>::new(), "{fault} left datasets");
+        assert!(!definition(&sim, "web").exists(), "{fault} left a definition");
+        sim.brig(&args).ok();
+    }
+}
+
+#[test]
+fn destroy_removes_the_jail_and_never_the_release() {
+    let sim = with_release(&base_entries());
+    sim.brig(&["create", "web", "--release", "14.3-RELEASE"]).ok();
+    sim.brig(&["destroy", "web"]).ok();
+    assert_eq!(jail_datasets(&sim), Vec::<String>::new());
+    assert!(!definition(&sim, "web").exists());
+    assert!(sim.file("/usr/local/brig/releases/14.3-RELEASE/bin/sh").is_file());
+    let r = sim.brig(&["destroy", "web"]);
+    r.fails(3);
+    assert!(r.stderr.contains("jail web does not exist"), "{}", r.stderr);
+}
+
+#[test]
+fn a_running_jail_is_only_destroyed_with_force() {
+    let sim = with_release(&base_entries());
+    sim.brig(&["create", "web", "--release", "14.3-RELEASE", "--ip4", "192.0.2.10/24", "--interface", "em0"]).ok();
+    // Bring it up by hand, as `brig start` will: alias, devfs, the jail.
+    let root = "/usr/local/brig/jails/web/root";
+    {
+        let mut h = sim.host();
+        h.addr_add("em0", "192.0.2.10/24".parse().expect("addr")).expect("alias");
+        std::fs::create_dir_all(sim.file(&format!("{root}/dev"))).expect("mkdir");
+        let devfs = MountRequest {
+            fstype: "devfs".into(),
+            source: "devfs".into(),
+            target: format!("{root}/dev").into(),
+            readonly: false,
+            options: vec![],
+        };
+        h.mount(&devfs).expect("devfs");
+        h.jail_set(
+            &[JailParam::str("name", "web"), JailParam::str("path", root), JailParam::bool("persist", true)],
+            SetFlags::CREATE,
+        )
+        .expect("jail");
+    }
+    let j = sim.brig(&["list", "--json"]).json();
+    assert_eq!(j["jails"][0]["state"], "running");
+    let r = sim.brig(&["destroy", "web"]);
+    r.fails(1);
+    assert!(r.stderr.contains("jail web is running") && r.stderr.contains("--force"), "{}", r.stderr);
+    sim.brig(&["destroy", "web", "--force"]).ok();
+    let h = sim.host();
+    assert_eq!(h.jail_find("web").expect("get"), None);
+    assert!(h.mounts().expect("mounts").iter().all(|m| !m.target.starts_with(root)));
+    assert!(h.interfaces().expect("ifs").iter().all(|i| i.addrs.iter().all(|a| a.addr().to_string() != "192.0.2.10")));
+    drop(h);
+    assert_eq!(jail_datasets(&sim), Vec::<String>::new());
+}
+
+/// Every host call of destroy, failed in turn: the command fails, and
+/// running it again finishes the job.
+#[test]
+fn a_failed_destroy_is_finished_by_running_it_again() {
+    let probe = with_release(&base_entries());
+    probe.brig(&["create", "web", "--release", "14.3-RELEASE"]).ok();
+    let faults = crate::common::every_call(&probe, &["destroy", "web"]);
+    assert!(faults.iter().any(|f| f.starts_with("zfs_destroy:")), "{faults:?}");
+    for fault in faults {
+        let sim = with_release(&base_entries());
+        sim.brig(&["create", "web", "--release", "14.3-RELEASE"]).ok();
+        let r = sim.brig_env(&["destroy", "web"], &[("BRIG_SIM_FAIL", &fault)]);
+        r.fails(1);
+        sim.brig(&["destroy", "web"]).ok();
+        assert_eq!(jail_datasets(&sim), Vec::<String>::new(), "{fault}");
+        assert!(!definition(&sim, "web").exists(), "{fault}");
+    }
+}
+
+#[test]
+fn list_marks_running_jails_brig_does_not_manage() {
+    let sim = with_release(&base_entries());
+    std::fs::create_dir_all(sim.file("/other")).expect("mkdir");
+    sim.host()
+        .jail_set(
+            &[JailParam::str("name", "stranger"), JailParam::str("path", "/other"), JailParam::bool("persist", true)],
+            SetFlags::CREATE,
+        )
+        .expect("jail");
+    let r = sim.brig(&["list"]);
+    r.ok();
+    assert!(r.stdout.contains("stranger*") && r.stdout.contains("not managed by brig"), "{}", r.stdout);
+    let j = sim.brig(&["list", "--json"]).json();
+    assert_eq!(j["jails"][0]["managed"], false);
+    // Listing spawns nothing and reads the kernel in one sweep.
+    sim.brig(&["debug", "sim-stats", "--reset"]).ok();
+    sim.brig(&["list"]).ok();
+    let stats = sim.brig(&["debug", "sim-stats", "--json"]).json();
+    assert_eq!(stats["spawned"], 0);
+    assert_eq!(stats["ops"]["jail_get"], 2, "one lastjid walk: a jail, then ENOENT");
+}
