@@ -6,6 +6,7 @@ mod create;
 mod debug;
 mod destroy;
 mod doctor;
+mod enter;
 mod error;
 mod host_choice;
 mod init;
@@ -42,6 +43,10 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Define a jail and create its root: a ZFS clone of the release (thin), a copy (thick) or empty.
     Create(create::CreateArgs),
+    /// Run a command inside a running jail; its exit status is brig's.
+    Exec(enter::ExecArgs),
+    /// Log in to a running jail (login -f root inside it).
+    Console(enter::ConsoleArgs),
     /// Destroy a jail: its datasets and its definition; never its release.
     Destroy(destroy::DestroyArgs),
     /// List defined and running jails.
@@ -69,6 +74,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init(args) => init::run(&mut *host_choice::open(choice)?, &args),
         Command::Doctor(args) => doctor::run(&*host_choice::open(choice)?, &args),
         Command::Create(args) => create::run(&mut *host_choice::open(choice)?, &args),
+        Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
+        Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
         Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),
         Command::List(args) => list::run(&*host_choice::open(choice)?, &args),
         Command::Release(cmd) => release::run(&mut *host_choice::open(choice)?, &cmd),

@@ -301,3 +301,44 @@ fn list_marks_running_jails_brig_does_not_manage() {
     assert_eq!(stats["spawned"], 0);
     assert_eq!(stats["ops"]["jail_get"], 2, "one lastjid walk: a jail, then ENOENT");
 }
+
+/// An empty jail whose root holds a static busybox, brought up by hand
+/// (as `brig start` will) so commands can be run in it.
+fn running_busybox_jail() -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["create", "box", "--type", "empty"]).ok();
+    let root = "/usr/local/brig/jails/box/root";
+    crate::common::busybox_root(&sim, root);
+    sim.host()
+        .jail_set(
+            &[JailParam::str("name", "box"), JailParam::str("path", root), JailParam::bool("persist", true)],
+            SetFlags::CREATE,
+        )
+        .expect("jail");
+    sim
+}
+
+#[test]
+fn exec_runs_inside_the_jail_and_returns_the_commands_status() {
+    let sim = running_busybox_jail();
+    sim.brig(&["exec", "box", "--", "/bin/sh", "-c", "exit 3"]).fails(3);
+    let r = sim.brig(&["exec", "box", "--", "/bin/sh", "-c", "cat /etc/rc.conf"]);
+    r.ok();
+    assert_eq!(r.stdout, "hostname=\"box\"\n", "the jail's own files");
+    let r = sim.brig(&["exec", "box", "--user", "nobody", "--", "id", "-u"]);
+    assert_eq!(r.ok().stdout, "65534\n");
+    let r = sim.brig(&["exec", "box", "--user", "mallory", "--", "id"]);
+    r.fails(1);
+    assert!(r.stderr.contains("user mallory does not exist in jail"), "{}", r.stderr);
+    let r = sim.brig(&["exec", "box", "--", "/bin/zsh"]);
+    r.fails(1);
+    assert!(r.stderr.contains("/bin/zsh: cannot run it in jail"), "{}", r.stderr);
+    sim.brig(&["exec", "box"]).fails(2);
+    let r = sim.brig(&["exec", "nobox", "--", "true"]);
+    r.fails(1);
+    assert!(r.stderr.contains("jail nobox is not running; start it first"), "{}", r.stderr);
+    let r = sim.brig(&["console", "box"]);
+    r.fails(1);
+    assert!(r.stderr.contains("/usr/bin/login -f root: cannot run it in jail"), "{}", r.stderr);
+}
