@@ -9,6 +9,7 @@ mod doctor;
 mod enter;
 mod error;
 mod host_choice;
+mod info;
 mod init;
 mod list;
 pub mod output;
@@ -49,6 +50,8 @@ pub enum Command {
     Console(enter::ConsoleArgs),
     /// Destroy a jail: its datasets and its definition; never its release.
     Destroy(destroy::DestroyArgs),
+    /// Show a jail: its definition, live parameters, datasets and mounts.
+    Info(info::InfoArgs),
     /// List defined and running jails.
     List(list::ListArgs),
     /// Fetch, list and destroy FreeBSD base releases.
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
         Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),
+        Command::Info(args) => info::run(&*host_choice::open(choice)?, &args),
         Command::List(args) => list::run(&*host_choice::open(choice)?, &args),
         Command::Release(cmd) => release::run(&mut *host_choice::open(choice)?, &cmd),
         Command::Validate(args) => validate::run(&*host_choice::open(choice)?, &args),

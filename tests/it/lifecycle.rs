@@ -342,3 +342,23 @@ fn exec_runs_inside_the_jail_and_returns_the_commands_status() {
     r.fails(1);
     assert!(r.stderr.contains("/usr/bin/login -f root: cannot run it in jail"), "{}", r.stderr);
 }
+
+#[test]
+fn info_shows_definition_live_parameters_datasets_and_mounts() {
+    let sim = running_busybox_jail();
+    let j = sim.brig(&["info", "box", "--json"]).json();
+    assert_eq!(j["version"], 1);
+    assert_eq!(j["state"], "running");
+    assert_eq!(j["definition"]["type"], "empty");
+    assert_eq!(j["definition"]["params"]["securelevel"], "2");
+    assert_eq!(j["definition"]["params"]["allow.raw_sockets"], "false");
+    assert_eq!(j["live"]["name"], "box");
+    assert_eq!(j["live"]["path"], "/usr/local/brig/jails/box/root");
+    let names: Vec<&str> =
+        j["datasets"].as_array().expect("datasets").iter().filter_map(|d| d["name"].as_str()).collect();
+    assert_eq!(names, vec!["zroot/brig/jails/box", "zroot/brig/jails/box/root"]);
+    assert_eq!(j["mounts"][0]["target"], "/usr/local/brig/jails/box/root");
+    let text = sim.brig(&["info", "box"]);
+    assert!(text.ok().stdout.contains("running (jid 1)"), "{}", text.stdout);
+    sim.brig(&["info", "nothing"]).fails(3);
+}
