@@ -125,6 +125,24 @@ pub const PARAMS: &[ParamDef] = &[
     p("env", ParamType::Str { max: 4096 }, RW),
 ];
 
+/// The kernel module that registers a parameter, for those that exist only
+/// once it is loaded (a filesystem's VFS_SET, vmm.ko, linux.ko).
+pub fn module_of(name: &str) -> Option<&'static str> {
+    match name {
+        "allow.vmm" => Some("vmm"),
+        "allow.mount.fusefs" => Some("fusefs"),
+        "allow.mount.linprocfs" => Some("linprocfs"),
+        "allow.mount.linsysfs" => Some("linsysfs"),
+        "allow.mount.nullfs" => Some("nullfs"),
+        "allow.mount.tmpfs" => Some("tmpfs"),
+        "allow.mount.fdescfs" => Some("fdescfs"),
+        "allow.mount.procfs" => Some("procfs"),
+        "allow.mount.zfs" => Some("zfs"),
+        n if n == "linux" || n.starts_with("linux.") => Some("linux"),
+        _ => None,
+    }
+}
+
 /// A parameter name as written, resolved against the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lookup {

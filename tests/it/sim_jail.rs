@@ -214,3 +214,24 @@ fn a_jailed_brig_without_children_max_cannot_create() {
     let root = mkdir(&sim, "/j");
     assert_eq!(errno(h.jail_set(&jail("a", &root), SetFlags::CREATE)), Errno::EPERM);
 }
+
+#[test]
+fn module_parameters_exist_only_while_their_module_is_loaded() {
+    let sim = Sim::new();
+    let root = mkdir(&sim, "/j");
+    {
+        let mut h = sim.host();
+        let mut p = jail("a", &root);
+        p.push(JailParam::bool("allow.vmm", false));
+        let e = h.jail_set(&p, SetFlags::CREATE).expect_err("vmm.ko not loaded");
+        assert_eq!((e.errno, e.detail.as_str()), (Errno::EINVAL, "unknown parameter: allow.novmm"));
+        assert_eq!(errno(h.sysctl_get("security.jail.param.allow.vmm")), Errno::ENOENT);
+        assert!(h.sysctl_get("security.jail.param.allow.mount.nullfs").is_ok());
+        assert!(h.sysctl_get("security.jail.param.persist").is_ok());
+    }
+    sim.configure(|t| t.replace("modules = [", "modules = [\"vmm\", "));
+    let mut h = sim.host();
+    let mut p = jail("a", &root);
+    p.push(JailParam::bool("allow.vmm", false));
+    h.jail_set(&p, SetFlags::CREATE).expect("known once loaded");
+}

@@ -25,9 +25,24 @@ pub struct SimConfig {
     pub racct: bool,
     /// Network interfaces and their addresses at boot.
     pub interfaces: BTreeMap<String, Vec<IpNet>>,
+    /// Kernel modules loaded: parameters such as allow.mount.nullfs or
+    /// allow.vmm exist only while theirs is.
+    #[serde(default = "default_modules")]
+    pub modules: Vec<String>,
     /// Extra sysctls, or overrides of the defaults.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctl: BTreeMap<String, toml::Value>,
+}
+
+fn default_modules() -> Vec<String> {
+    ["zfs", "nullfs", "tmpfs", "fdescfs", "procfs"].iter().map(|m| m.to_string()).collect()
+}
+
+impl SimConfig {
+    /// Whether the kernel knows a parameter now (its module is loaded).
+    pub fn knows(&self, param: &str) -> bool {
+        crate::host::params::module_of(param).is_none_or(|m| self.modules.iter().any(|x| x == m))
+    }
 }
 
 impl Default for SimConfig {
@@ -46,6 +61,7 @@ impl Default for SimConfig {
             osreldate: 1_403_000,
             racct: true,
             interfaces,
+            modules: default_modules(),
             sysctl: BTreeMap::new(),
         }
     }

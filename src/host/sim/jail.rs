@@ -44,7 +44,7 @@ fn c_name(raw: &[u8]) -> Result<String, Refusal> {
 }
 
 /// Parses a jail_set(2) request into positive names and typed values.
-fn parse_set(iov: &[IovPair]) -> Result<BTreeMap<String, ParamValue>, Refusal> {
+fn parse_set(cfg: &SimConfig, iov: &[IovPair]) -> Result<BTreeMap<String, ParamValue>, Refusal> {
     let mut out: BTreeMap<String, ParamValue> = BTreeMap::new();
     for pair in iov {
         let name = c_name(&pair.name)?;
@@ -52,7 +52,7 @@ fn parse_set(iov: &[IovPair]) -> Result<BTreeMap<String, ParamValue>, Refusal> {
             continue;
         }
         let look = params::lookup(&name)
-            .filter(|l| l.def.access != Access::ReadOnly)
+            .filter(|l| l.def.access != Access::ReadOnly && cfg.knows(l.def.name))
             .ok_or_else(|| no(Errno::EINVAL, format!("unknown parameter: {name}")))?;
         let value = if look.def.ty == ParamType::Bool {
             // vfs_flagopt: a boolean is present or not; its value is ignored.
@@ -301,7 +301,7 @@ pub fn set(
             return Err(no(Errno::EPERM, "prison limit exceeded"));
         }
     }
-    let mut p = parse_set(iov)?;
+    let mut p = parse_set(cfg, iov)?;
 
     if let Some(j) = int_param(&p, "jid") {
         if j < 0 {
@@ -477,7 +477,7 @@ fn create(
     for s in ["sysvmsg", "sysvsem", "sysvshm"] {
         j.set(s, ParamValue::JailSys(JailSys::Disable));
     }
-    for def in params::PARAMS.iter().filter(|d| d.name.starts_with("allow.")) {
+    for def in params::PARAMS.iter().filter(|d| d.name.starts_with("allow.") && cfg.knows(d.name)) {
         let granted = parent.allow.as_ref().is_none_or(|a| a.iter().any(|x| x == def.name));
         j.set(def.name, ParamValue::Bool(granted && DEFAULT_ALLOW.contains(&def.name)));
     }
@@ -584,8 +584,10 @@ pub fn remove(st: &mut State, jid: Jid) -> Result<(), Refusal> {
 }
 
 /// The value of one parameter of a live jail, as jail_get(2) reports it.
-fn value_of(st: &State, j: &SimJail, name: &str) -> Result<ParamValue, Refusal> {
-    let look = params::lookup(name).ok_or_else(|| no(Errno::EINVAL, format!("unknown parameter: {name}")))?;
+fn value_of(st: &State, cfg: &SimConfig, j: &SimJail, name: &str) -> Result<ParamValue, Refusal> {
+    let look = params::lookup(name)
+        .filter(|l| cfg.knows(l.def.name))
+        .ok_or_else(|| no(Errno::EINVAL, format!("unknown parameter: {name}")))?;
     let positive = look.def.name;
     let v = match positive {
         "jid" => ParamValue::Int(j.jid),
@@ -618,7 +620,7 @@ fn value_of(st: &State, j: &SimJail, name: &str) -> Result<ParamValue, Refusal> 
 /// else a non-zero `jid`, else `name`; every surviving option gets its
 /// value, the key included. Returns one value per pair (None for a pair
 /// the kernel dropped as a duplicate, or for `lastjid`).
-pub fn get(st: &State, iov: &[IovPair]) -> Result<Vec<Option<ParamValue>>, Refusal> {
+pub fn get(st: &State, cfg: &SimConfig, iov: &[IovPair]) -> Result<Vec<Option<ParamValue>>, Refusal> {
     let names: Vec<String> = iov.iter().map(|p| c_name(&p.name)).collect::<Result<_, _>>()?;
     let survives = |i: usize| !names[i + 1..].contains(&names[i]);
     let find = |key: &str| (0..iov.len()).find(|&i| names[i] == key && survives(i));
@@ -652,7 +654,7 @@ pub fn get(st: &State, iov: &[IovPair]) -> Result<Vec<Option<ParamValue>>, Refus
         .map(|i| match names[i].as_str() {
             _ if !survives(i) => Ok(None),
             "lastjid" | "errmsg" => Ok(None),
-            name => value_of(st, jail, name).map(Some),
+            name => value_of(st, cfg, jail, name).map(Some),
         })
         .collect()
 }
@@ -674,15 +676,15 @@ mod tests {
 
     #[test]
     fn a_repeated_option_replaces_the_key_as_in_the_kernel() {
-        let (_t, st, _) = booted();
+        let (_t, st, cfg) = booted();
         // The key, then "name" again as a buffer to fill: the kernel keeps
         // only the last one, an empty name.
         let mut dup = vec![encode::encode_param(&JailParam::str("name", "web")).expect("key")];
         dup.push(IovPair { name: b"name\0".to_vec(), value: Some(vec![0; 256]) });
-        assert_eq!(get(&st, &dup).map_err(|e| e.0), Err(Errno::ENOENT));
+        assert_eq!(get(&st, &cfg, &dup).map_err(|e| e.0), Err(Errno::ENOENT));
         // The shared encoder answers `name` from the key instead.
         let req = encode::encode_get(&JailKey::Name("web".into()), &["name", "jid"]).expect("encodes");
-        let values = get(&st, &req.pairs).expect("found");
+        let values = get(&st, &cfg, &req.pairs).expect("found");
         assert_eq!(values[req.slots[0]], Some(ParamValue::Str("web".into())));
         assert_eq!(values[req.slots[1]], Some(ParamValue::Int(1)));
     }

@@ -362,7 +362,7 @@ impl Host for SimHost {
     fn jail_get(&self, key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
         self.read("jail_get", |st| {
             let req = encode::encode_get(key, names).map_err(encode_err)?;
-            let values = jail::get(st, &req.pairs)?;
+            let values = jail::get(st, &self.cfg, &req.pairs)?;
             names
                 .iter()
                 .zip(req.slots)

@@ -27,7 +27,6 @@ const DEFAULTS: &[(&str, Default, bool)] = &[
     ("security.jail.mount_allowed", Default::Int(0), true),
     ("security.jail.jail_max_af_ips", Default::Int(255), true),
     ("security.jail.devfs_ruleset", Default::Int(0), false),
-    ("security.jail.param.allow.mount.zfs", Default::Int(0), false),
     ("net.link.bridge.pfil_member", Default::Int(1), true),
     ("net.link.epair.netisr_maxqlen", Default::Int(2100), true),
     ("net.pf.request_maxcount", Default::Int(65535), false),
@@ -52,6 +51,15 @@ pub fn get(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno
         "kern.osreldate" => return Ok(SysctlValue::Int(cfg.osreldate)),
         "kern.ostype" => return Ok(SysctlValue::Str("FreeBSD".into())),
         "hw.machine" => return Ok(SysctlValue::Str("amd64".into())),
+        // libjail learns parameters and their types from these nodes; one
+        // exists for every parameter the kernel knows right now.
+        n if n.starts_with("security.jail.param.") => {
+            let p = &n["security.jail.param.".len()..];
+            return match crate::host::params::lookup(p) {
+                Some(l) if !l.negated && cfg.knows(l.def.name) => Ok(SysctlValue::Int(0)),
+                _ => Err(Errno::ENOENT),
+            };
+        }
         "security.jail.children.cur" => {
             let top = st.jails.values().filter(|j| j.parent == 0).count();
             return Ok(SysctlValue::Int(i64::try_from(top).unwrap_or(i64::MAX)));
