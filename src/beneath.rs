@@ -39,6 +39,15 @@ fn err(path: &Path, errno: Errno) -> BeneathError {
     BeneathError { path: path.display().to_string(), why, errno: Some(errno) }
 }
 
+/// The error for `name` in `dir` refusing O_NOFOLLOW|O_DIRECTORY: Linux
+/// says ENOTDIR and FreeBSD ELOOP or EMLINK for a symlink, so look and
+/// name the real cause.
+fn err_at(dir: &OwnedFd, name: &OsStr, rel: &Path, e: Errno) -> BeneathError {
+    let is_link = nix::sys::stat::fstatat(dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK);
+    err(rel, if is_link { Errno::ELOOP } else { e })
+}
+
 /// Splits a relative path into plain names: `..`, absolute paths and empty
 /// paths are refused.
 pub fn components(path: &Path) -> Result<Vec<&OsStr>, BeneathError> {
@@ -99,13 +108,7 @@ impl Root {
                 }
                 other => other,
             };
-            dir = next.map_err(|e| {
-                // Linux says ENOTDIR, FreeBSD ELOOP or EMLINK for a symlink
-                // met with O_NOFOLLOW|O_DIRECTORY: name the real cause.
-                let is_link = nix::sys::stat::fstatat(dir.as_fd(), *name, AtFlags::AT_SYMLINK_NOFOLLOW)
-                    .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK);
-                err(rel, if is_link { Errno::ELOOP } else { e })
-            })?;
+            dir = next.map_err(|e| err_at(&dir, name, rel, e))?;
         }
         Ok((dir, last))
     }
@@ -232,7 +235,7 @@ impl Root {
         match mkdirat(dir.as_fd(), name, mode_of(mode & 0o777)) {
             Ok(()) => Ok(()),
             Err(Errno::EEXIST) => {
-                openat(dir.as_fd(), name, DIR_FLAGS, Mode::empty()).map(drop).map_err(|e| err(rel, e))
+                openat(dir.as_fd(), name, DIR_FLAGS, Mode::empty()).map(drop).map_err(|e| err_at(&dir, name, rel, e))
             }
             Err(e) => Err(err(rel, e)),
         }

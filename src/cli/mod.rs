@@ -14,6 +14,7 @@ mod init;
 mod list;
 pub mod output;
 mod release;
+mod run;
 mod validate;
 
 use std::process::ExitCode;
@@ -44,6 +45,12 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Define a jail and create its root: a ZFS clone of the release (thin), a copy (thick) or empty.
     Create(create::CreateArgs),
+    /// Start jails in jail(8)'s order: aliases, mounts, prestart, create, exec.start, poststart.
+    Start(run::RunArgs),
+    /// Stop jails: prestop, exec.stop, remove, poststop, unmounts, aliases.
+    Stop(run::RunArgs),
+    /// Stop, then start jails.
+    Restart(run::RunArgs),
     /// Run a command inside a running jail; its exit status is brig's.
     Exec(enter::ExecArgs),
     /// Log in to a running jail (login -f root inside it).
@@ -77,6 +84,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init(args) => init::run(&mut *host_choice::open(choice)?, &args),
         Command::Doctor(args) => doctor::run(&*host_choice::open(choice)?, &args),
         Command::Create(args) => create::run(&mut *host_choice::open(choice)?, &args),
+        Command::Start(args) => run::start(&mut *host_choice::open(choice)?, &args),
+        Command::Stop(args) => run::stop(&mut *host_choice::open(choice)?, &args),
+        Command::Restart(args) => run::restart(&mut *host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
         Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),

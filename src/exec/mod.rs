@@ -22,6 +22,9 @@ pub enum StepError {
     Io { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Release(#[from] crate::release::ReleaseError),
+    /// A command brig ran exited non-zero.
+    #[error("exited with status {status}{}", if output.is_empty() { String::new() } else { format!(": {output}") })]
+    Command { status: i32, output: String },
     #[error(transparent)]
     Beneath(#[from] crate::beneath::BeneathError),
 }
@@ -48,6 +51,9 @@ fn undo_note(errors: &[String]) -> String {
 /// How to take back one finished step.
 enum Undo {
     Nothing,
+    RemoveAlias(String, ipnet::IpNet),
+    Unmount(PathBuf),
+    RemoveJail(i32),
     DestroyDataset(String),
     Rename(String, String),
     SetProps(String, Vec<(String, String)>),
@@ -115,6 +121,45 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             let mode = std::fs::metadata(&local).map_err(io(&local))?.permissions().mode() & 0o777;
             let rel = to.strip_prefix("/").unwrap_or(to);
             dataset_root(host, dataset)?.write_atomic(rel, &data, mode)?;
+            Ok(Undo::Nothing)
+        }
+        Op::AddAlias { interface, addr } => {
+            host.addr_add(interface, *addr)?;
+            Ok(Undo::RemoveAlias(interface.clone(), *addr))
+        }
+        Op::MountIn { dataset, fstype, source, target, readonly, options } => {
+            let root = dataset_root(host, dataset)?;
+            // Made or checked beneath the root: a jail that replaced the
+            // mount point with a symlink cannot send the mount elsewhere.
+            root.create_dir(target, 0o755)?;
+            let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
+            let full = Path::new(&mp).join(target);
+            host.mount(&crate::host::MountRequest {
+                fstype: fstype.clone(),
+                source: source.clone(),
+                target: full.clone(),
+                readonly: *readonly,
+                options: options.clone(),
+            })?;
+            Ok(Undo::Unmount(full))
+        }
+        Op::Hook { command, .. } => {
+            run_command(host, command, crate::host::Place::Host, false)?;
+            Ok(Undo::Nothing)
+        }
+        Op::CreateJail { params } => {
+            let jid = host.jail_set(params, crate::host::SetFlags::CREATE)?;
+            Ok(Undo::RemoveJail(jid))
+        }
+        Op::ExecIn { jail, command, clean, .. } => {
+            let j = host.jail_find(jail)?.ok_or_else(|| {
+                StepError::Host(HostError::new(
+                    "jail_get",
+                    crate::host::Errno::ENOENT,
+                    format!("jail {jail} is not running"),
+                ))
+            })?;
+            run_command(host, command, crate::host::Place::Jail(j.jid), *clean)?;
             Ok(Undo::Nothing)
         }
         Op::RemoveJail { jid, .. } => {
@@ -187,6 +232,21 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
     }
 }
 
+/// `/bin/sh -c COMMAND` on the host or in a jail; a non-zero status is a
+/// failure carrying the last lines of its output.
+fn run_command(host: &mut dyn Host, command: &str, place: crate::host::Place, clean: bool) -> Result<(), StepError> {
+    let mut cmd = crate::host::Command::new("/bin/sh").args(["-c", command]);
+    cmd.clean_env = clean;
+    let out = host.spawn(&cmd, place)?;
+    if out.status == 0 {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(if out.stderr.is_empty() { &out.stdout } else { &out.stderr }).into_owned();
+    let tail: Vec<&str> = text.lines().rev().take(3).collect();
+    let output = tail.into_iter().rev().collect::<Vec<_>>().join(" / ");
+    Err(StepError::Command { status: out.status, output })
+}
+
 /// The root directory of a mounted dataset, opened for symlink-safe work.
 fn dataset_root(host: &dyn Host, dataset: &crate::model::DatasetName) -> Result<crate::beneath::Root, StepError> {
     let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
@@ -214,6 +274,9 @@ fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
     let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     match u {
         Undo::Nothing => Ok(()),
+        Undo::RemoveAlias(i, a) => host.addr_remove(&i, a).map_err(|e| e.to_string()),
+        Undo::Unmount(t) => host.unmount(&t, false).map_err(|e| e.to_string()),
+        Undo::RemoveJail(jid) => host.jail_remove(jid).map_err(|e| e.to_string()),
         Undo::DestroyDataset(name) => host.zfs_destroy(&name, true).map_err(|e| e.to_string()),
         Undo::Rename(from, to) => host.zfs_rename(&from, &to).map_err(|e| e.to_string()),
         Undo::SetProps(name, props) => host.zfs_set(&name, &props).map_err(|e| e.to_string()),

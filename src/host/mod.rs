@@ -11,6 +11,7 @@
 //! Code that reads or writes such a file itself goes through
 //! [`Host::local_path`].
 
+pub mod capture;
 pub mod encode;
 pub mod error;
 #[cfg(target_os = "freebsd")]

@@ -5,7 +5,9 @@
 mod init;
 pub mod jail;
 mod op;
+pub mod order;
 pub mod release;
+pub mod run;
 
 pub use init::{init, InitObserved, InitPlanError};
 pub use op::Op;

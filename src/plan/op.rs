@@ -32,6 +32,27 @@ pub enum Op {
     /// Copy a host file (a path of the managed machine) into a jail root,
     /// if the host has it. Undone with the dataset.
     CopyIntoJail { dataset: DatasetName, from: PathBuf, to: PathBuf },
+    /// Add an interface alias. Undo: remove it.
+    AddAlias { interface: String, addr: ipnet::IpNet },
+    /// Mount a filesystem at `target` inside a dataset's root; the mount
+    /// point is made (or checked) without following symlinks first.
+    /// Undo: unmount it.
+    MountIn {
+        dataset: DatasetName,
+        fstype: String,
+        source: String,
+        target: PathBuf,
+        readonly: bool,
+        options: Vec<(String, Option<String>)>,
+    },
+    /// A host-side hook (`/bin/sh -c COMMAND`); a non-zero status fails.
+    /// `stage` is its jail(8) name (`exec.prestart`).
+    Hook { stage: &'static str, command: String },
+    /// jail_set(2) with JAIL_CREATE. Undo: jail_remove(2).
+    CreateJail { params: Vec<crate::host::JailParam> },
+    /// `/bin/sh -c COMMAND` inside the named running jail; a non-zero
+    /// status fails.
+    ExecIn { stage: &'static str, jail: String, command: String, clean: bool },
     /// jail_remove(2). Cannot be undone.
     RemoveJail { name: String, jid: i32 },
     /// unmount(2). Cannot be undone.
@@ -71,6 +92,25 @@ impl fmt::Display for Op {
                 write!(f, "copy {} to {} in {dataset}", from.display(), to.display())
             }
             Op::RemoveJail { name, jid } => write!(f, "jail_remove {name} (jid {jid})"),
+            Op::AddAlias { interface, addr } => {
+                let family = if addr.addr().is_ipv4() { "inet" } else { "inet6" };
+                write!(f, "ifconfig {interface} {family} {addr} alias")
+            }
+            Op::MountIn { dataset, fstype, source, target, readonly, options } => {
+                let mut opts: Vec<String> =
+                    options.iter().map(|(k, v)| v.as_ref().map_or_else(|| k.clone(), |v| format!("{k}={v}"))).collect();
+                if *readonly {
+                    opts.insert(0, "ro".into());
+                }
+                let o = if opts.is_empty() { String::new() } else { format!(" -o {}", opts.join(",")) };
+                write!(f, "mount -t {fstype}{o} {source} /{} in {dataset}", target.display())
+            }
+            Op::Hook { stage, command } => write!(f, "{stage}: {command}"),
+            Op::CreateJail { params } => {
+                let kv: Vec<String> = params.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
+                write!(f, "jail_set create {}", kv.join(" "))
+            }
+            Op::ExecIn { stage, jail, command, .. } => write!(f, "{stage} in {jail}: {command}"),
             Op::Unmount { target } => write!(f, "umount {}", target.display()),
             Op::RemoveAlias { interface, addr } => write!(f, "ifconfig {interface} {} -alias", addr.addr()),
             Op::RemoveFile { path } => write!(f, "rm {}", path.display()),

@@ -50,6 +50,21 @@ impl Sim {
     }
 }
 
+impl Drop for Sim {
+    /// Processes a test left inside the sim's jails (a test that failed
+    /// before stopping them) must not outlive it.
+    fn drop(&mut self) {
+        let Ok(dir) = self.dir.path().canonicalize() else { return };
+        let Ok(rd) = std::fs::read_dir("/proc") else { return };
+        for e in rd.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            if std::fs::read_link(e.path().join("root")).is_ok_and(|r| r.starts_with(&dir)) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+}
+
 /// The result of one brig invocation.
 pub struct Run {
     pub code: Option<i32>,

@@ -9,6 +9,7 @@ mod doctor;
 mod init;
 mod lifecycle;
 mod release;
+mod run;
 mod sim_jail;
 mod sim_misc;
 mod sim_zfs;

@@ -15,7 +15,7 @@
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{ExitStatus, Stdio as ProcStdio};
+use std::process::ExitStatus;
 
 use libc::c_char;
 use nix::errno::Errno;
@@ -234,8 +234,9 @@ pub(super) fn spawn(cmd: &Command, place: Place) -> HostResult<Output> {
             Ok(Output { status: status_code(status), stdout: Vec::new(), stderr: Vec::new() })
         }
         Stdio::Capture => {
-            let out = c.stdin(ProcStdio::null()).output().map_err(|e| spawn_err(&e, cmd, place))?;
-            Ok(Output { status: status_code(out.status), stdout: out.stdout, stderr: out.stderr })
+            // Files, not pipes: /etc/rc's daemons would hold a pipe open.
+            let (s, stdout, stderr) = crate::host::capture::run(&mut c).map_err(|e| spawn_err(&e, cmd, place))?;
+            Ok(Output { status: status_code(s), stdout, stderr })
         }
     }
 }

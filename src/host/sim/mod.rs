@@ -281,8 +281,8 @@ impl SimHost {
                 Ok(Output { status: status_of(s), ..Output::default() })
             }
             Stdio::Capture => {
-                let o = c.stdin(std::process::Stdio::null()).output().map_err(err)?;
-                Ok(Output { status: status_of(o.status), stdout: o.stdout, stderr: o.stderr })
+                let (s, stdout, stderr) = crate::host::capture::run(&mut c).map_err(err)?;
+                Ok(Output { status: status_of(s), stdout, stderr })
             }
         }
     }

@@ -106,8 +106,8 @@ pub fn run(root: &Path, jid: Jid, cmd: &Command) -> HostResult<Output> {
     match cmd.stdio {
         Stdio::Inherit => Ok(Output { status: status(c.status().map_err(failed)?), ..Output::default() }),
         Stdio::Capture => {
-            let o = c.stdin(std::process::Stdio::null()).output().map_err(failed)?;
-            Ok(Output { status: status(o.status), stdout: o.stdout, stderr: o.stderr })
+            let (s, stdout, stderr) = crate::host::capture::run(&mut c).map_err(failed)?;
+            Ok(Output { status: status(s), stdout, stderr })
         }
     }
 }

@@ -1,0 +1,146 @@
+//! `brig start`, `brig stop`, `brig restart`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::CliError;
+use crate::config::host::JAILS_DIR;
+use crate::config::{jail, HostConfig};
+use crate::host::{Errno, Host};
+use crate::model::jail::JailSpec;
+use crate::model::JailName;
+use crate::plan::jail::definition_path;
+use crate::plan::order::start_order;
+use crate::plan::run::{self as plan, StopSeen};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The jails [or --all].
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub names: Vec<String>,
+    /// Every defined jail.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// The selected jails' definitions, validated, in start order.
+fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Result<Vec<JailSpec>, CliError> {
+    let names: Vec<JailName> = if args.all {
+        let dir = host.local_path(Path::new(JAILS_DIR));
+        let mut v: Vec<JailName> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .filter_map(|p| JailName::parse(&p.file_stem()?.to_string_lossy()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    } else {
+        args.names.iter().map(|n| JailName::parse(n)).collect::<Result<_, _>>()?
+    };
+    let mut specs = Vec::new();
+    for name in names {
+        let path = host.local_path(&definition_path(&name));
+        if !path.exists() {
+            return Err(CliError::NotFound(format!("jail {name} is not defined; `brig list` shows the jails")));
+        }
+        specs.push(jail::load(&path, &name, cfg)?);
+    }
+    let refs: Vec<&JailSpec> = specs.iter().collect();
+    let order = start_order(&refs).map_err(|e| CliError::Failed(e.to_string()))?;
+    let mut sorted: Vec<Option<JailSpec>> = specs.into_iter().map(Some).collect();
+    Ok(order.into_iter().filter_map(|i| sorted[i].take()).collect())
+}
+
+fn load_cfg(host: &dyn Host) -> Result<HostConfig, CliError> {
+    HostConfig::load(host)?.ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))
+}
+
+fn start_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, batch: &[JailSpec]) -> Result<(), CliError> {
+    if let Some(j) = host.jail_find(spec.name.as_str())? {
+        println!("jail {} is already running (jid {})", spec.name, j.jid);
+        return Ok(());
+    }
+    for dep in &spec.depends {
+        let in_batch = batch.iter().any(|s| &s.name == dep);
+        if !in_batch && host.jail_find(dep.as_str())?.is_none() {
+            return Err(CliError::Failed(format!(
+                "jail {} depends on {dep}, which is not running; start {dep} first",
+                spec.name
+            )));
+        }
+    }
+    // The parameters this kernel knows: a security.jail.param node exists
+    // for each (ENOENT: unknown; any other error is a real failure).
+    let mut known = std::collections::BTreeSet::new();
+    for p in &spec.params {
+        match host.sysctl_get(&format!("security.jail.param.{}", p.name)) {
+            Ok(_) => {
+                known.insert(p.name.clone());
+            }
+            Err(e) if e.errno == Errno::ENOENT => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let ops = plan::start(cfg, spec, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?;
+    crate::exec::run(host, &ops)?;
+    // The jail is up; a failure to read its jid back is not a failed start.
+    match host.jail_find(spec.name.as_str()) {
+        Ok(Some(j)) => println!("started jail {} (jid {})", spec.name, j.jid),
+        _ => println!("started jail {}", spec.name),
+    }
+    Ok(())
+}
+
+fn stop_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<(), CliError> {
+    let running = host.jail_find(spec.name.as_str())?;
+    let mounts = host.mounts()?;
+    let interfaces = host.interfaces()?;
+    let ops = plan::stop(cfg, spec, &StopSeen { running: running.as_ref(), mounts: &mounts, interfaces: &interfaces });
+    if ops.is_empty() {
+        println!("jail {} is not running", spec.name);
+        return Ok(());
+    }
+    crate::exec::run(host, &ops)?;
+    if running.is_some() {
+        println!("stopped jail {}", spec.name);
+    } else {
+        println!("jail {} was not running; cleaned up what an earlier stop left", spec.name);
+    }
+    Ok(())
+}
+
+pub fn start(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
+    let cfg = load_cfg(host)?;
+    let specs = selected(host, &cfg, args)?;
+    for s in &specs {
+        start_one(host, &cfg, s, &specs)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
+    let cfg = load_cfg(host)?;
+    let specs = selected(host, &cfg, args)?;
+    for s in specs.iter().rev() {
+        stop_one(host, &cfg, s)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn restart(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
+    let cfg = load_cfg(host)?;
+    let specs = selected(host, &cfg, args)?;
+    for s in specs.iter().rev() {
+        stop_one(host, &cfg, s)?;
+    }
+    for s in &specs {
+        start_one(host, &cfg, s, &specs)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,262 @@
+//! Starting and stopping a jail in jail(8)'s order (`shared/freebsd/
+//! jail-order.tsv`): aliases, mounts, exec.prestart, create, exec.start
+//! inside, exec.poststart; and back: exec.prestop, exec.stop inside,
+//! remove, exec.poststop, unmounts, aliases.
+
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use thiserror::Error;
+
+use super::jail::{root_dataset, root_path};
+use super::Op;
+use crate::config::HostConfig;
+use crate::host::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue};
+use crate::model::jail::{JailSpec, Network};
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RunPlanError {
+    #[error("jail {jail}: parameter {param} = {value} is not known to this kernel (is its module loaded?); load the module with kldload, or remove the parameter")]
+    ModuleMissing { jail: String, param: String, value: String },
+}
+
+fn addresses(spec: &JailSpec) -> Vec<IpNet> {
+    match &spec.network {
+        Network::Addresses { ip4, ip6, .. } => {
+            ip4.iter().map(|a| IpNet::V4(*a)).chain(ip6.iter().map(|a| IpNet::V6(*a))).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The jail_set(2) parameters of a start. `known` says whether the kernel
+/// knows a parameter (its `security.jail.param` node exists): a `false`
+/// the kernel has never heard of is simply true already, a `true` is an
+/// error.
+pub fn jail_params(
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    known: &dyn Fn(&str) -> bool,
+) -> Result<Vec<JailParam>, RunPlanError> {
+    let mut p = vec![
+        JailParam::str("name", spec.name.as_str()),
+        JailParam::str("path", root_path(cfg, &spec.name).to_string_lossy()),
+        JailParam::str("host.hostname", spec.hostname.as_str()),
+        JailParam::bool("persist", true),
+    ];
+    match &spec.network {
+        Network::Inherit => {
+            p.push(JailParam::new("ip4", ParamValue::JailSys(JailSys::Inherit)));
+            p.push(JailParam::new("ip6", ParamValue::JailSys(JailSys::Inherit)));
+        }
+        Network::None => {
+            p.push(JailParam::new("ip4", ParamValue::JailSys(JailSys::Disable)));
+            p.push(JailParam::new("ip6", ParamValue::JailSys(JailSys::Disable)));
+        }
+        Network::Addresses { ip4, ip6, .. } => {
+            for (mode, addr, empty, value) in [
+                ("ip4", "ip4.addr", ip4.is_empty(), ParamValue::Ip4(ip4.iter().map(|a| a.addr()).collect())),
+                ("ip6", "ip6.addr", ip6.is_empty(), ParamValue::Ip6(ip6.iter().map(|a| a.addr()).collect())),
+            ] {
+                if empty {
+                    p.push(JailParam::new(mode, ParamValue::JailSys(JailSys::Disable)));
+                } else {
+                    p.push(JailParam::new(mode, ParamValue::JailSys(JailSys::New)));
+                    p.push(JailParam::new(addr, value));
+                }
+            }
+        }
+    }
+    for param in &spec.params {
+        if known(&param.name) {
+            p.push(param.clone());
+        } else if param.value != ParamValue::Bool(false) {
+            return Err(RunPlanError::ModuleMissing {
+                jail: spec.name.to_string(),
+                param: param.name.clone(),
+                value: param.value.to_string(),
+            });
+        }
+    }
+    Ok(p)
+}
+
+fn devfs_ruleset(spec: &JailSpec) -> i32 {
+    spec.params
+        .iter()
+        .find_map(|p| match (p.name.as_str(), &p.value) {
+            ("devfs_ruleset", ParamValue::Int(v)) => Some(*v),
+            _ => None,
+        })
+        .unwrap_or(4)
+}
+
+/// The steps of `brig start`, in jail(8)'s order; exec undoes the finished
+/// ones in reverse when one fails.
+pub fn start(cfg: &HostConfig, spec: &JailSpec, known: &dyn Fn(&str) -> bool) -> Result<Vec<Op>, RunPlanError> {
+    let params = jail_params(cfg, spec, known)?;
+    let root = root_dataset(cfg, &spec.name);
+    let mut ops = Vec::new();
+    if let Network::Addresses { interface: Some(i), .. } = &spec.network {
+        ops.extend(addresses(spec).into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }));
+    }
+    ops.push(Op::MountIn {
+        dataset: root.clone(),
+        fstype: "devfs".into(),
+        source: "devfs".into(),
+        target: PathBuf::from("dev"),
+        readonly: false,
+        options: vec![("ruleset".into(), Some(devfs_ruleset(spec).to_string()))],
+    });
+    for m in &spec.mounts {
+        ops.push(Op::MountIn {
+            dataset: root.clone(),
+            fstype: m.fstype.clone(),
+            source: m.source.clone(),
+            target: m.target.strip_prefix("/").unwrap_or(&m.target).to_path_buf(),
+            readonly: m.readonly,
+            options: Vec::new(),
+        });
+    }
+    if let Some(c) = &spec.exec.prestart {
+        ops.push(Op::Hook { stage: "exec.prestart", command: c.clone() });
+    }
+    ops.push(Op::CreateJail { params });
+    ops.push(Op::ExecIn {
+        stage: "exec.start",
+        jail: spec.name.to_string(),
+        command: spec.exec.start.clone(),
+        clean: spec.exec.clean,
+    });
+    if let Some(c) = &spec.exec.poststart {
+        ops.push(Op::Hook { stage: "exec.poststart", command: c.clone() });
+    }
+    Ok(ops)
+}
+
+/// What `brig stop` found: the live jail, the mounts, the interfaces.
+pub struct StopSeen<'a> {
+    pub running: Option<&'a LiveJail>,
+    pub mounts: &'a [MountEntry],
+    pub interfaces: &'a [Interface],
+}
+
+/// The steps of `brig stop`. A jail that is not running still gets its
+/// leftover mounts and aliases cleaned (like `jail -C`), so a stop that
+/// failed half-way is finished by the next one.
+pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
+    let mut ops = Vec::new();
+    if let Some(j) = seen.running {
+        if let Some(c) = &spec.exec.prestop {
+            ops.push(Op::Hook { stage: "exec.prestop", command: c.clone() });
+        }
+        ops.push(Op::ExecIn {
+            stage: "exec.stop",
+            jail: spec.name.to_string(),
+            command: spec.exec.stop.clone(),
+            clean: spec.exec.clean,
+        });
+        ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
+        if let Some(c) = &spec.exec.poststop {
+            ops.push(Op::Hook { stage: "exec.poststop", command: c.clone() });
+        }
+    }
+    let root = root_path(cfg, &spec.name);
+    let mut inside: Vec<&MountEntry> = seen
+        .mounts
+        .iter()
+        .filter(|m| m.target.starts_with(&root) && !(m.fstype == "zfs" && m.target == root))
+        .collect();
+    inside.sort_by_key(|m| std::cmp::Reverse(m.target.components().count()));
+    ops.extend(inside.into_iter().map(|m| Op::Unmount { target: m.target.clone() }));
+    if let Network::Addresses { interface: Some(i), .. } = &spec.network {
+        let present =
+            |a: &IpNet| seen.interfaces.iter().any(|x| &x.name == i && x.addrs.iter().any(|y| y.addr() == a.addr()));
+        let mut addrs = addresses(spec);
+        addrs.reverse();
+        ops.extend(addrs.into_iter().filter(present).map(|a| Op::RemoveAlias { interface: i.clone(), addr: a }));
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::host::JailType;
+    use crate::config::jail::parse;
+    use crate::model::jail::validate;
+    use crate::model::{DatasetName, JailName};
+    use std::path::Path;
+
+    fn cfg() -> HostConfig {
+        HostConfig::new(DatasetName::parse("zroot/brig").expect("valid"), "/usr/local/brig".into())
+    }
+
+    fn spec() -> JailSpec {
+        let text = "release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\nip6 = [\"2001:db8::10/64\"]\n[exec]\nprestart = \"logger starting\"\npoststop = \"logger stopped\"\n[[mount]]\nsource = \"/data/www\"\ntarget = \"/usr/local/www\"\nreadonly = true\n";
+        let raw = parse(Path::new("web.toml"), text).expect("parses");
+        validate(&JailName::parse("web").expect("name"), &raw, &[], JailType::Thin).expect("valid")
+    }
+
+    fn lines(ops: &[Op]) -> Vec<String> {
+        ops.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn golden_start_order() {
+        let ops = start(&cfg(), &spec(), &|_| true).expect("plans");
+        let l = lines(&ops);
+        assert_eq!(l[0], "ifconfig em0 inet 192.0.2.10/24 alias");
+        assert_eq!(l[1], "ifconfig em0 inet6 2001:db8::10/64 alias");
+        assert_eq!(l[2], "mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/web/root");
+        assert_eq!(l[3], "mount -t nullfs -o ro /data/www /usr/local/www in zroot/brig/jails/web/root");
+        assert_eq!(l[4], "exec.prestart: logger starting");
+        assert!(l[5].starts_with("jail_set create name=web path=/usr/local/brig/jails/web/root host.hostname=web.example.org persist=true ip4=new ip4.addr=192.0.2.10 ip6=new ip6.addr=2001:db8::10 securelevel=2 enforce_statfs=2 devfs_ruleset=4 children.max=0 allow.set_hostname=false"), "{}", l[5]);
+        assert_eq!(l[6], "exec.start in web: /bin/sh /etc/rc");
+        assert_eq!(l.len(), 7);
+    }
+
+    #[test]
+    fn unknown_parameters_are_left_out_when_false_and_refused_when_true() {
+        let known = |p: &str| p != "allow.vmm";
+        let ops = start(&cfg(), &spec(), &known).expect("plans");
+        assert!(!lines(&ops)[5].contains("allow.vmm"));
+        let mut s = spec();
+        if let Some(p) = s.params.iter_mut().find(|p| p.name == "allow.vmm") {
+            p.value = ParamValue::Bool(true);
+        }
+        assert!(matches!(start(&cfg(), &s, &known), Err(RunPlanError::ModuleMissing { .. })));
+    }
+
+    #[test]
+    fn golden_stop_order_and_cleanup_of_a_stopped_jail() {
+        let live = LiveJail::from_params(&[JailParam::int("jid", 3), JailParam::str("name", "web")]);
+        let m =
+            |t: &str, fs: &str| MountEntry { fstype: fs.into(), source: fs.into(), target: t.into(), readonly: false };
+        let mounts = vec![
+            m("/usr/local/brig/jails/web/root", "zfs"),
+            m("/usr/local/brig/jails/web/root/dev", "devfs"),
+            m("/usr/local/brig/jails/web/root/usr/local/www", "nullfs"),
+        ];
+        let ifs = vec![Interface {
+            name: "em0".into(),
+            up: true,
+            addrs: vec!["192.0.2.10/24".parse().expect("a"), "2001:db8::10/64".parse().expect("a")],
+        }];
+        let seen = StopSeen { running: Some(&live), mounts: &mounts, interfaces: &ifs };
+        assert_eq!(
+            lines(&stop(&cfg(), &spec(), &seen)),
+            vec![
+                "exec.stop in web: /bin/sh /etc/rc.shutdown jail",
+                "jail_remove web (jid 3)",
+                "exec.poststop: logger stopped",
+                "umount /usr/local/brig/jails/web/root/usr/local/www",
+                "umount /usr/local/brig/jails/web/root/dev",
+                "ifconfig em0 2001:db8::10 -alias",
+                "ifconfig em0 192.0.2.10 -alias",
+            ]
+        );
+        let stopped = StopSeen { running: None, mounts: &mounts[..1], interfaces: &[] };
+        assert!(stop(&cfg(), &spec(), &stopped).is_empty(), "nothing left to clean");
+    }
+}

@@ -1,0 +1,183 @@
+//! `brig start`, `brig stop`, `brig restart` against the sim, with a static
+//! busybox as the jails' shell so /etc/rc really runs.
+
+use std::path::Path;
+
+use brig::host::{Host, JailKey, ParamValue};
+
+use crate::common::Sim;
+
+const ROOT: &str = "/usr/local/brig/jails/box/root";
+
+/// `box`: an empty jail holding busybox, an /etc/rc that leaves a daemon
+/// running, and an /etc/rc.shutdown; with an address on em0.
+fn defined(extra: &[&str]) -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let mut args = vec!["create", "box", "--type", "empty", "--ip4", "192.0.2.20/24", "--interface", "em0"];
+    args.extend_from_slice(extra);
+    sim.brig(&args).ok();
+    crate::common::busybox_root(&sim, ROOT);
+    std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "sleep 300 &\n").expect("rc");
+    std::fs::write(sim.file(&format!("{ROOT}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
+    sim
+}
+
+fn processes_in(sim: &Sim) -> usize {
+    let root = sim.file(ROOT).canonicalize().expect("root");
+    std::fs::read_dir("/proc")
+        .expect("proc")
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()))
+        .filter(|e| std::fs::read_link(e.path().join("root")).is_ok_and(|r| r == root))
+        .count()
+}
+
+/// Nothing of a started jail is left: no jail, no mount in its root, no
+/// alias, no process.
+#[track_caller]
+fn assert_down(sim: &Sim) {
+    let h = sim.host();
+    assert_eq!(h.jail_find("box").expect("get"), None, "jail left");
+    let mounts = h.mounts().expect("mounts");
+    assert!(mounts.iter().all(|m| !m.target.starts_with(ROOT) || m.fstype == "zfs"), "mounts left: {mounts:?}");
+    let ifs = h.interfaces().expect("ifs");
+    assert!(ifs.iter().all(|i| i.addrs.iter().all(|a| a.addr().to_string() != "192.0.2.20")), "alias left");
+    drop(h);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while processes_in(sim) > 0 {
+        assert!(std::time::Instant::now() < deadline, "processes left in the jail");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn start_and_stop_follow_jail8() {
+    let sim = defined(&[]);
+    let r = sim.brig(&["start", "box"]);
+    r.ok();
+    assert!(r.stdout.contains("started jail box (jid 1)"), "{}", r.stdout);
+    {
+        let h = sim.host();
+        let j = h.jail_find("box").expect("get").expect("running");
+        assert_eq!(j.path, ROOT);
+        assert_eq!((j.securelevel, j.enforce_statfs, j.devfs_ruleset, j.children_max), (2, 2, 4, 0));
+        assert_eq!(j.ip4, vec!["192.0.2.20".parse::<std::net::Ipv4Addr>().expect("ip")]);
+        let allow = h.jail_get(&JailKey::Jid(j.jid), &["allow.set_hostname", "allow.raw_sockets"]).expect("get");
+        assert!(allow.iter().all(|p| p.value == ParamValue::Bool(false)), "{allow:?}");
+        let devfs = h.mounts().expect("mounts").into_iter().find(|m| m.fstype == "devfs").expect("devfs mounted");
+        assert_eq!(devfs.target, Path::new(ROOT).join("dev"));
+        assert!(h
+            .interfaces()
+            .expect("ifs")
+            .iter()
+            .any(|i| i.name == "em0" && i.addrs.iter().any(|a| a.addr().to_string() == "192.0.2.20")));
+    }
+    assert_eq!(processes_in(&sim), 1, "/etc/rc left its daemon running");
+    let again = sim.brig(&["start", "box"]);
+    assert!(again.ok().stdout.contains("jail box is already running"));
+    let j = sim.brig(&["list", "--json"]).json();
+    assert_eq!(j["jails"][0]["state"], "running");
+
+    sim.brig(&["stop", "box"]).ok().stdout.contains("stopped jail box");
+    assert_down(&sim);
+    assert!(sim.brig(&["stop", "box"]).ok().stdout.contains("jail box is not running"));
+    sim.brig(&["restart", "box"]).ok();
+    assert!(sim.host().jail_find("box").expect("get").is_some());
+    sim.brig(&["stop", "--all"]).ok();
+    assert_down(&sim);
+}
+
+#[test]
+fn a_failing_exec_start_leaves_nothing_running() {
+    let sim = defined(&[]);
+    std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "echo rc is broken >&2\nexit 4\n").expect("rc");
+    let r = sim.brig(&["start", "box"]);
+    r.fails(1);
+    assert!(
+        r.stderr.contains("exec.start in box: /bin/sh /etc/rc failed: exited with status 4: rc is broken"),
+        "{}",
+        r.stderr
+    );
+    assert_down(&sim);
+}
+
+#[test]
+fn a_planted_mount_point_symlink_is_refused() {
+    let sim = defined(&[]);
+    let def = sim.file("/usr/local/etc/brig/jails/box.toml");
+    let mut text = std::fs::read_to_string(&def).expect("definition");
+    text.push_str("\n[[mount]]\nsource = \"/srv\"\ntarget = \"/mnt\"\n");
+    std::fs::write(&def, text).expect("write");
+    std::fs::create_dir_all(sim.file("/srv")).expect("mkdir");
+    std::os::unix::fs::symlink("/", sim.file(&format!("{ROOT}/mnt"))).expect("plant");
+    let r = sim.brig(&["start", "box"]);
+    r.fails(1);
+    assert!(r.stderr.contains("mnt") && r.stderr.contains("symbolic link"), "{}", r.stderr);
+    assert_down(&sim);
+}
+
+#[test]
+fn dependencies_start_first_and_must_be_running() {
+    let sim = defined(&["--priority", "5"]);
+    crate::common::busybox_root(&sim, "/usr/local/brig/jails/app/root");
+    sim.brig(&["create", "app", "--type", "empty", "--depends", "box"]).ok();
+    std::fs::write(sim.file("/usr/local/brig/jails/app/root/etc/rc"), "exit 0\n").expect("rc");
+    std::fs::write(sim.file("/usr/local/brig/jails/app/root/etc/rc.shutdown"), "exit 0\n").expect("rc.shutdown");
+    let r = sim.brig(&["start", "app"]);
+    r.fails(1);
+    assert!(r.stderr.contains("jail app depends on box, which is not running"), "{}", r.stderr);
+    let r = sim.brig(&["start", "--all"]);
+    r.ok();
+    let order: Vec<&str> = r.stdout.lines().collect();
+    assert!(order[0].contains("box") && order[1].contains("app"), "{order:?}");
+    sim.brig(&["stop", "--all"]).ok();
+    assert_down(&sim);
+}
+
+/// Every host call of a start, failed in turn: either the start fails
+/// with nothing left up, or (for calls it can do without, such as reading
+/// the jid back at the end) it completes; and the next start succeeds.
+#[test]
+fn a_failure_at_any_step_of_start_leaves_nothing_up() {
+    let probe = defined(&[]);
+    let faults = crate::common::every_call(&probe, &["start", "box"]);
+    probe.brig(&["stop", "box"]).ok();
+    assert!(faults.iter().any(|f| f.starts_with("jail_set:")), "{faults:?}");
+    let mut failed = 0;
+    for fault in faults {
+        let sim = defined(&[]);
+        let r = sim.brig_env(&["start", "box"], &[("BRIG_SIM_FAIL", &fault)]);
+        if r.code == Some(0) {
+            assert!(sim.host().jail_find("box").expect("get").is_some(), "{fault}: exit 0 but not running");
+            sim.brig(&["stop", "box"]).ok();
+            continue;
+        }
+        failed += 1;
+        r.fails(1);
+        assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
+        assert_down(&sim);
+        sim.brig(&["start", "box"]).ok();
+        sim.brig(&["stop", "box"]).ok();
+    }
+    assert!(failed >= 8, "most calls of a start are essential ({failed})");
+}
+
+/// Every host call of a stop, failed in turn: exit 1, and the next stop
+/// finishes the job.
+#[test]
+fn a_failed_stop_is_finished_by_the_next() {
+    let probe = defined(&[]);
+    probe.brig(&["start", "box"]).ok();
+    let faults = crate::common::every_call(&probe, &["stop", "box"]);
+    probe.brig(&["stop", "box"]).ok();
+    assert!(faults.iter().any(|f| f.starts_with("unmount:")), "{faults:?}");
+    for fault in faults {
+        let sim = defined(&[]);
+        sim.brig(&["start", "box"]).ok();
+        let r = sim.brig_env(&["stop", "box"], &[("BRIG_SIM_FAIL", &fault)]);
+        r.fails(1);
+        sim.brig(&["stop", "box"]).ok();
+        assert_down(&sim);
+    }
+}
