@@ -162,6 +162,17 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             run_command(host, command, crate::host::Place::Jail(j.jid), *clean)?;
             Ok(Undo::Nothing)
         }
+        Op::Terminate { jail, timeout } => {
+            if let Some(j) = host.jail_find(jail)? {
+                if host.jail_kill(j.jid, Some(nix::sys::signal::Signal::SIGTERM))? {
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(u64::from(*timeout));
+                    while std::time::Instant::now() < deadline && host.jail_kill(j.jid, None)? {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                }
+            }
+            Ok(Undo::Nothing)
+        }
         Op::RemoveJail { jid, .. } => {
             host.jail_remove(*jid)?;
             Ok(Undo::Nothing)

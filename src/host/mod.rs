@@ -425,6 +425,11 @@ pub trait Host {
         }
     }
 
+    /// Sends `signal` to every process of a jail (None only asks); true if
+    /// the jail had any process. Used to stop a jail gently before
+    /// jail_remove(2), which kills.
+    fn jail_kill(&mut self, jid: Jid, signal: Option<nix::sys::signal::Signal>) -> HostResult<bool>;
+
     /// The live jail with this name, if any.
     fn jail_find(&self, name: &str) -> HostResult<Option<LiveJail>> {
         match self.jail_get(&JailKey::Name(name.to_string()), LIVE_PARAMS) {

@@ -53,6 +53,9 @@ pub enum Op {
     /// `/bin/sh -c COMMAND` inside the named running jail; a non-zero
     /// status fails.
     ExecIn { stage: &'static str, jail: String, command: String, clean: bool },
+    /// SIGTERM every process of the jail and wait up to `timeout` seconds
+    /// for them to go (stop.timeout); what is left, jail_remove kills.
+    Terminate { jail: String, timeout: u32 },
     /// jail_remove(2). Cannot be undone.
     RemoveJail { name: String, jid: i32 },
     /// unmount(2). Cannot be undone.
@@ -92,6 +95,7 @@ impl fmt::Display for Op {
                 write!(f, "copy {} to {} in {dataset}", from.display(), to.display())
             }
             Op::RemoveJail { name, jid } => write!(f, "jail_remove {name} (jid {jid})"),
+            Op::Terminate { jail, timeout } => write!(f, "SIGTERM the processes of {jail}, wait up to {timeout} s"),
             Op::AddAlias { interface, addr } => {
                 let family = if addr.addr().is_ipv4() { "inet" } else { "inet6" };
                 write!(f, "ifconfig {interface} {family} {addr} alias")

@@ -156,6 +156,7 @@ pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
             command: spec.exec.stop.clone(),
             clean: spec.exec.clean,
         });
+        ops.push(Op::Terminate { jail: spec.name.to_string(), timeout: spec.exec.timeout });
         ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
         if let Some(c) = &spec.exec.poststop {
             ops.push(Op::Hook { stage: "exec.poststop", command: c.clone() });
@@ -248,6 +249,7 @@ mod tests {
             lines(&stop(&cfg(), &spec(), &seen)),
             vec![
                 "exec.stop in web: /bin/sh /etc/rc.shutdown jail",
+                "SIGTERM the processes of web, wait up to 10 s",
                 "jail_remove web (jid 3)",
                 "exec.poststop: logger stopped",
                 "umount /usr/local/brig/jails/web/root/usr/local/www",

@@ -181,3 +181,18 @@ fn a_failed_stop_is_finished_by_the_next() {
         assert_down(&sim);
     }
 }
+
+#[test]
+fn stop_asks_processes_to_end_before_removing_the_jail() {
+    let sim = defined(&[]);
+    // A daemon that leaves a mark when it gets SIGTERM.
+    std::fs::write(
+        sim.file(&format!("{ROOT}/etc/rc")),
+        "(trap 'echo bye > /termed; exit 0' TERM; while :; do sleep 1; done) >/dev/null 2>&1 &\n",
+    )
+    .expect("rc");
+    sim.brig(&["start", "box"]).ok();
+    sim.brig(&["stop", "box"]).ok();
+    assert_down(&sim);
+    assert_eq!(std::fs::read_to_string(sim.file(&format!("{ROOT}/termed"))).expect("the daemon saw SIGTERM"), "bye\n");
+}

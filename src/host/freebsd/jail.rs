@@ -125,6 +125,47 @@ pub(super) fn get(key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
         .collect()
 }
 
+/// Signals every process of a jail the way `jexec JID kill -SIG -1` does:
+/// a child attaches to the jail and calls kill(-1), which reaches every
+/// process it can see there (the jail's and its children's) except
+/// itself. Signal 0 only asks whether there is any.
+pub(super) fn kill(jid: Jid, signal: Option<nix::sys::signal::Signal>) -> HostResult<bool> {
+    let sig = signal.map_or(0, |s| s as libc::c_int);
+    // SAFETY: the child calls only async-signal-safe system calls
+    // (jail_attach, kill, _exit) and never returns into Rust code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(HostError::last("jail_kill", format!("fork to signal jail {jid}")));
+    }
+    if pid == 0 {
+        // SAFETY: see above; _exit ends the child without unwinding.
+        unsafe {
+            if libc::jail_attach(jid) != 0 {
+                libc::_exit(4);
+            }
+            let code = if libc::kill(-1, sig) == 0 {
+                0
+            } else if *libc::__error() == libc::ESRCH {
+                3
+            } else {
+                5
+            };
+            libc::_exit(code);
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for the child forked above.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+        return Err(HostError::last("jail_kill", format!("waiting to signal jail {jid}")));
+    }
+    match libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)) {
+        Some(0) => Ok(true),
+        Some(3) => Ok(false),
+        Some(4) => Err(HostError::new("jail_kill", Errno::EINVAL, format!("cannot attach to jail {jid}"))),
+        _ => Err(HostError::new("jail_kill", Errno::EPERM, format!("cannot signal the processes of jail {jid}"))),
+    }
+}
+
 /// jail_remove(2).
 pub(super) fn remove(jid: Jid) -> HostResult<()> {
     // SAFETY: plain system call on an integer.

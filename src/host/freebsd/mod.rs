@@ -93,6 +93,10 @@ impl Host for FreeBsdHost {
         jail::remove(jid)
     }
 
+    fn jail_kill(&mut self, jid: Jid, signal: Option<nix::sys::signal::Signal>) -> HostResult<bool> {
+        jail::kill(jid, signal)
+    }
+
     fn zfs_create(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()> {
         zfs::create(&mut self.zfs, name, props)
     }

@@ -387,6 +387,18 @@ impl Host for SimHost {
         Ok(())
     }
 
+    fn jail_kill(&mut self, jid: Jid, signal: Option<nix::sys::signal::Signal>) -> HostResult<bool> {
+        let root = self
+            .read("jail_kill", |st| self.jail_root(st, jid).ok_or((Errno::EINVAL, format!("jail {jid} not found"))))?;
+        let pids = process::pids_in(&root);
+        if let Some(sig) = signal {
+            for pid in &pids {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), sig);
+            }
+        }
+        Ok(!pids.is_empty())
+    }
+
     fn zfs_create(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()> {
         let (cfg, paths) = (&self.cfg, self.paths());
         self.write("zfs_create", |st| zfs::create(st, cfg, &paths, name, props))
