@@ -103,3 +103,11 @@ fn brig_toml_5_documents_every_definition_key() {
         }
     }
 }
+
+#[test]
+fn brig_8_lists_every_op_brig_sim_fail_accepts() {
+    let page = read("man/brig.8").replace("\n", " ");
+    for op in brig::host::sim::OPS {
+        assert!(page.contains(&format!(" {op},")) || page.contains(&format!(" {op}.")), "brig.8 does not list {op}");
+    }
+}

@@ -273,6 +273,7 @@ fn a_failed_destroy_is_finished_by_running_it_again() {
         sim.brig(&["create", "web", "--release", "14.3-RELEASE"]).ok();
         let r = sim.brig_env(&["destroy", "web"], &[("BRIG_SIM_FAIL", &fault)]);
         r.fails(1);
+        assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
         sim.brig(&["destroy", "web"]).ok();
         assert_eq!(jail_datasets(&sim), Vec::<String>::new(), "{fault}");
         assert!(!definition(&sim, "web").exists(), "{fault}");

@@ -177,6 +177,7 @@ fn a_failed_stop_is_finished_by_the_next() {
         sim.brig(&["start", "box"]).ok();
         let r = sim.brig_env(&["stop", "box"], &[("BRIG_SIM_FAIL", &fault)]);
         r.fails(1);
+        assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
         sim.brig(&["stop", "box"]).ok();
         assert_down(&sim);
     }

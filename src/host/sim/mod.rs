@@ -70,6 +70,7 @@ pub const OPS: &[&str] = &[
     "jail_set",
     "jail_get",
     "jail_remove",
+    "jail_kill",
     "zfs_create",
     "zfs_snapshot",
     "zfs_clone",
@@ -158,6 +159,8 @@ impl SimHost {
 
     /// Counts a call and applies any fault injected for it.
     fn begin(&self, op: &'static str) -> HostResult<()> {
+        // Every counted op must be one BRIG_SIM_FAIL can name.
+        debug_assert!(OPS.contains(&op), "op {op} is missing from OPS");
         let n = {
             let mut calls = self.calls.borrow_mut();
             let n = calls.ops.entry(op.to_string()).or_insert(0);
