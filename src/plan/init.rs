@@ -113,18 +113,10 @@ pub fn init(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::DatasetName;
-
-    fn want() -> HostConfig {
-        HostConfig::new(DatasetName::parse("zroot/brig").expect("valid"), PathBuf::from("/usr/local/brig"))
-    }
+    use crate::plan::testing::{cfg as want, lines};
 
     fn fresh() -> InitObserved {
         InitObserved { pool_exists: true, parent_exists: true, ..InitObserved::default() }
-    }
-
-    fn lines(ops: &[Op]) -> Vec<String> {
-        ops.iter().map(ToString::to_string).collect()
     }
 
     #[test]

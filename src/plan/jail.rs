@@ -101,21 +101,7 @@ pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::jail::parse;
-    use crate::model::jail::validate;
-
-    fn cfg() -> HostConfig {
-        HostConfig::new(DatasetName::parse("zroot/brig").expect("valid"), "/usr/local/brig".into())
-    }
-
-    fn spec(text: &str) -> JailSpec {
-        let raw = parse(Path::new("web.toml"), text).expect("parses");
-        validate(&JailName::parse("web").expect("name"), &raw, &[], JailType::Thin).expect("valid")
-    }
-
-    fn lines(ops: &[Op]) -> Vec<String> {
-        ops.iter().map(ToString::to_string).collect()
-    }
+    use crate::plan::testing::{cfg, lines, spec};
 
     #[test]
     fn golden_thin_create() {

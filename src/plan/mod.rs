@@ -11,3 +11,31 @@ pub mod run;
 
 pub use init::{init, InitObserved, InitPlanError};
 pub use op::Op;
+
+/// Fixtures shared by the planners' golden tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    use super::Op;
+    use crate::config::host::JailType;
+    use crate::config::HostConfig;
+    use crate::model::jail::{validate, JailSpec};
+    use crate::model::{DatasetName, JailName};
+
+    /// `zroot/brig` mounted at `/usr/local/brig`.
+    pub fn cfg() -> HostConfig {
+        HostConfig::new(DatasetName::parse("zroot/brig").expect("valid"), "/usr/local/brig".into())
+    }
+
+    /// Jail `web` defined by `text`.
+    pub fn spec(text: &str) -> JailSpec {
+        let raw = crate::config::jail::parse(Path::new("web.toml"), text).expect("parses");
+        validate(&JailName::parse("web").expect("name"), &raw, &[], JailType::Thin).expect("valid")
+    }
+
+    /// A plan as the lines `--dry-run` prints.
+    pub fn lines(ops: &[Op]) -> Vec<String> {
+        ops.iter().map(ToString::to_string).collect()
+    }
+}

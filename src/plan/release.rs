@@ -61,7 +61,7 @@ mod tests {
 
     #[test]
     fn golden_fetch_plan() {
-        let cfg = HostConfig::new(DatasetName::parse("zroot/brig").expect("valid"), "/usr/local/brig".into());
+        let cfg = crate::plan::testing::cfg();
         let release = ReleaseName::parse("14.3-RELEASE").expect("valid");
         let arch = Arch::parse("amd64").expect("valid");
         let plan = FetchPlan {
@@ -72,7 +72,7 @@ mod tests {
             archives: vec!["/cache/base.txz".into(), "/cache/lib32.txz".into()],
             stale_scratch: true,
         };
-        let lines: Vec<String> = fetch(&plan).iter().map(ToString::to_string).collect();
+        let lines = crate::plan::testing::lines(&fetch(&plan));
         assert_eq!(
             lines,
             vec![

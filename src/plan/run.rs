@@ -183,24 +183,11 @@ pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::host::JailType;
-    use crate::config::jail::parse;
-    use crate::model::jail::validate;
-    use crate::model::{DatasetName, JailName};
-    use std::path::Path;
-
-    fn cfg() -> HostConfig {
-        HostConfig::new(DatasetName::parse("zroot/brig").expect("valid"), "/usr/local/brig".into())
-    }
+    use crate::plan::testing::{cfg, lines};
 
     fn spec() -> JailSpec {
         let text = "release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\nip6 = [\"2001:db8::10/64\"]\n[exec]\nprestart = \"logger starting\"\npoststop = \"logger stopped\"\n[[mount]]\nsource = \"/data/www\"\ntarget = \"/usr/local/www\"\nreadonly = true\n";
-        let raw = parse(Path::new("web.toml"), text).expect("parses");
-        validate(&JailName::parse("web").expect("name"), &raw, &[], JailType::Thin).expect("valid")
-    }
-
-    fn lines(ops: &[Op]) -> Vec<String> {
-        ops.iter().map(ToString::to_string).collect()
+        crate::plan::testing::spec(text)
     }
 
     #[test]

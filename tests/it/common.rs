@@ -50,17 +50,30 @@ impl Sim {
     }
 }
 
+/// The processes whose root directory satisfies `pred` (/proc/PID/root).
+pub fn pids_rooted(pred: impl Fn(&Path) -> bool) -> Vec<i32> {
+    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    rd.flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+            std::fs::read_link(e.path().join("root")).ok().filter(|r| pred(r)).map(|_| pid)
+        })
+        .collect()
+}
+
+/// How many processes run with `machine_path` of the sim as their root.
+pub fn processes_in(sim: &Sim, machine_path: &str) -> usize {
+    let root = sim.file(machine_path).canonicalize().expect("root");
+    pids_rooted(|r| r == root).len()
+}
+
 impl Drop for Sim {
     /// Processes a test left inside the sim's jails (a test that failed
     /// before stopping them) must not outlive it.
     fn drop(&mut self) {
         let Ok(dir) = self.dir.path().canonicalize() else { return };
-        let Ok(rd) = std::fs::read_dir("/proc") else { return };
-        for e in rd.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-            if std::fs::read_link(e.path().join("root")).is_ok_and(|r| r.starts_with(&dir)) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
+        for pid in pids_rooted(|r| r.starts_with(&dir)) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
     }
 }

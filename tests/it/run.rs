@@ -24,13 +24,7 @@ fn defined(extra: &[&str]) -> Sim {
 }
 
 fn processes_in(sim: &Sim) -> usize {
-    let root = sim.file(ROOT).canonicalize().expect("root");
-    std::fs::read_dir("/proc")
-        .expect("proc")
-        .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()))
-        .filter(|e| std::fs::read_link(e.path().join("root")).is_ok_and(|r| r == root))
-        .count()
+    crate::common::processes_in(sim, ROOT)
 }
 
 /// Nothing of a started jail is left: no jail, no mount in its root, no

@@ -118,8 +118,8 @@ fn aliases_are_added_once_and_removed_once() {
     assert_eq!(errno(h.addr_add("em0", "0.0.0.0/8".parse().expect("addr"))), Errno::EINVAL);
 }
 
-#[test]
-fn commands_really_run_inside_the_jail_root() {
+/// A sim with jail `j` (root /j holding busybox) created directly.
+fn busybox_jail() -> (Sim, brig::host::sim::SimHost, i32) {
     let sim = Sim::new();
     crate::common::busybox_root(&sim, "/j");
     let mut h = sim.host();
@@ -129,6 +129,12 @@ fn commands_really_run_inside_the_jail_root() {
             SetFlags::CREATE,
         )
         .expect("jail");
+    (sim, h, jid)
+}
+
+#[test]
+fn commands_really_run_inside_the_jail_root() {
+    let (_sim, mut h, jid) = busybox_jail();
     let sh = |script: &str| Command::new("/bin/sh").args(["-c", script]);
     assert_eq!(h.spawn(&sh("exit 3"), Place::Jail(jid)).expect("spawn").status, 3);
     // The jail's root is "/": its own passwd is there, the host's files are not.
@@ -150,15 +156,7 @@ fn commands_really_run_inside_the_jail_root() {
 
 #[test]
 fn jail_remove_kills_the_jails_processes_and_nopersist_waits_for_them() {
-    let sim = Sim::new();
-    crate::common::busybox_root(&sim, "/j");
-    let mut h = sim.host();
-    let jid = h
-        .jail_set(
-            &[JailParam::str("name", "j"), JailParam::str("path", "/j"), JailParam::bool("persist", true)],
-            SetFlags::CREATE,
-        )
-        .expect("jail");
+    let (sim, mut h, jid) = busybox_jail();
     // sh needs /dev/null for a background job: devfs provides it.
     std::fs::create_dir_all(sim.file("/j/dev")).expect("mkdir");
     h.mount(&devfs("/j/dev")).expect("devfs");
@@ -168,15 +166,7 @@ fn jail_remove_kills_the_jails_processes_and_nopersist_waits_for_them() {
     let mut daemon = Command::new("/bin/sh").args(["-c", "sleep 300 &"]);
     daemon.stdio = brig::host::Stdio::Inherit;
     assert_eq!(h.spawn(&daemon, Place::Jail(jid)).expect("spawn").status, 0);
-    let running = || {
-        let root = sim.file("/j").canonicalize().expect("root");
-        std::fs::read_dir("/proc")
-            .expect("proc")
-            .flatten()
-            .filter(|e| e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()))
-            .filter(|e| std::fs::read_link(e.path().join("root")).is_ok_and(|r| r == root))
-            .count()
-    };
+    let running = || crate::common::processes_in(&sim, "/j");
     assert_eq!(running(), 1, "the daemon runs inside the jail");
     // Without persist the jail lives on while it has a process...
     h.jail_set(&[JailParam::str("name", "j"), JailParam::bool("persist", false)], SetFlags::UPDATE).expect("nopersist");
