@@ -6,6 +6,7 @@ mod create;
 mod debug;
 mod destroy;
 mod doctor;
+mod edit;
 mod enter;
 mod error;
 mod host_choice;
@@ -57,6 +58,8 @@ pub enum Command {
     Console(enter::ConsoleArgs),
     /// Destroy a jail: its datasets and its definition; never its release.
     Destroy(destroy::DestroyArgs),
+    /// Edit a jail's definition with $EDITOR; it is validated before it replaces the old one.
+    Edit(edit::EditArgs),
     /// Show a jail: its definition, live parameters, datasets and mounts.
     Info(info::InfoArgs),
     /// List defined and running jails.
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
         Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),
+        Command::Edit(args) => edit::run(&mut *host_choice::open(choice)?, &args),
         Command::Info(args) => info::run(&*host_choice::open(choice)?, &args),
         Command::List(args) => list::run(&*host_choice::open(choice)?, &args),
         Command::Release(cmd) => release::run(&mut *host_choice::open(choice)?, &cmd),

@@ -106,7 +106,7 @@ impl Run {
 /// Runs the brig binary with exactly these arguments (no --host added).
 pub fn brig(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_brig"));
-    cmd.args(args).env_remove("BRIG_HOST").env_remove("BRIG_SIM_FAIL");
+    cmd.args(args).env_remove("BRIG_HOST").env_remove("BRIG_SIM_FAIL").env_remove("VISUAL").env_remove("EDITOR");
     for (k, v) in env {
         cmd.env(k, v);
     }

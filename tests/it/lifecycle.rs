@@ -363,3 +363,28 @@ fn info_shows_definition_live_parameters_datasets_and_mounts() {
     assert!(text.ok().stdout.contains("running (jid 1)"), "{}", text.stdout);
     sim.brig(&["info", "nothing"]).fails(3);
 }
+
+#[test]
+fn edit_validates_before_it_replaces_the_definition() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["create", "web", "--type", "empty", "--hostname", "old"]).ok();
+    let def = definition(&sim, "web");
+    // A non-interactive "editor": sed, editing in place.
+    let run = |script: &str| sim.brig_env(&["edit", "web"], &[("EDITOR", &format!("sed -i {script}"))]);
+    let r = run("s/old/new/");
+    r.ok();
+    assert!(r.stdout.contains("updated web; the change applies when it next starts"), "{}", r.stdout);
+    assert!(std::fs::read_to_string(&def).expect("def").contains("hostname = \"new\""));
+    assert_eq!(std::fs::metadata(&def).expect("def").permissions().mode() & 0o777, 0o600);
+    let r = run("s/hostname/hostnme/");
+    r.fails(1);
+    assert!(r.stderr.contains("unknown field `hostnme`") && r.stderr.contains("web.toml.rej"), "{}", r.stderr);
+    assert!(std::fs::read_to_string(&def).expect("def").contains("hostname = \"new\""), "unchanged");
+    assert!(sim.file("/usr/local/etc/brig/jails/web.toml.rej").is_file());
+    assert!(run("s/nothing-matches//").ok().stdout.contains("no changes to web"));
+    let r = sim.brig_env(&["edit", "web"], &[("EDITOR", "false")]);
+    r.fails(1);
+    assert!(r.stderr.contains("exited with status 1; the definition of web is unchanged"), "{}", r.stderr);
+    sim.brig(&["edit", "nope"]).fails(3);
+}

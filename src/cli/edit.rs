@@ -1,0 +1,78 @@
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::CliError;
+use crate::config::{atomic, jail, ConfigError, HostConfig};
+use crate::host::{Command, Host, Place, Stdio};
+use crate::model::JailName;
+use crate::plan::jail::definition_path;
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The jail whose definition to edit with $VISUAL or $EDITOR.
+    pub name: String,
+}
+
+fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |e| CliError::Config(ConfigError::io(path, e))
+}
+
+/// Opens the editor on a copy, validates the result and only then
+/// replaces the definition (atomically); an invalid edit is kept beside it
+/// as NAME.toml.rej and the definition is left as it was.
+pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
+    let cfg = HostConfig::load(host)?
+        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let name = JailName::parse(&args.name)?;
+    let path = host.local_path(&definition_path(&name));
+    let original = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(CliError::NotFound(format!("jail {name} is not defined; `brig list` shows the jails")))
+        }
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let copy = path.with_file_name(format!(".{name}.edit.toml"));
+    atomic::write(&copy, &original, 0o600).map_err(io(&copy))?;
+    let editor = std::env::var("VISUAL").or_else(|_| std::env::var("EDITOR")).unwrap_or_else(|_| "vi".into());
+    // Through sh, so an editor with arguments ("code -w") works.
+    let mut cmd = Command::new("/bin/sh").args(["-c", "exec $BRIG_EDITOR \"$1\"", "sh", &copy.to_string_lossy()]);
+    cmd.env.push(("BRIG_EDITOR".into(), editor.clone()));
+    cmd.stdio = Stdio::Inherit;
+    let status = host.spawn(&cmd, Place::Host)?.status;
+    let edited = std::fs::read(&copy).map_err(io(&copy))?;
+    let _ = std::fs::remove_file(&copy);
+    if status != 0 {
+        return Err(CliError::Failed(format!(
+            "{editor} exited with status {status}; the definition of {name} is unchanged"
+        )));
+    }
+    if edited == original {
+        println!("no changes to {name}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rejected = path.with_file_name(format!("{name}.toml.rej"));
+    let text = String::from_utf8_lossy(&edited).into_owned();
+    let check = jail::parse(&path, &text).and_then(|raw| {
+        let defaults =
+            cfg.default_params().map_err(|(_, why)| ConfigError::at(&path, &text, 0, format!("brig.toml: {why}")))?;
+        crate::model::jail::validate(&name, &raw, &defaults, cfg.defaults.jail_type)
+            .map(drop)
+            .map_err(|(offset, msg)| ConfigError::at(&path, &text, offset, msg))
+    });
+    if let Err(e) = check {
+        atomic::write(&rejected, &edited, 0o600).map_err(io(&rejected))?;
+        return Err(CliError::Failed(format!(
+            "{e}; the definition is unchanged and your edit is kept in {}",
+            rejected.display()
+        )));
+    }
+    atomic::write(&path, &edited, 0o600).map_err(io(&path))?;
+    let _ = std::fs::remove_file(&rejected);
+    match host.jail_find(name.as_str())? {
+        Some(_) => println!("updated {name}; it is running: `brig restart {name}` applies the change"),
+        None => println!("updated {name}; the change applies when it next starts"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
