@@ -41,9 +41,11 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
     // A definition that no longer validates must not block its own removal.
     let spec = jail::load(&def_path, &name, &cfg).ok();
     let mounts = host.mounts()?;
+    let interfaces = host.interfaces()?;
     let seen = DestroySeen {
         running: running.as_ref(),
         mounts: &mounts,
+        interfaces: &interfaces,
         spec: spec.as_ref(),
         dataset_exists,
         definition_exists,

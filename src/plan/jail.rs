@@ -6,8 +6,8 @@ use super::release::{self as release_plan, BASE_SNAPSHOT};
 use super::Op;
 use crate::config::host::{JailType, JAILS_DIR};
 use crate::config::HostConfig;
-use crate::host::{LiveJail, MountEntry};
-use crate::model::jail::{JailSpec, Network};
+use crate::host::{Interface, LiveJail, MountEntry};
+use crate::model::jail::JailSpec;
 use crate::model::{DatasetName, JailName};
 
 /// `<root>/jails/NAME`: the jail's own dataset; its root is `.../root`.
@@ -59,6 +59,7 @@ pub fn create(cfg: &HostConfig, spec: &JailSpec, definition: &str) -> Vec<Op> {
 pub struct DestroySeen<'a> {
     pub running: Option<&'a LiveJail>,
     pub mounts: &'a [MountEntry],
+    pub interfaces: &'a [Interface],
     /// The definition, if it is valid (for its aliases).
     pub spec: Option<&'a JailSpec>,
     pub dataset_exists: bool,
@@ -74,20 +75,9 @@ pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op>
     if let Some(j) = seen.running {
         ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
     }
-    let root = root_path(cfg, name);
-    let mut inside: Vec<&MountEntry> = seen
-        .mounts
-        .iter()
-        .filter(|m| m.target.starts_with(&root) && !(m.fstype == "zfs" && m.target == root))
-        .collect();
-    inside.sort_by_key(|m| std::cmp::Reverse(m.target.components().count()));
-    ops.extend(inside.into_iter().map(|m| Op::Unmount { target: m.target.clone() }));
-    if let (Some(_), Some(JailSpec { network: Network::Addresses { interface: Some(i), ip4, ip6 }, .. })) =
-        (seen.running, seen.spec)
-    {
-        for a in ip6.iter().map(|a| ipnet::IpNet::V6(*a)).chain(ip4.iter().map(|a| ipnet::IpNet::V4(*a))) {
-            ops.push(Op::RemoveAlias { interface: i.clone(), addr: a });
-        }
+    ops.extend(super::run::unmount_all(cfg, name, seen.mounts));
+    if let Some(spec) = seen.spec {
+        ops.extend(super::run::remove_aliases(spec, seen.interfaces));
     }
     if seen.dataset_exists {
         ops.push(Op::DestroyDataset { name: dataset(cfg, name), recursive: true });
@@ -142,9 +132,11 @@ mod tests {
             m("/usr/local/brig/jails/web/root/dev/fd", "fdescfs"),
             m("/usr/local/brig/jails/webby/root/dev", "devfs"),
         ];
+        let ifs = vec![Interface { name: "em0".into(), up: true, addrs: vec!["192.0.2.10/24".parse().expect("addr")] }];
         let seen = DestroySeen {
             running: Some(&live),
             mounts: &mounts,
+            interfaces: &ifs,
             spec: Some(&s),
             dataset_exists: true,
             definition_exists: true,

@@ -13,6 +13,7 @@ use super::Op;
 use crate::config::HostConfig;
 use crate::host::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue};
 use crate::model::jail::{JailSpec, Network};
+use crate::model::JailName;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RunPlanError {
@@ -134,6 +135,26 @@ pub fn start(cfg: &HostConfig, spec: &JailSpec, known: &dyn Fn(&str) -> bool) ->
     Ok(ops)
 }
 
+/// Unmount everything mounted in a jail's root, deepest first (the root's
+/// own dataset stays mounted).
+pub fn unmount_all(cfg: &HostConfig, name: &JailName, mounts: &[MountEntry]) -> Vec<Op> {
+    let root = root_path(cfg, name);
+    let mut inside: Vec<&MountEntry> =
+        mounts.iter().filter(|m| m.target.starts_with(&root) && !(m.fstype == "zfs" && m.target == root)).collect();
+    inside.sort_by_key(|m| std::cmp::Reverse(m.target.components().count()));
+    inside.into_iter().map(|m| Op::Unmount { target: m.target.clone() }).collect()
+}
+
+/// Remove the jail's aliases that are still configured, IPv6 first (the
+/// reverse of start).
+pub fn remove_aliases(spec: &JailSpec, interfaces: &[Interface]) -> Vec<Op> {
+    let Network::Addresses { interface: Some(i), .. } = &spec.network else { return Vec::new() };
+    let present = |a: &IpNet| interfaces.iter().any(|x| &x.name == i && x.addrs.iter().any(|y| y.addr() == a.addr()));
+    let mut addrs = addresses(spec);
+    addrs.reverse();
+    addrs.into_iter().filter(present).map(|a| Op::RemoveAlias { interface: i.clone(), addr: a }).collect()
+}
+
 /// What `brig stop` found: the live jail, the mounts, the interfaces.
 pub struct StopSeen<'a> {
     pub running: Option<&'a LiveJail>,
@@ -162,21 +183,8 @@ pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
             ops.push(Op::Hook { stage: "exec.poststop", command: c.clone() });
         }
     }
-    let root = root_path(cfg, &spec.name);
-    let mut inside: Vec<&MountEntry> = seen
-        .mounts
-        .iter()
-        .filter(|m| m.target.starts_with(&root) && !(m.fstype == "zfs" && m.target == root))
-        .collect();
-    inside.sort_by_key(|m| std::cmp::Reverse(m.target.components().count()));
-    ops.extend(inside.into_iter().map(|m| Op::Unmount { target: m.target.clone() }));
-    if let Network::Addresses { interface: Some(i), .. } = &spec.network {
-        let present =
-            |a: &IpNet| seen.interfaces.iter().any(|x| &x.name == i && x.addrs.iter().any(|y| y.addr() == a.addr()));
-        let mut addrs = addresses(spec);
-        addrs.reverse();
-        ops.extend(addrs.into_iter().filter(present).map(|a| Op::RemoveAlias { interface: i.clone(), addr: a }));
-    }
+    ops.extend(unmount_all(cfg, &spec.name, seen.mounts));
+    ops.extend(remove_aliases(spec, seen.interfaces));
     ops
 }
 
