@@ -22,6 +22,12 @@ fn dataset(
     }
 }
 
+/// Whether a dataset or snapshot exists (ENOENT: no; other errors are
+/// errors).
+pub fn dataset_exists(host: &dyn Host, name: &str) -> HostResult<bool> {
+    Ok(dataset(host, name, &["type"])?.is_some())
+}
+
 /// What `brig init` must know to plan.
 pub fn init(host: &dyn Host, want: &HostConfig) -> HostResult<InitObserved> {
     let pool_exists = dataset(host, want.dataset.pool(), &["type"])?.is_some();

@@ -1,4 +1,4 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -6,7 +6,7 @@ use clap::Args;
 use super::CliError;
 use crate::config::host::JailType;
 use crate::config::{jail, ConfigError, HostConfig};
-use crate::host::{Errno, Host};
+use crate::host::Host;
 use crate::model::jail::{validate, JailSpec, Network};
 use crate::model::JailName;
 use crate::plan::jail as plan;
@@ -122,14 +122,6 @@ fn definition(args: &CreateArgs) -> Result<(String, PathBuf), CliError> {
     Ok((doc.to_string(), shown))
 }
 
-fn exists(host: &dyn Host, name: &str) -> Result<bool, CliError> {
-    match host.zfs_get(name, &["type"]) {
-        Ok(_) => Ok(true),
-        Err(e) if e.errno == Errno::ENOENT => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Addresses of a definition, for the clash check.
 fn addresses(s: &JailSpec) -> Vec<std::net::IpAddr> {
     match &s.network {
@@ -141,8 +133,7 @@ fn addresses(s: &JailSpec) -> Vec<std::net::IpAddr> {
 }
 
 pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError> {
-    let cfg = HostConfig::load(host)?
-        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
     if let Some(t) = &args.jail_type {
         if !["thin", "thick", "empty"].contains(&t.as_str()) {
@@ -166,11 +157,11 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
         )));
     }
     if let (Some(r), JailType::Thin | JailType::Thick) = (&spec.release, spec.jail_type) {
-        if !exists(host, &format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(&cfg, r)))? {
+        if !crate::observe::dataset_exists(host, &format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(&cfg, r)))? {
             return Err(CliError::Failed(format!("release {r} is not fetched; run `brig release fetch {r}` first")));
         }
     }
-    if exists(host, plan::dataset(&cfg, &name).as_str())? {
+    if crate::observe::dataset_exists(host, plan::dataset(&cfg, &name).as_str())? {
         return Err(CliError::Failed(format!(
             "dataset {} already exists without a definition; destroy it with `brig destroy {name}` first",
             plan::dataset(&cfg, &name)
@@ -203,14 +194,10 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
 
 /// Every other valid definition (invalid ones cannot hold addresses).
 fn others(host: &dyn Host, cfg: &HostConfig, me: &JailName) -> Vec<JailSpec> {
-    let dir = host.local_path(Path::new(crate::config::host::JAILS_DIR));
-    let Ok(rd) = std::fs::read_dir(&dir) else { return Vec::new() };
-    rd.flatten()
-        .filter_map(|e| {
-            let p = e.path();
-            let name = JailName::parse(&p.file_stem()?.to_string_lossy()).ok()?;
-            (p.extension()? == "toml" && &name != me).then_some((p, name))
-        })
+    jail::definition_files(host)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| jail::name_of(&p).filter(|n| n != me).map(|n| (p, n)))
         .filter_map(|(p, n)| jail::load(&p, &n, cfg).ok())
         .collect()
 }

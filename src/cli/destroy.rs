@@ -3,8 +3,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::CliError;
-use crate::config::{jail, HostConfig};
-use crate::host::{Errno, Host};
+use crate::config::jail;
+use crate::host::Host;
 use crate::model::JailName;
 use crate::plan::jail::{self as plan, DestroySeen};
 
@@ -18,16 +18,11 @@ pub struct DestroyArgs {
 }
 
 pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError> {
-    let cfg = HostConfig::load(host)?
-        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
     let def_path = host.local_path(&plan::definition_path(&name));
     let definition_exists = def_path.exists();
-    let dataset_exists = match host.zfs_get(plan::dataset(&cfg, &name).as_str(), &["type"]) {
-        Ok(_) => true,
-        Err(e) if e.errno == Errno::ENOENT => false,
-        Err(e) => return Err(e.into()),
-    };
+    let dataset_exists = crate::observe::dataset_exists(host, plan::dataset(&cfg, &name).as_str())?;
     if !definition_exists && !dataset_exists {
         return Err(CliError::NotFound(format!("jail {name} does not exist; `brig list` shows the jails")));
     }

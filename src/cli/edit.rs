@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::CliError;
-use crate::config::{atomic, jail, ConfigError, HostConfig};
+use crate::config::{atomic, jail, ConfigError};
 use crate::host::{Command, Host, Place, Stdio};
 use crate::model::JailName;
 use crate::plan::jail::definition_path;
@@ -22,8 +22,7 @@ fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
 /// replaces the definition (atomically); an invalid edit is kept beside it
 /// as NAME.toml.rej and the definition is left as it was.
 pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
-    let cfg = HostConfig::load(host)?
-        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
     let path = host.local_path(&definition_path(&name));
     let original = match std::fs::read(&path) {

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::output::{print_json, table};
 use super::CliError;
-use crate::config::{jail, HostConfig};
+use crate::config::jail;
 use crate::host::{Errno, Host, JailKey, MountEntry, LIVE_PARAMS};
 use crate::model::jail::{JailSpec, Network};
 use crate::model::JailName;
@@ -104,8 +104,7 @@ fn definition(s: &JailSpec) -> Definition {
 }
 
 pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
-    let cfg = HostConfig::load(host)?
-        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
     let path = host.local_path(&plan::definition_path(&name));
     if !path.exists() {

@@ -1,5 +1,4 @@
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -7,8 +6,7 @@ use serde::Serialize;
 
 use super::output::{print_json, table};
 use super::CliError;
-use crate::config::host::JAILS_DIR;
-use crate::config::{jail, HostConfig};
+use crate::config::jail;
 use crate::host::{Host, LiveJail};
 use crate::model::jail::Network;
 use crate::model::JailName;
@@ -49,19 +47,13 @@ fn live_ips(j: &LiveJail) -> Vec<String> {
 /// Every defined jail and every running one: one jail_get sweep and the
 /// definition files; no process, no per-jail ZFS call.
 pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
-    let cfg = HostConfig::load(host)?
-        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let cfg = super::require_config(host)?;
     let live: BTreeMap<String, LiveJail> = host.jail_list()?.into_iter().map(|j| (j.name.clone(), j)).collect();
-    let dir = host.local_path(Path::new(JAILS_DIR));
-    let mut files: Vec<(JailName, std::path::PathBuf)> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .filter_map(|p| JailName::parse(&p.file_stem()?.to_string_lossy()).ok().map(|n| (n, p)))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+    let mut files: Vec<(JailName, std::path::PathBuf)> = jail::definition_files(host)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| jail::name_of(&p).map(|n| (n, p)))
+        .collect();
     files.sort();
     let mut rows = Vec::new();
     for (name, path) in &files {

@@ -76,6 +76,12 @@ pub enum Command {
     Debug(debug::DebugCommand),
 }
 
+/// The host config, or the sentence telling the user to run `brig init`.
+fn require_config(host: &dyn crate::host::Host) -> Result<crate::config::HostConfig, CliError> {
+    crate::config::HostConfig::load(host)?
+        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))
+}
+
 /// Runs a parsed command line; the exit code on success.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let choice = cli.host.as_deref().map(HostChoice::parse).transpose()?;

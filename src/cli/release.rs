@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::output::{print_json, table};
 use super::CliError;
 use crate::config::HostConfig;
-use crate::host::{Errno, Host};
+use crate::host::Host;
 use crate::model::{Arch, ReleaseName};
 use crate::plan::release::{self as plan, FetchPlan, BASE_SNAPSHOT};
 use crate::release::fetch::{self, Progress, Quiet, Source};
@@ -51,8 +51,7 @@ pub struct FetchArgs {
 }
 
 pub fn run(host: &mut dyn Host, cmd: &ReleaseCommand) -> Result<ExitCode, CliError> {
-    let cfg = HostConfig::load(host)?
-        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))?;
+    let cfg = super::require_config(host)?;
     match cmd {
         ReleaseCommand::Fetch(args) => fetch_release(host, &cfg, args),
         ReleaseCommand::List { json } => list(host, &cfg, *json),
@@ -91,14 +90,6 @@ impl Progress for Bar {
     }
 }
 
-fn exists(host: &dyn Host, name: &str) -> Result<bool, CliError> {
-    match host.zfs_get(name, &["type"]) {
-        Ok(_) => Ok(true),
-        Err(e) if e.errno == Errno::ENOENT => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
 fn component_name(c: &str) -> Result<String, CliError> {
     if c.is_empty() || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         return Err(CliError::Usage(format!(
@@ -124,7 +115,7 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
         }
     }
     let target = plan::dataset(cfg, &release);
-    if exists(host, target.as_str())? {
+    if crate::observe::dataset_exists(host, target.as_str())? {
         println!("release {release} is already fetched ({target}@{BASE_SNAPSHOT}); nothing to do");
         return Ok(ExitCode::SUCCESS);
     }
@@ -175,7 +166,7 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
         }
         archives.push(path);
     }
-    let stale_scratch = exists(host, plan::scratch(cfg, &release).as_str())?;
+    let stale_scratch = crate::observe::dataset_exists(host, plan::scratch(cfg, &release).as_str())?;
     let ops = plan::fetch(&FetchPlan {
         cfg,
         release: &release,

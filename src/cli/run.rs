@@ -1,12 +1,10 @@
 //! `brig start`, `brig stop`, `brig restart`.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use super::CliError;
-use crate::config::host::JAILS_DIR;
 use crate::config::{jail, HostConfig};
 use crate::host::{Errno, Host};
 use crate::model::jail::JailSpec;
@@ -28,16 +26,8 @@ pub struct RunArgs {
 /// The selected jails' definitions, validated, in start order.
 fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Result<Vec<JailSpec>, CliError> {
     let names: Vec<JailName> = if args.all {
-        let dir = host.local_path(Path::new(JAILS_DIR));
-        let mut v: Vec<JailName> = std::fs::read_dir(&dir)
-            .map(|rd| {
-                rd.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                    .filter_map(|p| JailName::parse(&p.file_stem()?.to_string_lossy()).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let files = jail::definition_files(host).unwrap_or_default();
+        let mut v: Vec<JailName> = files.iter().filter_map(|p| jail::name_of(p)).collect();
         v.sort();
         v
     } else {
@@ -58,7 +48,7 @@ fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Result<Vec<Jai
 }
 
 fn load_cfg(host: &dyn Host) -> Result<HostConfig, CliError> {
-    HostConfig::load(host)?.ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))
+    super::require_config(host)
 }
 
 fn start_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, batch: &[JailSpec]) -> Result<(), CliError> {

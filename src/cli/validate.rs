@@ -50,27 +50,6 @@ fn locate(host: &dyn Host, target: &str) -> Result<(JailName, PathBuf), String> 
     Ok((name, path))
 }
 
-/// Every `NAME.toml` in the jails directory, in name order.
-fn all_definitions(host: &dyn Host) -> Result<Vec<String>, CliError> {
-    let dir = host.local_path(Path::new(JAILS_DIR));
-    let rd = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(CliError::Failed(format!("{}: {e}", dir.display()))),
-    };
-    let mut out: Vec<String> = rd
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "toml")
-                && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .map(|p| p.display().to_string())
-        .collect();
-    out.sort();
-    Ok(out)
-}
-
 /// Checks across definitions: dependencies that name no defined jail, and
 /// one address given to two jails.
 fn cross_checks(specs: &[(PathBuf, JailSpec)]) -> Vec<(usize, String)> {
@@ -106,7 +85,11 @@ pub fn run(host: &dyn Host, args: &ValidateArgs) -> Result<ExitCode, CliError> {
         None => HostConfig::new(DatasetName::parse(DEFAULT_DATASET)?, DEFAULT_MOUNTPOINT.into()),
     };
     let whole_set = args.targets.is_empty();
-    let targets = if whole_set { all_definitions(host)? } else { args.targets.clone() };
+    let targets = if whole_set {
+        jail::definition_files(host)?.iter().map(|p| p.display().to_string()).collect()
+    } else {
+        args.targets.clone()
+    };
     let mut results: Vec<Checked> = Vec::new();
     let mut valid: Vec<(PathBuf, JailSpec)> = Vec::new();
     let mut index_of: Vec<usize> = Vec::new();

@@ -98,6 +98,33 @@ pub fn read(path: &Path) -> Result<(String, RawJail), ConfigError> {
     Ok((text, raw))
 }
 
+/// Every `*.toml` in the jails directory of the managed machine (local
+/// paths, in name order), leaving out brig's own dotfiles (edit copies).
+/// A missing directory has none.
+pub fn definition_files(host: &dyn crate::host::Host) -> Result<Vec<std::path::PathBuf>, ConfigError> {
+    let dir = host.local_path(Path::new(super::host::JAILS_DIR));
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(ConfigError::io(dir, e)),
+    };
+    let mut out: Vec<std::path::PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "toml")
+                && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// The jail a definition file is for, from its name (`web.toml` -> web).
+pub fn name_of(path: &Path) -> Option<JailName> {
+    JailName::parse(&path.file_stem()?.to_string_lossy()).ok()
+}
+
 /// Reads and validates the definition of jail `name` at `path` (a local
 /// path). Every error names the file, line and column.
 pub fn load(path: &Path, name: &JailName, host: &HostConfig) -> Result<JailSpec, ConfigError> {
