@@ -6,6 +6,7 @@ mod common;
 mod cli_basics;
 mod docs;
 mod doctor;
+mod fixture;
 mod init;
 mod lifecycle;
 mod release;

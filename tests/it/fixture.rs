@@ -1,0 +1,156 @@
+//! The README tour's path, end to end, with the real test release that
+//! tests/fixtures/make-release builds (Debian's static busybox and rc
+//! scripts that leave a mark): fetch, create, start, exec, stop, destroy.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::Sim;
+
+const ROOT: &str = "/usr/local/brig/jails/web/root";
+
+/// Runs tests/fixtures/make-release into `dir`, as a README reader would.
+fn make_release(dir: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make-release");
+    let out = Command::new(&script).arg(dir).output().expect("make-release runs");
+    assert!(
+        out.status.success(),
+        "{} failed ({}):\n{}{}",
+        script.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The rc scripts' log inside the jail, or "" when there is none yet.
+fn rc_log(sim: &Sim) -> String {
+    std::fs::read_to_string(sim.file(&format!("{ROOT}/var/log/rc.log"))).unwrap_or_default()
+}
+
+#[test]
+fn the_fixture_release_goes_through_the_readme_tour() {
+    let mirror = tempfile::tempdir().expect("tempdir");
+    make_release(mirror.path());
+    let manifest = std::fs::read_to_string(mirror.path().join("MANIFEST")).expect("MANIFEST");
+    assert!(manifest.starts_with("base.txz\t"), "{manifest}");
+
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let from = mirror.path().display().to_string();
+    let r = sim.brig(&["release", "fetch", "14.3-RELEASE", "--from", &from]);
+    assert!(r.ok().stdout.contains("fetched 14.3-RELEASE"), "{}", r.stdout);
+    let rel = sim.file("/usr/local/brig/releases/14.3-RELEASE");
+    let meta = |p: &str| std::fs::symlink_metadata(rel.join(p)).expect(p);
+    assert_eq!(meta("bin/busybox").mode() & 0o7777, 0o555);
+    assert_eq!(meta("tmp").mode() & 0o7777, 0o1777);
+    assert_eq!((meta("etc/rc").uid(), meta("etc/rc").gid()), (0, 0));
+    assert!(meta("bin/sh").file_type().is_symlink());
+
+    let r = sim.brig(&["create", "web", "--release", "14.3-RELEASE"]);
+    assert!(r.ok().stdout.contains("created jail web (thin of 14.3-RELEASE)"), "{}", r.stdout);
+    assert_eq!(rc_log(&sim), "", "nothing ran yet");
+
+    // The release's own /etc/rc runs, chrooted into the jail root.
+    sim.brig(&["start", "web"]).ok();
+    assert_eq!(rc_log(&sim), "brig test release: rc started\n");
+
+    let r = sim.brig(&["exec", "web", "--", "/bin/sh", "-c", "exit 3"]);
+    r.fails(3);
+    let r = sim.brig(&["exec", "web", "--", "cat", "/etc/rc.conf"]);
+    assert_eq!(r.ok().stdout, "hostname=\"web\"\n");
+    // --user looks the user up in the release's /etc/passwd.
+    let r = sim.brig(&["exec", "web", "--user", "nobody", "--", "id", "-u"]);
+    assert_eq!(r.ok().stdout, "65534\n");
+    // The jail's processes see its root as theirs: the release's
+    // COPYRIGHT, not the host's.
+    let r = sim.brig(&["exec", "web", "--", "cat", "/COPYRIGHT"]);
+    assert!(r.ok().stdout.starts_with("This is not FreeBSD."), "{}", r.stdout);
+
+    sim.brig(&["stop", "web"]).ok();
+    assert_eq!(rc_log(&sim), "brig test release: rc started\nbrig test release: rc.shutdown ran (jail)\n");
+    assert_eq!(crate::common::processes_in(&sim, ROOT), 0, "processes left in the jail");
+
+    sim.brig(&["destroy", "web"]).ok();
+    assert!(!sim.file(ROOT).exists(), "the jail root is gone");
+    let j = sim.brig(&["release", "list", "--json"]).json();
+    assert_eq!(j["releases"][0]["name"], "14.3-RELEASE", "the release stays");
+    assert!(std::fs::metadata(rel.join("bin/busybox")).expect("busybox").permissions().mode() & 0o111 != 0);
+}
+
+/// `brig console` logs in as root with the release's own login(1) (so
+/// root's password field must let `login -f` through) and gives a shell
+/// inside the jail. login needs a terminal: a pseudo-terminal stands in.
+#[test]
+fn console_gives_a_root_shell_in_the_jail() {
+    use std::io::{Read, Write};
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    let mirror = tempfile::tempdir().expect("tempdir");
+    make_release(mirror.path());
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["release", "fetch", "14.3-RELEASE", "--from", &mirror.path().display().to_string()]).ok();
+    sim.brig(&["create", "web", "--release", "14.3-RELEASE"]).ok();
+    sim.brig(&["start", "web"]).ok();
+
+    let (mut master, slave) = {
+        let (mut m, mut s) = (-1, -1);
+        // SAFETY: openpty writes two new descriptors, which we then own.
+        let rc = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: both are open descriptors nothing else owns.
+        unsafe { (std::fs::File::from(OwnedFd::from_raw_fd(m)), std::fs::File::from(OwnedFd::from_raw_fd(s))) }
+    };
+    let mut keyboard = master.try_clone().expect("dup");
+    let host = format!("sim:{}", sim.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brig"))
+        .args(["--host", &host, "console", "web"])
+        .env_remove("BRIG_HOST")
+        .env_remove("BRIG_SIM_FAIL")
+        .stdin(slave.try_clone().expect("dup"))
+        .stdout(slave.try_clone().expect("dup"))
+        .stderr(slave)
+        .spawn()
+        .expect("brig console runs");
+    // Everything the terminal shows, read as it comes so the shell never
+    // blocks writing; it ends once every copy of the slave side is closed.
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let screen = std::sync::Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n @ 1..) = master.read(&mut buf) {
+                screen.lock().expect("screen").push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let shown = || screen.lock().expect("screen").clone();
+    // login(1) flushes what was typed ahead, so wait for root's prompt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut typed = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if !typed && shown().contains("# ") {
+            keyboard.write_all(b"echo \"$(id -u) $USER $HOME\" > /tmp/console-mark; exit\n").expect("type");
+            typed = true;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("brig console did not end; the terminal showed:\n{}", shown());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(child);
+    drop(keyboard);
+    // Stopping kills anything left holding the terminal, so the reader ends.
+    sim.brig(&["stop", "web"]).ok();
+    reader.join().expect("reader");
+    assert!(status.success(), "brig console: {status}; the terminal showed:\n{}", shown());
+    let mark = std::fs::read_to_string(sim.file(&format!("{ROOT}/tmp/console-mark")));
+    assert_eq!(mark.expect("the shell ran inside the jail"), "0 root /root\n", "{}", shown());
+}
