@@ -69,6 +69,11 @@ fn path_and_other_create_only_parameters_cannot_change() {
         errno(h.jail_set(&upd(JailParam::new("vnet", ParamValue::JailSys(JailSys::New))), SetFlags::UPDATE)),
         Errno::EINVAL
     );
+    // Every create-only parameter of the table, not a hand-kept list.
+    assert_eq!(errno(h.jail_set(&upd(JailParam::int("osreldate", 1_300_000)), SetFlags::UPDATE)), Errno::EINVAL);
+    let e =
+        h.jail_set(&upd(JailParam::new("ip4", ParamValue::JailSys(JailSys::New))), SetFlags::UPDATE).expect_err("ip4");
+    assert_eq!(e.detail, "ip4 cannot be changed after creation");
     // Writable parameters can.
     h.jail_set(&upd(JailParam::str("host.hostname", "a.example.org")), SetFlags::UPDATE).expect("hostname changes");
     let got = h.jail_get(&JailKey::Name("a".into()), &["host.hostname"]).expect("get");
@@ -148,6 +153,23 @@ fn shared_addresses_clash_only_when_a_jail_has_several() {
     assert_eq!((e.errno, e.detail.as_str()), (Errno::EADDRINUSE, "IPv4 addresses clash"));
     assert_eq!(errno(h.jail_set(&ip("four", vec![b, b]), SetFlags::CREATE)), Errno::EINVAL);
     assert_eq!(errno(h.jail_set(&ip("five", vec![Ipv4Addr::UNSPECIFIED]), SetFlags::CREATE)), Errno::EINVAL);
+}
+
+#[test]
+fn the_first_address_stays_primary_and_the_rest_are_sorted() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    let addrs = |v: &[u8]| v.iter().map(|x| Ipv4Addr::new(192, 0, 2, *x)).collect::<Vec<_>>();
+    let mut p = jail("a", &root);
+    p.push(JailParam::new("ip4.addr", ParamValue::Ip4(addrs(&[30, 20, 10, 25]))));
+    h.jail_set(&p, SetFlags::CREATE).expect("created");
+    let got = h.jail_get(&JailKey::Name("a".into()), &["ip4.addr"]).expect("get");
+    assert_eq!(got[0].value, ParamValue::Ip4(addrs(&[30, 10, 20, 25])));
+    let upd = vec![JailParam::str("name", "a"), JailParam::new("ip4.addr", ParamValue::Ip4(addrs(&[25, 30, 10])))];
+    h.jail_set(&upd, SetFlags::UPDATE).expect("updated");
+    let got = h.jail_get(&JailKey::Name("a".into()), &["ip4.addr"]).expect("get");
+    assert_eq!(got[0].value, ParamValue::Ip4(addrs(&[25, 10, 30])));
 }
 
 #[test]

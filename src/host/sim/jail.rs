@@ -320,21 +320,26 @@ pub fn set(
         }
     }
     if flags.update {
-        for name in ["path", "osrelease", "osreldate", "vnet", "ip4", "ip6"] {
-            if p.contains_key(name) {
-                return Err(no(Errno::EINVAL, format!("{name} cannot be changed after creation")));
-            }
+        // jid selects the jail on update; every other create-only
+        // parameter is refused.
+        let fixed = params::PARAMS.iter().filter(|d| d.access == Access::CreateOnly && d.name != "jid");
+        if let Some(d) = fixed.into_iter().find(|d| p.contains_key(d.name)) {
+            return Err(no(Errno::EINVAL, format!("{} cannot be changed after creation", d.name)));
         }
     }
     let vnet_new = jailsys_param(&p, "vnet") == Some(JailSys::New);
     if vnet_new && ["ip4", "ip4.addr", "ip6", "ip6.addr"].iter().any(|k| p.contains_key(*k)) {
         return Err(no(Errno::EINVAL, "vnet jails cannot have IP address restrictions"));
     }
-    if let Some(ParamValue::Ip4(a)) = p.get("ip4.addr") {
+    if let Some(ParamValue::Ip4(a)) = p.get_mut("ip4.addr") {
         check_ip4(a)?;
+        // prison_ip_copyin: the first address is the primary one, the
+        // rest are kept sorted.
+        a.get_mut(1..).unwrap_or_default().sort();
     }
-    if let Some(ParamValue::Ip6(a)) = p.get("ip6.addr") {
+    if let Some(ParamValue::Ip6(a)) = p.get_mut("ip6.addr") {
         check_ip6(a)?;
+        a.get_mut(1..).unwrap_or_default().sort();
     }
     if let Some(ParamValue::Str(path)) = p.get("path") {
         if path.is_empty() {
