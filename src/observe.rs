@@ -1,20 +1,17 @@
 //! Reading the machine into plain values for the planners. Reads only;
 //! a handful of calls per command, never a process per jail.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::host::{CONFIG_PATH, JAILS_DIR};
 use crate::config::HostConfig;
-use crate::host::{Errno, Host, HostResult};
+use crate::host::{DatasetInfo, Errno, Host, HostResult, Interface, LiveJail, MountEntry};
 use crate::plan::InitObserved;
 
 /// `Some(props)` if the dataset exists, `None` if ZFS says ENOENT.
-fn dataset(
-    host: &dyn Host,
-    name: &str,
-    props: &[&str],
-) -> HostResult<Option<std::collections::BTreeMap<String, String>>> {
+fn dataset(host: &dyn Host, name: &str, props: &[&str]) -> HostResult<Option<BTreeMap<String, String>>> {
     match host.zfs_get(name, props) {
         Ok(p) => Ok(Some(p)),
         Err(e) if e.errno == Errno::ENOENT => Ok(None),
@@ -63,4 +60,55 @@ pub fn init(host: &dyn Host, want: &HostConfig) -> HostResult<InitObserved> {
         config_dir: local(config_path.parent().unwrap_or(Path::new("/"))).is_dir(),
         jails_config_dir: local(Path::new(JAILS_DIR)).is_dir(),
     })
+}
+
+/// The jail parameters among `names` that this kernel knows: a
+/// `security.jail.param.NAME` node exists for each (ENOENT: unknown, as
+/// when its module is not loaded; any other error is a real failure).
+/// One sysctl per distinct name, however many jails use it.
+pub fn known_params<'a>(host: &dyn Host, names: impl IntoIterator<Item = &'a str>) -> HostResult<BTreeSet<String>> {
+    let mut known = BTreeSet::new();
+    let mut asked = BTreeSet::new();
+    for name in names {
+        if !asked.insert(name) {
+            continue;
+        }
+        match host.sysctl_get(&format!("security.jail.param.{name}")) {
+            Ok(_) => {
+                known.insert(name.to_string());
+            }
+            Err(e) if e.errno == Errno::ENOENT => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(known)
+}
+
+/// Everything `brig plan` compares definitions with, read in a fixed
+/// number of calls whatever the number of jails: one ZFS listing, one
+/// getfsstat, one getifaddrs, one jail_get sweep.
+pub struct Machine {
+    /// Every dataset and snapshot under brig's root, with its origin.
+    pub datasets: BTreeMap<String, DatasetInfo>,
+    pub mounts: Vec<MountEntry>,
+    pub interfaces: Vec<Interface>,
+    /// Running jails by name.
+    pub jails: BTreeMap<String, LiveJail>,
+}
+
+pub fn machine(host: &dyn Host, cfg: &HostConfig) -> HostResult<Machine> {
+    let datasets = host.zfs_list(cfg.dataset.as_str(), &["origin"])?.into_iter().map(|d| (d.name.clone(), d)).collect();
+    Ok(Machine {
+        datasets,
+        mounts: host.mounts()?,
+        interfaces: host.interfaces()?,
+        jails: host.jail_list()?.into_iter().map(|j| (j.name.clone(), j)).collect(),
+    })
+}
+
+/// The record of a jail's start, if there is one. A record that cannot be
+/// read as one counts as empty, so the next stop still removes it.
+pub fn started(host: &dyn Host, name: &crate::model::JailName) -> Option<crate::plan::run::Started> {
+    let text = std::fs::read_to_string(host.local_path(&crate::plan::run::started_path(name))).ok()?;
+    Some(serde_json::from_str(&text).unwrap_or_default())
 }

@@ -37,7 +37,9 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
     let spec = jail::load(&def_path, &name, &cfg).ok();
     let mounts = host.mounts()?;
     let interfaces = host.interfaces()?;
+    let started = crate::observe::started(host, &name);
     let seen = DestroySeen {
+        started: started.as_ref(),
         running: running.as_ref(),
         mounts: &mounts,
         interfaces: &interfaces,

@@ -57,21 +57,41 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
         let defaults =
             cfg.default_params().map_err(|(_, why)| ConfigError::at(&path, &text, 0, format!("brig.toml: {why}")))?;
         crate::model::jail::validate(&name, &raw, &defaults, cfg.defaults.jail_type)
-            .map(drop)
             .map_err(|(offset, msg)| ConfigError::at(&path, &text, offset, msg))
     });
-    if let Err(e) = check {
-        atomic::write(&rejected, &edited, 0o600).map_err(io(&rejected))?;
-        return Err(CliError::Failed(format!(
-            "{e}; the definition is unchanged and your edit is kept in {}",
-            rejected.display()
-        )));
-    }
+    let spec = match check {
+        Ok(spec) => spec,
+        Err(e) => {
+            atomic::write(&rejected, &edited, 0o600).map_err(io(&rejected))?;
+            return Err(CliError::Failed(format!(
+                "{e}; the definition is unchanged and your edit is kept in {}",
+                rejected.display()
+            )));
+        }
+    };
     atomic::write(&path, &edited, 0o600).map_err(io(&path))?;
     let _ = std::fs::remove_file(&rejected);
-    match host.jail_find(name.as_str())? {
-        Some(_) => println!("updated {name}; it is running: `brig restart {name}` applies the change"),
-        None => println!("updated {name}; the change applies when it next starts"),
+    if host.jail_find(name.as_str())?.is_none() {
+        println!("updated {name}; the change applies when it next starts");
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The same comparison `brig plan` makes tells live from restart.
+    let plans = super::apply::plans(host, &cfg, std::slice::from_ref(&spec))?;
+    let plan = plans.first();
+    match plan {
+        Some(p) if !p.restart.is_empty() => {
+            let params: Vec<&str> = p.restart.iter().map(|r| r.param.as_str()).collect();
+            println!(
+                "updated {name}; it is running and needs a restart for {}: `brig apply --restart {name}`",
+                params.join(", ")
+            );
+        }
+        Some(p) if !p.ops.is_empty() => {
+            println!("updated {name}; `brig apply {name}` changes the running jail live (`brig plan {name}` shows how)")
+        }
+        _ => println!(
+            "updated {name}; the running jail already matches it (command changes apply at its next start or stop)"
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! The command line: the only code that knows about clap, terminals and
 //! exit codes. Each command lives in its own file and calls the library.
 
+mod apply;
 mod completions;
 mod create;
 mod debug;
@@ -52,6 +53,10 @@ pub enum Command {
     Stop(run::RunArgs),
     /// Stop, then start jails.
     Restart(run::RunArgs),
+    /// Show what `brig apply` would change to make the machine match the definitions.
+    Plan(apply::PlanArgs),
+    /// Make the machine match the definitions: missing datasets, live parameters, aliases, mounts.
+    Apply(apply::ApplyArgs),
     /// Run a command inside a running jail; its exit status is brig's.
     Exec(enter::ExecArgs),
     /// Log in to a running jail (login -f root inside it).
@@ -96,6 +101,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Start(args) => run::start(&mut *host_choice::open(choice)?, &args),
         Command::Stop(args) => run::stop(&mut *host_choice::open(choice)?, &args),
         Command::Restart(args) => run::restart(&mut *host_choice::open(choice)?, &args),
+        Command::Plan(args) => apply::plan(&*host_choice::open(choice)?, &args),
+        Command::Apply(args) => apply::apply(&mut *host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
         Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),

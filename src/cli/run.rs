@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::CliError;
 use crate::config::{jail, HostConfig};
-use crate::host::{Errno, Host};
+use crate::host::Host;
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::jail::definition_path;
@@ -24,7 +24,7 @@ pub struct RunArgs {
 }
 
 /// The selected jails' definitions, validated, in start order.
-fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Result<Vec<JailSpec>, CliError> {
+pub(super) fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Result<Vec<JailSpec>, CliError> {
     let names: Vec<JailName> = if args.all {
         let files = jail::definition_files(host).unwrap_or_default();
         let mut v: Vec<JailName> = files.iter().filter_map(|p| jail::name_of(p)).collect();
@@ -51,7 +51,12 @@ fn load_cfg(host: &dyn Host) -> Result<HostConfig, CliError> {
     super::require_config(host)
 }
 
-fn start_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, batch: &[JailSpec]) -> Result<(), CliError> {
+pub(super) fn start_one(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    batch: &[JailSpec],
+) -> Result<(), CliError> {
     if let Some(j) = host.jail_find(spec.name.as_str())? {
         println!("jail {} is already running (jid {})", spec.name, j.jid);
         return Ok(());
@@ -65,18 +70,7 @@ fn start_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, batch: &[Ja
             )));
         }
     }
-    // The parameters this kernel knows: a security.jail.param node exists
-    // for each (ENOENT: unknown; any other error is a real failure).
-    let mut known = std::collections::BTreeSet::new();
-    for p in &spec.params {
-        match host.sysctl_get(&format!("security.jail.param.{}", p.name)) {
-            Ok(_) => {
-                known.insert(p.name.clone());
-            }
-            Err(e) if e.errno == Errno::ENOENT => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let known = crate::observe::known_params(host, spec.params.iter().map(|p| p.name.as_str()))?;
     let ops = plan::start(cfg, spec, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?;
     crate::exec::run(host, &ops)?;
     // The jail is up; a failure to read its jid back is not a failed start.
@@ -87,11 +81,14 @@ fn start_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, batch: &[Ja
     Ok(())
 }
 
-fn stop_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<(), CliError> {
+pub(super) fn stop_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<(), CliError> {
     let running = host.jail_find(spec.name.as_str())?;
     let mounts = host.mounts()?;
     let interfaces = host.interfaces()?;
-    let ops = plan::stop(cfg, spec, &StopSeen { running: running.as_ref(), mounts: &mounts, interfaces: &interfaces });
+    let started = crate::observe::started(host, &spec.name);
+    let seen =
+        StopSeen { running: running.as_ref(), started: started.as_ref(), mounts: &mounts, interfaces: &interfaces };
+    let ops = plan::stop(cfg, spec, &seen);
     if ops.is_empty() {
         println!("jail {} is not running", spec.name);
         return Ok(());

@@ -4,7 +4,7 @@
 //! back its command list) and both the failure and any undo failure are
 //! reported.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -54,6 +54,7 @@ enum Undo {
     RemoveAlias(String, ipnet::IpNet),
     Unmount(PathBuf),
     RemoveJail(i32),
+    UpdateJail(i32, Vec<crate::host::JailParam>),
     DestroyDataset(String),
     Rename(String, String),
     SetProps(String, Vec<(String, String)>),
@@ -151,6 +152,10 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             let jid = host.jail_set(params, crate::host::SetFlags::CREATE)?;
             Ok(Undo::RemoveJail(jid))
         }
+        Op::UpdateJail { jid, params, old, .. } => {
+            update_jail(host, *jid, params)?;
+            Ok(Undo::UpdateJail(*jid, old.clone()))
+        }
         Op::ExecIn { jail, command, clean, .. } => {
             let j = host.jail_find(jail)?.ok_or_else(|| {
                 StepError::Host(HostError::new(
@@ -237,10 +242,23 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(StepError::Io { path: local, source: e }),
             };
+            // Missing parents (/var/db/brig/started on first use) are made
+            // private; they stay when the write is undone.
+            if let Some(parent) = local.parent().filter(|p| !p.exists()) {
+                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(io(parent))?;
+            }
             atomic::write(&local, contents.as_bytes(), *mode).map_err(io(&local))?;
             Ok(Undo::Restore(local, old))
         }
     }
+}
+
+/// jail_set(2) with JAIL_UPDATE of the jail `jid`.
+fn update_jail(host: &mut dyn Host, jid: i32, params: &[crate::host::JailParam]) -> Result<(), StepError> {
+    let mut p = vec![crate::host::JailParam::int("jid", jid)];
+    p.extend_from_slice(params);
+    host.jail_set(&p, crate::host::SetFlags::UPDATE)?;
+    Ok(())
 }
 
 /// `/bin/sh -c COMMAND` on the host or in a jail; a non-zero status is a
@@ -288,6 +306,7 @@ fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
         Undo::RemoveAlias(i, a) => host.addr_remove(&i, a).map_err(|e| e.to_string()),
         Undo::Unmount(t) => host.unmount(&t, false).map_err(|e| e.to_string()),
         Undo::RemoveJail(jid) => host.jail_remove(jid).map_err(|e| e.to_string()),
+        Undo::UpdateJail(jid, old) => update_jail(host, jid, &old).map_err(|e| e.to_string()),
         Undo::DestroyDataset(name) => host.zfs_destroy(&name, true).map_err(|e| e.to_string()),
         Undo::Rename(from, to) => host.zfs_rename(&from, &to).map_err(|e| e.to_string()),
         Undo::SetProps(name, props) => host.zfs_set(&name, &props).map_err(|e| e.to_string()),

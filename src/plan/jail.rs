@@ -8,7 +8,7 @@ use crate::config::host::{JailType, JAILS_DIR};
 use crate::config::HostConfig;
 use crate::host::{Interface, LiveJail, MountEntry};
 use crate::model::jail::JailSpec;
-use crate::model::{DatasetName, JailName};
+use crate::model::{DatasetName, JailName, ReleaseName};
 
 /// `<root>/jails/NAME`: the jail's own dataset; its root is `.../root`.
 pub fn dataset(cfg: &HostConfig, name: &JailName) -> DatasetName {
@@ -33,26 +33,42 @@ pub fn definition_path(name: &JailName) -> PathBuf {
 /// root, the definition last, so that a failure undoes everything and a
 /// jail is only defined once it exists.
 pub fn create(cfg: &HostConfig, spec: &JailSpec, definition: &str) -> Vec<Op> {
-    let jail = dataset(cfg, &spec.name);
+    let mut ops = vec![jail_dataset(cfg, spec)];
+    ops.extend(root(cfg, spec));
+    ops.push(Op::WriteFile { path: definition_path(&spec.name), contents: definition.to_string(), mode: 0o600 });
+    ops
+}
+
+/// `<root>/jails/NAME`, tagged with the jail's name.
+pub fn jail_dataset(cfg: &HostConfig, spec: &JailSpec) -> Op {
+    Op::CreateDataset { name: dataset(cfg, &spec.name), props: vec![("brig:jail".into(), spec.name.to_string())] }
+}
+
+/// The jail's root dataset (a clone, a copy or empty) and the files brig
+/// writes into it.
+pub fn root(cfg: &HostConfig, spec: &JailSpec) -> Vec<Op> {
     let root = root_dataset(cfg, &spec.name);
-    let mut ops = vec![Op::CreateDataset { name: jail, props: vec![("brig:jail".into(), spec.name.to_string())] }];
+    let mut ops = Vec::new();
     match (spec.jail_type, &spec.release) {
         (JailType::Thin, Some(r)) => {
-            ops.push(Op::Clone { origin: format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(cfg, r)), name: root });
+            ops.push(Op::Clone { origin: release_origin(cfg, r), name: root.clone() });
         }
         (JailType::Thick, Some(r)) => {
             ops.push(Op::CreateDataset { name: root.clone(), props: Vec::new() });
-            ops.push(Op::CopyTree { from: release_plan::dataset(cfg, r), to: root });
+            ops.push(Op::CopyTree { from: release_plan::dataset(cfg, r), to: root.clone() });
         }
-        _ => ops.push(Op::CreateDataset { name: root, props: Vec::new() }),
+        _ => ops.push(Op::CreateDataset { name: root.clone(), props: Vec::new() }),
     }
-    let root = root_dataset(cfg, &spec.name);
     ops.push(Op::SetRcConf { dataset: root.clone(), vars: vec![("hostname".into(), spec.hostname.clone())] });
     for f in ["/etc/resolv.conf", "/etc/localtime"] {
         ops.push(Op::CopyIntoJail { dataset: root.clone(), from: f.into(), to: f.into() });
     }
-    ops.push(Op::WriteFile { path: definition_path(&spec.name), contents: definition.to_string(), mode: 0o600 });
     ops
+}
+
+/// The snapshot a thin jail of release `r` is cloned from.
+pub fn release_origin(cfg: &HostConfig, r: &ReleaseName) -> String {
+    format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(cfg, r))
 }
 
 /// What `brig destroy` found on the machine.
@@ -62,6 +78,8 @@ pub struct DestroySeen<'a> {
     pub interfaces: &'a [Interface],
     /// The definition, if it is valid (for its aliases).
     pub spec: Option<&'a JailSpec>,
+    /// The record of its last start, if any.
+    pub started: Option<&'a super::run::Started>,
     pub dataset_exists: bool,
     pub definition_exists: bool,
 }
@@ -76,8 +94,9 @@ pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op>
         ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
     }
     ops.extend(super::run::unmount_all(cfg, name, seen.mounts));
-    if let Some(spec) = seen.spec {
-        ops.extend(super::run::remove_aliases(spec, seen.interfaces));
+    ops.extend(super::run::remove_aliases(seen.spec, seen.started, seen.interfaces));
+    if seen.started.is_some() {
+        ops.push(Op::RemoveFile { path: super::run::started_path(name) });
     }
     if seen.dataset_exists {
         ops.push(Op::DestroyDataset { name: dataset(cfg, name), recursive: true });
@@ -138,6 +157,7 @@ mod tests {
             mounts: &mounts,
             interfaces: &ifs,
             spec: Some(&s),
+            started: None,
             dataset_exists: true,
             definition_exists: true,
         };

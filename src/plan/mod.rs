@@ -2,6 +2,7 @@
 //! user asked for. Pure functions of (wanted, observed); printable, and
 //! tested as golden values. `exec` carries them out.
 
+pub mod apply;
 mod init;
 pub mod jail;
 mod op;

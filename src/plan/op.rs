@@ -50,6 +50,14 @@ pub enum Op {
     Hook { stage: &'static str, command: String },
     /// jail_set(2) with JAIL_CREATE. Undo: jail_remove(2).
     CreateJail { params: Vec<crate::host::JailParam> },
+    /// jail_set(2) with JAIL_UPDATE of a running jail's changeable
+    /// parameters. Undo: set the `old` values back.
+    UpdateJail {
+        name: String,
+        jid: crate::host::Jid,
+        params: Vec<crate::host::JailParam>,
+        old: Vec<crate::host::JailParam>,
+    },
     /// `/bin/sh -c COMMAND` inside the named running jail; a non-zero
     /// status fails.
     ExecIn { stage: &'static str, jail: String, command: String, clean: bool },
@@ -113,6 +121,10 @@ impl fmt::Display for Op {
             Op::CreateJail { params } => {
                 let kv: Vec<String> = params.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
                 write!(f, "jail_set create {}", kv.join(" "))
+            }
+            Op::UpdateJail { name, params, .. } => {
+                let kv: Vec<String> = params.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
+                write!(f, "jail_set update {name} {}", kv.join(" "))
             }
             Op::ExecIn { stage, jail, command, .. } => write!(f, "{stage} in {jail}: {command}"),
             Op::Unmount { target } => write!(f, "umount {}", target.display()),

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::jail::{root_dataset, root_path};
@@ -21,7 +22,49 @@ pub enum RunPlanError {
     ModuleMissing { jail: String, param: String, value: String },
 }
 
-fn addresses(spec: &JailSpec) -> Vec<IpNet> {
+/// Where brig keeps what it set up for each started jail.
+pub const STARTED_DIR: &str = "/var/db/brig/started";
+
+/// What brig set up on the host for a started jail, kept until it stops:
+/// the definition may change in between, and stop must take down what
+/// start made, not what the definition says now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Started {
+    pub aliases: Vec<Alias>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    pub interface: String,
+    pub addr: IpNet,
+}
+
+/// `/var/db/brig/started/NAME.json`
+pub fn started_path(name: &JailName) -> PathBuf {
+    std::path::Path::new(STARTED_DIR).join(format!("{name}.json"))
+}
+
+impl Started {
+    /// The record of a start of `spec`.
+    pub fn of(spec: &JailSpec) -> Started {
+        let aliases = match &spec.network {
+            Network::Addresses { interface: Some(i), .. } => {
+                addresses(spec).into_iter().map(|addr| Alias { interface: i.clone(), addr }).collect()
+            }
+            _ => Vec::new(),
+        };
+        Started { aliases }
+    }
+
+    /// The step that writes this record for `name`.
+    pub fn write(&self, name: &JailName) -> Op {
+        // Serialising plain strings and addresses cannot fail.
+        let contents = serde_json::to_string_pretty(self).unwrap_or_default();
+        Op::WriteFile { path: started_path(name), contents, mode: 0o600 }
+    }
+}
+
+pub(super) fn addresses(spec: &JailSpec) -> Vec<IpNet> {
     match &spec.network {
         Network::Addresses { ip4, ip6, .. } => {
             ip4.iter().map(|a| IpNet::V4(*a)).chain(ip6.iter().map(|a| IpNet::V6(*a))).collect()
@@ -82,7 +125,7 @@ pub fn jail_params(
     Ok(p)
 }
 
-fn devfs_ruleset(spec: &JailSpec) -> i32 {
+pub(super) fn devfs_ruleset(spec: &JailSpec) -> i32 {
     spec.params
         .iter()
         .find_map(|p| match (p.name.as_str(), &p.value) {
@@ -92,23 +135,18 @@ fn devfs_ruleset(spec: &JailSpec) -> i32 {
         .unwrap_or(4)
 }
 
-/// The steps of `brig start`, in jail(8)'s order; exec undoes the finished
-/// ones in reverse when one fails.
-pub fn start(cfg: &HostConfig, spec: &JailSpec, known: &dyn Fn(&str) -> bool) -> Result<Vec<Op>, RunPlanError> {
-    let params = jail_params(cfg, spec, known)?;
+/// The mounts of a started jail: devfs with its ruleset on /dev, then the
+/// `[[mount]]` entries in the order written.
+pub fn mounts(cfg: &HostConfig, spec: &JailSpec) -> Vec<Op> {
     let root = root_dataset(cfg, &spec.name);
-    let mut ops = Vec::new();
-    if let Network::Addresses { interface: Some(i), .. } = &spec.network {
-        ops.extend(addresses(spec).into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }));
-    }
-    ops.push(Op::MountIn {
+    let mut ops = vec![Op::MountIn {
         dataset: root.clone(),
         fstype: "devfs".into(),
         source: "devfs".into(),
         target: PathBuf::from("dev"),
         readonly: false,
         options: vec![("ruleset".into(), Some(devfs_ruleset(spec).to_string()))],
-    });
+    }];
     for m in &spec.mounts {
         ops.push(Op::MountIn {
             dataset: root.clone(),
@@ -119,6 +157,20 @@ pub fn start(cfg: &HostConfig, spec: &JailSpec, known: &dyn Fn(&str) -> bool) ->
             options: Vec::new(),
         });
     }
+    ops
+}
+
+/// The steps of `brig start`, in jail(8)'s order; exec undoes the finished
+/// ones in reverse when one fails.
+pub fn start(cfg: &HostConfig, spec: &JailSpec, known: &dyn Fn(&str) -> bool) -> Result<Vec<Op>, RunPlanError> {
+    let params = jail_params(cfg, spec, known)?;
+    // The record first: whatever happens after, a later stop knows what
+    // to take down (and a failed start's undo removes it again).
+    let mut ops = vec![Started::of(spec).write(&spec.name)];
+    if let Network::Addresses { interface: Some(i), .. } = &spec.network {
+        ops.extend(addresses(spec).into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }));
+    }
+    ops.extend(mounts(cfg, spec));
     if let Some(c) = &spec.exec.prestart {
         ops.push(Op::Hook { stage: "exec.prestart", command: c.clone() });
     }
@@ -145,19 +197,28 @@ pub fn unmount_all(cfg: &HostConfig, name: &JailName, mounts: &[MountEntry]) -> 
     inside.into_iter().map(|m| Op::Unmount { target: m.target.clone() }).collect()
 }
 
-/// Remove the jail's aliases that are still configured, IPv6 first (the
+/// Remove the aliases a start made (as recorded) and those the
+/// definition names, where they are still configured, IPv6 first (the
 /// reverse of start).
-pub fn remove_aliases(spec: &JailSpec, interfaces: &[Interface]) -> Vec<Op> {
-    let Network::Addresses { interface: Some(i), .. } = &spec.network else { return Vec::new() };
-    let present = |a: &IpNet| interfaces.iter().any(|x| &x.name == i && x.addrs.iter().any(|y| y.addr() == a.addr()));
-    let mut addrs = addresses(spec);
-    addrs.reverse();
-    addrs.into_iter().filter(present).map(|a| Op::RemoveAlias { interface: i.clone(), addr: a }).collect()
+pub fn remove_aliases(spec: Option<&JailSpec>, started: Option<&Started>, interfaces: &[Interface]) -> Vec<Op> {
+    let mut all = spec.map(Started::of).unwrap_or_default().aliases;
+    for a in started.map(|s| s.aliases.as_slice()).unwrap_or_default() {
+        if !all.contains(a) {
+            all.push(a.clone());
+        }
+    }
+    let present = |a: &Alias| {
+        interfaces.iter().any(|x| x.name == a.interface && x.addrs.iter().any(|y| y.addr() == a.addr.addr()))
+    };
+    all.reverse();
+    all.into_iter().filter(present).map(|a| Op::RemoveAlias { interface: a.interface, addr: a.addr }).collect()
 }
 
 /// What `brig stop` found: the live jail, the mounts, the interfaces.
 pub struct StopSeen<'a> {
     pub running: Option<&'a LiveJail>,
+    /// The record of its start, if there is one.
+    pub started: Option<&'a Started>,
     pub mounts: &'a [MountEntry],
     pub interfaces: &'a [Interface],
 }
@@ -184,7 +245,10 @@ pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
         }
     }
     ops.extend(unmount_all(cfg, &spec.name, seen.mounts));
-    ops.extend(remove_aliases(spec, seen.interfaces));
+    ops.extend(remove_aliases(Some(spec), seen.started, seen.interfaces));
+    if seen.started.is_some() {
+        ops.push(Op::RemoveFile { path: started_path(&spec.name) });
+    }
     ops
 }
 
@@ -201,7 +265,8 @@ mod tests {
     #[test]
     fn golden_start_order() {
         let ops = start(&cfg(), &spec(), &|_| true).expect("plans");
-        let l = lines(&ops);
+        let mut l = lines(&ops);
+        assert_eq!(l.remove(0), "write /var/db/brig/started/web.json (mode 600)");
         assert_eq!(l[0], "ifconfig em0 inet 192.0.2.10/24 alias");
         assert_eq!(l[1], "ifconfig em0 inet6 2001:db8::10/64 alias");
         assert_eq!(l[2], "mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/web/root");
@@ -216,7 +281,7 @@ mod tests {
     fn unknown_parameters_are_left_out_when_false_and_refused_when_true() {
         let known = |p: &str| p != "allow.vmm";
         let ops = start(&cfg(), &spec(), &known).expect("plans");
-        assert!(!lines(&ops)[5].contains("allow.vmm"));
+        assert!(!lines(&ops)[6].contains("allow.vmm"));
         let mut s = spec();
         if let Some(p) = s.params.iter_mut().find(|p| p.name == "allow.vmm") {
             p.value = ParamValue::Bool(true);
@@ -234,12 +299,16 @@ mod tests {
             m("/usr/local/brig/jails/web/root/dev", "devfs"),
             m("/usr/local/brig/jails/web/root/usr/local/www", "nullfs"),
         ];
-        let ifs = vec![Interface {
+        let mut ifs = vec![Interface {
             name: "em0".into(),
             up: true,
             addrs: vec!["192.0.2.10/24".parse().expect("a"), "2001:db8::10/64".parse().expect("a")],
         }];
-        let seen = StopSeen { running: Some(&live), mounts: &mounts, interfaces: &ifs };
+        // Started when the definition still had an address on em1.
+        let started =
+            Started { aliases: vec![Alias { interface: "em1".into(), addr: "192.0.2.99/24".parse().expect("a") }] };
+        ifs.push(Interface { name: "em1".into(), up: true, addrs: started.aliases.iter().map(|a| a.addr).collect() });
+        let seen = StopSeen { running: Some(&live), started: Some(&started), mounts: &mounts, interfaces: &ifs };
         assert_eq!(
             lines(&stop(&cfg(), &spec(), &seen)),
             vec![
@@ -249,11 +318,13 @@ mod tests {
                 "exec.poststop: logger stopped",
                 "umount /usr/local/brig/jails/web/root/usr/local/www",
                 "umount /usr/local/brig/jails/web/root/dev",
+                "ifconfig em1 192.0.2.99 -alias",
                 "ifconfig em0 2001:db8::10 -alias",
                 "ifconfig em0 192.0.2.10 -alias",
+                "rm /var/db/brig/started/web.json",
             ]
         );
-        let stopped = StopSeen { running: None, mounts: &mounts[..1], interfaces: &[] };
+        let stopped = StopSeen { running: None, started: None, mounts: &mounts[..1], interfaces: &[] };
         assert!(stop(&cfg(), &spec(), &stopped).is_empty(), "nothing left to clean");
     }
 }

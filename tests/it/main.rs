@@ -3,6 +3,7 @@
 
 mod common;
 
+mod apply;
 mod cli_basics;
 mod docs;
 mod doctor;

@@ -7,11 +7,11 @@ use brig::host::{Host, JailKey, ParamValue};
 
 use crate::common::Sim;
 
-const ROOT: &str = "/usr/local/brig/jails/box/root";
+pub const ROOT: &str = "/usr/local/brig/jails/box/root";
 
 /// `box`: an empty jail holding busybox, an /etc/rc that leaves a daemon
 /// running, and an /etc/rc.shutdown; with an address on em0.
-fn defined(extra: &[&str]) -> Sim {
+pub fn defined(extra: &[&str]) -> Sim {
     let sim = Sim::new();
     sim.brig(&["init"]).ok();
     let mut args = vec!["create", "box", "--type", "empty", "--ip4", "192.0.2.20/24", "--interface", "em0"];
@@ -30,7 +30,7 @@ fn processes_in(sim: &Sim) -> usize {
 /// Nothing of a started jail is left: no jail, no mount in its root, no
 /// alias, no process.
 #[track_caller]
-fn assert_down(sim: &Sim) {
+pub fn assert_down(sim: &Sim) {
     let h = sim.host();
     assert_eq!(h.jail_find("box").expect("get"), None, "jail left");
     let mounts = h.mounts().expect("mounts");

@@ -1,0 +1,197 @@
+//! `brig plan` and `brig apply`: make the machine match the definitions.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::output::print_json;
+use super::run::{start_one, stop_one, RunArgs};
+use super::CliError;
+use crate::config::HostConfig;
+use crate::host::{Host, JailKey};
+use crate::model::jail::JailSpec;
+use crate::plan::apply::{self as plan, JailPlan, Restart, Running, Seen};
+use crate::plan::run::jail_params;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The jails to compare [default: every defined jail].
+    pub names: Vec<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The jails to change [default: every defined jail].
+    pub names: Vec<String>,
+    /// Restart running jails whose changes the kernel only takes at creation.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+/// The plans of `specs`, from one read of the machine plus one jail_get
+/// per running jail: no process is spawned.
+pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Result<Vec<JailPlan>, CliError> {
+    let seen = crate::observe::machine(host, cfg)?;
+    let up = |s: &JailSpec| seen.jails.get(s.name.as_str());
+    let known = crate::observe::known_params(
+        host,
+        specs.iter().filter(|s| up(s).is_some()).flat_map(|s| s.params.iter().map(|p| p.name.as_str())),
+    )?;
+    let mut out = Vec::new();
+    for spec in specs {
+        let started = crate::observe::started(host, &spec.name);
+        let (wanted, live) = match up(spec) {
+            Some(j) => {
+                let wanted =
+                    jail_params(cfg, spec, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?;
+                let names: Vec<&str> = wanted.iter().map(|p| p.name.as_str()).filter(|n| *n != "name").collect();
+                let live = host.jail_get(&JailKey::Jid(j.jid), &names)?;
+                (wanted, live)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        let running = up(spec).map(|jail| Running { jail, wanted: &wanted, live: &live, started: started.as_ref() });
+        let view = Seen { datasets: &seen.datasets, mounts: &seen.mounts, interfaces: &seen.interfaces, running };
+        out.push(plan::jail(cfg, spec, &view).map_err(|e| CliError::Failed(e.to_string()))?);
+    }
+    Ok(out)
+}
+
+/// The selected definitions; none named means every one.
+fn specs(host: &dyn Host, cfg: &HostConfig, names: &[String]) -> Result<Vec<JailSpec>, CliError> {
+    super::run::selected(host, cfg, &RunArgs { names: names.to_vec(), all: names.is_empty() })
+}
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    jails: Vec<JailJson<'a>>,
+    /// How many operations apply would perform.
+    changes: usize,
+}
+
+#[derive(Serialize)]
+struct JailJson<'a> {
+    name: String,
+    state: &'static str,
+    in_sync: bool,
+    operations: Vec<String>,
+    restart: &'a [Restart],
+    notes: &'a [String],
+}
+
+fn state(p: &JailPlan) -> &'static str {
+    if p.running {
+        "running"
+    } else {
+        "stopped"
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
+    let cfg = super::require_config(host)?;
+    let specs = specs(host, &cfg, &args.names)?;
+    let plans = plans(host, &cfg, &specs)?;
+    let changes = plans.iter().map(|p| p.ops.len()).sum();
+    if args.json {
+        let jails = plans
+            .iter()
+            .map(|p| JailJson {
+                name: p.name.to_string(),
+                state: state(p),
+                in_sync: p.in_sync(),
+                operations: p.ops.iter().map(ToString::to_string).collect(),
+                restart: &p.restart,
+                notes: &p.notes,
+            })
+            .collect();
+        print_json(&PlanJson { jails, changes })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in plans.iter().filter(|p| !p.in_sync() || !p.notes.is_empty()) {
+        println!("{} ({}):", p.name, state(p));
+        for op in &p.ops {
+            println!("  {op}");
+        }
+        for r in &p.restart {
+            println!("  needs a restart: {r}");
+        }
+        for n in &p.notes {
+            println!("  note: {n}");
+        }
+    }
+    let restarts = plans.iter().filter(|p| !p.restart.is_empty()).count();
+    if changes == 0 && restarts == 0 {
+        println!("nothing to do: {} match their definitions", plural(plans.len(), "jail"));
+    } else {
+        let touched = plans.iter().filter(|p| !p.ops.is_empty()).count();
+        let mut summary = format!("{} to {}", plural(changes, "change"), plural(touched, "jail"));
+        if restarts > 0 {
+            summary.push_str(&format!("; {} need a restart (`brig apply --restart`)", plural(restarts, "jail")));
+        }
+        println!("{summary}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError> {
+    let cfg = super::require_config(host)?;
+    let specs = specs(host, &cfg, &args.names)?;
+    let plans = plans(host, &cfg, &specs)?;
+    let mut changes = 0;
+    let mut pending: Vec<&JailPlan> = Vec::new();
+    for (p, spec) in plans.iter().zip(&specs) {
+        if !p.restart.is_empty() {
+            // A restart sets everything at once; half of it live first
+            // would only be a second interruption.
+            if args.restart {
+                stop_one(host, &cfg, spec)?;
+                start_one(host, &cfg, spec, &specs)?;
+                changes += 1;
+            } else {
+                pending.push(p);
+            }
+            continue;
+        }
+        if p.ops.is_empty() {
+            continue;
+        }
+        for op in &p.ops {
+            println!("{}: {op}", p.name);
+        }
+        crate::exec::run(host, &p.ops).map_err(|e| CliError::Failed(format!("jail {}: {e}", p.name)))?;
+        changes += p.ops.len();
+    }
+    for n in plans.iter().flat_map(|p| p.notes.iter()) {
+        eprintln!("brig: note: {n}");
+    }
+    if !pending.is_empty() {
+        let what: Vec<String> = pending
+            .iter()
+            .map(|p| {
+                let params: Vec<&str> = p.restart.iter().map(|r| r.param.as_str()).collect();
+                format!("{} ({})", p.name, params.join(", "))
+            })
+            .collect();
+        let names: Vec<String> = pending.iter().map(|p| p.name.to_string()).collect();
+        return Err(CliError::Failed(format!(
+            "{} must restart for changes the running jail cannot take: {}; nothing was changed there; run `brig apply --restart {}`",
+            if pending.len() == 1 { "this jail" } else { "these jails" },
+            what.join("; "),
+            names.join(" ")
+        )));
+    }
+    if changes == 0 {
+        println!("nothing to do: {} match their definitions", plural(plans.len(), "jail"));
+    } else {
+        println!("applied {}", plural(changes, "change"));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,513 @@
+//! `brig plan` / `brig apply`: what must change for the machine to match a
+//! jail's definition. Missing datasets are made; a running jail gets the
+//! parameters the kernel lets change (JAIL_UPDATE), its aliases and its
+//! mounts; what the kernel only takes at creation is reported as needing a
+//! restart, never half-done.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Serialize;
+use thiserror::Error;
+
+use super::jail::{dataset, jail_dataset, release_origin, root, root_dataset, root_path};
+use super::run::{mounts, Alias, Started};
+use super::Op;
+use crate::config::host::JailType;
+use crate::config::HostConfig;
+use crate::host::params::{lookup, Access};
+use crate::host::{DatasetInfo, Interface, JailParam, LiveJail, MountEntry, ParamValue};
+use crate::model::jail::{JailSpec, Network};
+use crate::model::JailName;
+
+/// A difference a running jail cannot take without a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Restart {
+    pub param: String,
+    pub from: String,
+    pub to: String,
+    pub why: &'static str,
+}
+
+impl std::fmt::Display for Restart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} -> {} ({})", self.param, self.from, self.to, self.why)
+    }
+}
+
+/// What `brig apply` would do to one jail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JailPlan {
+    pub name: JailName,
+    pub running: bool,
+    pub ops: Vec<Op>,
+    pub restart: Vec<Restart>,
+    /// Things brig noticed and deliberately leaves alone.
+    pub notes: Vec<String>,
+}
+
+impl JailPlan {
+    /// Nothing to do and nothing waiting for a restart.
+    pub fn in_sync(&self) -> bool {
+        self.ops.is_empty() && self.restart.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ApplyPlanError {
+    #[error("jail {jail} has no root dataset and release {release} is not fetched; run `brig release fetch {release}` first")]
+    NoRelease { jail: String, release: String },
+}
+
+/// A running jail: its live state and what its definition wants.
+pub struct Running<'a> {
+    pub jail: &'a LiveJail,
+    /// The parameters a start would set (`run::jail_params`).
+    pub wanted: &'a [JailParam],
+    /// The same parameters as jail_get(2) reports them now.
+    pub live: &'a [JailParam],
+    /// The record of its start.
+    pub started: Option<&'a Started>,
+}
+
+/// The machine as `observe::machine` read it.
+pub struct Seen<'a> {
+    pub datasets: &'a BTreeMap<String, DatasetInfo>,
+    pub mounts: &'a [MountEntry],
+    pub interfaces: &'a [Interface],
+    pub running: Option<Running<'a>>,
+}
+
+pub fn jail(cfg: &HostConfig, spec: &JailSpec, seen: &Seen) -> Result<JailPlan, ApplyPlanError> {
+    let mut plan = JailPlan {
+        name: spec.name.clone(),
+        running: seen.running.is_some(),
+        ops: Vec::new(),
+        restart: Vec::new(),
+        notes: Vec::new(),
+    };
+    datasets(cfg, spec, seen, &mut plan)?;
+    if let Some(r) = &seen.running {
+        running(cfg, spec, r, seen, &mut plan);
+    }
+    Ok(plan)
+}
+
+/// The jail's dataset and root, made as `brig create` makes them when
+/// they are missing (a definition written by hand, a create that was
+/// killed half-way).
+fn datasets(cfg: &HostConfig, spec: &JailSpec, seen: &Seen, plan: &mut JailPlan) -> Result<(), ApplyPlanError> {
+    let root_ds = root_dataset(cfg, &spec.name);
+    if let Some(info) = seen.datasets.get(root_ds.as_str()) {
+        if let (JailType::Thin, Some(r)) = (spec.jail_type, &spec.release) {
+            let origin = info.props.get("origin").map_or("-", String::as_str);
+            if origin != release_origin(cfg, r) {
+                plan.notes.push(format!(
+                    "the root of {} is a clone of {origin}, not of {r}: brig does not rebuild a root when `release` changes; destroy and create the jail again to move it",
+                    spec.name
+                ));
+            }
+        }
+        return Ok(());
+    }
+    if seen.running.is_some() {
+        plan.notes.push(format!("{} is running without its root dataset {root_ds}; stop it first", spec.name));
+        return Ok(());
+    }
+    if let (JailType::Thin | JailType::Thick, Some(r)) = (spec.jail_type, &spec.release) {
+        if !seen.datasets.contains_key(&release_origin(cfg, r)) {
+            return Err(ApplyPlanError::NoRelease { jail: spec.name.to_string(), release: r.to_string() });
+        }
+    }
+    if !seen.datasets.contains_key(dataset(cfg, &spec.name).as_str()) {
+        plan.ops.push(jail_dataset(cfg, spec));
+    }
+    plan.ops.extend(root(cfg, spec));
+    Ok(())
+}
+
+/// Why a parameter cannot change on a running jail, if it cannot.
+fn needs_restart(name: &str) -> Option<&'static str> {
+    if name == "devfs_ruleset" {
+        // The kernel would take it, but the jail's /dev keeps the rules it
+        // was mounted with: only a restart makes the two agree.
+        return Some("its /dev was mounted with the old ruleset");
+    }
+    match lookup(name) {
+        Some(l) if l.def.access == Access::CreateOnly => Some("the kernel sets it only when a jail is created"),
+        _ => None,
+    }
+}
+
+/// Address lists compare as the kernel keeps them: the first address is
+/// the primary one, the others are kept sorted.
+fn same_value(a: &ParamValue, b: &ParamValue) -> bool {
+    fn same_list<T: Ord + Clone>(a: &[T], b: &[T]) -> bool {
+        let rest = |v: &[T]| {
+            let mut r = v.get(1..).unwrap_or_default().to_vec();
+            r.sort();
+            r
+        };
+        a.first() == b.first() && rest(a) == rest(b)
+    }
+    match (a, b) {
+        (ParamValue::Ip4(x), ParamValue::Ip4(y)) => same_list(x, y),
+        (ParamValue::Ip6(x), ParamValue::Ip6(y)) => same_list(x, y),
+        _ => a == b,
+    }
+}
+
+fn running(cfg: &HostConfig, spec: &JailSpec, r: &Running, seen: &Seen, plan: &mut JailPlan) {
+    let mut update = Vec::new();
+    let mut old = Vec::new();
+    for want in r.wanted.iter().filter(|p| p.name != "name") {
+        let Some(now) = r.live.iter().find(|p| p.name == want.name) else { continue };
+        if same_value(&want.value, &now.value) {
+            continue;
+        }
+        // An address list follows its family's mode: when the mode itself
+        // must change, the restart sets both.
+        let family = want.name.strip_suffix(".addr");
+        if family.is_some_and(|f| plan.restart.iter().any(|x| x.param == f)) {
+            continue;
+        }
+        if let Some(why) = needs_restart(&want.name) {
+            plan.restart.push(Restart {
+                param: want.name.clone(),
+                from: now.value.to_string(),
+                to: want.value.to_string(),
+                why,
+            });
+            continue;
+        }
+        update.push(want.clone());
+        old.push(now.clone());
+    }
+    let (add, remove) = aliases(spec, r, seen.interfaces, &plan.restart);
+    plan.ops.extend(add);
+    if !update.is_empty() {
+        plan.ops.push(Op::UpdateJail { name: r.jail.name.clone(), jid: r.jail.jid, params: update, old });
+    }
+    plan.ops.extend(remove);
+    mount_changes(cfg, spec, seen.mounts, plan);
+}
+
+/// Aliases to add (wanted addresses missing from the interface) and to
+/// remove (addresses the last start made, or the jail had, that the
+/// definition no longer wants), for the address families whose mode is
+/// not waiting for a restart; and the new start record when they change.
+fn aliases(spec: &JailSpec, r: &Running, interfaces: &[Interface], restart: &[Restart]) -> (Vec<Op>, Vec<Op>) {
+    let settled = |a: &IpNet| {
+        let family = if a.addr().is_ipv4() { "ip4" } else { "ip6" };
+        !restart.iter().any(|r| r.param == family)
+    };
+    let on =
+        |i: &str, a: &IpNet| interfaces.iter().any(|x| x.name == i && x.addrs.iter().any(|y| y.addr() == a.addr()));
+    let wanted = Started::of(spec).aliases;
+    let add: Vec<Op> = wanted
+        .iter()
+        .filter(|a| settled(&a.addr) && !on(&a.interface, &a.addr))
+        .map(|a| Op::AddAlias { interface: a.interface.clone(), addr: a.addr })
+        .collect();
+    let mut gone: Vec<Alias> = r.started.map(|s| s.aliases.clone()).unwrap_or_default();
+    if let Network::Addresses { interface: Some(i), .. } = &spec.network {
+        let had = r.jail.ip4.iter().map(|a| std::net::IpAddr::V4(*a)).chain(r.jail.ip6.iter().map(|a| (*a).into()));
+        gone.extend(had.map(|a| Alias { interface: i.clone(), addr: IpNet::from(a) }));
+    }
+    let same = |a: &Alias, b: &Alias| a.interface == b.interface && a.addr.addr() == b.addr.addr();
+    let mut remove: Vec<Op> = Vec::new();
+    for (n, g) in gone.iter().enumerate() {
+        let first = !gone[..n].iter().any(|h| same(h, g));
+        if first && settled(&g.addr) && !wanted.iter().any(|w| same(w, g)) && on(&g.interface, &g.addr) {
+            remove.push(Op::RemoveAlias { interface: g.interface.clone(), addr: g.addr });
+        }
+    }
+    if !add.is_empty() || !remove.is_empty() {
+        remove.push(Started::of(spec).write(&spec.name));
+    }
+    (add, remove)
+}
+
+/// Mounts inside a running jail's root: the wanted ones that are missing
+/// or different are (re)mounted; others are unmounted, unless the jail may
+/// mount filesystems itself (`allow.mount`), when brig cannot tell its
+/// mounts from the jail's and leaves them.
+fn mount_changes(cfg: &HostConfig, spec: &JailSpec, mounted: &[MountEntry], plan: &mut JailPlan) {
+    let root = root_path(cfg, &spec.name);
+    // The root's own dataset and ZFS datasets mounted inside it (delegated
+    // to the jail) are not brig's mounts.
+    let inside: Vec<&MountEntry> =
+        mounted.iter().filter(|m| m.target.starts_with(&root) && m.target != root && m.fstype != "zfs").collect();
+    let mut unmount: Vec<PathBuf> = Vec::new();
+    let mut mount = Vec::new();
+    let wanted = mounts(cfg, spec);
+    let mut wanted_targets = Vec::new();
+    for op in wanted {
+        let Op::MountIn { fstype, source, target, readonly, .. } = &op else { continue };
+        let full = root.join(target);
+        let here: Vec<&&MountEntry> = inside.iter().filter(|m| m.target == full).collect();
+        let matches = |m: &&&MountEntry| &m.fstype == fstype && &m.source == source && m.readonly == *readonly;
+        if !here.iter().any(matches) {
+            unmount.extend(here.iter().map(|m| m.target.clone()));
+            mount.push(op.clone());
+        }
+        wanted_targets.push(full);
+    }
+    let may_mount = spec.params.iter().any(|p| p.name == "allow.mount" && p.value == ParamValue::Bool(true));
+    for m in inside.iter().filter(|m| !wanted_targets.contains(&m.target)) {
+        if may_mount {
+            plan.notes.push(format!(
+                "{} {} on {} is not in the definition; left alone because the jail may mount filesystems itself (allow.mount)",
+                m.fstype,
+                m.source,
+                shown(&root, &m.target)
+            ));
+        } else {
+            unmount.push(m.target.clone());
+        }
+    }
+    unmount.sort_by_key(|t| std::cmp::Reverse(t.components().count()));
+    unmount.dedup();
+    plan.ops.extend(unmount.into_iter().map(|target| Op::Unmount { target }));
+    plan.ops.extend(mount);
+}
+
+/// A path inside the jail, as the jail sees it.
+fn shown(root: &Path, target: &Path) -> String {
+    format!("/{}", target.strip_prefix(root).unwrap_or(target).display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{DatasetKind, JailSys};
+    use crate::plan::run::jail_params;
+    use crate::plan::testing::{cfg, lines, spec};
+
+    const WEB: &str = "release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\", \"192.0.2.12/24\", \"192.0.2.11/24\"]\n[[mount]]\nsource = \"/data/www\"\ntarget = \"/usr/local/www\"\nreadonly = true\n";
+
+    fn ds(names: &[(&str, &str)]) -> BTreeMap<String, DatasetInfo> {
+        names
+            .iter()
+            .map(|(n, origin)| {
+                let kind = if n.contains('@') { DatasetKind::Snapshot } else { DatasetKind::Filesystem };
+                let props = [("origin".to_string(), origin.to_string())].into();
+                (n.to_string(), DatasetInfo { name: n.to_string(), kind, props })
+            })
+            .collect()
+    }
+
+    fn made() -> BTreeMap<String, DatasetInfo> {
+        ds(&[
+            ("zroot/brig/releases/14.3-RELEASE@base", "-"),
+            ("zroot/brig/jails/web", "-"),
+            ("zroot/brig/jails/web/root", "zroot/brig/releases/14.3-RELEASE@base"),
+        ])
+    }
+
+    fn m(target: &str, fstype: &str, source: &str, readonly: bool) -> MountEntry {
+        MountEntry { fstype: fstype.into(), source: source.into(), target: target.into(), readonly }
+    }
+
+    /// What the kernel and the host look like right after `brig start` of
+    /// `text`: live values equal the wanted ones, mounts and aliases made.
+    struct Up {
+        spec: JailSpec,
+        started: Started,
+        live: LiveJail,
+        wanted: Vec<JailParam>,
+        now: Vec<JailParam>,
+        mounts: Vec<MountEntry>,
+        interfaces: Vec<Interface>,
+    }
+
+    fn up(text: &str) -> Up {
+        let spec = spec(text);
+        let wanted = jail_params(&cfg(), &spec, &|_| true).expect("params");
+        let root = "/usr/local/brig/jails/web/root";
+        let mut live = LiveJail::from_params(&[JailParam::int("jid", 4), JailParam::str("name", "web")]);
+        if let Network::Addresses { ip4, .. } = &spec.network {
+            live.ip4 = ip4.iter().map(|a| a.addr()).collect();
+        }
+        Up {
+            started: Started::of(&spec),
+            now: wanted.clone(),
+            wanted,
+            live,
+            mounts: vec![
+                m(root, "zfs", "zroot/brig/jails/web/root", false),
+                m(&format!("{root}/dev"), "devfs", "devfs", false),
+                m(&format!("{root}/usr/local/www"), "nullfs", "/data/www", true),
+            ],
+            interfaces: vec![Interface {
+                name: "em0".into(),
+                up: true,
+                addrs: ["192.0.2.1/24", "192.0.2.10/24", "192.0.2.11/24", "192.0.2.12/24"]
+                    .iter()
+                    .map(|a| a.parse().expect("addr"))
+                    .collect(),
+            }],
+            spec,
+        }
+    }
+
+    fn plan_of(u: &Up, datasets: &BTreeMap<String, DatasetInfo>) -> JailPlan {
+        let seen = Seen {
+            datasets,
+            mounts: &u.mounts,
+            interfaces: &u.interfaces,
+            running: Some(Running { jail: &u.live, wanted: &u.wanted, live: &u.now, started: Some(&u.started) }),
+        };
+        jail(&cfg(), &u.spec, &seen).expect("plans")
+    }
+
+    fn set(params: &mut [JailParam], name: &str, value: ParamValue) {
+        if let Some(p) = params.iter_mut().find(|p| p.name == name) {
+            p.value = value;
+        }
+    }
+
+    #[test]
+    fn a_jail_that_matches_its_definition_needs_nothing() {
+        let mut u = up(WEB);
+        // The kernel keeps all but the first address sorted.
+        set(
+            &mut u.now,
+            "ip4.addr",
+            ParamValue::Ip4(vec![[192, 0, 2, 10].into(), [192, 0, 2, 11].into(), [192, 0, 2, 12].into()]),
+        );
+        let p = plan_of(&u, &made());
+        assert!(p.in_sync(), "{:?}", lines(&p.ops));
+        assert!(p.notes.is_empty());
+    }
+
+    #[test]
+    fn a_stopped_jail_without_datasets_is_made_as_create_makes_it() {
+        let s = spec(WEB);
+        let seen = Seen {
+            datasets: &ds(&[("zroot/brig/releases/14.3-RELEASE@base", "-")]),
+            mounts: &[],
+            interfaces: &[],
+            running: None,
+        };
+        let p = jail(&cfg(), &s, &seen).expect("plans");
+        assert_eq!(
+            lines(&p.ops),
+            vec![
+                "zfs create -o brig:jail=web zroot/brig/jails/web",
+                "zfs clone zroot/brig/releases/14.3-RELEASE@base zroot/brig/jails/web/root",
+                "set hostname=\"web.example.org\" in etc/rc.conf of zroot/brig/jails/web/root",
+                "copy /etc/resolv.conf to /etc/resolv.conf in zroot/brig/jails/web/root",
+                "copy /etc/localtime to /etc/localtime in zroot/brig/jails/web/root",
+            ]
+        );
+        let half = ds(&[("zroot/brig/releases/14.3-RELEASE@base", "-"), ("zroot/brig/jails/web", "-")]);
+        let p = jail(&cfg(), &s, &Seen { datasets: &half, ..seen }).expect("plans");
+        assert_eq!(p.ops[0].to_string(), "zfs clone zroot/brig/releases/14.3-RELEASE@base zroot/brig/jails/web/root");
+        let none = ds(&[]);
+        assert_eq!(
+            jail(&cfg(), &s, &Seen { datasets: &none, mounts: &[], interfaces: &[], running: None }),
+            Err(ApplyPlanError::NoRelease { jail: "web".into(), release: "14.3-RELEASE".into() })
+        );
+    }
+
+    #[test]
+    fn changeable_parameters_are_updated_live_in_one_call() {
+        let u = up(&WEB.replace("web.example.org", "www.example.org"));
+        let mut u2 = up(WEB);
+        u2.wanted = u.wanted.clone();
+        set(&mut u2.now, "securelevel", ParamValue::Int(3));
+        let p = plan_of(&u2, &made());
+        assert_eq!(lines(&p.ops), vec!["jail_set update web host.hostname=www.example.org securelevel=2"]);
+        assert!(p.restart.is_empty());
+        let Op::UpdateJail { old, jid, .. } = &p.ops[0] else { panic!("an update") };
+        assert_eq!(*jid, 4);
+        assert_eq!(old[0].value, ParamValue::Str("web.example.org".into()));
+    }
+
+    #[test]
+    fn create_only_and_start_time_parameters_need_a_restart() {
+        let mut u = up(WEB);
+        set(&mut u.now, "ip4", ParamValue::JailSys(JailSys::Inherit));
+        set(&mut u.now, "ip4.addr", ParamValue::Ip4(vec![[192, 0, 2, 1].into()]));
+        set(&mut u.now, "devfs_ruleset", ParamValue::Int(0));
+        set(&mut u.now, "path", ParamValue::Str("/elsewhere".into()));
+        let p = plan_of(&u, &made());
+        let r: Vec<String> = p.restart.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            r,
+            vec![
+                "path /elsewhere -> /usr/local/brig/jails/web/root (the kernel sets it only when a jail is created)",
+                "ip4 inherit -> new (the kernel sets it only when a jail is created)",
+                "devfs_ruleset 0 -> 4 (its /dev was mounted with the old ruleset)",
+            ]
+        );
+        assert!(p.ops.is_empty(), "no half change while a restart is pending: {:?}", lines(&p.ops));
+    }
+
+    #[test]
+    fn address_changes_add_aliases_first_and_remove_them_last() {
+        let mut u = up(&WEB.replace("\"192.0.2.12/24\", ", ""));
+        let was = up(WEB);
+        (u.now, u.live, u.started) = (was.now, was.live, was.started);
+        u.interfaces[0].addrs.retain(|a| a.addr().to_string() != "192.0.2.11");
+        let p = plan_of(&u, &made());
+        assert_eq!(
+            lines(&p.ops),
+            vec![
+                "ifconfig em0 inet 192.0.2.11/24 alias",
+                "jail_set update web ip4.addr=192.0.2.10,192.0.2.11",
+                "ifconfig em0 192.0.2.12 -alias",
+                "write /var/db/brig/started/web.json (mode 600)",
+            ]
+        );
+        // Moved to another interface: the recorded aliases go from the old.
+        let mut moved = up(&WEB.replace("em0", "em1"));
+        moved.started = up(WEB).started;
+        moved.interfaces.push(Interface { name: "em1".into(), up: true, addrs: Vec::new() });
+        let l = lines(&plan_of(&moved, &made()).ops);
+        assert_eq!(l[0], "ifconfig em1 inet 192.0.2.10/24 alias");
+        assert_eq!(
+            l[3..6],
+            ["ifconfig em0 192.0.2.10 -alias", "ifconfig em0 192.0.2.12 -alias", "ifconfig em0 192.0.2.11 -alias"]
+        );
+        assert_eq!(l.len(), 7, "{l:?}");
+    }
+
+    #[test]
+    fn mounts_are_added_changed_and_removed() {
+        let mut u = up(&WEB.replace("readonly = true", "readonly = false"));
+        let root = "/usr/local/brig/jails/web/root";
+        u.mounts.retain(|e| e.fstype != "devfs");
+        u.mounts.push(m(&format!("{root}/mnt"), "tmpfs", "tmpfs", false));
+        u.mounts.push(m(&format!("{root}/mnt/deep"), "nullfs", "/x", false));
+        let p = plan_of(&u, &made());
+        assert_eq!(
+            lines(&p.ops),
+            vec![
+                "umount /usr/local/brig/jails/web/root/usr/local/www",
+                "umount /usr/local/brig/jails/web/root/mnt/deep",
+                "umount /usr/local/brig/jails/web/root/mnt",
+                "mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/web/root",
+                "mount -t nullfs /data/www /usr/local/www in zroot/brig/jails/web/root",
+            ]
+        );
+        let mut allowed = up(&format!("{WEB}[params]\n\"allow.mount\" = true\n"));
+        allowed.mounts.push(m(&format!("{root}/mnt"), "tmpfs", "tmpfs", false));
+        let p = plan_of(&allowed, &made());
+        assert!(p.ops.is_empty(), "{:?}", lines(&p.ops));
+        assert_eq!(p.notes.len(), 1);
+        assert!(p.notes[0].starts_with("tmpfs tmpfs on /mnt is not in the definition"), "{}", p.notes[0]);
+    }
+
+    #[test]
+    fn a_root_cloned_from_another_release_is_noted_not_rebuilt() {
+        let u = up(&WEB.replace("14.3-RELEASE", "14.2-RELEASE"));
+        let mut d = made();
+        d.extend(ds(&[("zroot/brig/releases/14.2-RELEASE@base", "-")]));
+        let p = plan_of(&u, &d);
+        assert!(p.ops.is_empty());
+        assert!(p.notes[0].contains("is a clone of zroot/brig/releases/14.3-RELEASE@base, not of 14.2-RELEASE"));
+    }
+}
