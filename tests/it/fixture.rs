@@ -98,7 +98,8 @@ fn console_gives_a_root_shell_in_the_jail() {
     let (mut master, slave) = {
         let (mut m, mut s) = (-1, -1);
         // SAFETY: openpty writes two new descriptors, which we then own.
-        let rc = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+        let rc =
+            unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut()) };
         assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
         // SAFETY: both are open descriptors nothing else owns.
         unsafe { (std::fs::File::from(OwnedFd::from_raw_fd(m)), std::fs::File::from(OwnedFd::from_raw_fd(s))) }
