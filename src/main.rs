@@ -4,6 +4,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so `brig list | head` would end in a panic
+    // when println! hits the closed pipe; like every other Unix tool,
+    // brig just ends quietly instead.
+    // SAFETY: restoring a signal's default disposition before any thread
+    // exists has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = brig::cli::Cli::parse();
     match brig::cli::run(cli) {
         Ok(code) => code,

@@ -81,3 +81,18 @@ fn a_bad_fault_spec_is_refused() {
     r.fails(1);
     assert!(r.stderr.contains("BRIG_SIM_FAIL item 'teleport:1' names an unknown op"), "{}", r.stderr);
 }
+
+#[test]
+fn a_closed_stdout_ends_brig_quietly_not_in_a_panic() {
+    let (read, write) = nix::unistd::pipe().expect("pipe");
+    drop(read);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::from(write))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "ended by SIGPIPE like head(1)'s writers: {:?}", out.status);
+}
