@@ -95,6 +95,14 @@ fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
+fn nothing_to_do(jails: usize) -> String {
+    if jails == 1 {
+        "nothing to do: 1 jail matches its definition".into()
+    } else {
+        format!("nothing to do: {jails} jails match their definitions")
+    }
+}
+
 pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let specs = specs(host, &cfg, &args.names)?;
@@ -129,7 +137,7 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
     }
     let restarts = plans.iter().filter(|p| !p.restart.is_empty()).count();
     if changes == 0 && restarts == 0 {
-        println!("nothing to do: {} match their definitions", plural(plans.len(), "jail"));
+        println!("{}", nothing_to_do(plans.len()));
     } else {
         let touched = plans.iter().filter(|p| !p.ops.is_empty()).count();
         let mut summary = format!("{} to {}", plural(changes, "change"), plural(touched, "jail"));
@@ -189,7 +197,7 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
         )));
     }
     if changes == 0 {
-        println!("nothing to do: {} match their definitions", plural(plans.len(), "jail"));
+        println!("{}", nothing_to_do(plans.len()));
     } else {
         println!("applied {}", plural(changes, "change"));
     }

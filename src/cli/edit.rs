@@ -35,8 +35,9 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
     let copy = path.with_file_name(format!(".{name}.edit.toml"));
     atomic::write(&copy, &original, 0o600).map_err(io(&copy))?;
     let editor = std::env::var("VISUAL").or_else(|_| std::env::var("EDITOR")).unwrap_or_else(|_| "vi".into());
-    // Through sh, so an editor with arguments ("code -w") works.
-    let mut cmd = Command::new("/bin/sh").args(["-c", "exec $BRIG_EDITOR \"$1\"", "sh", &copy.to_string_lossy()]);
+    // Through sh's eval, as git does, so an editor with arguments and
+    // quotes (`code -w`, `sed -i 's/a/b/'`) works; the file stays "$1".
+    let mut cmd = Command::new("/bin/sh").args(["-c", "eval \"$BRIG_EDITOR\" '\"$1\"'", "sh", &copy.to_string_lossy()]);
     cmd.env.push(("BRIG_EDITOR".into(), editor.clone()));
     cmd.stdio = Stdio::Inherit;
     let status = host.spawn(&cmd, Place::Host)?.status;

@@ -43,7 +43,7 @@ fn stats(sim: &Sim) -> serde_json::Value {
 #[test]
 fn apply_changes_a_running_jail_live_and_twice_does_nothing() {
     let sim = running();
-    assert!(sim.brig(&["plan"]).ok().stdout.contains("nothing to do: 1 jail match"));
+    assert!(sim.brig(&["plan"]).ok().stdout.contains("nothing to do: 1 jail matches its definition"));
     write_definition(&sim, EDITED);
 
     sim.brig(&["debug", "sim-stats", "--reset"]).ok();
@@ -74,7 +74,7 @@ fn apply_changes_a_running_jail_live_and_twice_does_nothing() {
     drop(h);
 
     sim.brig(&["debug", "sim-stats", "--reset"]).ok();
-    assert!(sim.brig(&["apply"]).ok().stdout.contains("nothing to do: 1 jail match their definitions"));
+    assert!(sim.brig(&["apply"]).ok().stdout.contains("nothing to do: 1 jail matches its definition"));
     let s = stats(&sim);
     for op in ["jail_set", "mount", "unmount", "addr_add", "addr_remove", "zfs_create", "zfs_clone"] {
         assert!(s["ops"].get(op).is_none(), "the second apply called {op}: {s}");
