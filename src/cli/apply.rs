@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::print_json;
-use super::run::{start_one, stop_one, RunArgs};
+use super::run::{known_params, start_one, stop_one, RunArgs, Surroundings};
 use super::CliError;
 use crate::config::HostConfig;
 use crate::host::{Host, JailKey};
@@ -63,7 +63,7 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
 
 /// The selected definitions; none named means every one.
 fn specs(host: &dyn Host, cfg: &HostConfig, names: &[String]) -> Result<Vec<JailSpec>, CliError> {
-    super::run::selected(host, cfg, &RunArgs { names: names.to_vec(), all: names.is_empty() })
+    super::run::selected(host, cfg, &RunArgs { names: names.to_vec(), all: names.is_empty(), dry_run: false })
 }
 
 #[derive(Serialize)]
@@ -160,8 +160,10 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
             // A restart sets everything at once; half of it live first
             // would only be a second interruption.
             if args.restart {
-                stop_one(host, &cfg, spec)?;
-                start_one(host, &cfg, spec, &specs)?;
+                let around = Surroundings::read(host)?;
+                stop_one(host, &cfg, spec, &around, false)?;
+                let known = known_params(host, std::slice::from_ref(spec))?;
+                start_one(host, &cfg, spec, &specs, &known, false)?;
                 changes += 1;
             } else {
                 pending.push(p);

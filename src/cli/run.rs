@@ -6,7 +6,9 @@ use clap::Args;
 
 use super::CliError;
 use crate::config::{jail, HostConfig};
-use crate::host::Host;
+use std::collections::BTreeSet;
+
+use crate::host::{Host, Interface, MountEntry};
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::jail::definition_path;
@@ -21,6 +23,9 @@ pub struct RunArgs {
     /// Every defined jail.
     #[arg(long)]
     pub all: bool,
+    /// Print the steps instead of performing them.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// The selected jails' definitions, validated, in start order.
@@ -51,11 +56,25 @@ fn load_cfg(host: &dyn Host) -> Result<HostConfig, CliError> {
     super::require_config(host)
 }
 
+/// The parameters of `specs` this kernel knows, read once for a batch.
+pub(super) fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<BTreeSet<String>, CliError> {
+    Ok(crate::observe::known_params(host, specs.iter().flat_map(|s| s.params.iter().map(|p| p.name.as_str())))?)
+}
+
+/// Prints a plan as `--dry-run` shows it.
+fn show(name: &JailName, ops: &[crate::plan::Op]) {
+    for op in ops {
+        println!("{name}: {op}");
+    }
+}
+
 pub(super) fn start_one(
     host: &mut dyn Host,
     cfg: &HostConfig,
     spec: &JailSpec,
     batch: &[JailSpec],
+    known: &BTreeSet<String>,
+    dry_run: bool,
 ) -> Result<(), CliError> {
     if let Some(j) = host.jail_find(spec.name.as_str())? {
         println!("jail {} is already running (jid {})", spec.name, j.jid);
@@ -70,8 +89,11 @@ pub(super) fn start_one(
             )));
         }
     }
-    let known = crate::observe::known_params(host, spec.params.iter().map(|p| p.name.as_str()))?;
     let ops = plan::start(cfg, spec, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?;
+    if dry_run {
+        show(&spec.name, &ops);
+        return Ok(());
+    }
     crate::exec::run(host, &ops)?;
     // The jail is up; a failure to read its jid back is not a failed start.
     match host.jail_find(spec.name.as_str()) {
@@ -81,16 +103,41 @@ pub(super) fn start_one(
     Ok(())
 }
 
-pub(super) fn stop_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<(), CliError> {
+/// The mounts and interfaces of the machine, read once for a batch of
+/// stops: each stop only touches its own root and aliases.
+pub(super) struct Surroundings {
+    pub mounts: Vec<MountEntry>,
+    pub interfaces: Vec<Interface>,
+}
+
+impl Surroundings {
+    pub fn read(host: &dyn Host) -> Result<Surroundings, CliError> {
+        Ok(Surroundings { mounts: host.mounts()?, interfaces: host.interfaces()? })
+    }
+}
+
+pub(super) fn stop_one(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    around: &Surroundings,
+    dry_run: bool,
+) -> Result<(), CliError> {
     let running = host.jail_find(spec.name.as_str())?;
-    let mounts = host.mounts()?;
-    let interfaces = host.interfaces()?;
     let started = crate::observe::started(host, &spec.name);
-    let seen =
-        StopSeen { running: running.as_ref(), started: started.as_ref(), mounts: &mounts, interfaces: &interfaces };
+    let seen = StopSeen {
+        running: running.as_ref(),
+        started: started.as_ref(),
+        mounts: &around.mounts,
+        interfaces: &around.interfaces,
+    };
     let ops = plan::stop(cfg, spec, &seen);
     if ops.is_empty() {
         println!("jail {} is not running", spec.name);
+        return Ok(());
+    }
+    if dry_run {
+        show(&spec.name, &ops);
         return Ok(());
     }
     crate::exec::run(host, &ops)?;
@@ -105,8 +152,9 @@ pub(super) fn stop_one(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec) -
 pub fn start(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
     let specs = selected(host, &cfg, args)?;
+    let known = known_params(host, &specs)?;
     for s in &specs {
-        start_one(host, &cfg, s, &specs)?;
+        start_one(host, &cfg, s, &specs, &known, args.dry_run)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -114,8 +162,9 @@ pub fn start(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> 
 pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
     let specs = selected(host, &cfg, args)?;
+    let around = Surroundings::read(host)?;
     for s in specs.iter().rev() {
-        stop_one(host, &cfg, s)?;
+        stop_one(host, &cfg, s, &around, args.dry_run)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -123,11 +172,20 @@ pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
 pub fn restart(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
     let specs = selected(host, &cfg, args)?;
+    let around = Surroundings::read(host)?;
     for s in specs.iter().rev() {
-        stop_one(host, &cfg, s)?;
+        stop_one(host, &cfg, s, &around, args.dry_run)?;
+    }
+    let known = known_params(host, &specs)?;
+    if args.dry_run {
+        // Once stopped, each starts as a stopped jail does.
+        for s in &specs {
+            show(&s.name, &plan::start(&cfg, s, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?);
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     for s in &specs {
-        start_one(host, &cfg, s, &specs)?;
+        start_one(host, &cfg, s, &specs, &known, false)?;
     }
     Ok(ExitCode::SUCCESS)
 }

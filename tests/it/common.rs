@@ -61,10 +61,14 @@ pub fn pids_rooted(pred: impl Fn(&Path) -> bool) -> Vec<i32> {
         .collect()
 }
 
-/// How many processes run with `machine_path` of the sim as their root.
+/// How many processes run with `machine_path` of the sim as their root,
+/// also after that directory was removed (Linux then shows the root as
+/// "PATH (deleted)").
 pub fn processes_in(sim: &Sim, machine_path: &str) -> usize {
-    let root = sim.file(machine_path).canonicalize().expect("root");
-    pids_rooted(|r| r == root).len()
+    let root = sim.file(machine_path);
+    let root = root.canonicalize().unwrap_or(root);
+    let deleted = format!("{} (deleted)", root.display());
+    pids_rooted(|r| r == root || r.as_os_str().to_string_lossy() == deleted).len()
 }
 
 impl Drop for Sim {

@@ -38,6 +38,7 @@ pub fn assert_down(sim: &Sim) {
     let ifs = h.interfaces().expect("ifs");
     assert!(ifs.iter().all(|i| i.addrs.iter().all(|a| a.addr().to_string() != "192.0.2.20")), "alias left");
     drop(h);
+    assert!(!sim.file("/var/db/brig/started/box.json").exists(), "start record left");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while processes_in(sim) > 0 {
         assert!(std::time::Instant::now() < deadline, "processes left in the jail");
@@ -116,7 +117,9 @@ fn dependencies_start_first_and_must_be_running() {
     let sim = defined(&["--priority", "5"]);
     crate::common::busybox_root(&sim, "/usr/local/brig/jails/app/root");
     sim.brig(&["create", "app", "--type", "empty", "--depends", "box"]).ok();
-    std::fs::write(sim.file("/usr/local/brig/jails/app/root/etc/rc"), "exit 0\n").expect("rc");
+    for f in ["rc", "rc.shutdown"] {
+        std::fs::write(sim.file(&format!("/usr/local/brig/jails/app/root/etc/{f}")), "exit 0\n").expect("rc");
+    }
     std::fs::write(sim.file("/usr/local/brig/jails/app/root/etc/rc.shutdown"), "exit 0\n").expect("rc.shutdown");
     let r = sim.brig(&["start", "app"]);
     r.fails(1);
@@ -197,4 +200,84 @@ fn stop_asks_processes_to_end_before_removing_the_jail() {
     sim.brig(&["stop", "box"]).ok();
     assert_down(&sim);
     assert_eq!(std::fs::read_to_string(sim.file(&format!("{ROOT}/termed"))).expect("the daemon saw SIGTERM"), "bye\n");
+}
+
+/// `--dry-run` prints the golden order of a start and a stop across
+/// dependent jails, and changes nothing.
+#[test]
+fn dry_runs_show_start_and_stop_order_across_dependencies() {
+    let sim = defined(&[]);
+    sim.brig(&["create", "app", "--type", "empty", "--depends", "box", "--param", "securelevel=3"]).ok();
+    sim.brig(&["debug", "sim-stats", "--reset"]).ok();
+    let r = sim.brig(&["start", "--all", "--dry-run"]);
+    // allow.vmm is left out: the sim's vmm module is not loaded.
+    assert_eq!(
+        r.ok().stdout,
+        "box: write /var/db/brig/started/box.json (mode 600)
+box: ifconfig em0 inet 192.0.2.20/24 alias
+box: mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/box/root
+box: jail_set create name=box path=/usr/local/brig/jails/box/root host.hostname=box persist=true ip4=new ip4.addr=192.0.2.20 ip6=disable securelevel=2 enforce_statfs=2 devfs_ruleset=4 children.max=0 allow.set_hostname=false allow.sysvipc=false allow.raw_sockets=false allow.chflags=false allow.mount=false allow.quotas=false allow.socket_af=false allow.mlock=false allow.reserved_ports=false allow.read_msgbuf=false allow.unprivileged_proc_debug=false allow.suser=false allow.nfsd=false allow.extattr=false allow.adjtime=false allow.settime=false allow.routing=false allow.unprivileged_parent_tampering=false allow.setaudit=false allow.mount.devfs=false allow.mount.fdescfs=false allow.mount.nullfs=false allow.mount.procfs=false allow.mount.tmpfs=false allow.mount.zfs=false
+box: exec.start in box: /bin/sh /etc/rc
+app: write /var/db/brig/started/app.json (mode 600)
+app: mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/app/root
+app: jail_set create name=app path=/usr/local/brig/jails/app/root host.hostname=app persist=true ip4=disable ip6=disable securelevel=3 enforce_statfs=2 devfs_ruleset=4 children.max=0 allow.set_hostname=false allow.sysvipc=false allow.raw_sockets=false allow.chflags=false allow.mount=false allow.quotas=false allow.socket_af=false allow.mlock=false allow.reserved_ports=false allow.read_msgbuf=false allow.unprivileged_proc_debug=false allow.suser=false allow.nfsd=false allow.extattr=false allow.adjtime=false allow.settime=false allow.routing=false allow.unprivileged_parent_tampering=false allow.setaudit=false allow.mount.devfs=false allow.mount.fdescfs=false allow.mount.nullfs=false allow.mount.procfs=false allow.mount.tmpfs=false allow.mount.zfs=false
+app: exec.start in app: /bin/sh /etc/rc
+"
+    );
+    let s = sim.brig(&["debug", "sim-stats", "--json"]).json();
+    assert_eq!(s["spawned"], 0);
+    for op in ["jail_set", "mount", "addr_add"] {
+        assert!(s["ops"].get(op).is_none(), "a dry run called {op}");
+    }
+    assert!(!sim.file("/var/db/brig/started/box.json").exists());
+
+    crate::common::busybox_root(&sim, "/usr/local/brig/jails/app/root");
+    for f in ["rc", "rc.shutdown"] {
+        std::fs::write(sim.file(&format!("/usr/local/brig/jails/app/root/etc/{f}")), "exit 0\n").expect("rc");
+    }
+    sim.brig(&["start", "--all"]).ok();
+    let r = sim.brig(&["stop", "--all", "--dry-run"]);
+    assert_eq!(
+        r.ok().stdout,
+        "app: exec.stop in app: /bin/sh /etc/rc.shutdown jail
+app: SIGTERM the processes of app, wait up to 10 s
+app: jail_remove app (jid 2)
+app: umount /usr/local/brig/jails/app/root/dev
+app: rm /var/db/brig/started/app.json
+box: exec.stop in box: /bin/sh /etc/rc.shutdown jail
+box: SIGTERM the processes of box, wait up to 10 s
+box: jail_remove box (jid 1)
+box: umount /usr/local/brig/jails/box/root/dev
+box: ifconfig em0 192.0.2.20 -alias
+box: rm /var/db/brig/started/box.json
+"
+    );
+    assert_eq!(sim.brig(&["list", "--json"]).json()["jails"][1]["state"], "running");
+    sim.brig(&["stop", "--all"]).ok();
+    assert_down(&sim);
+}
+
+/// Every host call of `destroy --force` of a running jail, failed in turn:
+/// exit 1, and the next destroy leaves no jail, mount, alias, record,
+/// dataset or definition.
+#[test]
+fn a_failed_forced_destroy_is_finished_by_the_next() {
+    let probe = defined(&[]);
+    probe.brig(&["start", "box"]).ok();
+    let faults = crate::common::every_call(&probe, &["destroy", "--force", "box"]);
+    for op in ["jail_remove:1", "unmount:1", "addr_remove:1", "zfs_destroy:1"] {
+        assert!(faults.iter().any(|f| f == op), "{op} not in {faults:?}");
+    }
+    for fault in faults {
+        let sim = defined(&[]);
+        sim.brig(&["start", "box"]).ok();
+        let r = sim.brig_env(&["destroy", "--force", "box"], &[("BRIG_SIM_FAIL", &fault)]);
+        r.fails(1);
+        assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
+        sim.brig(&["destroy", "--force", "box"]).ok();
+        assert_down(&sim);
+        let left = sim.host().zfs_list("zroot/brig/jails", &[]).expect("list");
+        assert_eq!(left.len(), 1, "{fault}: datasets left: {left:?}");
+        assert!(!sim.file("/usr/local/etc/brig/jails/box.toml").exists(), "{fault}: definition left");
+    }
 }
