@@ -12,6 +12,7 @@
 //! [`Host::local_path`].
 
 pub mod capture;
+pub mod cpuset;
 pub mod encode;
 pub mod error;
 #[cfg(target_os = "freebsd")]
@@ -484,6 +485,14 @@ pub trait Host {
     fn rctl_rules(&self, filter: &str) -> HostResult<Vec<String>>;
     /// rctl_get_racct(2): resource usage of one subject (`jail:NAME`).
     fn rctl_usage(&self, subject: &str) -> HostResult<BTreeMap<String, u64>>;
+
+    // --- cpuset(2) ------------------------------------------------------
+
+    /// cpuset_setaffinity(2) of a jail (`CPU_WHICH_JAIL`): the CPUs its
+    /// processes may run on.
+    fn cpuset_set(&mut self, jid: Jid, cpus: &[u32]) -> HostResult<()>;
+    /// cpuset_getaffinity(2) of a jail, as sorted CPU numbers.
+    fn cpuset_get(&self, jid: Jid) -> HostResult<Vec<u32>>;
 
     // --- sysctl(3) ------------------------------------------------------
 

@@ -181,3 +181,23 @@ fn jail_remove_kills_the_jails_processes_and_nopersist_waits_for_them() {
     h.unmount(Path::new("/j/dev"), false).expect("unmount");
     assert!(!sim.file("/j/dev/null").exists(), "devfs nodes go with the mount");
 }
+
+#[test]
+fn a_jails_cpuset_takes_only_cpus_the_machine_has() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    std::fs::create_dir_all(sim.file("/j")).expect("mkdir");
+    let jid = h
+        .jail_set(
+            &[JailParam::str("name", "a"), JailParam::str("path", "/j"), JailParam::bool("persist", true)],
+            SetFlags::CREATE,
+        )
+        .expect("jail");
+    assert_eq!(h.cpuset_get(jid).expect("get"), vec![0, 1, 2, 3], "every CPU of hw.ncpu=4 at first");
+    h.cpuset_set(jid, &[3, 1]).expect("set");
+    assert_eq!(h.cpuset_get(jid).expect("get"), vec![1, 3]);
+    assert_eq!(errno(h.cpuset_set(jid, &[])), Errno::EDEADLK);
+    assert_eq!(errno(h.cpuset_set(jid, &[4])), Errno::EINVAL);
+    assert_eq!(errno(h.cpuset_set(jid + 1, &[0])), Errno::ESRCH);
+    assert_eq!(h.cpuset_get(jid).expect("get"), vec![1, 3], "refusals change nothing");
+}

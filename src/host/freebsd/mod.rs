@@ -10,6 +10,7 @@
 //! the kernel (iovec encoding, zfs(8) output parsing, rctl amounts) is a pure
 //! function.
 
+mod cpuset;
 mod jail;
 mod mount;
 mod net;
@@ -155,6 +156,14 @@ impl Host for FreeBsdHost {
 
     fn rctl_usage(&self, subject: &str) -> HostResult<BTreeMap<String, u64>> {
         rctl::usage(subject)
+    }
+
+    fn cpuset_set(&mut self, jid: Jid, cpus: &[u32]) -> HostResult<()> {
+        cpuset::set(jid, cpus)
+    }
+
+    fn cpuset_get(&self, jid: Jid) -> HostResult<Vec<u32>> {
+        cpuset::get(jid)
     }
 
     fn sysctl_get(&self, name: &str) -> HostResult<SysctlValue> {

@@ -462,7 +462,7 @@ fn create(
     };
     check_clash(st, jid, &ip4, &ip6)?;
 
-    let mut j = SimJail { jid, name, parent: parent_jid, params: BTreeMap::new() };
+    let mut j = SimJail { jid, name, parent: parent_jid, params: BTreeMap::new(), cpus: None };
     // Defaults of a new prison (kern_jail.c), then what was asked.
     j.set("path", ParamValue::Str("/".into()));
     j.set("securelevel", ParamValue::Int(parent.securelevel));

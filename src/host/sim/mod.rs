@@ -86,6 +86,8 @@ pub const OPS: &[&str] = &[
     "rctl_remove",
     "rctl_rules",
     "rctl_usage",
+    "cpuset_set",
+    "cpuset_get",
     "sysctl_get",
     "sysctl_set",
     "interfaces",
@@ -503,8 +505,43 @@ impl Host for SimHost {
             if f.subject.is_empty() || f.id.is_empty() {
                 return Err((Errno::EINVAL, format!("'{subject}' names no subject")));
             }
-            // The sim runs no processes: every jail uses nothing.
-            Ok(rules::RESOURCES.iter().map(|r| (r.name.to_string(), 0)).collect())
+            // What the jail's real processes use; a jail that does not
+            // run (the kernel keeps a prison_racct per name) uses nothing.
+            let root = (f.subject == "jail")
+                .then(|| st.jails.values().find(|j| j.name == f.id).and_then(|j| self.jail_root(st, j.jid)))
+                .flatten();
+            let used = root.map(|r| process::usage(&r)).unwrap_or_default();
+            Ok(rules::RESOURCES.iter().map(|r| (r.name.to_string(), used.get(r.name).copied().unwrap_or(0))).collect())
+        })
+    }
+
+    fn cpuset_set(&mut self, jid: Jid, cpus: &[u32]) -> HostResult<()> {
+        let cfg = &self.cfg;
+        self.write("cpuset_set", |st| {
+            let ncpu = sysctl::int(st, cfg, "hw.ncpu");
+            // cpuset_setaffinity(2): an empty mask would leave the jail's
+            // threads nowhere to run (EDEADLK); a CPU the machine does not
+            // have is EINVAL; an unknown jail ESRCH.
+            if cpus.is_empty() {
+                return Err((Errno::EDEADLK, "an empty CPU set".to_string()));
+            }
+            if let Some(c) = cpus.iter().find(|c| i64::from(**c) >= ncpu) {
+                return Err((Errno::EINVAL, format!("CPU {c} does not exist (hw.ncpu is {ncpu})")));
+            }
+            let j = st.jails.get_mut(&jid).ok_or((Errno::ESRCH, format!("jail {jid} not found")))?;
+            let mut set = cpus.to_vec();
+            set.sort_unstable();
+            set.dedup();
+            j.cpus = Some(set);
+            Ok(())
+        })
+    }
+
+    fn cpuset_get(&self, jid: Jid) -> HostResult<Vec<u32>> {
+        self.read("cpuset_get", |st| {
+            let ncpu = u32::try_from(sysctl::int(st, &self.cfg, "hw.ncpu")).unwrap_or(1);
+            let j = st.jails.get(&jid).ok_or((Errno::ESRCH, format!("jail {jid} not found")))?;
+            Ok(j.cpus.clone().unwrap_or_else(|| (0..ncpu).collect()))
         })
     }
 

@@ -8,6 +8,7 @@
 //! jail_remove kills them, as the kernel does. chroot needs root: without
 //! it the sim refuses with EPERM and says so.
 
+use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -120,6 +121,30 @@ pub fn pids_in(root: &Path) -> Vec<i32> {
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
         .filter(|pid| std::fs::read_link(format!("/proc/{pid}/root")).is_ok_and(|r: PathBuf| r == want))
         .collect()
+}
+
+/// What racct would count for the processes of a jail root, read from
+/// Linux's /proc: `maxproc` (processes), `nthr` (threads), `memoryuse`
+/// (resident bytes) and `openfiles` (descriptors). Other resources read 0.
+pub fn usage(root: &Path) -> BTreeMap<&'static str, u64> {
+    let mut u = BTreeMap::new();
+    for pid in pids_in(root) {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        *u.entry("maxproc").or_insert(0) += 1;
+        *u.entry("nthr").or_insert(0) += field("Threads:");
+        *u.entry("memoryuse").or_insert(0) += field("VmRSS:") * 1024;
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map(Iterator::count).unwrap_or(0);
+        *u.entry("openfiles").or_insert(0) += fds as u64;
+    }
+    u
 }
 
 /// Kills every process of a jail root, as jail_remove(2) does.

@@ -29,6 +29,9 @@ pub struct SimJail {
     /// `allow.raw_sockets`), including `path` and the defaults set at
     /// creation.
     pub params: BTreeMap<String, JailParam>,
+    /// Its cpuset, when one was set (all CPUs otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<Vec<u32>>,
 }
 
 /// One ZFS dataset or snapshot.

@@ -12,6 +12,7 @@ use crate::host::SysctlValue;
 /// (name, default, writable at run time)
 const DEFAULTS: &[(&str, Default, bool)] = &[
     ("kern.securelevel", Default::Int(-1), true),
+    ("hw.ncpu", Default::Int(4), false),
     ("kern.features.vimage", Default::Int(1), false),
     ("kern.features.racct", Default::Int(1), false),
     ("kern.features.rctl", Default::Int(1), false),
