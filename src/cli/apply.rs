@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::print_json;
-use super::run::{known_params, start_one, stop_one, RunArgs, Surroundings};
+use super::run::{known_params, limits_on, start_one, stop_one, RunArgs, Surroundings};
 use super::CliError;
 use crate::config::HostConfig;
 use crate::host::{Host, JailKey};
@@ -41,21 +41,35 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
         host,
         specs.iter().filter(|s| up(s).is_some()).flat_map(|s| s.params.iter().map(|p| p.name.as_str())),
     )?;
+    let rules = match host.rctl_rules("jail:") {
+        Ok(r) => Some(r),
+        Err(e) if e.errno == crate::host::Errno::ENOSYS => None,
+        Err(e) => return Err(e.into()),
+    };
+    let ncpu = host.sysctl_get("hw.ncpu")?.as_int().and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
     let mut out = Vec::new();
     for spec in specs {
         let started = crate::observe::started(host, &spec.name);
-        let (wanted, live) = match up(spec) {
+        let (wanted, live, cpus) = match up(spec) {
             Some(j) => {
                 let wanted =
                     jail_params(cfg, spec, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?;
                 let names: Vec<&str> = wanted.iter().map(|p| p.name.as_str()).filter(|n| *n != "name").collect();
                 let live = host.jail_get(&JailKey::Jid(j.jid), &names)?;
-                (wanted, live)
+                (wanted, live, host.cpuset_get(j.jid)?)
             }
-            None => (Vec::new(), Vec::new()),
+            None => (Vec::new(), Vec::new(), Vec::new()),
         };
-        let running = up(spec).map(|jail| Running { jail, wanted: &wanted, live: &live, started: started.as_ref() });
-        let view = Seen { datasets: &seen.datasets, mounts: &seen.mounts, interfaces: &seen.interfaces, running };
+        let running =
+            up(spec).map(|jail| Running { jail, wanted: &wanted, live: &live, started: started.as_ref(), cpus: &cpus });
+        let view = Seen {
+            datasets: &seen.datasets,
+            rules: rules.as_deref(),
+            ncpu,
+            mounts: &seen.mounts,
+            interfaces: &seen.interfaces,
+            running,
+        };
         out.push(plan::jail(cfg, spec, &view).map_err(|e| CliError::Failed(e.to_string()))?);
     }
     Ok(out)
@@ -163,7 +177,8 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
                 let around = Surroundings::read(host)?;
                 stop_one(host, &cfg, spec, &around, false)?;
                 let known = known_params(host, std::slice::from_ref(spec))?;
-                start_one(host, &cfg, spec, &specs, &known, false)?;
+                let limits = limits_on(host, std::slice::from_ref(spec), false)?;
+                start_one(host, &cfg, spec, &specs, &known, limits, false)?;
                 changes += 1;
             } else {
                 pending.push(p);

@@ -38,7 +38,9 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
     let mounts = host.mounts()?;
     let interfaces = host.interfaces()?;
     let started = crate::observe::started(host, &name);
+    let rules = super::run::jail_rules(host)?;
     let seen = DestroySeen {
+        rules: &rules,
         started: started.as_ref(),
         running: running.as_ref(),
         mounts: &mounts,

@@ -54,12 +54,7 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
     }
     let rejected = path.with_file_name(format!("{name}.toml.rej"));
     let text = String::from_utf8_lossy(&edited).into_owned();
-    let check = jail::parse(&path, &text).and_then(|raw| {
-        let defaults =
-            cfg.default_params().map_err(|(_, why)| ConfigError::at(&path, &text, 0, format!("brig.toml: {why}")))?;
-        crate::model::jail::validate(&name, &raw, &defaults, cfg.defaults.jail_type)
-            .map_err(|(offset, msg)| ConfigError::at(&path, &text, offset, msg))
-    });
+    let check = jail::check(&path, &text, &name, &cfg);
     let spec = match check {
         Ok(spec) => spec,
         Err(e) => {

@@ -13,6 +13,7 @@ mod error;
 mod host_choice;
 mod info;
 mod init;
+mod limits;
 mod list;
 pub mod output;
 mod release;
@@ -48,15 +49,19 @@ pub enum Command {
     /// Define a jail and create its root: a ZFS clone of the release (thin), a copy (thick) or empty.
     Create(create::CreateArgs),
     /// Start jails in jail(8)'s order: aliases, mounts, prestart, create, exec.start, poststart.
-    Start(run::RunArgs),
+    Start(run::StartArgs),
     /// Stop jails: prestop, exec.stop, remove, poststop, unmounts, aliases.
     Stop(run::RunArgs),
     /// Stop, then start jails.
-    Restart(run::RunArgs),
+    Restart(run::StartArgs),
     /// Show what `brig apply` would change to make the machine match the definitions.
     Plan(apply::PlanArgs),
     /// Make the machine match the definitions: missing datasets, live parameters, aliases, mounts.
     Apply(apply::ApplyArgs),
+    /// Show a jail's rctl limits and CPUs with their usage, or set and unset them (definition and live).
+    Limits(limits::LimitsArgs),
+    /// Resource usage of every running jail (memory, CPU, processes, files, I/O).
+    Stats(limits::StatsArgs),
     /// Run a command inside a running jail; its exit status is brig's.
     Exec(enter::ExecArgs),
     /// Log in to a running jail (login -f root inside it).
@@ -103,6 +108,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Restart(args) => run::restart(&mut *host_choice::open(choice)?, &args),
         Command::Plan(args) => apply::plan(&*host_choice::open(choice)?, &args),
         Command::Apply(args) => apply::apply(&mut *host_choice::open(choice)?, &args),
+        Command::Limits(args) => limits::run(&mut *host_choice::open(choice)?, &args),
+        Command::Stats(args) => limits::stats(&*host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
         Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),

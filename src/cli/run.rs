@@ -1,14 +1,13 @@
 //! `brig start`, `brig stop`, `brig restart`.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use super::CliError;
 use crate::config::{jail, HostConfig};
-use std::collections::BTreeSet;
-
-use crate::host::{Host, Interface, MountEntry};
+use crate::host::{Errno, Host, Interface, MountEntry};
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::jail::definition_path;
@@ -26,6 +25,38 @@ pub struct RunArgs {
     /// Print the steps instead of performing them.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Start jails that define limits without their rctl rules when kern.racct.enable is 0 (with a warning).
+    #[arg(long)]
+    pub no_limits: bool,
+}
+
+/// Whether a start applies its jails' rctl rules: always when racct is on;
+/// when it is off, only refused for jails that have rules, unless the user
+/// accepted starting them without (`--no-limits`).
+pub(super) fn limits_on(host: &dyn Host, specs: &[JailSpec], no_limits: bool) -> Result<bool, CliError> {
+    let Some(first) = specs.iter().find(|s| !s.limits.rules.is_empty()) else { return Ok(true) };
+    let racct = match host.sysctl_get("kern.racct.enable") {
+        Ok(v) => v.as_int().unwrap_or(0) != 0,
+        Err(e) if e.errno == Errno::ENOENT => false,
+        Err(e) => return Err(e.into()),
+    };
+    if racct {
+        return Ok(true);
+    }
+    if no_limits {
+        eprintln!("brig: warning: kern.racct.enable is 0, so the jails start without their rctl limits");
+        return Ok(false);
+    }
+    Err(CliError::Failed(format!(
+        "jail {} has limits but kern.racct.enable is 0 on this host; add kern.racct.enable=1 to /boot/loader.conf and reboot, or pass --no-limits to start it without them",
+        first.name
+    )))
 }
 
 /// The selected jails' definitions, validated, in start order.
@@ -74,6 +105,7 @@ pub(super) fn start_one(
     spec: &JailSpec,
     batch: &[JailSpec],
     known: &BTreeSet<String>,
+    limits: bool,
     dry_run: bool,
 ) -> Result<(), CliError> {
     if let Some(j) = host.jail_find(spec.name.as_str())? {
@@ -89,7 +121,7 @@ pub(super) fn start_one(
             )));
         }
     }
-    let ops = plan::start(cfg, spec, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?;
+    let ops = plan::start(cfg, spec, &|p| known.contains(p), limits).map_err(|e| CliError::Failed(e.to_string()))?;
     if dry_run {
         show(&spec.name, &ops);
         return Ok(());
@@ -103,16 +135,27 @@ pub(super) fn start_one(
     Ok(())
 }
 
-/// The mounts and interfaces of the machine, read once for a batch of
-/// stops: each stop only touches its own root and aliases.
+/// The mounts, interfaces and jail rctl rules of the machine, read once
+/// for a batch of stops: each stop only touches its own root, aliases and
+/// rules.
 pub(super) struct Surroundings {
     pub mounts: Vec<MountEntry>,
     pub interfaces: Vec<Interface>,
+    pub rules: Vec<String>,
 }
 
 impl Surroundings {
     pub fn read(host: &dyn Host) -> Result<Surroundings, CliError> {
-        Ok(Surroundings { mounts: host.mounts()?, interfaces: host.interfaces()? })
+        Ok(Surroundings { mounts: host.mounts()?, interfaces: host.interfaces()?, rules: jail_rules(host)? })
+    }
+}
+
+/// Every jail's rctl rules; none while racct is off (ENOSYS).
+pub(super) fn jail_rules(host: &dyn Host) -> Result<Vec<String>, CliError> {
+    match host.rctl_rules("jail:") {
+        Ok(r) => Ok(r),
+        Err(e) if e.errno == Errno::ENOSYS => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -128,6 +171,7 @@ pub(super) fn stop_one(
     let seen = StopSeen {
         running: running.as_ref(),
         started: started.as_ref(),
+        rules: &around.rules,
         mounts: &around.mounts,
         interfaces: &around.interfaces,
     };
@@ -149,12 +193,13 @@ pub(super) fn stop_one(
     Ok(())
 }
 
-pub fn start(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
+pub fn start(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
-    let specs = selected(host, &cfg, args)?;
+    let specs = selected(host, &cfg, &args.run)?;
     let known = known_params(host, &specs)?;
+    let limits = limits_on(host, &specs, args.no_limits)?;
     for s in &specs {
-        start_one(host, &cfg, s, &specs, &known, args.dry_run)?;
+        start_one(host, &cfg, s, &specs, &known, limits, args.run.dry_run)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -169,23 +214,28 @@ pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn restart(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
+pub fn restart(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
-    let specs = selected(host, &cfg, args)?;
+    let run = &args.run;
+    let specs = selected(host, &cfg, run)?;
+    // Refused before anything stops, not after.
+    let limits = limits_on(host, &specs, args.no_limits)?;
+    let known = known_params(host, &specs)?;
     let around = Surroundings::read(host)?;
     for s in specs.iter().rev() {
-        stop_one(host, &cfg, s, &around, args.dry_run)?;
+        stop_one(host, &cfg, s, &around, run.dry_run)?;
     }
-    let known = known_params(host, &specs)?;
-    if args.dry_run {
+    if run.dry_run {
         // Once stopped, each starts as a stopped jail does.
         for s in &specs {
-            show(&s.name, &plan::start(&cfg, s, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?);
+            let ops =
+                plan::start(&cfg, s, &|p| known.contains(p), limits).map_err(|e| CliError::Failed(e.to_string()))?;
+            show(&s.name, &ops);
         }
         return Ok(ExitCode::SUCCESS);
     }
     for s in &specs {
-        start_one(host, &cfg, s, &specs, &known, false)?;
+        start_one(host, &cfg, s, &specs, &known, limits, false)?;
     }
     Ok(ExitCode::SUCCESS)
 }

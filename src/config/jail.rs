@@ -34,9 +34,9 @@ pub struct RawJail {
     pub exec: RawExec,
     #[serde(default, rename = "mount")]
     pub mounts: Vec<RawMount>,
-    /// rctl limits: kept as written until limits are applied.
+    /// rctl limits and CPUs, checked by `model::limits`.
     #[serde(default)]
-    pub limits: BTreeMap<String, toml::Value>,
+    pub limits: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -85,17 +85,22 @@ pub fn parse(path: &Path, text: &str) -> Result<RawJail, ConfigError> {
 /// Reads a definition file: not UTF-8, a directory or an unreadable file
 /// is one clear error naming it.
 pub fn read(path: &Path) -> Result<(String, RawJail), ConfigError> {
+    let text = read_text(path)?;
+    let raw = parse(path, &text)?;
+    Ok((text, raw))
+}
+
+/// The text of a definition file, which must be UTF-8.
+fn read_text(path: &Path) -> Result<String, ConfigError> {
     let bytes = std::fs::read(path).map_err(|e| ConfigError::io(path, e))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         ConfigError::at(
             path,
             "",
             0,
             format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
         )
-    })?;
-    let raw = parse(path, &text)?;
-    Ok((text, raw))
+    })
 }
 
 /// Every `*.toml` in the jails directory of the managed machine (local
@@ -128,11 +133,17 @@ pub fn name_of(path: &Path) -> Option<JailName> {
 /// Reads and validates the definition of jail `name` at `path` (a local
 /// path). Every error names the file, line and column.
 pub fn load(path: &Path, name: &JailName, host: &HostConfig) -> Result<JailSpec, ConfigError> {
-    let (text, raw) = read(path)?;
+    check(path, &read_text(path)?, name, host)
+}
+
+/// Validates the text of jail `name`'s definition (shown as `path`), as
+/// it would be loaded: an edit is checked with this before it is written.
+pub fn check(path: &Path, text: &str, name: &JailName, host: &HostConfig) -> Result<JailSpec, ConfigError> {
+    let raw = parse(path, text)?;
     let defaults =
-        host.default_params().map_err(|(_, why)| ConfigError::at(path, &text, 0, format!("brig.toml: {why}")))?;
+        host.default_params().map_err(|(_, why)| ConfigError::at(path, text, 0, format!("brig.toml: {why}")))?;
     spec::validate(name, &raw, &defaults, host.defaults.jail_type)
-        .map_err(|(offset, msg)| ConfigError::at(path, &text, offset, msg))
+        .map_err(|(offset, msg)| ConfigError::at(path, text, offset, msg))
 }
 
 #[cfg(test)]

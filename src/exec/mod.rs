@@ -55,6 +55,9 @@ enum Undo {
     Unmount(PathBuf),
     RemoveJail(i32),
     UpdateJail(i32, Vec<crate::host::JailParam>),
+    RemoveRctl(String),
+    AddRctl(String),
+    PinCpus(i32, Vec<u32>),
     DestroyDataset(String),
     Rename(String, String),
     SetProps(String, Vec<(String, String)>),
@@ -156,15 +159,23 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             update_jail(host, *jid, params)?;
             Ok(Undo::UpdateJail(*jid, old.clone()))
         }
+        Op::AddRctl { rule } => {
+            host.rctl_add(rule)?;
+            Ok(Undo::RemoveRctl(rule.clone()))
+        }
+        Op::RemoveRctl { rule } => {
+            host.rctl_remove(rule)?;
+            Ok(Undo::AddRctl(rule.clone()))
+        }
+        Op::PinCpus { jail, cpus } => {
+            let jid = running_jid(host, jail)?;
+            let old = host.cpuset_get(jid)?;
+            host.cpuset_set(jid, cpus)?;
+            Ok(Undo::PinCpus(jid, old))
+        }
         Op::ExecIn { jail, command, clean, .. } => {
-            let j = host.jail_find(jail)?.ok_or_else(|| {
-                StepError::Host(HostError::new(
-                    "jail_get",
-                    crate::host::Errno::ENOENT,
-                    format!("jail {jail} is not running"),
-                ))
-            })?;
-            run_command(host, command, crate::host::Place::Jail(j.jid), *clean)?;
+            let jid = running_jid(host, jail)?;
+            run_command(host, command, crate::host::Place::Jail(jid), *clean)?;
             Ok(Undo::Nothing)
         }
         Op::Terminate { jail, timeout } => {
@@ -253,6 +264,14 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
     }
 }
 
+/// The jid of a jail that must be running.
+fn running_jid(host: &dyn Host, jail: &str) -> Result<i32, StepError> {
+    let j = host.jail_find(jail)?.ok_or_else(|| {
+        StepError::Host(HostError::new("jail_get", crate::host::Errno::ENOENT, format!("jail {jail} is not running")))
+    })?;
+    Ok(j.jid)
+}
+
 /// jail_set(2) with JAIL_UPDATE of the jail `jid`.
 fn update_jail(host: &mut dyn Host, jid: i32, params: &[crate::host::JailParam]) -> Result<(), StepError> {
     let mut p = vec![crate::host::JailParam::int("jid", jid)];
@@ -307,6 +326,9 @@ fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
         Undo::Unmount(t) => host.unmount(&t, false).map_err(|e| e.to_string()),
         Undo::RemoveJail(jid) => host.jail_remove(jid).map_err(|e| e.to_string()),
         Undo::UpdateJail(jid, old) => update_jail(host, jid, &old).map_err(|e| e.to_string()),
+        Undo::RemoveRctl(rule) => host.rctl_remove(&rule).map_err(|e| e.to_string()),
+        Undo::AddRctl(rule) => host.rctl_add(&rule).map_err(|e| e.to_string()),
+        Undo::PinCpus(jid, cpus) => host.cpuset_set(jid, &cpus).map_err(|e| e.to_string()),
         Undo::DestroyDataset(name) => host.zfs_destroy(&name, true).map_err(|e| e.to_string()),
         Undo::Rename(from, to) => host.zfs_rename(&from, &to).map_err(|e| e.to_string()),
         Undo::SetProps(name, props) => host.zfs_set(&name, &props).map_err(|e| e.to_string()),

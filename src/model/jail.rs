@@ -3,7 +3,6 @@
 //! filled in. Pure: errors carry the byte offset of the offending value;
 //! the caller turns it into file:line:col.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 
@@ -71,7 +70,7 @@ pub struct JailSpec {
     pub params: Vec<JailParam>,
     pub exec: Exec,
     pub mounts: Vec<Mount>,
-    pub limits: BTreeMap<String, toml::Value>,
+    pub limits: super::limits::Limits,
 }
 
 /// A refusal: byte offset of the value in the file, and the sentence.
@@ -264,7 +263,7 @@ pub fn validate(
         params,
         exec,
         mounts,
-        limits: raw.limits.clone(),
+        limits: super::limits::validate(&raw.limits)?,
     })
 }
 

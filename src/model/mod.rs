@@ -36,6 +36,7 @@ macro_rules! validated_string {
 pub mod dataset;
 pub mod error;
 pub mod jail;
+pub mod limits;
 pub mod name;
 pub mod param;
 pub mod release;

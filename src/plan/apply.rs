@@ -12,7 +12,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::jail::{dataset, jail_dataset, release_origin, root, root_dataset, root_path};
-use super::run::{mounts, Alias, Started};
+use super::run::{mounts, rules_of, Alias, Started};
 use super::Op;
 use crate::config::host::JailType;
 use crate::config::HostConfig;
@@ -69,11 +69,17 @@ pub struct Running<'a> {
     pub live: &'a [JailParam],
     /// The record of its start.
     pub started: Option<&'a Started>,
+    /// The CPUs it may run on now.
+    pub cpus: &'a [u32],
 }
 
 /// The machine as `observe::machine` read it.
 pub struct Seen<'a> {
     pub datasets: &'a BTreeMap<String, DatasetInfo>,
+    /// Every jail's rctl rules; None while racct is off.
+    pub rules: Option<&'a [String]>,
+    /// hw.ncpu: the CPUs of a jail without `cpus`.
+    pub ncpu: u32,
     pub mounts: &'a [MountEntry],
     pub interfaces: &'a [Interface],
     pub running: Option<Running<'a>>,
@@ -191,6 +197,34 @@ fn running(cfg: &HostConfig, spec: &JailSpec, r: &Running, seen: &Seen, plan: &m
     }
     plan.ops.extend(remove);
     mount_changes(cfg, spec, seen.mounts, plan);
+    limit_changes(spec, r, seen, plan);
+}
+
+/// rctl rules that differ are removed, then the wanted ones added (a
+/// deny rule would replace its old amount by itself, and removing that
+/// afterwards would find nothing); the cpuset is set when it differs.
+fn limit_changes(spec: &JailSpec, r: &Running, seen: &Seen, plan: &mut JailPlan) {
+    match seen.rules {
+        None if !spec.limits.rules.is_empty() => plan.notes.push(format!(
+            "the limits of {} are not applied: kern.racct.enable is 0 (add kern.racct.enable=1 to /boot/loader.conf and reboot)",
+            spec.name
+        )),
+        None => {}
+        Some(rules) => {
+            let want: Vec<String> = spec.limits.rules.iter().map(|l| l.rule(&spec.name)).collect();
+            let have: Vec<&String> = rules_of(&spec.name, rules).collect();
+            plan.ops.extend(
+                have.iter().filter(|h| !want.contains(h)).map(|h| Op::RemoveRctl { rule: (*h).clone() }),
+            );
+            plan.ops
+                .extend(want.iter().filter(|w| !have.contains(w)).map(|w| Op::AddRctl { rule: w.clone() }));
+        }
+    }
+    let all: Vec<u32> = (0..seen.ncpu).collect();
+    let want = spec.limits.cpus.as_ref().unwrap_or(&all);
+    if r.cpus != want.as_slice() {
+        plan.ops.push(Op::PinCpus { jail: r.jail.name.clone(), cpus: want.clone() });
+    }
 }
 
 /// Aliases to add (wanted addresses missing from the interface) and to
@@ -315,6 +349,8 @@ mod tests {
     struct Up {
         spec: JailSpec,
         started: Started,
+        rules: Option<Vec<String>>,
+        cpus: Vec<u32>,
         live: LiveJail,
         wanted: Vec<JailParam>,
         now: Vec<JailParam>,
@@ -330,7 +366,10 @@ mod tests {
         if let Network::Addresses { ip4, .. } = &spec.network {
             live.ip4 = ip4.iter().map(|a| a.addr()).collect();
         }
+        let web = JailName::parse("web").expect("name");
         Up {
+            rules: Some(spec.limits.rules.iter().map(|l| l.rule(&web)).collect()),
+            cpus: spec.limits.cpus.clone().unwrap_or_else(|| (0..4).collect()),
             started: Started::of(&spec),
             now: wanted.clone(),
             wanted,
@@ -355,9 +394,17 @@ mod tests {
     fn plan_of(u: &Up, datasets: &BTreeMap<String, DatasetInfo>) -> JailPlan {
         let seen = Seen {
             datasets,
+            rules: u.rules.as_deref(),
+            ncpu: 4,
             mounts: &u.mounts,
             interfaces: &u.interfaces,
-            running: Some(Running { jail: &u.live, wanted: &u.wanted, live: &u.now, started: Some(&u.started) }),
+            running: Some(Running {
+                jail: &u.live,
+                wanted: &u.wanted,
+                live: &u.now,
+                started: Some(&u.started),
+                cpus: &u.cpus,
+            }),
         };
         jail(&cfg(), &u.spec, &seen).expect("plans")
     }
@@ -387,6 +434,8 @@ mod tests {
         let s = spec(WEB);
         let seen = Seen {
             datasets: &ds(&[("zroot/brig/releases/14.3-RELEASE@base", "-")]),
+            rules: Some(&[]),
+            ncpu: 4,
             mounts: &[],
             interfaces: &[],
             running: None,
@@ -403,11 +452,11 @@ mod tests {
             ]
         );
         let half = ds(&[("zroot/brig/releases/14.3-RELEASE@base", "-"), ("zroot/brig/jails/web", "-")]);
-        let p = jail(&cfg(), &s, &Seen { datasets: &half, ..seen }).expect("plans");
+        let p = jail(&cfg(), &s, &Seen { datasets: &half, running: None, ..seen }).expect("plans");
         assert_eq!(p.ops[0].to_string(), "zfs clone zroot/brig/releases/14.3-RELEASE@base zroot/brig/jails/web/root");
         let none = ds(&[]);
         assert_eq!(
-            jail(&cfg(), &s, &Seen { datasets: &none, mounts: &[], interfaces: &[], running: None }),
+            jail(&cfg(), &s, &Seen { datasets: &none, ..seen }),
             Err(ApplyPlanError::NoRelease { jail: "web".into(), release: "14.3-RELEASE".into() })
         );
     }
@@ -509,5 +558,33 @@ mod tests {
         let p = plan_of(&u, &d);
         assert!(p.ops.is_empty());
         assert!(p.notes[0].contains("is a clone of zroot/brig/releases/14.3-RELEASE@base, not of 14.2-RELEASE"));
+    }
+
+    #[test]
+    fn limits_change_live_old_rules_first() {
+        let limits = "[limits]\nmaxproc = 100\nmemoryuse = \"1G\"\n";
+        let mut u = up(&format!("{WEB}{}", limits.replace("100", "200")));
+        u.rules = Some(vec![
+            "jail:web:memoryuse:deny=1073741824".into(),
+            "jail:web:maxproc:deny=100".into(),
+            "jail:web:openfiles:deny=10".into(),
+            "jail:webby:maxproc:deny=100".into(),
+        ]);
+        u.cpus = vec![0, 1];
+        let p = plan_of(&u, &made());
+        assert_eq!(
+            lines(&p.ops),
+            vec![
+                "rctl -r jail:web:maxproc:deny=100",
+                "rctl -r jail:web:openfiles:deny=10",
+                "rctl -a jail:web:maxproc:deny=200",
+                "cpuset -l 0-3 -j web",
+            ]
+        );
+        let mut off = up(&format!("{WEB}{limits}"));
+        off.rules = None;
+        let p = plan_of(&off, &made());
+        assert!(p.ops.is_empty());
+        assert!(p.notes[0].starts_with("the limits of web are not applied: kern.racct.enable is 0"), "{:?}", p.notes);
     }
 }

@@ -80,6 +80,8 @@ pub struct DestroySeen<'a> {
     pub spec: Option<&'a JailSpec>,
     /// The record of its last start, if any.
     pub started: Option<&'a super::run::Started>,
+    /// Every jail's rctl rules in the kernel.
+    pub rules: &'a [String],
     pub dataset_exists: bool,
     pub definition_exists: bool,
 }
@@ -93,6 +95,7 @@ pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op>
     if let Some(j) = seen.running {
         ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
     }
+    ops.extend(super::run::remove_rules(name, seen.rules));
     ops.extend(super::run::unmount_all(cfg, name, seen.mounts));
     ops.extend(super::run::remove_aliases(seen.spec, seen.started, seen.interfaces));
     if seen.started.is_some() {
@@ -158,6 +161,7 @@ mod tests {
             interfaces: &ifs,
             spec: Some(&s),
             started: None,
+            rules: &["jail:web:maxproc:deny=10".into(), "jail:webby:maxproc:deny=10".into()],
             dataset_exists: true,
             definition_exists: true,
         };
@@ -165,6 +169,7 @@ mod tests {
             lines(&destroy(&cfg(), &s.name, &seen)),
             vec![
                 "jail_remove web (jid 7)",
+                "rctl -r jail:web:maxproc:deny=10",
                 "umount /usr/local/brig/jails/web/root/dev/fd",
                 "umount /usr/local/brig/jails/web/root/dev",
                 "ifconfig em0 192.0.2.10 -alias",

@@ -11,7 +11,7 @@ pub mod release;
 pub mod run;
 
 pub use init::{init, InitObserved, InitPlanError};
-pub use op::Op;
+pub use op::{cpu_list, Op};
 
 /// Fixtures shared by the planners' golden tests.
 #[cfg(test)]

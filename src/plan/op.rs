@@ -58,6 +58,12 @@ pub enum Op {
         params: Vec<crate::host::JailParam>,
         old: Vec<crate::host::JailParam>,
     },
+    /// rctl_add_rule(2). Undo: remove that rule.
+    AddRctl { rule: String },
+    /// rctl_remove_rule(2) of one exact rule. Undo: add it back.
+    RemoveRctl { rule: String },
+    /// cpuset_setaffinity(2) of the named running jail. Undo: its old set.
+    PinCpus { jail: String, cpus: Vec<u32> },
     /// `/bin/sh -c COMMAND` inside the named running jail; a non-zero
     /// status fails.
     ExecIn { stage: &'static str, jail: String, command: String, clean: bool },
@@ -126,6 +132,9 @@ impl fmt::Display for Op {
                 let kv: Vec<String> = params.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
                 write!(f, "jail_set update {name} {}", kv.join(" "))
             }
+            Op::AddRctl { rule } => write!(f, "rctl -a {rule}"),
+            Op::RemoveRctl { rule } => write!(f, "rctl -r {rule}"),
+            Op::PinCpus { jail, cpus } => write!(f, "cpuset -l {} -j {jail}", cpu_list(cpus)),
             Op::ExecIn { stage, jail, command, .. } => write!(f, "{stage} in {jail}: {command}"),
             Op::Unmount { target } => write!(f, "umount {}", target.display()),
             Op::RemoveAlias { interface, addr } => write!(f, "ifconfig {interface} {} -alias", addr.addr()),
@@ -148,5 +157,32 @@ impl fmt::Display for Op {
             Op::MakeDir { path, mode } => write!(f, "mkdir -p -m {mode:o} {}", path.display()),
             Op::WriteFile { path, mode, .. } => write!(f, "write {} (mode {mode:o})", path.display()),
         }
+    }
+}
+
+/// `0-3,6`: CPU numbers with runs folded into ranges, as cpuset(1) takes.
+pub fn cpu_list(cpus: &[u32]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let start = cpus[i];
+        let mut end = start;
+        while i + 1 < cpus.len() && cpus[i + 1] == end + 1 {
+            i += 1;
+            end = cpus[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_lists_fold_runs() {
+        assert_eq!(super::cpu_list(&[0, 1, 2, 3, 6, 8, 9]), "0-3,6,8-9");
+        assert_eq!(super::cpu_list(&[5]), "5");
+        assert_eq!(super::cpu_list(&[]), "");
     }
 }

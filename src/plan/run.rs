@@ -161,8 +161,15 @@ pub fn mounts(cfg: &HostConfig, spec: &JailSpec) -> Vec<Op> {
 }
 
 /// The steps of `brig start`, in jail(8)'s order; exec undoes the finished
-/// ones in reverse when one fails.
-pub fn start(cfg: &HostConfig, spec: &JailSpec, known: &dyn Fn(&str) -> bool) -> Result<Vec<Op>, RunPlanError> {
+/// ones in reverse when one fails. The rctl rules (unless `limits` is
+/// false: racct is off and the user said --no-limits) and the cpuset come
+/// right after the jail is made, before anything runs in it.
+pub fn start(
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    known: &dyn Fn(&str) -> bool,
+    limits: bool,
+) -> Result<Vec<Op>, RunPlanError> {
     let params = jail_params(cfg, spec, known)?;
     // The record first: whatever happens after, a later stop knows what
     // to take down (and a failed start's undo removes it again).
@@ -175,6 +182,12 @@ pub fn start(cfg: &HostConfig, spec: &JailSpec, known: &dyn Fn(&str) -> bool) ->
         ops.push(Op::Hook { stage: "exec.prestart", command: c.clone() });
     }
     ops.push(Op::CreateJail { params });
+    if limits {
+        ops.extend(spec.limits.rules.iter().map(|l| Op::AddRctl { rule: l.rule(&spec.name) }));
+    }
+    if let Some(cpus) = &spec.limits.cpus {
+        ops.push(Op::PinCpus { jail: spec.name.to_string(), cpus: cpus.clone() });
+    }
     ops.push(Op::ExecIn {
         stage: "exec.start",
         jail: spec.name.to_string(),
@@ -214,11 +227,24 @@ pub fn remove_aliases(spec: Option<&JailSpec>, started: Option<&Started>, interf
     all.into_iter().filter(present).map(|a| Op::RemoveAlias { interface: a.interface, addr: a.addr }).collect()
 }
 
+/// The rules of the jail `name` among `rules` (the kernel's).
+pub fn rules_of<'a>(name: &JailName, rules: &'a [String]) -> impl Iterator<Item = &'a String> {
+    let prefix = format!("jail:{name}:");
+    rules.iter().filter(move |r| r.starts_with(&prefix))
+}
+
+/// Remove the rules of the jail `name` among `rules`.
+pub fn remove_rules(name: &JailName, rules: &[String]) -> Vec<Op> {
+    rules_of(name, rules).map(|r| Op::RemoveRctl { rule: r.clone() }).collect()
+}
+
 /// What `brig stop` found: the live jail, the mounts, the interfaces.
 pub struct StopSeen<'a> {
     pub running: Option<&'a LiveJail>,
     /// The record of its start, if there is one.
     pub started: Option<&'a Started>,
+    /// Its rctl rules in the kernel (jail_remove(2) leaves them).
+    pub rules: &'a [String],
     pub mounts: &'a [MountEntry],
     pub interfaces: &'a [Interface],
 }
@@ -244,6 +270,7 @@ pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
             ops.push(Op::Hook { stage: "exec.poststop", command: c.clone() });
         }
     }
+    ops.extend(remove_rules(&spec.name, seen.rules));
     ops.extend(unmount_all(cfg, &spec.name, seen.mounts));
     ops.extend(remove_aliases(Some(spec), seen.started, seen.interfaces));
     if seen.started.is_some() {
@@ -258,13 +285,13 @@ mod tests {
     use crate::plan::testing::{cfg, lines};
 
     fn spec() -> JailSpec {
-        let text = "release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\nip6 = [\"2001:db8::10/64\"]\n[exec]\nprestart = \"logger starting\"\npoststop = \"logger stopped\"\n[[mount]]\nsource = \"/data/www\"\ntarget = \"/usr/local/www\"\nreadonly = true\n";
+        let text = "release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\nip6 = [\"2001:db8::10/64\"]\n[exec]\nprestart = \"logger starting\"\npoststop = \"logger stopped\"\n[[mount]]\nsource = \"/data/www\"\ntarget = \"/usr/local/www\"\nreadonly = true\n[limits]\nmaxproc = 100\nmemoryuse = \"1G\"\ncpus = \"0-1\"\n";
         crate::plan::testing::spec(text)
     }
 
     #[test]
     fn golden_start_order() {
-        let ops = start(&cfg(), &spec(), &|_| true).expect("plans");
+        let ops = start(&cfg(), &spec(), &|_| true, true).expect("plans");
         let mut l = lines(&ops);
         assert_eq!(l.remove(0), "write /var/db/brig/started/web.json (mode 600)");
         assert_eq!(l[0], "ifconfig em0 inet 192.0.2.10/24 alias");
@@ -273,20 +300,26 @@ mod tests {
         assert_eq!(l[3], "mount -t nullfs -o ro /data/www /usr/local/www in zroot/brig/jails/web/root");
         assert_eq!(l[4], "exec.prestart: logger starting");
         assert!(l[5].starts_with("jail_set create name=web path=/usr/local/brig/jails/web/root host.hostname=web.example.org persist=true ip4=new ip4.addr=192.0.2.10 ip6=new ip6.addr=2001:db8::10 securelevel=2 enforce_statfs=2 devfs_ruleset=4 children.max=0 allow.set_hostname=false"), "{}", l[5]);
-        assert_eq!(l[6], "exec.start in web: /bin/sh /etc/rc");
-        assert_eq!(l.len(), 7);
+        assert_eq!(l[6], "rctl -a jail:web:memoryuse:deny=1073741824");
+        assert_eq!(l[7], "rctl -a jail:web:maxproc:deny=100");
+        assert_eq!(l[8], "cpuset -l 0-1 -j web");
+        assert_eq!(l[9], "exec.start in web: /bin/sh /etc/rc");
+        assert_eq!(l.len(), 10);
+        let without = lines(&start(&cfg(), &spec(), &|_| true, false).expect("plans"));
+        assert!(!without.iter().any(|l| l.starts_with("rctl")), "--no-limits leaves the rules out");
+        assert!(without.iter().any(|l| l.starts_with("cpuset")), "but not the cpuset");
     }
 
     #[test]
     fn unknown_parameters_are_left_out_when_false_and_refused_when_true() {
         let known = |p: &str| p != "allow.vmm";
-        let ops = start(&cfg(), &spec(), &known).expect("plans");
+        let ops = start(&cfg(), &spec(), &known, true).expect("plans");
         assert!(!lines(&ops)[6].contains("allow.vmm"));
         let mut s = spec();
         if let Some(p) = s.params.iter_mut().find(|p| p.name == "allow.vmm") {
             p.value = ParamValue::Bool(true);
         }
-        assert!(matches!(start(&cfg(), &s, &known), Err(RunPlanError::ModuleMissing { .. })));
+        assert!(matches!(start(&cfg(), &s, &known, true), Err(RunPlanError::ModuleMissing { .. })));
     }
 
     #[test]
@@ -308,7 +341,14 @@ mod tests {
         let started =
             Started { aliases: vec![Alias { interface: "em1".into(), addr: "192.0.2.99/24".parse().expect("a") }] };
         ifs.push(Interface { name: "em1".into(), up: true, addrs: started.aliases.iter().map(|a| a.addr).collect() });
-        let seen = StopSeen { running: Some(&live), started: Some(&started), mounts: &mounts, interfaces: &ifs };
+        let rules = vec!["jail:web:pcpu:deny=50".to_string(), "jail:webby:pcpu:deny=50".to_string()];
+        let seen = StopSeen {
+            running: Some(&live),
+            started: Some(&started),
+            rules: &rules,
+            mounts: &mounts,
+            interfaces: &ifs,
+        };
         assert_eq!(
             lines(&stop(&cfg(), &spec(), &seen)),
             vec![
@@ -316,6 +356,7 @@ mod tests {
                 "SIGTERM the processes of web, wait up to 10 s",
                 "jail_remove web (jid 3)",
                 "exec.poststop: logger stopped",
+                "rctl -r jail:web:pcpu:deny=50",
                 "umount /usr/local/brig/jails/web/root/usr/local/www",
                 "umount /usr/local/brig/jails/web/root/dev",
                 "ifconfig em1 192.0.2.99 -alias",
@@ -324,7 +365,7 @@ mod tests {
                 "rm /var/db/brig/started/web.json",
             ]
         );
-        let stopped = StopSeen { running: None, started: None, mounts: &mounts[..1], interfaces: &[] };
+        let stopped = StopSeen { running: None, started: None, rules: &[], mounts: &mounts[..1], interfaces: &[] };
         assert!(stop(&cfg(), &spec(), &stopped).is_empty(), "nothing left to clean");
     }
 }

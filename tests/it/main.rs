@@ -10,6 +10,7 @@ mod doctor;
 mod fixture;
 mod init;
 mod lifecycle;
+mod limits;
 mod release;
 mod run;
 mod sim_jail;

@@ -1,0 +1,298 @@
+//! `[limits]` of a jail definition: rctl rules and the CPUs a jail may
+//! run on. Checked here against the kernel's rules (`host::rctl`, from
+//! kern_rctl.c), so a bad limit is refused with the file's line before
+//! anything reaches rctl_add_rule(2).
+
+use serde::Serialize;
+use toml::Spanned;
+
+use crate::host::rctl::{self, Resource};
+use crate::model::JailName;
+
+/// One rctl rule of a jail: `jail:NAME:RESOURCE:ACTION=AMOUNT[/process]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Limit {
+    pub resource: &'static str,
+    pub action: String,
+    pub amount: u64,
+    /// Counted per process of the jail instead of for the jail as a whole.
+    pub per_process: bool,
+}
+
+impl Limit {
+    /// The rule string rctl_add_rule(2) takes.
+    pub fn rule(&self, jail: &JailName) -> String {
+        let per = if self.per_process { "/process" } else { "" };
+        format!("jail:{jail}:{}:{}={}{per}", self.resource, self.action, self.amount)
+    }
+}
+
+/// Every limit of a jail, in resource order (the kernel's), and its CPUs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    pub rules: Vec<Limit>,
+    /// CPU numbers the jail is pinned to (`cpus = "0-3,6"`), sorted.
+    pub cpus: Option<Vec<u32>>,
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty() && self.cpus.is_none()
+    }
+}
+
+/// The most CPUs a cpuset can name (CPU_MAXSIZE on amd64).
+pub const MAX_CPUS: u32 = 1024;
+
+/// A validation error at a byte offset of the definition.
+type Invalid = (usize, String);
+
+fn at<T>(v: &Spanned<T>, msg: impl Into<String>) -> Invalid {
+    (v.span().start, msg.into())
+}
+
+/// `1G`, `512m`, `100`: a number with an optional K, M, G, T, P or E
+/// suffix meaning powers of 1024, as rctl(8) reads amounts.
+pub fn parse_amount(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_lowercase()) {
+        Some(c @ ('k' | 'm' | 'g' | 't' | 'p' | 'e')) => {
+            let shift = 10 * (1 + "kmgtpe".find(c).unwrap_or(0) as u32);
+            (&t[..t.len() - 1], shift)
+        }
+        _ => (t, 0),
+    };
+    let bad = || {
+        format!(
+            "'{text}' is not an amount; write a whole number with an optional K, M, G or T suffix, such as \"512M\""
+        )
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    n.checked_mul(1u64 << shift).ok_or_else(|| format!("'{text}' is too large"))
+}
+
+/// The actions a resource allows, for error messages.
+fn allowed(res: &Resource) -> String {
+    let mut a: Vec<&str> = Vec::new();
+    if res.deny {
+        a.push("deny");
+    }
+    if res.throttle {
+        a.push("throttle");
+    }
+    a.extend(["log", "devctl", "a signal such as sigterm"]);
+    a.join(", ")
+}
+
+/// What a plain amount means: `deny` where the kernel allows it,
+/// `throttle` for the I/O rates, where deny is refused.
+fn natural_action(res: &Resource) -> Option<&'static str> {
+    if res.deny {
+        Some("deny")
+    } else if res.throttle {
+        Some("throttle")
+    } else {
+        None
+    }
+}
+
+fn amount_of(key: &str, v: &Spanned<toml::Value>) -> Result<u64, Invalid> {
+    match v.get_ref() {
+        toml::Value::Integer(i) => u64::try_from(*i).map_err(|_| at(v, format!("limits.{key} cannot be negative"))),
+        toml::Value::String(s) => parse_amount(s).map_err(|e| at(v, format!("limits.{key}: {e}"))),
+        _ => Err(at(v, format!("limits.{key}: expected an amount such as 100 or \"1G\""))),
+    }
+}
+
+fn limit(key: &str, res: &'static Resource, v: &Spanned<toml::Value>) -> Result<Limit, Invalid> {
+    let (amount, action, per_process) = match v.get_ref() {
+        toml::Value::Table(t) => {
+            if let Some(k) = t.keys().find(|k| !["amount", "action", "per"].contains(&k.as_str())) {
+                return Err(at(v, format!("limits.{key}: unknown key '{k}'; expected amount, action and per")));
+            }
+            let amount = match t.get("amount") {
+                Some(a) => amount_of(key, &Spanned::new(v.span(), a.clone()))?,
+                None => return Err(at(v, format!("limits.{key}: amount is missing"))),
+            };
+            let action = match t.get("action") {
+                Some(toml::Value::String(a)) => a.to_ascii_lowercase(),
+                Some(_) => return Err(at(v, format!("limits.{key}: action must be a string such as \"deny\""))),
+                None => natural_action(res).map(str::to_string).ok_or_else(|| {
+                    at(v, format!("limits.{key}: {key} has no default action; give one of {}", allowed(res)))
+                })?,
+            };
+            let per_process = match t.get("per").map(|p| p.as_str()) {
+                None | Some(Some("jail")) => false,
+                Some(Some("process")) => true,
+                Some(_) => return Err(at(v, format!("limits.{key}: per must be \"jail\" or \"process\""))),
+            };
+            (amount, action, per_process)
+        }
+        _ => {
+            let action = natural_action(res).ok_or_else(|| {
+                at(
+                    v,
+                    format!(
+                        "limits.{key}: {key} cannot be denied or throttled; write {{ amount = ..., action = \"...\" }} with one of {}",
+                        allowed(res)
+                    ),
+                )
+            })?;
+            (amount_of(key, v)?, action.to_string(), false)
+        }
+    };
+    if !rctl::is_action(&action) {
+        return Err(at(v, format!("limits.{key}: unknown action '{action}'; {key} allows {}", allowed(res))));
+    }
+    let l = Limit { resource: res.name, action, amount, per_process };
+    // The kernel's own checks, on the rule it will be given.
+    rctl::check_add(&l.rule(&JailName::parse("x").map_err(|e| (0, e.to_string()))?))
+        .map_err(|(_, why)| at(v, format!("limits.{key}: {why}; {key} allows {}", allowed(res))))?;
+    Ok(l)
+}
+
+/// `0-3,6`: CPU numbers and ranges.
+pub fn parse_cpus(text: &str) -> Result<Vec<u32>, String> {
+    let bad = |why: &str| format!("cpus '{text}': {why}; write CPU numbers and ranges such as \"0-3,6\"");
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (part, part),
+        };
+        let num = |s: &str| s.parse::<u32>().ok().filter(|_| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+        let (Some(lo), Some(hi)) = (num(lo), num(hi)) else { return Err(bad("not a number")) };
+        if lo > hi {
+            return Err(bad("a range must go upwards"));
+        }
+        if hi >= MAX_CPUS {
+            return Err(bad(&format!("CPU numbers go up to {}", MAX_CPUS - 1)));
+        }
+        out.extend(lo..=hi);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Validates `[limits]`.
+pub fn validate(raw: &std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>) -> Result<Limits, Invalid> {
+    let mut limits = Limits::default();
+    for (k, v) in raw {
+        let key = k.get_ref().as_str();
+        if key == "cpus" {
+            let text = match v.get_ref() {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                _ => return Err(at(v, "cpus must be a string such as \"0-3,6\"")),
+            };
+            limits.cpus = Some(parse_cpus(&text).map_err(|e| at(v, e))?);
+            continue;
+        }
+        let res = rctl::resource(key).filter(|r| r.name == key).ok_or_else(|| {
+            at(k, format!("unknown limit '{key}'; the rctl(8) resources are {}, and cpus", resource_names()))
+        })?;
+        limits.rules.push(limit(key, res, v)?);
+    }
+    let order = |l: &Limit| rctl::RESOURCES.iter().position(|r| r.name == l.resource);
+    limits.rules.sort_by_key(order);
+    Ok(limits)
+}
+
+fn resource_names() -> String {
+    rctl::RESOURCES.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(text: &str) -> Result<Limits, String> {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            limits: std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+        }
+        let doc: Doc = toml::from_str(text).expect("toml");
+        validate(&doc.limits).map_err(|(_, m)| m)
+    }
+
+    fn rules(text: &str) -> Vec<String> {
+        let web = JailName::parse("web").expect("name");
+        limits(text).expect("valid").rules.iter().map(|l| l.rule(&web)).collect()
+    }
+
+    #[test]
+    fn amounts_take_rctl_suffixes() {
+        assert_eq!(parse_amount("100"), Ok(100));
+        assert_eq!(parse_amount("1G"), Ok(1 << 30));
+        assert_eq!(parse_amount("512m"), Ok(512 << 20));
+        assert_eq!(parse_amount("10K"), Ok(10240));
+        assert_eq!(parse_amount("2T"), Ok(2 << 40));
+        assert!(parse_amount("1.5G").is_err());
+        assert!(parse_amount("-1").is_err());
+        assert!(parse_amount("G").is_err());
+        assert_eq!(parse_amount("99999999999E"), Err("'99999999999E' is too large".into()));
+    }
+
+    #[test]
+    fn golden_rules_for_each_form() {
+        assert_eq!(
+            rules("[limits]\nmemoryuse = \"1G\"\nmaxproc = 200\npcpu = 50\nreadbps = \"10M\"\nwritebps = \"10M\"\nreadiops = 100\nwriteiops = 100\nopenfiles = 1024\n"),
+            vec![
+                "jail:web:memoryuse:deny=1073741824",
+                "jail:web:maxproc:deny=200",
+                "jail:web:openfiles:deny=1024",
+                "jail:web:pcpu:deny=50",
+                "jail:web:readbps:throttle=10485760",
+                "jail:web:writebps:throttle=10485760",
+                "jail:web:readiops:throttle=100",
+                "jail:web:writeiops:throttle=100",
+            ]
+        );
+        assert_eq!(
+            rules("[limits]\nvmemoryuse = { amount = \"2G\", action = \"log\" }\nnthr = { amount = 500, action = \"sigterm\", per = \"process\" }\ncputime = { amount = 3600, action = \"sigxcpu\" }\nswapuse = { amount = \"1G\", action = \"devctl\", per = \"jail\" }\n"),
+            vec![
+                "jail:web:cputime:sigxcpu=3600",
+                "jail:web:vmemoryuse:log=2147483648",
+                "jail:web:swapuse:devctl=1073741824",
+                "jail:web:nthr:sigterm=500/process",
+            ]
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_limit_and_what_is_allowed() {
+        let err = |t: &str| limits(t).expect_err(t);
+        assert!(err("[limits]\nmemory = \"1G\"\n")
+            .starts_with("unknown limit 'memory'; the rctl(8) resources are cputime,"));
+        assert_eq!(
+            err("[limits]\nreadbps = { amount = 1, action = \"deny\" }\n"),
+            "limits.readbps: readbps cannot be denied; readbps allows throttle, log, devctl, a signal such as sigterm"
+        );
+        assert!(err("[limits]\ncputime = 10\n").starts_with("limits.cputime: cputime cannot be denied or throttled;"));
+        assert_eq!(err("[limits]\nmaxproc = -1\n"), "limits.maxproc cannot be negative");
+        assert!(err("[limits]\nmemoryuse = \"lots\"\n").contains("'lots' is not an amount"));
+        assert!(
+            err("[limits]\nswapuse = { amount = 1, per = \"process\" }\n").contains("cannot be accounted per process")
+        );
+        assert!(err("[limits]\nmaxproc = { amount = 1, action = \"explode\" }\n").contains("unknown action 'explode'"));
+        assert!(err("[limits]\npcpu = 99999999999999\n").contains("out of range"));
+        assert!(err("[limits]\nmaxproc = { amount = 1, actoin = \"deny\" }\n").contains("unknown key 'actoin'"));
+    }
+
+    #[test]
+    fn cpus_are_numbers_and_ranges() {
+        assert_eq!(parse_cpus("0-3,6"), Ok(vec![0, 1, 2, 3, 6]));
+        assert_eq!(parse_cpus("5, 1,1"), Ok(vec![1, 5]));
+        assert!(parse_cpus("3-1").is_err());
+        assert!(parse_cpus("a").is_err());
+        assert!(parse_cpus("0-1024").is_err());
+        assert!(parse_cpus("").is_err());
+        assert_eq!(limits("[limits]\ncpus = \"2-3\"\n").expect("valid").cpus, Some(vec![2, 3]));
+        assert_eq!(limits("[limits]\ncpus = 1\n").expect("one CPU").cpus, Some(vec![1]));
+        assert!(limits("[limits]\ncpus = -1\n").is_err());
+    }
+}

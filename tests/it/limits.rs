@@ -1,0 +1,207 @@
+//! rctl limits and CPUs against the sim: applied at start, removed at
+//! stop, changed live, refused while racct is off, and undone when any
+//! step of a start with limits fails.
+
+use brig::host::Host;
+
+use crate::common::Sim;
+use crate::run::{assert_down, defined};
+
+const DEF: &str = "/usr/local/etc/brig/jails/box.toml";
+const LIMITS: &str =
+    "\n[limits]\nmemoryuse = \"1G\"\nmaxproc = 100\nreadbps = { amount = \"10M\", action = \"log\" }\ncpus = \"1-2\"\n";
+
+/// `box` (see run.rs) with limits.
+fn limited() -> Sim {
+    let sim = defined(&[]);
+    let mut text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    text.push_str(LIMITS);
+    std::fs::write(sim.file(DEF), text).expect("definition");
+    sim
+}
+
+fn rules(sim: &Sim) -> Vec<String> {
+    let mut r = sim.host().rctl_rules("jail:box:").expect("rules");
+    r.sort();
+    r
+}
+
+fn cpus(sim: &Sim) -> Vec<u32> {
+    let h = sim.host();
+    let j = h.jail_find("box").expect("get").expect("running");
+    h.cpuset_get(j.jid).expect("cpuset")
+}
+
+#[test]
+fn limits_are_set_after_creation_and_removed_at_stop() {
+    let sim = limited();
+    sim.brig(&["start", "box"]).ok();
+    assert_eq!(
+        rules(&sim),
+        vec!["jail:box:maxproc:deny=100", "jail:box:memoryuse:deny=1073741824", "jail:box:readbps:log=10485760"]
+    );
+    assert_eq!(cpus(&sim), vec![1, 2]);
+    let j = sim.brig(&["limits", "box", "--json"]).json();
+    assert_eq!(j["version"], 1);
+    assert_eq!(j["running"], true);
+    assert_eq!(j["cpus"], "1-2");
+    assert_eq!(j["limits"][0]["resource"], "memoryuse");
+    assert_eq!(j["limits"][0]["rule"], "jail:box:memoryuse:deny=1073741824");
+    assert_eq!(j["limits"][0]["active"], true);
+    assert_eq!(j["limits"][1]["usage"], 1, "/etc/rc left one daemon running");
+    let table = sim.brig(&["limits", "box"]);
+    let lines: Vec<&str> = table.ok().stdout.lines().collect();
+    assert_eq!(lines[0], "RESOURCE    AMOUNT       ACTION   ACTIVE   USAGE", "{}", table.stdout);
+    assert!(lines[1].starts_with("memoryuse   1073741824   deny     yes      "), "{}", table.stdout);
+    assert_eq!(lines.last(), Some(&"cpus: 1-2"));
+    let stats = sim.brig(&["stats", "--json"]).json();
+    assert_eq!(stats["jails"][0]["name"], "box");
+    assert_eq!(stats["jails"][0]["usage"]["maxproc"], 1);
+
+    sim.brig(&["stop", "box"]).ok();
+    assert_eq!(rules(&sim), Vec::<String>::new(), "jail_remove leaves rules; stop must not");
+    assert_down(&sim);
+}
+
+#[test]
+fn limits_change_live_without_a_restart() {
+    let sim = limited();
+    sim.brig(&["start", "box"]).ok();
+    let jid = sim.host().jail_find("box").expect("get").expect("running").jid;
+    let r = sim.brig(&["limits", "box", "set", "maxproc=50", "pcpu=20", "cpus=0"]);
+    assert!(r.ok().stdout.ends_with("updated the limits of box, live\n"), "{}", r.stdout);
+    assert_eq!(
+        rules(&sim),
+        vec![
+            "jail:box:maxproc:deny=50",
+            "jail:box:memoryuse:deny=1073741824",
+            "jail:box:pcpu:deny=20",
+            "jail:box:readbps:log=10485760"
+        ]
+    );
+    assert_eq!(cpus(&sim), vec![0]);
+    assert_eq!(sim.host().jail_find("box").expect("get").expect("running").jid, jid, "not restarted");
+    let def = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    assert!(def.contains("maxproc = 50") && def.contains("pcpu = 20"), "{def}");
+
+    sim.brig(&["limits", "box", "unset", "readbps", "cpus"]).ok();
+    assert!(!rules(&sim).iter().any(|r| r.contains("readbps")));
+    assert_eq!(cpus(&sim), vec![0, 1, 2, 3], "back to every CPU of the machine");
+    assert!(sim.brig(&["apply"]).ok().stdout.starts_with("nothing to do"), "apply agrees with limits set");
+
+    // Through the definition and apply, too.
+    let def = std::fs::read_to_string(sim.file(DEF)).expect("definition").replace("maxproc = 50", "maxproc = 70");
+    std::fs::write(sim.file(DEF), def).expect("write");
+    let plan = sim.brig(&["plan"]);
+    assert!(
+        plan.ok().stdout.contains("  rctl -r jail:box:maxproc:deny=50\n  rctl -a jail:box:maxproc:deny=70\n"),
+        "{}",
+        plan.stdout
+    );
+    sim.brig(&["apply"]).ok();
+    assert!(rules(&sim).contains(&"jail:box:maxproc:deny=70".to_string()));
+}
+
+#[test]
+fn bad_limits_are_refused_with_the_definition_unchanged() {
+    let sim = limited();
+    let before = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    let r = sim.brig(&["limits", "box", "set", "readbps={ amount = 1, action = \"deny\" }"]);
+    r.fails(2);
+    assert!(
+        r.stderr.contains("box.toml:")
+            && r.stderr.contains("readbps cannot be denied; readbps allows throttle, log, devctl"),
+        "{}",
+        r.stderr
+    );
+    let r = sim.brig(&["limits", "box", "set", "maxproc=-1"]);
+    r.fails(2);
+    assert!(r.stderr.contains("limits.maxproc cannot be negative"), "{}", r.stderr);
+    sim.brig(&["limits", "box", "set", "cpus=9"]).ok();
+    let r = sim.brig(&["limits", "box", "unset", "nthr"]);
+    r.fails(1);
+    assert_eq!(r.stderr, "brig: jail box has no limit nthr; `brig limits box` shows them\n");
+    // A CPU the machine lacks is only found by the kernel: the start
+    // fails and is undone.
+    let r = sim.brig(&["start", "box"]);
+    r.fails(1);
+    assert!(r.stderr.contains("cpuset -l 9 -j box failed: cpuset_set: CPU 9 does not exist"), "{}", r.stderr);
+    assert_down(&sim);
+    assert_eq!(rules(&sim), Vec::<String>::new());
+    sim.brig(&["limits", "box", "unset", "cpus"]).ok();
+    let after = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    assert_eq!(after, before.replace("cpus = \"1-2\"\n", ""));
+}
+
+#[test]
+fn without_racct_a_jail_with_limits_needs_no_limits() {
+    let sim = limited();
+    sim.configure(|t| t.replace("racct = true", "racct = false"));
+    let r = sim.brig(&["start", "box"]);
+    r.fails(1);
+    assert_eq!(
+        r.stderr,
+        "brig: jail box has limits but kern.racct.enable is 0 on this host; add kern.racct.enable=1 to /boot/loader.conf and reboot, or pass --no-limits to start it without them\n"
+    );
+    assert_down(&sim);
+    let r = sim.brig(&["start", "--no-limits", "box"]);
+    r.ok();
+    assert!(r.stderr.contains("warning: kern.racct.enable is 0"), "{}", r.stderr);
+    assert_eq!(cpus(&sim), vec![1, 2], "CPUs need no racct");
+    let plan = sim.brig(&["plan"]);
+    assert!(
+        plan.ok().stdout.contains("note: the limits of box are not applied: kern.racct.enable is 0"),
+        "{}",
+        plan.stdout
+    );
+    sim.brig(&["stats"]).fails(1);
+    sim.brig(&["stop", "box"]).ok();
+    // A jail without limits starts as ever.
+    std::fs::write(sim.file(DEF), "type = \"empty\"\n").expect("write");
+    sim.brig(&["start", "box"]).ok();
+    sim.brig(&["stop", "box"]).ok();
+}
+
+/// Every host call of a start with limits, failed in turn: nothing is
+/// left, no rule either, and the next start succeeds.
+#[test]
+fn a_failure_at_any_step_of_a_start_with_limits_leaves_no_rule() {
+    let probe = limited();
+    let faults = crate::common::every_call(&probe, &["start", "box"]);
+    probe.brig(&["stop", "box"]).ok();
+    for op in ["rctl_add:3", "cpuset_set:1", "cpuset_get:1"] {
+        assert!(faults.iter().any(|f| f == op), "{op} not in {faults:?}");
+    }
+    for fault in faults.iter().filter(|f| f.starts_with("rctl_") || f.starts_with("cpuset_") || f.starts_with("spawn"))
+    {
+        let sim = limited();
+        let r = sim.brig_env(&["start", "box"], &[("BRIG_SIM_FAIL", fault)]);
+        r.fails(1);
+        assert!(r.stderr.contains("injected by BRIG_SIM_FAIL"), "{fault}: {}", r.stderr);
+        assert_down(&sim);
+        assert_eq!(rules(&sim), Vec::<String>::new(), "{fault}: rules left");
+        sim.brig(&["start", "box"]).ok();
+        sim.brig(&["stop", "box"]).ok();
+    }
+}
+
+/// A stop whose rule removal fails is finished by the next stop: rules are
+/// removed even from a jail that is no longer running.
+#[test]
+fn a_failed_rule_removal_is_finished_by_the_next_stop() {
+    let probe = limited();
+    probe.brig(&["start", "box"]).ok();
+    let faults = crate::common::every_call(&probe, &["stop", "box"]);
+    let removals: Vec<&String> = faults.iter().filter(|f| f.starts_with("rctl_remove:")).collect();
+    assert_eq!(removals.len(), 3, "{faults:?}");
+    for fault in removals {
+        let sim = limited();
+        sim.brig(&["start", "box"]).ok();
+        sim.brig_env(&["stop", "box"], &[("BRIG_SIM_FAIL", fault)]).fails(1);
+        assert!(!rules(&sim).is_empty(), "{fault}: the failed removal was undone");
+        let r = sim.brig(&["stop", "box"]);
+        r.ok();
+        assert_eq!(rules(&sim), Vec::<String>::new(), "{fault}");
+        assert_down(&sim);
+    }
+}
