@@ -88,7 +88,10 @@ pub const DEFAULT_STOP: &str = "/bin/sh /etc/rc.shutdown jail";
 pub const MOUNT_FSTYPES: &[&str] = &["nullfs", "tmpfs", "procfs", "fdescfs", "linprocfs", "linsysfs"];
 
 /// The parameters every jail gets unless something says otherwise:
-/// tighter than jail(8) (DESIGN.md).
+/// tighter than jail(8) (DESIGN.md): every `allow.*` off except
+/// `allow.suser`, which is not a privilege beyond the jail but whether its
+/// root is root at all (security.bsd.suser_enabled inside it); off, a
+/// customer's root could not even run /etc/rc.
 pub fn secure_defaults() -> Vec<JailParam> {
     let mut out = vec![
         JailParam::int("securelevel", 2),
@@ -100,7 +103,7 @@ pub fn secure_defaults() -> Vec<JailParam> {
         params::PARAMS
             .iter()
             .filter(|d| d.name.starts_with("allow.") && d.ty == ParamType::Bool)
-            .map(|d| JailParam::bool(d.name, false)),
+            .map(|d| JailParam::bool(d.name, d.name == "allow.suser")),
     );
     out
 }
@@ -373,6 +376,16 @@ mod tests {
         let (offset, msg) = spec(text).expect_err("invalid");
         let (line, col) = crate::config::line_col(text, offset);
         format!("{line}:{col}: {msg}")
+    }
+
+    #[test]
+    fn secure_defaults_turn_every_allow_off_but_keep_root_root() {
+        let d = secure_defaults();
+        let allow: Vec<&JailParam> = d.iter().filter(|p| p.name.starts_with("allow.")).collect();
+        assert!(allow.len() > 20);
+        for p in allow {
+            assert_eq!(p.value, ParamValue::Bool(p.name == "allow.suser"), "{}", p.name);
+        }
     }
 
     #[test]
