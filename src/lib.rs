@@ -5,6 +5,7 @@
 //! `exec` runs those against a [`host::Host`], and `cli` is the only code
 //! that knows about clap and terminals.
 
+pub mod audit;
 pub mod beneath;
 pub mod cli;
 pub mod config;

@@ -2,6 +2,7 @@
 //! exit codes. Each command lives in its own file and calls the library.
 
 mod apply;
+mod audit;
 mod completions;
 mod create;
 mod debug;
@@ -62,6 +63,8 @@ pub enum Command {
     Limits(limits::LimitsArgs),
     /// Resource usage of every running jail (memory, CPU, processes, files, I/O).
     Stats(limits::StatsArgs),
+    /// What each jail's root can do beyond the secure defaults, by severity; exit 1 on a high one.
+    Audit(audit::AuditArgs),
     /// Run a command inside a running jail; its exit status is brig's.
     Exec(enter::ExecArgs),
     /// Log in to a running jail (login -f root inside it).
@@ -110,6 +113,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Apply(args) => apply::apply(&mut *host_choice::open(choice)?, &args),
         Command::Limits(args) => limits::run(&mut *host_choice::open(choice)?, &args),
         Command::Stats(args) => limits::stats(&*host_choice::open(choice)?, &args),
+        Command::Audit(args) => audit::run(&*host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
         Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),

@@ -4,6 +4,7 @@
 mod common;
 
 mod apply;
+mod audit;
 mod cli_basics;
 mod docs;
 mod doctor;
