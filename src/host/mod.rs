@@ -465,6 +465,13 @@ pub trait Host {
     /// `zfs set PROP=VALUE... NAME`.
     fn zfs_set(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()>;
 
+    /// `zfs jail JID NAME`: attach a dataset to a running jail, whose root
+    /// may then manage and mount it (with `jailed=on`).
+    fn zfs_jail(&mut self, name: &str, jid: Jid) -> HostResult<()>;
+
+    /// `zfs unjail JID NAME`.
+    fn zfs_unjail(&mut self, name: &str, jid: Jid) -> HostResult<()>;
+
     /// `zfs list -Hp -r -t all -o PROPS ROOT`: the root, every descendant
     /// and their snapshots, in one call.
     fn zfs_list(&self, root: &str, props: &[&str]) -> HostResult<Vec<DatasetInfo>>;

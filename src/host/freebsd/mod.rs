@@ -118,6 +118,14 @@ impl Host for FreeBsdHost {
         zfs::rename(&mut self.zfs, from, to)
     }
 
+    fn zfs_jail(&mut self, name: &str, jid: Jid) -> HostResult<()> {
+        zfs::jail("zfs_jail", name, jid)
+    }
+
+    fn zfs_unjail(&mut self, name: &str, jid: Jid) -> HostResult<()> {
+        zfs::jail("zfs_unjail", name, jid)
+    }
+
     fn zfs_get(&self, name: &str, props: &[&str]) -> HostResult<BTreeMap<String, String>> {
         zfs::get(name, props)
     }

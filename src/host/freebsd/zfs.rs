@@ -272,6 +272,13 @@ pub(super) fn get(name: &str, props: &[&str]) -> HostResult<BTreeMap<String, Str
     zfs_parse::parse_get(&out).map_err(|e| HostError::new(OP, Errno::EIO, e))
 }
 
+/// `zfs jail JID NAME` / `zfs unjail JID NAME`: libzfs_core has no
+/// call for ZFS_IOC_JAIL, so zfs(8) does it, once per dataset at start.
+pub(super) fn jail(op: &'static str, name: &str, jid: crate::host::Jid) -> HostResult<()> {
+    let verb = if op == "zfs_jail" { "jail" } else { "unjail" };
+    run_zfs(op, &[verb, &jid.to_string(), name]).map(drop)
+}
+
 /// `zfs set PROP=VALUE... NAME`.
 pub(super) fn set(name: &str, props: &[(String, String)]) -> HostResult<()> {
     if props.is_empty() {

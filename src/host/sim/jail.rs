@@ -576,6 +576,10 @@ fn remove_tree(st: &mut State, jid: Jid) {
         remove_tree(st, c);
     }
     st.jails.remove(&jid);
+    // The prison's datasets are detached with it (the zone's OSD goes).
+    for d in st.datasets.values_mut().filter(|d| d.jail == Some(jid)) {
+        d.jail = None;
+    }
 }
 
 /// jail_remove(2): the jail and all its descendants go; their rctl rules,

@@ -76,6 +76,9 @@ pub const OPS: &[&str] = &[
     "zfs_clone",
     "zfs_destroy",
     "zfs_rename",
+    "zfs_jail",
+    "zfs_unjail",
+    "jail_zfs_mount",
     "zfs_get",
     "zfs_set",
     "zfs_list",
@@ -231,6 +234,22 @@ impl SimHost {
     }
 
     /// The counts of every call made against this sim so far.
+    /// What root inside jail `jid` does with `zfs mount NAME` on a dataset
+    /// delegated to it; the kernel's rules apply (zfs::mount_in_jail).
+    /// Not part of `Host`: brig never mounts for the jail, tests act as
+    /// the jail's root through this.
+    pub fn jail_zfs_mount(&mut self, jid: Jid, name: &str) -> HostResult<()> {
+        let (cfg, paths) = (&self.cfg, self.paths());
+        self.write("jail_zfs_mount", |st| {
+            // The jail's path as the simulated machine names it.
+            let root = match st.jails.get(&jid).and_then(|j| j.params.get("path")).map(|p| &p.value) {
+                Some(crate::host::ParamValue::Str(p)) => PathBuf::from(p),
+                _ => return Err((Errno::ENOENT, format!("jail {jid} not found"))),
+            };
+            zfs::mount_in_jail(st, cfg, &paths, jid, name, &root)
+        })
+    }
+
     pub fn stats(&self) -> SimStats {
         self.save_stats();
         read_stats(&self.stats_path())
@@ -427,6 +446,14 @@ impl Host for SimHost {
     fn zfs_rename(&mut self, from: &str, to: &str) -> HostResult<()> {
         let (cfg, paths) = (&self.cfg, self.paths());
         self.write("zfs_rename", |st| zfs::rename(st, cfg, &paths, from, to))
+    }
+
+    fn zfs_jail(&mut self, name: &str, jid: Jid) -> HostResult<()> {
+        self.write("zfs_jail", |st| zfs::attach(st, name, jid))
+    }
+
+    fn zfs_unjail(&mut self, name: &str, jid: Jid) -> HostResult<()> {
+        self.write("zfs_unjail", |st| zfs::detach(st, name, jid))
     }
 
     fn zfs_get(&self, name: &str, props: &[&str]) -> HostResult<BTreeMap<String, String>> {

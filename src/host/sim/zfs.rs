@@ -17,6 +17,7 @@ use super::config::SimConfig;
 use super::fs;
 use super::jail::Refusal;
 use super::state::{SimDataset, State};
+use crate::host::Jid;
 use crate::host::{DatasetInfo, DatasetKind, MountEntry};
 
 /// ZFS_MAX_DATASET_NAME_LEN
@@ -799,6 +800,82 @@ pub fn mount_request(st: &mut State, cfg: &SimConfig, paths: &Paths, name: &str,
         return Err(no(Errno::EBUSY, format!("'{name}' is already mounted")));
     }
     mount_at(st, paths, name, target)
+}
+
+/// `zfs jail JID NAME` (zone_dataset_attach): the jail and the dataset
+/// must exist (ENOENT), a snapshot cannot be attached (libzfs), attaching
+/// twice to the same jail is EEXIST. The kernel does not look at `jailed`
+/// here; only mounting does. The sim keeps one jail per dataset and
+/// refuses a second (EBUSY): a simplification brig never meets.
+pub fn attach(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
+    if !st.jails.contains_key(&jid) {
+        return Err(no(Errno::ENOENT, format!("jail {jid} does not exist")));
+    }
+    let d = st.datasets.get_mut(name).ok_or_else(|| no(Errno::ENOENT, format!("dataset does not exist: {name}")))?;
+    if d.snapshot {
+        return Err(no(Errno::EINVAL, format!("'{name}' is a snapshot and cannot be jailed")));
+    }
+    match d.jail {
+        Some(j) if j == jid => Err(no(Errno::EEXIST, format!("'{name}' is already attached to jail {jid}"))),
+        Some(j) => Err(no(Errno::EBUSY, format!("'{name}' is attached to jail {j} (the sim allows one jail)"))),
+        None => {
+            d.jail = Some(jid);
+            Ok(())
+        }
+    }
+}
+
+/// `zfs unjail JID NAME` (zone_dataset_detach): ENOENT unless attached to
+/// that jail.
+pub fn detach(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
+    match st.datasets.get_mut(name) {
+        Some(d) if d.jail == Some(jid) && st.jails.contains_key(&jid) => {
+            d.jail = None;
+            Ok(())
+        }
+        _ => Err(no(Errno::ENOENT, format!("'{name}' is not attached to jail {jid}"))),
+    }
+}
+
+/// What root inside jail `jid` gets from `zfs mount NAME`: the dataset (or
+/// one below it) must be attached to the jail, `jailed=on`, and the jail
+/// needs allow.mount, allow.mount.zfs and enforce_statfs below 2 (EPERM
+/// otherwise). It is mounted at its `mountpoint` inside the jail's root.
+pub fn mount_in_jail(
+    st: &mut State,
+    cfg: &SimConfig,
+    paths: &Paths,
+    jid: Jid,
+    name: &str,
+    root: &Path,
+) -> Result<(), Refusal> {
+    let j = st.jails.get(&jid).ok_or_else(|| no(Errno::ENOENT, format!("jail {jid} does not exist")))?;
+    let flag = |n: &str| matches!(j.params.get(n).map(|p| &p.value), Some(crate::host::ParamValue::Bool(true)));
+    let statfs = match j.params.get("enforce_statfs").map(|p| &p.value) {
+        Some(crate::host::ParamValue::Int(v)) => *v,
+        _ => 2,
+    };
+    if !flag("allow.mount") || !flag("allow.mount.zfs") {
+        return Err(no(Errno::EPERM, "mounting ZFS in a jail needs allow.mount and allow.mount.zfs"));
+    }
+    if statfs >= 2 {
+        return Err(no(Errno::EPERM, "mounting ZFS in a jail needs enforce_statfs below 2"));
+    }
+    let attached = st.datasets.iter().any(|(n, d)| {
+        d.jail == Some(jid) && (n == name || name.strip_prefix(n.as_str()).is_some_and(|r| r.starts_with('/')))
+    });
+    if !attached {
+        return Err(no(Errno::EPERM, format!("'{name}' is not attached to jail {jid}")));
+    }
+    if effective(st, cfg, name, "jailed") != "on" {
+        return Err(no(Errno::EPERM, format!("'{name}' is not jailed=on")));
+    }
+    if st.datasets.get(name).is_some_and(|d| d.mounted.is_some()) {
+        return Err(no(Errno::EBUSY, format!("'{name}' is already mounted")));
+    }
+    let mp = effective(st, cfg, name, "mountpoint");
+    let inside = Path::new(&mp).strip_prefix("/").unwrap_or(Path::new(&mp)).to_path_buf();
+    mount_at(st, paths, name, &root.join(inside))
 }
 
 /// Unmounting a zfs mount entry by path.
