@@ -97,7 +97,11 @@ pub struct Machine {
 }
 
 pub fn machine(host: &dyn Host, cfg: &HostConfig) -> HostResult<Machine> {
-    let datasets = host.zfs_list(cfg.dataset.as_str(), &["origin"])?.into_iter().map(|d| (d.name.clone(), d)).collect();
+    let datasets = host
+        .zfs_list(cfg.dataset.as_str(), &["origin", "quota", "reservation"])?
+        .into_iter()
+        .map(|d| (d.name.clone(), d))
+        .collect();
     Ok(Machine {
         datasets,
         mounts: host.mounts()?,

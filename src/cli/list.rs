@@ -31,6 +31,8 @@ struct Row {
     boot: Option<bool>,
     /// false for a running jail that has no definition.
     managed: bool,
+    /// The managed jail a nested jail (`parent.child`) runs in.
+    parent: Option<String>,
     /// Why the definition does not validate.
     error: Option<String>,
 }
@@ -78,6 +80,7 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
                 jail_type: Some(spec.jail_type.as_str().into()),
                 boot: Some(spec.boot),
                 managed: true,
+                parent: None,
                 error: None,
             },
             Err(e) => Row {
@@ -89,6 +92,7 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
                 jail_type: None,
                 boot: None,
                 managed: true,
+                parent: None,
                 error: Some(e.to_string()),
             },
         });
@@ -104,6 +108,7 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
                 jail_type: None,
                 boot: None,
                 managed: false,
+                parent: n.rsplit_once('.').map(|(p, _)| p.to_string()),
                 error: None,
             });
         }
@@ -130,7 +135,7 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
         .collect();
     println!("{}", table(&["NAME", "STATE", "JID", "IP", "RELEASE", "TYPE", "BOOT"], body));
     if unmanaged {
-        println!("* running, but not managed by brig (no definition)");
+        println!("* running, but not managed by brig (no definition; PARENT.CHILD runs inside PARENT)");
     }
     for r in rows.iter().filter(|r| r.error.is_some()) {
         eprintln!("brig: {}", r.error.as_deref().unwrap_or_default());

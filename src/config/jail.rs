@@ -34,6 +34,8 @@ pub struct RawJail {
     pub exec: RawExec,
     #[serde(default, rename = "mount")]
     pub mounts: Vec<RawMount>,
+    #[serde(default)]
+    pub zfs: RawZfs,
     /// rctl limits and CPUs, checked by `model::limits`.
     #[serde(default)]
     pub limits: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
@@ -61,6 +63,16 @@ pub struct RawExec {
     pub poststop: Option<Spanned<String>>,
     pub clean: Option<bool>,
     pub timeout: Option<Spanned<i64>>,
+}
+
+/// `[zfs]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZfs {
+    pub quota: Option<Spanned<toml::Value>>,
+    pub reservation: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    pub delegate: Vec<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

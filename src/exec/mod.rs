@@ -56,6 +56,8 @@ enum Undo {
     RemoveJail(i32),
     UpdateJail(i32, Vec<crate::host::JailParam>),
     RemoveRctl(String),
+    Detach(String, i32),
+    Attach(String, i32),
     AddRctl(String),
     PinCpus(i32, Vec<u32>),
     DestroyDataset(String),
@@ -97,8 +99,8 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             }
             Ok(Undo::Nothing)
         }
-        Op::Clone { origin, name } => {
-            host.zfs_clone(origin, name.as_str(), &[])?;
+        Op::Clone { origin, name, props } => {
+            host.zfs_clone(origin, name.as_str(), props)?;
             Ok(Undo::DestroyDataset(name.to_string()))
         }
         Op::CopyTree { from, to } => {
@@ -158,6 +160,16 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
         Op::UpdateJail { jid, params, old, .. } => {
             update_jail(host, *jid, params)?;
             Ok(Undo::UpdateJail(*jid, old.clone()))
+        }
+        Op::AttachDataset { dataset, jail } => {
+            let jid = running_jid(host, jail)?;
+            host.zfs_jail(dataset.as_str(), jid)?;
+            Ok(Undo::Detach(dataset.to_string(), jid))
+        }
+        Op::DetachDataset { dataset, jail } => {
+            let jid = running_jid(host, jail)?;
+            host.zfs_unjail(dataset.as_str(), jid)?;
+            Ok(Undo::Attach(dataset.to_string(), jid))
         }
         Op::AddRctl { rule } => {
             host.rctl_add(rule)?;
@@ -326,6 +338,8 @@ fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
         Undo::Unmount(t) => host.unmount(&t, false).map_err(|e| e.to_string()),
         Undo::RemoveJail(jid) => host.jail_remove(jid).map_err(|e| e.to_string()),
         Undo::UpdateJail(jid, old) => update_jail(host, jid, &old).map_err(|e| e.to_string()),
+        Undo::Detach(ds, jid) => host.zfs_unjail(&ds, jid).map_err(|e| e.to_string()),
+        Undo::Attach(ds, jid) => host.zfs_jail(&ds, jid).map_err(|e| e.to_string()),
         Undo::RemoveRctl(rule) => host.rctl_remove(&rule).map_err(|e| e.to_string()),
         Undo::AddRctl(rule) => host.rctl_add(&rule).map_err(|e| e.to_string()),
         Undo::PinCpus(jid, cpus) => host.cpuset_set(jid, &cpus).map_err(|e| e.to_string()),

@@ -71,6 +71,7 @@ pub struct JailSpec {
     pub exec: Exec,
     pub mounts: Vec<Mount>,
     pub limits: super::limits::Limits,
+    pub zfs: super::zfs::ZfsSpec,
 }
 
 /// A refusal: byte offset of the value in the file, and the sentence.
@@ -254,7 +255,13 @@ pub fn validate(
         }
         mounts.push(Mount { source, target, fstype, readonly: m.readonly });
     }
+    let zfs = super::zfs::validate(&raw.zfs, plain_absolute)?;
+    let mut params = params;
+    if let Some(first) = raw.zfs.delegate.first() {
+        delegation_params(raw, &mut params).map_err(|why| at(first, why))?;
+    }
     Ok(JailSpec {
+        zfs,
         name: name.clone(),
         release,
         jail_type,
@@ -318,6 +325,27 @@ fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {
         return Ok(Network::None);
     }
     Ok(Network::Addresses { interface: raw.interface.as_ref().map(|i| i.get_ref().clone()), ip4, ip6 })
+}
+
+/// What a jail needs to mount the datasets delegated to it: allow.mount,
+/// allow.mount.zfs and enforce_statfs below 2. brig sets them; a
+/// definition that says otherwise is refused rather than overridden.
+fn delegation_params(raw: &RawJail, params: &mut Vec<JailParam>) -> Result<(), String> {
+    let explicit = |n: &str| raw.params.iter().find(|(k, _)| k.get_ref() == n).map(|(_, v)| v.get_ref().clone());
+    for n in ["allow.mount", "allow.mount.zfs"] {
+        if explicit(n) == Some(toml::Value::Boolean(false)) {
+            return Err(format!("delegated datasets need {n} = true, but [params] sets it false; remove it"));
+        }
+        set(params, JailParam::bool(n, true));
+    }
+    match explicit("enforce_statfs").and_then(|v| v.as_integer()) {
+        Some(v) if v >= 2 => {
+            return Err("delegated datasets need enforce_statfs below 2 (1 is enough), but [params] sets it to 2".into())
+        }
+        Some(_) => {}
+        None => set(params, JailParam::int("enforce_statfs", 1)),
+    }
+    Ok(())
 }
 
 fn set(params: &mut Vec<JailParam>, p: JailParam) {

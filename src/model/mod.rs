@@ -40,6 +40,7 @@ pub mod limits;
 pub mod name;
 pub mod param;
 pub mod release;
+pub mod zfs;
 
 pub use dataset::DatasetName;
 pub use error::ModelError;

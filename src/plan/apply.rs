@@ -11,15 +11,15 @@ use ipnet::IpNet;
 use serde::Serialize;
 use thiserror::Error;
 
-use super::jail::{dataset, jail_dataset, release_origin, root, root_dataset, root_path};
-use super::run::{mounts, rules_of, Alias, Started};
+use super::jail::{dataset, delegated, delegated_dataset, jail_dataset, release_origin, root, root_dataset, root_path};
+use super::run::{aliases_of, delegated_of, mounts, rules_of, Alias, Started};
 use super::Op;
 use crate::config::host::JailType;
 use crate::config::HostConfig;
 use crate::host::params::{lookup, Access};
 use crate::host::{DatasetInfo, Interface, JailParam, LiveJail, MountEntry, ParamValue};
 use crate::model::jail::{JailSpec, Network};
-use crate::model::JailName;
+use crate::model::{DatasetName, JailName};
 
 /// A difference a running jail cannot take without a restart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -100,37 +100,65 @@ pub fn jail(cfg: &HostConfig, spec: &JailSpec, seen: &Seen) -> Result<JailPlan, 
     Ok(plan)
 }
 
-/// The jail's dataset and root, made as `brig create` makes them when
-/// they are missing (a definition written by hand, a create that was
-/// killed half-way).
+/// The jail's dataset, root and delegated datasets, made as `brig create`
+/// makes them when they are missing (a definition written by hand, a
+/// create that was killed half-way), and their quotas kept as defined.
 fn datasets(cfg: &HostConfig, spec: &JailSpec, seen: &Seen, plan: &mut JailPlan) -> Result<(), ApplyPlanError> {
     let root_ds = root_dataset(cfg, &spec.name);
-    if let Some(info) = seen.datasets.get(root_ds.as_str()) {
-        if let (JailType::Thin, Some(r)) = (spec.jail_type, &spec.release) {
-            let origin = info.props.get("origin").map_or("-", String::as_str);
-            if origin != release_origin(cfg, r) {
-                plan.notes.push(format!(
-                    "the root of {} is a clone of {origin}, not of {r}: brig does not rebuild a root when `release` changes; destroy and create the jail again to move it",
-                    spec.name
-                ));
+    match seen.datasets.get(root_ds.as_str()) {
+        Some(info) => {
+            if let (JailType::Thin, Some(r)) = (spec.jail_type, &spec.release) {
+                let origin = info.props.get("origin").map_or("-", String::as_str);
+                if origin != release_origin(cfg, r) {
+                    plan.notes.push(format!(
+                        "the root of {} is a clone of {origin}, not of {r}: brig does not rebuild a root when `release` changes; destroy and create the jail again to move it",
+                        spec.name
+                    ));
+                }
             }
+            let want = [("quota", spec.zfs.quota), ("reservation", spec.zfs.reservation)];
+            sync_sizes(&root_ds, info, &want, plan);
         }
-        return Ok(());
-    }
-    if seen.running.is_some() {
-        plan.notes.push(format!("{} is running without its root dataset {root_ds}; stop it first", spec.name));
-        return Ok(());
-    }
-    if let (JailType::Thin | JailType::Thick, Some(r)) = (spec.jail_type, &spec.release) {
-        if !seen.datasets.contains_key(&release_origin(cfg, r)) {
-            return Err(ApplyPlanError::NoRelease { jail: spec.name.to_string(), release: r.to_string() });
+        None if seen.running.is_some() => {
+            plan.notes.push(format!("{} is running without its root dataset {root_ds}; stop it first", spec.name));
+            return Ok(());
+        }
+        None => {
+            if let (JailType::Thin | JailType::Thick, Some(r)) = (spec.jail_type, &spec.release) {
+                if !seen.datasets.contains_key(&release_origin(cfg, r)) {
+                    return Err(ApplyPlanError::NoRelease { jail: spec.name.to_string(), release: r.to_string() });
+                }
+            }
+            if !seen.datasets.contains_key(dataset(cfg, &spec.name).as_str()) {
+                plan.ops.push(jail_dataset(cfg, spec));
+            }
+            plan.ops.extend(root(cfg, spec));
         }
     }
-    if !seen.datasets.contains_key(dataset(cfg, &spec.name).as_str()) {
-        plan.ops.push(jail_dataset(cfg, spec));
+    for d in &spec.zfs.delegate {
+        let name = delegated_dataset(cfg, &spec.name, d);
+        match seen.datasets.get(name.as_str()) {
+            None => plan.ops.push(delegated(cfg, spec, d)),
+            Some(info) => sync_sizes(&name, info, &[("quota", d.quota)], plan),
+        }
     }
-    plan.ops.extend(root(cfg, spec));
     Ok(())
+}
+
+/// `zfs set` of the size properties that differ from the definition
+/// (absent: none, which `zfs get -p` shows as 0).
+fn sync_sizes(name: &DatasetName, info: &DatasetInfo, want: &[(&str, Option<u64>)], plan: &mut JailPlan) {
+    let mut props = Vec::new();
+    for (prop, w) in want {
+        let now = info.props.get(*prop).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let w = w.unwrap_or(0);
+        if now != w {
+            props.push((prop.to_string(), if w == 0 { "none".to_string() } else { w.to_string() }));
+        }
+    }
+    if !props.is_empty() {
+        plan.ops.push(Op::SetProps { name: name.clone(), props });
+    }
 }
 
 /// Why a parameter cannot change on a running jail, if it cannot.
@@ -191,11 +219,18 @@ fn running(cfg: &HostConfig, spec: &JailSpec, r: &Running, seen: &Seen, plan: &m
         old.push(now.clone());
     }
     let (add, remove) = aliases(spec, r, seen.interfaces, &plan.restart);
+    let (attach, detach) = attachments(cfg, spec, r);
+    let record = !(add.is_empty() && remove.is_empty() && attach.is_empty() && detach.is_empty());
     plan.ops.extend(add);
     if !update.is_empty() {
         plan.ops.push(Op::UpdateJail { name: r.jail.name.clone(), jid: r.jail.jid, params: update, old });
     }
     plan.ops.extend(remove);
+    plan.ops.extend(detach);
+    plan.ops.extend(attach);
+    if record {
+        plan.ops.push(Started::of(cfg, spec).write(&spec.name));
+    }
     mount_changes(cfg, spec, seen.mounts, plan);
     limit_changes(spec, r, seen, plan);
 }
@@ -238,7 +273,7 @@ fn aliases(spec: &JailSpec, r: &Running, interfaces: &[Interface], restart: &[Re
     };
     let on =
         |i: &str, a: &IpNet| interfaces.iter().any(|x| x.name == i && x.addrs.iter().any(|y| y.addr() == a.addr()));
-    let wanted = Started::of(spec).aliases;
+    let wanted = aliases_of(spec);
     let add: Vec<Op> = wanted
         .iter()
         .filter(|a| settled(&a.addr) && !on(&a.interface, &a.addr))
@@ -257,10 +292,23 @@ fn aliases(spec: &JailSpec, r: &Running, interfaces: &[Interface], restart: &[Re
             remove.push(Op::RemoveAlias { interface: g.interface.clone(), addr: g.addr });
         }
     }
-    if !add.is_empty() || !remove.is_empty() {
-        remove.push(Started::of(spec).write(&spec.name));
-    }
     (add, remove)
+}
+
+/// Delegated datasets to attach to the running jail (new in the
+/// definition) and to detach (no longer in it; the dataset and its data
+/// stay). What is attached comes from the start record.
+fn attachments(cfg: &HostConfig, spec: &JailSpec, r: &Running) -> (Vec<Op>, Vec<Op>) {
+    let wanted = delegated_of(cfg, spec);
+    let attached = r.started.map_or_else(|| wanted.clone(), |s| s.datasets.clone());
+    let op = |d: &String, attach: bool| {
+        let dataset = DatasetName::parse(d).ok()?;
+        let jail = spec.name.to_string();
+        Some(if attach { Op::AttachDataset { dataset, jail } } else { Op::DetachDataset { dataset, jail } })
+    };
+    let attach = wanted.iter().filter(|d| !attached.contains(d)).filter_map(|d| op(d, true)).collect();
+    let detach = attached.iter().filter(|d| !wanted.contains(d)).filter_map(|d| op(d, false)).collect();
+    (attach, detach)
 }
 
 /// Mounts inside a running jail's root: the wanted ones that are missing
@@ -370,7 +418,7 @@ mod tests {
         Up {
             rules: Some(spec.limits.rules.iter().map(|l| l.rule(&web)).collect()),
             cpus: spec.limits.cpus.clone().unwrap_or_else(|| (0..4).collect()),
-            started: Started::of(&spec),
+            started: Started::of(&cfg(), &spec),
             now: wanted.clone(),
             wanted,
             live,

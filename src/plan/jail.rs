@@ -8,6 +8,7 @@ use crate::config::host::{JailType, JAILS_DIR};
 use crate::config::HostConfig;
 use crate::host::{Interface, LiveJail, MountEntry};
 use crate::model::jail::JailSpec;
+use crate::model::zfs::Delegated;
 use crate::model::{DatasetName, JailName, ReleaseName};
 
 /// `<root>/jails/NAME`: the jail's own dataset; its root is `.../root`.
@@ -35,6 +36,7 @@ pub fn definition_path(name: &JailName) -> PathBuf {
 pub fn create(cfg: &HostConfig, spec: &JailSpec, definition: &str) -> Vec<Op> {
     let mut ops = vec![jail_dataset(cfg, spec)];
     ops.extend(root(cfg, spec));
+    ops.extend(spec.zfs.delegate.iter().map(|d| delegated(cfg, spec, d)));
     ops.push(Op::WriteFile { path: definition_path(&spec.name), contents: definition.to_string(), mode: 0o600 });
     ops
 }
@@ -44,26 +46,55 @@ pub fn jail_dataset(cfg: &HostConfig, spec: &JailSpec) -> Op {
     Op::CreateDataset { name: dataset(cfg, &spec.name), props: vec![("brig:jail".into(), spec.name.to_string())] }
 }
 
-/// The jail's root dataset (a clone, a copy or empty) and the files brig
-/// writes into it.
+/// The jail's root dataset (a clone, a copy or empty, with its quota and
+/// reservation) and the files brig writes into it.
 pub fn root(cfg: &HostConfig, spec: &JailSpec) -> Vec<Op> {
     let root = root_dataset(cfg, &spec.name);
+    let props = root_props(spec);
     let mut ops = Vec::new();
     match (spec.jail_type, &spec.release) {
         (JailType::Thin, Some(r)) => {
-            ops.push(Op::Clone { origin: release_origin(cfg, r), name: root.clone() });
+            ops.push(Op::Clone { origin: release_origin(cfg, r), name: root.clone(), props });
         }
         (JailType::Thick, Some(r)) => {
-            ops.push(Op::CreateDataset { name: root.clone(), props: Vec::new() });
+            ops.push(Op::CreateDataset { name: root.clone(), props });
             ops.push(Op::CopyTree { from: release_plan::dataset(cfg, r), to: root.clone() });
         }
-        _ => ops.push(Op::CreateDataset { name: root.clone(), props: Vec::new() }),
+        _ => ops.push(Op::CreateDataset { name: root.clone(), props }),
     }
     ops.push(Op::SetRcConf { dataset: root.clone(), vars: vec![("hostname".into(), spec.hostname.clone())] });
     for f in ["/etc/resolv.conf", "/etc/localtime"] {
         ops.push(Op::CopyIntoJail { dataset: root.clone(), from: f.into(), to: f.into() });
     }
     ops
+}
+
+/// `quota` and `reservation` of the root dataset, as `zfs -o` takes them.
+pub fn root_props(spec: &JailSpec) -> Vec<(String, String)> {
+    let mut p = Vec::new();
+    if let Some(q) = spec.zfs.quota {
+        p.push(("quota".to_string(), q.to_string()));
+    }
+    if let Some(r) = spec.zfs.reservation {
+        p.push(("reservation".to_string(), r.to_string()));
+    }
+    p
+}
+
+/// `<root>/jails/NAME/<d>`: jailed, so only the jail mounts it, at its
+/// mountpoint inside the jail.
+pub fn delegated_dataset(cfg: &HostConfig, name: &JailName, d: &Delegated) -> DatasetName {
+    dataset(cfg, name).child(&d.name)
+}
+
+/// The step that creates a delegated dataset.
+pub fn delegated(cfg: &HostConfig, spec: &JailSpec, d: &Delegated) -> Op {
+    let mut props =
+        vec![("jailed".to_string(), "on".to_string()), ("mountpoint".to_string(), d.mountpoint.display().to_string())];
+    if let Some(q) = d.quota {
+        props.push(("quota".to_string(), q.to_string()));
+    }
+    Op::CreateDataset { name: delegated_dataset(cfg, &spec.name, d), props }
 }
 
 /// The snapshot a thin jail of release `r` is cloned from.

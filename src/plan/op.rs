@@ -21,8 +21,8 @@ pub enum Op {
     /// into a dataset's mountpoint, symlink-safely. Undone by undoing the
     /// dataset's creation.
     Extract { dataset: DatasetName, archives: Vec<PathBuf> },
-    /// `zfs clone ORIGIN NAME` (mounted). Undo: destroy the clone.
-    Clone { origin: String, name: DatasetName },
+    /// `zfs clone -o PROP=VALUE ORIGIN NAME` (mounted). Undo: destroy the clone.
+    Clone { origin: String, name: DatasetName, props: Vec<(String, String)> },
     /// Copy the files of one dataset into another, symlink-safely (a thick
     /// jail's root from its release). Undone with the target dataset.
     CopyTree { from: DatasetName, to: DatasetName },
@@ -58,6 +58,10 @@ pub enum Op {
         params: Vec<crate::host::JailParam>,
         old: Vec<crate::host::JailParam>,
     },
+    /// `zfs jail`: attach a dataset to the named running jail. Undo: detach.
+    AttachDataset { dataset: DatasetName, jail: String },
+    /// `zfs unjail`. Undo: attach it again.
+    DetachDataset { dataset: DatasetName, jail: String },
     /// rctl_add_rule(2). Undo: remove that rule.
     AddRctl { rule: String },
     /// rctl_remove_rule(2) of one exact rule. Undo: add it back.
@@ -99,7 +103,9 @@ impl fmt::Display for Op {
                 write!(f, "zfs destroy{} {name}", if *recursive { " -r" } else { "" })
             }
             Op::Snapshot { dataset, snapshot } => write!(f, "zfs snapshot {dataset}@{snapshot}"),
-            Op::Clone { origin, name } => write!(f, "zfs clone {origin} {name}"),
+            Op::Clone { origin, name, props: p } => write!(f, "zfs clone{} {origin} {name}", props(p)),
+            Op::AttachDataset { dataset, jail } => write!(f, "zfs jail {jail} {dataset}"),
+            Op::DetachDataset { dataset, jail } => write!(f, "zfs unjail {jail} {dataset}"),
             Op::CopyTree { from, to } => write!(f, "copy the files of {from} into {to}"),
             Op::SetRcConf { dataset, vars } => {
                 let kv: Vec<String> = vars.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();

@@ -9,12 +9,12 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::jail::{root_dataset, root_path};
+use super::jail::{delegated_dataset, root_dataset, root_path};
 use super::Op;
 use crate::config::HostConfig;
 use crate::host::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue};
 use crate::model::jail::{JailSpec, Network};
-use crate::model::JailName;
+use crate::model::{DatasetName, JailName};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RunPlanError {
@@ -31,12 +31,30 @@ pub const STARTED_DIR: &str = "/var/db/brig/started";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Started {
     pub aliases: Vec<Alias>,
+    /// Datasets attached to the jail (`zfs jail`).
+    #[serde(default)]
+    pub datasets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alias {
     pub interface: String,
     pub addr: IpNet,
+}
+
+/// The aliases a start of `spec` adds.
+pub fn aliases_of(spec: &JailSpec) -> Vec<Alias> {
+    match &spec.network {
+        Network::Addresses { interface: Some(i), .. } => {
+            addresses(spec).into_iter().map(|addr| Alias { interface: i.clone(), addr }).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The datasets a start of `spec` attaches.
+pub fn delegated_of(cfg: &HostConfig, spec: &JailSpec) -> Vec<String> {
+    spec.zfs.delegate.iter().map(|d| delegated_dataset(cfg, &spec.name, d).to_string()).collect()
 }
 
 /// `/var/db/brig/started/NAME.json`
@@ -46,14 +64,8 @@ pub fn started_path(name: &JailName) -> PathBuf {
 
 impl Started {
     /// The record of a start of `spec`.
-    pub fn of(spec: &JailSpec) -> Started {
-        let aliases = match &spec.network {
-            Network::Addresses { interface: Some(i), .. } => {
-                addresses(spec).into_iter().map(|addr| Alias { interface: i.clone(), addr }).collect()
-            }
-            _ => Vec::new(),
-        };
-        Started { aliases }
+    pub fn of(cfg: &HostConfig, spec: &JailSpec) -> Started {
+        Started { aliases: aliases_of(spec), datasets: delegated_of(cfg, spec) }
     }
 
     /// The step that writes this record for `name`.
@@ -173,7 +185,7 @@ pub fn start(
     let params = jail_params(cfg, spec, known)?;
     // The record first: whatever happens after, a later stop knows what
     // to take down (and a failed start's undo removes it again).
-    let mut ops = vec![Started::of(spec).write(&spec.name)];
+    let mut ops = vec![Started::of(cfg, spec).write(&spec.name)];
     if let Network::Addresses { interface: Some(i), .. } = &spec.network {
         ops.extend(addresses(spec).into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }));
     }
@@ -187,6 +199,10 @@ pub fn start(
     }
     if let Some(cpus) = &spec.limits.cpus {
         ops.push(Op::PinCpus { jail: spec.name.to_string(), cpus: cpus.clone() });
+    }
+    for d in &spec.zfs.delegate {
+        let dataset = delegated_dataset(cfg, &spec.name, d);
+        ops.push(Op::AttachDataset { dataset, jail: spec.name.to_string() });
     }
     ops.push(Op::ExecIn {
         stage: "exec.start",
@@ -214,7 +230,7 @@ pub fn unmount_all(cfg: &HostConfig, name: &JailName, mounts: &[MountEntry]) -> 
 /// definition names, where they are still configured, IPv6 first (the
 /// reverse of start).
 pub fn remove_aliases(spec: Option<&JailSpec>, started: Option<&Started>, interfaces: &[Interface]) -> Vec<Op> {
-    let mut all = spec.map(Started::of).unwrap_or_default().aliases;
+    let mut all = spec.map(aliases_of).unwrap_or_default();
     for a in started.map(|s| s.aliases.as_slice()).unwrap_or_default() {
         if !all.contains(a) {
             all.push(a.clone());
@@ -265,6 +281,12 @@ pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
             clean: spec.exec.clean,
         });
         ops.push(Op::Terminate { jail: spec.name.to_string(), timeout: spec.exec.timeout });
+        // What the start attached (or, without its record, what the
+        // definition delegates); the jail must still exist to detach.
+        let attached = seen.started.map_or_else(|| delegated_of(cfg, spec), |s| s.datasets.clone());
+        for d in attached.iter().filter_map(|d| DatasetName::parse(d).ok()) {
+            ops.push(Op::DetachDataset { dataset: d, jail: spec.name.to_string() });
+        }
         ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
         if let Some(c) = &spec.exec.poststop {
             ops.push(Op::Hook { stage: "exec.poststop", command: c.clone() });
@@ -338,8 +360,10 @@ mod tests {
             addrs: vec!["192.0.2.10/24".parse().expect("a"), "2001:db8::10/64".parse().expect("a")],
         }];
         // Started when the definition still had an address on em1.
-        let started =
-            Started { aliases: vec![Alias { interface: "em1".into(), addr: "192.0.2.99/24".parse().expect("a") }] };
+        let started = Started {
+            aliases: vec![Alias { interface: "em1".into(), addr: "192.0.2.99/24".parse().expect("a") }],
+            datasets: vec!["zroot/brig/jails/web/data".into()],
+        };
         ifs.push(Interface { name: "em1".into(), up: true, addrs: started.aliases.iter().map(|a| a.addr).collect() });
         let rules = vec!["jail:web:pcpu:deny=50".to_string(), "jail:webby:pcpu:deny=50".to_string()];
         let seen = StopSeen {
@@ -354,6 +378,7 @@ mod tests {
             vec![
                 "exec.stop in web: /bin/sh /etc/rc.shutdown jail",
                 "SIGTERM the processes of web, wait up to 10 s",
+                "zfs unjail web zroot/brig/jails/web/data",
                 "jail_remove web (jid 3)",
                 "exec.poststop: logger stopped",
                 "rctl -r jail:web:pcpu:deny=50",

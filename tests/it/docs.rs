@@ -94,8 +94,13 @@ fn accepted_keys(prefix: &str) -> Vec<String> {
 #[test]
 fn brig_toml_5_documents_every_definition_key() {
     let page = read("man/brig.toml.5");
-    let tables =
-        [("", ""), ("[network]\n", "network"), ("[exec]\n", "exec"), ("[[mount]]\ntarget = \"/x\"\n", "mount")];
+    let tables = [
+        ("", ""),
+        ("[network]\n", "network"),
+        ("[exec]\n", "exec"),
+        ("[[mount]]\ntarget = \"/x\"\n", "mount"),
+        ("[zfs]\n", "zfs"),
+    ];
     for (prefix, table) in tables {
         let keys = accepted_keys(prefix);
         assert!(!keys.is_empty(), "found the keys of [{table}]");

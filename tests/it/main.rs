@@ -17,4 +17,5 @@ mod run;
 mod sim_jail;
 mod sim_misc;
 mod sim_zfs;
+mod tenant;
 mod validate;

@@ -1,0 +1,182 @@
+//! Hosting: delegated datasets with quotas, attached while the jail runs
+//! and mountable only by it; nested jails removed with their parent.
+
+use brig::host::{Errno, Host, JailParam, MountRequest, SetFlags};
+
+use crate::common::Sim;
+
+const T1: &str = "type = \"empty\"\n[zfs]\nquota = \"2G\"\ndelegate = [{ name = \"data\", quota = \"1G\" }]\n";
+
+/// An initialised sim with tenant jails defined by `defs` and made by
+/// `brig apply`, each root holding busybox.
+fn tenants(defs: &[(&str, &str)]) -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    for (name, text) in defs {
+        std::fs::write(sim.file(&format!("/usr/local/etc/brig/jails/{name}.toml")), text).expect("definition");
+    }
+    sim.brig(&["apply"]).ok();
+    for (name, _) in defs {
+        let root = format!("/usr/local/brig/jails/{name}/root");
+        crate::common::busybox_root(&sim, &root);
+        for f in ["rc", "rc.shutdown"] {
+            std::fs::write(sim.file(&format!("{root}/etc/{f}")), "exit 0\n").expect("rc");
+        }
+    }
+    sim
+}
+
+fn prop(sim: &Sim, ds: &str, p: &str) -> String {
+    sim.host().zfs_get(ds, &[p]).expect("get").remove(p).unwrap_or_default()
+}
+
+#[test]
+fn a_tenants_datasets_have_quotas_and_only_the_jail_mounts_its_data() {
+    let sim = tenants(&[("t1", T1)]);
+    assert_eq!(prop(&sim, "zroot/brig/jails/t1/root", "quota"), (2u64 << 30).to_string());
+    assert_eq!(prop(&sim, "zroot/brig/jails/t1/data", "quota"), (1u64 << 30).to_string());
+    assert_eq!(prop(&sim, "zroot/brig/jails/t1/data", "jailed"), "on");
+    assert_eq!(prop(&sim, "zroot/brig/jails/t1/data", "mountpoint"), "/data");
+    std::fs::create_dir_all(sim.file("/mnt")).expect("mkdir");
+    let e = sim
+        .host()
+        .mount(&MountRequest {
+            fstype: "zfs".into(),
+            source: "zroot/brig/jails/t1/data".into(),
+            target: "/mnt".into(),
+            readonly: false,
+            options: Vec::new(),
+        })
+        .expect_err("the host cannot mount a jailed dataset");
+    assert_eq!(e.errno, Errno::EPERM);
+
+    sim.brig(&["start", "t1"]).ok();
+    let mut h = sim.host();
+    let j = h.jail_find("t1").expect("get").expect("running");
+    assert_eq!((j.enforce_statfs, j.securelevel), (1, 2), "delegation needs enforce_statfs 1");
+    h.jail_zfs_mount(j.jid, "zroot/brig/jails/t1/data").expect("the jail's root mounts its dataset");
+    assert!(h.mounts().expect("mounts").iter().any(|m| m.source == "zroot/brig/jails/t1/data"
+        && m.target == std::path::Path::new("/usr/local/brig/jails/t1/root/data")));
+    assert_eq!(
+        h.jail_zfs_mount(j.jid, "zroot/brig/jails/t1/root").map_err(|e| e.errno),
+        Err(Errno::EPERM),
+        "its root dataset is not delegated"
+    );
+    drop(h);
+    let audit = sim.brig(&["audit", "t1", "--json"]).json();
+    let subjects: Vec<&str> =
+        audit["jails"][0]["findings"].as_array().expect("f").iter().filter_map(|f| f["subject"].as_str()).collect();
+    assert!(subjects.contains(&"allow.mount.zfs = true") && subjects.contains(&"enforce_statfs = 1"), "{subjects:?}");
+
+    sim.brig(&["debug", "sim-stats", "--reset"]).ok();
+    sim.brig(&["stop", "t1"]).ok();
+    assert_eq!(sim.brig(&["debug", "sim-stats", "--json"]).json()["ops"]["zfs_unjail"], 1, "detached on stop");
+    assert!(!sim.host().mounts().expect("mounts").iter().any(|m| m.source == "zroot/brig/jails/t1/data"), "unmounted");
+    sim.brig(&["start", "t1"]).ok();
+    sim.brig(&["stop", "t1"]).ok();
+}
+
+#[test]
+fn a_jail_without_mount_permissions_cannot_mount_an_attached_dataset() {
+    let sim = tenants(&[("t1", T1)]);
+    let mut h = sim.host();
+    let jid = h
+        .jail_set(
+            &[
+                JailParam::str("name", "bare"),
+                JailParam::str("path", "/usr/local/brig/jails/t1/root"),
+                JailParam::bool("persist", true),
+            ],
+            SetFlags::CREATE,
+        )
+        .expect("jail");
+    h.zfs_jail("zroot/brig/jails/t1/data", jid).expect("attach");
+    assert_eq!(h.zfs_jail("zroot/brig/jails/t1/data", jid).map_err(|e| e.errno), Err(Errno::EEXIST));
+    let e = h.jail_zfs_mount(jid, "zroot/brig/jails/t1/data").expect_err("no allow.mount");
+    assert_eq!(
+        (e.errno, e.detail.as_str()),
+        (Errno::EPERM, "mounting ZFS in a jail needs allow.mount and allow.mount.zfs")
+    );
+    h.zfs_unjail("zroot/brig/jails/t1/data", jid).expect("detach");
+    assert_eq!(h.zfs_unjail("zroot/brig/jails/t1/data", jid).map_err(|e| e.errno), Err(Errno::ENOENT));
+}
+
+#[test]
+fn destroying_a_tenant_leaves_the_others_whole() {
+    let sim = tenants(&[("t1", T1), ("t2", T1)]);
+    sim.brig(&["destroy", "t1"]).ok();
+    let left: Vec<String> =
+        sim.host().zfs_list("zroot/brig/jails", &[]).expect("list").into_iter().map(|d| d.name).collect();
+    assert_eq!(
+        left,
+        vec!["zroot/brig/jails", "zroot/brig/jails/t2", "zroot/brig/jails/t2/data", "zroot/brig/jails/t2/root"]
+    );
+}
+
+#[test]
+fn apply_delegates_resizes_and_detaches_on_a_running_jail() {
+    let sim = tenants(&[("t1", "type = \"empty\"\n[zfs]\ndelegate = [\"data\"]\n")]);
+    sim.brig(&["start", "t1"]).ok();
+    let def = "/usr/local/etc/brig/jails/t1.toml";
+    std::fs::write(
+        sim.file(def),
+        "type = \"empty\"\n[zfs]\nquota = \"3G\"\ndelegate = [\"data\", { name = \"logs\", quota = \"100M\" }]\n",
+    )
+    .expect("write");
+    let plan = sim.brig(&["plan", "t1"]);
+    assert_eq!(
+        plan.ok().stdout,
+        "t1 (running):\n  zfs set quota=3221225472 zroot/brig/jails/t1/root\n  zfs create -o jailed=on -o mountpoint=/logs -o quota=104857600 zroot/brig/jails/t1/logs\n  zfs jail t1 zroot/brig/jails/t1/logs\n  write /var/db/brig/started/t1.json (mode 600)\n4 changes to 1 jail\n"
+    );
+    sim.brig(&["apply"]).ok();
+    let jid = sim.host().jail_find("t1").expect("get").expect("running").jid;
+    sim.host().jail_zfs_mount(jid, "zroot/brig/jails/t1/logs").expect("attached live");
+    assert!(sim.brig(&["apply"]).ok().stdout.starts_with("nothing to do"));
+
+    std::fs::write(sim.file(def), "type = \"empty\"\n[zfs]\ndelegate = [\"data\"]\n").expect("write");
+    sim.brig(&["apply"]).ok();
+    assert_eq!(prop(&sim, "zroot/brig/jails/t1/root", "quota"), "0", "quota = none");
+    assert!(sim.host().zfs_get("zroot/brig/jails/t1/logs", &["type"]).is_ok(), "detached, never destroyed");
+    assert!(sim.brig(&["apply"]).ok().stdout.starts_with("nothing to do"));
+    sim.brig(&["stop", "t1"]).ok();
+}
+
+#[test]
+fn delegation_and_its_parameters_must_agree() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let path = sim.file("/usr/local/etc/brig/jails/t1.toml");
+    std::fs::write(&path, "type = \"empty\"\n[params]\nenforce_statfs = 2\n[zfs]\ndelegate = [\"data\"]\n")
+        .expect("write");
+    let r = sim.brig(&["validate", "t1"]);
+    r.fails(2);
+    assert!(r.stderr.contains("t1.toml:5:13: delegated datasets need enforce_statfs below 2"), "{}", r.stderr);
+    std::fs::write(&path, "type = \"empty\"\n[zfs]\ndelegate = [\"root\"]\n").expect("write");
+    assert!(sim.brig(&["validate", "t1"]).stderr.contains("'root' is the jail's own root dataset"));
+}
+
+#[test]
+fn a_nested_jail_is_listed_under_its_parent_and_goes_with_it() {
+    let sim = tenants(&[("host1", "type = \"empty\"\n[params]\n\"children.max\" = 2\n")]);
+    sim.brig(&["start", "host1"]).ok();
+    std::fs::create_dir_all(sim.file("/usr/local/brig/jails/host1/root/child")).expect("mkdir");
+    sim.host()
+        .jail_set(
+            &[
+                JailParam::str("name", "host1.child"),
+                JailParam::str("path", "/usr/local/brig/jails/host1/root/child"),
+                JailParam::bool("persist", true),
+            ],
+            SetFlags::CREATE,
+        )
+        .expect("the jail's root makes a child");
+    let list = sim.brig(&["list", "--json"]).json();
+    let child =
+        list["jails"].as_array().expect("jails").iter().find(|j| j["name"] == "host1.child").expect("listed").clone();
+    assert_eq!(child["parent"], "host1");
+    assert_eq!(child["managed"], false);
+    let text = sim.brig(&["list"]);
+    assert!(text.ok().stdout.contains("host1.child"), "{}", text.stdout);
+    sim.brig(&["stop", "host1"]).ok();
+    assert_eq!(sim.host().jail_find("host1.child").expect("get"), None, "removed with its parent");
+}
