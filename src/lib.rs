@@ -17,3 +17,4 @@ pub mod model;
 pub mod observe;
 pub mod plan;
 pub mod release;
+pub mod templates;

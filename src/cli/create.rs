@@ -47,8 +47,14 @@ pub struct CreateArgs {
     #[arg(long = "param", value_name = "K=V")]
     pub params: Vec<String>,
     /// Start from this definition file (on this machine); the options above override it.
-    #[arg(long, value_name = "FILE.toml")]
+    #[arg(long, value_name = "FILE.toml", conflicts_with = "template")]
     pub from: Option<PathBuf>,
+    /// Start from a template (`brig template list`); --set and the options above override it.
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+    /// Set a key of the definition, such as limits.memoryuse=4G or zfs.quota=50G (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
 }
 
 /// `V` of `--param K=V` as TOML: `true`, `2`, `"text"`, or bare text.
@@ -59,10 +65,16 @@ fn param_value(v: &str) -> toml_edit::Value {
     }
 }
 
-/// The definition text: the --from file, with the options applied on top.
-fn definition(args: &CreateArgs) -> Result<(String, PathBuf), CliError> {
-    let (mut doc, shown) = match &args.from {
-        Some(p) => {
+/// The definition text: the --from file or the --template with its
+/// --set values, with the options applied on top.
+fn definition(host: &dyn Host, args: &CreateArgs) -> Result<(String, PathBuf), CliError> {
+    let (mut doc, shown) = match (&args.template, &args.from) {
+        (Some(t), _) => {
+            let t = crate::templates::find(host, t).map_err(template_error)?;
+            let doc = crate::templates::instantiate(&t, &[]).map_err(template_error)?;
+            (doc, PathBuf::from(format!("brig create {} --template {}", args.name, t.name)))
+        }
+        (None, Some(p)) => {
             let text = std::fs::read_to_string(p).map_err(|e| CliError::Config(ConfigError::io(p, e)))?;
             let doc = text.parse::<toml_edit::DocumentMut>().map_err(|e| {
                 let offset = e.span().map_or(0, |s| s.start);
@@ -70,8 +82,11 @@ fn definition(args: &CreateArgs) -> Result<(String, PathBuf), CliError> {
             })?;
             (doc, p.clone())
         }
-        None => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", args.name))),
+        (None, None) => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", args.name))),
     };
+    for assignment in &args.sets {
+        crate::templates::set(&mut doc, assignment).map_err(template_error)?;
+    }
     let mut set = |k: &str, v: toml_edit::Value| {
         doc[k] = toml_edit::value(v);
     };
@@ -122,6 +137,13 @@ fn definition(args: &CreateArgs) -> Result<(String, PathBuf), CliError> {
     Ok((doc.to_string(), shown))
 }
 
+fn template_error(e: crate::templates::TemplateError) -> CliError {
+    match e {
+        crate::templates::TemplateError::Unknown(_) => CliError::NotFound(e.to_string()),
+        _ => CliError::Usage(e.to_string()),
+    }
+}
+
 /// Addresses of a definition, for the clash check.
 fn addresses(s: &JailSpec) -> Vec<std::net::IpAddr> {
     match &s.network {
@@ -140,7 +162,7 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
             return Err(CliError::Usage(format!("--type {t}: expected thin, thick or empty")));
         }
     }
-    let (text, shown) = definition(args)?;
+    let (text, shown) = definition(host, args)?;
     let raw = jail::parse(&shown, &text)?;
     let defaults = cfg.default_params().map_err(|(_, why)| CliError::Failed(format!("brig.toml: {why}")))?;
     let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)

@@ -19,6 +19,7 @@ mod list;
 pub mod output;
 mod release;
 mod run;
+mod template;
 mod validate;
 
 use std::process::ExitCode;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Fetch, list and destroy FreeBSD base releases.
     #[command(subcommand)]
     Release(release::ReleaseCommand),
+    /// List and show the templates `brig create --template` takes.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
     /// Check jail definitions: every key, value and parameter, with file:line:col for each error.
     Validate(validate::ValidateArgs),
     /// Print a shell completion script.
@@ -121,6 +125,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Info(args) => info::run(&*host_choice::open(choice)?, &args),
         Command::List(args) => list::run(&*host_choice::open(choice)?, &args),
         Command::Release(cmd) => release::run(&mut *host_choice::open(choice)?, &cmd),
+        Command::Template(cmd) => template::run(&*host_choice::open(choice)?, &cmd),
         Command::Validate(args) => validate::run(&*host_choice::open(choice)?, &args),
     }
 }

@@ -180,3 +180,83 @@ fn a_nested_jail_is_listed_under_its_parent_and_goes_with_it() {
     sim.brig(&["stop", "host1"]).ok();
     assert_eq!(sim.host().jail_find("host1.child").expect("get"), None, "removed with its parent");
 }
+
+fn with_release() -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let m = crate::release::mirror(&crate::release::base_entries(), None);
+    sim.brig(&["release", "fetch", "14.3-RELEASE", "--from", &m.path().display().to_string()]).ok();
+    sim
+}
+
+#[test]
+fn the_tenant_template_makes_a_customer_jail_with_overrides() {
+    let sim = with_release();
+    let list = sim.brig(&["template", "list", "--json"]).json();
+    assert_eq!(list["templates"][0]["name"], "tenant");
+    assert_eq!(list["templates"][0]["source"], "shipped");
+    assert!(sim.brig(&["template", "show", "tenant"]).ok().stdout.contains("[zfs]"));
+
+    sim.brig(&[
+        "create",
+        "c1",
+        "--template",
+        "tenant",
+        "--release",
+        "14.3-RELEASE",
+        "--ip4",
+        "192.0.2.31/24",
+        "--interface",
+        "em0",
+        "--set",
+        "limits.memoryuse=4G",
+        "--set",
+        "zfs.delegate=[{ name = \"data\", quota = \"10G\" }, \"logs\"]",
+    ])
+    .ok();
+    let def = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/c1.toml")).expect("definition");
+    assert!(def.contains("memoryuse = \"4G\"") && !def.contains("description"), "{def}");
+    assert_eq!(prop(&sim, "zroot/brig/jails/c1/data", "quota"), (10u64 << 30).to_string());
+    assert_eq!(prop(&sim, "zroot/brig/jails/c1/logs", "jailed"), "on");
+    assert_eq!(prop(&sim, "zroot/brig/jails/c1/root", "quota"), (20u64 << 30).to_string(), "the template's own");
+    let audit = sim.brig(&["audit", "c1", "--json"]).json();
+    assert_eq!(audit["high"], 0, "a tenant has no high finding: {audit}");
+    assert_eq!(audit["jails"][0]["advice"], serde_json::json!([]), "it has memory and process limits");
+
+    let r = sim.brig(&[
+        "create",
+        "c2",
+        "--template",
+        "tenant",
+        "--release",
+        "14.3-RELEASE",
+        "--set",
+        "limits.memoryuse=lots",
+    ]);
+    r.fails(2);
+    assert!(
+        r.stderr.contains("--template tenant:") && r.stderr.contains("limits.memoryuse: 'lots' is not an amount"),
+        "{}",
+        r.stderr
+    );
+    assert!(!sim.file("/usr/local/etc/brig/jails/c2.toml").exists());
+    assert!(sim.host().zfs_get("zroot/brig/jails/c2", &["type"]).is_err(), "nothing made");
+    let r = sim.brig(&["create", "c2", "--template", "tenant", "--set", "zfs"]);
+    r.fails(2);
+    assert_eq!(r.stderr, "brig: --set zfs: expected KEY=VALUE, such as limits.memoryuse=4G\n");
+    sim.brig(&["create", "c2", "--template", "nosuch"]).fails(3);
+
+    // A template of the administrator's own, next to the shipped ones.
+    std::fs::create_dir_all(sim.file("/usr/local/etc/brig/templates")).expect("mkdir");
+    std::fs::write(
+        sim.file("/usr/local/etc/brig/templates/small.toml"),
+        "type = \"empty\"\n[template]\ndescription = \"tiny\"\n[limits]\nmaxproc = 10\n",
+    )
+    .expect("write");
+    let list = sim.brig(&["template", "list"]);
+    assert!(list.ok().stdout.contains("small    /"), "{}", list.stdout);
+    sim.brig(&["create", "c3", "--template", "small"]).ok();
+    assert!(std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/c3.toml"))
+        .expect("def")
+        .contains("maxproc = 10"));
+}

@@ -1,0 +1,174 @@
+//! Templates: jail definitions with defaults, instantiated by
+//! `brig create NAME --template T [--set KEY=VALUE]...`. Shipped ones are
+//! built into the binary (so they exist wherever brig runs); a file
+//! `/usr/local/etc/brig/templates/NAME.toml` adds one or replaces a
+//! shipped one of the same name. A template is a definition plus an
+//! optional `[template]` table (`description`), which is not copied.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::host::Host;
+use crate::model::JailName;
+
+/// Where the administrator's own templates live.
+pub const TEMPLATES_DIR: &str = "/usr/local/etc/brig/templates";
+
+/// The templates that ship with brig.
+pub const SHIPPED: &[(&str, &str)] = &[("tenant", include_str!("../templates/tenant.toml"))];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub name: String,
+    /// `shipped`, or the file it was read from.
+    pub source: String,
+    pub description: String,
+    pub text: String,
+}
+
+#[derive(Debug, Error)]
+pub enum TemplateError {
+    #[error("no template named {0}; `brig template list` shows them")]
+    Unknown(String),
+    #[error("{path}: {why}")]
+    Bad { path: String, why: String },
+    #[error("--set {set}: {why}")]
+    Set { set: String, why: String },
+}
+
+fn description(text: &str) -> String {
+    text.parse::<toml_edit::DocumentMut>()
+        .ok()
+        .and_then(|d| d.get("template")?.get("description")?.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn local_files(host: &dyn Host) -> Vec<PathBuf> {
+    let dir = host.local_path(Path::new(TEMPLATES_DIR));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Every template, by name; a local file hides a shipped template of the
+/// same name.
+pub fn list(host: &dyn Host) -> Vec<Template> {
+    let mut out: Vec<Template> = Vec::new();
+    for p in local_files(host) {
+        let Some(name) = p.file_stem().map(|s| s.to_string_lossy().into_owned()) else { continue };
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        out.push(Template { description: description(&text), name, source: p.display().to_string(), text });
+    }
+    for (name, text) in SHIPPED {
+        if !out.iter().any(|t| t.name == *name) {
+            out.push(Template {
+                name: name.to_string(),
+                source: "shipped".into(),
+                description: description(text),
+                text: text.to_string(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+pub fn find(host: &dyn Host, name: &str) -> Result<Template, TemplateError> {
+    // Validated like a jail name: it becomes a file name.
+    JailName::parse(name).map_err(|_| TemplateError::Unknown(name.to_string()))?;
+    list(host).into_iter().find(|t| t.name == name).ok_or_else(|| TemplateError::Unknown(name.to_string()))
+}
+
+/// `V` of `--set K=V` as TOML: `200`, `true`, `"text"`, `["a"]`, an
+/// inline table, or bare text as a string.
+fn value(v: &str) -> toml_edit::Value {
+    v.parse::<toml_edit::Value>().unwrap_or_else(|_| toml_edit::Value::from(v))
+}
+
+/// Sets a dotted key (`limits.memoryuse`, `zfs.quota`, `hostname`) in a
+/// document, making the tables on the way.
+pub fn set(doc: &mut toml_edit::DocumentMut, assignment: &str) -> Result<(), TemplateError> {
+    let bad = |why: &str| TemplateError::Set { set: assignment.to_string(), why: why.to_string() };
+    let (key, v) = assignment.split_once('=').ok_or_else(|| bad("expected KEY=VALUE, such as limits.memoryuse=4G"))?;
+    let parts: Vec<&str> = key.trim().split('.').collect();
+    // Quoted parameter names keep their dots: params."allow.mount"=true
+    // is written params.allow.mount=true here, so [params] takes the rest.
+    let (path, last) = match parts.as_slice() {
+        ["params", rest @ ..] if !rest.is_empty() => (vec!["params"], rest.join(".")),
+        [.., last] if parts.iter().all(|p| !p.is_empty()) => (parts[..parts.len() - 1].to_vec(), last.to_string()),
+        _ => return Err(bad("the key is empty")),
+    };
+    let mut table = doc.as_table_mut();
+    for p in path {
+        if !table.contains_key(p) {
+            table.insert(p, toml_edit::table());
+        }
+        table = table.get_mut(p).and_then(|t| t.as_table_mut()).ok_or_else(|| bad(&format!("{p} is not a table")))?;
+    }
+    table.insert(&last, toml_edit::value(value(v.trim())));
+    Ok(())
+}
+
+/// The definition a template gives: its text without `[template]`, with
+/// each `--set` applied in order.
+pub fn instantiate(t: &Template, sets: &[String]) -> Result<toml_edit::DocumentMut, TemplateError> {
+    let mut doc = t
+        .text
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| TemplateError::Bad { path: t.source.clone(), why: e.message().to_string() })?;
+    doc.remove("template");
+    for s in sets {
+        set(&mut doc, s)?;
+    }
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant() -> Template {
+        Template {
+            name: "tenant".into(),
+            source: "shipped".into(),
+            description: String::new(),
+            text: SHIPPED[0].1.into(),
+        }
+    }
+
+    #[test]
+    fn the_shipped_tenant_template_is_a_valid_definition() {
+        let doc = instantiate(&tenant(), &["release=14.3-RELEASE".into()]).expect("instantiates");
+        let raw = crate::config::jail::parse(Path::new("tenant"), &doc.to_string()).expect("parses");
+        let spec = crate::model::jail::validate(
+            &JailName::parse("c1").expect("name"),
+            &raw,
+            &[],
+            crate::config::host::JailType::Thin,
+        )
+        .expect("valid");
+        assert_eq!(spec.zfs.delegate[0].name, "data");
+        assert!(spec.limits.rules.iter().any(|l| l.resource == "memoryuse"));
+        assert!(description(SHIPPED[0].1).starts_with("customer jail"));
+    }
+
+    #[test]
+    fn sets_reach_nested_keys_and_quoted_parameters() {
+        let doc = instantiate(
+            &tenant(),
+            &["limits.memoryuse=4G".into(), "params.allow.mount.nullfs=true".into(), "hostname=c1.example.org".into()],
+        )
+        .expect("instantiates");
+        let text = doc.to_string();
+        assert!(text.contains("memoryuse = \"4G\""), "{text}");
+        assert!(text.contains("\"allow.mount.nullfs\" = true") || text.contains("allow.mount.nullfs = true"), "{text}");
+        assert!(text.contains("hostname = \"c1.example.org\""));
+        assert!(!text.contains("[template]") && !text.contains("description"), "{text}");
+        let e = instantiate(&tenant(), &["type.x=1".into()]).expect_err("type is not a table");
+        assert_eq!(e.to_string(), "--set type.x=1: type is not a table");
+        assert!(instantiate(&tenant(), &["novalue".into()]).is_err());
+    }
+}
