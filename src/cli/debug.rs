@@ -25,6 +25,8 @@ struct StatsJson {
     ops: std::collections::BTreeMap<String, u64>,
     total_ops: u64,
     spawned: u64,
+    /// Milliseconds spent inside the simulated machine.
+    sim_ms: f64,
 }
 
 pub fn run(cmd: DebugCommand, choice: Option<HostChoice>) -> Result<ExitCode, CliError> {
@@ -40,11 +42,17 @@ pub fn run(cmd: DebugCommand, choice: Option<HostChoice>) -> Result<ExitCode, Cl
     let stats = sim.stats();
     let total_ops = stats.ops.values().sum();
     if json {
-        print_json(&StatsJson { ops: stats.ops, total_ops, spawned: stats.spawned })?;
+        print_json(&StatsJson {
+            ops: stats.ops,
+            total_ops,
+            spawned: stats.spawned,
+            sim_ms: stats.sim_us as f64 / 1000.0,
+        })?;
     } else {
         let mut rows: Vec<Vec<String>> = stats.ops.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
         rows.push(vec!["(total)".into(), total_ops.to_string()]);
         rows.push(vec!["(spawned)".into(), stats.spawned.to_string()]);
+        rows.push(vec!["(ms in the sim)".into(), format!("{:.1}", stats.sim_us as f64 / 1000.0)]);
         println!("{}", table(&["OP", "CALLS"], rows));
     }
     Ok(ExitCode::SUCCESS)

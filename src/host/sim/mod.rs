@@ -48,11 +48,20 @@ enum Fault {
     Abort,
 }
 
+fn micros(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
 /// Operation counts, for benchmarks and tests (`brig debug sim-stats`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimStats {
     pub ops: BTreeMap<String, u64>,
     pub spawned: u64,
+    /// Microseconds spent inside the simulated machine: loading and saving
+    /// its state, enforcing its rules, running commands in its jails. A
+    /// benchmark subtracts it from the wall-clock time to get brig's own.
+    #[serde(default)]
+    pub sim_us: u64,
 }
 
 pub struct SimHost {
@@ -139,6 +148,7 @@ fn errno_by_name(name: &str) -> Option<Errno> {
 impl SimHost {
     /// Opens (or boots, on first use) the simulated machine in `dir`.
     pub fn open(dir: &Path) -> HostResult<SimHost> {
+        let started = std::time::Instant::now();
         let io = |p: &Path, e: std::io::Error| HostError::new("sim", Errno::EIO, format!("{}: {e}", p.display()));
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let dir = dir.canonicalize().map_err(|e| io(dir, e))?;
@@ -154,7 +164,8 @@ impl SimHost {
             Ok(spec) => parse_faults(&spec)?,
             Err(_) => BTreeMap::new(),
         };
-        Ok(SimHost { dir, simdir, cfg, store: RefCell::new(store), faults, calls: RefCell::new(SimStats::default()) })
+        let calls = SimStats { sim_us: micros(started), ..SimStats::default() };
+        Ok(SimHost { dir, simdir, cfg, store: RefCell::new(store), faults, calls: RefCell::new(calls) })
     }
 
     /// The directory that is `/` of the simulated machine.
@@ -191,14 +202,20 @@ impl SimHost {
 
     fn read<R>(&self, op: &'static str, f: impl FnOnce(&State) -> Result<R, jail::Refusal>) -> HostResult<R> {
         self.begin(op)?;
-        let mut store = self.store.borrow_mut();
-        store.read_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d)))
+        self.timed(|| self.store.borrow_mut().read_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d))))
     }
 
     fn write<R>(&self, op: &'static str, f: impl FnOnce(&mut State) -> Result<R, jail::Refusal>) -> HostResult<R> {
         self.begin(op)?;
-        let mut store = self.store.borrow_mut();
-        store.write_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d)))
+        self.timed(|| self.store.borrow_mut().write_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d))))
+    }
+
+    /// Runs `f`, adding its time to the time spent in the sim.
+    fn timed<R>(&self, f: impl FnOnce() -> R) -> R {
+        let started = std::time::Instant::now();
+        let out = f();
+        self.calls.borrow_mut().sim_us += micros(started);
+        out
     }
 
     /// rctl calls fail with ENOSYS while `kern.racct.enable` is 0.
@@ -216,6 +233,8 @@ impl SimHost {
     /// Adds this process's counts to `DIR/.sim/stats.json`.
     fn save_stats(&self) {
         let calls = std::mem::take(&mut *self.calls.borrow_mut());
+        // A process that made no call (`brig debug sim-stats` itself)
+        // leaves the counts alone, its own start-up time included.
         if calls.ops.is_empty() && calls.spawned == 0 {
             return;
         }
@@ -227,6 +246,7 @@ impl SimHost {
                 *total.ops.entry(op).or_insert(0) += n;
             }
             total.spawned += calls.spawned;
+            total.sim_us += calls.sim_us;
             if let Ok(text) = serde_json::to_vec_pretty(&total) {
                 let _ = crate::config::atomic::write(&self.stats_path(), &text, 0o644);
             }
@@ -257,7 +277,7 @@ impl SimHost {
 
     /// Forgets the counts (for a benchmark's measured section).
     pub fn reset_stats(&self) -> HostResult<()> {
-        self.calls.borrow_mut().ops.clear();
+        *self.calls.borrow_mut() = SimStats::default();
         match std::fs::remove_file(self.stats_path()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 Err(HostError::new("sim", Errno::EIO, format!("{}: {e}", self.stats_path().display())))
@@ -278,7 +298,7 @@ impl SimHost {
         let root =
             self.read("spawn", |st| self.jail_root(st, jid).ok_or((Errno::EINVAL, format!("jail {jid} not found"))))?;
         self.calls.borrow_mut().spawned += 1;
-        process::run(&root, jid, cmd)
+        self.timed(|| process::run(&root, jid, cmd))
     }
 
     fn spawn_on_host(&self, cmd: &Command) -> HostResult<Output> {
@@ -299,7 +319,7 @@ impl SimHost {
             use std::os::unix::process::ExitStatusExt;
             s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
         };
-        match cmd.stdio {
+        self.timed(|| match cmd.stdio {
             Stdio::Inherit => {
                 let s = c.status().map_err(err)?;
                 Ok(Output { status: status_of(s), ..Output::default() })
@@ -308,7 +328,7 @@ impl SimHost {
                 let (s, stdout, stderr) = crate::host::capture::run(&mut c).map_err(err)?;
                 Ok(Output { status: status_of(s), stdout, stderr })
             }
-        }
+        })
     }
 }
 
