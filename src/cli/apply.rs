@@ -47,6 +47,7 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
         Err(e) => return Err(e.into()),
     };
     let ncpu = host.sysctl_get("hw.ncpu")?.as_int().and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
+    let mounts = crate::plan::run::mounts_by_jail(cfg, &seen.mounts);
     let mut out = Vec::new();
     for spec in specs {
         let started = crate::observe::started(host, &spec.name);
@@ -66,7 +67,7 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
             datasets: &seen.datasets,
             rules: rules.as_deref(),
             ncpu,
-            mounts: &seen.mounts,
+            mounts: mounts.get(spec.name.as_str()).map_or(&[], Vec::as_slice),
             interfaces: &seen.interfaces,
             running,
         };
@@ -174,7 +175,7 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
             // A restart sets everything at once; half of it live first
             // would only be a second interruption.
             if args.restart {
-                let around = Surroundings::read(host)?;
+                let around = Surroundings::read(host, &cfg)?;
                 stop_one(host, &cfg, spec, &around, false)?;
                 let known = known_params(host, std::slice::from_ref(spec))?;
                 let limits = limits_on(host, std::slice::from_ref(spec), false)?;

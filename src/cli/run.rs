@@ -139,14 +139,19 @@ pub(super) fn start_one(
 /// for a batch of stops: each stop only touches its own root, aliases and
 /// rules.
 pub(super) struct Surroundings {
-    pub mounts: Vec<MountEntry>,
+    /// By jail name (plan::run::mounts_by_jail).
+    pub mounts: std::collections::HashMap<String, Vec<MountEntry>>,
     pub interfaces: Vec<Interface>,
     pub rules: Vec<String>,
 }
 
 impl Surroundings {
-    pub fn read(host: &dyn Host) -> Result<Surroundings, CliError> {
-        Ok(Surroundings { mounts: host.mounts()?, interfaces: host.interfaces()?, rules: jail_rules(host)? })
+    pub fn read(host: &dyn Host, cfg: &HostConfig) -> Result<Surroundings, CliError> {
+        Ok(Surroundings {
+            mounts: plan::mounts_by_jail(cfg, &host.mounts()?),
+            interfaces: host.interfaces()?,
+            rules: jail_rules(host)?,
+        })
     }
 }
 
@@ -172,7 +177,7 @@ pub(super) fn stop_one(
         running: running.as_ref(),
         started: started.as_ref(),
         rules: &around.rules,
-        mounts: &around.mounts,
+        mounts: around.mounts.get(spec.name.as_str()).map_or(&[], Vec::as_slice),
         interfaces: &around.interfaces,
     };
     let ops = plan::stop(cfg, spec, &seen);
@@ -207,7 +212,7 @@ pub fn start(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError
 pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
     let specs = selected(host, &cfg, args)?;
-    let around = Surroundings::read(host)?;
+    let around = Surroundings::read(host, &cfg)?;
     for s in specs.iter().rev() {
         stop_one(host, &cfg, s, &around, args.dry_run)?;
     }
@@ -221,7 +226,7 @@ pub fn restart(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliErr
     // Refused before anything stops, not after.
     let limits = limits_on(host, &specs, args.no_limits)?;
     let known = known_params(host, &specs)?;
-    let around = Surroundings::read(host)?;
+    let around = Surroundings::read(host, &cfg)?;
     for s in specs.iter().rev() {
         stop_one(host, &cfg, s, &around, run.dry_run)?;
     }

@@ -216,6 +216,24 @@ pub fn start(
     Ok(ops)
 }
 
+/// Mount entries grouped by the jail whose root they are in (found from
+/// the path: `<jails dir>/NAME/root/...`), so that planning many jails
+/// looks at each mount once, not once per jail.
+pub fn mounts_by_jail(cfg: &HostConfig, mounts: &[MountEntry]) -> std::collections::HashMap<String, Vec<MountEntry>> {
+    let dir = cfg.jails_dir();
+    let mut out: std::collections::HashMap<String, Vec<MountEntry>> = std::collections::HashMap::new();
+    for m in mounts {
+        let Ok(rest) = m.target.strip_prefix(&dir) else { continue };
+        let mut parts = rest.components();
+        if let (Some(name), Some(std::path::Component::Normal(r))) = (parts.next(), parts.next()) {
+            if r == "root" {
+                out.entry(name.as_os_str().to_string_lossy().into_owned()).or_default().push(m.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Unmount everything mounted in a jail's root, deepest first (the root's
 /// own dataset stays mounted).
 pub fn unmount_all(cfg: &HostConfig, name: &JailName, mounts: &[MountEntry]) -> Vec<Op> {
@@ -392,5 +410,23 @@ mod tests {
         );
         let stopped = StopSeen { running: None, started: None, rules: &[], mounts: &mounts[..1], interfaces: &[] };
         assert!(stop(&cfg(), &spec(), &stopped).is_empty(), "nothing left to clean");
+    }
+
+    #[test]
+    fn mounts_are_grouped_by_the_jail_they_are_in() {
+        let m =
+            |t: &str| MountEntry { fstype: "devfs".into(), source: "devfs".into(), target: t.into(), readonly: false };
+        let all = vec![
+            m("/usr/local/brig/jails/web/root/dev"),
+            m("/usr/local/brig/jails/web/root/usr/local/www"),
+            m("/usr/local/brig/jails/db/root/dev"),
+            m("/usr/local/brig/jails/db/other"),
+            m("/usr/local/brig/jails/web"),
+            m("/dev"),
+        ];
+        let g = mounts_by_jail(&cfg(), &all);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g["web"].len(), 2);
+        assert_eq!(g["db"].len(), 1);
     }
 }
