@@ -1,0 +1,240 @@
+//! brig's own overhead as the number of jails grows, against the simulated
+//! host: wall-clock time, host calls and spawned processes of `list`,
+//! `plan`, `start --all` and `stop --all` for 10, 100 and 1000 jails
+//! (`BRIG_BENCH_SIZES=10,100` to choose). Measured and printed, never
+//! asserted: wall-clock limits make flaky tests, a table shows the trend.
+//!
+//! Needs root and a static busybox at /bin/busybox, like the tests: the
+//! jails' /etc/rc really runs, chrooted into each jail root.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{exit, Command};
+use std::time::{Duration, Instant};
+
+/// One measured command at one size.
+struct Row {
+    jails: usize,
+    command: &'static str,
+    /// Median of the runs.
+    time: Duration,
+    /// Fastest run, when there were several.
+    min: Option<Duration>,
+    ops: BTreeMap<String, u64>,
+    spawned: u64,
+    /// Time inside the simulated machine (median run): its state file,
+    /// its rules, the commands run in its jails. The rest is brig's own.
+    sim: Duration,
+}
+
+impl Row {
+    fn total_ops(&self) -> u64 {
+        self.ops.values().sum()
+    }
+
+    /// The three most frequent ops: where the calls go.
+    fn top_ops(&self) -> String {
+        let mut ops: Vec<(&String, &u64)> = self.ops.iter().collect();
+        ops.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        ops.iter().take(3).map(|(op, n)| format!("{op} {n}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// A fresh simulated machine; dropping it kills what its jails left
+/// running (as the tests' `Sim` does) before the tempdir goes.
+struct Sim {
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let Ok(dir) = self.dir.path().canonicalize() else { return };
+        let Ok(procs) = std::fs::read_dir("/proc") else { return };
+        for e in procs.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else { continue };
+            if std::fs::read_link(e.path().join("root")).is_ok_and(|r| r.starts_with(&dir)) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Sim {
+    /// Runs brig against this sim; its stdout, or its stderr as the error.
+    fn brig(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(env!("CARGO_BIN_EXE_brig"))
+            .arg("--host")
+            .arg(format!("sim:{}", self.dir.path().display()))
+            .args(args)
+            .env_remove("BRIG_HOST")
+            .env_remove("BRIG_SIM_FAIL")
+            .output()
+            .map_err(|e| format!("brig {}: {e}", args.join(" ")))?;
+        if !out.status.success() {
+            return Err(format!(
+                "brig {} failed ({}):\n{}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Runs `args` `runs` times, each between a stats reset and a stats
+    /// read, so the counts are those of that command alone.
+    fn measure(&self, jails: usize, command: &'static str, runs: usize) -> Result<Row, String> {
+        let args: Vec<&str> = command.split(' ').collect();
+        let mut times = Vec::new();
+        let mut stats = serde_json::Value::Null;
+        for _ in 0..runs {
+            self.brig(&["debug", "sim-stats", "--reset"])?;
+            let t = Instant::now();
+            self.brig(&args)?;
+            let wall = t.elapsed();
+            let text = self.brig(&["debug", "sim-stats", "--json"])?;
+            stats = serde_json::from_str(&text).map_err(|e| format!("sim-stats --json: {e}: {text}"))?;
+            let sim = Duration::from_secs_f64(stats["sim_ms"].as_f64().unwrap_or(0.0) / 1000.0);
+            times.push((wall, sim));
+        }
+        times.sort();
+        let ops = stats["ops"]
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0))).collect())
+            .unwrap_or_default();
+        let row = Row {
+            jails,
+            command,
+            time: times[times.len() / 2].0,
+            sim: times[times.len() / 2].1,
+            min: (runs > 1).then(|| times[0].0),
+            ops,
+            spawned: stats["spawned"].as_u64().unwrap_or(0),
+        };
+        eprintln!(
+            "  {command}: {:.1} ms ({:.1} ms of it in the sim), {} host ops, {} spawned",
+            ms(row.time),
+            ms(row.sim),
+            row.total_ops(),
+            row.spawned
+        );
+        Ok(row)
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn io(what: &Path, e: std::io::Error) -> String {
+    format!("{}: {e}", what.display())
+}
+
+/// Gives every jail root a /bin/sh and an /etc/rc that exits at once, so
+/// `start` measures brig, not the jails. Busybox is hard-linked from one
+/// copy in the sim: 1000 jails cost one 2 MB file, not 1000.
+fn furnish_roots(sim: &Sim, names: &[String]) -> Result<(), String> {
+    let copy = sim.dir.path().join("tmp/busybox");
+    std::fs::copy("/bin/busybox", &copy).map_err(|e| io(&copy, e))?;
+    for name in names {
+        // `brig apply` created this directory: the root dataset's
+        // mountpoint, made when the sim mounted the new dataset.
+        let root = sim.dir.path().join(format!("usr/local/brig/jails/{name}/root"));
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).map_err(|e| io(&bin, e))?;
+        std::fs::hard_link(&copy, bin.join("busybox")).map_err(|e| io(&bin, e))?;
+        std::os::unix::fs::symlink("busybox", bin.join("sh")).map_err(|e| io(&bin, e))?;
+        for rc in ["etc/rc", "etc/rc.shutdown"] {
+            std::fs::write(root.join(rc), "exit 0\n").map_err(|e| io(&root.join(rc), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every measured command at one size, in a fresh sim.
+fn bench(n: usize) -> Result<Vec<Row>, String> {
+    eprintln!("{n} jails:");
+    let sim = Sim { dir: tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))? };
+    sim.brig(&["init"])?;
+    // Definitions written directly, as a user or a config tool would:
+    // `brig create` N times would measure process start-up N times. No
+    // network, so no address clash; exec.start defaults to /bin/sh /etc/rc.
+    let names: Vec<String> = (1..=n).map(|i| format!("j{i:04}")).collect();
+    let defs = sim.dir.path().join("usr/local/etc/brig/jails");
+    for name in &names {
+        let f = defs.join(format!("{name}.toml"));
+        std::fs::write(&f, "type = \"empty\"\n").map_err(|e| io(&f, e))?;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).map_err(|e| io(&f, e))?;
+    }
+    let mut rows = vec![sim.measure(n, "apply", 1)?];
+    furnish_roots(&sim, &names)?;
+    rows.push(sim.measure(n, "list", 5)?);
+    rows.push(sim.measure(n, "plan", 5)?);
+    rows.push(sim.measure(n, "start --all", 1)?);
+    rows.push(Row { command: "list (running)", ..sim.measure(n, "list", 5)? });
+    rows.push(Row { command: "plan (running)", ..sim.measure(n, "plan", 3)? });
+    rows.push(sim.measure(n, "stop --all", 1)?);
+    Ok(rows)
+}
+
+fn main() {
+    let sizes: Vec<usize> = match std::env::var("BRIG_BENCH_SIZES") {
+        Ok(s) => s.split(',').map(|n| n.trim().parse().expect("BRIG_BENCH_SIZES is numbers, e.g. 10,100")).collect(),
+        Err(_) => vec![10, 100, 1000],
+    };
+    if !Path::new("/bin/busybox").is_file() {
+        eprintln!("this benchmark runs a static busybox inside simulated jails: apt-get install busybox-static");
+        exit(1);
+    }
+    let mut rows = Vec::new();
+    for &n in &sizes {
+        match bench(n) {
+            Ok(r) => rows.extend(r),
+            Err(e) => {
+                eprintln!("{e}");
+                exit(1);
+            }
+        }
+    }
+
+    println!("| jails | command | time (ms) | min (ms) | in the sim (ms) | brig's own (ms) | own ms/jail | host ops | top ops | spawned |");
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
+    for r in &rows {
+        let min = r.min.map_or("-".to_string(), |m| format!("{:.1}", ms(m)));
+        let own = ms(r.time.saturating_sub(r.sim));
+        println!(
+            "| {} | {} | {:.1} | {min} | {:.1} | {own:.1} | {:.3} | {} | {} | {} |",
+            r.jails,
+            r.command,
+            ms(r.time),
+            ms(r.sim),
+            own / r.jails as f64,
+            r.total_ops(),
+            r.top_ops(),
+            r.spawned
+        );
+    }
+
+    // Growth between the two largest sizes: time growing faster than the
+    // jail count means brig (or the sim) does more than constant work per jail.
+    let mut sorted = sizes.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if let [.., small, large] = sorted[..] {
+        println!();
+        let at = |n: usize, c: &str| rows.iter().find(|r| r.jails == n && r.command == c);
+        for r in rows.iter().filter(|r| r.jails == large) {
+            let Some(s) = at(small, r.command) else { continue };
+            let own = |r: &Row| r.time.saturating_sub(r.sim).as_secs_f64();
+            println!(
+                "- {}: {:.0}x jails -> {:.1}x time, {:.1}x brig's own time, {:.1}x host ops",
+                r.command,
+                large as f64 / small as f64,
+                r.time.as_secs_f64() / s.time.as_secs_f64(),
+                own(r) / own(s).max(1e-9),
+                r.total_ops() as f64 / s.total_ops().max(1) as f64
+            );
+        }
+    }
+}
