@@ -3,6 +3,7 @@
 
 mod apply;
 mod audit;
+mod boot;
 mod completions;
 mod create;
 mod debug;
@@ -86,6 +87,9 @@ pub enum Command {
     Template(template::TemplateCommand),
     /// Check jail definitions: every key, value and parameter, with file:line:col for each error.
     Validate(validate::ValidateArgs),
+    /// Start the boot jails in dependency waves, stop every jail at shutdown (what rc.d/brig runs).
+    #[command(subcommand)]
+    Boot(boot::BootCommand),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
     /// Tools for developers and benchmarks.
@@ -107,6 +111,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         // anywhere, so packagers can generate them at build time.
         Command::Completions(args) => completions::run(&args),
         Command::Debug(cmd) => debug::run(cmd, choice),
+        Command::Boot(cmd) => boot::run(choice, &cmd),
         Command::Init(args) => init::run(&mut *host_choice::open(choice)?, &args),
         Command::Doctor(args) => doctor::run(&*host_choice::open(choice)?, &args),
         Command::Create(args) => create::run(&mut *host_choice::open(choice)?, &args),

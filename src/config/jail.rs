@@ -24,6 +24,9 @@ pub struct RawJail {
     #[serde(default)]
     pub boot: bool,
     pub priority: Option<Spanned<i64>>,
+    /// Readiness probe, `exec:COMMAND`.
+    pub ready: Option<Spanned<String>>,
+    pub ready_timeout: Option<Spanned<i64>>,
     #[serde(default)]
     pub depends: Vec<Spanned<String>>,
     #[serde(default)]

@@ -45,6 +45,16 @@ pub struct Exec {
     pub timeout: u32,
 }
 
+/// `ready = "exec:COMMAND"`: run inside the jail after it starts, every
+/// half second until it exits 0, for at most `timeout` seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ready {
+    pub command: String,
+    pub timeout: u32,
+}
+
+pub const DEFAULT_READY_TIMEOUT: u32 = 60;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
     /// A host directory for nullfs; the fstype itself for pseudo filesystems.
@@ -63,6 +73,8 @@ pub struct JailSpec {
     pub hostname: String,
     pub boot: bool,
     pub priority: u32,
+    /// What tells that the jail is ready for the jails that depend on it.
+    pub ready: Option<Ready>,
     pub depends: Vec<JailName>,
     pub network: Network,
     /// Every jail parameter brig sets: the secure defaults, then the host's
@@ -267,6 +279,7 @@ pub fn validate(
         jail_type,
         hostname,
         boot: raw.boot,
+        ready: ready(raw)?,
         priority,
         depends,
         network,
@@ -275,6 +288,29 @@ pub fn validate(
         mounts,
         limits: super::limits::validate(&raw.limits)?,
     })
+}
+
+fn ready(raw: &RawJail) -> Result<Option<Ready>, Invalid> {
+    let timeout = match &raw.ready_timeout {
+        Some(t) => u32::try_from(*t.get_ref())
+            .ok()
+            .filter(|v| (1..=3600).contains(v))
+            .ok_or_else(|| at(t, "ready_timeout must be between 1 and 3600 seconds"))?,
+        None => DEFAULT_READY_TIMEOUT,
+    };
+    let Some(r) = &raw.ready else {
+        return match &raw.ready_timeout {
+            Some(t) => Err(at(t, "ready_timeout without ready; add ready = \"exec:COMMAND\"")),
+            None => Ok(None),
+        };
+    };
+    match r.get_ref().strip_prefix("exec:") {
+        Some(c) if !c.trim().is_empty() => Ok(Some(Ready { command: c.to_string(), timeout })),
+        _ => Err(at(
+            r,
+            "ready takes exec:COMMAND, a command run inside the jail until it exits 0, such as \"exec:pg_isready\"",
+        )),
+    }
 }
 
 fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {

@@ -3,6 +3,7 @@
 //! tested as golden values. `exec` carries them out.
 
 pub mod apply;
+pub mod boot;
 mod init;
 pub mod jail;
 mod op;

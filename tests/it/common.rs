@@ -42,6 +42,14 @@ impl Sim {
     }
 
     /// Edits sim.toml (booting the sim first so the file exists).
+    /// The names of the jails running in the sim, sorted.
+    pub fn host_jails(&self) -> Vec<String> {
+        use brig::host::Host;
+        let mut v: Vec<String> = self.host().jail_list().expect("list").into_iter().map(|j| j.name).collect();
+        v.sort();
+        v
+    }
+
     pub fn configure(&self, edit: impl FnOnce(String) -> String) {
         drop(self.host());
         let p = self.path().join("sim.toml");

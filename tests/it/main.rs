@@ -5,6 +5,7 @@ mod common;
 
 mod apply;
 mod audit;
+mod boot;
 mod cli_basics;
 mod docs;
 mod doctor;
@@ -12,6 +13,7 @@ mod fixture;
 mod init;
 mod lifecycle;
 mod limits;
+mod rcd;
 mod release;
 mod run;
 mod sim_jail;

@@ -1,0 +1,262 @@
+//! `brig boot start|stop|plan`: what rc.d/brig runs at boot and shutdown.
+//! Waves (plan::boot) run one after the other; the jails of a wave start
+//! or stop in parallel, each worker thread with its own connection to the
+//! host. A failed jail does not stop the others; the jails that depend on
+//! it are skipped; both are reported and make the exit status 1.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::host_choice::{self, HostChoice};
+use super::output::print_json;
+use super::run::{known_params, limits_on, start_one, stop_one, Surroundings};
+use super::CliError;
+use crate::config::{jail, HostConfig};
+use crate::host::{Command, Host, Place};
+use crate::model::jail::{JailSpec, Ready};
+use crate::plan::boot::{waves, Waves};
+
+#[derive(Debug, Subcommand)]
+pub enum BootCommand {
+    /// Start every jail with boot = true (and what they depend on), wave by wave.
+    Start {
+        /// How many jails of a wave start at the same time.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: u16,
+        /// Start jails that define limits without them when kern.racct.enable is 0.
+        #[arg(long)]
+        no_limits: bool,
+    },
+    /// Stop every running jail brig manages, in the reverse waves.
+    Stop {
+        /// How many jails of a wave stop at the same time.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: u16,
+    },
+    /// Print the waves `boot start` would run.
+    Plan {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Every valid definition, and a sentence for each invalid one.
+fn definitions(host: &dyn Host, cfg: &HostConfig) -> (Vec<JailSpec>, Vec<String>) {
+    let mut specs = Vec::new();
+    let mut invalid = Vec::new();
+    for path in jail::definition_files(host).unwrap_or_default() {
+        let Some(name) = jail::name_of(&path) else { continue };
+        match jail::load(&path, &name, cfg) {
+            Ok(s) => specs.push(s),
+            Err(e) => invalid.push(format!("{e}")),
+        }
+    }
+    (specs, invalid)
+}
+
+/// Runs `work` on every jail of `wave` with up to `jobs` threads, each
+/// with a host of its own; the outcome per jail, in wave order.
+fn parallel<'a>(
+    choice: &Option<HostChoice>,
+    jobs: u16,
+    wave: &[&'a JailSpec],
+    work: &(dyn Fn(&mut dyn Host, &JailSpec) -> Result<(), String> + Sync),
+) -> Vec<(&'a JailSpec, Result<(), String>)> {
+    let queue = Mutex::new(wave.iter().copied().enumerate().collect::<std::collections::VecDeque<_>>());
+    let results = Mutex::new(BTreeMap::new());
+    let workers = usize::from(jobs).min(wave.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut host = host_choice::open(choice.clone());
+                while let Some((i, spec)) = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None) {
+                    let outcome = match &mut host {
+                        Ok(h) => work(&mut **h, spec),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if let Ok(mut r) = results.lock() {
+                        r.insert(i, (spec, outcome));
+                    }
+                }
+            });
+        }
+    });
+    results.into_inner().map(|r| r.into_values().collect()).unwrap_or_default()
+}
+
+/// Runs the readiness probe inside the jail until it exits 0.
+fn wait_ready(host: &mut dyn Host, spec: &JailSpec, ready: &Ready) -> Result<(), String> {
+    let jid = host.jail_find(spec.name.as_str()).map_err(|e| e.to_string())?.map(|j| j.jid);
+    let jid = jid.ok_or_else(|| format!("jail {} is not running", spec.name))?;
+    let deadline = Instant::now() + Duration::from_secs(u64::from(ready.timeout));
+    let probe = Command::new("/bin/sh").args(["-c", ready.command.as_str()]);
+    loop {
+        let out = host.spawn(&probe, Place::Jail(jid)).map_err(|e| e.to_string())?;
+        if out.status == 0 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "started, but not ready after {} s: `{}` last exited with status {}",
+                ready.timeout, ready.command, out.status
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn plan_of(host: &dyn Host, cfg: &HostConfig) -> Result<(Vec<JailSpec>, Vec<String>, Waves), CliError> {
+    let (specs, invalid) = definitions(host, cfg);
+    let w = waves(&specs, &|s| s.boot, true).map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok((specs, invalid, w))
+}
+
+#[derive(Serialize)]
+struct WaveJson {
+    wave: usize,
+    jails: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct PulledJson {
+    jail: String,
+    needed_by: String,
+}
+
+#[derive(Serialize)]
+struct PlanJson {
+    waves: Vec<WaveJson>,
+    pulled_in: Vec<PulledJson>,
+    invalid: Vec<String>,
+}
+
+pub fn run(choice: Option<HostChoice>, cmd: &BootCommand) -> Result<ExitCode, CliError> {
+    let host = host_choice::open(choice.clone())?;
+    let cfg = super::require_config(&*host)?;
+    match cmd {
+        BootCommand::Plan { json } => {
+            let (specs, invalid, w) = plan_of(&*host, &cfg)?;
+            let list = |wave: &Vec<usize>| wave.iter().map(|&i| specs[i].name.to_string()).collect::<Vec<_>>();
+            if *json {
+                print_json(&PlanJson {
+                    waves: w
+                        .waves
+                        .iter()
+                        .enumerate()
+                        .map(|(n, wave)| WaveJson { wave: n + 1, jails: list(wave) })
+                        .collect(),
+                    pulled_in: w
+                        .pulled_in
+                        .iter()
+                        .map(|(j, b)| PulledJson { jail: j.clone(), needed_by: b.clone() })
+                        .collect(),
+                    invalid,
+                })?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            for (n, wave) in w.waves.iter().enumerate() {
+                println!("wave {}: {}", n + 1, list(wave).join(" "));
+            }
+            for (j, by) in &w.pulled_in {
+                println!("{j} starts too: {by} depends on it");
+            }
+            if w.waves.is_empty() {
+                println!("no jail has boot = true");
+            }
+            for e in &invalid {
+                eprintln!("brig: {e}");
+            }
+            Ok(if invalid.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        BootCommand::Start { jobs, no_limits } => start(&*host, &choice, &cfg, *jobs, *no_limits),
+        BootCommand::Stop { jobs } => stop(&*host, &choice, &cfg, *jobs),
+    }
+}
+
+fn start(
+    host: &dyn Host,
+    choice: &Option<HostChoice>,
+    cfg: &HostConfig,
+    jobs: u16,
+    no_limits: bool,
+) -> Result<ExitCode, CliError> {
+    let began = Instant::now();
+    let (specs, invalid, w) = plan_of(host, cfg)?;
+    let known = known_params(host, &specs)?;
+    let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    let mut skipped: BTreeMap<String, String> = BTreeMap::new();
+    let mut started = 0;
+    for wave in &w.waves {
+        let mut runnable = Vec::new();
+        for &i in wave {
+            let s = &specs[i];
+            match s.depends.iter().find(|d| failed.contains_key(d.as_str()) || skipped.contains_key(d.as_str())) {
+                Some(d) => {
+                    skipped.insert(s.name.to_string(), format!("it depends on {d}, which did not start"));
+                }
+                None => runnable.push(s),
+            }
+        }
+        let work = |h: &mut dyn Host, s: &JailSpec| -> Result<(), String> {
+            let limits = limits_on(h, std::slice::from_ref(s), no_limits).map_err(|e| e.to_string())?;
+            start_one(h, cfg, s, &[], &known, limits, false).map_err(|e| e.to_string())?;
+            match &s.ready {
+                Some(r) => wait_ready(h, s, r),
+                None => Ok(()),
+            }
+        };
+        for (s, outcome) in parallel(choice, jobs, &runnable, &work) {
+            match outcome {
+                Ok(()) => started += 1,
+                Err(e) => {
+                    eprintln!("brig: jail {}: {e}", s.name);
+                    failed.insert(s.name.to_string(), e);
+                }
+            }
+        }
+    }
+    for (j, why) in &skipped {
+        eprintln!("brig: jail {j} skipped: {why}");
+    }
+    for e in &invalid {
+        eprintln!("brig: {e}");
+    }
+    println!(
+        "boot: {started} jails started in {} waves in {:.1} s; {} failed, {} skipped",
+        w.waves.len(),
+        began.elapsed().as_secs_f64(),
+        failed.len(),
+        skipped.len()
+    );
+    let ok = failed.is_empty() && skipped.is_empty() && invalid.is_empty();
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn stop(host: &dyn Host, choice: &Option<HostChoice>, cfg: &HostConfig, jobs: u16) -> Result<ExitCode, CliError> {
+    let (specs, invalid) = definitions(host, cfg);
+    let running: BTreeSet<String> = host.jail_list()?.into_iter().map(|j| j.name).collect();
+    let w =
+        waves(&specs, &|s| running.contains(s.name.as_str()), false).map_err(|e| CliError::Failed(e.to_string()))?;
+    let around = Surroundings::read(host, cfg)?;
+    let mut failed = 0;
+    for wave in w.waves.iter().rev() {
+        let jails: Vec<&JailSpec> = wave.iter().map(|&i| &specs[i]).collect();
+        let work = |h: &mut dyn Host, s: &JailSpec| stop_one(h, cfg, s, &around, false).map_err(|e| e.to_string());
+        for (s, outcome) in parallel(choice, jobs, &jails, &work) {
+            if let Err(e) = outcome {
+                eprintln!("brig: jail {}: {e}", s.name);
+                failed += 1;
+            }
+        }
+    }
+    for e in &invalid {
+        eprintln!("brig: {e}");
+    }
+    Ok(if failed == 0 && invalid.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
