@@ -7,11 +7,15 @@
 //! Needs root and a static busybox at /bin/busybox, like the tests: the
 //! jails' /etc/rc really runs, chrooted into each jail root.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{exit, Command};
+use std::process::exit;
 use std::time::{Duration, Instant};
+
+use common::{furnish_roots, io, ms, Sim};
 
 /// One measured command at one size.
 struct Row {
@@ -41,47 +45,7 @@ impl Row {
     }
 }
 
-/// A fresh simulated machine; dropping it kills what its jails left
-/// running (as the tests' `Sim` does) before the tempdir goes.
-struct Sim {
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let Ok(dir) = self.dir.path().canonicalize() else { return };
-        let Ok(procs) = std::fs::read_dir("/proc") else { return };
-        for e in procs.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else { continue };
-            if std::fs::read_link(e.path().join("root")).is_ok_and(|r| r.starts_with(&dir)) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
-        }
-    }
-}
-
 impl Sim {
-    /// Runs brig against this sim; its stdout, or its stderr as the error.
-    fn brig(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(env!("CARGO_BIN_EXE_brig"))
-            .arg("--host")
-            .arg(format!("sim:{}", self.dir.path().display()))
-            .args(args)
-            .env_remove("BRIG_HOST")
-            .env_remove("BRIG_SIM_FAIL")
-            .output()
-            .map_err(|e| format!("brig {}: {e}", args.join(" ")))?;
-        if !out.status.success() {
-            return Err(format!(
-                "brig {} failed ({}):\n{}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
     /// Runs `args` `runs` times, each between a stats reset and a stats
     /// read, so the counts are those of that command alone.
     fn measure(&self, jails: usize, command: &'static str, runs: usize) -> Result<Row, String> {
@@ -93,8 +57,7 @@ impl Sim {
             let t = Instant::now();
             self.brig(&args)?;
             let wall = t.elapsed();
-            let text = self.brig(&["debug", "sim-stats", "--json"])?;
-            stats = serde_json::from_str(&text).map_err(|e| format!("sim-stats --json: {e}: {text}"))?;
+            stats = self.stats()?;
             let sim = Duration::from_secs_f64(stats["sim_ms"].as_f64().unwrap_or(0.0) / 1000.0);
             times.push((wall, sim));
         }
@@ -123,39 +86,10 @@ impl Sim {
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn io(what: &Path, e: std::io::Error) -> String {
-    format!("{}: {e}", what.display())
-}
-
-/// Gives every jail root a /bin/sh and an /etc/rc that exits at once, so
-/// `start` measures brig, not the jails. Busybox is hard-linked from one
-/// copy in the sim: 1000 jails cost one 2 MB file, not 1000.
-fn furnish_roots(sim: &Sim, names: &[String]) -> Result<(), String> {
-    let copy = sim.dir.path().join("tmp/busybox");
-    std::fs::copy("/bin/busybox", &copy).map_err(|e| io(&copy, e))?;
-    for name in names {
-        // `brig apply` created this directory: the root dataset's
-        // mountpoint, made when the sim mounted the new dataset.
-        let root = sim.dir.path().join(format!("usr/local/brig/jails/{name}/root"));
-        let bin = root.join("bin");
-        std::fs::create_dir_all(&bin).map_err(|e| io(&bin, e))?;
-        std::fs::hard_link(&copy, bin.join("busybox")).map_err(|e| io(&bin, e))?;
-        std::os::unix::fs::symlink("busybox", bin.join("sh")).map_err(|e| io(&bin, e))?;
-        for rc in ["etc/rc", "etc/rc.shutdown"] {
-            std::fs::write(root.join(rc), "exit 0\n").map_err(|e| io(&root.join(rc), e))?;
-        }
-    }
-    Ok(())
-}
-
 /// Every measured command at one size, in a fresh sim.
 fn bench(n: usize) -> Result<Vec<Row>, String> {
     eprintln!("{n} jails:");
-    let sim = Sim { dir: tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))? };
+    let sim = Sim::new()?;
     sim.brig(&["init"])?;
     // Definitions written directly, as a user or a config tool would:
     // `brig create` N times would measure process start-up N times. No

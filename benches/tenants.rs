@@ -5,28 +5,24 @@
 //! each tenth create, so a cost that grows with the number of jails
 //! already there shows; measured, never asserted.
 
+mod common;
+
 use std::process::{exit, Command};
 use std::time::{Duration, Instant};
 
-fn brig(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_brig"))
-        .arg("--host")
-        .arg(format!("sim:{}", dir.display()))
-        .args(args)
-        .env_remove("BRIG_HOST")
-        .env_remove("BRIG_SIM_FAIL")
-        .output()
-        .expect("brig runs");
-    if !out.status.success() {
-        eprintln!("brig {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-        exit(1);
-    }
-    String::from_utf8_lossy(&out.stdout).into_owned()
+use common::Sim;
+
+/// brig's stdout; a failure ends the benchmark with its stderr.
+fn brig(sim: &Sim, args: &[&str]) -> String {
+    sim.brig(args).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        exit(1)
+    })
 }
 
 fn main() {
     let n: usize = std::env::var("BRIG_BENCH_TENANTS").map_or(100, |v| v.parse().expect("a number"));
-    let sim = tempfile::tempdir().expect("tempdir");
+    let sim = Sim::new().expect("tempdir");
     let release = tempfile::tempdir().expect("tempdir");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/make-release");
     let made = Command::new(script).arg(release.path()).output().expect("make-release runs");
@@ -34,7 +30,7 @@ fn main() {
         eprintln!("{}", String::from_utf8_lossy(&made.stderr));
         exit(1);
     }
-    let dir = sim.path();
+    let dir = &sim;
     brig(dir, &["init"]);
     brig(dir, &["release", "fetch", "14.3-RELEASE", "--from", &release.path().display().to_string()]);
 
