@@ -168,8 +168,14 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
         }
         Op::DetachDataset { dataset, jail } => {
             let jid = running_jid(host, jail)?;
-            host.zfs_unjail(dataset.as_str(), jid)?;
-            Ok(Undo::Attach(dataset.to_string(), jid))
+            match host.zfs_unjail(dataset.as_str(), jid) {
+                Ok(()) => Ok(Undo::Attach(dataset.to_string(), jid)),
+                // Not attached (someone ran zfs unjail, or the dataset is
+                // gone): what this step wants is already true, and a stop
+                // must not be blocked by it.
+                Err(e) if e.errno == crate::host::Errno::ENOENT => Ok(Undo::Nothing),
+                Err(e) => Err(e.into()),
+            }
         }
         Op::AddRctl { rule } => {
             host.rctl_add(rule)?;

@@ -260,3 +260,13 @@ fn the_tenant_template_makes_a_customer_jail_with_overrides() {
         .expect("def")
         .contains("maxproc = 10"));
 }
+
+#[test]
+fn a_dataset_detached_behind_brigs_back_does_not_block_the_stop() {
+    let sim = tenants(&[("t1", T1)]);
+    sim.brig(&["start", "t1"]).ok();
+    let jid = sim.host().jail_find("t1").expect("get").expect("running").jid;
+    sim.host().zfs_unjail("zroot/brig/jails/t1/data", jid).expect("the admin detaches it by hand");
+    sim.brig(&["stop", "t1"]).ok();
+    assert_eq!(sim.host_jails(), Vec::<String>::new());
+}
