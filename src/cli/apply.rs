@@ -167,6 +167,7 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
 pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let specs = specs(host, &cfg, &args.names)?;
+    let _lock = crate::lock::jails(host, specs.iter().map(|s| &s.name))?;
     let plans = plans(host, &cfg, &specs)?;
     let mut changes = 0;
     let mut pending: Vec<&JailPlan> = Vec::new();

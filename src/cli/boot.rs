@@ -188,6 +188,7 @@ fn start(
 ) -> Result<ExitCode, CliError> {
     let began = Instant::now();
     let (specs, invalid, w) = plan_of(host, cfg)?;
+    let _lock = crate::lock::jails(host, w.waves.iter().flatten().map(|&i| &specs[i].name))?;
     let known = known_params(host, &specs)?;
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
     let mut skipped: BTreeMap<String, String> = BTreeMap::new();
@@ -243,6 +244,7 @@ fn stop(host: &dyn Host, choice: &Option<HostChoice>, cfg: &HostConfig, jobs: u1
     let running: BTreeSet<String> = host.jail_list()?.into_iter().map(|j| j.name).collect();
     let w =
         waves(&specs, &|s| running.contains(s.name.as_str()), false).map_err(|e| CliError::Failed(e.to_string()))?;
+    let _lock = crate::lock::jails(host, w.waves.iter().flatten().map(|&i| &specs[i].name))?;
     let around = Surroundings::read(host, cfg)?;
     let mut failed = 0;
     for wave in w.waves.iter().rev() {

@@ -157,6 +157,7 @@ fn addresses(s: &JailSpec) -> Vec<std::net::IpAddr> {
 pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
+    let _lock = crate::lock::jails(host, [&name])?;
     if let Some(t) = &args.jail_type {
         if !["thin", "thick", "empty"].contains(&t.as_str()) {
             return Err(CliError::Usage(format!("--type {t}: expected thin, thick or empty")));

@@ -20,6 +20,7 @@ pub struct DestroyArgs {
 pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
+    let _lock = crate::lock::jails(host, [&name])?;
     let def_path = host.local_path(&plan::definition_path(&name));
     let definition_exists = def_path.exists();
     let dataset_exists = crate::observe::dataset_exists(host, plan::dataset(&cfg, &name).as_str())?;

@@ -31,6 +31,8 @@ pub enum CliError {
     /// An operation that failed for a reason the sentence explains.
     #[error("{0}")]
     Failed(String),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
     /// What the command was asked about does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -50,6 +52,7 @@ impl CliError {
             | CliError::Exec(_)
             | CliError::InitPlan(_)
             | CliError::Release(_)
+            | CliError::Lock(_)
             | CliError::Failed(_) => 1,
             CliError::NotFound(_) => 3,
         }

@@ -26,6 +26,7 @@ pub struct InitArgs {
 }
 
 pub fn run(host: &mut dyn Host, args: &InitArgs) -> Result<ExitCode, CliError> {
+    let _lock = if args.dry_run { None } else { Some(crate::lock::host(host)?) };
     let existing = HostConfig::load(host);
     // A broken config can only be replaced deliberately.
     let existing = match existing {

@@ -95,7 +95,10 @@ pub fn run(host: &mut dyn Host, args: &LimitsArgs) -> Result<ExitCode, CliError>
     let name = JailName::parse(&args.name)?;
     match &args.change {
         None => show(host, &cfg, &name, args.json),
-        Some(change) => change_limits(host, &cfg, &name, change),
+        Some(change) => {
+            let _lock = crate::lock::jails(host, [&name])?;
+            change_limits(host, &cfg, &name, change)
+        }
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "BRIG_HOST", value_name = "HOST")]
     pub host: Option<String>,
 
+    /// Fail at once when another brig is working on the same jail, instead of waiting for it.
+    #[arg(long, global = true)]
+    pub no_wait: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -106,6 +110,7 @@ fn require_config(host: &dyn crate::host::Host) -> Result<crate::config::HostCon
 /// Runs a parsed command line; the exit code on success.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let choice = cli.host.as_deref().map(HostChoice::parse).transpose()?;
+    crate::lock::set_no_wait(cli.no_wait);
     match cli.command {
         // Completions describe brig itself, not a machine: they work
         // anywhere, so packagers can generate them at build time.

@@ -53,9 +53,15 @@ pub struct FetchArgs {
 pub fn run(host: &mut dyn Host, cmd: &ReleaseCommand) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     match cmd {
-        ReleaseCommand::Fetch(args) => fetch_release(host, &cfg, args),
+        ReleaseCommand::Fetch(args) => {
+            let _lock = crate::lock::host(host)?;
+            fetch_release(host, &cfg, args)
+        }
         ReleaseCommand::List { json } => list(host, &cfg, *json),
-        ReleaseCommand::Destroy { release } => destroy(host, &cfg, release),
+        ReleaseCommand::Destroy { release } => {
+            let _lock = crate::lock::host(host)?;
+            destroy(host, &cfg, release)
+        }
     }
 }
 

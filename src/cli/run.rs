@@ -198,9 +198,22 @@ pub(super) fn stop_one(
     Ok(())
 }
 
+/// The locks of the jails a command changes; a dry run changes nothing.
+pub(super) fn lock_unless(
+    dry_run: bool,
+    host: &dyn Host,
+    specs: &[JailSpec],
+) -> Result<Vec<crate::lock::Held>, CliError> {
+    if dry_run {
+        return Ok(Vec::new());
+    }
+    Ok(crate::lock::jails(host, specs.iter().map(|s| &s.name))?)
+}
+
 pub fn start(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
     let specs = selected(host, &cfg, &args.run)?;
+    let _lock = lock_unless(args.run.dry_run, host, &specs)?;
     let known = known_params(host, &specs)?;
     let limits = limits_on(host, &specs, args.no_limits)?;
     for s in &specs {
@@ -212,6 +225,7 @@ pub fn start(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError
 pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
     let specs = selected(host, &cfg, args)?;
+    let _lock = lock_unless(args.dry_run, host, &specs)?;
     let around = Surroundings::read(host, &cfg)?;
     for s in specs.iter().rev() {
         stop_one(host, &cfg, s, &around, args.dry_run)?;
@@ -223,6 +237,7 @@ pub fn restart(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliErr
     let cfg = load_cfg(host)?;
     let run = &args.run;
     let specs = selected(host, &cfg, run)?;
+    let _lock = lock_unless(run.dry_run, host, &specs)?;
     // Refused before anything stops, not after.
     let limits = limits_on(host, &specs, args.no_limits)?;
     let known = known_params(host, &specs)?;

@@ -13,6 +13,7 @@ mod fixture;
 mod init;
 mod lifecycle;
 mod limits;
+mod locks;
 mod rcd;
 mod release;
 mod run;

@@ -1,0 +1,75 @@
+//! Two brigs on one jail are serialised; on different jails they are not;
+//! --no-wait fails at once instead of waiting.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use brig::host::Host;
+
+use crate::common::Sim;
+use crate::run::{defined, ROOT};
+
+#[test]
+fn brigs_on_one_jail_take_turns_and_on_others_do_not_wait() {
+    let sim = defined(&[]);
+    // A start that takes a while: exec.start runs in the foreground.
+    std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "sleep 3\n").expect("rc");
+    sim.brig(&["create", "other", "--type", "empty"]).ok();
+    crate::common::busybox_root(&sim, "/usr/local/brig/jails/other/root");
+    for f in ["rc", "rc.shutdown"] {
+        std::fs::write(sim.file(&format!("/usr/local/brig/jails/other/root/etc/{f}")), "exit 0\n").expect("rc");
+    }
+
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
+        .args(["--host", &format!("sim:{}", sim.path().display()), "start", "box"])
+        .env_remove("BRIG_HOST")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("brig runs");
+    // The jail exists once jail_set is done; exec.start is still running.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sim.host().jail_find("box").expect("get").is_none() {
+        assert!(Instant::now() < deadline, "the first start never created the jail");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = sim.brig(&["--no-wait", "stop", "box"]);
+    r.fails(1);
+    assert_eq!(
+        r.stderr,
+        "brig: jail box is busy: another brig is working on it; wait for it, or run again without --no-wait to wait\n"
+    );
+    let other = sim.brig(&["start", "other"]);
+    other.ok();
+    assert!(!other.stderr.contains("waiting"), "another jail does not wait: {}", other.stderr);
+
+    let r = sim.brig(&["stop", "box"]);
+    r.ok();
+    assert!(r.stderr.contains("brig: waiting for another brig working on jail box"), "{}", r.stderr);
+    assert!(first.wait().expect("first brig").success(), "the first start finished before the stop ran");
+    assert!(r.stdout.contains("stopped jail box"), "{}", r.stdout);
+
+    let dir = sim.file("/var/db/brig/locks");
+    assert_eq!(std::fs::metadata(&dir).expect("lock dir").permissions().mode() & 0o777, 0o700);
+    let lock = std::fs::metadata(dir.join("jail.box.lock")).expect("lock file");
+    assert_eq!(lock.permissions().mode() & 0o777, 0o600, "locks are not world-writable");
+    sim.brig(&["stop", "other"]).ok();
+}
+
+#[test]
+fn read_only_commands_never_wait() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["create", "a", "--type", "empty"]).ok();
+    let held = brig::lock::jails(&sim.host(), [&brig::model::JailName::parse("a").expect("name")]).expect("lock");
+    for args in [
+        vec!["--no-wait", "list"],
+        vec!["--no-wait", "plan"],
+        vec!["--no-wait", "info", "a"],
+        vec!["--no-wait", "start", "a", "--dry-run"],
+    ] {
+        sim.brig(&args).ok();
+    }
+    sim.brig(&["--no-wait", "destroy", "a"]).fails(1);
+    drop(held);
+    sim.brig(&["--no-wait", "destroy", "a"]).ok();
+}
