@@ -10,6 +10,7 @@ mod cli_basics;
 mod docs;
 mod doctor;
 mod fixture;
+mod fuzz;
 mod init;
 mod lifecycle;
 mod limits;
