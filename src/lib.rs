@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod exec;
 pub mod host;
 pub mod interrupt;
+pub mod journal;
 pub mod lock;
 pub mod model;
 pub mod observe;

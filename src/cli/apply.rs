@@ -167,7 +167,8 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
 pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let specs = specs(host, &cfg, &args.names)?;
-    let _lock = crate::lock::jails(host, specs.iter().map(|s| &s.name))?;
+    let names: Vec<&crate::model::JailName> = specs.iter().map(|s| &s.name).collect();
+    let _lock = super::guard::guard(host, &cfg, &names)?;
     let plans = plans(host, &cfg, &specs)?;
     let mut changes = 0;
     let mut pending: Vec<&JailPlan> = Vec::new();
@@ -193,7 +194,9 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
         for op in &p.ops {
             println!("{}: {op}", p.name);
         }
-        crate::exec::run(host, &p.ops).map_err(|e| CliError::Failed(format!("jail {}: {e}", p.name)))?;
+        super::guard::journaled(host, &p.name, crate::journal::Action::Apply, |h| {
+            crate::exec::run(h, &p.ops).map_err(|e| CliError::Failed(format!("jail {}: {e}", p.name)))
+        })?;
         changes += p.ops.len();
     }
     for n in plans.iter().flat_map(|p| p.notes.iter()) {

@@ -137,7 +137,7 @@ struct PlanJson {
 }
 
 pub fn run(choice: Option<HostChoice>, cmd: &BootCommand) -> Result<ExitCode, CliError> {
-    let host = host_choice::open(choice.clone())?;
+    let mut host = host_choice::open(choice.clone())?;
     let cfg = super::require_config(&*host)?;
     match cmd {
         BootCommand::Plan { json } => {
@@ -174,13 +174,13 @@ pub fn run(choice: Option<HostChoice>, cmd: &BootCommand) -> Result<ExitCode, Cl
             }
             Ok(if invalid.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        BootCommand::Start { jobs, no_limits } => start(&*host, &choice, &cfg, *jobs, *no_limits),
-        BootCommand::Stop { jobs } => stop(&*host, &choice, &cfg, *jobs),
+        BootCommand::Start { jobs, no_limits } => start(&mut *host, &choice, &cfg, *jobs, *no_limits),
+        BootCommand::Stop { jobs } => stop(&mut *host, &choice, &cfg, *jobs),
     }
 }
 
 fn start(
-    host: &dyn Host,
+    host: &mut dyn Host,
     choice: &Option<HostChoice>,
     cfg: &HostConfig,
     jobs: u16,
@@ -188,7 +188,8 @@ fn start(
 ) -> Result<ExitCode, CliError> {
     let began = Instant::now();
     let (specs, invalid, w) = plan_of(host, cfg)?;
-    let _lock = crate::lock::jails(host, w.waves.iter().flatten().map(|&i| &specs[i].name))?;
+    let names: Vec<&crate::model::JailName> = w.waves.iter().flatten().map(|&i| &specs[i].name).collect();
+    let _lock = super::guard::guard(host, cfg, &names)?;
     let known = known_params(host, &specs)?;
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
     let mut skipped: BTreeMap<String, String> = BTreeMap::new();
@@ -239,12 +240,13 @@ fn start(
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn stop(host: &dyn Host, choice: &Option<HostChoice>, cfg: &HostConfig, jobs: u16) -> Result<ExitCode, CliError> {
+fn stop(host: &mut dyn Host, choice: &Option<HostChoice>, cfg: &HostConfig, jobs: u16) -> Result<ExitCode, CliError> {
     let (specs, invalid) = definitions(host, cfg);
     let running: BTreeSet<String> = host.jail_list()?.into_iter().map(|j| j.name).collect();
     let w =
         waves(&specs, &|s| running.contains(s.name.as_str()), false).map_err(|e| CliError::Failed(e.to_string()))?;
-    let _lock = crate::lock::jails(host, w.waves.iter().flatten().map(|&i| &specs[i].name))?;
+    let names: Vec<&crate::model::JailName> = w.waves.iter().flatten().map(|&i| &specs[i].name).collect();
+    let _lock = super::guard::guard(host, cfg, &names)?;
     let around = Surroundings::read(host, cfg)?;
     let mut failed = 0;
     for wave in w.waves.iter().rev() {

@@ -157,7 +157,7 @@ fn addresses(s: &JailSpec) -> Vec<std::net::IpAddr> {
 pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
-    let _lock = crate::lock::jails(host, [&name])?;
+    let _lock = super::guard::guard(host, &cfg, &[&name])?;
     if let Some(t) = &args.jail_type {
         if !["thin", "thick", "empty"].contains(&t.as_str()) {
             return Err(CliError::Usage(format!("--type {t}: expected thin, thick or empty")));
@@ -205,7 +205,7 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
         }
     }
     let ops = plan::create(&cfg, &spec, &text);
-    crate::exec::run(host, &ops)?;
+    super::guard::journaled(host, &name, crate::journal::Action::Create, |h| Ok(crate::exec::run(h, &ops)?))?;
     println!(
         "created jail {name} ({}{}), root {}",
         spec.jail_type.as_str(),

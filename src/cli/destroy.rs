@@ -3,8 +3,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::CliError;
-use crate::config::jail;
+use crate::config::{jail, HostConfig};
 use crate::host::Host;
+use crate::journal::Action;
 use crate::model::JailName;
 use crate::plan::jail::{self as plan, DestroySeen};
 
@@ -20,11 +21,18 @@ pub struct DestroyArgs {
 pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
-    let _lock = crate::lock::jails(host, [&name])?;
+    // A destroy that was killed is finished by the guard's recovery; then
+    // this one has nothing left to do, and that is success.
+    let finishing = crate::journal::unfinished(host, &name).is_some_and(|e| e.action == Action::Destroy);
+    let _lock = super::guard::guard(host, &cfg, &[&name])?;
     let def_path = host.local_path(&plan::definition_path(&name));
     let definition_exists = def_path.exists();
     let dataset_exists = crate::observe::dataset_exists(host, plan::dataset(&cfg, &name).as_str())?;
     if !definition_exists && !dataset_exists {
+        if finishing {
+            println!("destroyed jail {name}");
+            return Ok(ExitCode::SUCCESS);
+        }
         return Err(CliError::NotFound(format!("jail {name} does not exist; `brig list` shows the jails")));
     }
     let running = host.jail_find(name.as_str())?;
@@ -34,11 +42,22 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
             j.jid
         )));
     }
+    super::guard::journaled(host, &name, Action::Destroy, |h| remove_everything(h, &cfg, &name))?;
+    println!("destroyed jail {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything of a jail goes, running or not: the jail, its mounts,
+/// aliases, rules, datasets, records and definition (what destroy --force
+/// does, and how an interrupted create is taken back).
+pub(super) fn remove_everything(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(), CliError> {
+    let def_path = host.local_path(&plan::definition_path(name));
     // A definition that no longer validates must not block its own removal.
-    let spec = jail::load(&def_path, &name, &cfg).ok();
+    let spec = jail::load(&def_path, name, cfg).ok();
+    let running = host.jail_find(name.as_str())?;
     let mounts = host.mounts()?;
     let interfaces = host.interfaces()?;
-    let started = crate::observe::started(host, &name);
+    let started = crate::observe::started(host, name);
     let rules = super::run::jail_rules(host)?;
     let seen = DestroySeen {
         rules: &rules,
@@ -47,10 +66,9 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
         mounts: &mounts,
         interfaces: &interfaces,
         spec: spec.as_ref(),
-        dataset_exists,
-        definition_exists,
+        dataset_exists: crate::observe::dataset_exists(host, plan::dataset(cfg, name).as_str())?,
+        definition_exists: def_path.exists(),
     };
-    crate::exec::run(host, &plan::destroy(&cfg, &name, &seen))?;
-    println!("destroyed jail {name}");
-    Ok(ExitCode::SUCCESS)
+    crate::exec::run(host, &plan::destroy(cfg, name, &seen))?;
+    Ok(())
 }

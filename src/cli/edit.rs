@@ -24,7 +24,7 @@ fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
 pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
-    let _lock = crate::lock::jails(host, [&name])?;
+    let _lock = super::guard::guard(host, &cfg, &[&name])?;
     let path = host.local_path(&definition_path(&name));
     let original = match std::fs::read(&path) {
         Ok(b) => b,

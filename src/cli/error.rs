@@ -33,6 +33,8 @@ pub enum CliError {
     Failed(String),
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
     /// What the command was asked about does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -53,6 +55,7 @@ impl CliError {
             | CliError::InitPlan(_)
             | CliError::Release(_)
             | CliError::Lock(_)
+            | CliError::Journal(_)
             | CliError::Failed(_) => 1,
             CliError::NotFound(_) => 3,
         }

@@ -96,7 +96,7 @@ pub fn run(host: &mut dyn Host, args: &LimitsArgs) -> Result<ExitCode, CliError>
     match &args.change {
         None => show(host, &cfg, &name, args.json),
         Some(change) => {
-            let _lock = crate::lock::jails(host, [&name])?;
+            let _lock = super::guard::guard(host, &cfg, &[&name])?;
             change_limits(host, &cfg, &name, change)
         }
     }

@@ -12,6 +12,7 @@ mod doctor;
 mod edit;
 mod enter;
 mod error;
+mod guard;
 mod host_choice;
 mod info;
 mod init;

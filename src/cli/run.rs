@@ -8,6 +8,7 @@ use clap::Args;
 use super::CliError;
 use crate::config::{jail, HostConfig};
 use crate::host::{Errno, Host, Interface, MountEntry};
+use crate::journal::Action;
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::jail::definition_path;
@@ -126,7 +127,7 @@ pub(super) fn start_one(
         show(&spec.name, &ops);
         return Ok(());
     }
-    crate::exec::run(host, &ops)?;
+    super::guard::journaled(host, &spec.name, Action::Start, |h| Ok(crate::exec::run(h, &ops)?))?;
     // The jail is up; a failure to read its jid back is not a failed start.
     match host.jail_find(spec.name.as_str()) {
         Ok(Some(j)) => println!("started jail {} (jid {})", spec.name, j.jid),
@@ -189,7 +190,7 @@ pub(super) fn stop_one(
         show(&spec.name, &ops);
         return Ok(());
     }
-    crate::exec::run(host, &ops)?;
+    super::guard::journaled(host, &spec.name, Action::Stop, |h| Ok(crate::exec::run(h, &ops)?))?;
     if running.is_some() {
         println!("stopped jail {}", spec.name);
     } else {
@@ -198,22 +199,25 @@ pub(super) fn stop_one(
     Ok(())
 }
 
-/// The locks of the jails a command changes; a dry run changes nothing.
-pub(super) fn lock_unless(
+/// The locks of the jails a command changes, with recovery of what a
+/// killed brig left half-done to them; a dry run changes nothing.
+fn guard_unless(
     dry_run: bool,
-    host: &dyn Host,
+    host: &mut dyn Host,
+    cfg: &HostConfig,
     specs: &[JailSpec],
 ) -> Result<Vec<crate::lock::Held>, CliError> {
     if dry_run {
         return Ok(Vec::new());
     }
-    Ok(crate::lock::jails(host, specs.iter().map(|s| &s.name))?)
+    let names: Vec<&JailName> = specs.iter().map(|s| &s.name).collect();
+    super::guard::guard(host, cfg, &names)
 }
 
 pub fn start(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
     let specs = selected(host, &cfg, &args.run)?;
-    let _lock = lock_unless(args.run.dry_run, host, &specs)?;
+    let _lock = guard_unless(args.run.dry_run, host, &cfg, &specs)?;
     let known = known_params(host, &specs)?;
     let limits = limits_on(host, &specs, args.no_limits)?;
     for s in &specs {
@@ -225,7 +229,7 @@ pub fn start(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError
 pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
     let specs = selected(host, &cfg, args)?;
-    let _lock = lock_unless(args.dry_run, host, &specs)?;
+    let _lock = guard_unless(args.dry_run, host, &cfg, &specs)?;
     let around = Surroundings::read(host, &cfg)?;
     for s in specs.iter().rev() {
         stop_one(host, &cfg, s, &around, args.dry_run)?;
@@ -237,7 +241,7 @@ pub fn restart(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliErr
     let cfg = load_cfg(host)?;
     let run = &args.run;
     let specs = selected(host, &cfg, run)?;
-    let _lock = lock_unless(run.dry_run, host, &specs)?;
+    let _lock = guard_unless(run.dry_run, host, &cfg, &specs)?;
     // Refused before anything stops, not after.
     let limits = limits_on(host, &specs, args.no_limits)?;
     let known = known_params(host, &specs)?;

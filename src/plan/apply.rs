@@ -220,7 +220,11 @@ fn running(cfg: &HostConfig, spec: &JailSpec, r: &Running, seen: &Seen, plan: &m
     }
     let (add, remove) = aliases(spec, r, seen.interfaces, &plan.restart);
     let (attach, detach) = attachments(cfg, spec, r);
-    let record = !(add.is_empty() && remove.is_empty() && attach.is_empty() && detach.is_empty());
+    // The record follows what is set up: after changes, and also when it
+    // lags behind (a brig killed between adding an alias and writing it).
+    let want = Started::of(cfg, spec);
+    let lagging = plan.restart.is_empty() && r.started.is_some_and(|s| *s != want);
+    let record = lagging || !(add.is_empty() && remove.is_empty() && attach.is_empty() && detach.is_empty());
     plan.ops.extend(add);
     if !update.is_empty() {
         plan.ops.push(Op::UpdateJail { name: r.jail.name.clone(), jid: r.jail.jid, params: update, old });
@@ -229,7 +233,7 @@ fn running(cfg: &HostConfig, spec: &JailSpec, r: &Running, seen: &Seen, plan: &m
     plan.ops.extend(detach);
     plan.ops.extend(attach);
     if record {
-        plan.ops.push(Started::of(cfg, spec).write(&spec.name));
+        plan.ops.push(want.write(&spec.name));
     }
     mount_changes(cfg, spec, seen.mounts, plan);
     limit_changes(spec, r, seen, plan);

@@ -7,6 +7,7 @@ mod apply;
 mod audit;
 mod boot;
 mod cli_basics;
+mod crash;
 mod docs;
 mod doctor;
 mod fixture;

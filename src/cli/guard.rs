@@ -1,0 +1,75 @@
+//! Taking a jail in hand: its lock, then recovery of whatever a killed
+//! brig left half-done to it (journal), before the command itself; and
+//! the journal entry around the command's own changes.
+
+use super::CliError;
+use crate::config::{jail, HostConfig};
+use crate::host::Host;
+use crate::journal::{self, Action};
+use crate::lock::Held;
+use crate::model::JailName;
+use crate::plan::jail::definition_path;
+
+/// Locks `names` (lock::jails) and recovers each from an interrupted
+/// command, saying what was done.
+pub(super) fn guard(host: &mut dyn Host, cfg: &HostConfig, names: &[&JailName]) -> Result<Vec<Held>, CliError> {
+    let held = crate::lock::jails(host, names.iter().copied())?;
+    for name in names {
+        recover(host, cfg, name)?;
+    }
+    Ok(held)
+}
+
+/// Runs `f`, the changes of `action` to `name`, with a journal entry that
+/// only a killed process leaves behind: success and a failure (whose
+/// steps exec has undone) both end it.
+pub(super) fn journaled<T>(
+    host: &mut dyn Host,
+    name: &JailName,
+    action: Action,
+    f: impl FnOnce(&mut dyn Host) -> Result<T, CliError>,
+) -> Result<T, CliError> {
+    let open = journal::begin(host, name, action)?;
+    let out = f(host);
+    open.finish()?;
+    out
+}
+
+/// A create is taken back (it had not finished, so the jail never
+/// existed); a start is taken back as a stop would; a stop, a destroy and
+/// an apply are finished.
+fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(), CliError> {
+    let Some(entry) = journal::unfinished(host, name) else { return Ok(()) };
+    let spec = || jail::load(&host.local_path(&definition_path(name)), name, cfg);
+    let done = match entry.action {
+        Action::Create => {
+            super::destroy::remove_everything(host, cfg, name)?;
+            "taken back"
+        }
+        Action::Destroy => {
+            super::destroy::remove_everything(host, cfg, name)?;
+            "finished"
+        }
+        Action::Start | Action::Stop => {
+            let spec = spec()?;
+            let around = super::run::Surroundings::read(host, cfg)?;
+            super::run::stop_one(host, cfg, &spec, &around, false)?;
+            if entry.action == Action::Start {
+                "taken back"
+            } else {
+                "finished"
+            }
+        }
+        Action::Apply => {
+            let spec = spec()?;
+            let plans = super::apply::plans(host, cfg, std::slice::from_ref(&spec))?;
+            for p in plans.iter().filter(|p| p.restart.is_empty()) {
+                crate::exec::run(host, &p.ops)?;
+            }
+            "finished"
+        }
+    };
+    journal::clear(host, name)?;
+    eprintln!("brig: jail {name}: an interrupted {} (pid {}) was {done}", entry.action.as_str(), entry.pid);
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! The journal: before a command changes a jail it writes what it is
+//! about to do to `/var/db/brig/journal/NAME.json` (atomically, fsynced),
+//! and removes the entry when it is done, whether it succeeded or failed
+//! and undid its steps. An entry that is still there means a brig was
+//! killed half-way; the next command that takes that jail's lock (and so
+//! knows no other brig is at work on it) finishes the job or takes it
+//! back, then says so (see `cli::guard`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::config::atomic;
+use crate::host::Host;
+use crate::model::JailName;
+
+/// Where the journal lives on the managed machine (0700, entries 0600).
+pub const JOURNAL_DIR: &str = "/var/db/brig/journal";
+
+/// What was being done to a jail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Start,
+    Stop,
+    Destroy,
+    Apply,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Destroy => "destroy",
+            Action::Apply => "apply",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub action: Action,
+    /// The process that wrote it, for the message.
+    pub pid: u32,
+}
+
+#[derive(Debug, Error)]
+#[error("journal {}: {source}", path.display())]
+pub struct JournalError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+fn path_of(host: &dyn Host, name: &JailName) -> PathBuf {
+    host.local_path(&Path::new(JOURNAL_DIR).join(format!("{name}.json")))
+}
+
+/// Records that `action` on `name` begins; `Open::finish` removes it.
+pub fn begin(host: &dyn Host, name: &JailName, action: Action) -> Result<Open, JournalError> {
+    let path = path_of(host, name);
+    let err = |source| JournalError { path: path.clone(), source };
+    if let Some(dir) = path.parent().filter(|d| !d.exists()) {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(err)?;
+    }
+    let entry = Entry { action, pid: std::process::id() };
+    let text = serde_json::to_vec(&entry).map_err(|e| err(e.into()))?;
+    atomic::write(&path, &text, 0o600).map_err(err)?;
+    Ok(Open { path })
+}
+
+/// An entry being written for a command in progress.
+#[derive(Debug)]
+#[must_use = "an entry that is never finished makes the next command recover"]
+pub struct Open {
+    path: PathBuf,
+}
+
+impl Open {
+    /// The command ended (done, or failed and undone): the entry goes.
+    pub fn finish(self) -> Result<(), JournalError> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(JournalError { path: self.path, source: e }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The unfinished entry of a jail, if a brig was killed working on it.
+/// An entry that cannot be read counts as an interrupted apply, which
+/// recovery finishes from the definition.
+pub fn unfinished(host: &dyn Host, name: &JailName) -> Option<Entry> {
+    let text = std::fs::read(path_of(host, name)).ok()?;
+    Some(serde_json::from_slice(&text).unwrap_or(Entry { action: Action::Apply, pid: 0 }))
+}
+
+/// Removes an entry once it has been recovered.
+pub fn clear(host: &dyn Host, name: &JailName) -> Result<(), JournalError> {
+    Open { path: path_of(host, name) }.finish()
+}

@@ -1,0 +1,137 @@
+//! brig killed at every host call of create, start, stop, destroy and
+//! apply (BRIG_SIM_FAIL=OP:N:abort: SIGKILL, no undo), then the same
+//! command run again: it succeeds, says what it recovered, and the
+//! machine is exactly as after an uninterrupted run.
+
+use brig::host::Host;
+
+use crate::common::Sim;
+use crate::run::{defined, ROOT};
+
+const DEF: &str = "/usr/local/etc/brig/jails/box.toml";
+const LIMITS: &str = "\n[limits]\nmaxproc = 100\n";
+
+/// The box of run.rs with a limit, so rctl calls are in the plans too.
+fn limited() -> Sim {
+    let sim = defined(&[]);
+    let mut text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    text.push_str(LIMITS);
+    std::fs::write(sim.file(DEF), text).expect("definition");
+    sim
+}
+
+/// What a command may change, without what differs between runs anyway
+/// (jids, creation times, process ids).
+fn state(sim: &Sim) -> String {
+    let h = sim.host();
+    let jails: Vec<String> = h
+        .jail_list()
+        .expect("jails")
+        .into_iter()
+        .map(|j| format!("{} {} {:?} {} {}", j.name, j.path, j.ip4, j.hostname, j.securelevel))
+        .collect();
+    let datasets: Vec<String> = h
+        .zfs_list("zroot/brig/jails", &["origin", "quota", "jailed", "mountpoint"])
+        .expect("datasets")
+        .into_iter()
+        .map(|d| format!("{} {:?}", d.name, d.props))
+        .collect();
+    let mounts: Vec<String> = h
+        .mounts()
+        .expect("mounts")
+        .into_iter()
+        .map(|m| format!("{} {} {}", m.fstype, m.source, m.target.display()))
+        .collect();
+    let addrs: Vec<String> = h
+        .interfaces()
+        .expect("ifs")
+        .into_iter()
+        .flat_map(|i| i.addrs.into_iter().map(move |a| format!("{} {a}", i.name)))
+        .collect();
+    let rules = h.rctl_rules("jail:").expect("rules");
+    let files: Vec<String> = ["/usr/local/etc/brig/jails", "/var/db/brig/started", "/var/db/brig/journal"]
+        .iter()
+        .flat_map(|d| crate::common::tree(&sim.file(d)).into_iter().map(move |f| format!("{d}/{f}")))
+        .map(|f| format!("{f}: {}", std::fs::read_to_string(sim.file(&f)).unwrap_or_default()))
+        .collect();
+    let processes = crate::common::processes_in(sim, ROOT);
+    format!("{jails:#?}\n{datasets:#?}\n{mounts:#?}\n{addrs:#?}\n{rules:#?}\n{files:#?}\nprocesses {processes}")
+}
+
+/// Kills `args` at each of its host calls in a fresh `setup()`, runs it
+/// again, and compares with an uninterrupted run.
+fn killed_at_every_call(setup: fn() -> Sim, args: &[&str]) {
+    let probe = setup();
+    let calls = crate::common::every_call(&probe, args);
+    let want = state(&probe);
+    assert!(calls.len() > 3, "{calls:?}");
+    let mut killed = 0;
+    for call in &calls {
+        let sim = setup();
+        let r = sim.brig_env(args, &[("BRIG_SIM_FAIL", &format!("{call}:abort"))]);
+        if r.code.is_none() {
+            killed += 1;
+            assert!(r.stderr.contains("simulated crash"), "{call}: {}", r.stderr);
+            let left = sim.file("/var/db/brig/journal/box.json").exists();
+            let again = sim.brig(args);
+            again.ok();
+            // Killed before anything changed, there is nothing to recover.
+            assert_eq!(again.stderr.contains("brig: jail box: an interrupted"), left, "{call}: {}", again.stderr);
+        } else {
+            // A later poll of jail_kill the probe made may not come.
+            assert!(call.starts_with("jail_kill:"), "{call}: not killed: {:?} {}", r.code, r.stderr);
+        }
+        assert_eq!(state(&sim), want, "{} killed at {call}, then run again", args.join(" "));
+    }
+    assert!(killed * 2 > calls.len(), "most calls were killed at ({killed} of {})", calls.len());
+}
+
+fn created() -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim
+}
+
+fn running() -> Sim {
+    let sim = limited();
+    sim.brig(&["start", "box"]).ok();
+    sim
+}
+
+fn edited() -> Sim {
+    let sim = running();
+    std::fs::write(
+        sim.file(DEF),
+        "type = \"empty\"\nhostname = \"box.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.20/24\", \"192.0.2.21/24\"]\n[limits]\nmaxproc = 50\n[[mount]]\nfstype = \"tmpfs\"\ntarget = \"/tmp\"\n",
+    )
+    .expect("definition");
+    sim
+}
+
+#[test]
+fn create_killed_anywhere_is_taken_back_and_made_again() {
+    killed_at_every_call(
+        created,
+        &["create", "box", "--type", "empty", "--ip4", "192.0.2.20/24", "--interface", "em0"],
+    );
+}
+
+#[test]
+fn start_killed_anywhere_is_taken_back_and_started_again() {
+    killed_at_every_call(limited, &["start", "box"]);
+}
+
+#[test]
+fn stop_killed_anywhere_is_finished() {
+    killed_at_every_call(running, &["stop", "box"]);
+}
+
+#[test]
+fn destroy_killed_anywhere_is_finished() {
+    killed_at_every_call(running, &["destroy", "--force", "box"]);
+}
+
+#[test]
+fn apply_killed_anywhere_is_finished() {
+    killed_at_every_call(edited, &["apply"]);
+}
