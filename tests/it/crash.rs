@@ -31,7 +31,7 @@ fn state(sim: &Sim) -> String {
         .map(|j| format!("{} {} {:?} {} {}", j.name, j.path, j.ip4, j.hostname, j.securelevel))
         .collect();
     let datasets: Vec<String> = h
-        .zfs_list("zroot/brig/jails", &["origin", "quota", "jailed", "mountpoint"])
+        .zfs_list("zroot/brig", &["origin", "quota", "jailed", "mountpoint", "readonly"])
         .expect("datasets")
         .into_iter()
         .map(|d| format!("{} {:?}", d.name, d.props))
@@ -134,4 +134,24 @@ fn destroy_killed_anywhere_is_finished() {
 #[test]
 fn apply_killed_anywhere_is_finished() {
     killed_at_every_call(edited, &["apply"]);
+}
+
+/// One release mirror for every run of the test, at a path that does not
+/// change between them (the command line must be the same each time).
+fn mirror() -> &'static str {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let m = crate::release::mirror(&crate::release::base_entries(), None);
+        let keep = tempfile::tempdir().expect("tempdir");
+        for f in ["base.txz", "MANIFEST"] {
+            std::fs::copy(m.path().join(f), keep.path().join(f)).expect("copy");
+        }
+        keep
+    });
+    dir.path().to_str().expect("utf-8 path")
+}
+
+#[test]
+fn release_fetch_killed_anywhere_is_fetched_by_the_next_run() {
+    killed_at_every_call(created, &["release", "fetch", "14.3-RELEASE", "--from", mirror()]);
 }
