@@ -317,9 +317,10 @@ fn destroy(host: &mut dyn Host, cfg: &HostConfig, name: &str) -> Result<ExitCode
             })
             .collect();
         return Err(CliError::Failed(format!(
-            "release {release} is the origin of {}: {}; destroy them first",
+            "release {release} is the origin of {}: {}; destroy {} first",
             if jails.len() == 1 { "a jail" } else { "jails" },
-            jails.join(", ")
+            jails.join(", "),
+            if jails.len() == 1 { "it" } else { "them" }
         )));
     }
     host.zfs_destroy(plan::dataset(cfg, &release).as_str(), true)?;

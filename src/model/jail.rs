@@ -185,6 +185,12 @@ pub fn validate(
     host_defaults: &[JailParam],
     default_type: JailType,
 ) -> Result<JailSpec, Invalid> {
+    if let Some((parent, _)) = name.as_str().split_once('.') {
+        return Err((
+            0,
+            format!("{name} names a jail inside jail {parent}, which that jail's root makes; a definition is for a jail of this host, without '.'"),
+        ));
+    }
     let jail_type = raw.jail_type.unwrap_or(default_type);
     let release = match (&raw.release, jail_type) {
         (Some(r), _) => Some(ReleaseName::parse(r.get_ref()).map_err(|e| at(r, e.to_string()))?),

@@ -34,6 +34,10 @@ pub fn check(name: &str, value: &toml::Value) -> Result<JailParam, String> {
                     format!("must be between {min} and {max}")
                 }
             })?;
+            // A count of jails: the kernel has no use for a negative one.
+            if def.name == "children.max" && i < 0 {
+                return Err("cannot be negative; 0 forbids child jails".into());
+            }
             ParamValue::Int(i)
         }
         (ParamType::Int { .. }, _) => return Err("takes an integer".into()),

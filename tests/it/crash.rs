@@ -22,7 +22,7 @@ fn limited() -> Sim {
 
 /// What a command may change, without what differs between runs anyway
 /// (jids, creation times, process ids).
-fn state(sim: &Sim) -> String {
+pub fn state(sim: &Sim) -> String {
     let h = sim.host();
     let jails: Vec<String> = h
         .jail_list()

@@ -5,9 +5,10 @@ mod common;
 
 mod apply;
 mod audit;
+mod bad_inputs;
 mod boot;
 mod cli_basics;
-mod crash;
+pub mod crash;
 mod docs;
 mod doctor;
 mod fixture;

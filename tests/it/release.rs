@@ -418,7 +418,7 @@ fn destroy_refuses_while_a_jail_is_cloned_from_the_release() {
     assert_eq!(j["releases"][0]["clones"][0], "zroot/brig/jails/web/root");
     let r = sim.brig(&["release", "destroy", RELEASE]);
     r.fails(1);
-    assert_eq!(r.stderr.trim(), "brig: release 14.3-RELEASE is the origin of a jail: web; destroy them first");
+    assert_eq!(r.stderr.trim(), "brig: release 14.3-RELEASE is the origin of a jail: web; destroy it first");
     sim.host().zfs_destroy("zroot/brig/jails/web", true).expect("remove the jail");
     sim.brig(&["release", "destroy", RELEASE]).ok();
     assert_eq!(release_datasets(&sim), Vec::<String>::new());
