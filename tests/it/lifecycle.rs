@@ -388,3 +388,35 @@ fn edit_validates_before_it_replaces_the_definition() {
     assert!(r.stderr.contains("exited with status 1; the definition of web is unchanged"), "{}", r.stderr);
     sim.brig(&["edit", "nope"]).fails(3);
 }
+
+#[test]
+fn planted_file_symlinks_in_a_release_cannot_steer_the_writes() {
+    use tar::EntryType::{Directory, Symlink};
+    for (file, target) in [
+        ("etc/rc.conf", "/etc/master.passwd"),
+        ("etc/resolv.conf", "/etc/master.passwd"),
+        ("etc/localtime", "../../../etc/master.passwd"),
+    ] {
+        let mut entries: Vec<Entry> = base_entries().into_iter().filter(|e| !e.0.starts_with("etc")).collect();
+        entries.push(("etc/", Directory, b"", 0o755));
+        entries.push((file, Symlink, target.as_bytes(), 0o777));
+        let sim = with_release(&entries);
+        std::fs::write(sim.file("/etc/localtime"), "UTC\n").expect("host localtime");
+        let secret = sim.file("/etc/master.passwd");
+        std::fs::write(&secret, "root:$6$secret\n").expect("write");
+        let r = sim.brig(&["create", "web", "--release", "14.3-RELEASE"]);
+        // Writing replaces the link itself, never its target: either way
+        // the host's file is untouched.
+        assert_eq!(std::fs::read_to_string(&secret).expect("read"), "root:$6$secret\n", "{file}: {}", r.stderr);
+        if r.code == Some(0) {
+            let placed = sim.file(&format!("/usr/local/brig/jails/web/root/{file}"));
+            assert!(
+                !std::fs::symlink_metadata(&placed).expect("placed").file_type().is_symlink(),
+                "{file} is a file now"
+            );
+        } else {
+            assert!(r.stderr.contains(file), "the error names {file}: {}", r.stderr);
+            assert_eq!(jail_datasets(&sim), Vec::<String>::new());
+        }
+    }
+}

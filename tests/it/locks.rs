@@ -73,3 +73,21 @@ fn read_only_commands_never_wait() {
     drop(held);
     sim.brig(&["--no-wait", "destroy", "a"]).ok();
 }
+
+#[test]
+fn brigs_files_are_private_and_stay_so() {
+    let sim = defined(&[]);
+    sim.brig(&["start", "box"]).ok();
+    sim.brig(&["stop", "box"]).ok();
+    let mode = |p: &str| std::fs::metadata(sim.file(p)).expect(p).permissions().mode() & 0o777;
+    assert_eq!(mode("/usr/local/brig/jails"), 0o700, "jail roots are not browsable");
+    assert_eq!(mode("/usr/local/etc/brig/jails/box.toml"), 0o600);
+    for dir in ["/var/db/brig/journal", "/var/db/brig/locks", "/var/db/brig/started"] {
+        assert_eq!(mode(dir), 0o700, "{dir}");
+    }
+    assert_eq!(mode("/var/db/brig/locks/jail.box.lock"), 0o600);
+    // Loosened by hand, tightened by the next init.
+    std::fs::set_permissions(sim.file("/usr/local/brig/jails"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    sim.brig(&["init"]).ok();
+    assert_eq!(mode("/usr/local/brig/jails"), 0o700);
+}
