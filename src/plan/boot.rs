@@ -87,15 +87,7 @@ pub fn waves(specs: &[JailSpec], pick: &dyn Fn(&JailSpec) -> bool, pull_in: bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::host::JailType;
-    use crate::model::jail::validate;
-    use crate::model::JailName;
-
-    fn spec(name: &str, text: &str) -> JailSpec {
-        let raw = crate::config::jail::parse(std::path::Path::new("t.toml"), &format!("type = \"empty\"\n{text}"))
-            .expect("parses");
-        validate(&JailName::parse(name).expect("name"), &raw, &[], JailType::Thin).expect("valid")
-    }
+    use crate::plan::testing::empty as spec;
 
     fn names(specs: &[JailSpec], w: &Waves) -> Vec<Vec<String>> {
         w.waves.iter().map(|wave| wave.iter().map(|&i| specs[i].name.to_string()).collect()).collect()

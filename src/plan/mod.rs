@@ -36,6 +36,13 @@ pub(crate) mod testing {
         validate(&JailName::parse("web").expect("name"), &raw, &[], JailType::Thin).expect("valid")
     }
 
+    /// An empty jail `name` defined by `text` (after `type = "empty"`).
+    pub fn empty(name: &str, text: &str) -> JailSpec {
+        let raw =
+            crate::config::jail::parse(Path::new("t.toml"), &format!("type = \"empty\"\n{text}")).expect("parses");
+        validate(&JailName::parse(name).expect("name"), &raw, &[], JailType::Thin).expect("valid")
+    }
+
     /// A plan as the lines `--dry-run` prints.
     pub fn lines(ops: &[Op]) -> Vec<String> {
         ops.iter().map(ToString::to_string).collect()

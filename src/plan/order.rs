@@ -41,15 +41,7 @@ pub fn start_order(specs: &[&JailSpec]) -> Result<Vec<usize>, Cycle> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::host::JailType;
-    use crate::model::jail::validate;
-    use crate::model::JailName;
-
-    fn spec(name: &str, text: &str) -> JailSpec {
-        let raw = crate::config::jail::parse(std::path::Path::new("t.toml"), &format!("type = \"empty\"\n{text}"))
-            .expect("parses");
-        validate(&JailName::parse(name).expect("name"), &raw, &[], JailType::Thin).expect("valid")
-    }
+    use crate::plan::testing::empty as spec;
 
     #[test]
     fn dependencies_first_then_priority_then_name() {

@@ -6,19 +6,10 @@
 use brig::host::Host;
 
 use crate::common::Sim;
-use crate::run::{defined, ROOT};
+use crate::limits::limited;
+use crate::run::ROOT;
 
 const DEF: &str = "/usr/local/etc/brig/jails/box.toml";
-const LIMITS: &str = "\n[limits]\nmaxproc = 100\n";
-
-/// The box of run.rs with a limit, so rctl calls are in the plans too.
-fn limited() -> Sim {
-    let sim = defined(&[]);
-    let mut text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
-    text.push_str(LIMITS);
-    std::fs::write(sim.file(DEF), text).expect("definition");
-    sim
-}
 
 /// What a command may change, without what differs between runs anyway
 /// (jids, creation times, process ids).

@@ -12,7 +12,7 @@ const LIMITS: &str =
     "\n[limits]\nmemoryuse = \"1G\"\nmaxproc = 100\nreadbps = { amount = \"10M\", action = \"log\" }\ncpus = \"1-2\"\n";
 
 /// `box` (see run.rs) with limits.
-fn limited() -> Sim {
+pub fn limited() -> Sim {
     let sim = defined(&[]);
     let mut text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
     text.push_str(LIMITS);

@@ -15,7 +15,7 @@ mod fixture;
 mod fuzz;
 mod init;
 mod lifecycle;
-mod limits;
+pub mod limits;
 mod locks;
 mod rcd;
 mod release;
