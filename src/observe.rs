@@ -84,6 +84,16 @@ pub fn known_params<'a>(host: &dyn Host, names: impl IntoIterator<Item = &'a str
     Ok(known)
 }
 
+/// The rctl rules matching `filter`; None while racct is off (ENOSYS),
+/// when the kernel keeps no rules at all.
+pub fn rctl_rules(host: &dyn Host, filter: &str) -> HostResult<Option<Vec<String>>> {
+    match host.rctl_rules(filter) {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if e.errno == Errno::ENOSYS => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Everything `brig plan` compares definitions with, read in a fixed
 /// number of calls whatever the number of jails: one ZFS listing, one
 /// getfsstat, one getifaddrs, one jail_get sweep.

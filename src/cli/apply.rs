@@ -41,11 +41,7 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
         host,
         specs.iter().filter(|s| up(s).is_some()).flat_map(|s| s.params.iter().map(|p| p.name.as_str())),
     )?;
-    let rules = match host.rctl_rules("jail:") {
-        Ok(r) => Some(r),
-        Err(e) if e.errno == crate::host::Errno::ENOSYS => None,
-        Err(e) => return Err(e.into()),
-    };
+    let rules = crate::observe::rctl_rules(host, "jail:")?;
     let ncpu = host.sysctl_get("hw.ncpu")?.as_int().and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
     let mounts = crate::plan::run::mounts_by_jail(cfg, &seen.mounts);
     let mut out = Vec::new();
@@ -191,9 +187,7 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
         if p.ops.is_empty() {
             continue;
         }
-        for op in &p.ops {
-            println!("{}: {op}", p.name);
-        }
+        super::run::show(&p.name, &p.ops);
         super::guard::journaled(host, &p.name, crate::journal::Action::Apply, |h| {
             crate::exec::run(h, &p.ops).map_err(|e| CliError::Failed(format!("jail {}: {e}", p.name)))
         })?;

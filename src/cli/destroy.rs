@@ -58,7 +58,7 @@ pub(super) fn remove_everything(host: &mut dyn Host, cfg: &HostConfig, name: &Ja
     let mounts = host.mounts()?;
     let interfaces = host.interfaces()?;
     let started = crate::observe::started(host, name);
-    let rules = super::run::jail_rules(host)?;
+    let rules = crate::observe::rctl_rules(host, "jail:")?.unwrap_or_default();
     let seen = DestroySeen {
         rules: &rules,
         started: started.as_ref(),

@@ -106,11 +106,7 @@ fn show(host: &dyn Host, cfg: &HostConfig, name: &JailName, json: bool) -> Resul
     let spec = defined(host, cfg, name)?;
     let running = host.jail_find(name.as_str())?.is_some();
     let (racct, active, used) = if running {
-        let rules = match host.rctl_rules(&format!("jail:{name}:")) {
-            Ok(r) => Some(r),
-            Err(e) if e.errno == Errno::ENOSYS => None,
-            Err(e) => return Err(e.into()),
-        };
+        let rules = crate::observe::rctl_rules(host, &format!("jail:{name}:"))?;
         (rules.is_some(), rules.unwrap_or_default(), usage(host, name.as_str())?.unwrap_or_default())
     } else {
         (true, Vec::new(), BTreeMap::new())
@@ -234,9 +230,7 @@ fn change_limits(
     for n in plans.iter().flat_map(|p| p.notes.iter()).filter(|n| n.starts_with("the limits of")) {
         eprintln!("brig: note: {n}");
     }
-    for op in &ops {
-        println!("{name}: {op}");
-    }
+    super::run::show(name, &ops);
     println!("updated the limits of {name}, live");
     Ok(ExitCode::SUCCESS)
 }

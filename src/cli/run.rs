@@ -93,8 +93,9 @@ pub(super) fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<BTreeS
     Ok(crate::observe::known_params(host, specs.iter().flat_map(|s| s.params.iter().map(|p| p.name.as_str())))?)
 }
 
-/// Prints a plan as `--dry-run` shows it.
-fn show(name: &JailName, ops: &[crate::plan::Op]) {
+/// Prints a plan's steps, each after its jail's name (`--dry-run`, and
+/// the changes apply and limits make).
+pub(super) fn show(name: &JailName, ops: &[crate::plan::Op]) {
     for op in ops {
         println!("{name}: {op}");
     }
@@ -151,17 +152,8 @@ impl Surroundings {
         Ok(Surroundings {
             mounts: plan::mounts_by_jail(cfg, &host.mounts()?),
             interfaces: host.interfaces()?,
-            rules: jail_rules(host)?,
+            rules: crate::observe::rctl_rules(host, "jail:")?.unwrap_or_default(),
         })
-    }
-}
-
-/// Every jail's rctl rules; none while racct is off (ENOSYS).
-pub(super) fn jail_rules(host: &dyn Host) -> Result<Vec<String>, CliError> {
-    match host.rctl_rules("jail:") {
-        Ok(r) => Ok(r),
-        Err(e) if e.errno == Errno::ENOSYS => Ok(Vec::new()),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -86,13 +86,13 @@ fn jailsys_param(p: &BTreeMap<String, ParamValue>, name: &str) -> Option<JailSys
 }
 
 impl SimJail {
-    fn int(&self, name: &str) -> i32 {
+    pub(super) fn int(&self, name: &str) -> i32 {
         match self.params.get(name).map(|p| &p.value) {
             Some(ParamValue::Int(v)) => *v,
             _ => 0,
         }
     }
-    fn flag(&self, name: &str) -> bool {
+    pub(super) fn flag(&self, name: &str) -> bool {
         matches!(self.params.get(name).map(|p| &p.value), Some(ParamValue::Bool(true)))
     }
     fn jailsys(&self, name: &str) -> JailSys {

@@ -850,15 +850,11 @@ pub fn mount_in_jail(
     root: &Path,
 ) -> Result<(), Refusal> {
     let j = st.jails.get(&jid).ok_or_else(|| no(Errno::ENOENT, format!("jail {jid} does not exist")))?;
-    let flag = |n: &str| matches!(j.params.get(n).map(|p| &p.value), Some(crate::host::ParamValue::Bool(true)));
-    let statfs = match j.params.get("enforce_statfs").map(|p| &p.value) {
-        Some(crate::host::ParamValue::Int(v)) => *v,
-        _ => 2,
-    };
-    if !flag("allow.mount") || !flag("allow.mount.zfs") {
+    if !j.flag("allow.mount") || !j.flag("allow.mount.zfs") {
         return Err(no(Errno::EPERM, "mounting ZFS in a jail needs allow.mount and allow.mount.zfs"));
     }
-    if statfs >= 2 {
+    // Every live jail has enforce_statfs (set at creation).
+    if j.int("enforce_statfs") >= 2 {
         return Err(no(Errno::EPERM, "mounting ZFS in a jail needs enforce_statfs below 2"));
     }
     let attached = st.datasets.iter().any(|(n, d)| {
