@@ -14,6 +14,7 @@ pub mod exec;
 pub mod host;
 pub mod interrupt;
 pub mod journal;
+pub mod kernel;
 pub mod lock;
 pub mod model;
 pub mod observe;

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use crate::config::host::{CONFIG_PATH, JAILS_DIR};
 use crate::config::HostConfig;
-use crate::host::{DatasetInfo, Errno, Host, HostResult, Interface, LiveJail, MountEntry};
+use crate::host::{
+    DatasetInfo, Errno, GetFlags, Host, HostResult, Interface, JailKey, LiveJail, MountEntry, LIVE_PARAMS,
+};
 use crate::plan::InitObserved;
 
 /// `Some(props)` if the dataset exists, `None` if ZFS says ENOENT.
@@ -84,6 +86,16 @@ pub fn known_params<'a>(host: &dyn Host, names: impl IntoIterator<Item = &'a str
     Ok(known)
 }
 
+/// A jail of this name that is dying and no running one, if any:
+/// jail_get(2) with JAIL_DYING prefers a running jail of the name.
+pub fn dying(host: &dyn Host, name: &str) -> HostResult<Option<LiveJail>> {
+    match host.jail_get(&JailKey::Name(name.to_string()), LIVE_PARAMS, GetFlags::DYING) {
+        Ok(values) => Ok(Some(LiveJail::from_params(&values)).filter(|j| j.dying)),
+        Err(e) if e.errno == Errno::ENOENT => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The rctl rules matching `filter`; None while racct is off (ENOSYS),
 /// when the kernel keeps no rules at all.
 pub fn rctl_rules(host: &dyn Host, filter: &str) -> HostResult<Option<Vec<String>>> {
@@ -102,7 +114,7 @@ pub struct Machine {
     pub datasets: BTreeMap<String, DatasetInfo>,
     pub mounts: Vec<MountEntry>,
     pub interfaces: Vec<Interface>,
-    /// Running jails by name.
+    /// Running (not dying) jails by name.
     pub jails: BTreeMap<String, LiveJail>,
 }
 
@@ -116,7 +128,7 @@ pub fn machine(host: &dyn Host, cfg: &HostConfig) -> HostResult<Machine> {
         datasets,
         mounts: host.mounts()?,
         interfaces: host.interfaces()?,
-        jails: host.jail_list()?.into_iter().map(|j| (j.name.clone(), j)).collect(),
+        jails: host.jail_list()?.into_iter().filter(|j| !j.dying).map(|j| (j.name.clone(), j)).collect(),
     })
 }
 

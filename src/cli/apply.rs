@@ -9,7 +9,7 @@ use super::output::print_json;
 use super::run::{known_params, limits_on, start_one, stop_one, RunArgs, Surroundings};
 use super::CliError;
 use crate::config::HostConfig;
-use crate::host::{Host, JailKey};
+use crate::host::{GetFlags, Host, JailKey};
 use crate::model::jail::JailSpec;
 use crate::plan::apply::{self as plan, JailPlan, Restart, Running, Seen};
 use crate::plan::run::jail_params;
@@ -52,7 +52,7 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
                 let wanted =
                     jail_params(cfg, spec, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?;
                 let names: Vec<&str> = wanted.iter().map(|p| p.name.as_str()).filter(|n| *n != "name").collect();
-                let live = host.jail_get(&JailKey::Jid(j.jid), &names)?;
+                let live = host.jail_get(&JailKey::Jid(j.jid), &names, GetFlags::ALIVE)?;
                 (wanted, live, host.cpuset_get(j.jid)?)
             }
             None => (Vec::new(), Vec::new(), Vec::new()),

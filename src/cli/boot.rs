@@ -242,7 +242,7 @@ fn start(
 
 fn stop(host: &mut dyn Host, choice: &Option<HostChoice>, cfg: &HostConfig, jobs: u16) -> Result<ExitCode, CliError> {
     let (specs, invalid) = definitions(host, cfg);
-    let running: BTreeSet<String> = host.jail_list()?.into_iter().map(|j| j.name).collect();
+    let running: BTreeSet<String> = host.jail_list()?.into_iter().filter(|j| !j.dying).map(|j| j.name).collect();
     let w =
         waves(&specs, &|s| running.contains(s.name.as_str()), false).map_err(|e| CliError::Failed(e.to_string()))?;
     let names: Vec<&crate::model::JailName> = w.waves.iter().flatten().map(|&i| &specs[i].name).collect();

@@ -55,11 +55,16 @@ pub(super) fn remove_everything(host: &mut dyn Host, cfg: &HostConfig, name: &Ja
     // A definition that no longer validates must not block its own removal.
     let spec = jail::load(&def_path, name, cfg).ok();
     let running = host.jail_find(name.as_str())?;
+    let dying = match running {
+        Some(_) => None,
+        None => crate::observe::dying(host, name.as_str())?,
+    };
     let mounts = host.mounts()?;
     let interfaces = host.interfaces()?;
     let started = crate::observe::started(host, name);
     let rules = crate::observe::rctl_rules(host, "jail:")?.unwrap_or_default();
     let seen = DestroySeen {
+        dying: dying.as_ref(),
         rules: &rules,
         started: started.as_ref(),
         running: running.as_ref(),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::output::{print_json, table};
 use super::CliError;
 use crate::config::jail;
-use crate::host::{Errno, Host, JailKey, MountEntry, LIVE_PARAMS};
+use crate::host::{Errno, GetFlags, Host, JailKey, MountEntry, LIVE_PARAMS};
 use crate::model::jail::{JailSpec, Network};
 use crate::model::JailName;
 use crate::plan::jail as plan;
@@ -115,13 +115,13 @@ pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
     let mut live = BTreeMap::new();
     if let Some(j) = &running {
         let key = JailKey::Jid(j.jid);
-        for p in host.jail_get(&key, LIVE_PARAMS)? {
+        for p in host.jail_get(&key, LIVE_PARAMS, GetFlags::ALIVE)? {
             live.insert(p.name, p.value.to_string());
         }
         // One by one: a parameter of a module the kernel has not loaded is
         // unknown to it (EINVAL) and is left out rather than failing all.
         for p in &spec.params {
-            match host.jail_get(&key, &[p.name.as_str()]) {
+            match host.jail_get(&key, &[p.name.as_str()], GetFlags::ALIVE) {
                 Ok(v) => live.extend(v.into_iter().map(|p| (p.name, p.value.to_string()))),
                 Err(e) if e.errno == Errno::EINVAL => {}
                 Err(e) => return Err(e.into()),

@@ -250,7 +250,7 @@ struct StatsJson {
 pub fn stats(host: &dyn Host, args: &StatsArgs) -> Result<ExitCode, CliError> {
     super::require_config(host)?;
     let mut rows = Vec::new();
-    for j in host.jail_list()? {
+    for j in host.jail_list()?.into_iter().filter(|j| !j.dying) {
         let Some(u) = usage(host, &j.name)? else {
             return Err(CliError::Failed(
                 "kern.racct.enable is 0, so the kernel keeps no usage; add kern.racct.enable=1 to /boot/loader.conf and reboot".into(),

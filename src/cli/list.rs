@@ -50,7 +50,14 @@ fn live_ips(j: &LiveJail) -> Vec<String> {
 /// definition files; no process, no per-jail ZFS call.
 pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
-    let live: BTreeMap<String, LiveJail> = host.jail_list()?.into_iter().map(|j| (j.name.clone(), j)).collect();
+    // By name; a running jail hides a dying one of the same name.
+    let mut live: BTreeMap<String, LiveJail> = BTreeMap::new();
+    for j in host.jail_list()? {
+        if live.get(&j.name).is_none_or(|seen| seen.dying) {
+            live.insert(j.name.clone(), j);
+        }
+    }
+    let state_of = |j: &LiveJail| if j.dying { "dying" } else { "running" };
     let mut files: Vec<(JailName, std::path::PathBuf)> = jail::definition_files(host)
         .unwrap_or_default()
         .into_iter()
@@ -60,7 +67,7 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
     let mut rows = Vec::new();
     for (name, path) in &files {
         let running = live.get(name.as_str());
-        let state = if running.is_some() { "running" } else { "stopped" };
+        let state = running.map_or("stopped", state_of);
         rows.push(match jail::load(path, name, &cfg) {
             Ok(spec) => Row {
                 name: name.to_string(),
@@ -85,7 +92,7 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
             },
             Err(e) => Row {
                 name: name.to_string(),
-                state: if running.is_some() { "running".into() } else { "invalid".into() },
+                state: running.map_or("invalid", state_of).into(),
                 jid: running.map(|j| j.jid),
                 ip: running.map(live_ips).unwrap_or_default(),
                 release: None,
@@ -101,7 +108,7 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
         if !files.iter().any(|(name, _)| name.as_str() == n) {
             rows.push(Row {
                 name: n.clone(),
-                state: "running".into(),
+                state: state_of(j).into(),
                 jid: Some(j.jid),
                 ip: live_ips(j),
                 release: None,

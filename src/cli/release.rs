@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::output::{print_json, table};
 use super::CliError;
 use crate::config::HostConfig;
-use crate::host::Host;
+use crate::host::{Errno, Host};
 use crate::model::{Arch, ReleaseName};
 use crate::plan::release::{self as plan, FetchPlan, BASE_SNAPSHOT};
 use crate::release::fetch::{self, Progress, Quiet, Source};
@@ -323,7 +323,20 @@ fn destroy(host: &mut dyn Host, cfg: &HostConfig, name: &str) -> Result<ExitCode
             if jails.len() == 1 { "it" } else { "them" }
         )));
     }
-    host.zfs_destroy(plan::dataset(cfg, &release).as_str(), true)?;
+    let dataset = plan::dataset(cfg, &release);
+    match host.zfs_destroy(dataset.as_str(), true) {
+        Ok(()) => {}
+        // A user hold on @base (a backup tool's, an admin's) or a process
+        // in the release's files: ZFS refuses, and so does brig, saying
+        // how to find the holder.
+        Err(e) if e.errno == Errno::EBUSY => {
+            return Err(CliError::Failed(format!(
+                "release {release} is held or in use and was kept: `zfs holds -r {dataset}` lists holds (`zfs release TAG SNAPSHOT` drops one) and `fstat -f {}` the processes using it; then run this again",
+                cfg.mountpoint.join("releases").join(release.as_str()).display()
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    }
     let cache = host.local_path(&cfg.mountpoint.join("cache").join(&r.arch).join(release.as_str()));
     remove_cache(&cache)?;
     println!("destroyed release {release}");

@@ -165,9 +165,14 @@ pub(super) fn stop_one(
     dry_run: bool,
 ) -> Result<(), CliError> {
     let running = host.jail_find(spec.name.as_str())?;
+    let dying = match running {
+        Some(_) => None,
+        None => crate::observe::dying(host, spec.name.as_str())?,
+    };
     let started = crate::observe::started(host, &spec.name);
     let seen = StopSeen {
         running: running.as_ref(),
+        dying: dying.as_ref(),
         started: started.as_ref(),
         rules: &around.rules,
         mounts: around.mounts.get(spec.name.as_str()).map_or(&[], Vec::as_slice),

@@ -4,6 +4,8 @@
 //! back its command list) and both the failure and any undo failure are
 //! reported.
 
+mod settle;
+
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -208,11 +210,19 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             Ok(Undo::Nothing)
         }
         Op::RemoveJail { jid, .. } => {
-            host.jail_remove(*jid)?;
+            settle::remove_jail(host, *jid)?;
+            Ok(Undo::Nothing)
+        }
+        Op::AwaitDad { aliases } => {
+            settle::await_dad(host, aliases)?;
+            Ok(Undo::Nothing)
+        }
+        Op::AwaitGone { jid, .. } => {
+            settle::await_gone(host, *jid)?;
             Ok(Undo::Nothing)
         }
         Op::Unmount { target } => {
-            host.unmount(target, false)?;
+            settle::unmount(host, target)?;
             Ok(Undo::Nothing)
         }
         Op::RemoveAlias { interface, addr } => {
@@ -341,8 +351,8 @@ fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
     match u {
         Undo::Nothing => Ok(()),
         Undo::RemoveAlias(i, a) => host.addr_remove(&i, a).map_err(|e| e.to_string()),
-        Undo::Unmount(t) => host.unmount(&t, false).map_err(|e| e.to_string()),
-        Undo::RemoveJail(jid) => host.jail_remove(jid).map_err(|e| e.to_string()),
+        Undo::Unmount(t) => settle::unmount(host, &t).map_err(|e| e.to_string()),
+        Undo::RemoveJail(jid) => settle::remove_jail(host, jid).map_err(|e| e.to_string()),
         Undo::UpdateJail(jid, old) => update_jail(host, jid, &old).map_err(|e| e.to_string()),
         Undo::Detach(ds, jid) => host.zfs_unjail(&ds, jid).map_err(|e| e.to_string()),
         Undo::Attach(ds, jid) => host.zfs_jail(&ds, jid).map_err(|e| e.to_string()),

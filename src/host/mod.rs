@@ -141,6 +141,29 @@ impl JailParam {
     }
 }
 
+/// The flags of jail_get(2). With `dying` (`JAIL_DYING`, 0x08) a lookup
+/// also finds a jail that jail_remove(2) has killed but whose last
+/// reference (a process still exiting, a socket, an open file) has not gone
+/// yet; without it such a jail is ENOENT (kern_jail_get).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GetFlags {
+    pub dying: bool,
+}
+
+impl GetFlags {
+    pub const ALIVE: GetFlags = GetFlags { dying: false };
+    pub const DYING: GetFlags = GetFlags { dying: true };
+
+    /// The bit pattern of `<sys/jail.h>`.
+    pub fn bits(self) -> i32 {
+        if self.dying {
+            0x08
+        } else {
+            0
+        }
+    }
+}
+
 /// How jail_get(2) selects a jail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JailKey {
@@ -402,19 +425,23 @@ pub trait Host {
     fn jail_set(&mut self, params: &[JailParam], flags: SetFlags) -> HostResult<Jid>;
 
     /// jail_get(2) of the named parameters of one jail, in the order asked.
-    fn jail_get(&self, key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>>;
+    fn jail_get(&self, key: &JailKey, names: &[&str], flags: GetFlags) -> HostResult<Vec<JailParam>>;
 
-    /// jail_remove(2): kills the jail's processes and removes it and its
-    /// children.
+    /// jail_remove(2): marks the jail and its children dying and sends
+    /// their processes SIGKILL, without waiting for them; the jail is gone
+    /// once its last reference is (see [`GetFlags`]). A jail already dying
+    /// is no error; an unknown jid is EINVAL.
     fn jail_remove(&mut self, jid: Jid) -> HostResult<()>;
 
-    /// Every live jail visible to brig, in jid order, read with one
-    /// jail_get(2) per jail (`lastjid` walk); no process is spawned.
+    /// Every jail visible to brig, in jid order, read with one jail_get(2)
+    /// per jail (`lastjid` walk); no process is spawned. Dying jails are
+    /// included (with `dying` set), so a caller that wants the running
+    /// ones filters them out.
     fn jail_list(&self) -> HostResult<Vec<LiveJail>> {
         let mut out = Vec::new();
         let mut last = 0;
         loop {
-            match self.jail_get(&JailKey::After(last), LIVE_PARAMS) {
+            match self.jail_get(&JailKey::After(last), LIVE_PARAMS, GetFlags::DYING) {
                 Ok(values) => {
                     let jail = LiveJail::from_params(&values);
                     last = jail.jid;
@@ -431,9 +458,9 @@ pub trait Host {
     /// jail_remove(2), which kills.
     fn jail_kill(&mut self, jid: Jid, signal: Option<nix::sys::signal::Signal>) -> HostResult<bool>;
 
-    /// The live jail with this name, if any.
+    /// The live (not dying) jail with this name, if any.
     fn jail_find(&self, name: &str) -> HostResult<Option<LiveJail>> {
-        match self.jail_get(&JailKey::Name(name.to_string()), LIVE_PARAMS) {
+        match self.jail_get(&JailKey::Name(name.to_string()), LIVE_PARAMS, GetFlags::ALIVE) {
             Ok(values) => Ok(Some(LiveJail::from_params(&values))),
             Err(e) if e.errno == Errno::ENOENT => Ok(None),
             Err(e) => Err(e),
@@ -513,6 +540,12 @@ pub trait Host {
     fn addr_add(&mut self, iface: &str, addr: IpNet) -> HostResult<()>;
     /// Removes an alias address (`ifconfig IF inet ADDR -alias`).
     fn addr_remove(&mut self, iface: &str, addr: IpNet) -> HostResult<()>;
+    /// The `IN6_IFF_*` flags of an IPv6 address (SIOCGIFAFLAG_IN6; see
+    /// `kernel::net`): a new address is `IN6_IFF_TENTATIVE` until
+    /// duplicate address detection has finished, and cannot be bound to
+    /// meanwhile (EADDRNOTAVAIL). ENXIO: no such interface; EADDRNOTAVAIL:
+    /// the address is not on it.
+    fn addr6_flags(&self, iface: &str, addr: Ipv6Addr) -> HostResult<u32>;
 
     // --- processes ------------------------------------------------------
 

@@ -225,7 +225,9 @@ fn running(cfg: &HostConfig, spec: &JailSpec, r: &Running, seen: &Seen, plan: &m
     let want = Started::of(cfg, spec);
     let lagging = plan.restart.is_empty() && r.started.is_some_and(|s| *s != want);
     let record = lagging || !(add.is_empty() && remove.is_empty() && attach.is_empty() && detach.is_empty());
+    let dad = super::run::await_dad(&add);
     plan.ops.extend(add);
+    plan.ops.extend(dad);
     if !update.is_empty() {
         plan.ops.push(Op::UpdateJail { name: r.jail.name.clone(), jid: r.jail.jid, params: update, old });
     }

@@ -105,6 +105,8 @@ pub fn release_origin(cfg: &HostConfig, r: &ReleaseName) -> String {
 /// What `brig destroy` found on the machine.
 pub struct DestroySeen<'a> {
     pub running: Option<&'a LiveJail>,
+    /// A dying jail of that name (see `run::StopSeen::dying`).
+    pub dying: Option<&'a LiveJail>,
     pub mounts: &'a [MountEntry],
     pub interfaces: &'a [Interface],
     /// The definition, if it is valid (for its aliases).
@@ -124,7 +126,17 @@ pub struct DestroySeen<'a> {
 pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op> {
     let mut ops = Vec::new();
     if let Some(j) = seen.running {
+        // Detached first: the kernel keeps an attached name in the jail's
+        // zone until the prison is freed, and a dataset made later under
+        // that name would be the jail's too.
+        for d in seen.started.map(|s| s.datasets.as_slice()).unwrap_or_default() {
+            if let Ok(dataset) = DatasetName::parse(d) {
+                ops.push(Op::DetachDataset { dataset, jail: j.name.clone() });
+            }
+        }
         ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
+    } else if let Some(j) = seen.dying {
+        ops.push(Op::AwaitGone { name: j.name.clone(), jid: j.jid });
     }
     ops.extend(super::run::remove_rules(name, seen.rules));
     ops.extend(super::run::unmount_all(cfg, name, seen.mounts));
@@ -186,12 +198,15 @@ mod tests {
             m("/usr/local/brig/jails/webby/root/dev", "devfs"),
         ];
         let ifs = vec![Interface { name: "em0".into(), up: true, addrs: vec!["192.0.2.10/24".parse().expect("addr")] }];
+        let started =
+            super::super::run::Started { aliases: Vec::new(), datasets: vec!["zroot/brig/jails/web/data".into()] };
         let seen = DestroySeen {
             running: Some(&live),
+            dying: None,
             mounts: &mounts,
             interfaces: &ifs,
             spec: Some(&s),
-            started: None,
+            started: Some(&started),
             rules: &["jail:web:maxproc:deny=10".into(), "jail:webby:maxproc:deny=10".into()],
             dataset_exists: true,
             definition_exists: true,
@@ -199,11 +214,13 @@ mod tests {
         assert_eq!(
             lines(&destroy(&cfg(), &s.name, &seen)),
             vec![
+                "zfs unjail web zroot/brig/jails/web/data",
                 "jail_remove web (jid 7)",
                 "rctl -r jail:web:maxproc:deny=10",
                 "umount /usr/local/brig/jails/web/root/dev/fd",
                 "umount /usr/local/brig/jails/web/root/dev",
                 "ifconfig em0 192.0.2.10 -alias",
+                "rm /var/db/brig/started/web.json",
                 "zfs destroy -r zroot/brig/jails/web",
                 "rm /usr/local/etc/brig/jails/web.toml",
             ]

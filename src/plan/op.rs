@@ -34,6 +34,10 @@ pub enum Op {
     CopyIntoJail { dataset: DatasetName, from: PathBuf, to: PathBuf },
     /// Add an interface alias. Undo: remove it.
     AddAlias { interface: String, addr: ipnet::IpNet },
+    /// Wait (bounded) until new IPv6 aliases have passed duplicate address
+    /// detection: a tentative address cannot be bound to, so a daemon
+    /// started before would fail. A duplicated one fails the step.
+    AwaitDad { aliases: Vec<(String, std::net::Ipv6Addr)> },
     /// Mount a filesystem at `target` inside a dataset's root; the mount
     /// point is made (or checked) without following symlinks first.
     /// Undo: unmount it.
@@ -74,8 +78,13 @@ pub enum Op {
     /// SIGTERM every process of the jail and wait up to `timeout` seconds
     /// for them to go (stop.timeout); what is left, jail_remove kills.
     Terminate { jail: String, timeout: u32 },
-    /// jail_remove(2). Cannot be undone.
+    /// jail_remove(2), then a bounded wait until the jail has left the
+    /// kernel (its killed processes gone). Cannot be undone.
     RemoveJail { name: String, jid: i32 },
+    /// A bounded wait for a jail that is already dying (an earlier,
+    /// interrupted stop removed it) to leave the kernel, before its mounts
+    /// are taken down. Nothing to undo.
+    AwaitGone { name: String, jid: i32 },
     /// unmount(2). Cannot be undone.
     Unmount { target: PathBuf },
     /// Remove an interface alias. Cannot be undone.
@@ -115,10 +124,15 @@ impl fmt::Display for Op {
                 write!(f, "copy {} to {} in {dataset}", from.display(), to.display())
             }
             Op::RemoveJail { name, jid } => write!(f, "jail_remove {name} (jid {jid})"),
+            Op::AwaitGone { name, jid } => write!(f, "wait for the dying jail {name} (jid {jid}) to go"),
             Op::Terminate { jail, timeout } => write!(f, "SIGTERM the processes of {jail}, wait up to {timeout} s"),
             Op::AddAlias { interface, addr } => {
                 let family = if addr.addr().is_ipv4() { "inet" } else { "inet6" };
                 write!(f, "ifconfig {interface} {family} {addr} alias")
+            }
+            Op::AwaitDad { aliases } => {
+                let each: Vec<String> = aliases.iter().map(|(i, a)| format!("{a} on {i}")).collect();
+                write!(f, "wait for duplicate address detection of {}", each.join(", "))
             }
             Op::MountIn { dataset, fstype, source, target, readonly, options } => {
                 let mut opts: Vec<String> =

@@ -42,6 +42,18 @@ pub struct Alias {
     pub addr: IpNet,
 }
 
+/// The wait for the IPv6 aliases among `ops` to become usable, if any.
+pub fn await_dad(ops: &[Op]) -> Option<Op> {
+    let aliases: Vec<(String, std::net::Ipv6Addr)> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::AddAlias { interface, addr: IpNet::V6(a) } => Some((interface.clone(), a.addr())),
+            _ => None,
+        })
+        .collect();
+    (!aliases.is_empty()).then_some(Op::AwaitDad { aliases })
+}
+
 /// The aliases a start of `spec` adds.
 pub fn aliases_of(spec: &JailSpec) -> Vec<Alias> {
     match &spec.network {
@@ -204,6 +216,9 @@ pub fn start(
         let dataset = delegated_dataset(cfg, &spec.name, d);
         ops.push(Op::AttachDataset { dataset, jail: spec.name.to_string() });
     }
+    // Duplicate address detection ran meanwhile; the jail's daemons can
+    // bind only once it is over.
+    ops.extend(await_dad(&ops));
     ops.push(Op::ExecIn {
         stage: "exec.start",
         jail: spec.name.to_string(),
@@ -275,6 +290,10 @@ pub fn remove_rules(name: &JailName, rules: &[String]) -> Vec<Op> {
 /// What `brig stop` found: the live jail, the mounts, the interfaces.
 pub struct StopSeen<'a> {
     pub running: Option<&'a LiveJail>,
+    /// A jail of that name that is still dying (jail_get(2) with
+    /// JAIL_DYING), when none is running: a stop killed after
+    /// jail_remove(2) left it, and its mounts stay busy until it goes.
+    pub dying: Option<&'a LiveJail>,
     /// The record of its start, if there is one.
     pub started: Option<&'a Started>,
     /// Its rctl rules in the kernel (jail_remove(2) leaves them).
@@ -309,6 +328,8 @@ pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
         if let Some(c) = &spec.exec.poststop {
             ops.push(Op::Hook { stage: "exec.poststop", command: c.clone() });
         }
+    } else if let Some(j) = seen.dying {
+        ops.push(Op::AwaitGone { name: j.name.clone(), jid: j.jid });
     }
     ops.extend(remove_rules(&spec.name, seen.rules));
     ops.extend(unmount_all(cfg, &spec.name, seen.mounts));
@@ -343,8 +364,9 @@ mod tests {
         assert_eq!(l[6], "rctl -a jail:web:memoryuse:deny=1073741824");
         assert_eq!(l[7], "rctl -a jail:web:maxproc:deny=100");
         assert_eq!(l[8], "cpuset -l 0-1 -j web");
-        assert_eq!(l[9], "exec.start in web: /bin/sh /etc/rc");
-        assert_eq!(l.len(), 10);
+        assert_eq!(l[9], "wait for duplicate address detection of 2001:db8::10 on em0");
+        assert_eq!(l[10], "exec.start in web: /bin/sh /etc/rc");
+        assert_eq!(l.len(), 11);
         let without = lines(&start(&cfg(), &spec(), &|_| true, false).expect("plans"));
         assert!(!without.iter().any(|l| l.starts_with("rctl")), "--no-limits leaves the rules out");
         assert!(without.iter().any(|l| l.starts_with("cpuset")), "but not the cpuset");
@@ -386,6 +408,7 @@ mod tests {
         let rules = vec!["jail:web:pcpu:deny=50".to_string(), "jail:webby:pcpu:deny=50".to_string()];
         let seen = StopSeen {
             running: Some(&live),
+            dying: None,
             started: Some(&started),
             rules: &rules,
             mounts: &mounts,
@@ -408,8 +431,28 @@ mod tests {
                 "rm /var/db/brig/started/web.json",
             ]
         );
-        let stopped = StopSeen { running: None, started: None, rules: &[], mounts: &mounts[..1], interfaces: &[] };
+        let stopped =
+            StopSeen { running: None, dying: None, started: None, rules: &[], mounts: &mounts[..1], interfaces: &[] };
         assert!(stop(&cfg(), &spec(), &stopped).is_empty(), "nothing left to clean");
+        // Killed after jail_remove: the next stop waits for the dying jail
+        // before it unmounts what it still holds.
+        let dying = LiveJail { dying: true, ..live.clone() };
+        let interrupted = StopSeen {
+            running: None,
+            dying: Some(&dying),
+            started: None,
+            rules: &[],
+            mounts: &mounts,
+            interfaces: &[],
+        };
+        assert_eq!(
+            lines(&stop(&cfg(), &spec(), &interrupted)),
+            vec![
+                "wait for the dying jail web (jid 3) to go",
+                "umount /usr/local/brig/jails/web/root/usr/local/www",
+                "umount /usr/local/brig/jails/web/root/dev",
+            ]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! jail, restarts only when asked, datasets for hand-written definitions,
 //! idempotence, and a failure at any host call undone.
 
-use brig::host::{Host, JailKey};
+use brig::host::{GetFlags, Host, JailKey};
 
 use crate::common::Sim;
 use crate::run::{assert_down, defined, ROOT};
@@ -26,10 +26,10 @@ fn write_definition(sim: &Sim, text: &str) {
 /// What apply may change, as the kernel and the host report it.
 fn fingerprint(sim: &Sim) -> String {
     let h = sim.host();
-    let live = h
-        .jail_find("box")
-        .expect("get")
-        .map(|j| h.jail_get(&JailKey::Jid(j.jid), &["host.hostname", "securelevel", "ip4.addr"]).expect("params"));
+    let live = h.jail_find("box").expect("get").map(|j| {
+        h.jail_get(&JailKey::Jid(j.jid), &["host.hostname", "securelevel", "ip4.addr"], GetFlags::ALIVE)
+            .expect("params")
+    });
     let mounts: Vec<_> = h.mounts().expect("mounts").into_iter().filter(|m| m.target.starts_with(ROOT)).collect();
     let addrs: Vec<String> =
         h.interfaces().expect("ifs").into_iter().flat_map(|i| i.addrs).map(|a| a.to_string()).collect();
@@ -123,7 +123,7 @@ fn a_change_the_kernel_takes_only_at_creation_needs_a_restart() {
     let h = sim.host();
     let j = h.jail_find("box").expect("get").expect("running");
     assert_eq!(j.hostname, "new");
-    let mode = h.jail_get(&JailKey::Jid(j.jid), &["ip4"]).expect("get");
+    let mode = h.jail_get(&JailKey::Jid(j.jid), &["ip4"], GetFlags::ALIVE).expect("get");
     assert_eq!(mode[0].value.to_string(), "inherit");
     drop(h);
     assert!(!fingerprint(&sim).contains("192.0.2.20"), "the old alias went with the restart");

@@ -426,6 +426,25 @@ fn destroy_refuses_while_a_jail_is_cloned_from_the_release() {
 }
 
 #[test]
+fn destroy_keeps_a_held_release_and_says_how_to_find_the_hold() {
+    let sim = initialised();
+    let m = mirror(&base_entries(), None);
+    sim.brig(&["release", "fetch", RELEASE, "--from", &m.path().display().to_string()]).ok();
+    sim.host().zfs_hold("zroot/brig/releases/14.3-RELEASE@base", "backup").expect("hold");
+    let r = sim.brig(&["release", "destroy", RELEASE]);
+    r.fails(1);
+    assert_eq!(
+        r.stderr.trim(),
+        "brig: release 14.3-RELEASE is held or in use and was kept: `zfs holds -r zroot/brig/releases/14.3-RELEASE` lists holds (`zfs release TAG SNAPSHOT` drops one) and `fstat -f /usr/local/brig/releases/14.3-RELEASE` the processes using it; then run this again"
+    );
+    assert_eq!(
+        release_datasets(&sim),
+        vec!["zroot/brig/releases/14.3-RELEASE", "zroot/brig/releases/14.3-RELEASE@base"]
+    );
+    sim.brig(&["release", "list"]).ok();
+}
+
+#[test]
 fn bad_requests_are_refused_before_anything_happens() {
     let sim = Sim::new();
     let r = sim.brig(&["release", "list"]);

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use brig::host::{Host, JailKey, ParamValue};
+use brig::host::{GetFlags, Host, JailKey, ParamValue};
 
 use crate::common::Sim;
 
@@ -58,7 +58,9 @@ fn start_and_stop_follow_jail8() {
         assert_eq!(j.path, ROOT);
         assert_eq!((j.securelevel, j.enforce_statfs, j.devfs_ruleset, j.children_max), (2, 2, 4, 0));
         assert_eq!(j.ip4, vec!["192.0.2.20".parse::<std::net::Ipv4Addr>().expect("ip")]);
-        let allow = h.jail_get(&JailKey::Jid(j.jid), &["allow.set_hostname", "allow.raw_sockets"]).expect("get");
+        let allow = h
+            .jail_get(&JailKey::Jid(j.jid), &["allow.set_hostname", "allow.raw_sockets"], GetFlags::ALIVE)
+            .expect("get");
         assert!(allow.iter().all(|p| p.value == ParamValue::Bool(false)), "{allow:?}");
         let devfs = h.mounts().expect("mounts").into_iter().find(|m| m.fstype == "devfs").expect("devfs mounted");
         assert_eq!(devfs.target, Path::new(ROOT).join("dev"));
@@ -280,4 +282,31 @@ fn a_failed_forced_destroy_is_finished_by_the_next() {
         assert_eq!(left.len(), 1, "{fault}: datasets left: {left:?}");
         assert!(!sim.file("/usr/local/etc/brig/jails/box.toml").exists(), "{fault}: definition left");
     }
+}
+
+#[test]
+fn a_start_waits_for_duplicate_address_detection_of_its_ipv6_aliases() {
+    let sim = defined(&["--ip6", "2001:db8::20/64"]);
+    sim.brig(&["start", "box"]).ok();
+    // Each SIOCGIFAFLAG_IN6 read is a tick of the sim's DAD: had the start
+    // not waited, the address would still be tentative now.
+    let flags = sim.host().addr6_flags("em0", "2001:db8::20".parse().expect("ip")).expect("flags");
+    assert_eq!(flags & brig::kernel::net::IN6_IFF_TENTATIVE, 0, "exec.start ran before DAD was over");
+    sim.brig(&["stop", "box"]).ok();
+}
+
+#[test]
+fn a_duplicated_ipv6_address_fails_the_start_and_leaves_nothing() {
+    let sim = defined(&["--ip6", "2001:db8::20/64"]);
+    sim.configure(|t| format!("duplicate_addresses = [\"2001:db8::20\"]\n{t}"));
+    let r = sim.brig(&["start", "box"]);
+    r.fails(1);
+    assert!(
+        r.stderr.contains("2001:db8::20 on em0: another node on the network already has it (duplicate address detection); choose another address"),
+        "{}",
+        r.stderr
+    );
+    assert_down(&sim);
+    let ifs = sim.host().interfaces().expect("ifs");
+    assert!(ifs.iter().all(|i| i.addrs.iter().all(|a| a.addr().to_string() != "2001:db8::20")), "alias left");
 }

@@ -2,7 +2,7 @@
 
 use std::net::Ipv4Addr;
 
-use brig::host::{Errno, Host, JailKey, JailParam, JailSys, ParamValue, SetFlags};
+use brig::host::{Errno, GetFlags, Host, JailKey, JailParam, JailSys, ParamValue, SetFlags};
 
 use crate::common::Sim;
 
@@ -76,7 +76,7 @@ fn path_and_other_create_only_parameters_cannot_change() {
     assert_eq!(e.detail, "ip4 cannot be changed after creation");
     // Writable parameters can.
     h.jail_set(&upd(JailParam::str("host.hostname", "a.example.org")), SetFlags::UPDATE).expect("hostname changes");
-    let got = h.jail_get(&JailKey::Name("a".into()), &["host.hostname"]).expect("get");
+    let got = h.jail_get(&JailKey::Name("a".into()), &["host.hostname"], GetFlags::ALIVE).expect("get");
     assert_eq!(got[0].value, ParamValue::Str("a.example.org".into()));
 }
 
@@ -164,37 +164,169 @@ fn the_first_address_stays_primary_and_the_rest_are_sorted() {
     let mut p = jail("a", &root);
     p.push(JailParam::new("ip4.addr", ParamValue::Ip4(addrs(&[30, 20, 10, 25]))));
     h.jail_set(&p, SetFlags::CREATE).expect("created");
-    let got = h.jail_get(&JailKey::Name("a".into()), &["ip4.addr"]).expect("get");
+    let got = h.jail_get(&JailKey::Name("a".into()), &["ip4.addr"], GetFlags::ALIVE).expect("get");
     assert_eq!(got[0].value, ParamValue::Ip4(addrs(&[30, 10, 20, 25])));
     let upd = vec![JailParam::str("name", "a"), JailParam::new("ip4.addr", ParamValue::Ip4(addrs(&[25, 30, 10])))];
     h.jail_set(&upd, SetFlags::UPDATE).expect("updated");
-    let got = h.jail_get(&JailKey::Name("a".into()), &["ip4.addr"]).expect("get");
+    let got = h.jail_get(&JailKey::Name("a".into()), &["ip4.addr"], GetFlags::ALIVE).expect("get");
     assert_eq!(got[0].value, ParamValue::Ip4(addrs(&[25, 10, 30])));
 }
 
 #[test]
-fn children_need_room_in_their_parent() {
+fn the_host_may_nest_jails_and_children_cur_counts_every_descendant() {
+    // kern_jail_set checks the nesting limit along the *caller's* chain
+    // (`for (tpr = mypr; ...)`): from the host only prison0's, so a
+    // parent's children.max does not stop the host. children.cur counts
+    // grandchildren too (sysctl_security_jail_children.sh).
     let sim = Sim::new();
     let mut h = sim.host();
     let root = mkdir(&sim, "/j");
     h.jail_set(&jail("parent", &root), SetFlags::CREATE).expect("parent");
-    let e = h.jail_set(&jail("parent.child", &root), SetFlags::CREATE).expect_err("children.max is 0");
-    assert_eq!((e.errno, e.detail.as_str()), (Errno::EPERM, "prison limit exceeded"));
-    h.jail_set(&[JailParam::str("name", "parent"), JailParam::int("children.max", 1)], SetFlags::UPDATE)
-        .expect("raise");
-    h.jail_set(&jail("parent.child", &root), SetFlags::CREATE).expect("child");
-    assert_eq!(errno(h.jail_set(&jail("parent.second", &root), SetFlags::CREATE)), Errno::EPERM);
+    h.jail_set(&jail("parent.child", &root), SetFlags::CREATE).expect("children.max 0 binds the jail, not the host");
+    h.jail_set(&jail("parent.child.grand", &root), SetFlags::CREATE).expect("grandchild");
+    let cur = |h: &brig::host::sim::SimHost, n: &str| h.jail_find(n).expect("get").expect("running").children_cur;
+    assert_eq!((cur(&h, "parent"), cur(&h, "parent.child")), (2, 1));
+    assert_eq!(h.sysctl_get("security.jail.children.cur").expect("sysctl").as_int(), Some(3));
     assert_eq!(errno(h.jail_set(&jail("nobody.child", &root), SetFlags::CREATE)), Errno::ENOENT);
+    // children.max must stay below the parent's.
+    let e = h
+        .jail_set(&[JailParam::str("name", "parent.child"), JailParam::int("children.max", 1)], SetFlags::UPDATE)
+        .expect_err("parent allows 0");
+    assert_eq!(e.errno, Errno::EPERM);
     // A child cannot be looser than its parent.
     let mut loose = jail("parent.x", &root);
     loose.push(JailParam::bool("allow.raw_sockets", true));
-    h.jail_set(&[JailParam::str("name", "parent"), JailParam::int("children.max", 2)], SetFlags::UPDATE)
-        .expect("raise");
     assert_eq!(errno(h.jail_set(&loose, SetFlags::CREATE)), Errno::EPERM);
-    // Removing the parent removes the child.
+    // Removing the parent takes the descendants with it.
     let parent = h.jail_find("parent").expect("get").expect("running");
     h.jail_remove(parent.jid).expect("remove");
-    assert_eq!(h.jail_list().expect("list"), vec![]);
+    assert!(h.jail_list().expect("list").iter().all(|j| j.dying), "all three are dying");
+    assert_eq!(h.jail_find("parent.child").expect("get"), None);
+}
+
+#[test]
+fn a_jailed_caller_is_held_to_its_own_limit_and_its_parents_ruleset() {
+    let sim = Sim::new();
+    sim.configure(|t| t + "\n[sysctl]\n\"security.jail.jailed\" = 1\n\"security.jail.children.max\" = 1\n");
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    let mut p = jail("a", &root);
+    p.push(JailParam::int("devfs_ruleset", 4));
+    // The caller's parent (prison0 as the sim sees it) has ruleset 0.
+    assert_eq!(errno(h.jail_set(&p, SetFlags::CREATE)), Errno::EPERM);
+    h.jail_set(&jail("a", &root), SetFlags::CREATE).expect("within the caller's limit");
+    let e = h.jail_set(&jail("b", &root), SetFlags::CREATE).expect_err("limit reached");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EPERM, "prison limit exceeded"));
+}
+
+#[test]
+fn the_host_may_set_any_ruleset_and_limits_reach_the_descendants() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    let mut p = jail("a", &root);
+    p.push(JailParam::int("children.max", 5));
+    h.jail_set(&p, SetFlags::CREATE).expect("parent");
+    let mut c = jail("a.b", &root);
+    c.push(JailParam::int("devfs_ruleset", 7));
+    c.push(JailParam::int("children.max", 4));
+    h.jail_set(&c, SetFlags::CREATE).expect("the host is not held to the parent's ruleset");
+    h.jail_set(&jail("a.b.c", &root), SetFlags::CREATE).expect("grandchild");
+    // Raising the parent's limits raises its descendants', lowering
+    // children.max lowers theirs by depth, the ruleset is overwritten.
+    let upd = vec![
+        JailParam::str("name", "a"),
+        JailParam::int("securelevel", 3),
+        JailParam::int("enforce_statfs", 2),
+        JailParam::int("children.max", 2),
+        JailParam::int("devfs_ruleset", 4),
+    ];
+    h.jail_set(&upd, SetFlags::UPDATE).expect("update");
+    let b = h.jail_find("a.b").expect("get").expect("running");
+    assert_eq!((b.securelevel, b.enforce_statfs, b.children_max, b.devfs_ruleset), (3, 2, 1, 4));
+    let c = h.jail_find("a.b.c").expect("get").expect("running");
+    assert_eq!((c.securelevel, c.children_max, c.devfs_ruleset), (3, 0, 4));
+    // A new name may not move a jail under another parent.
+    h.jail_set(&jail("z", &root), SetFlags::CREATE).expect("z");
+    let e = h
+        .jail_set(&[JailParam::int("jid", b.jid), JailParam::str("name", "z.b")], SetFlags::UPDATE)
+        .expect_err("other parent");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EINVAL, "cannot change jail's parent"));
+}
+
+#[test]
+fn a_removed_jail_stays_dying_until_its_last_reference_goes() {
+    let sim = Sim::new();
+    sim.configure(|t| t.replace("dying_polls = 2", "dying_polls = 3"));
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    let jid = h.jail_set(&jail("a", &root), SetFlags::CREATE).expect("created");
+    h.jail_remove(jid).expect("removed");
+    h.jail_remove(jid).expect("removing a dying jail is no error");
+    // Gone for lookups without JAIL_DYING, and the name is free again.
+    assert_eq!(h.jail_find("a").expect("get"), None);
+    let e = h.jail_get(&JailKey::Jid(jid), &["name"], GetFlags::ALIVE).expect_err("dying");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::ENOENT, "jail 1 is dying"));
+    let listed = h.jail_list().expect("list");
+    assert_eq!((listed.len(), listed[0].dying), (1, true), "listed with JAIL_DYING");
+    // Attaching to it (a command inside) is EINVAL.
+    let cmd = brig::host::Command::new("/bin/sh");
+    assert_eq!(errno(h.spawn(&cmd, brig::host::Place::Jail(jid))), Errno::EINVAL);
+    let again = h.jail_set(&jail("a", &root), SetFlags::CREATE).expect("a new jail takes the name");
+    assert_ne!(again, jid, "automatic jids skip the dying jail's");
+    for _ in 0..3 {
+        h.jail_get(&JailKey::Jid(jid), &["dying"], GetFlags::DYING).expect("still there");
+    }
+    assert_eq!(errno(h.jail_get(&JailKey::Jid(jid), &["jid"], GetFlags::DYING)), Errno::ENOENT);
+    assert_eq!(errno(h.jail_remove(jid)), Errno::EINVAL, "freed: unknown");
+}
+
+#[test]
+fn the_mounts_of_a_dying_jail_are_busy() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    mkdir(&sim, "/j/dev");
+    h.mount(&brig::host::MountRequest {
+        fstype: "devfs".into(),
+        source: "devfs".into(),
+        target: "/j/dev".into(),
+        readonly: false,
+        options: vec![],
+    })
+    .expect("mounted");
+    let jid = h.jail_set(&jail("a", &root), SetFlags::CREATE).expect("created");
+    h.jail_remove(jid).expect("removed");
+    let e = h.unmount(std::path::Path::new("/j/dev"), false).expect_err("busy");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EBUSY, "/j/dev is busy: jail a (jid 1) is still dying"));
+    while h.jail_get(&JailKey::Jid(jid), &["jid"], GetFlags::DYING).is_ok() {}
+    h.unmount(std::path::Path::new("/j/dev"), false).expect("free once it is gone");
+}
+
+#[test]
+fn numeric_names_are_jids_only_in_normal_form() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    // A plain create takes the jid from an all-digit name (strtoul).
+    assert_eq!(h.jail_set(&jail("7", &root), SetFlags::CREATE).expect("jid 7"), 7);
+    let e = h.jail_set(&jail("0123", &root), SetFlags::CREATE).expect_err("leading zero");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EINVAL, "name cannot be numeric (unless it is the jid)"));
+    assert_eq!(errno(h.jail_set(&jail("007", &root), SetFlags::CREATE)), Errno::EEXIST, "jid 7 is taken");
+    // jail_get never reads a name as a number.
+    assert_eq!(errno(h.jail_get(&JailKey::Name("07".into()), &["jid"], GetFlags::ALIVE)), Errno::ENOENT);
+}
+
+#[test]
+fn create_or_update_without_persist_is_refused_even_for_a_live_jail() {
+    let sim = Sim::new();
+    let mut h = sim.host();
+    let root = mkdir(&sim, "/j");
+    h.jail_set(&jail("a", &root), SetFlags::CREATE).expect("created");
+    let both = SetFlags { create: true, update: true, attach: false };
+    let e = h.jail_set(&[JailParam::str("name", "a")], both).expect_err("no persist");
+    assert_eq!((e.errno, e.detail.as_str()), (Errno::EINVAL, "new jail must persist or attach"));
+    h.jail_set(&[JailParam::str("name", "a")], SetFlags::UPDATE).expect("a plain update needs none");
 }
 
 #[test]
@@ -213,8 +345,8 @@ fn list_walks_every_jail_in_jid_order_and_survives_reopening() {
     let a = h.jail_find("a").expect("get").expect("found");
     assert_eq!((a.path.as_str(), a.persist, a.securelevel, a.enforce_statfs), ("/j", true, -1, 2));
     assert_eq!(h.jail_find("zz").expect("get"), None);
-    assert_eq!(errno(h.jail_get(&JailKey::Jid(99), &["name"])), Errno::ENOENT);
-    assert_eq!(errno(h.jail_get(&JailKey::Jid(1), &["bogus"])), Errno::EINVAL);
+    assert_eq!(errno(h.jail_get(&JailKey::Jid(99), &["name"], GetFlags::ALIVE)), Errno::ENOENT);
+    assert_eq!(errno(h.jail_get(&JailKey::Jid(1), &["bogus"], GetFlags::ALIVE)), Errno::EINVAL);
 }
 
 #[test]

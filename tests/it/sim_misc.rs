@@ -178,6 +178,9 @@ fn jail_remove_kills_the_jails_processes_and_nopersist_waits_for_them() {
         assert!(std::time::Instant::now() < deadline, "the daemon survived jail_remove");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // The jail itself lingers, dying, and holds its devfs until it goes.
+    assert_eq!(errno(h.unmount(Path::new("/j/dev"), false)), Errno::EBUSY);
+    while h.jail_get(&brig::host::JailKey::Jid(jid), &["jid"], brig::host::GetFlags::DYING).is_ok() {}
     h.unmount(Path::new("/j/dev"), false).expect("unmount");
     assert!(!sim.file("/j/dev/null").exists(), "devfs nodes go with the mount");
 }

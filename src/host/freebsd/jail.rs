@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use super::buffer_text;
 use crate::host::encode::{self, IovPair};
 use crate::host::params;
-use crate::host::{HostError, HostResult, JailKey, JailParam, Jid, ParamValue, SetFlags};
+use crate::host::{GetFlags, HostError, HostResult, JailKey, JailParam, Jid, ParamValue, SetFlags};
 
 /// Size of the `errmsg` buffer handed to jail_set(2), jail_get(2) and
 /// nmount(2); the kernel truncates its message to fit.
@@ -100,7 +100,7 @@ pub(super) fn set(params: &[JailParam], flags: SetFlags) -> HostResult<Jid> {
 /// [`encode::encode_get`] avoids repeating the key's name (the kernel
 /// keeps only the last option of a name) and says which buffer answers
 /// each name.
-pub(super) fn get(key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
+pub(super) fn get(key: &JailKey, names: &[&str], flags: GetFlags) -> HostResult<Vec<JailParam>> {
     let encode::GetRequest { pairs, slots } =
         encode::encode_get(key, names).map_err(|e| HostError::new("jail_get", Errno::EINVAL, e.to_string()))?;
     let mut req = IovRequest::new(pairs);
@@ -109,7 +109,7 @@ pub(super) fn get(key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
     // SAFETY: as for jail_set; the kernel writes each value into its buffer
     // (never more than the iov_len we gave) and, on success, copies the
     // iovec array back with the length it used in each value's iov_len.
-    let rc = unsafe { libc::jail_get(iov.as_mut_ptr(), niov, 0) };
+    let rc = unsafe { libc::jail_get(iov.as_mut_ptr(), niov, flags.bits()) };
     if rc < 0 {
         let errno = Errno::last();
         return Err(HostError::new("jail_get", errno, req.errmsg_or(|| describe_key(key))));

@@ -18,18 +18,18 @@ mod rctl;
 mod spawn;
 mod sysctl;
 mod zfs;
-mod zfs_parse;
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
+use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use nix::errno::Errno;
 
 use super::{
-    Command, DatasetInfo, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid, MountEntry,
-    MountRequest, Output, Place, SetFlags, SysctlValue,
+    Command, DatasetInfo, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid,
+    MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue,
 };
 
 /// The FreeBSD machine brig runs on.
@@ -86,8 +86,8 @@ impl Host for FreeBsdHost {
         jail::set(params, flags)
     }
 
-    fn jail_get(&self, key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
-        jail::get(key, names)
+    fn jail_get(&self, key: &JailKey, names: &[&str], flags: GetFlags) -> HostResult<Vec<JailParam>> {
+        jail::get(key, names, flags)
     }
 
     fn jail_remove(&mut self, jid: Jid) -> HostResult<()> {
@@ -192,6 +192,10 @@ impl Host for FreeBsdHost {
 
     fn addr_remove(&mut self, iface: &str, addr: IpNet) -> HostResult<()> {
         net::addr_remove(iface, addr)
+    }
+
+    fn addr6_flags(&self, iface: &str, addr: Ipv6Addr) -> HostResult<u32> {
+        net::addr6_flags(iface, addr)
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

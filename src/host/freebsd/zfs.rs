@@ -15,13 +15,14 @@ use std::io;
 use std::path::PathBuf;
 use std::process::Stdio;
 
+use foreign_types::ForeignType;
 use nix::errno::Errno;
 use nvpair::{NvData, NvList};
 use zfs_core::{DataSetType, Zfs};
 
-use super::zfs_parse::{self, NativeValue};
 use super::{c_string, io_errno, mount};
 use crate::host::{DatasetInfo, HostError, HostResult};
+use crate::kernel::zfs::{self as zfs_text, NativeValue};
 
 /// zfs(8) in the base system.
 const ZFS: &str = "/sbin/zfs";
@@ -58,7 +59,7 @@ fn lzc_err(op: &'static str, e: &io::Error, name: &str) -> HostError {
 }
 
 /// Runs zfs(8) with LC_ALL=C (its messages are matched in
-/// `zfs_parse::errno_for`) and returns its stdout; a nonzero exit is an
+/// `zfs_text::errno_for`) and returns its stdout; a nonzero exit is an
 /// error whose detail is zfs's stderr.
 fn run_zfs(op: &'static str, args: &[&str]) -> HostResult<String> {
     let out = std::process::Command::new(ZFS)
@@ -69,9 +70,9 @@ fn run_zfs(op: &'static str, args: &[&str]) -> HostResult<String> {
         .map_err(|e| HostError::new(op, io_errno(&e), format!("cannot run {ZFS}: {e}")))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let detail = zfs_parse::stderr_detail(&stderr);
+        let detail = zfs_text::stderr_detail(&stderr);
         let detail = if detail.is_empty() { format!("zfs {} failed ({})", args.join(" "), out.status) } else { detail };
-        return Err(HostError::new(op, zfs_parse::errno_for(&stderr), detail));
+        return Err(HostError::new(op, zfs_text::errno_for(&stderr), detail));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -119,11 +120,11 @@ fn mounted_at(name: &str) -> HostResult<Vec<PathBuf>> {
 /// mountpoint and jailed may be inherited). On failure the new dataset is
 /// destroyed again.
 fn mount_new(lzc: &mut Lzc, op: &'static str, name: &str, props: &[(String, String)]) -> HostResult<()> {
-    if !zfs_parse::auto_mounts(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+    if !zfs_text::auto_mounts(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         return Ok(());
     }
     let mounted = get(name, &["canmount", "mountpoint", "jailed"]).and_then(|eff| {
-        if zfs_parse::auto_mounts(eff.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        if zfs_text::auto_mounts(eff.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
             run_zfs(op, &["mount", name]).map(drop)
         } else {
             Ok(())
@@ -144,7 +145,7 @@ fn mount_new(lzc: &mut Lzc, op: &'static str, name: &str, props: &[(String, Stri
 /// `zfs create -o PROP=VALUE... NAME`.
 pub(super) fn create(lzc: &mut Lzc, name: &str, props: &[(String, String)]) -> HostResult<()> {
     const OP: &str = "zfs_create";
-    let Some(native) = zfs_parse::native_props(props) else {
+    let Some(native) = zfs_text::native_props(props) else {
         // A property brig cannot encode natively: zfs(8) does the whole
         // job, mounting included.
         let mut args = vec!["create".to_string()];
@@ -161,7 +162,7 @@ pub(super) fn create(lzc: &mut Lzc, name: &str, props: &[(String, String)]) -> H
 /// `zfs clone -o PROP=VALUE... ORIGIN NAME`.
 pub(super) fn clone(lzc: &mut Lzc, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()> {
     const OP: &str = "zfs_clone";
-    let Some(native) = zfs_parse::native_props(props) else {
+    let Some(native) = zfs_text::native_props(props) else {
         let mut args = vec!["clone".to_string()];
         args.extend(dash_o(props));
         args.push(origin.to_string());
@@ -177,8 +178,10 @@ pub(super) fn clone(lzc: &mut Lzc, origin: &str, name: &str, props: &[(String, S
     mount_new(lzc, OP, name, props)
 }
 
-/// `zfs snapshot NAME@SNAP` through lzc_snapshot(); per-snapshot errors
-/// come back in an nvlist of `name -> errno`.
+/// `zfs snapshot NAME@SNAP` through lzc_snapshot(), called directly: the
+/// zfs-core wrapper drops the return code whenever the kernel sent back an
+/// error list, and for ENOSPC or EXDEV that list is empty
+/// (kernel::zfs::snapshot_failure).
 pub(super) fn snapshot(lzc: &mut Lzc, snap: &str) -> HostResult<()> {
     const OP: &str = "zfs_snapshot";
     if !snap.contains('@') {
@@ -188,20 +191,26 @@ pub(super) fn snapshot(lzc: &mut Lzc, snap: &str) -> HostResult<()> {
     let alloc = |e: io::Error| HostError::new(OP, io_errno(&e), "nvlist_alloc");
     let mut snaps = NvList::try_new_unique_names().map_err(alloc)?;
     snaps.add_boolean(csnap.as_c_str()).map_err(|e| HostError::new(OP, io_errno(&e), snap.to_string()))?;
-    let props = NvList::try_new_unique_names().map_err(alloc)?;
-    match lzc.get(OP)?.snapshot_raw(&snaps, &props) {
-        Ok(()) => Ok(()),
-        Err(Ok(e)) => Err(lzc_err(OP, &e, snap)),
-        Err(Err(errors)) => {
-            let first = errors.iter().find_map(|pair| match pair.data() {
-                NvData::Int32(code) => Some((pair.name().to_string_lossy().into_owned(), code)),
-                _ => None,
-            });
-            Err(match first {
-                Some((name, code)) => lzc_err(OP, &io::Error::from_raw_os_error(code), &name),
-                None => HostError::new(OP, Errno::EIO, format!("{snap}: libzfs_core gave no reason")),
-            })
-        }
+    let mut props = NvList::try_new_unique_names().map_err(alloc)?;
+    // libzfs_core_init() must have run.
+    lzc.get(OP)?;
+    let mut errs: *mut nvpair_sys::nvlist = std::ptr::null_mut();
+    // SAFETY: `snaps` and `props` are valid nvlists we own, which
+    // lzc_snapshot only reads; it stores a newly allocated nvlist (or NULL)
+    // in `errs`, whose ownership passes to us.
+    let rc = unsafe { zfs_core_sys::lzc_snapshot(snaps.as_mut_ptr(), props.as_mut_ptr(), &mut errs) };
+    // SAFETY: a non-NULL `errs` is an nvlist nobody else owns; NvList
+    // frees it on drop.
+    let errs = (!errs.is_null()).then(|| unsafe { <NvList as ForeignType>::from_ptr(errs) });
+    let listed = errs.as_ref().and_then(|l| {
+        l.iter().find_map(|pair| match pair.data() {
+            NvData::Int32(code) => Some((pair.name().to_string_lossy().into_owned(), code)),
+            _ => None,
+        })
+    });
+    match zfs_text::snapshot_failure(rc, listed, snap) {
+        None => Ok(()),
+        Some((name, code)) => Err(lzc_err(OP, &io::Error::from_raw_os_error(code), &name)),
     }
 }
 
@@ -242,18 +251,13 @@ pub(super) fn destroy(lzc: &mut Lzc, name: &str, recursive: bool) -> HostResult<
     Ok(())
 }
 
-/// `zfs rename FROM TO`: lzc_rename() when nothing at or under FROM is
-/// mounted (snapshots always), else zfs(8), which unmounts and remounts at
-/// the new inherited mountpoint.
+/// `zfs rename FROM TO`: lzc_rename() for a snapshot, zfs(8) for a
+/// filesystem, which unmounts and remounts what moves, and refuses a
+/// dataset delegated to a jail (`jailed=on`, "used in a non-global zone")
+/// where the kernel itself would not.
 pub(super) fn rename(lzc: &mut Lzc, from: &str, to: &str) -> HostResult<()> {
     const OP: &str = "zfs_rename";
-    let moves_mounts = !from.contains('@') && {
-        let under = (format!("{from}/"), format!("{from}@"));
-        mount::mounts()?.iter().any(|m| {
-            m.fstype == "zfs" && (m.source == from || m.source.starts_with(&under.0) || m.source.starts_with(&under.1))
-        })
-    };
-    if moves_mounts {
+    if !from.contains('@') {
         return run_zfs(OP, &["rename", from, to]).map(drop);
     }
     let cfrom = c_string(OP, "dataset name", from)?;
@@ -269,7 +273,7 @@ pub(super) fn get(name: &str, props: &[&str]) -> HostResult<BTreeMap<String, Str
     }
     let list = props.join(",");
     let out = run_zfs(OP, &["get", "-Hp", "-o", "property,value,source", &list, name])?;
-    zfs_parse::parse_get(&out).map_err(|e| HostError::new(OP, Errno::EIO, e))
+    zfs_text::parse_get(&out).map_err(|e| HostError::new(OP, Errno::EIO, e))
 }
 
 /// `zfs jail JID NAME` / `zfs unjail JID NAME`: libzfs_core has no
@@ -296,5 +300,5 @@ pub(super) fn list(root: &str, props: &[&str]) -> HostResult<Vec<DatasetInfo>> {
     let columns = std::iter::once("name").chain(std::iter::once("type")).chain(props.iter().copied());
     let columns = columns.collect::<Vec<_>>().join(",");
     let out = run_zfs(OP, &["list", "-Hp", "-r", "-t", "all", "-o", &columns, root])?;
-    zfs_parse::parse_list(&out, props).map_err(|e| HostError::new(OP, Errno::EIO, e))
+    zfs_text::parse_list(&out, props).map_err(|e| HostError::new(OP, Errno::EIO, e))
 }

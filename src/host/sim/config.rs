@@ -29,9 +29,32 @@ pub struct SimConfig {
     /// allow.vmm exist only while theirs is.
     #[serde(default = "default_modules")]
     pub modules: Vec<String>,
+    /// How many jail_get(2) calls by jid with JAIL_DYING still find a jail
+    /// after jail_remove(2), before its last reference goes: on FreeBSD a
+    /// removed jail stays dying while its killed processes exit and its
+    /// sockets and files close, and its mounts stay busy meanwhile.
+    #[serde(default = "default_dying_polls")]
+    pub dying_polls: u32,
+    /// How many SIOCGIFAFLAG_IN6 reads see a new IPv6 alias tentative
+    /// while duplicate address detection runs (about a second per
+    /// net.inet6.ip6.dad_count probe on FreeBSD; loopback runs none).
+    #[serde(default = "default_dad_polls")]
+    pub dad_polls: u32,
+    /// IPv6 addresses another node on the network already has: duplicate
+    /// address detection marks them duplicated when they are added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicate_addresses: Vec<std::net::Ipv6Addr>,
     /// Extra sysctls, or overrides of the defaults.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctl: BTreeMap<String, toml::Value>,
+}
+
+fn default_dying_polls() -> u32 {
+    2
+}
+
+fn default_dad_polls() -> u32 {
+    2
 }
 
 fn default_modules() -> Vec<String> {
@@ -62,6 +85,9 @@ impl Default for SimConfig {
             racct: true,
             interfaces,
             modules: default_modules(),
+            dying_polls: default_dying_polls(),
+            dad_polls: default_dad_polls(),
+            duplicate_addresses: Vec::new(),
             sysctl: BTreeMap::new(),
         }
     }

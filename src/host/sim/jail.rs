@@ -18,7 +18,7 @@ use super::state::{SimJail, State};
 use super::sysctl;
 use crate::host::encode::{self, IovPair};
 use crate::host::params::{self, Access, ParamType, MAXHOSTNAMELEN, MAX_AF_IPS};
-use crate::host::{JailParam, JailSys, Jid, ParamValue, SetFlags};
+use crate::host::{GetFlags, JailParam, JailSys, Jid, ParamValue, SetFlags};
 
 /// The highest jail id (JAIL_MAX).
 const JAIL_MAX: Jid = 999_999;
@@ -172,12 +172,37 @@ fn parent_of(st: &State, cfg: &SimConfig, jid: Jid) -> Parent {
     }
 }
 
-fn children_cur(st: &State, jid: Jid) -> i32 {
-    i32::try_from(st.jails.values().filter(|j| j.parent == jid).count()).unwrap_or(i32::MAX)
+/// Whether `jid` is `of` or one of its descendants.
+fn descends(st: &State, mut jid: Jid, of: Jid) -> bool {
+    while let Some(j) = st.jails.get(&jid) {
+        if j.jid == of {
+            return true;
+        }
+        jid = j.parent;
+    }
+    false
 }
 
+/// `children.cur`: every descendant, dying ones included, because
+/// pr_childcount is raised for each ancestor when a jail is made and only
+/// lowered when it is freed (kern_jail_set, prison_deref;
+/// tests/sys/kern/sysctl_security_jail_children.sh counts a grandchild).
+pub(super) fn children_cur(st: &State, jid: Jid) -> i32 {
+    let n = st.jails.values().filter(|j| j.jid != jid && (jid == 0 || descends(st, j.jid, jid))).count();
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The live jail of that name: dying jails never block a name
+/// (prison_find_name prefers a live one; kern_jail_set skips dying ones
+/// when it checks for a clash).
 fn find_by_name(st: &State, name: &str) -> Option<Jid> {
-    st.jails.values().find(|j| j.name == name).map(|j| j.jid)
+    st.jails.values().find(|j| j.alive() && j.name == name).map(|j| j.jid)
+}
+
+/// As prison_find_name does for jail_get(2) with JAIL_DYING: a live jail
+/// of that name, else a dying one.
+fn find_by_name_or_dying(st: &State, name: &str) -> Option<Jid> {
+    find_by_name(st, name).or_else(|| st.jails.values().find(|j| j.name == name).map(|j| j.jid))
 }
 
 fn next_jid(st: &State) -> Result<Jid, Refusal> {
@@ -232,7 +257,7 @@ fn check_clash(st: &State, me: Jid, ip4: &[Ipv4Addr], ip6: &[Ipv6Addr]) -> Resul
 }
 
 /// The parameters checked against the parent on create and update.
-fn check_against_parent(p: &BTreeMap<String, ParamValue>, parent: &Parent) -> Result<(), Refusal> {
+fn check_against_parent(p: &BTreeMap<String, ParamValue>, parent: &Parent, jailed_caller: bool) -> Result<(), Refusal> {
     if let Some(sl) = int_param(p, "securelevel") {
         if sl < parent.securelevel {
             return Err(no(Errno::EPERM, format!("securelevel {sl} is below the parent's {}", parent.securelevel)));
@@ -249,6 +274,11 @@ fn check_against_parent(p: &BTreeMap<String, ParamValue>, parent: &Parent) -> Re
                 return Err(no(Errno::EPERM, "children.max must be below the parent's"));
             }
         }
+    }
+    // "Nested jails always inherit parent's devfs ruleset", but only a
+    // jailed caller is held to it; the host may set any ruleset on any
+    // jail (kern_jail_set).
+    if jailed_caller {
         if let Some(rs) = int_param(p, "devfs_ruleset") {
             if rs != 0 && rs != parent.devfs_ruleset {
                 return Err(no(Errno::EPERM, "devfs_ruleset differs from the parent's"));
@@ -294,7 +324,8 @@ pub fn set(
         // asks for it (commands go through Host::spawn).
         return Err(no(Errno::EOPNOTSUPP, "the simulated host does not support JAIL_ATTACH"));
     }
-    if flags.create && sysctl::int(st, cfg, "security.jail.jailed") == 1 {
+    let jailed_caller = sysctl::int(st, cfg, "security.jail.jailed") == 1;
+    if flags.create && jailed_caller {
         let max = sysctl::int(st, cfg, "security.jail.children.max");
         let cur = sysctl::int(st, cfg, "security.jail.children.cur");
         if max == 0 || cur >= max {
@@ -302,6 +333,12 @@ pub fn set(
         }
     }
     let mut p = parse_set(cfg, iov)?;
+    // kern_jail_set checks this on the flags, before looking anything up:
+    // a create (with or without update) that neither persists nor
+    // attaches is refused even when the jail exists.
+    if flags.create && !flags.attach && p.get("persist") != Some(&ParamValue::Bool(true)) {
+        return Err(no(Errno::EINVAL, "new jail must persist or attach"));
+    }
 
     if let Some(j) = int_param(&p, "jid") {
         if j < 0 {
@@ -363,6 +400,9 @@ pub fn set(
     let mut jid = int_param(&p, "jid").unwrap_or(0);
     let mut parent_jid: Jid = 0;
     let mut last_component = None;
+    // Some(v) when the last component is all digits: v is its value when
+    // it is in normal form (no leading zero) and fits.
+    let mut numeric_name: Option<Option<Jid>> = None;
     if let Some(n) = &name {
         if n.is_empty() {
             return Err(no(Errno::EINVAL, "name is empty"));
@@ -375,26 +415,38 @@ pub fn set(
             None => (None, n.as_str()),
         };
         if let Some(prefix) = prefix {
-            parent_jid =
-                find_by_name(st, prefix).ok_or_else(|| no(Errno::ENOENT, format!("jail \"{prefix}\" not found")))?;
+            parent_jid = match (find_by_name(st, prefix), find_by_name_or_dying(st, prefix)) {
+                (Some(p), _) => p,
+                (None, Some(_)) => return Err(no(Errno::ENOENT, format!("jail \"{prefix}\" is dying"))),
+                (None, None) => return Err(no(Errno::ENOENT, format!("jail \"{prefix}\" not found"))),
+            };
         }
         if last.is_empty() {
             return Err(no(Errno::EINVAL, "name has an empty component"));
         }
-        if last.bytes().all(|b| b.is_ascii_digit()) {
-            let numeric: Option<Jid> = if last.starts_with('0') { None } else { last.parse().ok() };
-            match numeric {
-                // kern_jail.c: a create without a jid takes it from an
-                // all-digit name.
-                Some(v) if jid == 0 && flags.create => jid = v,
-                Some(v) if v == jid => {}
-                _ => return Err(no(Errno::EINVAL, "name cannot be numeric (unless it is the jid)")),
+        if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+            // kern_jail_set: a plain create without a jid takes it from an
+            // all-digit last component, read with strtoul (so "0123" asks
+            // for jid 123); the name is refused later unless it is the jid
+            // in normal form.
+            let v = last.parse::<u64>().ok().and_then(|v| Jid::try_from(v).ok());
+            if flags.create && !flags.update && jid == 0 {
+                jid = v.unwrap_or(-1);
             }
+            numeric_name = Some(v.filter(|_| !last.starts_with('0')));
         }
         last_component = Some(last.to_string());
     }
+    if jid < 0 {
+        return Err(no(Errno::EINVAL, "negative jid"));
+    }
+    if jid != 0 && flags.create && st.jails.get(&jid).is_some_and(|j| !j.alive()) {
+        // A new jail that asks for the jid of a dying one gets it, and the
+        // dying jail a new, high one (get_next_deadid).
+        renumber_dying(st, jid)?;
+    }
     let existing: Option<Jid> = if jid != 0 {
-        match (st.jails.contains_key(&jid), flags.create, flags.update) {
+        match (st.jails.get(&jid).is_some_and(SimJail::alive), flags.create, flags.update) {
             (true, true, false) => return Err(no(Errno::EEXIST, format!("jail {jid} already exists"))),
             (false, false, true) => return Err(no(Errno::ENOENT, format!("jail {jid} not found"))),
             (true, _, _) => Some(jid),
@@ -412,34 +464,58 @@ pub fn set(
         None
     };
 
+    // "name cannot be numeric (unless it is the jid)", checked once the
+    // jail is found or its jid chosen.
+    let final_jid = existing.unwrap_or(jid);
+    if let Some(v) = numeric_name {
+        if v != Some(final_jid) || final_jid == 0 {
+            return Err(no(Errno::EINVAL, "name cannot be numeric (unless it is the jid)"));
+        }
+    }
     match existing {
-        Some(jid) => update(st, cfg, jid, name, p, alive),
-        None => create(st, cfg, jid, parent_jid, name, last_component, p),
+        Some(jid) => update(st, cfg, jailed_caller, jid, parent_jid, name, p, alive),
+        None => create(st, cfg, jailed_caller, jid, parent_jid, name, last_component, p),
     }
 }
 
+/// get_next_deadid: the dying jail whose jid a new jail takes moves to the
+/// highest free jid, counting down from JAIL_MAX.
+fn renumber_dying(st: &mut State, jid: Jid) -> Result<(), Refusal> {
+    let new =
+        (1..=JAIL_MAX).rev().find(|j| !st.jails.contains_key(j)).ok_or(no(Errno::EAGAIN, "no available jail IDs"))?;
+    if let Some(mut j) = st.jails.remove(&jid) {
+        j.jid = new;
+        for c in st.jails.values_mut().filter(|c| c.parent == jid) {
+            c.parent = new;
+        }
+        st.jails.insert(new, j);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn create(
     st: &mut State,
     cfg: &SimConfig,
+    jailed_caller: bool,
     jid: Jid,
     parent_jid: Jid,
     name: Option<String>,
     _last: Option<String>,
     mut p: BTreeMap<String, ParamValue>,
 ) -> Result<Jid, Refusal> {
-    if p.get("persist") != Some(&ParamValue::Bool(true)) {
-        return Err(no(Errno::EINVAL, "new jail must persist or attach"));
-    }
-    // Every ancestor must have room for one more child.
-    let mut up = parent_jid;
-    while let Some(a) = st.jails.get(&up) {
-        if children_cur(st, a.jid) >= a.int("children.max") {
-            return Err(no(Errno::EPERM, "prison limit exceeded"));
-        }
-        up = a.parent;
+    // The limit is checked along the *caller's* chain (`for (tpr = mypr;
+    // tpr != NULL; tpr = tpr->pr_parent)` in kern_jail_set), not the new
+    // jail's ancestors: brig calls from the host, whose prison0 allows
+    // security.jail.children.max jails in all, so a parent's children.max
+    // does not stop the host from creating a jail under it. (A jailed
+    // caller's own limit was checked above from its sysctls.)
+    let host_max = sysctl::int(st, cfg, "security.jail.children.max");
+    if !jailed_caller && i64::from(children_cur(st, 0)) >= host_max {
+        return Err(no(Errno::EPERM, "prison limit exceeded"));
     }
     let parent = parent_of(st, cfg, parent_jid);
-    check_against_parent(&p, &parent)?;
+    check_against_parent(&p, &parent, jailed_caller)?;
     let jid = if jid == 0 { next_jid(st)? } else { jid };
     let name = name.unwrap_or_else(|| jid.to_string());
 
@@ -462,7 +538,8 @@ fn create(
     };
     check_clash(st, jid, &ip4, &ip6)?;
 
-    let mut j = SimJail { jid, name, parent: parent_jid, params: BTreeMap::new(), cpus: None };
+    let mut j =
+        SimJail { jid, name, parent: parent_jid, params: BTreeMap::new(), cpus: None, dying: None, zone: Vec::new() };
     // Defaults of a new prison (kern_jail.c), then what was asked.
     j.set("path", ParamValue::Str("/".into()));
     j.set("securelevel", ParamValue::Int(parent.securelevel));
@@ -496,10 +573,13 @@ fn create(
     Ok(jid)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn update(
     st: &mut State,
     cfg: &SimConfig,
+    jailed_caller: bool,
     jid: Jid,
+    named_parent: Jid,
     name: Option<String>,
     mut p: BTreeMap<String, ParamValue>,
     alive: &dyn Fn(&str) -> bool,
@@ -508,8 +588,12 @@ fn update(
         Some(j) => (j.parent, j.jailsys("ip4"), j.jailsys("ip6")),
         None => return Err(no(Errno::ENOENT, format!("jail {jid} not found"))),
     };
+    if name.is_some() && named_parent != parent_jid {
+        // A new name may not move the jail under another parent.
+        return Err(no(Errno::EINVAL, "cannot change jail's parent"));
+    }
     let parent = parent_of(st, cfg, parent_jid);
-    check_against_parent(&p, &parent)?;
+    check_against_parent(&p, &parent, jailed_caller)?;
     if p.contains_key("ip4.addr") && ip4_mode != JailSys::New {
         return Err(no(Errno::EINVAL, "ip4 cannot be changed after creation"));
     }
@@ -540,6 +624,7 @@ fn update(
     }
     p.remove("jid");
     p.remove("name");
+    propagate(st, jid, &p);
     let mut dies = false;
     if let Some(j) = st.jails.get_mut(&jid) {
         for (k, v) in p {
@@ -553,9 +638,58 @@ fn update(
         dies = !j.flag("persist") && !alive(&path);
     }
     if dies {
-        remove_tree(st, jid);
+        kill_tree(st, cfg, jid);
     }
     Ok(jid)
+}
+
+/// What a change of a jail's limits does to its live descendants
+/// (kern_jail_set): securelevel and enforce_statfs are raised to at least
+/// the new value, children.max lowered to the new value minus the depth,
+/// devfs_ruleset overwritten.
+fn propagate(st: &mut State, jid: Jid, p: &BTreeMap<String, ParamValue>) {
+    let below: Vec<(Jid, i32)> = st
+        .jails
+        .values()
+        .filter(|j| j.jid != jid && j.alive() && descends(st, j.jid, jid))
+        .map(|j| (j.jid, depth_below(st, j.jid, jid)))
+        .collect();
+    for (child, level) in below {
+        let Some(c) = st.jails.get_mut(&child) else { continue };
+        if let Some(v) = int_param(p, "securelevel") {
+            if c.int("securelevel") < v {
+                c.set("securelevel", ParamValue::Int(v));
+            }
+        }
+        if let Some(v) = int_param(p, "enforce_statfs") {
+            if c.int("enforce_statfs") < v {
+                c.set("enforce_statfs", ParamValue::Int(v));
+            }
+        }
+        if let Some(v) = int_param(p, "children.max") {
+            if c.int("children.max") > v - level {
+                c.set("children.max", ParamValue::Int(if v > level { v - level } else { 0 }));
+            }
+        }
+        if let Some(v) = int_param(p, "devfs_ruleset") {
+            c.set("devfs_ruleset", ParamValue::Int(v));
+        }
+    }
+}
+
+/// How many generations `jid` is below `of` (1 for a child).
+fn depth_below(st: &State, mut jid: Jid, of: Jid) -> i32 {
+    let mut n = 0;
+    while jid != of {
+        match st.jails.get(&jid) {
+            Some(j) => {
+                jid = j.parent;
+                n += 1;
+            }
+            None => break,
+        }
+    }
+    n
 }
 
 /// A jail and all its descendants, parents first.
@@ -570,26 +704,62 @@ pub fn tree(st: &State, jid: Jid) -> Vec<Jid> {
     out
 }
 
-fn remove_tree(st: &mut State, jid: Jid) {
-    let children: Vec<Jid> = st.jails.values().filter(|j| j.parent == jid).map(|j| j.jid).collect();
-    for c in children {
-        remove_tree(st, c);
+/// prison_deref with PD_KILL: the jail and its live descendants become
+/// dying and lose `persist`; they are freed once their last reference goes,
+/// which the sim counts in polls (SimConfig::dying_polls; 0 frees them at
+/// once).
+fn kill_tree(st: &mut State, cfg: &SimConfig, jid: Jid) {
+    for j in tree(st, jid) {
+        if let Some(x) = st.jails.get_mut(&j).filter(|x| x.alive()) {
+            x.dying = Some(cfg.dying_polls);
+            x.set("persist", ParamValue::Bool(false));
+        }
     }
-    st.jails.remove(&jid);
-    // The prison's datasets are detached with it (the zone's OSD goes).
-    for d in st.datasets.values_mut().filter(|d| d.jail == Some(jid)) {
-        d.jail = None;
+    if cfg.dying_polls == 0 {
+        free_tree(st, jid);
     }
 }
 
-/// jail_remove(2): the jail and all its descendants go; their rctl rules,
-/// mounts and aliases stay, as on FreeBSD.
-pub fn remove(st: &mut State, jid: Jid) -> Result<(), Refusal> {
-    if !st.jails.contains_key(&jid) {
-        return Err(no(Errno::EINVAL, format!("jail {jid} not found")));
+/// The last reference is gone: the jail and its descendants leave the
+/// kernel, and their attachments with them (the zone is an OSD of the
+/// prison, destroyed when it is freed).
+fn free_tree(st: &mut State, jid: Jid) {
+    for j in tree(st, jid) {
+        st.jails.remove(&j);
     }
-    remove_tree(st, jid);
-    Ok(())
+}
+
+/// One look at a jail by jid with JAIL_DYING: a dying jail comes one poll
+/// closer to being freed, and is freed (ENOENT from then on) once it has
+/// been seen `dying_polls` times. The sim's stand-in for time passing
+/// while a killed jail's processes exit.
+pub fn poll_dying(st: &mut State, jid: Jid) {
+    let left = match st.jails.get_mut(&jid).and_then(|j| j.dying.as_mut()) {
+        Some(0) => None,
+        Some(n) => {
+            *n -= 1;
+            Some(*n)
+        }
+        None => return,
+    };
+    if left.is_none() {
+        free_tree(st, jid);
+    }
+}
+
+/// jail_remove(2): the jail and all its descendants become dying and
+/// their processes are killed (by the caller); their rctl rules, mounts
+/// and aliases stay, as on FreeBSD. An unknown jid is EINVAL; a jail
+/// already dying is silently ignored (sys_jail_remove).
+pub fn remove(st: &mut State, cfg: &SimConfig, jid: Jid) -> Result<(), Refusal> {
+    match st.jails.get(&jid) {
+        None => Err(no(Errno::EINVAL, format!("jail {jid} not found"))),
+        Some(j) if !j.alive() => Ok(()),
+        Some(_) => {
+            kill_tree(st, cfg, jid);
+            Ok(())
+        }
+    }
 }
 
 /// The value of one parameter of a live jail, as jail_get(2) reports it.
@@ -603,7 +773,7 @@ fn value_of(st: &State, cfg: &SimConfig, j: &SimJail, name: &str) -> Result<Para
         "name" => ParamValue::Str(j.name.clone()),
         "parent" => ParamValue::Int(j.parent),
         "children.cur" => ParamValue::Int(children_cur(st, j.jid)),
-        "dying" => ParamValue::Bool(false),
+        "dying" => ParamValue::Bool(!j.alive()),
         "cpuset.id" => ParamValue::Int(j.jid + 1),
         _ => match j.params.get(positive) {
             Some(p) => p.value.clone(),
@@ -624,12 +794,14 @@ fn value_of(st: &State, cfg: &SimConfig, j: &SimJail, name: &str) -> Result<Para
     })
 }
 
-/// jail_get(2) as kern_jail.c does it: of options with the same name only
-/// the last counts (vfs_sanitizeopts); the jail is chosen by `lastjid`,
-/// else a non-zero `jid`, else `name`; every surviving option gets its
-/// value, the key included. Returns one value per pair (None for a pair
-/// the kernel dropped as a duplicate, or for `lastjid`).
-pub fn get(st: &State, cfg: &SimConfig, iov: &[IovPair]) -> Result<Vec<Option<ParamValue>>, Refusal> {
+/// jail_get(2) as kern_jail_get does it: of options with the same name
+/// only the last counts (vfs_sanitizeopts); the jail is chosen by
+/// `lastjid`, else a non-zero `jid`, else `name` (never read as a number:
+/// only libjail's jail_getid does that); a dying jail is found only with
+/// JAIL_DYING; every surviving option gets its value, the key included.
+/// Returns one value per pair (None for a pair the kernel dropped as a
+/// duplicate, or for `lastjid`).
+pub fn get(st: &State, cfg: &SimConfig, iov: &[IovPair], flags: GetFlags) -> Result<Vec<Option<ParamValue>>, Refusal> {
     let names: Vec<String> = iov.iter().map(|p| c_name(&p.name)).collect::<Result<_, _>>()?;
     let survives = |i: usize| !names[i + 1..].contains(&names[i]);
     let find = |key: &str| (0..iov.len()).find(|&i| names[i] == key && survives(i));
@@ -639,23 +811,32 @@ pub fn get(st: &State, cfg: &SimConfig, iov: &[IovPair]) -> Result<Vec<Option<Pa
             .map(i32::from_ne_bytes)
             .map_err(|_| no(Errno::EINVAL, format!("{}: expected 4 bytes", names[i])))
     };
+    let visible = |j: &&SimJail| flags.dying || j.alive();
     let jail = if let Some(i) = find("lastjid") {
         let last = int_of(i)?;
         st.jails
             .range(last.saturating_add(1)..)
-            .next()
             .map(|(_, j)| j)
+            .find(visible)
             .ok_or_else(|| no(Errno::ENOENT, format!("no jail after {last}")))?
     } else if let Some(jid) = find("jid").map(int_of).transpose()?.filter(|j| *j != 0) {
-        st.jails.get(&jid).ok_or_else(|| no(Errno::ENOENT, format!("jail {jid} not found")))?
+        match st.jails.get(&jid) {
+            Some(j) if visible(&j) => j,
+            Some(_) => return Err(no(Errno::ENOENT, format!("jail {jid} is dying"))),
+            None => return Err(no(Errno::ENOENT, format!("jail {jid} not found"))),
+        }
     } else if let Some(i) = find("name") {
         let bytes = iov[i].value.as_deref().unwrap_or(&[]);
-        let n = match bytes.iter().position(|&b| b == 0) {
-            Some(end) if end > 0 => String::from_utf8_lossy(&bytes[..end]).into_owned(),
-            _ => return Err(no(Errno::ENOENT, "jail \"\" not found")),
-        };
-        let found = find_by_name(st, &n).or_else(|| n.parse::<Jid>().ok().filter(|j| st.jails.contains_key(j)));
-        found.and_then(|jid| st.jails.get(&jid)).ok_or_else(|| no(Errno::ENOENT, format!("jail \"{n}\" not found")))?
+        if bytes.last() != Some(&0) {
+            return Err(no(Errno::EINVAL, "name is not a NUL-terminated string"));
+        }
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(0);
+        let n = String::from_utf8_lossy(&bytes[..end]).into_owned();
+        match find_by_name_or_dying(st, &n).and_then(|jid| st.jails.get(&jid)) {
+            Some(j) if visible(&j) => j,
+            Some(_) => return Err(no(Errno::ENOENT, format!("jail \"{n}\" is dying"))),
+            None => return Err(no(Errno::ENOENT, format!("jail \"{n}\" not found"))),
+        }
     } else {
         return Err(no(Errno::ENOENT, "no jail specified"));
     };
@@ -690,10 +871,10 @@ mod tests {
         // only the last one, an empty name.
         let mut dup = vec![encode::encode_param(&JailParam::str("name", "web")).expect("key")];
         dup.push(IovPair { name: b"name\0".to_vec(), value: Some(vec![0; 256]) });
-        assert_eq!(get(&st, &cfg, &dup).map_err(|e| e.0), Err(Errno::ENOENT));
+        assert_eq!(get(&st, &cfg, &dup, GetFlags::ALIVE).map_err(|e| e.0), Err(Errno::ENOENT));
         // The shared encoder answers `name` from the key instead.
         let req = encode::encode_get(&JailKey::Name("web".into()), &["name", "jid"]).expect("encodes");
-        let values = get(&st, &cfg, &req.pairs).expect("found");
+        let values = get(&st, &cfg, &req.pairs, GetFlags::ALIVE).expect("found");
         assert_eq!(values[req.slots[0]], Some(ParamValue::Str("web".into())));
         assert_eq!(values[req.slots[1]], Some(ParamValue::Int(1)));
     }

@@ -12,6 +12,7 @@
 //! process at that call (`abort`) without any chance to undo. Every call and
 //! spawned process is counted in `DIR/.sim/stats.json`.
 
+mod busy;
 mod config;
 mod fs;
 mod jail;
@@ -36,8 +37,8 @@ pub use config::SimConfig;
 use crate::host::encode;
 use crate::host::rctl as rules;
 use crate::host::{
-    Command, DatasetInfo, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid, MountEntry,
-    MountRequest, Output, Place, SetFlags, Stdio, SysctlValue,
+    Command, DatasetInfo, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid,
+    MountEntry, MountRequest, Output, Place, SetFlags, Stdio, SysctlValue,
 };
 use state::{SimRule, State, Store};
 
@@ -88,6 +89,7 @@ pub const OPS: &[&str] = &[
     "zfs_jail",
     "zfs_unjail",
     "jail_zfs_mount",
+    "zfs_hold",
     "zfs_get",
     "zfs_set",
     "zfs_list",
@@ -105,6 +107,7 @@ pub const OPS: &[&str] = &[
     "interfaces",
     "addr_add",
     "addr_remove",
+    "addr6_flags",
     "spawn",
 ];
 
@@ -270,6 +273,15 @@ impl SimHost {
         })
     }
 
+    /// `zfs hold TAG SNAPSHOT`, as an administrator (or a backup tool)
+    /// would run it by hand: a held snapshot cannot be destroyed (EBUSY,
+    /// dsl_destroy_snapshot_check_impl) until the hold is released. Not
+    /// part of `Host`: brig never holds; tests use it to see that brig
+    /// copes.
+    pub fn zfs_hold(&mut self, snapshot: &str, tag: &str) -> HostResult<()> {
+        self.write("zfs_hold", |st| zfs::hold(st, snapshot, tag))
+    }
+
     pub fn stats(&self) -> SimStats {
         self.save_stats();
         read_stats(&self.stats_path())
@@ -286,9 +298,10 @@ impl SimHost {
         }
     }
 
-    /// The local directory of a live jail's root.
+    /// The local directory of a live jail's root; None for a jail that is
+    /// missing or dying, which jail_attach(2) refuses (EINVAL).
     fn jail_root(&self, st: &State, jid: Jid) -> Option<PathBuf> {
-        st.jails.get(&jid).map(|j| match j.params.get("path").map(|p| &p.value) {
+        st.jails.get(&jid).filter(|j| j.alive()).map(|j| match j.params.get("path").map(|p| &p.value) {
             Some(crate::host::ParamValue::Str(p)) => fs::local(&self.dir, Path::new(p)),
             _ => self.dir.clone(),
         })
@@ -403,10 +416,11 @@ impl Host for SimHost {
         })
     }
 
-    fn jail_get(&self, key: &JailKey, names: &[&str]) -> HostResult<Vec<JailParam>> {
-        self.read("jail_get", |st| {
+    fn jail_get(&self, key: &JailKey, names: &[&str], flags: GetFlags) -> HostResult<Vec<JailParam>> {
+        let cfg = &self.cfg;
+        let get = |st: &State| -> Result<Vec<JailParam>, jail::Refusal> {
             let req = encode::encode_get(key, names).map_err(encode_err)?;
-            let values = jail::get(st, &self.cfg, &req.pairs)?;
+            let values = jail::get(st, cfg, &req.pairs, flags)?;
             names
                 .iter()
                 .zip(req.slots)
@@ -415,14 +429,27 @@ impl Host for SimHost {
                     None => Err((Errno::EINVAL, format!("{name}: no value"))),
                 })
                 .collect()
-        })
+        };
+        match key {
+            // Asking after a removed jail by its jid is how brig waits for
+            // it to go; each such look is a tick of the sim's clock
+            // (jail::poll_dying), so it is a write.
+            JailKey::Jid(jid) if flags.dying => {
+                let answer = self.write("jail_get", |st| {
+                    jail::poll_dying(st, *jid);
+                    Ok(get(st))
+                })?;
+                answer.map_err(|(e, d)| HostError::new("jail_get", e, d))
+            }
+            _ => self.read("jail_get", get),
+        }
     }
 
     fn jail_remove(&mut self, jid: Jid) -> HostResult<()> {
         let mut roots = Vec::new();
         self.write("jail_remove", |st| {
             roots = jail::tree(st, jid).into_iter().filter_map(|j| self.jail_root(st, j)).collect();
-            jail::remove(st, jid)
+            jail::remove(st, &self.cfg, jid)
         })?;
         // The kernel kills every process of the jail and its children.
         self.timed(|| roots.iter().for_each(|r| process::kill_all(r)));
@@ -459,7 +486,9 @@ impl Host for SimHost {
 
     fn zfs_destroy(&mut self, name: &str, recursive: bool) -> HostResult<()> {
         let paths = self.paths();
-        self.write("zfs_destroy", |st| zfs::destroy(st, &paths, name, recursive))
+        // A recursive destroy that failed half-way keeps what it destroyed.
+        let outcome = self.write("zfs_destroy", |st| Ok(zfs::destroy(st, &paths, name, recursive)))?;
+        outcome.map_err(|(e, d)| HostError::new("zfs_destroy", e, d))
     }
 
     fn zfs_rename(&mut self, from: &str, to: &str) -> HostResult<()> {
@@ -607,11 +636,18 @@ impl Host for SimHost {
     }
 
     fn addr_add(&mut self, iface: &str, addr: IpNet) -> HostResult<()> {
-        self.write("addr_add", |st| net::add(st, iface, addr))
+        let cfg = &self.cfg;
+        self.write("addr_add", |st| net::add(st, cfg, iface, addr))
     }
 
     fn addr_remove(&mut self, iface: &str, addr: IpNet) -> HostResult<()> {
         self.write("addr_remove", |st| net::remove(st, iface, addr))
+    }
+
+    fn addr6_flags(&self, iface: &str, addr: std::net::Ipv6Addr) -> HostResult<u32> {
+        let cfg = &self.cfg;
+        // Each look is a tick of duplicate address detection (net::flags6).
+        self.write("addr6_flags", |st| net::flags6(st, cfg, iface, addr))
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

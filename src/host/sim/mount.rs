@@ -7,6 +7,7 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
+use super::busy;
 use super::config::SimConfig;
 use super::fs;
 use super::jail::Refusal;
@@ -107,7 +108,8 @@ fn depopulate_devfs(dir: &Path) {
 }
 
 /// unmount(2): EINVAL when nothing is mounted there, EBUSY while another
-/// mount sits beneath it (MNT_FORCE does not help with that either).
+/// mount sits beneath it (MNT_FORCE does not help with that either) or
+/// while something still uses it (busy::holder).
 pub fn unmount(st: &mut State, paths: &zfs::Paths, target: &Path) -> Result<(), Refusal> {
     let target = fs::resolve(paths.root, target).map_err(|e| (e, target.display().to_string()))?;
     let Some(idx) = st.mounts.iter().rposition(|m| m.target == target) else {
@@ -115,6 +117,9 @@ pub fn unmount(st: &mut State, paths: &zfs::Paths, target: &Path) -> Result<(), 
     };
     if st.mounts.iter().any(|m| m.target != target && m.target.starts_with(&target)) {
         return Err(no(Errno::EBUSY, format!("{}: a filesystem is mounted beneath it", target.display())));
+    }
+    if let Some(who) = busy::holder(st, paths.root, &target) {
+        return Err(no(Errno::EBUSY, format!("{} is busy: {who}", target.display())));
     }
     if st.mounts[idx].fstype == "zfs" {
         let ds = st.mounts[idx].source.clone();

@@ -1,16 +1,27 @@
-//! Interface aliases on the simulated machine (SIOCAIFADDR/SIOCDIFADDR).
+//! Interface aliases on the simulated machine (SIOCAIFADDR/SIOCDIFADDR),
+//! and the duplicate address detection a new IPv6 address goes through
+//! (SIOCGIFAFLAG_IN6).
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use ipnet::IpNet;
 use nix::errno::Errno;
 
+use super::config::SimConfig;
 use super::jail::Refusal;
 use super::state::State;
+use crate::kernel::net::{IN6_IFF_DUPLICATED, IN6_IFF_TENTATIVE};
 
 fn no(errno: Errno, msg: impl Into<String>) -> Refusal {
     (errno, msg.into())
 }
 
-pub fn add(st: &mut State, iface: &str, addr: IpNet) -> Result<(), Refusal> {
+/// Loopback interfaces run no duplicate address detection (in6if_do_dad).
+fn loopback(iface: &str) -> bool {
+    iface.starts_with("lo")
+}
+
+pub fn add(st: &mut State, cfg: &SimConfig, iface: &str, addr: IpNet) -> Result<(), Refusal> {
     if !st.interfaces.contains_key(iface) {
         return Err(no(Errno::ENXIO, format!("interface {iface} does not exist")));
     }
@@ -24,6 +35,12 @@ pub fn add(st: &mut State, iface: &str, addr: IpNet) -> Result<(), Refusal> {
     if let Some(addrs) = st.interfaces.get_mut(iface) {
         addrs.push(addr);
     }
+    // in6_update_ifa: a new IPv6 address starts tentative and DAD runs.
+    if let IpAddr::V6(a) = ip {
+        if !loopback(iface) && cfg.dad_polls > 0 {
+            st.tentative.insert(a.to_string(), cfg.dad_polls);
+        }
+    }
     Ok(())
 }
 
@@ -35,5 +52,27 @@ pub fn remove(st: &mut State, iface: &str, addr: IpNet) -> Result<(), Refusal> {
         return Err(no(Errno::EADDRNOTAVAIL, format!("{} is not configured on {iface}", addr.addr())));
     };
     addrs.remove(i);
+    st.tentative.remove(&addr.addr().to_string());
     Ok(())
+}
+
+/// SIOCGIFAFLAG_IN6: TENTATIVE while DAD runs (each read is a tick of it,
+/// `dad_polls` in all), then DUPLICATED for an address another node has
+/// (`duplicate_addresses` in sim.toml), else no flag.
+pub fn flags6(st: &mut State, cfg: &SimConfig, iface: &str, addr: Ipv6Addr) -> Result<u32, Refusal> {
+    let Some(addrs) = st.interfaces.get(iface) else {
+        return Err(no(Errno::ENXIO, format!("interface {iface} does not exist")));
+    };
+    if !addrs.iter().any(|a| a.addr() == IpAddr::V6(addr)) {
+        return Err(no(Errno::EADDRNOTAVAIL, format!("{addr} is not configured on {iface}")));
+    }
+    let key = addr.to_string();
+    if let Some(left) = st.tentative.get_mut(&key) {
+        *left -= 1;
+        if *left == 0 {
+            st.tentative.remove(&key);
+        }
+        return Ok(IN6_IFF_TENTATIVE);
+    }
+    Ok(if !loopback(iface) && cfg.duplicate_addresses.contains(&addr) { IN6_IFF_DUPLICATED } else { 0 })
 }

@@ -32,6 +32,22 @@ pub struct SimJail {
     /// Its cpuset, when one was set (all CPUs otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus: Option<Vec<u32>>,
+    /// Set once jail_remove(2) killed it: how many more times a
+    /// jail_get(2) by jid with JAIL_DYING will still find it before its
+    /// last reference goes and it is freed (jail::poll_dying).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dying: Option<u32>,
+    /// The names of the datasets attached to it (`zfs jail`): the zone
+    /// keeps names, not datasets, until the prison is freed
+    /// (zone_dataset_attach in spl_zone.c).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zone: Vec<String>,
+}
+
+impl SimJail {
+    pub fn alive(&self) -> bool {
+        self.dying.is_none()
+    }
 }
 
 /// One ZFS dataset or snapshot.
@@ -47,8 +63,10 @@ pub struct SimDataset {
     pub guid: u64,
     /// The host path it is mounted on (None: unmounted).
     pub mounted: Option<PathBuf>,
-    /// Jail it is attached to (`zfs jail`).
-    pub jail: Option<Jid>,
+    /// The tags of its user holds (`zfs hold TAG SNAP`), which keep a
+    /// snapshot from being destroyed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<String>,
 }
 
 /// A parsed rctl rule held by the simulated kernel.
@@ -73,6 +91,10 @@ pub struct State {
     /// sysctls written at run time (`sysctl NAME=VALUE`).
     pub sysctl: BTreeMap<String, crate::host::SysctlValue>,
     pub interfaces: BTreeMap<String, Vec<IpNet>>,
+    /// IPv6 addresses still in duplicate address detection, with how many
+    /// more SIOCGIFAFLAG_IN6 reads will see them tentative (net::flags6).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tentative: BTreeMap<String, u32>,
     pub next_guid: u64,
 }
 
@@ -91,7 +113,7 @@ impl State {
                 creation: 0,
                 guid: 0,
                 mounted: Some(root_mnt.clone()),
-                jail: None,
+                holds: Vec::new(),
             },
         );
         s.mounts.push(MountEntry { fstype: "zfs".into(), source: cfg.pool.clone(), target: root_mnt, readonly: false });

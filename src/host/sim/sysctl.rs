@@ -29,6 +29,7 @@ const DEFAULTS: &[(&str, Default, bool)] = &[
     ("security.jail.jail_max_af_ips", Default::Int(255), true),
     ("security.jail.devfs_ruleset", Default::Int(0), false),
     ("net.link.bridge.pfil_member", Default::Int(1), true),
+    ("net.inet6.ip6.dad_count", Default::Int(1), true),
     ("net.link.epair.netisr_maxqlen", Default::Int(2100), true),
     ("net.pf.request_maxcount", Default::Int(65535), false),
     ("vfs.zfs.version.spa", Default::Int(5000), false),
@@ -61,10 +62,8 @@ pub fn get(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno
                 _ => Err(Errno::ENOENT),
             };
         }
-        "security.jail.children.cur" => {
-            let top = st.jails.values().filter(|j| j.parent == 0).count();
-            return Ok(SysctlValue::Int(i64::try_from(top).unwrap_or(i64::MAX)));
-        }
+        // The caller's (prison0's) count: every jail, dying ones included.
+        "security.jail.children.cur" => return Ok(SysctlValue::Int(super::jail::children_cur(st, 0).into())),
         _ => {}
     }
     DEFAULTS

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+use super::busy;
 use super::config::SimConfig;
 use super::fs;
 use super::jail::Refusal;
@@ -52,8 +53,11 @@ fn io(e: std::io::Error, what: &Path) -> Refusal {
 
 // ---- names ----------------------------------------------------------------
 
-fn valid_char(c: char, allow_percent: bool) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | ' ') || (allow_percent && c == '%')
+/// The characters zfs_namecheck.c allows. `%` is for the kernel's own
+/// temporary names (`%recv`): entity_namecheck refuses it in any name a
+/// caller gives, so create, clone, rename and snapshot are EINVAL.
+fn valid_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | ' ')
 }
 
 /// dataset_namecheck / snapshot_namecheck: EINVAL for any malformed name,
@@ -77,7 +81,7 @@ pub fn check_name(name: &str) -> Result<(), Refusal> {
         if comp == "." || comp == ".." {
             return Err(bad("'.' or '..' component"));
         }
-        if let Some(c) = comp.chars().find(|c| !valid_char(*c, true)) {
+        if let Some(c) = comp.chars().find(|c| !valid_char(*c)) {
             return Err(bad(&format!("invalid character '{c}'")));
         }
     }
@@ -85,7 +89,7 @@ pub fn check_name(name: &str) -> Result<(), Refusal> {
         if s.is_empty() || s.contains('@') || s.contains('/') {
             return Err(bad("malformed snapshot name"));
         }
-        if let Some(c) = s.chars().find(|c| !valid_char(*c, false)) {
+        if let Some(c) = s.chars().find(|c| !valid_char(*c)) {
             return Err(bad(&format!("invalid character '{c}'")));
         }
     }
@@ -388,6 +392,9 @@ fn unmount_ds(st: &mut State, paths: &Paths, name: &str) -> Result<(), Refusal> 
     if st.mounts.iter().any(|m| m.target != mp && m.target.starts_with(&mp)) {
         return Err(no(Errno::EBUSY, format!("cannot unmount '{}': something is mounted beneath it", mp.display())));
     }
+    if let Some(who) = busy::holder(st, paths.root, &mp) {
+        return Err(no(Errno::EBUSY, format!("cannot unmount '{}': pool or dataset is busy ({who})", mp.display())));
+    }
     let local = fs::local(paths.root, &mp);
     let stash = paths.stash(guid);
     std::fs::create_dir_all(&stash).map_err(|e| io(e, &stash))?;
@@ -409,7 +416,7 @@ fn now() -> u64 {
 }
 
 fn new_dataset(st: &mut State, props: BTreeMap<String, String>, origin: Option<String>, snapshot: bool) -> SimDataset {
-    SimDataset { snapshot, props, origin, creation: now(), guid: st.guid(), mounted: None, jail: None }
+    SimDataset { snapshot, props, origin, creation: now(), guid: st.guid(), mounted: None, holds: Vec::new() }
 }
 
 fn checked_props(props: &[(String, String)]) -> Result<BTreeMap<String, String>, Refusal> {
@@ -514,6 +521,55 @@ fn clones_of(st: &State, snap: &str) -> Vec<String> {
     st.datasets.iter().filter(|(_, d)| d.origin.as_deref() == Some(snap)).map(|(n, _)| n.clone()).collect()
 }
 
+/// Why one dataset or snapshot cannot be destroyed on its own
+/// (dsl_destroy_head_check_impl, dsl_destroy_snapshot_check_impl): a
+/// filesystem with children is EEXIST, with snapshots EBUSY; a snapshot
+/// with clones is EEXIST, with a user hold EBUSY. Being attached to a
+/// jail is no obstacle: the kernel keeps only the name in the jail's zone,
+/// so protecting a tenant's data is brig's job.
+fn destroy_check(st: &State, name: &str) -> Result<(), Refusal> {
+    let Some(d) = st.datasets.get(name) else {
+        return Err(no(Errno::ENOENT, format!("dataset does not exist: {name}")));
+    };
+    if d.snapshot {
+        if let Some(c) = clones_of(st, name).first() {
+            return Err(no(Errno::EEXIST, format!("snapshot '{name}' has dependent clones, such as '{c}'")));
+        }
+        if let Some(tag) = d.holds.first() {
+            return Err(no(Errno::EBUSY, format!("snapshot '{name}' is held (tag '{tag}'); zfs release it first")));
+        }
+        return Ok(());
+    }
+    let below: Vec<&String> = st.datasets.keys().filter(|n| is_descendant(n, name)).collect();
+    if below.iter().any(|n| !n.contains('@')) {
+        return Err(no(Errno::EEXIST, format!("'{name}' has children; use -r to destroy them")));
+    }
+    if !below.is_empty() {
+        return Err(no(Errno::EBUSY, format!("'{name}' has snapshots; use -r to destroy them")));
+    }
+    Ok(())
+}
+
+/// Destroys one dataset or snapshot that has nothing below it: unmounted
+/// first (EBUSY while in use), then its files dropped.
+fn destroy_one(st: &mut State, paths: &Paths, name: &str) -> Result<(), Refusal> {
+    destroy_check(st, name)?;
+    unmount_ds(st, paths, name)?;
+    if let Some(ds) = st.datasets.remove(name) {
+        let dir = if ds.snapshot { paths.snapshot_store(ds.guid) } else { paths.stash(ds.guid) };
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| io(e, &dir))?;
+        }
+    }
+    Ok(())
+}
+
+/// `zfs destroy [-r] NAME`. Alone, all or nothing. Recursive, it is
+/// best effort, as zfs(8)'s destroy_callback is: every snapshot and
+/// descendant that can go goes, deepest first, a busy or held one and
+/// its ancestors stay, and the first failure is reported; the partial
+/// tree is kept (zfs_destroy_005_neg), so callers must converge from it.
+/// The state is to be saved even when this fails.
 pub fn destroy(st: &mut State, paths: &Paths, name: &str, recursive: bool) -> Result<(), Refusal> {
     check_name(name)?;
     if !st.datasets.contains_key(name) {
@@ -522,40 +578,40 @@ pub fn destroy(st: &mut State, paths: &Paths, name: &str, recursive: bool) -> Re
     if !name.contains('/') && !name.contains('@') {
         return Err(no(Errno::EINVAL, format!("cannot destroy the pool's root dataset '{name}'")));
     }
-    let mut doomed: Vec<String> = st.datasets.keys().filter(|n| is_descendant(n, name)).cloned().collect();
     if !recursive {
-        if doomed.iter().any(|n| !n.contains('@')) {
-            return Err(no(Errno::EEXIST, format!("'{name}' has children; use -r to destroy them")));
-        }
-        if !doomed.is_empty() {
-            return Err(no(Errno::EBUSY, format!("'{name}' has snapshots; use -r to destroy them")));
-        }
+        return destroy_one(st, paths, name);
     }
-    doomed.push(name.to_string());
-    // A snapshot in the doomed set with a clone outside it cannot go
-    // (zfs destroy -r needs -R for that; brig never uses -R).
+    let mut doomed: Vec<String> = st.datasets.keys().filter(|n| is_descendant(n, name)).cloned().collect();
+    // zfs destroy -r refuses up front when a snapshot in the tree has a
+    // clone outside it (that needs -R, which brig never uses).
     for d in doomed.iter().filter(|d| d.contains('@')) {
-        if let Some(c) = clones_of(st, d).into_iter().find(|c| !doomed.contains(c)) {
+        if let Some(c) = clones_of(st, d).into_iter().find(|c| !is_descendant(c, name)) {
             return Err(no(Errno::EEXIST, format!("snapshot '{d}' has dependent clones, such as '{c}'")));
         }
     }
-    if let Some(j) = doomed.iter().find_map(|d| st.datasets.get(d).and_then(|x| x.jail)) {
-        return Err(no(Errno::EBUSY, format!("'{name}' is attached to jail {j}")));
-    }
-    // Deepest first, like libzfs: children and snapshots before parents.
-    doomed.sort_by_key(|n| std::cmp::Reverse(n.matches(['/', '@']).count()));
-    for d in &doomed {
-        unmount_ds(st, paths, d)?;
-    }
-    for d in &doomed {
-        if let Some(ds) = st.datasets.remove(d) {
-            let dir = if ds.snapshot { paths.snapshot_store(ds.guid) } else { paths.stash(ds.guid) };
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(|e| io(e, &dir))?;
+    // Deepest first, snapshots before their filesystem: children and
+    // snapshots go before their parents.
+    doomed.sort_by_key(|n| std::cmp::Reverse((n.matches('/').count(), n.contains('@'))));
+    doomed.push(name.to_string());
+    // Like zfs_iter_dependents, a clone inside the tree goes before its
+    // origin: what failed only because of something destroyed later in the
+    // same pass is tried again, until a pass makes no progress.
+    loop {
+        let mut first_error = None;
+        let before = doomed.len();
+        doomed.retain(|d| match destroy_one(st, paths, d) {
+            Ok(()) => false,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                true
             }
+        });
+        match first_error {
+            None => return Ok(()),
+            Some(e) if doomed.len() == before => return Err(e),
+            Some(_) => {}
         }
     }
-    Ok(())
 }
 
 pub fn rename(st: &mut State, cfg: &SimConfig, paths: &Paths, from: &str, to: &str) -> Result<(), Refusal> {
@@ -582,11 +638,33 @@ pub fn rename(st: &mut State, cfg: &SimConfig, paths: &Paths, from: &str, to: &s
             return Err(no(Errno::ENOENT, format!("parent does not exist: {p}")));
         }
     }
+    if !from.contains('@') && effective(st, cfg, from, "jailed") == "on" {
+        // libzfs zfs_rename: a dataset delegated to a jail is the jail's.
+        return Err(no(Errno::EPERM, format!("cannot rename '{from}': dataset is used in a non-global zone")));
+    }
     let mut moving: Vec<String> =
         st.datasets.keys().filter(|n| *n == from || is_descendant(n, from)).cloned().collect();
+    // zfs_rename refuses to make anything deeper than
+    // zfs_max_dataset_nesting, though what is already deeper may move.
+    let deepening = to.matches('/').count() > from.matches('/').count();
+    if deepening && moving.iter().any(|n| format!("{to}{}", &n[from.len()..]).matches('/').count() >= MAX_NESTING) {
+        return Err(no(Errno::ENAMETOOLONG, format!("cannot rename '{from}' to '{to}': nesting too deep")));
+    }
     moving.sort_by_key(|n| std::cmp::Reverse(n.matches(['/', '@']).count()));
     let was_mounted: Vec<String> =
         moving.iter().filter(|n| st.datasets.get(*n).is_some_and(|d| d.mounted.is_some())).cloned().collect();
+    // changelist_prefix unmounts everything first and, when one is busy,
+    // remounts the rest and renames nothing: checked before anything moves.
+    for n in &was_mounted {
+        if let Some(mp) = st.datasets.get(n).and_then(|d| d.mounted.clone()) {
+            if let Some(who) = busy::holder(st, paths.root, &mp) {
+                return Err(no(
+                    Errno::EBUSY,
+                    format!("cannot unmount '{}': pool or dataset is busy ({who})", mp.display()),
+                ));
+            }
+        }
+    }
     for n in &moving {
         unmount_ds(st, paths, n)?;
     }
@@ -723,6 +801,10 @@ pub fn set(
         return Err(no(Errno::ENOENT, format!("dataset does not exist: {name}")));
     }
     let checked = checked_props(props)?;
+    if checked.contains_key("mountpoint") && effective(st, cfg, name, "jailed") == "on" {
+        // libzfs zfs_valid_proplist, from the host.
+        return Err(no(Errno::EPERM, format!("'mountpoint' cannot be set on dataset in a non-global zone ({name})")));
+    }
     for (k, v) in &checked {
         if matches!(k.as_str(), "quota" | "refquota") && v != "0" {
             let q = v.parse::<u64>().unwrap_or(0);
@@ -738,6 +820,19 @@ pub fn set(
         .filter(|(n, d)| (*n == name || is_descendant(n, name)) && !d.snapshot && d.mounted.is_some())
         .map(|(n, _)| n.clone())
         .collect();
+    if remount {
+        // As for rename: nothing changes while one of them is busy.
+        for n in &affected {
+            if let Some(mp) = st.datasets.get(n).and_then(|d| d.mounted.clone()) {
+                if let Some(who) = busy::holder(st, paths.root, &mp) {
+                    return Err(no(
+                        Errno::EBUSY,
+                        format!("cannot unmount '{}': pool or dataset is busy ({who})", mp.display()),
+                    ));
+                }
+            }
+        }
+    }
     if remount {
         let mut deepest = affected.clone();
         deepest.sort_by_key(|n| std::cmp::Reverse(n.matches('/').count()));
@@ -802,39 +897,58 @@ pub fn mount_request(st: &mut State, cfg: &SimConfig, paths: &Paths, name: &str,
     mount_at(st, paths, name, target)
 }
 
-/// `zfs jail JID NAME` (zone_dataset_attach): the jail and the dataset
-/// must exist (ENOENT), a snapshot cannot be attached (libzfs), attaching
-/// twice to the same jail is EEXIST. The kernel does not look at `jailed`
-/// here; only mounting does. The sim keeps one jail per dataset and
-/// refuses a second (EBUSY): a simplification brig never meets.
+/// `zfs jail JID NAME`: zfs(8) opens the dataset first (ENOENT if it
+/// does not exist, EINVAL for a snapshot), then zone_dataset_attach
+/// (spl_zone.c) adds the *name* to the jail's zone: an unknown jail is
+/// ENOENT, the same name twice in one jail EEXIST, and one dataset may be
+/// attached to several jails. `jailed` is not looked at here; only
+/// mounting does.
 pub fn attach(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
-    if !st.jails.contains_key(&jid) {
-        return Err(no(Errno::ENOENT, format!("jail {jid} does not exist")));
-    }
-    let d = st.datasets.get_mut(name).ok_or_else(|| no(Errno::ENOENT, format!("dataset does not exist: {name}")))?;
+    let d = st.datasets.get(name).ok_or_else(|| no(Errno::ENOENT, format!("dataset does not exist: {name}")))?;
     if d.snapshot {
         return Err(no(Errno::EINVAL, format!("'{name}' is a snapshot and cannot be jailed")));
     }
-    match d.jail {
-        Some(j) if j == jid => Err(no(Errno::EEXIST, format!("'{name}' is already attached to jail {jid}"))),
-        Some(j) => Err(no(Errno::EBUSY, format!("'{name}' is attached to jail {j} (the sim allows one jail)"))),
-        None => {
-            d.jail = Some(jid);
+    let j = st.jails.get_mut(&jid).ok_or_else(|| no(Errno::ENOENT, format!("jail {jid} does not exist")))?;
+    if j.zone.iter().any(|n| n == name) {
+        return Err(no(Errno::EEXIST, format!("'{name}' is already attached to jail {jid}")));
+    }
+    j.zone.push(name.to_string());
+    Ok(())
+}
+
+/// `zfs unjail JID NAME` (zone_dataset_detach): ENOENT unless the name is
+/// in that jail's zone.
+pub fn detach(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
+    let zone = st.jails.get_mut(&jid).map(|j| &mut j.zone);
+    match zone.and_then(|z| z.iter().position(|n| n == name).map(|i| (z, i))) {
+        Some((z, i)) => {
+            z.remove(i);
             Ok(())
         }
+        None => Err(no(Errno::ENOENT, format!("'{name}' is not attached to jail {jid}"))),
     }
 }
 
-/// `zfs unjail JID NAME` (zone_dataset_detach): ENOENT unless attached to
-/// that jail.
-pub fn detach(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
-    match st.datasets.get_mut(name) {
-        Some(d) if d.jail == Some(jid) && st.jails.contains_key(&jid) => {
-            d.jail = None;
-            Ok(())
-        }
-        _ => Err(no(Errno::ENOENT, format!("'{name}' is not attached to jail {jid}"))),
+/// `zfs hold TAG SNAP` (dsl_dataset_user_hold): ENOENT for a missing
+/// snapshot, EINVAL for a filesystem, EEXIST for a tag it already has.
+pub fn hold(st: &mut State, snap: &str, tag: &str) -> Result<(), Refusal> {
+    let d = st.datasets.get_mut(snap).ok_or_else(|| no(Errno::ENOENT, format!("dataset does not exist: {snap}")))?;
+    if !d.snapshot {
+        return Err(no(Errno::EINVAL, format!("'{snap}' is not a snapshot")));
     }
+    if d.holds.iter().any(|t| t == tag) {
+        return Err(no(Errno::EEXIST, format!("tag '{tag}' already exists on '{snap}'")));
+    }
+    d.holds.push(tag.to_string());
+    Ok(())
+}
+
+/// Whether jail `jid` may see `name`: the name, or one of its ancestors,
+/// is in its zone (zone_dataset_visible).
+fn visible_in(st: &State, jid: Jid, name: &str) -> bool {
+    st.jails.get(&jid).is_some_and(|j| {
+        j.zone.iter().any(|n| n == name || name.strip_prefix(n.as_str()).is_some_and(|r| r.starts_with('/')))
+    })
 }
 
 /// What root inside jail `jid` gets from `zfs mount NAME`: the dataset (or
@@ -857,10 +971,7 @@ pub fn mount_in_jail(
     if j.int("enforce_statfs") >= 2 {
         return Err(no(Errno::EPERM, "mounting ZFS in a jail needs enforce_statfs below 2"));
     }
-    let attached = st.datasets.iter().any(|(n, d)| {
-        d.jail == Some(jid) && (n == name || name.strip_prefix(n.as_str()).is_some_and(|r| r.starts_with('/')))
-    });
-    if !attached {
+    if !visible_in(st, jid, name) || !st.datasets.contains_key(name) {
         return Err(no(Errno::EPERM, format!("'{name}' is not attached to jail {jid}")));
     }
     if effective(st, cfg, name, "jailed") != "on" {

@@ -1,5 +1,5 @@
-//! Pure helpers of the ZFS shim, kept apart from the calls so they can be
-//! tested without a pool: the nvlist values libzfs would hand to
+//! The ZFS side of the FreeBSD backend that needs no pool, kept apart from
+//! the calls so it is tested everywhere: the nvlist values libzfs would hand to
 //! lzc_create()/lzc_clone() for the properties brig sets, whether zfs(8)
 //! would mount a new filesystem, the parsing of `zfs get -Hp` and
 //! `zfs list -Hp`, and the errno a zfs(8) failure stands for.
@@ -76,9 +76,25 @@ pub fn parse_size(s: &str) -> Option<u64> {
     }
 }
 
+/// The property's own name for one of zfs(8)'s short column names. The
+/// kernel matches only full names (the column-name match in zprop_common.c
+/// is compiled for userland only), so `compress` sent in the props nvlist
+/// of lzc_create()/lzc_clone() is EINVAL; libzfs renames it first, and so
+/// must brig.
+pub fn canonical_name(name: &str) -> &str {
+    match name {
+        "compress" => "compression",
+        "recsize" => "recordsize",
+        "refreserv" => "refreservation",
+        "reserv" => "reservation",
+        other => other,
+    }
+}
+
 /// The native encoding of one `name=value`, or `None` where brig does not
 /// know it (or the value is not valid): the caller then leaves the whole
 /// request to zfs(8), which knows every property and explains bad values.
+/// `name` is the property's full name (see [`canonical_name`]).
 pub fn native_prop(name: &str, value: &str) -> Option<NativeValue> {
     let u = NativeValue::U64;
     if name.contains(':') {
@@ -110,7 +126,7 @@ pub fn native_prop(name: &str, value: &str) -> Option<NativeValue> {
             "noauto" => Some(u(2)),
             _ => None,
         },
-        "compression" | "compress" => compression(value).map(u),
+        "compression" => compression(value).map(u),
         "sync" => match value {
             "standard" => Some(u(0)),
             "always" => Some(u(1)),
@@ -126,9 +142,27 @@ pub fn native_prop(name: &str, value: &str) -> Option<NativeValue> {
     }
 }
 
-/// Native encodings of all properties, or `None` if any one is unknown.
+/// Native encodings of all properties under their full names, or `None`
+/// if any one is unknown.
 pub fn native_props(props: &[(String, String)]) -> Option<Vec<(String, NativeValue)>> {
-    props.iter().map(|(k, v)| native_prop(k, v).map(|n| (k.clone(), n))).collect()
+    props
+        .iter()
+        .map(|(k, v)| {
+            let name = canonical_name(k);
+            native_prop(name, v).map(|n| (name.to_string(), n))
+        })
+        .collect()
+}
+
+/// Which snapshot failed, and why, from what lzc_snapshot() returned: its
+/// error list names each snapshot that failed with its errno, but many
+/// failures (ENOSPC, EXDEV, the handler's EINVAL) come with an empty list
+/// and only the ioctl's return code says why. None when it succeeded.
+pub fn snapshot_failure(rc: i32, listed: Option<(String, i32)>, snapshot: &str) -> Option<(String, i32)> {
+    if rc == 0 {
+        return None;
+    }
+    Some(listed.unwrap_or_else(|| (snapshot.to_string(), rc)))
 }
 
 /// Whether `zfs create`/`zfs clone` would mount a filesystem with these
@@ -259,6 +293,26 @@ mod tests {
         assert_eq!(native_prop("compression", "zstd"), None);
         assert_eq!(native_prop("atime", "yes"), None);
         assert_eq!(native_prop("sharenfs", "on"), None);
+    }
+
+    #[test]
+    fn short_names_are_sent_under_the_full_name() {
+        let props = vec![("compress".to_string(), "lz4".to_string()), ("recsize".to_string(), "1M".to_string())];
+        assert_eq!(
+            native_props(&props),
+            Some(vec![
+                ("compression".to_string(), NativeValue::U64(15)),
+                ("recordsize".to_string(), NativeValue::U64(1 << 20))
+            ])
+        );
+        assert_eq!(native_prop("compress", "lz4"), None, "the kernel knows no `compress`");
+    }
+
+    #[test]
+    fn a_snapshot_failure_without_a_list_is_the_return_code() {
+        assert_eq!(snapshot_failure(0, None, "z/a@s"), None);
+        assert_eq!(snapshot_failure(28, None, "z/a@s"), Some(("z/a@s".to_string(), 28)), "ENOSPC");
+        assert_eq!(snapshot_failure(17, Some(("z/b@s".to_string(), 17)), "z/a@s"), Some(("z/b@s".to_string(), 17)));
     }
 
     #[test]

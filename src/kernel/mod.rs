@@ -1,0 +1,11 @@
+//! FreeBSD's interfaces as pure functions: the bytes and text that cross
+//! into the kernel, libzfs_core and the base system's tools, encoded and
+//! decoded without making a call. Compiled and unit-tested on every
+//! platform, byte for byte; the FreeBSD backend (`host::freebsd`) only hands
+//! these buffers to the system calls, and the simulated host parses the same
+//! bytes the kernel would.
+
+pub mod ioccom;
+pub mod net;
+pub mod rctl;
+pub mod zfs;
