@@ -1,6 +1,7 @@
 //! `brig audit`: what a jail's root can do beyond brig's secure defaults,
-//! each with a severity and why it matters. Pure: a definition and the
-//! host's `security.jail.*` values in, findings out.
+//! each with a severity and why it matters. Pure: a definition, the rules
+//! of its devfs ruleset and the host's `security.jail.*` values in,
+//! findings out.
 
 use serde::Serialize;
 
@@ -89,7 +90,9 @@ fn int(spec: &JailSpec, name: &str, default: i32) -> i32 {
     }
 }
 
-pub fn jail(spec: &JailSpec) -> JailAudit {
+/// The findings of one jail. `ruleset_rules` is how many rules the
+/// kernel has for its devfs ruleset (None: not known).
+pub fn jail(spec: &JailSpec, ruleset_rules: Option<u32>) -> JailAudit {
     let mut f = Vec::new();
     let mut add = |severity, subject: String, why: &str| f.push(Finding { severity, subject, why: why.to_string() });
     for (name, sev, why) in ALLOW {
@@ -124,6 +127,11 @@ pub fn jail(spec: &JailSpec) -> JailAudit {
         _ => {}
     }
     match int(spec, "devfs_ruleset", 4) {
+        n if n != 0 && ruleset_rules == Some(0) => add(
+            Severity::High,
+            format!("devfs_ruleset = {n}"),
+            "that ruleset is not loaded: brig will not start the jail, and a /dev mounted with it shows every device of the host",
+        ),
         0 => add(
             Severity::High,
             "devfs_ruleset = 0".into(),
@@ -209,10 +217,10 @@ mod tests {
 
     #[test]
     fn a_default_jail_has_no_finding_only_advice() {
-        let a = jail(&spec("release = \"14.3-RELEASE\"\n"));
+        let a = jail(&spec("release = \"14.3-RELEASE\"\n"), Some(5));
         assert_eq!(a.findings, Vec::new());
         assert_eq!(a.advice.len(), 2);
-        let limited = jail(&spec("release = \"14.3-RELEASE\"\n[limits]\nmemoryuse = \"1G\"\nmaxproc = 100\n"));
+        let limited = jail(&spec("release = \"14.3-RELEASE\"\n[limits]\nmemoryuse = \"1G\"\nmaxproc = 100\n"), Some(5));
         assert!(limited.advice.is_empty());
     }
 
@@ -220,7 +228,7 @@ mod tests {
     fn a_permissive_jail_is_reported_worst_first() {
         let a = jail(&spec(
             "release = \"14.3-RELEASE\"\n[network]\ninherit = true\n[params]\n\"allow.raw_sockets\" = true\n\"allow.mount\" = true\n\"allow.mount.nullfs\" = true\nenforce_statfs = 1\nsecurelevel = -1\ndevfs_ruleset = 0\n\"children.max\" = 3\nsysvshm = \"inherit\"\n\"allow.mlock\" = true\n",
-        ));
+        ), Some(5));
         let got: Vec<String> = a.findings.iter().map(|f| format!("{} {}", f.severity.as_str(), f.subject)).collect();
         assert_eq!(
             got,
@@ -237,6 +245,13 @@ mod tests {
                 "medium children.max = 3",
             ]
         );
+    }
+
+    #[test]
+    fn a_ruleset_that_is_not_loaded_is_high() {
+        let a = jail(&spec("release = \"14.3-RELEASE\"\n"), Some(0));
+        assert_eq!(a.findings.len(), 1);
+        assert_eq!((a.findings[0].severity, a.findings[0].subject.as_str()), (Severity::High, "devfs_ruleset = 4"));
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub struct Facts {
     pub jailed: Option<i64>,
     pub children: Option<(i64, i64)>,
     pub jail_sysctls: Vec<(String, Option<i64>)>,
+    /// The devfs ruleset brig's jails get by default and how many rules it
+    /// has (0: not loaded), or why that could not be read.
+    pub devfs: (u16, Result<u32, String>),
     pub vimage: Option<i64>,
     pub bridge: bool,
     pub epair: bool,
@@ -95,7 +98,20 @@ pub fn observe(host: &dyn Host) -> Facts {
         ),
         _ => None,
     };
+    // [defaults.params] may choose another ruleset than the secure 4.
+    let ruleset = match &config {
+        Ok(Some(c)) => c.default_params().ok().and_then(|p| {
+            p.iter().find_map(|p| match (p.name.as_str(), &p.value) {
+                ("devfs_ruleset", crate::host::ParamValue::Int(n)) => u16::try_from(*n).ok(),
+                _ => None,
+            })
+        }),
+        _ => None,
+    }
+    .unwrap_or(4);
+    let devfs = if ruleset == 0 { Ok(0) } else { host.devfs_rules(ruleset).map_err(|e| e.to_string()) };
     Facts {
+        devfs: (ruleset, devfs),
         host: match host.kind() {
             HostKind::FreeBsd => "FreeBSD".to_string(),
             HostKind::Sim { dir } => format!("simulated FreeBSD in {}", dir.display()),
@@ -205,6 +221,22 @@ pub fn judge(f: &Facts) -> Vec<Check> {
             None => check(short, Warn, format!("{name} is not readable"), ""),
         });
     }
+    out.push(match &f.devfs {
+        (0, _) => check(
+            "devfs",
+            Warn,
+            "jails get devfs ruleset 0 by default: their /dev shows every device of the host",
+            "set devfs_ruleset = 4 in [defaults.params] of brig.toml",
+        ),
+        (n, Ok(0)) => check(
+            "devfs",
+            Fail,
+            format!("devfs ruleset {n}, which jails get by default, is not loaded: brig refuses to start them, since their /dev would show every device of the host"),
+            "keep devfs_load_rulesets=\"YES\" in /etc/rc.conf (rules of your own go in /etc/devfs.rules) and run `service devfs restart`",
+        ),
+        (n, Ok(rules)) => check("devfs", Pass, format!("devfs ruleset {n} is loaded ({rules} rules)"), ""),
+        (n, Err(e)) => check("devfs", Warn, format!("devfs ruleset {n} could not be read: {e}"), "run brig doctor as root"),
+    });
     out.push(match f.vimage {
         Some(1) => check("vnet", Pass, "VIMAGE kernel: VNET jails are available", ""),
         _ => check(
@@ -255,6 +287,7 @@ mod tests {
             jailed: Some(0),
             children: Some((999_999, 0)),
             jail_sysctls: JAIL_SYSCTLS.iter().map(|(n, v, _)| (n.to_string(), Some(*v))).collect(),
+            devfs: (4, Ok(5)),
             vimage: Some(1),
             bridge: true,
             epair: true,
@@ -292,6 +325,13 @@ mod tests {
         assert_eq!(status(&c, "nesting"), Status::Fail);
         let c = judge(&Facts { jailed: Some(1), children: Some((3, 2)), ..healthy() });
         assert_eq!(status(&c, "nesting"), Status::Pass);
+    }
+
+    #[test]
+    fn an_unloaded_ruleset_fails() {
+        let c = judge(&Facts { devfs: (4, Ok(0)), ..healthy() });
+        assert_eq!(status(&c, "devfs"), Status::Fail);
+        assert_eq!(status(&judge(&Facts { devfs: (0, Ok(0)), ..healthy() }), "devfs"), Status::Warn);
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use crate::config::host::{CONFIG_PATH, JAILS_DIR};
 use crate::config::HostConfig;
+use crate::host::params::{self, KernelParams};
 use crate::host::{
-    DatasetInfo, Errno, GetFlags, Host, HostResult, Interface, JailKey, LiveJail, MountEntry, LIVE_PARAMS,
+    DatasetInfo, Errno, GetFlags, Host, HostError, HostResult, Interface, JailKey, LiveJail, MountEntry, LIVE_PARAMS,
 };
 use crate::plan::InitObserved;
 
@@ -64,26 +65,48 @@ pub fn init(host: &dyn Host, want: &HostConfig) -> HostResult<InitObserved> {
     })
 }
 
-/// The jail parameters among `names` that this kernel knows: a
-/// `security.jail.param.NAME` node exists for each (ENOENT: unknown, as
-/// when its module is not loaded; any other error is a real failure).
-/// One sysctl per distinct name, however many jails use it.
-pub fn known_params<'a>(host: &dyn Host, names: impl IntoIterator<Item = &'a str>) -> HostResult<BTreeSet<String>> {
+/// The jail parameters among `names` that this kernel knows, found as
+/// libjail's jailparam_type finds them: `security.jail.param.NAME` exists
+/// (ENOENT: unknown, as when its module is not loaded; any other error is
+/// a real failure), and is a leaf or a node with a value (`allow.mount`,
+/// `host`, `ip4` and the other jailsys parameters keep their value in an
+/// empty-named child; reading such a node is EISDIR). Its type must be
+/// the one brig's table has, or brig would encode a value the kernel
+/// misreads. One lookup per distinct name, however many jails use it,
+/// and kern.osrelease when one is missing.
+pub fn known_params<'a>(host: &dyn Host, names: impl IntoIterator<Item = &'a str>) -> HostResult<KernelParams> {
     let mut known = BTreeSet::new();
     let mut asked = BTreeSet::new();
     for name in names {
         if !asked.insert(name) {
             continue;
         }
-        match host.sysctl_get(&format!("security.jail.param.{name}")) {
-            Ok(_) => {
-                known.insert(name.to_string());
-            }
-            Err(e) if e.errno == Errno::ENOENT => {}
+        let sysctl = format!("security.jail.param.{name}");
+        let kernel = match host.sysctl_type(&sysctl) {
+            Ok(t) => t,
+            Err(e) if e.errno == Errno::ENOENT => continue,
             Err(e) => return Err(e),
+        };
+        let Some(value) = kernel.value_type() else { continue };
+        if let Some(l) = params::lookup(name).filter(|l| !l.negated) {
+            if !crate::kernel::sysctl::agrees(l.def.ty, value) {
+                let (_, want) = crate::kernel::sysctl::expected(l.def.ty);
+                return Err(HostError::new(
+                    "sysctl_type",
+                    Errno::EINVAL,
+                    format!(
+                        "{sysctl} has the format {:?} on this kernel where brig expects {want:?}; brig cannot set {name} safely on it",
+                        value.fmt
+                    ),
+                ));
+            }
         }
+        known.insert(name.to_string());
     }
-    Ok(known)
+    // The release only words why one is missing.
+    let release =
+        if known.len() < asked.len() { host.sysctl_get("kern.osrelease")?.to_string() } else { String::new() };
+    Ok(KernelParams::new(known, release))
 }
 
 /// A jail of this name that is dying and no running one, if any:

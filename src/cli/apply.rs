@@ -49,8 +49,7 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
         let started = crate::observe::started(host, &spec.name);
         let (wanted, live, cpus) = match up(spec) {
             Some(j) => {
-                let wanted =
-                    jail_params(cfg, spec, &|p| known.contains(p)).map_err(|e| CliError::Failed(e.to_string()))?;
+                let wanted = jail_params(cfg, spec, &known).map_err(|e| CliError::Failed(e.to_string()))?;
                 let names: Vec<&str> = wanted.iter().map(|p| p.name.as_str()).filter(|n| *n != "name").collect();
                 let live = host.jail_get(&JailKey::Jid(j.jid), &names, GetFlags::ALIVE)?;
                 (wanted, live, host.cpuset_get(j.jid)?)

@@ -41,7 +41,24 @@ pub fn run(host: &dyn Host, args: &AuditArgs) -> Result<ExitCode, CliError> {
     let run = RunArgs { names: args.names.clone(), all: args.all, dry_run: false };
     let mut specs = super::run::selected(host, &cfg, &run)?;
     specs.sort_by(|a, b| a.name.cmp(&b.name));
-    let jails: Vec<JailAudit> = specs.iter().map(audit::jail).collect();
+    // Each ruleset the jails use, read once.
+    let mut rulesets = std::collections::BTreeMap::new();
+    let mut jails: Vec<JailAudit> = Vec::new();
+    for spec in &specs {
+        let ruleset = crate::plan::run::devfs_ruleset(spec);
+        let rules = match u16::try_from(ruleset).ok().filter(|n| *n != 0) {
+            Some(n) => match rulesets.get(&n) {
+                Some(r) => Some(*r),
+                None => {
+                    let r = host.devfs_rules(n)?;
+                    rulesets.insert(n, r);
+                    Some(r)
+                }
+            },
+            None => None,
+        };
+        jails.push(audit::jail(spec, rules));
+    }
     let mut values = Vec::new();
     for name in audit::HOST_SYSCTLS {
         match host.sysctl_get(name) {

@@ -1,12 +1,12 @@
 //! `brig start`, `brig stop`, `brig restart`.
 
-use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use super::CliError;
 use crate::config::{jail, HostConfig};
+use crate::host::params::KernelParams;
 use crate::host::{Errno, Host, Interface, MountEntry};
 use crate::journal::Action;
 use crate::model::jail::JailSpec;
@@ -89,7 +89,7 @@ fn load_cfg(host: &dyn Host) -> Result<HostConfig, CliError> {
 }
 
 /// The parameters of `specs` this kernel knows, read once for a batch.
-pub(super) fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<BTreeSet<String>, CliError> {
+pub(super) fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<KernelParams, CliError> {
     Ok(crate::observe::known_params(host, specs.iter().flat_map(|s| s.params.iter().map(|p| p.name.as_str())))?)
 }
 
@@ -106,7 +106,7 @@ pub(super) fn start_one(
     cfg: &HostConfig,
     spec: &JailSpec,
     batch: &[JailSpec],
-    known: &BTreeSet<String>,
+    known: &KernelParams,
     limits: bool,
     dry_run: bool,
 ) -> Result<(), CliError> {
@@ -123,7 +123,7 @@ pub(super) fn start_one(
             )));
         }
     }
-    let ops = plan::start(cfg, spec, &|p| known.contains(p), limits).map_err(|e| CliError::Failed(e.to_string()))?;
+    let ops = plan::start(cfg, spec, known, limits).map_err(|e| CliError::Failed(e.to_string()))?;
     if dry_run {
         show(&spec.name, &ops);
         return Ok(());
@@ -249,8 +249,7 @@ pub fn restart(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliErr
     if run.dry_run {
         // Once stopped, each starts as a stopped jail does.
         for s in &specs {
-            let ops =
-                plan::start(&cfg, s, &|p| known.contains(p), limits).map_err(|e| CliError::Failed(e.to_string()))?;
+            let ops = plan::start(&cfg, s, &known, limits).map_err(|e| CliError::Failed(e.to_string()))?;
             show(&s.name, &ops);
         }
         return Ok(ExitCode::SUCCESS);

@@ -29,6 +29,9 @@ pub enum StepError {
     Command { status: i32, output: String },
     #[error(transparent)]
     Beneath(#[from] crate::beneath::BeneathError),
+    /// The machine is in a state brig will not act in.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A plan that failed at `step`, after undoing what it had done.
@@ -150,6 +153,14 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
                 options: options.clone(),
             })?;
             Ok(Undo::Unmount(full))
+        }
+        Op::CheckRuleset { ruleset } => {
+            if host.devfs_rules(*ruleset)? == 0 {
+                return Err(StepError::Refused(format!(
+                    "devfs ruleset {ruleset} is not loaded, and a /dev mounted with it would show the jail every device of the host, raw disks included; load it (define it in /etc/devfs.rules, keep devfs_load_rulesets=\"YES\" in rc.conf, then `service devfs restart`) or set devfs_ruleset to a loaded ruleset"
+                )));
+            }
+            Ok(Undo::Nothing)
         }
         Op::Hook { command, .. } => {
             run_command(host, command, crate::host::Place::Host, false)?;

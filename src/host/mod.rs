@@ -508,6 +508,11 @@ pub trait Host {
     fn mount(&mut self, req: &MountRequest) -> HostResult<()>;
     fn unmount(&mut self, target: &Path, force: bool) -> HostResult<()>;
     fn mounts(&self) -> HostResult<Vec<MountEntry>>;
+    /// How many rules devfs ruleset `ruleset` (1..=65535) has, walked with
+    /// DEVFSIO_RGETNEXT as devfs(8) does: 0 when it is not loaded. A devfs
+    /// mount with `ruleset=N` creates N empty when it is missing
+    /// (devfs_ruleset_use), and an empty ruleset hides nothing.
+    fn devfs_rules(&self, ruleset: u16) -> HostResult<u32>;
 
     // --- rctl(8) through rctl_add_rule(2) and friends -------------------
 
@@ -532,6 +537,12 @@ pub trait Host {
 
     fn sysctl_get(&self, name: &str) -> HostResult<SysctlValue>;
     fn sysctl_set(&mut self, name: &str, value: &SysctlValue) -> HostResult<()>;
+    /// What sysctl.name2oid and sysctl.oidfmt say of a name, without
+    /// reading its value (ENOENT: no such name): its kind, format and, for
+    /// a node, the type of its empty-named child. How libjail learns
+    /// which jail parameters the kernel knows; reading a parameter node's
+    /// value is EISDIR.
+    fn sysctl_type(&self, name: &str) -> HostResult<crate::kernel::sysctl::SysctlType>;
 
     // --- network: getifaddrs(3), SIOCAIFADDR, SIOCDIFADDR -------------
 

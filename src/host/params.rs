@@ -1,8 +1,12 @@
-//! The jail parameters of FreeBSD's kernel (kern_jail.c, jail(8)), with the
-//! type jail_set(2) expects for each and whether it may change after the jail
-//! is created. The simulated host enforces this table; the model validates a
-//! definition's `[params]` against it; the encoder sizes jail_get(2) buffers
-//! from it. Source: `shared/freebsd/jail-params.tsv`.
+//! The jail parameters of FreeBSD's kernel, with the type jail_set(2)
+//! expects for each and whether it may change after the jail is created:
+//! the SYSCTL_JAIL_PARAM* declarations of sys/kern/kern_jail.c,
+//! kern_jailmeta.c (`meta`, `env`), the SYSV IPC, linux and OpenZFS
+//! modules (`sysv*`, `linux*`, `zfs*`) and prison_add_allow() callers
+//! (vmm, filesystems with VFCF_JAIL). The simulated host enforces this
+//! table; the model validates a definition's `[params]` against it; the
+//! encoder sizes jail_get(2) buffers from it. Which of them the running
+//! kernel has, brig asks it (`KernelParams`).
 
 /// The C type of a parameter's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +116,10 @@ pub const PARAMS: &[ParamDef] = &[
     p("allow.mount.tmpfs", ParamType::Bool, RW),
     p("allow.mount.zfs", ParamType::Bool, RW),
     p("allow.mount.fusefs", ParamType::Bool, RW),
+    p("allow.mount.lindebugfs", ParamType::Bool, RW),
+    p("allow.mount.p9fs", ParamType::Bool, RW),
     p("allow.vmm", ParamType::Bool, RW),
+    p("allow.vmm_ppt", ParamType::Bool, RW),
     p("sysvmsg", ParamType::JailSys { disable: true }, RW),
     p("sysvsem", ParamType::JailSys { disable: true }, RW),
     p("sysvshm", ParamType::JailSys { disable: true }, RW),
@@ -120,7 +127,8 @@ pub const PARAMS: &[ParamDef] = &[
     p("linux.osname", ParamType::Str { max: 65 }, RW),
     p("linux.osrelease", ParamType::Str { max: 65 }, RW),
     p("linux.oss_version", INT, RW),
-    p("zfs.mount_snapshot", INT, RW),
+    p("zfs", ParamType::JailSys { disable: false }, RW),
+    p("zfs.mount_snapshot", ParamType::Int { min: 0, max: 1 }, RW),
     p("meta", ParamType::Str { max: 4096 }, RW),
     p("env", ParamType::Str { max: 4096 }, RW),
 ];
@@ -129,8 +137,10 @@ pub const PARAMS: &[ParamDef] = &[
 /// once it is loaded (a filesystem's VFS_SET, vmm.ko, linux.ko).
 pub fn module_of(name: &str) -> Option<&'static str> {
     match name {
-        "allow.vmm" => Some("vmm"),
+        "allow.vmm" | "allow.vmm_ppt" => Some("vmm"),
         "allow.mount.fusefs" => Some("fusefs"),
+        "allow.mount.lindebugfs" => Some("lindebugfs"),
+        "allow.mount.p9fs" => Some("p9fs"),
         "allow.mount.linprocfs" => Some("linprocfs"),
         "allow.mount.linsysfs" => Some("linsysfs"),
         "allow.mount.nullfs" => Some("nullfs"),
@@ -139,7 +149,78 @@ pub fn module_of(name: &str) -> Option<&'static str> {
         "allow.mount.procfs" => Some("procfs"),
         "allow.mount.zfs" => Some("zfs"),
         n if n == "linux" || n.starts_with("linux.") => Some("linux"),
+        n if n == "zfs" || n.starts_with("zfs.") => Some("zfs"),
         _ => None,
+    }
+}
+
+/// The release that first has a parameter, for those FreeBSD added after
+/// 14 was branched: a 14.x kernel may lack them (brig asks the kernel;
+/// this only words the error, and tells the simulated host what a
+/// simulated 14.x lacks).
+pub fn since(name: &str) -> Option<&'static str> {
+    match name {
+        // kern_jailmeta.c, D47668 (2025).
+        "meta" | "env" => Some("15.0"),
+        // vmm.ko's PCI passthrough permission and p9fs came with 15.
+        "allow.vmm_ppt" | "allow.mount.p9fs" => Some("15.0"),
+        _ => None,
+    }
+}
+
+/// The parameters whose sysctl is a node: their value lives in the node's
+/// empty-named child (SYSCTL_JAIL_PARAM_SYS_NODE for jailsys parameters;
+/// kern_jail.c makes `allow.mount` the same way). `vnet` is a plain leaf.
+pub fn is_node(name: &str) -> bool {
+    matches!(name, "host" | "ip4" | "ip6" | "allow.mount" | "sysvmsg" | "sysvsem" | "sysvshm" | "linux" | "zfs")
+}
+
+/// Nodes under `security.jail.param` that are no parameter: they only
+/// group others (SYSCTL_JAIL_PARAM_NODE without a value child).
+pub const GROUPS: &[&str] = &["allow", "children", "cpuset"];
+
+/// Whether `release` (`14.3-RELEASE`, `15.0-CURRENT`) is at least `since`
+/// (`15.0`), comparing major and minor numbers.
+pub fn release_at_least(release: &str, since: &str) -> bool {
+    let number = |s: &str| -> (u32, u32) {
+        let v = s.split('-').next().unwrap_or("");
+        let mut it = v.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    };
+    number(release) >= number(since)
+}
+
+/// What the running kernel knows of the parameters a command uses, read
+/// once (observe::known_params), and why it lacks one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelParams {
+    known: std::collections::BTreeSet<String>,
+    /// kern.osrelease.
+    release: String,
+}
+
+impl KernelParams {
+    pub fn new(known: std::collections::BTreeSet<String>, release: impl Into<String>) -> KernelParams {
+        KernelParams { known, release: release.into() }
+    }
+
+    pub fn knows(&self, name: &str) -> bool {
+        self.known.contains(name)
+    }
+
+    /// Why the kernel lacks `name`, and what to do: a module to load, a
+    /// release to upgrade to, or the kernel option it was built without.
+    pub fn why_missing(&self, name: &str) -> String {
+        let release = if self.release.is_empty() { "this kernel" } else { self.release.as_str() };
+        match (module_of(name), since(name)) {
+            (_, Some(v)) if !release_at_least(release, v) => {
+                format!("FreeBSD {v} added it and this host runs {release}; upgrade the host")
+            }
+            (Some(m), _) => {
+                format!("its module {m} is not loaded; load it with `kldload {m}` (and {m}_load=\"YES\" in /boot/loader.conf)")
+            }
+            (None, _) => format!("{release} was built without it (see the kernel options in brig.toml(5))"),
+        }
     }
 }
 
@@ -208,6 +289,22 @@ mod tests {
         assert_eq!(negated_name("persist"), "nopersist");
         assert_eq!(negated_name("allow.raw_sockets"), "allow.noraw_sockets");
         assert_eq!(negated_name("allow.mount.zfs"), "allow.mount.nozfs");
+    }
+
+    #[test]
+    fn releases_compare_by_major_and_minor() {
+        assert!(release_at_least("15.0-RELEASE", "15.0"));
+        assert!(release_at_least("15.1-STABLE", "15.0"));
+        assert!(!release_at_least("14.3-RELEASE", "15.0"));
+        assert!(release_at_least("16.0-CURRENT", "15.0"));
+    }
+
+    #[test]
+    fn a_missing_parameter_is_explained() {
+        let k = KernelParams::new(Default::default(), "14.3-RELEASE");
+        assert_eq!(k.why_missing("meta"), "FreeBSD 15.0 added it and this host runs 14.3-RELEASE; upgrade the host");
+        assert!(k.why_missing("allow.vmm").starts_with("its module vmm is not loaded; load it with `kldload vmm`"));
+        assert!(k.why_missing("allow.nfsd").starts_with("14.3-RELEASE was built without it"));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! these buffers to the system calls, and the simulated host parses the same
 //! bytes the kernel would.
 
+pub mod devfs;
 pub mod ioccom;
 pub mod net;
 pub mod rctl;
+pub mod sysctl;
 pub mod zfs;

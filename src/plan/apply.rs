@@ -338,7 +338,7 @@ fn mount_changes(cfg: &HostConfig, spec: &JailSpec, mounted: &[MountEntry], plan
         let matches = |m: &&&MountEntry| &m.fstype == fstype && &m.source == source && m.readonly == *readonly;
         if !here.iter().any(matches) {
             unmount.extend(here.iter().map(|m| m.target.clone()));
-            mount.push(op.clone());
+            mount.extend(super::run::guarded(op.clone()));
         }
         wanted_targets.push(full);
     }
@@ -414,7 +414,7 @@ mod tests {
 
     fn up(text: &str) -> Up {
         let spec = spec(text);
-        let wanted = jail_params(&cfg(), &spec, &|_| true).expect("params");
+        let wanted = jail_params(&cfg(), &spec, &crate::plan::testing::kernel("14.3-RELEASE", &[])).expect("params");
         let root = "/usr/local/brig/jails/web/root";
         let mut live = LiveJail::from_params(&[JailParam::int("jid", 4), JailParam::str("name", "web")]);
         if let Network::Addresses { ip4, .. } = &spec.network {
@@ -586,6 +586,7 @@ mod tests {
                 "umount /usr/local/brig/jails/web/root/usr/local/www",
                 "umount /usr/local/brig/jails/web/root/mnt/deep",
                 "umount /usr/local/brig/jails/web/root/mnt",
+                "check that devfs ruleset 4 is loaded",
                 "mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/web/root",
                 "mount -t nullfs /data/www /usr/local/www in zroot/brig/jails/web/root",
             ]

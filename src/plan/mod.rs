@@ -44,6 +44,13 @@ pub(crate) mod testing {
     }
 
     /// A plan as the lines `--dry-run` prints.
+    /// A kernel that knows every parameter of brig's table, running
+    /// `release`, without those `missing`.
+    pub fn kernel(release: &str, missing: &[&str]) -> crate::host::params::KernelParams {
+        let known = crate::host::params::PARAMS.iter().map(|d| d.name).filter(|n| !missing.contains(n));
+        crate::host::params::KernelParams::new(known.map(str::to_string).collect(), release)
+    }
+
     pub fn lines(ops: &[Op]) -> Vec<String> {
         ops.iter().map(ToString::to_string).collect()
     }

@@ -38,6 +38,10 @@ pub enum Op {
     /// detection: a tentative address cannot be bound to, so a daemon
     /// started before would fail. A duplicated one fails the step.
     AwaitDad { aliases: Vec<(String, std::net::Ipv6Addr)> },
+    /// Refuse to go on unless devfs ruleset `ruleset` is loaded and has
+    /// rules: mounting devfs with a missing one creates it empty, and the
+    /// jail would see every device of the host. Nothing to undo.
+    CheckRuleset { ruleset: u16 },
     /// Mount a filesystem at `target` inside a dataset's root; the mount
     /// point is made (or checked) without following symlinks first.
     /// Undo: unmount it.
@@ -144,6 +148,7 @@ impl fmt::Display for Op {
                 write!(f, "mount -t {fstype}{o} {source} /{} in {dataset}", target.display())
             }
             Op::Hook { stage, command } => write!(f, "{stage}: {command}"),
+            Op::CheckRuleset { ruleset } => write!(f, "check that devfs ruleset {ruleset} is loaded"),
             Op::CreateJail { params } => {
                 let kv: Vec<String> = params.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
                 write!(f, "jail_set create {}", kv.join(" "))

@@ -12,14 +12,15 @@ use thiserror::Error;
 use super::jail::{delegated_dataset, root_dataset, root_path};
 use super::Op;
 use crate::config::HostConfig;
+use crate::host::params::KernelParams;
 use crate::host::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue};
 use crate::model::jail::{JailSpec, Network};
 use crate::model::{DatasetName, JailName};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RunPlanError {
-    #[error("jail {jail}: parameter {param} = {value} is not known to this kernel (is its module loaded?); load the module with kldload, or remove the parameter")]
-    ModuleMissing { jail: String, param: String, value: String },
+    #[error("jail {jail}: parameter {param} = {value} is not known to this kernel: {why}, or remove the parameter")]
+    ParamMissing { jail: String, param: String, value: String, why: String },
 }
 
 /// Where brig keeps what it set up for each started jail.
@@ -97,15 +98,10 @@ pub(super) fn addresses(spec: &JailSpec) -> Vec<IpNet> {
     }
 }
 
-/// The jail_set(2) parameters of a start. `known` says whether the kernel
-/// knows a parameter (its `security.jail.param` node exists): a `false`
-/// the kernel has never heard of is simply true already, a `true` is an
-/// error.
-pub fn jail_params(
-    cfg: &HostConfig,
-    spec: &JailSpec,
-    known: &dyn Fn(&str) -> bool,
-) -> Result<Vec<JailParam>, RunPlanError> {
+/// The jail_set(2) parameters of a start. `kernel` says which parameters
+/// the kernel knows: a `false` it has never heard of is simply true
+/// already, a `true` is an error saying why it is missing.
+pub fn jail_params(cfg: &HostConfig, spec: &JailSpec, kernel: &KernelParams) -> Result<Vec<JailParam>, RunPlanError> {
     let mut p = vec![
         JailParam::str("name", spec.name.as_str()),
         JailParam::str("path", root_path(cfg, &spec.name).to_string_lossy()),
@@ -136,20 +132,22 @@ pub fn jail_params(
         }
     }
     for param in &spec.params {
-        if known(&param.name) {
+        if kernel.knows(&param.name) {
             p.push(param.clone());
         } else if param.value != ParamValue::Bool(false) {
-            return Err(RunPlanError::ModuleMissing {
+            return Err(RunPlanError::ParamMissing {
                 jail: spec.name.to_string(),
                 param: param.name.clone(),
                 value: param.value.to_string(),
+                why: kernel.why_missing(&param.name),
             });
         }
     }
     Ok(p)
 }
 
-pub(super) fn devfs_ruleset(spec: &JailSpec) -> i32 {
+/// The devfs ruleset of a jail: its `devfs_ruleset`, else the secure 4.
+pub fn devfs_ruleset(spec: &JailSpec) -> i32 {
     spec.params
         .iter()
         .find_map(|p| match (p.name.as_str(), &p.value) {
@@ -157,6 +155,21 @@ pub(super) fn devfs_ruleset(spec: &JailSpec) -> i32 {
             _ => None,
         })
         .unwrap_or(4)
+}
+
+/// A mount, after the check its devfs ruleset needs (none for ruleset 0,
+/// which asks for no filtering and is audit's business).
+pub fn guarded(op: Op) -> Vec<Op> {
+    let ruleset = match &op {
+        Op::MountIn { fstype, options, .. } if fstype == "devfs" => {
+            options.iter().find(|(k, _)| k == "ruleset").and_then(|(_, v)| v.as_deref()?.parse::<u16>().ok())
+        }
+        _ => None,
+    };
+    match ruleset.filter(|n| *n != 0) {
+        Some(ruleset) => vec![Op::CheckRuleset { ruleset }, op],
+        None => vec![op],
+    }
 }
 
 /// The mounts of a started jail: devfs with its ruleset on /dev, then the
@@ -188,20 +201,15 @@ pub fn mounts(cfg: &HostConfig, spec: &JailSpec) -> Vec<Op> {
 /// ones in reverse when one fails. The rctl rules (unless `limits` is
 /// false: racct is off and the user said --no-limits) and the cpuset come
 /// right after the jail is made, before anything runs in it.
-pub fn start(
-    cfg: &HostConfig,
-    spec: &JailSpec,
-    known: &dyn Fn(&str) -> bool,
-    limits: bool,
-) -> Result<Vec<Op>, RunPlanError> {
-    let params = jail_params(cfg, spec, known)?;
+pub fn start(cfg: &HostConfig, spec: &JailSpec, kernel: &KernelParams, limits: bool) -> Result<Vec<Op>, RunPlanError> {
+    let params = jail_params(cfg, spec, kernel)?;
     // The record first: whatever happens after, a later stop knows what
     // to take down (and a failed start's undo removes it again).
     let mut ops = vec![Started::of(cfg, spec).write(&spec.name)];
     if let Network::Addresses { interface: Some(i), .. } = &spec.network {
         ops.extend(addresses(spec).into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }));
     }
-    ops.extend(mounts(cfg, spec));
+    ops.extend(mounts(cfg, spec).into_iter().flat_map(guarded));
     if let Some(c) = &spec.exec.prestart {
         ops.push(Op::Hook { stage: "exec.prestart", command: c.clone() });
     }
@@ -343,7 +351,7 @@ pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::testing::{cfg, lines};
+    use crate::plan::testing::{cfg, kernel, lines};
 
     fn spec() -> JailSpec {
         let text = "release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\nip6 = [\"2001:db8::10/64\"]\n[exec]\nprestart = \"logger starting\"\npoststop = \"logger stopped\"\n[[mount]]\nsource = \"/data/www\"\ntarget = \"/usr/local/www\"\nreadonly = true\n[limits]\nmaxproc = 100\nmemoryuse = \"1G\"\ncpus = \"0-1\"\n";
@@ -352,11 +360,13 @@ mod tests {
 
     #[test]
     fn golden_start_order() {
-        let ops = start(&cfg(), &spec(), &|_| true, true).expect("plans");
+        let ops = start(&cfg(), &spec(), &kernel("14.3-RELEASE", &[]), true).expect("plans");
         let mut l = lines(&ops);
         assert_eq!(l.remove(0), "write /var/db/brig/started/web.json (mode 600)");
         assert_eq!(l[0], "ifconfig em0 inet 192.0.2.10/24 alias");
         assert_eq!(l[1], "ifconfig em0 inet6 2001:db8::10/64 alias");
+        assert_eq!(l[2], "check that devfs ruleset 4 is loaded");
+        l.remove(2);
         assert_eq!(l[2], "mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/web/root");
         assert_eq!(l[3], "mount -t nullfs -o ro /data/www /usr/local/www in zroot/brig/jails/web/root");
         assert_eq!(l[4], "exec.prestart: logger starting");
@@ -367,21 +377,25 @@ mod tests {
         assert_eq!(l[9], "wait for duplicate address detection of 2001:db8::10 on em0");
         assert_eq!(l[10], "exec.start in web: /bin/sh /etc/rc");
         assert_eq!(l.len(), 11);
-        let without = lines(&start(&cfg(), &spec(), &|_| true, false).expect("plans"));
+        let without = lines(&start(&cfg(), &spec(), &kernel("14.3-RELEASE", &[]), false).expect("plans"));
         assert!(!without.iter().any(|l| l.starts_with("rctl")), "--no-limits leaves the rules out");
         assert!(without.iter().any(|l| l.starts_with("cpuset")), "but not the cpuset");
     }
 
     #[test]
     fn unknown_parameters_are_left_out_when_false_and_refused_when_true() {
-        let known = |p: &str| p != "allow.vmm";
+        let known = kernel("14.3-RELEASE", &["allow.vmm"]);
         let ops = start(&cfg(), &spec(), &known, true).expect("plans");
-        assert!(!lines(&ops)[6].contains("allow.vmm"));
+        assert!(!lines(&ops)[6].contains(" allow.vmm="), "{}", lines(&ops)[6]);
         let mut s = spec();
         if let Some(p) = s.params.iter_mut().find(|p| p.name == "allow.vmm") {
             p.value = ParamValue::Bool(true);
         }
-        assert!(matches!(start(&cfg(), &s, &known, true), Err(RunPlanError::ModuleMissing { .. })));
+        let e = start(&cfg(), &s, &known, true).expect_err("vmm.ko is not loaded");
+        assert_eq!(
+            e.to_string(),
+            "jail web: parameter allow.vmm = true is not known to this kernel: its module vmm is not loaded; load it with `kldload vmm` (and vmm_load=\"YES\" in /boot/loader.conf), or remove the parameter"
+        );
     }
 
     #[test]

@@ -217,10 +217,12 @@ fn dry_runs_show_start_and_stop_order_across_dependencies() {
         r.ok().stdout,
         "box: write /var/db/brig/started/box.json (mode 600)
 box: ifconfig em0 inet 192.0.2.20/24 alias
+box: check that devfs ruleset 4 is loaded
 box: mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/box/root
 box: jail_set create name=box path=/usr/local/brig/jails/box/root host.hostname=box persist=true ip4=new ip4.addr=192.0.2.20 ip6=disable securelevel=2 enforce_statfs=2 devfs_ruleset=4 children.max=0 allow.set_hostname=false allow.sysvipc=false allow.raw_sockets=false allow.chflags=false allow.mount=false allow.quotas=false allow.socket_af=false allow.mlock=false allow.reserved_ports=false allow.read_msgbuf=false allow.unprivileged_proc_debug=false allow.suser=true allow.nfsd=false allow.extattr=false allow.adjtime=false allow.settime=false allow.routing=false allow.unprivileged_parent_tampering=false allow.setaudit=false allow.mount.devfs=false allow.mount.fdescfs=false allow.mount.nullfs=false allow.mount.procfs=false allow.mount.tmpfs=false allow.mount.zfs=false
 box: exec.start in box: /bin/sh /etc/rc
 app: write /var/db/brig/started/app.json (mode 600)
+app: check that devfs ruleset 4 is loaded
 app: mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/app/root
 app: jail_set create name=app path=/usr/local/brig/jails/app/root host.hostname=app persist=true ip4=disable ip6=disable securelevel=3 enforce_statfs=2 devfs_ruleset=4 children.max=0 allow.set_hostname=false allow.sysvipc=false allow.raw_sockets=false allow.chflags=false allow.mount=false allow.quotas=false allow.socket_af=false allow.mlock=false allow.reserved_ports=false allow.read_msgbuf=false allow.unprivileged_proc_debug=false allow.suser=true allow.nfsd=false allow.extattr=false allow.adjtime=false allow.settime=false allow.routing=false allow.unprivileged_parent_tampering=false allow.setaudit=false allow.mount.devfs=false allow.mount.fdescfs=false allow.mount.nullfs=false allow.mount.procfs=false allow.mount.tmpfs=false allow.mount.zfs=false
 app: exec.start in app: /bin/sh /etc/rc
@@ -309,4 +311,47 @@ fn a_duplicated_ipv6_address_fails_the_start_and_leaves_nothing() {
     assert_down(&sim);
     let ifs = sim.host().interfaces().expect("ifs");
     assert!(ifs.iter().all(|i| i.addrs.iter().all(|a| a.addr().to_string() != "2001:db8::20")), "alias left");
+}
+
+#[test]
+fn a_parameter_the_kernel_lacks_is_refused_naming_the_release() {
+    let sim = defined(&["--param", "meta=owner=alice"]);
+    let r = sim.brig(&["start", "box"]);
+    r.fails(1);
+    assert_eq!(
+        r.stderr.trim(),
+        "brig: jail box: parameter meta = owner=alice is not known to this kernel: FreeBSD 15.0 added it and this host runs 14.3-RELEASE; upgrade the host, or remove the parameter"
+    );
+    assert_down(&sim);
+    sim.configure(|t| t.replace("osrelease = \"14.3-RELEASE\"", "osrelease = \"15.0-RELEASE\""));
+    sim.brig(&["start", "box"]).ok();
+    sim.brig(&["stop", "box"]).ok();
+}
+
+#[test]
+fn a_devfs_ruleset_that_is_not_loaded_stops_the_start() {
+    // devfs_ruleset_use creates a missing ruleset empty: the jail's /dev
+    // would show every device. The sim does the same, so brig must look
+    // before it mounts.
+    let sim = defined(&["--param", "devfs_ruleset=10"]);
+    let r = sim.brig(&["start", "box"]);
+    r.fails(1);
+    assert!(
+        r.stderr.contains(
+            "devfs ruleset 10 is not loaded, and a /dev mounted with it would show the jail every device of the host"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_down(&sim);
+    assert_eq!(sim.host().devfs_rules(10).expect("rules"), 0, "nothing mounted it, so nothing created it");
+    // The stock ruleset 4 is loaded at boot, unless rc.conf says otherwise.
+    assert_eq!(sim.host().devfs_rules(4).expect("rules"), 5);
+    let fresh = crate::common::Sim::new();
+    fresh.configure(|t| {
+        t.replace("devfs_rulesets = [\n    1,\n    2,\n    3,\n    4,\n    5,\n]", "devfs_rulesets = [1, 2, 3]")
+    });
+    // Rulesets load at boot: reboot the simulated machine.
+    std::fs::remove_file(fresh.path().join(".sim/state.json")).expect("reboot");
+    assert_eq!(fresh.host().devfs_rules(4).expect("rules"), 0);
 }

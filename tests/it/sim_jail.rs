@@ -389,3 +389,33 @@ fn module_parameters_exist_only_while_their_module_is_loaded() {
     p.push(JailParam::bool("allow.vmm", false));
     h.jail_set(&p, SetFlags::CREATE).expect("known once loaded");
 }
+
+#[test]
+fn parameter_nodes_have_no_value_of_their_own() {
+    // SYSCTL_JAIL_PARAM_SYS_NODE: `host`, `ip4`, ... and `allow.mount` are
+    // nodes whose value lives in an empty-named child; reading the node is
+    // EISDIR (sysctl_root), as brig's parameter probe must not do.
+    use brig::kernel::sysctl::{CTLTYPE, CTLTYPE_INT};
+    let sim = Sim::new();
+    let h = sim.host();
+    for node in ["allow.mount", "host", "ip4", "sysvshm", "allow"] {
+        assert_eq!(errno(h.sysctl_get(&format!("security.jail.param.{node}"))), Errno::EISDIR, "{node}");
+    }
+    let mount = h.sysctl_type("security.jail.param.allow.mount").expect("exists");
+    assert!(mount.is_node());
+    assert_eq!(mount.value_type().map(|t| (t.kind & CTLTYPE, t.fmt.as_str())), Some((CTLTYPE_INT, "B")));
+    let host = h.sysctl_type("security.jail.param.host").expect("exists");
+    assert_eq!(host.value_type().map(|t| t.fmt.as_str()), Some("E,jailsys"));
+    assert_eq!(h.sysctl_type("security.jail.param.allow").expect("a group").value_type(), None);
+    assert!(!h.sysctl_type("security.jail.param.vnet").expect("a leaf").is_node());
+    assert_eq!(errno(h.sysctl_type("security.jail.param.nopersist")), Errno::ENOENT);
+    assert_eq!(h.sysctl_get("security.jail.param.host.hostname").expect("a string").to_string(), "256");
+}
+
+#[test]
+fn a_simulated_release_knows_the_parameters_of_its_release() {
+    let sim = Sim::new();
+    assert_eq!(errno(sim.host().sysctl_type("security.jail.param.meta")), Errno::ENOENT, "14.3 has no meta");
+    sim.configure(|t| t.replace("osrelease = \"14.3-RELEASE\"", "osrelease = \"15.0-RELEASE\""));
+    assert!(sim.host().sysctl_type("security.jail.param.meta").is_ok());
+}

@@ -11,6 +11,7 @@
 //! function.
 
 mod cpuset;
+mod devfs;
 mod jail;
 mod mount;
 mod net;
@@ -26,6 +27,8 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use nix::errno::Errno;
+
+use crate::kernel::sysctl::SysctlType;
 
 use super::{
     Command, DatasetInfo, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid,
@@ -150,6 +153,10 @@ impl Host for FreeBsdHost {
         mount::mounts()
     }
 
+    fn devfs_rules(&self, ruleset: u16) -> HostResult<u32> {
+        devfs::rules(ruleset)
+    }
+
     fn rctl_add(&mut self, rule: &str) -> HostResult<()> {
         rctl::add(rule)
     }
@@ -180,6 +187,10 @@ impl Host for FreeBsdHost {
 
     fn sysctl_set(&mut self, name: &str, value: &SysctlValue) -> HostResult<()> {
         sysctl::set(name, value)
+    }
+
+    fn sysctl_type(&self, name: &str) -> HostResult<SysctlType> {
+        sysctl::kind(name)
     }
 
     fn interfaces(&self) -> HostResult<Vec<Interface>> {

@@ -8,6 +8,7 @@ use nix::errno::Errno;
 
 use super::{c_string, io_errno};
 use crate::host::{HostError, HostResult, SysctlValue};
+use crate::kernel::sysctl::SysctlType;
 
 fn sysctl_err(op: &'static str, name: &str, e: SysctlError) -> HostError {
     let errno = match &e {
@@ -30,6 +31,11 @@ fn not_scalar(op: &'static str, name: &str) -> HostError {
 pub(super) fn get(name: &str) -> HostResult<SysctlValue> {
     const OP: &str = "sysctl";
     let ctl = Ctl::new(name).map_err(|e| sysctl_err(OP, name, e))?;
+    // A node has no value of its own; the kernel answers EISDIR, where
+    // the crate would say "no read access".
+    if ctl.value_type().map_err(|e| sysctl_err(OP, name, e))? == CtlType::Node {
+        return Err(HostError::new(OP, Errno::EISDIR, format!("{name} is a node, not a value")));
+    }
     let value = ctl.value().map_err(|e| sysctl_err(OP, name, e))?;
     Ok(match value {
         CtlValue::Int(i) | CtlValue::S32(i) => SysctlValue::Int(i.into()),
@@ -47,6 +53,47 @@ pub(super) fn get(name: &str) -> HostResult<SysctlValue> {
         CtlValue::Temperature(t) => SysctlValue::Str(format!("{:.1}C", t.celsius())),
         CtlValue::None | CtlValue::Node(_) | CtlValue::Struct(_) => return Err(not_scalar(OP, name)),
     })
+}
+
+/// oidfmt of a name found by name2oid, never reading its value; for a
+/// node, also the type of its empty-named child, found as libjail's
+/// jailparam_type finds it: the OID one above or below the node's own
+/// number under it, named `NAME.`.
+pub(super) fn kind(name: &str) -> HostResult<SysctlType> {
+    const OP: &str = "sysctl_type";
+    let ctl = Ctl::new(name).map_err(|e| sysctl_err(OP, name, e))?;
+    let info = ctl.info().map_err(|e| sysctl_err(OP, name, e))?;
+    let mut t = SysctlType::leaf(info.flags, &info.fmt);
+    if t.is_node() {
+        t.value = value_child(&ctl, name)?.map(Box::new);
+    }
+    Ok(t)
+}
+
+fn value_child(node: &Ctl, name: &str) -> HostResult<Option<SysctlType>> {
+    const OP: &str = "sysctl_type";
+    let Some(oid) = node.oid() else { return Ok(None) };
+    let Some(&last) = oid.last() else { return Ok(None) };
+    let want = format!("{name}.");
+    for delta in [-1, 1] {
+        let mut child = oid.clone();
+        child.push(last.wrapping_add(delta));
+        let child = Ctl::Oid(child);
+        match child.name() {
+            Ok(n) if n == want => {
+                let info = child.info().map_err(|e| sysctl_err(OP, &want, e))?;
+                return Ok(Some(SysctlType::leaf(info.flags, &info.fmt)));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let e = sysctl_err(OP, name, e);
+                if e.errno != Errno::ENOENT {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The integer a value stands for, in the range of the sysctl's C type.

@@ -35,6 +35,13 @@ pub struct SimConfig {
     /// sockets and files close, and its mounts stay busy meanwhile.
     #[serde(default = "default_dying_polls")]
     pub dying_polls: u32,
+    /// devfs rulesets loaded at boot: rc.d/devfs loads the stock ones
+    /// of /etc/defaults/devfs.rules (1 devfsrules_hide_all,
+    /// 2 devfsrules_unhide_basic, 3 devfsrules_unhide_login,
+    /// 4 devfsrules_jail, 5 devfsrules_jail_vnet) unless
+    /// devfs_load_rulesets="NO".
+    #[serde(default = "default_rulesets")]
+    pub devfs_rulesets: Vec<u16>,
     /// How many SIOCGIFAFLAG_IN6 reads see a new IPv6 alias tentative
     /// while duplicate address detection runs (about a second per
     /// net.inet6.ip6.dad_count probe on FreeBSD; loopback runs none).
@@ -57,14 +64,33 @@ fn default_dad_polls() -> u32 {
     2
 }
 
+fn default_rulesets() -> Vec<u16> {
+    vec![1, 2, 3, 4, 5]
+}
+
+/// The number of rules of a stock ruleset in /etc/defaults/devfs.rules
+/// (another loaded ruleset counts one).
+pub fn stock_rules(ruleset: u16) -> u32 {
+    match ruleset {
+        1 => 1,
+        2 => 6,
+        3 => 6,
+        4 | 5 => 5,
+        _ => 1,
+    }
+}
+
 fn default_modules() -> Vec<String> {
     ["zfs", "nullfs", "tmpfs", "fdescfs", "procfs"].iter().map(|m| m.to_string()).collect()
 }
 
 impl SimConfig {
-    /// Whether the kernel knows a parameter now (its module is loaded).
+    /// Whether the kernel knows a parameter now: its module is loaded and
+    /// the simulated release has it.
     pub fn knows(&self, param: &str) -> bool {
-        crate::host::params::module_of(param).is_none_or(|m| self.modules.iter().any(|x| x == m))
+        use crate::host::params;
+        params::module_of(param).is_none_or(|m| self.modules.iter().any(|x| x == m))
+            && params::since(param).is_none_or(|v| params::release_at_least(&self.osrelease, v))
     }
 }
 
@@ -86,6 +112,7 @@ impl Default for SimConfig {
             interfaces,
             modules: default_modules(),
             dying_polls: default_dying_polls(),
+            devfs_rulesets: default_rulesets(),
             dad_polls: default_dad_polls(),
             duplicate_addresses: Vec::new(),
             sysctl: BTreeMap::new(),

@@ -96,6 +96,7 @@ pub const OPS: &[&str] = &[
     "mount",
     "unmount",
     "mounts",
+    "devfs_rules",
     "rctl_add",
     "rctl_remove",
     "rctl_rules",
@@ -103,6 +104,7 @@ pub const OPS: &[&str] = &[
     "cpuset_set",
     "cpuset_get",
     "sysctl_get",
+    "sysctl_type",
     "sysctl_set",
     "interfaces",
     "addr_add",
@@ -533,6 +535,10 @@ impl Host for SimHost {
         self.read("mounts", |st| Ok(st.mounts.clone()))
     }
 
+    fn devfs_rules(&self, ruleset: u16) -> HostResult<u32> {
+        self.read("devfs_rules", |st| mount::devfs_rules(st, ruleset))
+    }
+
     fn rctl_add(&mut self, rule: &str) -> HostResult<()> {
         self.write("rctl_add", |st| {
             self.racct(st)?;
@@ -622,6 +628,10 @@ impl Host for SimHost {
 
     fn sysctl_get(&self, name: &str) -> HostResult<SysctlValue> {
         self.read("sysctl_get", |st| sysctl::get(st, &self.cfg, name).map_err(|e| (e, name.to_string())))
+    }
+
+    fn sysctl_type(&self, name: &str) -> HostResult<crate::kernel::sysctl::SysctlType> {
+        self.read("sysctl_type", |st| sysctl::kind(st, &self.cfg, name).map_err(|e| (e, name.to_string())))
     }
 
     fn sysctl_set(&mut self, name: &str, value: &SysctlValue) -> HostResult<()> {

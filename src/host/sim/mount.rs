@@ -42,6 +42,14 @@ pub fn mount(st: &mut State, cfg: &SimConfig, paths: &zfs::Paths, req: &MountReq
             ));
         }
     }
+    if req.fstype == "devfs" {
+        // devfs_ruleset_use: a ruleset that is not loaded is created empty,
+        // and the mount hides nothing.
+        let ruleset = req.options.iter().find(|(k, _)| k == "ruleset").and_then(|(_, v)| v.as_deref()?.parse().ok());
+        if let Some(n) = ruleset.filter(|n: &u16| *n != 0) {
+            st.devfs_rulesets.entry(n).or_insert(0);
+        }
+    }
     match req.fstype.as_str() {
         "nullfs" => {
             let src = fs::resolve_dir(paths.root, Path::new(&req.source)).map_err(|e| (e, req.source.clone()))?;
@@ -62,6 +70,15 @@ pub fn mount(st: &mut State, cfg: &SimConfig, paths: &zfs::Paths, req: &MountReq
             Ok(())
         }
     }
+}
+
+/// DEVFSIO_RGETNEXT walked to the end: the rules of a ruleset, 0 for one
+/// that is not loaded (ENOENT at the first rule).
+pub fn devfs_rules(st: &State, ruleset: u16) -> Result<u32, Refusal> {
+    if ruleset == 0 {
+        return Err(no(Errno::EINVAL, "ruleset 0 stands for the mount's own ruleset"));
+    }
+    Ok(st.devfs_rulesets.get(&ruleset).copied().unwrap_or(0))
 }
 
 /// The device nodes a jail's processes cannot do without, as (name, major,

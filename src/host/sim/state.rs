@@ -91,6 +91,9 @@ pub struct State {
     /// sysctls written at run time (`sysctl NAME=VALUE`).
     pub sysctl: BTreeMap<String, crate::host::SysctlValue>,
     pub interfaces: BTreeMap<String, Vec<IpNet>>,
+    /// devfs rulesets in the kernel, with how many rules each has.
+    #[serde(default = "stock_rulesets")]
+    pub devfs_rulesets: BTreeMap<u16, u32>,
     /// IPv6 addresses still in duplicate address detection, with how many
     /// more SIOCGIFAFLAG_IN6 reads will see them tentative (net::flags6).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -102,7 +105,12 @@ impl State {
     /// A freshly booted machine: the pool's root dataset mounted at /POOL,
     /// the interfaces of sim.toml.
     pub fn boot(cfg: &SimConfig) -> State {
-        let mut s = State { interfaces: cfg.interfaces.clone(), next_guid: 1, ..State::default() };
+        let mut s = State {
+            interfaces: cfg.interfaces.clone(),
+            devfs_rulesets: cfg.devfs_rulesets.iter().map(|n| (*n, super::config::stock_rules(*n))).collect(),
+            next_guid: 1,
+            ..State::default()
+        };
         let root_mnt = PathBuf::from(format!("/{}", cfg.pool));
         s.datasets.insert(
             cfg.pool.clone(),
@@ -124,6 +132,12 @@ impl State {
         self.next_guid += 1;
         self.next_guid
     }
+}
+
+/// What a state saved before the sim knew rulesets had loaded: the stock
+/// ones.
+fn stock_rulesets() -> BTreeMap<u16, u32> {
+    (1..=5).map(|n| (n, super::config::stock_rules(n))).collect()
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> HostError {

@@ -7,7 +7,10 @@ use nix::errno::Errno;
 
 use super::config::SimConfig;
 use super::state::State;
+use crate::host::params::{self, Access, ParamType};
 use crate::host::SysctlValue;
+use crate::kernel;
+use crate::kernel::sysctl::{SysctlType, CTLFLAG_MPSAFE, CTLFLAG_RD, CTLFLAG_TUN, CTLFLAG_WR};
 
 /// (name, default, writable at run time)
 const DEFAULTS: &[(&str, Default, bool)] = &[
@@ -53,15 +56,7 @@ pub fn get(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno
         "kern.osreldate" => return Ok(SysctlValue::Int(cfg.osreldate)),
         "kern.ostype" => return Ok(SysctlValue::Str("FreeBSD".into())),
         "hw.machine" => return Ok(SysctlValue::Str("amd64".into())),
-        // libjail learns parameters and their types from these nodes; one
-        // exists for every parameter the kernel knows right now.
-        n if n.starts_with("security.jail.param.") => {
-            let p = &n["security.jail.param.".len()..];
-            return match crate::host::params::lookup(p) {
-                Some(l) if !l.negated && cfg.knows(l.def.name) => Ok(SysctlValue::Int(0)),
-                _ => Err(Errno::ENOENT),
-            };
-        }
+        n if n.starts_with(PARAM) => return param_value(cfg, &n[PARAM.len()..]),
         // The caller's (prison0's) count: every jail, dying ones included.
         "security.jail.children.cur" => return Ok(SysctlValue::Int(super::jail::children_cur(st, 0).into())),
         _ => {}
@@ -71,6 +66,63 @@ pub fn get(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno
         .find(|(n, _, _)| *n == name)
         .map(|(_, Default::Int(v), _)| SysctlValue::Int(*v))
         .ok_or(Errno::ENOENT)
+}
+
+/// Where the kernel describes the jail parameters it knows.
+const PARAM: &str = "security.jail.param.";
+
+/// Reading `security.jail.param.NAME` as sysctl_jail_param answers it:
+/// 0 for numbers, a string's maximum length as a decimal string; a struct
+/// (the address lists) is no integer or string for brig (EINVAL, as the
+/// FreeBSD backend says); a node has no value (EISDIR, sysctl_root).
+fn param_value(cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno> {
+    let t = param_type(cfg, name)?;
+    if t.is_node() {
+        return Err(Errno::EISDIR);
+    }
+    match params::lookup(name).map(|l| l.def.ty) {
+        Some(ParamType::Str { max }) => Ok(SysctlValue::Str(max.to_string())),
+        Some(ParamType::Ip4List | ParamType::Ip6List) => Err(Errno::EINVAL),
+        _ => Ok(SysctlValue::Int(0)),
+    }
+}
+
+/// The oidfmt of `security.jail.param.NAME`, shaped as the kernel's
+/// declarations make it (kernel::sysctl): a leaf per parameter, with
+/// CTLFLAG_RDTUN for those fixed at creation; a node with an empty-named
+/// value child for jailsys parameters and `allow.mount`; value-less nodes
+/// for `allow`, `children`, `cpuset`. ENOENT for what this kernel lacks,
+/// and for `no` names (only libjail knows those).
+fn param_type(cfg: &SimConfig, name: &str) -> Result<SysctlType, Errno> {
+    if params::GROUPS.contains(&name) {
+        return Ok(SysctlType::node(None));
+    }
+    let l = params::lookup(name).filter(|l| !l.negated && cfg.knows(l.def.name)).ok_or(Errno::ENOENT)?;
+    let access = match l.def.access {
+        Access::ReadWrite => CTLFLAG_RD | CTLFLAG_WR,
+        Access::CreateOnly => CTLFLAG_RD | CTLFLAG_TUN,
+        Access::ReadOnly => CTLFLAG_RD,
+    };
+    let (kind, fmt) = kernel::sysctl::expected(l.def.ty);
+    let fmt = match l.def.ty {
+        ParamType::Ip4List | ParamType::Ip6List => format!("{fmt},a"),
+        _ => fmt.to_string(),
+    };
+    let leaf = SysctlType::leaf(kind | access | CTLFLAG_MPSAFE, &fmt);
+    Ok(if params::is_node(name) { SysctlType::node(Some(leaf)) } else { leaf })
+}
+
+/// sysctl.name2oid and sysctl.oidfmt of a name (Host::sysctl_type).
+pub fn kind(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlType, Errno> {
+    if let Some(p) = name.strip_prefix(PARAM) {
+        return param_type(cfg, p);
+    }
+    let writable = DEFAULTS.iter().any(|(n, _, w)| *n == name && *w) || cfg.sysctl.contains_key(name);
+    let access = CTLFLAG_RD | if writable { CTLFLAG_WR } else { 0 };
+    Ok(match get(st, cfg, name)? {
+        SysctlValue::Int(_) => SysctlType::leaf(kernel::sysctl::CTLTYPE_INT | access, "I"),
+        SysctlValue::Str(_) => SysctlType::leaf(kernel::sysctl::CTLTYPE_STRING | access, "A"),
+    })
 }
 
 /// An integer sysctl, for the simulated kernel's own checks.
