@@ -4,6 +4,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // brig runs itself as `brig-jexec` to start commands inside jails; that
+    // process does nothing else.
+    #[cfg(target_os = "freebsd")]
+    brig::host::freebsd::jexec::main_if_helper();
     // Rust ignores SIGPIPE, so `brig list | head` would end in a panic
     // when println! hits the closed pipe; like every other Unix tool,
     // brig just ends quietly instead.

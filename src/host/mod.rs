@@ -17,6 +17,7 @@ pub mod encode;
 pub mod error;
 #[cfg(target_os = "freebsd")]
 pub mod freebsd;
+pub mod jexec;
 pub mod params;
 pub mod rctl;
 pub mod sim;

@@ -7,6 +7,7 @@
 
 pub mod devfs;
 pub mod ioccom;
+pub mod login;
 pub mod net;
 pub mod rctl;
 pub mod sysctl;

@@ -11,6 +11,7 @@ use nix::errno::Errno;
 
 use super::buffer_text;
 use crate::host::encode::{self, IovPair};
+use crate::host::jexec::{self, KillFailure};
 use crate::host::params;
 use crate::host::{GetFlags, HostError, HostResult, JailKey, JailParam, Jid, ParamValue, SetFlags};
 
@@ -138,17 +139,18 @@ pub(super) fn kill(jid: Jid, signal: Option<nix::sys::signal::Signal>) -> HostRe
         return Err(HostError::last("jail_kill", format!("fork to signal jail {jid}")));
     }
     if pid == 0 {
-        // SAFETY: see above; _exit ends the child without unwinding.
+        // SAFETY: see above; _exit ends the child without unwinding. The
+        // exit code carries the errno (jexec::kill_outcome).
         unsafe {
             if libc::jail_attach(jid) != 0 {
-                libc::_exit(4);
+                libc::_exit(jexec::ATTACH_FAILED + *libc::__error());
             }
             let code = if libc::kill(-1, sig) == 0 {
                 0
             } else if *libc::__error() == libc::ESRCH {
                 3
             } else {
-                5
+                jexec::KILL_FAILED + *libc::__error()
             };
             libc::_exit(code);
         }
@@ -158,11 +160,17 @@ pub(super) fn kill(jid: Jid, signal: Option<nix::sys::signal::Signal>) -> HostRe
     if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
         return Err(HostError::last("jail_kill", format!("waiting to signal jail {jid}")));
     }
-    match libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)) {
-        Some(0) => Ok(true),
-        Some(3) => Ok(false),
-        Some(4) => Err(HostError::new("jail_kill", Errno::EINVAL, format!("cannot attach to jail {jid}"))),
-        _ => Err(HostError::new("jail_kill", Errno::EPERM, format!("cannot signal the processes of jail {jid}"))),
+    if !libc::WIFEXITED(status) {
+        return Err(HostError::new("jail_kill", Errno::EINTR, format!("the child signalling jail {jid} was killed")));
+    }
+    match jexec::kill_outcome(libc::WEXITSTATUS(status)) {
+        Ok(any) => Ok(any),
+        Err(KillFailure::Attach(e)) => {
+            Err(HostError::new("jail_kill", Errno::from_raw(e), format!("cannot attach to jail {jid}")))
+        }
+        Err(KillFailure::Kill(e)) => {
+            Err(HostError::new("jail_kill", Errno::from_raw(e), format!("cannot signal the processes of jail {jid}")))
+        }
     }
 }
 

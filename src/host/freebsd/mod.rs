@@ -13,6 +13,7 @@
 mod cpuset;
 mod devfs;
 mod jail;
+pub mod jexec;
 mod mount;
 mod net;
 mod rctl;
@@ -40,14 +41,30 @@ use super::{
 /// Creating one does not touch the system: the libzfs_core handle (which
 /// opens `/dev/zfs`) is made on the first ZFS call, so jails, mounts and
 /// rctl work on a machine without ZFS loaded.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FreeBsdHost {
     zfs: zfs::Lzc,
+    /// The brig executable, run as `brig-jexec` for commands inside jails.
+    helper: PathBuf,
 }
 
 impl FreeBsdHost {
+    /// The host, with this very program as its jexec helper.
     pub fn new() -> FreeBsdHost {
-        FreeBsdHost { zfs: zfs::Lzc::default() }
+        let helper = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/usr/local/sbin/brig"));
+        FreeBsdHost::with_helper(helper)
+    }
+
+    /// The host, with the brig executable at `helper` as its jexec helper
+    /// (a test program is not brig, so it names the one cargo built).
+    pub fn with_helper(helper: impl Into<PathBuf>) -> FreeBsdHost {
+        FreeBsdHost { zfs: zfs::Lzc::default(), helper: helper.into() }
+    }
+}
+
+impl Default for FreeBsdHost {
+    fn default() -> FreeBsdHost {
+        FreeBsdHost::new()
     }
 }
 
@@ -210,6 +227,6 @@ impl Host for FreeBsdHost {
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {
-        spawn::spawn(cmd, place)
+        spawn::spawn(cmd, place, &self.helper)
     }
 }
