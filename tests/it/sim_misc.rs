@@ -42,6 +42,9 @@ fn rctl_rules_are_checked_kept_and_removed() {
     let usage = h.rctl_usage("jail:web").expect("usage");
     assert_eq!(usage.get("memoryuse"), Some(&0));
     assert_eq!(errno(h.rctl_usage("jail:")), Errno::EINVAL);
+    // kern_rctl.c: a jail nobody has is an empty racct, not an error.
+    assert!(h.rctl_usage("jail:nosuch").expect("zeros").values().all(|v| *v == 0));
+    assert_eq!(errno(h.rctl_usage(&format!("jail:{}", "x".repeat(256)))), Errno::ENAMETOOLONG);
 }
 
 #[test]

@@ -586,6 +586,12 @@ impl Host for SimHost {
             if f.subject.is_empty() || f.id.is_empty() {
                 return Err((Errno::EINVAL, format!("'{subject}' names no subject")));
             }
+            // prison_racct_find: a jail subject is a name (never a jid),
+            // below MAXHOSTNAMELEN; one no jail has gets a fresh, empty
+            // racct: zeros, not an error.
+            if f.subject == "jail" && f.id.len() >= crate::host::params::MAXHOSTNAMELEN {
+                return Err((Errno::ENAMETOOLONG, format!("'{}' is too long for a jail name", f.id)));
+            }
             // What the jail's real processes use; a jail that does not
             // run (the kernel keeps a prison_racct per name) uses nothing.
             let root = (f.subject == "jail")

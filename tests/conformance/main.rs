@@ -1,0 +1,262 @@
+//! brig's conformance scenarios: every Host operation, written once and
+//! run against any host. `cargo test` runs them against the simulated
+//! host; on FreeBSD, as root,
+//!
+//!     BRIG_CONFORMANCE_DATASET=tank/brig-test cargo test --test conformance
+//!
+//! runs the same scenarios against the real kernel, inside that dataset
+//! and with jails named `bc...` only, cleaning up after each scenario even
+//! when it fails. Where the sim and the kernel disagree, a scenario fails
+//! on one of them: that is what this suite is for.
+
+mod cli;
+mod target;
+
+use std::net::Ipv6Addr;
+use std::path::Path;
+
+use brig::host::{
+    Command, Errno, GetFlags, JailKey, JailParam, MountRequest, ParamValue, Place, SetFlags, SysctlValue,
+};
+use brig::kernel::sysctl::CTLTYPE_INT;
+
+use target::{errno, Target};
+
+/// A persistent jail named `name` rooted at `path`.
+fn jail(name: &str, path: &str) -> Vec<JailParam> {
+    vec![
+        JailParam::str("name", name),
+        JailParam::str("path", path),
+        JailParam::bool("persist", true),
+        JailParam::str("host.hostname", format!("{name}.example.org")),
+    ]
+}
+
+#[test]
+fn jails_are_created_read_updated_and_removed() {
+    let mut t = Target::new("life");
+    let name = t.jail("a");
+    let jid = t.host.jail_set(&jail(&name, &t.shell_root.clone()), SetFlags::CREATE).expect("created");
+    assert!(jid > 0);
+    let by_name = t.host.jail_find(&name).expect("get").expect("found by name");
+    assert_eq!((by_name.jid, by_name.hostname.as_str()), (jid, format!("{name}.example.org").as_str()));
+    let listed = t.host.jail_list().expect("list");
+    assert!(listed.iter().any(|j| j.jid == jid && !j.dying), "the lastjid walk finds it");
+    // A second create of the same name is EEXIST; a create without
+    // persist or attach EINVAL.
+    assert_eq!(errno(t.host.jail_set(&jail(&name, "/"), SetFlags::CREATE)), Errno::EEXIST);
+    let transient = vec![JailParam::str("name", t.jail("b")), JailParam::str("path", "/")];
+    assert_eq!(errno(t.host.jail_set(&transient, SetFlags::CREATE)), Errno::EINVAL);
+    // Live change, and a create-only parameter refused.
+    let upd = vec![JailParam::int("jid", jid), JailParam::str("host.hostname", "changed.example.org")];
+    t.host.jail_set(&upd, SetFlags::UPDATE).expect("updated");
+    let got = t.host.jail_get(&JailKey::Jid(jid), &["host.hostname"], GetFlags::ALIVE).expect("get");
+    assert_eq!(got[0].value, ParamValue::Str("changed.example.org".into()));
+    let path = vec![JailParam::int("jid", jid), JailParam::str("path", "/tmp")];
+    assert_eq!(errno(t.host.jail_set(&path, SetFlags::UPDATE)), Errno::EINVAL);
+    // Removed: dying until its last reference goes, then gone.
+    t.host.jail_remove(jid).expect("removed");
+    assert_eq!(t.host.jail_find(&name).expect("get"), None, "a dying jail is not found without JAIL_DYING");
+    assert!(t.await_gone(jid), "the jail never left the kernel");
+    assert_eq!(errno(t.host.jail_remove(jid)), Errno::EINVAL);
+    assert_eq!(errno(t.host.jail_get(&JailKey::Jid(jid), &["name"], GetFlags::DYING)), Errno::ENOENT);
+}
+
+#[test]
+fn parameter_nodes_and_types_are_the_kernels() {
+    let t = Target::new("params");
+    for node in ["allow.mount", "host", "ip4", "ip6", "sysvshm"] {
+        let name = format!("security.jail.param.{node}");
+        let ty = t.host.sysctl_type(&name).expect(node);
+        assert!(ty.is_node(), "{node} is a node");
+        assert_eq!(ty.value_type().map(|v| v.kind & brig::kernel::sysctl::CTLTYPE), Some(CTLTYPE_INT), "{node}");
+        assert_eq!(errno(t.host.sysctl_get(&name)), Errno::EISDIR, "{node} has no value of its own");
+    }
+    assert_eq!(t.host.sysctl_type("security.jail.param.allow").expect("a group").value_type(), None);
+    assert_eq!(errno(t.host.sysctl_type("security.jail.param.nosuchparam")), Errno::ENOENT);
+    // Every parameter of brig's table this kernel has is of the type
+    // brig encodes.
+    for def in brig::host::params::PARAMS {
+        if let Ok(ty) = t.host.sysctl_type(&format!("security.jail.param.{}", def.name)) {
+            let value = ty.value_type().unwrap_or_else(|| panic!("{} is a node without a value", def.name));
+            assert!(brig::kernel::sysctl::agrees(def.ty, value), "{}: the kernel says {:?}", def.name, value);
+        }
+    }
+}
+
+#[test]
+fn commands_run_in_a_jail_with_their_exit_status_and_user() {
+    let mut t = Target::new("exec");
+    let name = t.jail("a");
+    let jid = t.host.jail_set(&jail(&name, &t.shell_root.clone()), SetFlags::CREATE).expect("created");
+    let sh = |script: &str| Command::new("/bin/sh").args(["-c", script]);
+    assert_eq!(t.host.spawn(&sh("exit 7"), Place::Jail(jid)).expect("ran").status, 7);
+    let mut as_nobody = sh("id -u");
+    as_nobody.user = Some("nobody".into());
+    let out = t.host.spawn(&as_nobody, Place::Jail(jid)).expect("ran");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "65534");
+    let mut stranger = sh("true");
+    stranger.user = Some("nosuchuser".into());
+    assert_eq!(errno(t.host.spawn(&stranger, Place::Jail(jid))), Errno::ENOENT);
+    // Signalling: a process to find, then none.
+    let mut daemon = sh("sleep 300 &");
+    daemon.stdio = brig::host::Stdio::Inherit;
+    t.host.spawn(&daemon, Place::Jail(jid)).expect("daemon");
+    assert!(t.host.jail_kill(jid, None).expect("asked"), "the daemon runs");
+    t.host.jail_kill(jid, Some(nix::sys::signal::Signal::SIGKILL)).expect("killed");
+    t.host.jail_remove(jid).expect("removed");
+    assert!(t.await_gone(jid));
+    // jail_attach to a jail that is gone is EINVAL, never ENOENT.
+    assert_eq!(errno(t.host.spawn(&sh("true"), Place::Jail(jid))), Errno::EINVAL);
+}
+
+#[test]
+fn devfs_is_mounted_with_a_loaded_ruleset_and_unmounted() {
+    let mut t = Target::new("devfs");
+    assert!(t.host.devfs_rules(4).expect("ruleset 4") > 0, "devfsrules_jail (4) is loaded on a stock host");
+    assert_eq!(t.host.devfs_rules(64999).expect("an unused ruleset"), 0);
+    assert_eq!(errno(t.host.devfs_rules(0)), Errno::EINVAL);
+    let dev = t.dir("dev");
+    let req = MountRequest {
+        fstype: "devfs".into(),
+        source: "devfs".into(),
+        target: dev.clone(),
+        readonly: false,
+        options: vec![("ruleset".into(), Some("4".into()))],
+    };
+    t.host.mount(&req).expect("mounted");
+    assert!(t.host.mounts().expect("mounts").iter().any(|m| m.target == dev && m.fstype == "devfs"));
+    t.host.unmount(&dev, false).expect("unmounted");
+    assert_eq!(errno(t.host.unmount(&dev, false)), Errno::EINVAL, "nothing is mounted there now");
+}
+
+#[test]
+fn nullfs_and_tmpfs_mounts_and_a_busy_one() {
+    let mut t = Target::new("mount");
+    let (src, dst, tmp) = (t.dir("src"), t.dir("dst"), t.dir("tmp"));
+    let m = |fstype: &str, source: &str, target: &Path, readonly: bool| MountRequest {
+        fstype: fstype.into(),
+        source: source.into(),
+        target: target.to_path_buf(),
+        readonly,
+        options: Vec::new(),
+    };
+    t.host.mount(&m("nullfs", &src.display().to_string(), &dst, true)).expect("nullfs");
+    t.host.mount(&m("tmpfs", "tmpfs", &tmp, false)).expect("tmpfs");
+    let mounts = t.host.mounts().expect("mounts");
+    assert!(mounts.iter().any(|e| e.target == dst && e.fstype == "nullfs" && e.readonly));
+    assert!(mounts.iter().any(|e| e.target == tmp && e.fstype == "tmpfs"));
+    // A process with its working directory there keeps it busy.
+    let mut resident =
+        std::process::Command::new("sleep").arg("300").current_dir(t.host.local_path(&tmp)).spawn().expect("sleep");
+    assert_eq!(errno(t.host.unmount(&tmp, false)), Errno::EBUSY);
+    resident.kill().expect("kill");
+    resident.wait().expect("reaped");
+    t.host.unmount(&tmp, false).expect("free now");
+    t.host.unmount(&dst, false).expect("nullfs");
+    assert_eq!(errno(t.host.mount(&m("nosuchfs", "x", &dst, false))), Errno::ENODEV);
+}
+
+#[test]
+fn rctl_rules_are_added_read_and_removed() {
+    let t = &mut Target::new("rctl");
+    let subject = format!("jail:{}", t.jail("a"));
+    match t.host.rctl_rules(&subject) {
+        Err(e) if e.errno == Errno::ENOSYS => {
+            eprintln!("skipped: kern.racct.enable=0 on this host");
+            return;
+        }
+        r => assert_eq!(r.expect("rules"), Vec::<String>::new()),
+    }
+    t.host.rctl_add(&format!("{subject}:maxproc:deny=10")).expect("added");
+    assert_eq!(t.host.rctl_rules(&subject).expect("rules"), vec![format!("{subject}:maxproc:deny=10")]);
+    // A jail nobody has uses nothing: zeros, not an error.
+    assert!(t.host.rctl_usage(&subject).expect("usage").values().all(|v| *v == 0));
+    t.host.rctl_remove(&subject).expect("removed");
+    assert_eq!(errno(t.host.rctl_remove(&subject)), Errno::ESRCH);
+    assert_eq!(errno(t.host.rctl_add(&format!("{subject}:nosuchresource:deny=1"))), Errno::EINVAL);
+}
+
+#[test]
+fn a_jails_cpuset_is_set_and_read() {
+    let mut t = Target::new("cpuset");
+    let jid = t.host.jail_set(&jail(&t.jail("a"), "/"), SetFlags::CREATE).expect("created");
+    let all = t.host.cpuset_get(jid).expect("cpuset");
+    assert!(!all.is_empty());
+    t.host.cpuset_set(jid, &all[..1]).expect("pinned");
+    assert_eq!(t.host.cpuset_get(jid).expect("cpuset"), all[..1].to_vec());
+    let ncpu = t.host.sysctl_get("hw.ncpu").expect("hw.ncpu").as_int().expect("a number");
+    assert_eq!(errno(t.host.cpuset_set(jid, &[u32::try_from(ncpu).expect("ncpu") + 64])), Errno::EINVAL);
+    t.host.jail_remove(jid).expect("removed");
+    assert!(t.await_gone(jid));
+    assert_eq!(errno(t.host.cpuset_get(jid)), Errno::ESRCH);
+}
+
+#[test]
+fn aliases_are_added_and_removed_on_an_interface() {
+    let mut t = Target::new("alias");
+    let (v4, v6): (ipnet::IpNet, ipnet::IpNet) =
+        ("127.0.3.1/32".parse().expect("v4"), "fd12:3456:789a:b::1/128".parse().expect("v6"));
+    let iface = t.interface.clone();
+    for a in [v4, v6] {
+        t.host.addr_add(&iface, a).expect("added");
+        t.aliases.push(a);
+    }
+    let on = |t: &Target| {
+        t.host.interfaces().expect("interfaces").into_iter().find(|i| i.name == iface).expect("the interface").addrs
+    };
+    assert!(on(&t).iter().any(|a| a.addr() == v4.addr()) && on(&t).iter().any(|a| a.addr() == v6.addr()));
+    // Loopback runs no duplicate address detection.
+    let flags = t.host.addr6_flags(&iface, "fd12:3456:789a:b::1".parse::<Ipv6Addr>().expect("v6")).expect("flags");
+    assert_eq!(flags & brig::kernel::net::IN6_IFF_TENTATIVE, 0);
+    for a in std::mem::take(&mut t.aliases) {
+        t.host.addr_remove(&iface, a).expect("removed");
+    }
+    assert_eq!(errno(t.host.addr_remove(&iface, v4)), Errno::EADDRNOTAVAIL);
+    assert_eq!(errno(t.host.addr_add("nosuchif0", v4)), Errno::ENXIO);
+}
+
+#[test]
+fn datasets_are_created_cloned_renamed_attached_and_destroyed() {
+    let mut t = Target::new("zfs");
+    let d = t.dataset.clone();
+    let rel = format!("{d}/rel");
+    t.host.zfs_create(&rel, &[("compression".into(), "lz4".into())]).expect("created");
+    std::fs::write(t.host.local_path(&t.mountpoint().join("rel/COPYRIGHT")), "bsd").expect("write");
+    t.host.zfs_snapshot(&format!("{rel}@base")).expect("snapshot");
+    assert_eq!(errno(t.host.zfs_snapshot(&format!("{rel}@base"))), Errno::EEXIST);
+    t.host.zfs_clone(&format!("{rel}@base"), &format!("{d}/clone"), &[]).expect("clone");
+    let clone_file = t.host.local_path(&t.mountpoint().join("clone/COPYRIGHT"));
+    assert_eq!(std::fs::read_to_string(clone_file).expect("the clone has the files"), "bsd");
+    assert_eq!(t.host.zfs_get(&format!("{d}/clone"), &["origin"]).expect("get")["origin"], format!("{rel}@base"));
+    assert_eq!(errno(t.host.zfs_destroy(&format!("{rel}@base"), false)), Errno::EEXIST, "it has a clone");
+    t.host.zfs_set(&format!("{d}/clone"), &[("quota".into(), "1G".into())]).expect("quota");
+    assert_eq!(t.host.zfs_get(&format!("{d}/clone"), &["quota"]).expect("get")["quota"], "1073741824");
+    t.host.zfs_rename(&format!("{d}/clone"), &format!("{d}/moved")).expect("renamed");
+    let listed: Vec<String> = t.host.zfs_list(&d, &["origin"]).expect("list").into_iter().map(|x| x.name).collect();
+    assert!(listed.contains(&format!("{d}/moved")) && listed.contains(&format!("{rel}@base")), "{listed:?}");
+    assert_eq!(errno(t.host.zfs_create(&format!("{d}/a%b"), &[])), Errno::EINVAL);
+    // Attached to a jail: the name goes into its zone; the jail's end
+    // takes it out again.
+    t.host.zfs_create(&format!("{d}/data"), &[("jailed".into(), "on".into())]).expect("jailed");
+    let jid = t.host.jail_set(&jail(&t.jail("a"), "/"), SetFlags::CREATE).expect("jail");
+    t.host.zfs_jail(&format!("{d}/data"), jid).expect("attached");
+    assert_eq!(errno(t.host.zfs_jail(&format!("{d}/data"), jid)), Errno::EEXIST);
+    t.host.zfs_unjail(&format!("{d}/data"), jid).expect("detached");
+    assert_eq!(errno(t.host.zfs_unjail(&format!("{d}/data"), jid)), Errno::ENOENT);
+    t.host.jail_remove(jid).expect("removed");
+    assert!(t.await_gone(jid));
+    t.host.zfs_destroy(&format!("{d}/moved"), true).expect("clone destroyed");
+    t.host.zfs_destroy(&rel, true).expect("origin destroyed");
+    assert_eq!(errno(t.host.zfs_get(&rel, &["type"])), Errno::ENOENT);
+}
+
+#[test]
+fn sysctls_are_read_and_refused_as_the_kernel_does() {
+    let mut t = Target::new("sysctl");
+    assert!(matches!(t.host.sysctl_get("kern.osrelease").expect("osrelease"), SysctlValue::Str(_)));
+    assert!(t.host.sysctl_get("hw.ncpu").expect("ncpu").as_int().is_some_and(|n| n > 0));
+    assert_eq!(t.host.sysctl_get("security.jail.jailed").expect("jailed").as_int(), Some(0));
+    assert_eq!(errno(t.host.sysctl_get("kern.nosuchsysctl")), Errno::ENOENT);
+    assert_eq!(errno(t.host.sysctl_set("hw.ncpu", &SysctlValue::Int(1))), Errno::EPERM);
+}

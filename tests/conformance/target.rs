@@ -1,0 +1,195 @@
+//! Where the scenarios run: the simulated host by default, or the real
+//! FreeBSD kernel when `BRIG_CONFORMANCE_DATASET` names a scratch dataset
+//! (as root on FreeBSD). Either way a scenario gets its own dataset under
+//! the root, its own jail-name prefix, and a cleanup that takes down
+//! whatever it made, even when it failed.
+
+use std::path::{Path, PathBuf};
+
+use brig::host::{Errno, GetFlags, Host, HostResult, JailKey};
+
+/// A Host and the room one scenario may use on it.
+pub struct Target {
+    pub host: Box<dyn Host>,
+    /// The scenario's own dataset (created empty, destroyed at the end).
+    pub dataset: String,
+    /// Every jail a scenario makes is named `PREFIX...`.
+    pub prefix: String,
+    /// A directory of the machine whose root has /bin/sh, /bin/sleep and
+    /// /etc/passwd with root and nobody: `/` on FreeBSD, a small busybox
+    /// root in the sim.
+    pub shell_root: String,
+    /// The interface aliases are added to and removed from.
+    pub interface: String,
+    /// Aliases a scenario added, removed at the end.
+    pub aliases: Vec<ipnet::IpNet>,
+    _sim: Option<tempfile::TempDir>,
+}
+
+/// The real host, when asked for: root on FreeBSD with
+/// BRIG_CONFORMANCE_DATASET set.
+#[cfg(target_os = "freebsd")]
+fn real_host() -> Option<(Box<dyn Host>, String)> {
+    // The simulated host runs its jails' commands as Linux processes, so
+    // on FreeBSD there is only the real kernel to test.
+    let root = std::env::var("BRIG_CONFORMANCE_DATASET").ok().filter(|d| !d.is_empty()).unwrap_or_else(|| {
+        panic!("on FreeBSD the conformance suite runs against this kernel: set BRIG_CONFORMANCE_DATASET to a scratch dataset such as tank/brig-test")
+    });
+    assert!(nix::unistd::geteuid().is_root(), "the conformance suite on FreeBSD runs as root");
+    let host = brig::host::freebsd::FreeBsdHost::with_helper(env!("CARGO_BIN_EXE_brig"));
+    Some((Box::new(host), root))
+}
+
+#[cfg(not(target_os = "freebsd"))]
+fn real_host() -> Option<(Box<dyn Host>, String)> {
+    None
+}
+
+impl Target {
+    /// The target for scenario `name` (a short word).
+    pub fn new(name: &str) -> Target {
+        let prefix = format!("bc{name}");
+        match real_host() {
+            Some((host, root)) => {
+                let interface = std::env::var("BRIG_CONFORMANCE_INTERFACE").unwrap_or_else(|_| "lo0".to_string());
+                let mut t = Target {
+                    host,
+                    dataset: format!("{root}/{name}"),
+                    prefix,
+                    shell_root: "/".into(),
+                    interface,
+                    aliases: Vec::new(),
+                    _sim: None,
+                };
+                // A scenario that died before its cleanup left this.
+                t.cleanup();
+                t.host.zfs_create(&t.dataset, &[]).expect("the scenario's dataset");
+                t
+            }
+            None => Target::sim(name, prefix),
+        }
+    }
+
+    fn sim(name: &str, prefix: String) -> Target {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut host = brig::host::sim::SimHost::open(dir.path()).expect("sim");
+        host.zfs_create("zroot/conformance", &[]).expect("root dataset");
+        let dataset = format!("zroot/conformance/{name}");
+        host.zfs_create(&dataset, &[]).expect("the scenario's dataset");
+        let shell_root = "/conformance-root".to_string();
+        busybox_root(&dir.path().join(shell_root.trim_start_matches('/')));
+        // sh wants /dev/null for a background job.
+        host.mount(&brig::host::MountRequest {
+            fstype: "devfs".into(),
+            source: "devfs".into(),
+            target: PathBuf::from(format!("{shell_root}/dev")),
+            readonly: false,
+            options: vec![("ruleset".into(), Some("4".into()))],
+        })
+        .expect("devfs");
+        Target {
+            host: Box::new(host),
+            dataset,
+            prefix,
+            shell_root,
+            interface: "lo0".into(),
+            aliases: Vec::new(),
+            _sim: Some(dir),
+        }
+    }
+
+    /// The scenario dataset's mountpoint, a path of the machine.
+    pub fn mountpoint(&self) -> PathBuf {
+        let p = self.host.zfs_get(&self.dataset, &["mountpoint"]).expect("mountpoint");
+        PathBuf::from(&p["mountpoint"])
+    }
+
+    /// A new directory `name` in the scenario's dataset, as a path of the
+    /// machine.
+    pub fn dir(&self, name: &str) -> PathBuf {
+        let p = self.mountpoint().join(name);
+        std::fs::create_dir_all(self.host.local_path(&p)).expect("mkdir");
+        p
+    }
+
+    /// The full name of a scenario jail.
+    pub fn jail(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Waits (bounded) until jail `jid` has left the kernel.
+    pub fn await_gone(&self, jid: i32) -> bool {
+        for _ in 0..200 {
+            match self.host.jail_get(&JailKey::Jid(jid), &["jid"], GetFlags::DYING) {
+                Err(e) if e.errno == Errno::ENOENT => return true,
+                _ => std::thread::sleep(std::time::Duration::from_millis(25)),
+            }
+        }
+        false
+    }
+
+    /// Takes down what a scenario made: its jails, their rules, mounts in
+    /// its dataset, its aliases, its dataset. Nothing else is touched.
+    fn cleanup(&mut self) {
+        let h = &mut self.host;
+        if let Ok(jails) = h.jail_list() {
+            for j in jails.iter().filter(|j| j.name.starts_with(&self.prefix)) {
+                let _ = h.jail_remove(j.jid);
+            }
+            for j in jails.iter().filter(|j| j.name.starts_with(&self.prefix)) {
+                for _ in 0..200 {
+                    if h.jail_get(&JailKey::Jid(j.jid), &["jid"], GetFlags::DYING).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+            }
+        }
+        if let Ok(rules) = h.rctl_rules("jail:") {
+            for r in rules.iter().filter(|r| r.starts_with(&format!("jail:{}", self.prefix))) {
+                let _ = h.rctl_remove(r);
+            }
+        }
+        for a in self.aliases.drain(..) {
+            let _ = h.addr_remove(&self.interface, a);
+        }
+        let mp = h.zfs_get(&self.dataset, &["mountpoint"]).ok().map(|p| PathBuf::from(&p["mountpoint"]));
+        if let (Some(mp), Ok(mounts)) = (mp, h.mounts()) {
+            let mut inside: Vec<PathBuf> =
+                mounts.into_iter().filter(|m| m.target.starts_with(&mp) && m.target != mp).map(|m| m.target).collect();
+            inside.sort_by_key(|t| std::cmp::Reverse(t.components().count()));
+            for t in inside {
+                let _ = h.unmount(&t, true);
+            }
+        }
+        let _ = h.zfs_destroy(&self.dataset, true);
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// The errno of a call the kernel must refuse.
+#[track_caller]
+pub fn errno<T: std::fmt::Debug>(r: HostResult<T>) -> Errno {
+    r.expect_err("the kernel refuses this").errno
+}
+
+/// A root with a static busybox as /bin/sh and friends, for the sim's
+/// jails (their commands run chrooted there).
+fn busybox_root(root: &Path) {
+    let busybox = Path::new("/bin/busybox");
+    assert!(busybox.is_file(), "the sim's jails run a static busybox: apt-get install busybox-static");
+    std::fs::create_dir_all(root.join("bin")).expect("mkdir bin");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir etc");
+    std::fs::create_dir_all(root.join("dev")).expect("mkdir dev");
+    std::fs::copy(busybox, root.join("bin/busybox")).expect("copy busybox");
+    for applet in ["sh", "sleep", "id", "cat", "true"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).expect("applet link");
+    }
+    std::fs::write(root.join("etc/passwd"), "root:*:0:0::/root:/bin/sh\nnobody:*:65534:65534::/nonexistent:/bin/sh\n")
+        .expect("passwd");
+}
