@@ -1,6 +1,6 @@
 //! brig: a FreeBSD jail manager.
 //!
-//! Data flows one way (see DESIGN.md): `config` reads and writes TOML,
+//! Data flows one way: `config` reads and writes TOML,
 //! `model` validates it into typed values, `plan` turns them into operations,
 //! `exec` runs those against a [`host::Host`], and `cli` is the only code
 //! that knows about clap and terminals.

@@ -1,5 +1,5 @@
 //! The kernel's rctl rule grammar and resource table (kern_rctl.c,
-//! kern_racct.c; `shared/freebsd/rctl.tsv`, `rctl-syntax.tsv`): which
+//! kern_racct.c, rctl(8)): which
 //! resources exist, which actions each allows, and how a rule string is
 //! parsed. Pure, so the simulated kernel enforces it and the model can
 //! check a definition before anything reaches a syscall.

@@ -231,7 +231,8 @@ pub fn errno_for(stderr: &str) -> Errno {
         Errno::EEXIST
     } else if has(&["dependent clones", "has children"]) {
         // dsl_destroy.c: a snapshot that is a clone origin, or a dataset
-        // with child datasets, is EEXIST (shared/freebsd/zfs-errors.tsv).
+        // with child datasets, is EEXIST (dsl_destroy_head_check_impl,
+        // dsl_destroy_snapshot_check_impl).
         Errno::EEXIST
     } else if has(&["busy"]) {
         Errno::EBUSY

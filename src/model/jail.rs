@@ -101,7 +101,7 @@ pub const DEFAULT_STOP: &str = "/bin/sh /etc/rc.shutdown jail";
 pub const MOUNT_FSTYPES: &[&str] = &["nullfs", "tmpfs", "procfs", "fdescfs", "linprocfs", "linsysfs"];
 
 /// The parameters every jail gets unless something says otherwise:
-/// tighter than jail(8) (DESIGN.md): every `allow.*` off except
+/// tighter than jail(8)'s: every `allow.*` off except
 /// `allow.suser`, which is not a privilege beyond the jail but whether its
 /// root is root at all (security.bsd.suser_enabled inside it); off, a
 /// customer's root could not even run /etc/rc.

@@ -1,5 +1,6 @@
-//! Starting and stopping a jail in jail(8)'s order (`shared/freebsd/
-//! jail-order.tsv`): aliases, mounts, exec.prestart, create, exec.start
+//! Starting and stopping a jail in jail(8)'s order (startcommands[] and
+//! stopcommands[] in usr.sbin/jail/command.c): aliases, mounts,
+//! exec.prestart, create, exec.start
 //! inside, exec.poststart; and back: exec.prestop, exec.stop inside,
 //! remove, exec.poststop, unmounts, aliases.
 

@@ -152,3 +152,27 @@ fn brig_toml_5_says_which_kernels_have_each_jail_parameter() {
         );
     }
 }
+
+#[test]
+fn the_freebsd_port_installs_every_man_page_template_and_rc_script() {
+    let plist = read("packaging/freebsd/sysutils/brig/pkg-plist");
+    let dir = |d: &str| -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(d);
+        let mut v: Vec<String> = std::fs::read_dir(&path)
+            .expect(d)
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    for page in dir("man") {
+        let section = page.rsplit('.').next().expect("a section");
+        assert!(plist.contains(&format!("share/man/man{section}/{page}.gz")), "pkg-plist lacks {page}");
+    }
+    for t in dir("templates") {
+        assert!(plist.contains(&format!("%%DATADIR%%/templates/{t}")), "pkg-plist lacks {t}");
+    }
+    for s in dir("rc.d") {
+        assert!(plist.contains(&format!("etc/rc.d/{s}")), "pkg-plist lacks {s}");
+    }
+}

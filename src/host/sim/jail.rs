@@ -3,8 +3,9 @@
 //! Requests arrive as the same iovec byte buffers the FreeBSD host passes to
 //! the kernel and are parsed the way kern_jail.c parses them, so an encoding
 //! mistake fails here too. The rules and their errnos follow
-//! `shared/freebsd/jail-set-errors.tsv`; where the sim differs from the
-//! kernel the comment says so.
+//! kern_jail_set(), kern_jail_get(), sys_jail_remove() and prison_deref()
+//! in sys/kern/kern_jail.c; where the sim differs from the kernel the
+//! comment says so.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};

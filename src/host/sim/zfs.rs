@@ -1,6 +1,6 @@
 //! The simulated ZFS: datasets, snapshots and clones of one pool, with the
 //! name rules of zfs_namecheck.c and the errnos of dsl_destroy.c and
-//! dmu_objset.c (`shared/freebsd/zfs-errors.tsv`).
+//! dmu_objset.c.
 //!
 //! A mounted dataset's files are real files under the sim directory at its
 //! mountpoint; an unmounted dataset's files wait in `DIR/.sim/data/GUID`; a
