@@ -280,6 +280,32 @@ fn a_failed_destroy_is_finished_by_running_it_again() {
     }
 }
 
+/// A process outside the jail with its working directory in the jail's
+/// root keeps the filesystem busy: zfs destroy -r destroys what it can
+/// and stops (zfs_destroy_005_neg); destroy fails saying so, keeps the
+/// definition, and the next destroy, once the process has gone, finishes.
+#[test]
+fn a_busy_jail_dataset_fails_the_destroy_and_the_next_one_finishes() {
+    let sim = with_release(&base_entries());
+    sim.brig(&["create", "web", "--release", "14.3-RELEASE"]).ok();
+    sim.host().zfs_snapshot("zroot/brig/jails/web/root@before").expect("a snapshot of the jail");
+    let mut shell = std::process::Command::new("sleep")
+        .arg("300")
+        .current_dir(sim.file("/usr/local/brig/jails/web/root/etc"))
+        .spawn()
+        .expect("sleep");
+    let r = sim.brig(&["destroy", "web"]);
+    r.fails(1);
+    assert!(r.stderr.contains("pool or dataset is busy"), "{}", r.stderr);
+    assert!(definition(&sim, "web").exists(), "the definition goes last");
+    assert_eq!(jail_datasets(&sim), vec!["zroot/brig/jails/web", "zroot/brig/jails/web/root"], "the snapshot went");
+    shell.kill().expect("kill");
+    shell.wait().expect("reaped");
+    sim.brig(&["destroy", "web"]).ok();
+    assert_eq!(jail_datasets(&sim), Vec::<String>::new());
+    assert!(!definition(&sim, "web").exists());
+}
+
 #[test]
 fn list_marks_running_jails_brig_does_not_manage() {
     let sim = with_release(&base_entries());
