@@ -358,6 +358,25 @@ fn move_entries(from: &Path, to: &Path) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// EBUSY, as zfs(8) words it, while something uses the filesystem mounted
+/// at `mp` (busy::holder).
+fn busy_at(st: &State, paths: &Paths, mp: &Path) -> Result<(), Refusal> {
+    match busy::holder(st, paths.root, mp) {
+        Some(who) => {
+            Err(no(Errno::EBUSY, format!("cannot unmount '{}': pool or dataset is busy ({who})", mp.display())))
+        }
+        None => Ok(()),
+    }
+}
+
+/// [`busy_at`] for each of these datasets that is mounted.
+fn none_busy(st: &State, paths: &Paths, names: &[String]) -> Result<(), Refusal> {
+    names
+        .iter()
+        .filter_map(|n| st.datasets.get(n).and_then(|d| d.mounted.clone()))
+        .try_for_each(|mp| busy_at(st, paths, &mp))
+}
+
 /// Mounts a dataset at its mountpoint: its files move from the stash into
 /// place.
 fn mount_at(st: &mut State, paths: &Paths, name: &str, mp: &Path) -> Result<(), Refusal> {
@@ -392,9 +411,7 @@ fn unmount_ds(st: &mut State, paths: &Paths, name: &str) -> Result<(), Refusal> 
     if st.mounts.iter().any(|m| m.target != mp && m.target.starts_with(&mp)) {
         return Err(no(Errno::EBUSY, format!("cannot unmount '{}': something is mounted beneath it", mp.display())));
     }
-    if let Some(who) = busy::holder(st, paths.root, &mp) {
-        return Err(no(Errno::EBUSY, format!("cannot unmount '{}': pool or dataset is busy ({who})", mp.display())));
-    }
+    busy_at(st, paths, &mp)?;
     let local = fs::local(paths.root, &mp);
     let stash = paths.stash(guid);
     std::fs::create_dir_all(&stash).map_err(|e| io(e, &stash))?;
@@ -655,16 +672,7 @@ pub fn rename(st: &mut State, cfg: &SimConfig, paths: &Paths, from: &str, to: &s
         moving.iter().filter(|n| st.datasets.get(*n).is_some_and(|d| d.mounted.is_some())).cloned().collect();
     // changelist_prefix unmounts everything first and, when one is busy,
     // remounts the rest and renames nothing: checked before anything moves.
-    for n in &was_mounted {
-        if let Some(mp) = st.datasets.get(n).and_then(|d| d.mounted.clone()) {
-            if let Some(who) = busy::holder(st, paths.root, &mp) {
-                return Err(no(
-                    Errno::EBUSY,
-                    format!("cannot unmount '{}': pool or dataset is busy ({who})", mp.display()),
-                ));
-            }
-        }
-    }
+    none_busy(st, paths, &was_mounted)?;
     for n in &moving {
         unmount_ds(st, paths, n)?;
     }
@@ -822,16 +830,7 @@ pub fn set(
         .collect();
     if remount {
         // As for rename: nothing changes while one of them is busy.
-        for n in &affected {
-            if let Some(mp) = st.datasets.get(n).and_then(|d| d.mounted.clone()) {
-                if let Some(who) = busy::holder(st, paths.root, &mp) {
-                    return Err(no(
-                        Errno::EBUSY,
-                        format!("cannot unmount '{}': pool or dataset is busy ({who})", mp.display()),
-                    ));
-                }
-            }
-        }
+        none_busy(st, paths, &affected)?;
     }
     if remount {
         let mut deepest = affected.clone();
