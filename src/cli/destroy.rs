@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::CliError;
-use crate::config::{jail, HostConfig};
+use crate::config::HostConfig;
 use crate::host::Host;
 use crate::journal::Action;
 use crate::model::JailName;
@@ -52,8 +52,6 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
 /// does, and how an interrupted create is taken back).
 pub(super) fn remove_everything(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(), CliError> {
     let def_path = host.local_path(&plan::definition_path(name));
-    // A definition that no longer validates must not block its own removal.
-    let spec = jail::load(&def_path, name, cfg).ok();
     let running = host.jail_find(name.as_str())?;
     let dying = match running {
         Some(_) => None,
@@ -70,7 +68,6 @@ pub(super) fn remove_everything(host: &mut dyn Host, cfg: &HostConfig, name: &Ja
         running: running.as_ref(),
         mounts: &mounts,
         interfaces: &interfaces,
-        spec: spec.as_ref(),
         dataset_exists: crate::observe::dataset_exists(host, plan::dataset(cfg, name).as_str())?,
         definition_exists: def_path.exists(),
     };

@@ -135,6 +135,16 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             Ok(Undo::Nothing)
         }
         Op::AddAlias { interface, addr } => {
+            // SIOCAIFADDR would quietly replace an address that is already
+            // configured (in_aifaddr_ioctl), and brig would later remove
+            // what was never its own.
+            if let Some(owner) = host.interfaces()?.iter().find(|i| i.addrs.iter().any(|a| a.addr() == addr.addr())) {
+                return Err(StepError::Refused(format!(
+                    "{} is already configured on {}, and brig adds and removes only addresses it adds itself; choose another address, or leave out `interface` to use one the host has",
+                    addr.addr(),
+                    owner.name
+                )));
+            }
             host.addr_add(interface, *addr)?;
             Ok(Undo::RemoveAlias(interface.clone(), *addr))
         }

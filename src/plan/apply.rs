@@ -18,7 +18,7 @@ use crate::config::host::JailType;
 use crate::config::HostConfig;
 use crate::host::params::{lookup, Access};
 use crate::host::{DatasetInfo, Interface, JailParam, LiveJail, MountEntry, ParamValue};
-use crate::model::jail::{JailSpec, Network};
+use crate::model::jail::JailSpec;
 use crate::model::{DatasetName, JailName};
 
 /// A difference a running jail cannot take without a restart.
@@ -58,6 +58,8 @@ impl JailPlan {
 pub enum ApplyPlanError {
     #[error("jail {jail} has no root dataset and release {release} is not fetched; run `brig release fetch {release}` first")]
     NoRelease { jail: String, release: String },
+    #[error("jail {jail}: {addr} is already configured on {interface} and brig did not add it, so brig will neither take it nor ever remove it; choose another address")]
+    AddressTaken { jail: String, addr: std::net::IpAddr, interface: String },
 }
 
 /// A running jail: its live state and what its definition wants.
@@ -95,7 +97,7 @@ pub fn jail(cfg: &HostConfig, spec: &JailSpec, seen: &Seen) -> Result<JailPlan, 
     };
     datasets(cfg, spec, seen, &mut plan)?;
     if let Some(r) = &seen.running {
-        running(cfg, spec, r, seen, &mut plan);
+        running(cfg, spec, r, seen, &mut plan)?;
     }
     Ok(plan)
 }
@@ -192,7 +194,13 @@ fn same_value(a: &ParamValue, b: &ParamValue) -> bool {
     }
 }
 
-fn running(cfg: &HostConfig, spec: &JailSpec, r: &Running, seen: &Seen, plan: &mut JailPlan) {
+fn running(
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    r: &Running,
+    seen: &Seen,
+    plan: &mut JailPlan,
+) -> Result<(), ApplyPlanError> {
     let mut update = Vec::new();
     let mut old = Vec::new();
     for want in r.wanted.iter().filter(|p| p.name != "name") {
@@ -218,8 +226,28 @@ fn running(cfg: &HostConfig, spec: &JailSpec, r: &Running, seen: &Seen, plan: &m
         update.push(want.clone());
         old.push(now.clone());
     }
-    let (add, remove) = aliases(spec, r, seen.interfaces, &plan.restart);
+    let (add, remove) = aliases(spec, r, seen.interfaces, &plan.restart)?;
     let (attach, detach) = attachments(cfg, spec, r);
+    if !add.is_empty() || !attach.is_empty() {
+        // What is about to be added is recorded first, as a start does: a
+        // brig killed after adding it leaves it recorded as its own.
+        let mut before = r.started.cloned().unwrap_or_default();
+        for op in add.iter().chain(&attach) {
+            match op {
+                Op::AddAlias { interface, addr } => {
+                    let a = Alias { interface: interface.clone(), addr: *addr };
+                    if !before.aliases.contains(&a) {
+                        before.aliases.push(a);
+                    }
+                }
+                Op::AttachDataset { dataset, .. } if !before.datasets.contains(&dataset.to_string()) => {
+                    before.datasets.push(dataset.to_string())
+                }
+                _ => {}
+            }
+        }
+        plan.ops.push(before.write(&spec.name));
+    }
     // The record follows what is set up: after changes, and also when it
     // lags behind (a brig killed between adding an alias and writing it).
     let want = Started::of(cfg, spec);
@@ -239,6 +267,7 @@ fn running(cfg: &HostConfig, spec: &JailSpec, r: &Running, seen: &Seen, plan: &m
     }
     mount_changes(cfg, spec, seen.mounts, plan);
     limit_changes(spec, r, seen, plan);
+    Ok(())
 }
 
 /// rctl rules that differ are removed, then the wanted ones added (a
@@ -268,37 +297,59 @@ fn limit_changes(spec: &JailSpec, r: &Running, seen: &Seen, plan: &mut JailPlan)
     }
 }
 
-/// Aliases to add (wanted addresses missing from the interface) and to
-/// remove (addresses the last start made, or the jail had, that the
+/// Aliases to add (wanted addresses configured nowhere yet) and to
+/// remove (addresses the start record says brig added that the
 /// definition no longer wants), for the address families whose mode is
-/// not waiting for a restart; and the new start record when they change.
-fn aliases(spec: &JailSpec, r: &Running, interfaces: &[Interface], restart: &[Restart]) -> (Vec<Op>, Vec<Op>) {
+/// not waiting for a restart. A wanted address configured on the host but
+/// not by brig is refused: brig would take it over, and later remove it.
+fn aliases(
+    spec: &JailSpec,
+    r: &Running,
+    interfaces: &[Interface],
+    restart: &[Restart],
+) -> Result<(Vec<Op>, Vec<Op>), ApplyPlanError> {
     let settled = |a: &IpNet| {
         let family = if a.addr().is_ipv4() { "ip4" } else { "ip6" };
         !restart.iter().any(|r| r.param == family)
     };
-    let on =
-        |i: &str, a: &IpNet| interfaces.iter().any(|x| x.name == i && x.addrs.iter().any(|y| y.addr() == a.addr()));
-    let wanted = aliases_of(spec);
-    let add: Vec<Op> = wanted
-        .iter()
-        .filter(|a| settled(&a.addr) && !on(&a.interface, &a.addr))
-        .map(|a| Op::AddAlias { interface: a.interface.clone(), addr: a.addr })
-        .collect();
-    let mut gone: Vec<Alias> = r.started.map(|s| s.aliases.clone()).unwrap_or_default();
-    if let Network::Addresses { interface: Some(i), .. } = &spec.network {
-        let had = r.jail.ip4.iter().map(|a| std::net::IpAddr::V4(*a)).chain(r.jail.ip6.iter().map(|a| (*a).into()));
-        gone.extend(had.map(|a| Alias { interface: i.clone(), addr: IpNet::from(a) }));
-    }
+    let owner = |a: &IpNet| interfaces.iter().find(|x| x.addrs.iter().any(|y| y.addr() == a.addr()));
+    let ours: Vec<Alias> = r.started.map(|s| s.aliases.clone()).unwrap_or_default();
     let same = |a: &Alias, b: &Alias| a.interface == b.interface && a.addr.addr() == b.addr.addr();
+    let wanted = aliases_of(spec);
+    let mut add = Vec::new();
+    // brig's own addresses that move to another interface: taken off the
+    // old one before they are added to the new.
+    let mut moved: Vec<Alias> = Vec::new();
+    for a in wanted.iter().filter(|a| settled(&a.addr)) {
+        match owner(&a.addr) {
+            None => add.push(Op::AddAlias { interface: a.interface.clone(), addr: a.addr }),
+            Some(_) if ours.iter().any(|o| same(o, a)) => {}
+            Some(i) if ours.iter().any(|o| o.interface == i.name && o.addr.addr() == a.addr.addr()) => {
+                moved.push(Alias { interface: i.name.clone(), addr: a.addr });
+                add.push(Op::AddAlias { interface: a.interface.clone(), addr: a.addr });
+            }
+            Some(i) => {
+                return Err(ApplyPlanError::AddressTaken {
+                    jail: spec.name.to_string(),
+                    addr: a.addr.addr(),
+                    interface: i.name.clone(),
+                })
+            }
+        }
+    }
     let mut remove: Vec<Op> = Vec::new();
-    for (n, g) in gone.iter().enumerate() {
-        let first = !gone[..n].iter().any(|h| same(h, g));
-        if first && settled(&g.addr) && !wanted.iter().any(|w| same(w, g)) && on(&g.interface, &g.addr) {
+    for (n, g) in ours.iter().enumerate() {
+        let first = !ours[..n].iter().any(|h| same(h, g));
+        let on = owner(&g.addr).is_some_and(|i| i.name == g.interface);
+        let moving = moved.iter().any(|m| same(m, g));
+        if first && settled(&g.addr) && !wanted.iter().any(|w| same(w, g)) && on && !moving {
             remove.push(Op::RemoveAlias { interface: g.interface.clone(), addr: g.addr });
         }
     }
-    (add, remove)
+    let mut first: Vec<Op> =
+        moved.into_iter().map(|m| Op::RemoveAlias { interface: m.interface, addr: m.addr }).collect();
+    first.extend(add);
+    Ok((first, remove))
 }
 
 /// Delegated datasets to attach to the running jail (new in the
@@ -370,6 +421,7 @@ fn shown(root: &Path, target: &Path) -> String {
 mod tests {
     use super::*;
     use crate::host::{DatasetKind, JailSys};
+    use crate::model::jail::Network;
     use crate::plan::run::jail_params;
     use crate::plan::testing::{cfg, lines, spec};
 
@@ -446,6 +498,10 @@ mod tests {
     }
 
     fn plan_of(u: &Up, datasets: &BTreeMap<String, DatasetInfo>) -> JailPlan {
+        plan_jail(u, datasets).expect("plans")
+    }
+
+    fn plan_jail(u: &Up, datasets: &BTreeMap<String, DatasetInfo>) -> Result<JailPlan, ApplyPlanError> {
         let seen = Seen {
             datasets,
             rules: u.rules.as_deref(),
@@ -460,7 +516,7 @@ mod tests {
                 cpus: &u.cpus,
             }),
         };
-        jail(&cfg(), &u.spec, &seen).expect("plans")
+        jail(&cfg(), &u.spec, &seen)
     }
 
     fn set(params: &mut [JailParam], name: &str, value: ParamValue) {
@@ -553,23 +609,40 @@ mod tests {
         assert_eq!(
             lines(&p.ops),
             vec![
+                "write /var/db/brig/started/web.json (mode 600)",
                 "ifconfig em0 inet 192.0.2.11/24 alias",
                 "jail_set update web ip4.addr=192.0.2.10,192.0.2.11",
                 "ifconfig em0 192.0.2.12 -alias",
                 "write /var/db/brig/started/web.json (mode 600)",
             ]
         );
-        // Moved to another interface: the recorded aliases go from the old.
+        // Moved to another interface: the recorded aliases leave the old
+        // one before they are added to the new.
         let mut moved = up(&WEB.replace("em0", "em1"));
         moved.started = up(WEB).started;
         moved.interfaces.push(Interface { name: "em1".into(), up: true, addrs: Vec::new() });
         let l = lines(&plan_of(&moved, &made()).ops);
-        assert_eq!(l[0], "ifconfig em1 inet 192.0.2.10/24 alias");
+        assert_eq!(l[0], "write /var/db/brig/started/web.json (mode 600)");
         assert_eq!(
-            l[3..6],
-            ["ifconfig em0 192.0.2.10 -alias", "ifconfig em0 192.0.2.12 -alias", "ifconfig em0 192.0.2.11 -alias"]
+            l[1..7],
+            [
+                "ifconfig em0 192.0.2.10 -alias",
+                "ifconfig em0 192.0.2.12 -alias",
+                "ifconfig em0 192.0.2.11 -alias",
+                "ifconfig em1 inet 192.0.2.10/24 alias",
+                "ifconfig em1 inet 192.0.2.12/24 alias",
+                "ifconfig em1 inet 192.0.2.11/24 alias",
+            ]
         );
-        assert_eq!(l.len(), 7, "{l:?}");
+        assert_eq!(l.len(), 8, "{l:?}");
+        // The host's own address, or one another tool added, is refused.
+        let mut taken = up(&WEB.replace("\"192.0.2.12/24\"", "\"192.0.2.1/24\""));
+        taken.started = up(WEB).started;
+        let e = plan_jail(&taken, &made()).expect_err("192.0.2.1 is em0's");
+        assert_eq!(
+            e.to_string(),
+            "jail web: 192.0.2.1 is already configured on em0 and brig did not add it, so brig will neither take it nor ever remove it; choose another address"
+        );
     }
 
     #[test]

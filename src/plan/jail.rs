@@ -109,8 +109,6 @@ pub struct DestroySeen<'a> {
     pub dying: Option<&'a LiveJail>,
     pub mounts: &'a [MountEntry],
     pub interfaces: &'a [Interface],
-    /// The definition, if it is valid (for its aliases).
-    pub spec: Option<&'a JailSpec>,
     /// The record of its last start, if any.
     pub started: Option<&'a super::run::Started>,
     /// Every jail's rctl rules in the kernel.
@@ -140,7 +138,7 @@ pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op>
     }
     ops.extend(super::run::remove_rules(name, seen.rules));
     ops.extend(super::run::unmount_all(cfg, name, seen.mounts));
-    ops.extend(super::run::remove_aliases(seen.spec, seen.started, seen.interfaces));
+    ops.extend(super::run::remove_aliases(seen.started, seen.interfaces));
     if seen.started.is_some() {
         ops.push(Op::RemoveFile { path: super::run::started_path(name) });
     }
@@ -198,14 +196,18 @@ mod tests {
             m("/usr/local/brig/jails/webby/root/dev", "devfs"),
         ];
         let ifs = vec![Interface { name: "em0".into(), up: true, addrs: vec!["192.0.2.10/24".parse().expect("addr")] }];
-        let started =
-            super::super::run::Started { aliases: Vec::new(), datasets: vec!["zroot/brig/jails/web/data".into()] };
+        let started = super::super::run::Started {
+            aliases: vec![super::super::run::Alias {
+                interface: "em0".into(),
+                addr: "192.0.2.10/24".parse().expect("a"),
+            }],
+            datasets: vec!["zroot/brig/jails/web/data".into()],
+        };
         let seen = DestroySeen {
             running: Some(&live),
             dying: None,
             mounts: &mounts,
             interfaces: &ifs,
-            spec: Some(&s),
             started: Some(&started),
             rules: &["jail:web:maxproc:deny=10".into(), "jail:webby:maxproc:deny=10".into()],
             dataset_exists: true,

@@ -268,16 +268,13 @@ pub fn unmount_all(cfg: &HostConfig, name: &JailName, mounts: &[MountEntry]) -> 
     inside.into_iter().map(|m| Op::Unmount { target: m.target.clone() }).collect()
 }
 
-/// Remove the aliases a start made (as recorded) and those the
-/// definition names, where they are still configured, IPv6 first (the
-/// reverse of start).
-pub fn remove_aliases(spec: Option<&JailSpec>, started: Option<&Started>, interfaces: &[Interface]) -> Vec<Op> {
-    let mut all = spec.map(aliases_of).unwrap_or_default();
-    for a in started.map(|s| s.aliases.as_slice()).unwrap_or_default() {
-        if !all.contains(a) {
-            all.push(a.clone());
-        }
-    }
+/// Remove the aliases a start added, as its record says, where they are
+/// still configured, IPv6 first (the reverse of start). Only those: what
+/// the definition says now may have been edited to an address brig never
+/// added, such as the host's own, and without a record brig added none.
+pub fn remove_aliases(started: Option<&Started>, interfaces: &[Interface]) -> Vec<Op> {
+    let mut all: Vec<Alias> = started.map(|s| s.aliases.clone()).unwrap_or_default();
+    all.dedup();
     let present = |a: &Alias| {
         interfaces.iter().any(|x| x.name == a.interface && x.addrs.iter().any(|y| y.addr() == a.addr.addr()))
     };
@@ -342,7 +339,7 @@ pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
     }
     ops.extend(remove_rules(&spec.name, seen.rules));
     ops.extend(unmount_all(cfg, &spec.name, seen.mounts));
-    ops.extend(remove_aliases(Some(spec), seen.started, seen.interfaces));
+    ops.extend(remove_aliases(seen.started, seen.interfaces));
     if seen.started.is_some() {
         ops.push(Op::RemoveFile { path: started_path(&spec.name) });
     }
@@ -414,12 +411,17 @@ mod tests {
             up: true,
             addrs: vec!["192.0.2.10/24".parse().expect("a"), "2001:db8::10/64".parse().expect("a")],
         }];
-        // Started when the definition still had an address on em1.
+        // Started when the definition still had an address on em1 (and
+        // the IPv6 one on em0); its IPv4 address on em0 came later, by
+        // hand: not brig's to remove.
         let started = Started {
-            aliases: vec![Alias { interface: "em1".into(), addr: "192.0.2.99/24".parse().expect("a") }],
+            aliases: vec![
+                Alias { interface: "em1".into(), addr: "192.0.2.99/24".parse().expect("a") },
+                Alias { interface: "em0".into(), addr: "2001:db8::10/64".parse().expect("a") },
+            ],
             datasets: vec!["zroot/brig/jails/web/data".into()],
         };
-        ifs.push(Interface { name: "em1".into(), up: true, addrs: started.aliases.iter().map(|a| a.addr).collect() });
+        ifs.push(Interface { name: "em1".into(), up: true, addrs: vec!["192.0.2.99/24".parse().expect("a")] });
         let rules = vec!["jail:web:pcpu:deny=50".to_string(), "jail:webby:pcpu:deny=50".to_string()];
         let seen = StopSeen {
             running: Some(&live),
@@ -440,9 +442,8 @@ mod tests {
                 "rctl -r jail:web:pcpu:deny=50",
                 "umount /usr/local/brig/jails/web/root/usr/local/www",
                 "umount /usr/local/brig/jails/web/root/dev",
-                "ifconfig em1 192.0.2.99 -alias",
                 "ifconfig em0 2001:db8::10 -alias",
-                "ifconfig em0 192.0.2.10 -alias",
+                "ifconfig em1 192.0.2.99 -alias",
                 "rm /var/db/brig/started/web.json",
             ]
         );

@@ -50,22 +50,22 @@ fn apply_changes_a_running_jail_live_and_twice_does_nothing() {
     let plan = sim.brig(&["plan", "box"]);
     assert_eq!(
         plan.ok().stdout,
-        "box (running):\n  ifconfig em0 inet 192.0.2.21/24 alias\n  jail_set update box host.hostname=box.example.org ip4.addr=192.0.2.20,192.0.2.21 securelevel=3\n  write /var/db/brig/started/box.json (mode 600)\n  mount -t tmpfs tmpfs /tmp in zroot/brig/jails/box/root\n4 changes to 1 jail\n"
+        "box (running):\n  write /var/db/brig/started/box.json (mode 600)\n  ifconfig em0 inet 192.0.2.21/24 alias\n  jail_set update box host.hostname=box.example.org ip4.addr=192.0.2.20,192.0.2.21 securelevel=3\n  write /var/db/brig/started/box.json (mode 600)\n  mount -t tmpfs tmpfs /tmp in zroot/brig/jails/box/root\n5 changes to 1 jail\n"
     );
     let s = stats(&sim);
     assert_eq!(s["spawned"], 0, "plan reads state without a process");
     assert_eq!(s["ops"]["zfs_list"], 1, "{s}");
     let j = sim.brig(&["plan", "--json"]).json();
     assert_eq!(j["version"], 1);
-    assert_eq!(j["changes"], 4);
+    assert_eq!(j["changes"], 5);
     assert_eq!(j["jails"][0]["name"], "box");
     assert_eq!(j["jails"][0]["state"], "running");
     assert_eq!(j["jails"][0]["in_sync"], false);
-    assert_eq!(j["jails"][0]["operations"].as_array().expect("ops").len(), 4);
+    assert_eq!(j["jails"][0]["operations"].as_array().expect("ops").len(), 5);
 
     let before = processes_of(&sim);
     let r = sim.brig(&["apply"]);
-    assert!(r.ok().stdout.ends_with("applied 4 changes\n"), "{}", r.stdout);
+    assert!(r.ok().stdout.ends_with("applied 5 changes\n"), "{}", r.stdout);
     assert_eq!(processes_of(&sim), before, "a live change does not restart the jail");
     let h = sim.host();
     let j = h.jail_find("box").expect("get").expect("running");

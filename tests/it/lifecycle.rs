@@ -226,8 +226,15 @@ fn destroy_removes_the_jail_and_never_the_release() {
 fn a_running_jail_is_only_destroyed_with_force() {
     let sim = with_release(&base_entries());
     sim.brig(&["create", "web", "--release", "14.3-RELEASE", "--ip4", "192.0.2.10/24", "--interface", "em0"]).ok();
-    // Bring it up by hand, as `brig start` will: alias, devfs, the jail.
+    // Bring it up by hand, as `brig start` does: the record of what it
+    // adds, the alias, devfs, the jail.
     let root = "/usr/local/brig/jails/web/root";
+    std::fs::create_dir_all(sim.file("/var/db/brig/started")).expect("mkdir");
+    std::fs::write(
+        sim.file("/var/db/brig/started/web.json"),
+        r#"{"aliases":[{"interface":"em0","addr":"192.0.2.10/24"}],"datasets":[]}"#,
+    )
+    .expect("record");
     {
         let mut h = sim.host();
         h.addr_add("em0", "192.0.2.10/24".parse().expect("addr")).expect("alias");

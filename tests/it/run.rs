@@ -355,3 +355,47 @@ fn a_devfs_ruleset_that_is_not_loaded_stops_the_start() {
     std::fs::remove_file(fresh.path().join(".sim/state.json")).expect("reboot");
     assert_eq!(fresh.host().devfs_rules(4).expect("rules"), 0);
 }
+
+/// The host's addresses, as (interface, address) pairs.
+fn host_addresses(sim: &Sim) -> Vec<String> {
+    let ifs = sim.host().interfaces().expect("interfaces");
+    ifs.into_iter().flat_map(|i| i.addrs.into_iter().map(move |a| format!("{} {a}", i.name))).collect()
+}
+
+#[test]
+fn an_address_the_host_already_has_is_never_taken_nor_removed() {
+    // SIOCAIFADDR replaces an address an interface already has, so adding
+    // the host's own address "succeeds"; a stop would then remove it and
+    // cut the host off. brig looks first, and removes only what it added.
+    let sim = defined(&[]);
+    let before = host_addresses(&sim);
+    std::fs::write(
+        sim.file("/usr/local/etc/brig/jails/box.toml"),
+        "type = \"empty\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.1/24\"]\n",
+    )
+    .expect("definition");
+    let r = sim.brig(&["start", "box"]);
+    r.fails(1);
+    assert!(r.stderr.contains("192.0.2.1 is already configured on em0"), "{}", r.stderr);
+    assert_eq!(host_addresses(&sim), before, "the host's address is untouched");
+    sim.brig(&["stop", "box"]).ok();
+    sim.brig(&["destroy", "box"]).ok();
+    assert_eq!(host_addresses(&sim), before, "and still there after stop and destroy");
+}
+
+#[test]
+fn a_definition_edited_while_running_does_not_steer_what_stop_removes() {
+    let sim = defined(&[]);
+    sim.brig(&["start", "box"]).ok();
+    // Edited by hand to the host's own address: stop takes down what the
+    // start added, 192.0.2.20, not what the definition says now.
+    std::fs::write(
+        sim.file("/usr/local/etc/brig/jails/box.toml"),
+        "type = \"empty\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.1/24\"]\n",
+    )
+    .expect("definition");
+    sim.brig(&["stop", "box"]).ok();
+    let after = host_addresses(&sim);
+    assert!(after.contains(&"em0 192.0.2.1/24".to_string()), "{after:?}");
+    assert!(!after.iter().any(|a| a.contains("192.0.2.20")), "{after:?}");
+}

@@ -126,7 +126,7 @@ fn apply_delegates_resizes_and_detaches_on_a_running_jail() {
     let plan = sim.brig(&["plan", "t1"]);
     assert_eq!(
         plan.ok().stdout,
-        "t1 (running):\n  zfs set quota=3221225472 zroot/brig/jails/t1/root\n  zfs create -o jailed=on -o mountpoint=/logs -o quota=104857600 zroot/brig/jails/t1/logs\n  zfs jail t1 zroot/brig/jails/t1/logs\n  write /var/db/brig/started/t1.json (mode 600)\n4 changes to 1 jail\n"
+        "t1 (running):\n  zfs set quota=3221225472 zroot/brig/jails/t1/root\n  zfs create -o jailed=on -o mountpoint=/logs -o quota=104857600 zroot/brig/jails/t1/logs\n  write /var/db/brig/started/t1.json (mode 600)\n  zfs jail t1 zroot/brig/jails/t1/logs\n  write /var/db/brig/started/t1.json (mode 600)\n5 changes to 1 jail\n"
     );
     sim.brig(&["apply"]).ok();
     let jid = sim.host().jail_find("t1").expect("get").expect("running").jid;

@@ -21,6 +21,11 @@ fn loopback(iface: &str) -> bool {
     iface.starts_with("lo")
 }
 
+/// SIOCAIFADDR / SIOCAIFADDR_IN6. An address the interface already has
+/// is replaced, not refused: in_aifaddr_ioctl (in.c) deletes the old one
+/// and adds it anew, in6_update_ifa (in6.c) updates it in place; and
+/// nothing stops the same address on another interface. So adding never
+/// tells brig the address was someone else's: brig must look first.
 pub fn add(st: &mut State, cfg: &SimConfig, iface: &str, addr: IpNet) -> Result<(), Refusal> {
     if !st.interfaces.contains_key(iface) {
         return Err(no(Errno::ENXIO, format!("interface {iface} does not exist")));
@@ -29,10 +34,8 @@ pub fn add(st: &mut State, cfg: &SimConfig, iface: &str, addr: IpNet) -> Result<
     if ip.is_unspecified() || ip.is_multicast() || matches!(ip, std::net::IpAddr::V4(v) if v.is_broadcast()) {
         return Err(no(Errno::EINVAL, format!("{ip} cannot be an interface address")));
     }
-    if let Some((other, _)) = st.interfaces.iter().find(|(_, addrs)| addrs.iter().any(|a| a.addr() == ip)) {
-        return Err(no(Errno::EEXIST, format!("{ip} is already configured on {other}")));
-    }
     if let Some(addrs) = st.interfaces.get_mut(iface) {
+        addrs.retain(|a| a.addr() != ip);
         addrs.push(addr);
     }
     // in6_update_ifa: a new IPv6 address starts tentative and DAD runs.
