@@ -128,6 +128,13 @@ pub(super) fn start_one(
         show(&spec.name, &ops);
         return Ok(());
     }
+    // A record of a start while the jail is not running: a stop failed
+    // half-way and left some of what the start set up (its aliases among
+    // them, which the start would otherwise see as someone else's).
+    if crate::observe::started(host, &spec.name).is_some() {
+        let around = Surroundings::read(host, cfg)?;
+        stop_one(host, cfg, spec, &around, false)?;
+    }
     super::guard::journaled(host, &spec.name, Action::Start, |h| Ok(crate::exec::run(h, &ops)?))?;
     // The jail is up; a failure to read its jid back is not a failed start.
     match host.jail_find(spec.name.as_str()) {

@@ -399,3 +399,18 @@ fn a_definition_edited_while_running_does_not_steer_what_stop_removes() {
     assert!(after.contains(&"em0 192.0.2.1/24".to_string()), "{after:?}");
     assert!(!after.iter().any(|a| a.contains("192.0.2.20")), "{after:?}");
 }
+
+#[test]
+fn a_start_after_a_stop_that_failed_half_way_finishes_that_stop_first() {
+    let sim = defined(&[]);
+    sim.brig(&["start", "box"]).ok();
+    // The stop fails at its first unmount: the jail is gone, its alias and
+    // record are left, and the journal entry is closed (exec undid what it
+    // could).
+    sim.brig_env(&["stop", "box"], &[("BRIG_SIM_FAIL", "unmount:1")]).fails(1);
+    assert!(host_addresses(&sim).contains(&"em0 192.0.2.20/24".to_string()));
+    let r = sim.brig(&["start", "box"]);
+    r.ok();
+    sim.brig(&["stop", "box"]).ok();
+    assert_down(&sim);
+}
