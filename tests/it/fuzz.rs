@@ -86,12 +86,16 @@ proptest! {
     }
 
     #[test]
-    fn jail_names_are_safe_or_refused(s in ".{0,80}") {
+    fn jail_names_are_safe_or_refused(s in prop_oneof![".{0,80}", "[a-zA-Z0-9._-]{0,20}"]) {
+        // A name is one part, or `parent.child`: two parts, each safe alone.
         if let Ok(n) = JailName::parse(&s) {
-            let n = n.as_str();
-            prop_assert!(!n.is_empty() && n.len() <= 63);
-            prop_assert!(n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-            prop_assert!(!n.bytes().all(|b| b.is_ascii_digit()));
+            let parts: Vec<&str> = n.as_str().split('.').collect();
+            prop_assert!(parts.len() <= 2);
+            for part in parts {
+                prop_assert!(!part.is_empty() && part.len() <= 63);
+                prop_assert!(part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                prop_assert!(!part.bytes().all(|b| b.is_ascii_digit()));
+            }
         }
     }
 
