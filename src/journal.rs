@@ -91,11 +91,17 @@ impl Open {
 }
 
 /// The unfinished entry of a jail, if a brig was killed working on it.
-/// An entry that cannot be read counts as an interrupted apply, which
-/// recovery finishes from the definition.
-pub fn unfinished(host: &dyn Host, name: &JailName) -> Option<Entry> {
-    let text = std::fs::read(path_of(host, name)).ok()?;
-    Some(serde_json::from_slice(&text).unwrap_or(Entry { action: Action::Apply, pid: 0 }))
+/// An entry whose contents make no sense counts as an interrupted apply,
+/// which recovery finishes from the definition; one that cannot be read
+/// at all (EACCES, EIO, not a regular file) is an error, never "nothing
+/// to recover".
+pub fn unfinished(host: &dyn Host, name: &JailName) -> Result<Option<Entry>, JournalError> {
+    let path = path_of(host, name);
+    match crate::bounded::read(&path, crate::bounded::CONFIG_LIMIT) {
+        Ok(text) => Ok(Some(serde_json::from_slice(&text).unwrap_or(Entry { action: Action::Apply, pid: 0 }))),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(JournalError { path, source: e.into() }),
+    }
 }
 
 /// Removes an entry once it has been recovered.

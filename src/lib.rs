@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod beneath;
+pub mod bounded;
 pub mod cli;
 pub mod config;
 pub mod doctor;

@@ -158,6 +158,7 @@ pub fn machine(host: &dyn Host, cfg: &HostConfig) -> HostResult<Machine> {
 /// The record of a jail's start, if there is one. A record that cannot be
 /// read as one counts as empty, so the next stop still removes it.
 pub fn started(host: &dyn Host, name: &crate::model::JailName) -> Option<crate::plan::run::Started> {
-    let text = std::fs::read_to_string(host.local_path(&crate::plan::run::started_path(name))).ok()?;
-    Some(serde_json::from_str(&text).unwrap_or_default())
+    let path = host.local_path(&crate::plan::run::started_path(name));
+    let text = crate::bounded::read(&path, crate::bounded::CONFIG_LIMIT).ok()?;
+    Some(serde_json::from_slice(&text).unwrap_or_default())
 }

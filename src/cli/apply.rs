@@ -6,11 +6,12 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::print_json;
-use super::run::{known_params, limits_on, start_one, stop_one, RunArgs, Surroundings};
+use super::run::{known_params, limits_on, start_one, stop_one, RunArgs, Selection, Surroundings};
 use super::CliError;
 use crate::config::HostConfig;
 use crate::host::{GetFlags, Host, JailKey};
 use crate::model::jail::JailSpec;
+use crate::model::JailName;
 use crate::plan::apply::{self as plan, JailPlan, Restart, Running, Seen};
 use crate::plan::run::jail_params;
 
@@ -71,9 +72,22 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
     Ok(out)
 }
 
-/// The selected definitions; none named means every one.
-fn specs(host: &dyn Host, cfg: &HostConfig, names: &[String]) -> Result<Vec<JailSpec>, CliError> {
+/// The selected definitions; none named means every one. A definition
+/// that does not read is named at the end and makes the exit status 1;
+/// the others are planned and applied.
+fn specs(host: &dyn Host, cfg: &HostConfig, names: &[String]) -> Result<Selection, CliError> {
     super::run::selected(host, cfg, &RunArgs { names: names.to_vec(), all: names.is_empty(), dry_run: false })
+}
+
+/// The exit of a command that handled every definition it could: the
+/// broken ones fail it, named.
+/// A single jail named alone keeps its own error and exit code.
+fn finish(mut broken: Vec<(JailName, CliError)>, handled: usize) -> Result<ExitCode, CliError> {
+    match broken.len() {
+        0 => Ok(ExitCode::SUCCESS),
+        1 if handled == 0 => Err(broken.remove(0).1),
+        _ => Err(CliError::Failed(super::run::report_broken(&broken))),
+    }
 }
 
 #[derive(Serialize)]
@@ -115,7 +129,7 @@ fn nothing_to_do(jails: usize) -> String {
 
 pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
-    let specs = specs(host, &cfg, &args.names)?;
+    let Selection { specs, broken } = specs(host, &cfg, &args.names)?;
     let plans = plans(host, &cfg, &specs)?;
     let changes = plans.iter().map(|p| p.ops.len()).sum();
     if args.json {
@@ -131,7 +145,7 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
             })
             .collect();
         print_json(&PlanJson { jails, changes })?;
-        return Ok(ExitCode::SUCCESS);
+        return finish(broken, specs.len());
     }
     for p in plans.iter().filter(|p| !p.in_sync() || !p.notes.is_empty()) {
         println!("{} ({}):", p.name, state(p));
@@ -156,12 +170,12 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
         }
         println!("{summary}");
     }
-    Ok(ExitCode::SUCCESS)
+    finish(broken, specs.len())
 }
 
 pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
-    let specs = specs(host, &cfg, &args.names)?;
+    let Selection { specs, broken } = specs(host, &cfg, &args.names)?;
     let names: Vec<&crate::model::JailName> = specs.iter().map(|s| &s.name).collect();
     let _lock = super::guard::guard(host, &cfg, &names)?;
     let plans = plans(host, &cfg, &specs)?;
@@ -173,7 +187,7 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
             // would only be a second interruption.
             if args.restart {
                 let around = Surroundings::read(host, &cfg)?;
-                stop_one(host, &cfg, spec, &around, false)?;
+                stop_one(host, &cfg, &spec.name, Some(spec), &around, false)?;
                 let known = known_params(host, std::slice::from_ref(spec))?;
                 let limits = limits_on(host, std::slice::from_ref(spec), false)?;
                 start_one(host, &cfg, spec, &specs, &known, limits, false)?;
@@ -196,6 +210,9 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
         eprintln!("brig: note: {n}");
     }
     if !pending.is_empty() {
+        for (_, e) in &broken {
+            eprintln!("brig: {e}");
+        }
         let what: Vec<String> = pending
             .iter()
             .map(|p| {
@@ -216,5 +233,5 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
     } else {
         println!("applied {}", plural(changes, "change"));
     }
-    Ok(ExitCode::SUCCESS)
+    finish(broken, specs.len())
 }

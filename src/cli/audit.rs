@@ -39,8 +39,12 @@ fn line(f: &Finding) -> String {
 pub fn run(host: &dyn Host, args: &AuditArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let run = RunArgs { names: args.names.clone(), all: args.all, dry_run: false };
-    let mut specs = super::run::selected(host, &cfg, &run)?;
+    let super::run::Selection { mut specs, broken } = super::run::selected(host, &cfg, &run)?;
     specs.sort_by(|a, b| a.name.cmp(&b.name));
+    // A definition that does not read is named; the others are audited.
+    for (_, e) in &broken {
+        eprintln!("brig: {e}");
+    }
     // Each ruleset the jails use, read once.
     let mut rulesets = std::collections::BTreeMap::new();
     let mut jails: Vec<JailAudit> = Vec::new();
@@ -69,7 +73,7 @@ pub fn run(host: &dyn Host, args: &AuditArgs) -> Result<ExitCode, CliError> {
     }
     let host_findings = audit::host(&values);
     let high = jails.iter().flat_map(|j| &j.findings).filter(|f| f.severity == Severity::High).count();
-    let code = if high > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS };
+    let code = if high > 0 || !broken.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS };
     if args.json {
         print_json(&AuditJson { jails, host: host_findings, high })?;
         return Ok(code);

@@ -19,6 +19,7 @@ use super::CliError;
 use crate::config::{jail, HostConfig};
 use crate::host::{Command, Host, Place};
 use crate::model::jail::{JailSpec, Ready};
+use crate::model::JailName;
 use crate::plan::boot::{waves, Waves};
 
 #[derive(Debug, Subcommand)]
@@ -46,15 +47,16 @@ pub enum BootCommand {
     },
 }
 
-/// Every valid definition, and a sentence for each invalid one.
-fn definitions(host: &dyn Host, cfg: &HostConfig) -> (Vec<JailSpec>, Vec<String>) {
+/// Every valid definition, and each jail whose definition does not read
+/// with a sentence saying why.
+fn definitions(host: &dyn Host, cfg: &HostConfig) -> (Vec<JailSpec>, Vec<(JailName, String)>) {
     let mut specs = Vec::new();
     let mut invalid = Vec::new();
     for path in jail::definition_files(host).unwrap_or_default() {
         let Some(name) = jail::name_of(&path) else { continue };
         match jail::load(&path, &name, cfg) {
             Ok(s) => specs.push(s),
-            Err(e) => invalid.push(format!("{e}")),
+            Err(e) => invalid.push((name, e.to_string())),
         }
     }
     (specs, invalid)
@@ -111,7 +113,9 @@ fn wait_ready(host: &mut dyn Host, spec: &JailSpec, ready: &Ready) -> Result<(),
     }
 }
 
-fn plan_of(host: &dyn Host, cfg: &HostConfig) -> Result<(Vec<JailSpec>, Vec<String>, Waves), CliError> {
+type Invalid = Vec<(JailName, String)>;
+
+fn plan_of(host: &dyn Host, cfg: &HostConfig) -> Result<(Vec<JailSpec>, Invalid, Waves), CliError> {
     let (specs, invalid) = definitions(host, cfg);
     let w = waves(&specs, &|s| s.boot, true).map_err(|e| CliError::Failed(e.to_string()))?;
     Ok((specs, invalid, w))
@@ -156,7 +160,7 @@ pub fn run(choice: Option<HostChoice>, cmd: &BootCommand) -> Result<ExitCode, Cl
                         .iter()
                         .map(|(j, b)| PulledJson { jail: j.clone(), needed_by: b.clone() })
                         .collect(),
-                    invalid,
+                    invalid: invalid.into_iter().map(|(_, e)| e).collect(),
                 })?;
                 return Ok(ExitCode::SUCCESS);
             }
@@ -169,7 +173,7 @@ pub fn run(choice: Option<HostChoice>, cmd: &BootCommand) -> Result<ExitCode, Cl
             if w.waves.is_empty() {
                 println!("no jail has boot = true");
             }
-            for e in &invalid {
+            for (_, e) in &invalid {
                 eprintln!("brig: {e}");
             }
             Ok(if invalid.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -226,7 +230,7 @@ fn start(
     for (j, why) in &skipped {
         eprintln!("brig: jail {j} skipped: {why}");
     }
-    for e in &invalid {
+    for (_, e) in &invalid {
         eprintln!("brig: {e}");
     }
     println!(
@@ -243,15 +247,29 @@ fn start(
 fn stop(host: &mut dyn Host, choice: &Option<HostChoice>, cfg: &HostConfig, jobs: u16) -> Result<ExitCode, CliError> {
     let (specs, invalid) = definitions(host, cfg);
     let running: BTreeSet<String> = host.jail_list()?.into_iter().filter(|j| !j.dying).map(|j| j.name).collect();
-    let w =
-        waves(&specs, &|s| running.contains(s.name.as_str()), false).map_err(|e| CliError::Failed(e.to_string()))?;
-    let names: Vec<&crate::model::JailName> = w.waves.iter().flatten().map(|&i| &specs[i].name).collect();
+    // Running, or left half-stopped by a stop that was killed: its start
+    // record is still there, and the stop finishes it.
+    let ours = |name: &JailName| running.contains(name.as_str()) || crate::observe::started(host, name).is_some();
+    let w = waves(&specs, &|s| ours(&s.name), false).map_err(|e| CliError::Failed(e.to_string()))?;
+    // A jail whose definition does not read is stopped first, as it was
+    // started: what depends on it is unknown.
+    let unreadable: Vec<&JailName> = invalid.iter().map(|(n, _)| n).filter(|n| ours(n)).collect();
+    let names: Vec<&JailName> =
+        unreadable.iter().copied().chain(w.waves.iter().flatten().map(|&i| &specs[i].name)).collect();
     let _lock = super::guard::guard(host, cfg, &names)?;
     let around = Surroundings::read(host, cfg)?;
     let mut failed = 0;
+    for name in unreadable {
+        if let Err(e) = stop_one(host, cfg, name, None, &around, false) {
+            eprintln!("brig: jail {name}: {e}");
+            failed += 1;
+        }
+    }
     for wave in w.waves.iter().rev() {
         let jails: Vec<&JailSpec> = wave.iter().map(|&i| &specs[i]).collect();
-        let work = |h: &mut dyn Host, s: &JailSpec| stop_one(h, cfg, s, &around, false).map_err(|e| e.to_string());
+        let work = |h: &mut dyn Host, s: &JailSpec| {
+            stop_one(h, cfg, &s.name, Some(s), &around, false).map_err(|e| e.to_string())
+        };
         for (s, outcome) in parallel(choice, jobs, &jails, &work) {
             if let Err(e) = outcome {
                 eprintln!("brig: jail {}: {e}", s.name);
@@ -259,7 +277,7 @@ fn stop(host: &mut dyn Host, choice: &Option<HostChoice>, cfg: &HostConfig, jobs
             }
         }
     }
-    for e in &invalid {
+    for (_, e) in &invalid {
         eprintln!("brig: {e}");
     }
     Ok(if failed == 0 && invalid.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })

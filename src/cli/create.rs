@@ -75,7 +75,7 @@ fn definition(host: &dyn Host, args: &CreateArgs) -> Result<(String, PathBuf), C
             (doc, PathBuf::from(format!("brig create {} --template {}", args.name, t.name)))
         }
         (None, Some(p)) => {
-            let text = std::fs::read_to_string(p).map_err(|e| CliError::Config(ConfigError::io(p, e)))?;
+            let text = crate::config::read_text(p)?;
             let doc = text.parse::<toml_edit::DocumentMut>().map_err(|e| {
                 let offset = e.span().map_or(0, |s| s.start);
                 CliError::Config(ConfigError::at(p, &text, offset, e.message().to_string()))

@@ -23,7 +23,7 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
     let name = JailName::parse(&args.name)?;
     // A destroy that was killed is finished by the guard's recovery; then
     // this one has nothing left to do, and that is success.
-    let finishing = crate::journal::unfinished(host, &name).is_some_and(|e| e.action == Action::Destroy);
+    let finishing = crate::journal::unfinished(host, &name)?.is_some_and(|e| e.action == Action::Destroy);
     let _lock = super::guard::guard(host, &cfg, &[&name])?;
     let def_path = host.local_path(&plan::definition_path(&name));
     let definition_exists = def_path.exists();

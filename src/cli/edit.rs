@@ -26,23 +26,25 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
     let name = JailName::parse(&args.name)?;
     let _lock = super::guard::guard(host, &cfg, &[&name])?;
     let path = host.local_path(&definition_path(&name));
-    let original = match std::fs::read(&path) {
+    // A symlinked definition is refused, not replaced by a plain file.
+    let original = match crate::bounded::read(&path, crate::bounded::CONFIG_LIMIT) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.is_not_found() => {
             return Err(CliError::NotFound(format!("jail {name} is not defined; `brig list` shows the jails")))
         }
-        Err(e) => return Err(io(&path)(e)),
+        Err(e) => return Err(io(&path)(e.into())),
     };
     let copy = path.with_file_name(format!(".{name}.edit.toml"));
     atomic::write(&copy, &original, 0o600).map_err(io(&copy))?;
-    let editor = std::env::var("VISUAL").or_else(|_| std::env::var("EDITOR")).unwrap_or_else(|_| "vi".into());
+    let editor = editor();
     // Through sh's eval, as git does, so an editor with arguments and
     // quotes (`code -w`, `sed -i 's/a/b/'`) works; the file stays "$1".
     let mut cmd = Command::new("/bin/sh").args(["-c", "eval \"$BRIG_EDITOR\" '\"$1\"'", "sh", &copy.to_string_lossy()]);
     cmd.env.push(("BRIG_EDITOR".into(), editor.clone()));
     cmd.stdio = Stdio::Inherit;
     let status = host.spawn(&cmd, Place::Host)?.status;
-    let edited = std::fs::read(&copy).map_err(io(&copy))?;
+    let edited = crate::bounded::read(&copy, crate::bounded::CONFIG_LIMIT);
+    let edited = edited.map_err(|e| io(&copy)(e.into()))?;
     let _ = std::fs::remove_file(&copy);
     if status != 0 {
         return Err(CliError::Failed(format!(
@@ -91,4 +93,15 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// VISUAL, else EDITOR, else vi; a variable that is set but empty (or
+/// blank) is passed over, as if unset: `eval ""` would run the copy of
+/// the definition itself as a shell script.
+fn editor() -> String {
+    ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".into())
 }

@@ -39,7 +39,7 @@ pub(super) fn journaled<T>(
 /// existed); a start is taken back as a stop would; a stop, a destroy and
 /// an apply are finished.
 fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(), CliError> {
-    let Some(entry) = journal::unfinished(host, name) else { return Ok(()) };
+    let Some(entry) = journal::unfinished(host, name)? else { return Ok(()) };
     let spec = || jail::load(&host.local_path(&definition_path(name)), name, cfg);
     let done = match entry.action {
         Action::Create => {
@@ -51,9 +51,10 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(),
             "finished"
         }
         Action::Start | Action::Stop => {
-            let spec = spec()?;
+            // A definition that no longer reads: the start record says how.
+            let spec = spec().ok();
             let around = super::run::Surroundings::read(host, cfg)?;
-            super::run::stop_one(host, cfg, &spec, &around, false)?;
+            super::run::stop_one(host, cfg, name, spec.as_ref(), &around, false)?;
             if entry.action == Action::Start {
                 "taken back"
             } else {

@@ -179,7 +179,7 @@ fn change_limits(
 ) -> Result<ExitCode, CliError> {
     defined(host, cfg, name)?;
     let path = host.local_path(&definition_path(name));
-    let old = std::fs::read_to_string(&path).map_err(|e| CliError::Config(ConfigError::io(&path, e)))?;
+    let old = crate::config::read_text(&path)?;
     let mut doc = old.parse::<toml_edit::DocumentMut>().map_err(|e| {
         CliError::Config(ConfigError::at(&path, &old, e.span().map_or(0, |s| s.start), e.message().to_string()))
     })?;

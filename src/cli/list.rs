@@ -120,9 +120,12 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
             });
         }
     }
+    // Every jail is listed; one whose definition does not read makes the
+    // exit status 1, so a script notices.
+    let code = if rows.iter().any(|r| r.error.is_some()) { ExitCode::from(1) } else { ExitCode::SUCCESS };
     if args.json {
         print_json(&ListJson { jails: rows })?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     let dash = || "-".to_string();
     let unmanaged = rows.iter().any(|r| !r.managed);
@@ -147,5 +150,5 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
     for r in rows.iter().filter(|r| r.error.is_some()) {
         eprintln!("brig: {}", r.error.as_deref().unwrap_or_default());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

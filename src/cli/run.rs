@@ -60,28 +60,111 @@ pub(super) fn limits_on(host: &dyn Host, specs: &[JailSpec], no_limits: bool) ->
     )))
 }
 
-/// The selected jails' definitions, validated, in start order.
-pub(super) fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Result<Vec<JailSpec>, CliError> {
+/// The jails a batch command works on: the valid definitions in start
+/// order, and the jails whose definition does not read, each with why.
+/// One broken definition never keeps the others from being handled.
+pub(super) struct Selection {
+    pub specs: Vec<JailSpec>,
+    pub broken: Vec<(JailName, CliError)>,
+}
+
+impl Selection {
+    /// The broken definitions as errors, for commands that need every
+    /// definition they were given (a single named jail keeps its own
+    /// error and exit code).
+    pub fn require_all(mut self) -> Result<Vec<JailSpec>, CliError> {
+        match self.broken.len() {
+            0 => Ok(self.specs),
+            1 if self.specs.is_empty() => Err(self.broken.remove(0).1),
+            _ => Err(CliError::Failed(report_broken(&self.broken))),
+        }
+    }
+}
+
+/// One line per broken definition, for the end of a batch.
+pub(super) fn report_broken(broken: &[(JailName, CliError)]) -> String {
+    broken.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("\nbrig: ")
+}
+
+/// The selected jails (every defined one with `--all`; a name given twice
+/// counts once), validated, in start order.
+pub(super) fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Result<Selection, CliError> {
     let names: Vec<JailName> = if args.all {
-        let files = jail::definition_files(host).unwrap_or_default();
+        let files = jail::definition_files(host)?;
         let mut v: Vec<JailName> = files.iter().filter_map(|p| jail::name_of(p)).collect();
         v.sort();
         v
     } else {
-        args.names.iter().map(|n| JailName::parse(n)).collect::<Result<_, _>>()?
+        let mut v: Vec<JailName> = Vec::new();
+        for n in &args.names {
+            let n = JailName::parse(n)?;
+            if !v.contains(&n) {
+                v.push(n);
+            }
+        }
+        v
     };
     let mut specs = Vec::new();
+    let mut broken = Vec::new();
     for name in names {
         let path = host.local_path(&definition_path(&name));
-        if !path.exists() {
-            return Err(CliError::NotFound(format!("jail {name} is not defined; `brig list` shows the jails")));
+        match jail::load(&path, &name, cfg) {
+            Ok(spec) => specs.push(spec),
+            Err(crate::config::ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                let e = CliError::NotFound(format!("jail {name} is not defined; `brig list` shows the jails"));
+                if args.all || crate::observe::started(host, &name).is_none() {
+                    return Err(e);
+                }
+                // Deleted while it runs: a stop still follows its record.
+                broken.push((name, e));
+            }
+            Err(e) => broken.push((name, e.into())),
         }
-        specs.push(jail::load(&path, &name, cfg)?);
     }
     let refs: Vec<&JailSpec> = specs.iter().collect();
     let order = start_order(&refs).map_err(|e| CliError::Failed(e.to_string()))?;
     let mut sorted: Vec<Option<JailSpec>> = specs.into_iter().map(Some).collect();
-    Ok(order.into_iter().filter_map(|i| sorted[i].take()).collect())
+    Ok(Selection { specs: order.into_iter().filter_map(|i| sorted[i].take()).collect(), broken })
+}
+
+/// Runs `one` on each jail in order and goes on after a failure; a jail
+/// that depends on one that failed is skipped (`key` gives each item's
+/// jail and what it waits for). Every failure is reported; a batch of one
+/// jail fails with that jail's own error.
+fn each<T>(
+    items: &[T],
+    mut failed: Vec<(JailName, CliError)>,
+    verb: &str,
+    key: impl Fn(&T) -> (&JailName, &[JailName]),
+    mut one: impl FnMut(&T) -> Result<(), CliError>,
+) -> Result<ExitCode, CliError> {
+    let total = items.len() + failed.len();
+    for item in items {
+        let (name, deps) = key(item);
+        let outcome = match deps.iter().find(|d| failed.iter().any(|(n, _)| &n == d)) {
+            Some(d) => Err(CliError::Failed(format!("jail {name} skipped: it depends on {d}, which did not {verb}"))),
+            None => one(item),
+        };
+        if let Err(e) = outcome {
+            failed.push((name.clone(), e));
+        }
+    }
+    if total == 1 {
+        return match failed.pop() {
+            Some((_, e)) => Err(e),
+            None => Ok(ExitCode::SUCCESS),
+        };
+    }
+    if failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names: Vec<String> = failed.iter().map(|(n, _)| n.to_string()).collect();
+    Err(CliError::Failed(format!(
+        "{}\nbrig: {} of {total} jails did not {verb}: {}",
+        report_broken(&failed),
+        failed.len(),
+        names.join(", ")
+    )))
 }
 
 fn load_cfg(host: &dyn Host) -> Result<HostConfig, CliError> {
@@ -133,7 +216,7 @@ pub(super) fn start_one(
     // them, which the start would otherwise see as someone else's).
     if crate::observe::started(host, &spec.name).is_some() {
         let around = Surroundings::read(host, cfg)?;
-        stop_one(host, cfg, spec, &around, false)?;
+        stop_one(host, cfg, &spec.name, Some(spec), &around, false)?;
     }
     super::guard::journaled(host, &spec.name, Action::Start, |h| Ok(crate::exec::run(h, &ops)?))?;
     // The jail is up; a failure to read its jid back is not a failed start.
@@ -164,41 +247,47 @@ impl Surroundings {
     }
 }
 
+/// Stops jail `name`, following its definition, or without one that
+/// reads (`spec` None) the record of its start.
 pub(super) fn stop_one(
     host: &mut dyn Host,
     cfg: &HostConfig,
-    spec: &JailSpec,
+    name: &JailName,
+    spec: Option<&JailSpec>,
     around: &Surroundings,
     dry_run: bool,
 ) -> Result<(), CliError> {
-    let running = host.jail_find(spec.name.as_str())?;
+    let running = host.jail_find(name.as_str())?;
     let dying = match running {
         Some(_) => None,
-        None => crate::observe::dying(host, spec.name.as_str())?,
+        None => crate::observe::dying(host, name.as_str())?,
     };
-    let started = crate::observe::started(host, &spec.name);
+    let started = crate::observe::started(host, name);
     let seen = StopSeen {
         running: running.as_ref(),
         dying: dying.as_ref(),
         started: started.as_ref(),
         rules: &around.rules,
-        mounts: around.mounts.get(spec.name.as_str()).map_or(&[], Vec::as_slice),
+        mounts: around.mounts.get(name.as_str()).map_or(&[], Vec::as_slice),
         interfaces: &around.interfaces,
     };
-    let ops = plan::stop(cfg, spec, &seen);
+    let ops = plan::stop(cfg, name, spec, &seen);
     if ops.is_empty() {
-        println!("jail {} is not running", spec.name);
+        println!("jail {name} is not running");
         return Ok(());
+    }
+    if spec.is_none() {
+        eprintln!("brig: jail {name}: its definition does not read; stopping it as it was started");
     }
     if dry_run {
-        show(&spec.name, &ops);
+        show(name, &ops);
         return Ok(());
     }
-    super::guard::journaled(host, &spec.name, Action::Stop, |h| Ok(crate::exec::run(h, &ops)?))?;
+    super::guard::journaled(host, name, Action::Stop, |h| Ok(crate::exec::run(h, &ops)?))?;
     if running.is_some() {
-        println!("stopped jail {}", spec.name);
+        println!("stopped jail {name}");
     } else {
-        println!("jail {} was not running; cleaned up what an earlier stop left", spec.name);
+        println!("jail {name} was not running; cleaned up what an earlier stop left");
     }
     Ok(())
 }
@@ -209,49 +298,66 @@ fn guard_unless(
     dry_run: bool,
     host: &mut dyn Host,
     cfg: &HostConfig,
-    specs: &[JailSpec],
+    names: &[&JailName],
 ) -> Result<Vec<crate::lock::Held>, CliError> {
     if dry_run {
         return Ok(Vec::new());
     }
-    let names: Vec<&JailName> = specs.iter().map(|s| &s.name).collect();
-    super::guard::guard(host, cfg, &names)
+    super::guard::guard(host, cfg, names)
 }
 
 pub fn start(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
-    let specs = selected(host, &cfg, &args.run)?;
-    let _lock = guard_unless(args.run.dry_run, host, &cfg, &specs)?;
+    let Selection { specs, broken } = selected(host, &cfg, &args.run)?;
+    let _lock = guard_unless(args.run.dry_run, host, &cfg, &specs.iter().map(|s| &s.name).collect::<Vec<_>>())?;
     let known = known_params(host, &specs)?;
     let limits = limits_on(host, &specs, args.no_limits)?;
-    for s in &specs {
-        start_one(host, &cfg, s, &specs, &known, limits, args.run.dry_run)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    each(
+        &specs,
+        broken,
+        "start",
+        |s| (&s.name, &s.depends),
+        |s| start_one(host, &cfg, s, &specs, &known, limits, args.run.dry_run),
+    )
 }
 
 pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
-    let specs = selected(host, &cfg, args)?;
-    let _lock = guard_unless(args.dry_run, host, &cfg, &specs)?;
-    let around = Surroundings::read(host, &cfg)?;
-    for s in specs.iter().rev() {
-        stop_one(host, &cfg, s, &around, args.dry_run)?;
+    let Selection { specs, broken } = selected(host, &cfg, args)?;
+    // A jail whose definition does not read is stopped as it was started
+    // if it runs, and first (what depends on it is unknown); otherwise its
+    // definition is the failure to report.
+    let mut idle = Vec::new();
+    let mut order: Vec<(JailName, Option<&JailSpec>)> = Vec::new();
+    for (name, e) in broken {
+        if host.jail_find(name.as_str())?.is_some() || crate::observe::started(host, &name).is_some() {
+            order.push((name, None));
+        } else {
+            idle.push((name, e));
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    order.extend(specs.iter().rev().map(|s| (s.name.clone(), Some(s))));
+    let names: Vec<&JailName> = order.iter().map(|(n, _)| n).collect();
+    let _lock = guard_unless(args.dry_run, host, &cfg, &names)?;
+    let around = Surroundings::read(host, &cfg)?;
+    // Nothing is skipped: what a jail that failed to stop depends on
+    // still stops.
+    each(&order, idle, "stop", |(n, _)| (n, &[]), |(n, s)| stop_one(host, &cfg, n, *s, &around, args.dry_run))
 }
 
 pub fn restart(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
     let run = &args.run;
-    let specs = selected(host, &cfg, run)?;
-    let _lock = guard_unless(run.dry_run, host, &cfg, &specs)?;
+    // A jail whose definition does not read is not stopped: it could not
+    // be started again.
+    let specs = selected(host, &cfg, run)?.require_all()?;
+    let _lock = guard_unless(run.dry_run, host, &cfg, &specs.iter().map(|s| &s.name).collect::<Vec<_>>())?;
     // Refused before anything stops, not after.
     let limits = limits_on(host, &specs, args.no_limits)?;
     let known = known_params(host, &specs)?;
     let around = Surroundings::read(host, &cfg)?;
     for s in specs.iter().rev() {
-        stop_one(host, &cfg, s, &around, run.dry_run)?;
+        stop_one(host, &cfg, &s.name, Some(s), &around, run.dry_run)?;
     }
     if run.dry_run {
         // Once stopped, each starts as a stopped jail does.
@@ -261,8 +367,11 @@ pub fn restart(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliErr
         }
         return Ok(ExitCode::SUCCESS);
     }
-    for s in &specs {
-        start_one(host, &cfg, s, &specs, &known, limits, false)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    each(
+        &specs,
+        Vec::new(),
+        "start",
+        |s| (&s.name, &s.depends),
+        |s| start_one(host, &cfg, s, &specs, &known, limits, false),
+    )
 }

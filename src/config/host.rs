@@ -190,15 +190,10 @@ impl HostConfig {
     /// not been initialised.
     pub fn load(host: &dyn Host) -> Result<Option<HostConfig>, ConfigError> {
         let path = host.local_path(Path::new(CONFIG_PATH));
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let text = String::from_utf8(bytes).map_err(|e| {
-                    ConfigError::at(&path, "", 0, format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
-                })?;
-                HostConfig::parse(&path, &text).map(Some)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(ConfigError::io(path, e)),
+        match super::read_text(&path) {
+            Ok(text) => HostConfig::parse(&path, &text).map(Some),
+            Err(ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::host::JailType;
-use super::{ConfigError, HostConfig};
+use super::{read_text, ConfigError, HostConfig};
 use crate::model::jail::{self as spec, JailSpec};
 use crate::model::JailName;
 
@@ -103,19 +103,6 @@ pub fn read(path: &Path) -> Result<(String, RawJail), ConfigError> {
     let text = read_text(path)?;
     let raw = parse(path, &text)?;
     Ok((text, raw))
-}
-
-/// The text of a definition file, which must be UTF-8.
-fn read_text(path: &Path) -> Result<String, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|e| ConfigError::io(path, e))?;
-    String::from_utf8(bytes).map_err(|e| {
-        ConfigError::at(
-            path,
-            "",
-            0,
-            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-        )
-    })
 }
 
 /// Every `*.toml` in the jails directory of the managed machine (local

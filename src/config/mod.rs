@@ -8,3 +8,16 @@ pub mod jail;
 
 pub use error::{line_col, ConfigError};
 pub use host::HostConfig;
+
+/// The text of a file brig reads as configuration: a regular file (not a
+/// symbolic link, FIFO or device), UTF-8, at most `bounded::CONFIG_LIMIT`
+/// bytes. Anything else is one error naming the file.
+pub fn read_text(path: &std::path::Path) -> Result<String, ConfigError> {
+    let bytes =
+        crate::bounded::read(path, crate::bounded::CONFIG_LIMIT).map_err(|e| ConfigError::io(path, e.into()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let before = std::str::from_utf8(&e.as_bytes()[..valid]).unwrap_or_default();
+        ConfigError::at(path, before, valid, format!("not UTF-8 text (invalid byte at offset {valid})"))
+    })
+}

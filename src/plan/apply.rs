@@ -251,7 +251,10 @@ fn running(
     // The record follows what is set up: after changes, and also when it
     // lags behind (a brig killed between adding an alias and writing it).
     let want = Started::of(cfg, spec);
-    let lagging = plan.restart.is_empty() && r.started.is_some_and(|s| *s != want);
+    // (Its stop recipe alone is no reason: that one is kept for a
+    // definition that stops reading, and a start's is good enough.)
+    let lagging = plan.restart.is_empty()
+        && r.started.is_some_and(|s| (&s.aliases, &s.datasets) != (&want.aliases, &want.datasets));
     let record = lagging || !(add.is_empty() && remove.is_empty() && attach.is_empty() && detach.is_empty());
     let dad = super::run::await_dad(&add);
     plan.ops.extend(add);

@@ -202,6 +202,7 @@ mod tests {
                 addr: "192.0.2.10/24".parse().expect("a"),
             }],
             datasets: vec!["zroot/brig/jails/web/data".into()],
+            stop: None,
         };
         let seen = DestroySeen {
             running: Some(&live),

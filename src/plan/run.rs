@@ -15,7 +15,7 @@ use super::Op;
 use crate::config::HostConfig;
 use crate::host::params::KernelParams;
 use crate::host::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue};
-use crate::model::jail::{JailSpec, Network};
+use crate::model::jail::{Exec, JailSpec, Network, DEFAULT_STOP, DEFAULT_TIMEOUT};
 use crate::model::{DatasetName, JailName};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -36,6 +36,47 @@ pub struct Started {
     /// Datasets attached to the jail (`zfs jail`).
     #[serde(default)]
     pub datasets: Vec<String>,
+    /// How to stop it, for when its definition no longer reads (a stop
+    /// follows the definition while it does, as jail(8) follows
+    /// jail.conf). Records from before it was kept have none.
+    #[serde(default)]
+    pub stop: Option<StopRecipe>,
+}
+
+/// The commands a stop runs, from `[exec]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopRecipe {
+    pub prestop: Option<String>,
+    pub command: String,
+    pub poststop: Option<String>,
+    pub clean: bool,
+    pub timeout: u32,
+}
+
+impl StopRecipe {
+    pub fn of(exec: &Exec) -> StopRecipe {
+        StopRecipe {
+            prestop: exec.prestop.clone(),
+            command: exec.stop.clone(),
+            poststop: exec.poststop.clone(),
+            clean: exec.clean,
+            timeout: exec.timeout,
+        }
+    }
+}
+
+/// exec.stop's defaults, for a jail with neither a readable definition
+/// nor a recipe in its start record.
+impl Default for StopRecipe {
+    fn default() -> StopRecipe {
+        StopRecipe {
+            prestop: None,
+            command: DEFAULT_STOP.to_string(),
+            poststop: None,
+            clean: true,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +120,7 @@ pub fn started_path(name: &JailName) -> PathBuf {
 impl Started {
     /// The record of a start of `spec`.
     pub fn of(cfg: &HostConfig, spec: &JailSpec) -> Started {
-        Started { aliases: aliases_of(spec), datasets: delegated_of(cfg, spec) }
+        Started { aliases: aliases_of(spec), datasets: delegated_of(cfg, spec), stop: Some(StopRecipe::of(&spec.exec)) }
     }
 
     /// The step that writes this record for `name`.
@@ -308,40 +349,50 @@ pub struct StopSeen<'a> {
     pub interfaces: &'a [Interface],
 }
 
-/// The steps of `brig stop`. A jail that is not running still gets its
-/// leftover mounts and aliases cleaned (like `jail -C`), so a stop that
-/// failed half-way is finished by the next one.
-pub fn stop(cfg: &HostConfig, spec: &JailSpec, seen: &StopSeen) -> Vec<Op> {
+/// The steps of `brig stop` of jail `name`. A jail that is not running
+/// still gets its leftover mounts and aliases cleaned (like `jail -C`), so
+/// a stop that failed half-way is finished by the next one. Without a
+/// readable definition (`spec` is None) the stop follows its start record.
+pub fn stop(cfg: &HostConfig, name: &JailName, spec: Option<&JailSpec>, seen: &StopSeen) -> Vec<Op> {
     let mut ops = Vec::new();
     if let Some(j) = seen.running {
-        if let Some(c) = &spec.exec.prestop {
+        let recipe = match (spec, seen.started.and_then(|s| s.stop.as_ref())) {
+            (Some(spec), _) => StopRecipe::of(&spec.exec),
+            (None, Some(recorded)) => recorded.clone(),
+            (None, None) => StopRecipe::default(),
+        };
+        if let Some(c) = &recipe.prestop {
             ops.push(Op::Hook { stage: "exec.prestop", command: c.clone() });
         }
         ops.push(Op::ExecIn {
             stage: "exec.stop",
-            jail: spec.name.to_string(),
-            command: spec.exec.stop.clone(),
-            clean: spec.exec.clean,
+            jail: name.to_string(),
+            command: recipe.command.clone(),
+            clean: recipe.clean,
         });
-        ops.push(Op::Terminate { jail: spec.name.to_string(), timeout: spec.exec.timeout });
+        ops.push(Op::Terminate { jail: name.to_string(), timeout: recipe.timeout });
         // What the start attached (or, without its record, what the
         // definition delegates); the jail must still exist to detach.
-        let attached = seen.started.map_or_else(|| delegated_of(cfg, spec), |s| s.datasets.clone());
+        let attached = match (seen.started, spec) {
+            (Some(s), _) => s.datasets.clone(),
+            (None, Some(spec)) => delegated_of(cfg, spec),
+            (None, None) => Vec::new(),
+        };
         for d in attached.iter().filter_map(|d| DatasetName::parse(d).ok()) {
-            ops.push(Op::DetachDataset { dataset: d, jail: spec.name.to_string() });
+            ops.push(Op::DetachDataset { dataset: d, jail: name.to_string() });
         }
         ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
-        if let Some(c) = &spec.exec.poststop {
+        if let Some(c) = &recipe.poststop {
             ops.push(Op::Hook { stage: "exec.poststop", command: c.clone() });
         }
     } else if let Some(j) = seen.dying {
         ops.push(Op::AwaitGone { name: j.name.clone(), jid: j.jid });
     }
-    ops.extend(remove_rules(&spec.name, seen.rules));
-    ops.extend(unmount_all(cfg, &spec.name, seen.mounts));
+    ops.extend(remove_rules(name, seen.rules));
+    ops.extend(unmount_all(cfg, name, seen.mounts));
     ops.extend(remove_aliases(seen.started, seen.interfaces));
     if seen.started.is_some() {
-        ops.push(Op::RemoveFile { path: started_path(&spec.name) });
+        ops.push(Op::RemoveFile { path: started_path(name) });
     }
     ops
 }
@@ -420,6 +471,7 @@ mod tests {
                 Alias { interface: "em0".into(), addr: "2001:db8::10/64".parse().expect("a") },
             ],
             datasets: vec!["zroot/brig/jails/web/data".into()],
+            stop: None,
         };
         ifs.push(Interface { name: "em1".into(), up: true, addrs: vec!["192.0.2.99/24".parse().expect("a")] });
         let rules = vec!["jail:web:pcpu:deny=50".to_string(), "jail:webby:pcpu:deny=50".to_string()];
@@ -432,7 +484,7 @@ mod tests {
             interfaces: &ifs,
         };
         assert_eq!(
-            lines(&stop(&cfg(), &spec(), &seen)),
+            lines(&stop(&cfg(), &spec().name, Some(&spec()), &seen)),
             vec![
                 "exec.stop in web: /bin/sh /etc/rc.shutdown jail",
                 "SIGTERM the processes of web, wait up to 10 s",
@@ -447,9 +499,25 @@ mod tests {
                 "rm /var/db/brig/started/web.json",
             ]
         );
+        // A definition that no longer reads: the start record says how.
+        let recorded = Started {
+            stop: Some(StopRecipe { command: "/usr/local/bin/drain".into(), timeout: 30, ..StopRecipe::default() }),
+            ..started.clone()
+        };
+        let l = lines(&stop(&cfg(), &spec().name, None, &StopSeen { started: Some(&recorded), ..seen }));
+        assert_eq!(
+            &l[..4],
+            [
+                "exec.stop in web: /usr/local/bin/drain",
+                "SIGTERM the processes of web, wait up to 30 s",
+                "zfs unjail web zroot/brig/jails/web/data",
+                "jail_remove web (jid 3)"
+            ]
+        );
+        assert_eq!(l[4], "rctl -r jail:web:pcpu:deny=50", "no poststop hook: the recipe has none");
         let stopped =
             StopSeen { running: None, dying: None, started: None, rules: &[], mounts: &mounts[..1], interfaces: &[] };
-        assert!(stop(&cfg(), &spec(), &stopped).is_empty(), "nothing left to clean");
+        assert!(stop(&cfg(), &spec().name, Some(&spec()), &stopped).is_empty(), "nothing left to clean");
         // Killed after jail_remove: the next stop waits for the dying jail
         // before it unmounts what it still holds.
         let dying = LiveJail { dying: true, ..live.clone() };
@@ -462,7 +530,7 @@ mod tests {
             interfaces: &[],
         };
         assert_eq!(
-            lines(&stop(&cfg(), &spec(), &interrupted)),
+            lines(&stop(&cfg(), &spec().name, Some(&spec()), &interrupted)),
             vec![
                 "wait for the dying jail web (jid 3) to go",
                 "umount /usr/local/brig/jails/web/root/usr/local/www",

@@ -85,7 +85,7 @@ const CASES: &[Case] = &[
     case(&["release", "fetch", "14.3-RELEASE", "--sha256", "zz"], 2, "--sha256 'zz' is not 64 hexadecimal digits"),
     case(&["release", "destroy", "14.3-RELEASE"], 1, "release 14.3-RELEASE is the origin of a jail: web; destroy it first"),
     with_file("/usr/local/etc/brig/jails/bad.toml", b"relase = \"14.3-RELEASE\"\n", &["validate", "bad"], 2, "{DIR}/usr/local/etc/brig/jails/bad.toml:1:1: unknown field `relase`, expected one of `release`, `type`, `hostname`, `boot`, `priority`, `ready`, `ready_timeout`, `depends`, `network`, `params`, `exec`, `mount`, `zfs`, `limits`"),
-    with_file("/usr/local/etc/brig/jails/bad.toml", b"release = \"14.3-RELEASE\xff\"\n", &["validate", "bad"], 2, "{DIR}/usr/local/etc/brig/jails/bad.toml:1:1: not UTF-8 text (invalid byte at offset 23)"),
+    with_file("/usr/local/etc/brig/jails/bad.toml", b"release = \"14.3-RELEASE\xff\"\n", &["validate", "bad"], 2, "{DIR}/usr/local/etc/brig/jails/bad.toml:1:24: not UTF-8 text (invalid byte at offset 23)"),
     with_file("/usr/local/etc/brig/jails/bad.toml", b"", &["validate", "bad"], 2, "{DIR}/usr/local/etc/brig/jails/bad.toml:1:1: release is required for a thin jail, such as release = \"14.3-RELEASE\""),
     with_file("/usr/local/etc/brig/jails/bad.toml", b"release = \"14.3-RELEASE\"\n[[mount]]\nsource = \"/data\"\ntarget = \"../etc\"\n", &["validate", "bad"], 2, "{DIR}/usr/local/etc/brig/jails/bad.toml:4:10: target '../etc' must be an absolute path inside the jail, without '.' or '..', and not /"),
     with_file("/usr/local/etc/brig/jails/bad.toml", b"release = \"14.3-RELEASE\"\n[[mount]]\nsource = \"/a/../etc\"\ntarget = \"/mnt\"\n", &["validate", "bad"], 2, "{DIR}/usr/local/etc/brig/jails/bad.toml:3:10: source '/a/../etc' must be an absolute host path without '.' or '..'"),
@@ -134,5 +134,5 @@ fn a_directory_where_a_definition_should_be_is_named() {
     std::fs::create_dir(sim.file(&format!("{DEF}/dir.toml"))).expect("mkdir");
     let r = sim.brig(&["validate", "dir"]);
     r.fails(2);
-    assert!(r.stderr.contains("dir.toml: Is a directory"), "{}", r.stderr);
+    assert!(r.stderr.contains("dir.toml: is a directory, not a regular file"), "{}", r.stderr);
 }

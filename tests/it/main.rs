@@ -6,6 +6,7 @@ mod common;
 mod apply;
 mod audit;
 mod bad_inputs;
+mod batch;
 mod boot;
 mod cli_basics;
 pub mod crash;

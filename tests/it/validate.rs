@@ -80,7 +80,7 @@ fn files_that_are_not_definitions_are_refused() {
     std::fs::create_dir(&p).expect("a directory where a file should be");
     let r = sim.brig(&["validate", "bin"]);
     r.fails(2);
-    assert!(r.stderr.contains("bin.toml: Is a directory"), "{}", r.stderr);
+    assert!(r.stderr.contains("bin.toml: is a directory, not a regular file"), "{}", r.stderr);
     let r = sim.brig(&["validate", "nope"]);
     r.fails(2);
     assert!(r.stderr.contains("nope.toml: No such file or directory"), "{}", r.stderr);
