@@ -420,6 +420,19 @@ fn edit_validates_before_it_replaces_the_definition() {
     r.fails(1);
     assert!(r.stderr.contains("exited with status 1; the definition of web is unchanged"), "{}", r.stderr);
     sim.brig(&["edit", "nope"]).fails(3);
+    // An empty VISUAL is passed over (eval "" would run the copy itself).
+    let r = sim.brig_env(&["edit", "web"], &[("VISUAL", ""), ("EDITOR", "sed -i s/new/newer/")]);
+    r.ok();
+    assert!(std::fs::read_to_string(&def).expect("def").contains("hostname = \"newer\""));
+    // A symlinked definition is refused, never replaced by a plain file.
+    let elsewhere = sim.path().join("elsewhere.toml");
+    std::fs::rename(&def, &elsewhere).expect("move");
+    std::os::unix::fs::symlink(&elsewhere, &def).expect("symlink");
+    let r = run("s/newer/newest/");
+    r.fails(2);
+    assert!(r.stderr.contains("web.toml: is a symbolic link, not a regular file"), "{}", r.stderr);
+    assert!(std::fs::symlink_metadata(&def).expect("def").file_type().is_symlink());
+    assert!(std::fs::read_to_string(&elsewhere).expect("target").contains("hostname = \"newer\""));
 }
 
 #[test]
