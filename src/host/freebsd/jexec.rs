@@ -75,6 +75,20 @@ fn errno() -> c_int {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINVAL)
 }
 
+/// errno after a call that sets it only on some failures (getpwnam(3)
+/// leaves it 0 for "no such user"): `otherwise` when it stayed 0.
+fn errno_or(otherwise: c_int) -> c_int {
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(0) | None => otherwise,
+        Some(e) => e,
+    }
+}
+
+fn clear_errno() {
+    // SAFETY: __error() is the calling thread's errno.
+    unsafe { *libc::__error() = 0 }
+}
+
 fn c(s: &str) -> Result<CString, c_int> {
     CString::new(s).map_err(|_| libc::EINVAL)
 }
@@ -126,7 +140,9 @@ fn prepare(req: &Request) -> Result<Prepared, (Stage, c_int)> {
     }
     if let Some(flags) = login::context_flags(req.user.is_some(), req.clean) {
         // The user is looked up after jail_attach: in the jail's own
-        // databases, as jexec -U does.
+        // databases, as jexec -U does. errno is cleared first to tell "no
+        // such user" from a failed lookup, as jexec's get_user_info does.
+        clear_errno();
         let pw = match &req.user {
             Some(u) => {
                 let name = c(u).map_err(|e| (Stage::User, e))?;
@@ -138,12 +154,13 @@ fn prepare(req: &Request) -> Result<Prepared, (Stage, c_int)> {
             None => unsafe { libc::getpwuid(libc::getuid()) },
         };
         // SAFETY: NULL or a valid entry (see above).
-        let Some(pw) = (unsafe { pw.as_ref() }) else { return Err((Stage::User, libc::ENOENT)) };
+        let Some(pw) = (unsafe { pw.as_ref() }) else { return Err((Stage::User, errno_or(libc::ENOENT))) };
         // SAFETY: `pw` is a valid entry for these libutil and libc calls.
         unsafe {
+            clear_errno();
             let lc = login_getpwclass(pw);
             if lc.is_null() {
-                return Err((Stage::Class, errno()));
+                return Err((Stage::Class, errno_or(libc::EINVAL)));
             }
             if libc::initgroups(pw.pw_name, pw.pw_gid) != 0 {
                 return Err((Stage::Groups, errno()));
@@ -170,9 +187,11 @@ fn prepare(req: &Request) -> Result<Prepared, (Stage, c_int)> {
             set("USER", CStr::from_ptr(pw.pw_name))?;
             set("HOME", CStr::from_ptr(pw.pw_dir))?;
             set("SHELL", shell)?;
-            if req.clean && req.jid.is_some() {
-                // Like jexec -l, start in the user's home when it exists.
-                libc::chdir(pw.pw_dir);
+            // A clean environment starts in the user's home, or not at
+            // all: jexec -l and jail(8)'s run_command (host commands too)
+            // fail when it cannot.
+            if req.clean && libc::chdir(pw.pw_dir) != 0 {
+                return Err((Stage::Chdir, errno()));
             }
         }
     }

@@ -15,17 +15,12 @@ use std::path::Path;
 use std::process::ExitStatus;
 
 use nix::errno::Errno;
-use nix::unistd::{Uid, User};
 
 use super::io_errno;
 use crate::host::jexec::{self, Request};
 use crate::host::{Command, HostError, HostResult, Output, Place, Stdio};
 
 const OP: &str = "spawn";
-
-/// PATH of a clean environment on the host: the `default` class of
-/// login.conf(5).
-const DEFAULT_PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin";
 
 /// Exit code, or 128 + signal number.
 fn status_code(status: ExitStatus) -> i32 {
@@ -56,22 +51,12 @@ fn cannot_run<'a>(cmd: &'a Command, place: &str) -> impl Fn(std::io::Error) -> H
     move |e| HostError::new(OP, io_errno(&e), format!("{}: cannot run {} {place}", cmd.display(), cmd.program))
 }
 
-/// On the host with brig's own credentials: std does it all, the clean
-/// environment as jail(8)'s exec.clean builds it.
+/// On the host with brig's own credentials and environment: std does it
+/// all. (A clean environment goes through the helper, which builds it from
+/// login.conf as jail(8)'s run_command does.)
 fn on_host(cmd: &Command) -> HostResult<Output> {
     let mut c = std::process::Command::new(&cmd.program);
     c.args(&cmd.args);
-    if cmd.clean_env {
-        c.env_clear();
-        c.env("PATH", DEFAULT_PATH);
-        if let Ok(t) = std::env::var("TERM") {
-            c.env("TERM", t);
-        }
-        if let Ok(Some(u)) = User::from_uid(Uid::current()) {
-            let shell = if u.shell.as_os_str().is_empty() { "/bin/sh".into() } else { u.shell };
-            c.env("HOME", u.dir).env("SHELL", shell).env("USER", u.name);
-        }
-    }
     c.envs(cmd.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     finish(c, cmd, cannot_run(cmd, "on the host"))
 }
@@ -89,7 +74,7 @@ fn report_pipe() -> HostResult<(OwnedFd, OwnedFd)> {
 
 pub(super) fn spawn(cmd: &Command, place: Place, helper: &Path) -> HostResult<Output> {
     let jid = match place {
-        Place::Host if cmd.user.is_none() => return on_host(cmd),
+        Place::Host if cmd.user.is_none() && !cmd.clean_env => return on_host(cmd),
         Place::Host => None,
         Place::Jail(j) => Some(j),
     };
