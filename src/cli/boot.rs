@@ -115,10 +115,10 @@ fn wait_ready(host: &mut dyn Host, spec: &JailSpec, ready: &Ready) -> Result<(),
 
 type Invalid = Vec<(JailName, String)>;
 
-fn plan_of(host: &dyn Host, cfg: &HostConfig) -> Result<(Vec<JailSpec>, Invalid, Waves), CliError> {
+fn plan_of(host: &dyn Host, cfg: &HostConfig) -> (Vec<JailSpec>, Invalid, Waves) {
     let (specs, invalid) = definitions(host, cfg);
-    let w = waves(&specs, &|s| s.boot, true).map_err(|e| CliError::Failed(e.to_string()))?;
-    Ok((specs, invalid, w))
+    let w = waves(&specs, &|s| s.boot, true);
+    (specs, invalid, w)
 }
 
 #[derive(Serialize)]
@@ -134,9 +134,17 @@ struct PulledJson {
 }
 
 #[derive(Serialize)]
+struct BlockedJson {
+    jail: String,
+    why: String,
+}
+
+#[derive(Serialize)]
 struct PlanJson {
     waves: Vec<WaveJson>,
     pulled_in: Vec<PulledJson>,
+    /// Jails that cannot start (dependencies undefined or in a cycle).
+    blocked: Vec<BlockedJson>,
     invalid: Vec<String>,
 }
 
@@ -145,7 +153,9 @@ pub fn run(choice: Option<HostChoice>, cmd: &BootCommand) -> Result<ExitCode, Cl
     let cfg = super::require_config(&*host)?;
     match cmd {
         BootCommand::Plan { json } => {
-            let (specs, invalid, w) = plan_of(&*host, &cfg)?;
+            let (specs, invalid, w) = plan_of(&*host, &cfg);
+            let ok = invalid.is_empty() && w.blocked.is_empty();
+            let code = if ok { ExitCode::SUCCESS } else { ExitCode::from(1) };
             let list = |wave: &Vec<usize>| wave.iter().map(|&i| specs[i].name.to_string()).collect::<Vec<_>>();
             if *json {
                 print_json(&PlanJson {
@@ -160,9 +170,14 @@ pub fn run(choice: Option<HostChoice>, cmd: &BootCommand) -> Result<ExitCode, Cl
                         .iter()
                         .map(|(j, b)| PulledJson { jail: j.clone(), needed_by: b.clone() })
                         .collect(),
+                    blocked: w
+                        .blocked
+                        .iter()
+                        .map(|(j, why)| BlockedJson { jail: j.clone(), why: why.clone() })
+                        .collect(),
                     invalid: invalid.into_iter().map(|(_, e)| e).collect(),
                 })?;
-                return Ok(ExitCode::SUCCESS);
+                return Ok(code);
             }
             for (n, wave) in w.waves.iter().enumerate() {
                 println!("wave {}: {}", n + 1, list(wave).join(" "));
@@ -173,10 +188,13 @@ pub fn run(choice: Option<HostChoice>, cmd: &BootCommand) -> Result<ExitCode, Cl
             if w.waves.is_empty() {
                 println!("no jail has boot = true");
             }
+            for (j, why) in &w.blocked {
+                eprintln!("brig: jail {j} cannot start: {why}");
+            }
             for (_, e) in &invalid {
                 eprintln!("brig: {e}");
             }
-            Ok(if invalid.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(code)
         }
         BootCommand::Start { jobs, no_limits } => start(&mut *host, &choice, &cfg, *jobs, *no_limits),
         BootCommand::Stop { jobs } => stop(&mut *host, &choice, &cfg, *jobs),
@@ -191,12 +209,13 @@ fn start(
     no_limits: bool,
 ) -> Result<ExitCode, CliError> {
     let began = Instant::now();
-    let (specs, invalid, w) = plan_of(host, cfg)?;
+    let (specs, invalid, w) = plan_of(host, cfg);
     let names: Vec<&crate::model::JailName> = w.waves.iter().flatten().map(|&i| &specs[i].name).collect();
     let _lock = super::guard::guard(host, cfg, &names)?;
     let known = known_params(host, &specs)?;
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
-    let mut skipped: BTreeMap<String, String> = BTreeMap::new();
+    // Jails whose dependencies cannot be met are skipped; the rest start.
+    let mut skipped: BTreeMap<String, String> = w.blocked.iter().cloned().collect();
     let mut started = 0;
     for wave in &w.waves {
         let mut runnable = Vec::new();
@@ -250,17 +269,25 @@ fn stop(host: &mut dyn Host, choice: &Option<HostChoice>, cfg: &HostConfig, jobs
     // Running, or left half-stopped by a stop that was killed: its start
     // record is still there, and the stop finishes it.
     let ours = |name: &JailName| running.contains(name.as_str()) || crate::observe::started(host, name).is_some();
-    let w = waves(&specs, &|s| ours(&s.name), false).map_err(|e| CliError::Failed(e.to_string()))?;
-    // A jail whose definition does not read is stopped first, as it was
-    // started: what depends on it is unknown.
-    let unreadable: Vec<&JailName> = invalid.iter().map(|(n, _)| n).filter(|n| ours(n)).collect();
+    let w = waves(&specs, &|s| ours(&s.name), false);
+    // Stopped first, since their place in the order is unknown: a jail
+    // whose definition does not read (as it was started), and one caught
+    // in a dependency cycle.
+    let blocked: BTreeSet<&str> = w.blocked.iter().map(|(j, _)| j.as_str()).collect();
+    let first: Vec<(&JailName, Option<&JailSpec>)> = invalid
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| ours(n))
+        .map(|n| (n, None))
+        .chain(specs.iter().filter(|s| blocked.contains(s.name.as_str())).map(|s| (&s.name, Some(s))))
+        .collect();
     let names: Vec<&JailName> =
-        unreadable.iter().copied().chain(w.waves.iter().flatten().map(|&i| &specs[i].name)).collect();
+        first.iter().map(|(n, _)| *n).chain(w.waves.iter().flatten().map(|&i| &specs[i].name)).collect();
     let _lock = super::guard::guard(host, cfg, &names)?;
     let around = Surroundings::read(host, cfg)?;
     let mut failed = 0;
-    for name in unreadable {
-        if let Err(e) = stop_one(host, cfg, name, None, &around, false) {
+    for (name, spec) in first {
+        if let Err(e) = stop_one(host, cfg, name, spec, &around, false) {
             eprintln!("brig: jail {name}: {e}");
             failed += 1;
         }

@@ -13,7 +13,7 @@ use crate::plan::jail::{self as plan, DestroySeen};
 pub struct DestroyArgs {
     /// The jail to destroy.
     pub name: String,
-    /// Stop a running jail first (its processes are killed).
+    /// Stop a running jail first (its processes are killed), and destroy it even if other jails depend on it.
     #[arg(long)]
     pub force: bool,
 }
@@ -42,9 +42,30 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
             j.jid
         )));
     }
+    let needed_by = dependents(host, &cfg, &name);
+    if !needed_by.is_empty() && !args.force {
+        let list: Vec<String> = needed_by.iter().map(ToString::to_string).collect();
+        return Err(CliError::Failed(format!(
+            "jail {name} is in the depends of {}; remove it there first (they could not start without it), or pass --force",
+            list.join(", ")
+        )));
+    }
     super::guard::journaled(host, &name, Action::Destroy, |h| remove_everything(h, &cfg, &name))?;
     println!("destroyed jail {name}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The defined jails that depend on `name` (definitions that do not read
+/// are passed over: they cannot start anyway).
+fn dependents(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> Vec<JailName> {
+    let files = crate::config::jail::definition_files(host).unwrap_or_default();
+    files
+        .iter()
+        .filter_map(|p| Some((p, crate::config::jail::name_of(p)?)))
+        .filter_map(|(p, n)| crate::config::jail::load(p, &n, cfg).ok())
+        .filter(|s| s.depends.contains(name))
+        .map(|s| s.name)
+        .collect()
 }
 
 /// Everything of a jail goes, running or not: the jail, its mounts,

@@ -1,3 +1,5 @@
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -50,30 +52,36 @@ fn locate(host: &dyn Host, target: &str) -> Result<(JailName, PathBuf), String> 
     Ok((name, path))
 }
 
-/// Checks across definitions: dependencies that name no defined jail, and
-/// one address given to two jails.
+/// Checks across definitions: dependencies that name no defined jail or
+/// form a cycle, and one address given to two jails. Linear in the
+/// definitions, their dependencies and addresses (but for the sort).
 fn cross_checks(specs: &[(PathBuf, JailSpec)]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
+    let names: HashSet<&JailName> = specs.iter().map(|(_, s)| &s.name).collect();
+    let mut owner: HashMap<IpAddr, usize> = HashMap::new();
     for (i, (_, s)) in specs.iter().enumerate() {
-        for d in &s.depends {
-            if !specs.iter().any(|(_, o)| &o.name == d) {
-                out.push((i, format!("jail {} depends on {d}, which is not defined", s.name)));
-            }
+        for d in s.depends.iter().filter(|d| !names.contains(d)) {
+            out.push((i, format!("jail {} depends on {d}, which is not defined", s.name)));
         }
         let Network::Addresses { ip4, ip6, .. } = &s.network else { continue };
-        let mine: Vec<String> =
-            ip4.iter().map(|a| a.addr().to_string()).chain(ip6.iter().map(|a| a.addr().to_string())).collect();
-        for (o, other) in specs.iter().map(|(_, o)| o).enumerate().filter(|(j, _)| *j < i) {
-            let Network::Addresses { ip4: o4, ip6: o6, .. } = &other.network else { continue };
-            if let Some(a) = o4
-                .iter()
-                .map(|a| a.addr().to_string())
-                .chain(o6.iter().map(|a| a.addr().to_string()))
-                .find(|a| mine.contains(a))
-            {
-                out.push((i, format!("jail {} uses address {a}, which jail {} already has", s.name, specs[o].1.name)));
+        let mine = ip4.iter().map(|a| IpAddr::V4(a.addr())).chain(ip6.iter().map(|a| IpAddr::V6(a.addr())));
+        for a in mine {
+            match owner.get(&a) {
+                Some(&o) => out
+                    .push((i, format!("jail {} uses address {a}, which jail {} already has", s.name, specs[o].1.name))),
+                None => {
+                    owner.insert(a, i);
+                }
             }
         }
+    }
+    let refs: Vec<&JailSpec> = specs.iter().map(|(_, s)| s).collect();
+    let (_, stuck) = crate::plan::order::order_what_can_start(&refs);
+    if !stuck.is_empty() {
+        let mut jails: Vec<String> = stuck.iter().map(|&i| refs[i].name.to_string()).collect();
+        jails.sort();
+        let why = crate::plan::order::Cycle { jails }.to_string();
+        out.extend(stuck.into_iter().map(|i| (i, why.clone())));
     }
     out
 }

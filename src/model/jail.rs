@@ -217,12 +217,14 @@ pub fn validate(
         None => DEFAULT_PRIORITY,
     };
     let mut depends: Vec<JailName> = Vec::new();
+    // Sets beside the lists: a definition may be large, checks stay linear.
+    let mut seen = std::collections::HashSet::new();
     for d in &raw.depends {
         let n = JailName::parse(d.get_ref()).map_err(|e| at(d, e.to_string()))?;
         if &n == name {
             return Err(at(d, format!("jail {name} cannot depend on itself")));
         }
-        if depends.contains(&n) {
+        if !seen.insert(n.clone()) {
             return Err(at(d, format!("{n} is listed twice in depends")));
         }
         depends.push(n);
@@ -246,6 +248,7 @@ pub fn validate(
         },
     };
     let mut mounts = Vec::new();
+    let mut targets = std::collections::HashSet::new();
     for m in &raw.mounts {
         let fstype = m.fstype.as_ref().map_or("nullfs".to_string(), |f| f.get_ref().clone());
         if !MOUNT_FSTYPES.contains(&fstype.as_str()) {
@@ -268,7 +271,7 @@ pub fn validate(
             (None, "nullfs") => return Err(at(&m.target, "a nullfs mount needs a source directory")),
             (_, other) => other.to_string(),
         };
-        if mounts.iter().any(|x: &Mount| x.target == target) {
+        if !targets.insert(target.clone()) {
             return Err(at(&m.target, format!("{} is mounted twice", target.display())));
         }
         mounts.push(Mount { source, target, fstype, readonly: m.readonly });
@@ -333,6 +336,7 @@ fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {
         }
     }
     let mut ip4: Vec<Ipv4Net> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for a in &raw.ip4 {
         let net = match parse_addr(a.get_ref()) {
             Some(ipnet::IpNet::V4(n)) => n,
@@ -343,7 +347,7 @@ fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {
         {
             return Err(at(a, format!("{ip} cannot be a jail's address")));
         }
-        if ip4.iter().any(|x| x.addr() == ip) {
+        if !seen.insert(std::net::IpAddr::V4(ip)) {
             return Err(at(a, format!("{ip} is listed twice")));
         }
         ip4.push(net);
@@ -358,7 +362,7 @@ fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {
         if ip.is_unspecified() || ip.is_multicast() {
             return Err(at(a, format!("{ip} cannot be a jail's address")));
         }
-        if ip6.iter().any(|x| x.addr() == ip) {
+        if !seen.insert(std::net::IpAddr::V6(ip)) {
             return Err(at(a, format!("{ip} is listed twice")));
         }
         ip6.push(net);

@@ -4,7 +4,7 @@
 //! mounts; what the kernel only takes at creation is reported as needing a
 //! restart, never half-done.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
@@ -381,20 +381,25 @@ fn mount_changes(cfg: &HostConfig, spec: &JailSpec, mounted: &[MountEntry], plan
     // to the jail) are not brig's mounts.
     let inside: Vec<&MountEntry> =
         mounted.iter().filter(|m| m.target.starts_with(&root) && m.target != root && m.fstype != "zfs").collect();
+    // By target, so that many mounts stay linear.
+    let mut at: HashMap<&Path, Vec<&MountEntry>> = HashMap::new();
+    for m in &inside {
+        at.entry(m.target.as_path()).or_default().push(m);
+    }
     let mut unmount: Vec<PathBuf> = Vec::new();
     let mut mount = Vec::new();
     let wanted = mounts(cfg, spec);
-    let mut wanted_targets = Vec::new();
+    let mut wanted_targets = HashSet::new();
     for op in wanted {
         let Op::MountIn { fstype, source, target, readonly, .. } = &op else { continue };
         let full = root.join(target);
-        let here: Vec<&&MountEntry> = inside.iter().filter(|m| m.target == full).collect();
-        let matches = |m: &&&MountEntry| &m.fstype == fstype && &m.source == source && m.readonly == *readonly;
+        let here = at.get(full.as_path()).map_or(&[][..], Vec::as_slice);
+        let matches = |m: &&MountEntry| &m.fstype == fstype && &m.source == source && m.readonly == *readonly;
         if !here.iter().any(matches) {
             unmount.extend(here.iter().map(|m| m.target.clone()));
             mount.extend(super::run::guarded(op.clone()));
         }
-        wanted_targets.push(full);
+        wanted_targets.insert(full);
     }
     let may_mount = spec.params.iter().any(|p| p.name == "allow.mount" && p.value == ParamValue::Bool(true));
     for m in inside.iter().filter(|m| !wanted_targets.contains(&m.target)) {

@@ -5,43 +5,42 @@
 //! waits for the whole previous one (and its readiness checks). Stopping
 //! runs the waves backwards.
 
-use thiserror::Error;
+use std::collections::{BTreeMap, HashMap};
 
-use super::order::{start_order, Cycle};
+use super::order::{order_what_can_start, Cycle};
 use crate::model::jail::JailSpec;
+use crate::model::JailName;
 
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum BootPlanError {
-    #[error(transparent)]
-    Cycle(#[from] Cycle),
-    #[error("jail {jail} depends on {dependency}, which is not defined; define it or remove it from `depends`")]
-    Unknown { jail: String, dependency: String },
-}
-
-/// The waves, as indexes into the specs given, and the jails started only
-/// because a boot jail depends on them.
+/// The waves, as indexes into the specs given, the jails started only
+/// because a boot jail depends on them, and the jails that cannot start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waves {
     pub waves: Vec<Vec<usize>>,
     /// (jail, the boot jail that needs it)
     pub pulled_in: Vec<(String, String)>,
+    /// (jail, why it cannot start): a dependency that is not defined, a
+    /// dependency cycle, or a dependency that is itself blocked. The other
+    /// jails still get their waves.
+    pub blocked: Vec<(String, String)>,
 }
 
 /// Waves for the jails of `specs` that `pick` selects, plus every jail they
 /// depend on, transitively (with `pull_in`), or only among themselves
 /// (without: dependencies outside the set are ignored, as when stopping).
-pub fn waves(specs: &[JailSpec], pick: &dyn Fn(&JailSpec) -> bool, pull_in: bool) -> Result<Waves, BootPlanError> {
-    let index = |name: &str| specs.iter().position(|s| s.name.as_str() == name);
+/// Linear in jails and dependencies, but for sorting.
+pub fn waves(specs: &[JailSpec], pick: &dyn Fn(&JailSpec) -> bool, pull_in: bool) -> Waves {
+    let index: HashMap<&JailName, usize> = specs.iter().enumerate().map(|(i, s)| (&s.name, i)).collect();
     let mut chosen: Vec<bool> = specs.iter().map(pick).collect();
     let mut pulled_in = Vec::new();
+    let mut blocked: BTreeMap<usize, String> = BTreeMap::new();
     if pull_in {
         let mut stack: Vec<usize> = (0..specs.len()).filter(|&i| chosen[i]).collect();
         while let Some(i) = stack.pop() {
             for d in &specs[i].depends {
-                let j = index(d.as_str()).ok_or_else(|| BootPlanError::Unknown {
-                    jail: specs[i].name.to_string(),
-                    dependency: d.to_string(),
-                })?;
+                let Some(&j) = index.get(d) else {
+                    blocked.insert(i, format!("it depends on {d}, which is not defined"));
+                    continue;
+                };
                 if !chosen[j] {
                     chosen[j] = true;
                     pulled_in.push((d.to_string(), specs[i].name.to_string()));
@@ -50,24 +49,51 @@ pub fn waves(specs: &[JailSpec], pick: &dyn Fn(&JailSpec) -> bool, pull_in: bool
             }
         }
     }
-    let picked: Vec<usize> = (0..specs.len()).filter(|&i| chosen[i]).collect();
+    // What depends on a blocked jail is blocked too.
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); specs.len()];
+    for (i, s) in specs.iter().enumerate().filter(|(i, _)| chosen[*i]) {
+        for &d in s.depends.iter().filter_map(|d| index.get(d)) {
+            dependents[d].push(i);
+        }
+    }
+    let mut spread: Vec<usize> = blocked.keys().copied().collect();
+    while let Some(j) = spread.pop() {
+        for &k in &dependents[j] {
+            if let std::collections::btree_map::Entry::Vacant(e) = blocked.entry(k) {
+                e.insert(format!("it depends on {}, which cannot start", specs[j].name));
+                spread.push(k);
+            }
+        }
+    }
+    let picked: Vec<usize> = (0..specs.len()).filter(|&i| chosen[i] && !blocked.contains_key(&i)).collect();
     let refs: Vec<&JailSpec> = picked.iter().map(|&i| &specs[i]).collect();
-    let order = start_order(&refs)?;
+    let (order, stuck) = order_what_can_start(&refs);
+    if !stuck.is_empty() {
+        let mut jails: Vec<String> = stuck.iter().map(|&k| refs[k].name.to_string()).collect();
+        jails.sort();
+        let why = Cycle { jails }.to_string();
+        for &k in &stuck {
+            blocked.insert(picked[k], why.clone());
+        }
+    }
     // Depth: 0 without dependencies in the set, else one more than the
-    // deepest of them; start_order puts dependencies first.
+    // deepest of them; the order puts dependencies first.
     let mut depth = vec![0usize; specs.len()];
+    let mut placed = vec![false; specs.len()];
     for &k in &order {
         let i = picked[k];
         depth[i] = specs[i]
             .depends
             .iter()
-            .filter_map(|d| index(d.as_str()))
-            .filter(|&j| chosen[j])
-            .map(|j| depth[j] + 1)
+            .filter_map(|d| index.get(d))
+            .filter(|&&j| placed[j])
+            .map(|&j| depth[j] + 1)
             .max()
             .unwrap_or(0);
+        placed[i] = true;
     }
-    let mut keyed: Vec<(usize, u32, usize)> = picked.iter().map(|&i| (depth[i], specs[i].priority, i)).collect();
+    let mut keyed: Vec<(usize, u32, usize)> =
+        order.iter().map(|&k| picked[k]).map(|i| (depth[i], specs[i].priority, i)).collect();
     keyed.sort_by(|a, b| (a.0, a.1, &specs[a.2].name).cmp(&(b.0, b.1, &specs[b.2].name)));
     let mut out: Vec<Vec<usize>> = Vec::new();
     let mut last = None;
@@ -81,7 +107,8 @@ pub fn waves(specs: &[JailSpec], pick: &dyn Fn(&JailSpec) -> bool, pull_in: bool
         }
     }
     pulled_in.sort();
-    Ok(Waves { waves: out, pulled_in })
+    let blocked = blocked.into_iter().map(|(i, why)| (specs[i].name.to_string(), why)).collect();
+    Waves { waves: out, pulled_in, blocked }
 }
 
 #[cfg(test)]
@@ -104,25 +131,55 @@ mod tests {
             spec("mail", "boot = true\n"),
             spec("lab", ""),
         ];
-        let w = waves(&specs, &|s| s.boot, true).expect("plans");
+        let w = waves(&specs, &|s| s.boot, true);
         assert_eq!(names(&specs, &w), vec![vec!["cache", "dns"], vec!["db"], vec!["mail"], vec!["app"], vec!["web"]]);
         assert!(w.pulled_in.is_empty());
     }
 
     #[test]
-    fn dependencies_outside_the_boot_set_are_pulled_in_and_unknown_ones_refused() {
+    fn dependencies_outside_the_boot_set_are_pulled_in_and_unknown_ones_block_only_their_dependents() {
         let specs = [spec("web", "boot = true\ndepends = [\"db\"]\n"), spec("db", "")];
-        let w = waves(&specs, &|s| s.boot, true).expect("plans");
+        let w = waves(&specs, &|s| s.boot, true);
         assert_eq!(names(&specs, &w), vec![vec!["db"], vec!["web"]]);
         assert_eq!(w.pulled_in, vec![("db".to_string(), "web".to_string())]);
-        let only = waves(&specs, &|s| s.boot, false).expect("plans");
+        let only = waves(&specs, &|s| s.boot, false);
         assert_eq!(names(&specs, &only), vec![vec!["web"]]);
-        let lone = [spec("web", "boot = true\ndepends = [\"db\"]\n")];
+        // web lacks db, app waits for web; mail is fine and still starts.
+        let specs = [
+            spec("web", "boot = true\ndepends = [\"db\"]\n"),
+            spec("app", "boot = true\ndepends = [\"web\"]\n"),
+            spec("mail", "boot = true\n"),
+        ];
+        let w = waves(&specs, &|s| s.boot, true);
+        assert_eq!(names(&specs, &w), vec![vec!["mail"]]);
         assert_eq!(
-            waves(&lone, &|s| s.boot, true).map_err(|e| e.to_string()),
-            Err("jail web depends on db, which is not defined; define it or remove it from `depends`".into())
+            w.blocked,
+            vec![
+                ("web".to_string(), "it depends on db, which is not defined".to_string()),
+                ("app".to_string(), "it depends on web, which cannot start".to_string()),
+            ]
         );
-        let cycle = [spec("a", "boot = true\ndepends = [\"b\"]\n"), spec("b", "depends = [\"a\"]\n")];
-        assert!(matches!(waves(&cycle, &|s| s.boot, true), Err(BootPlanError::Cycle(_))));
+        let cycle = [
+            spec("a", "boot = true\ndepends = [\"b\"]\n"),
+            spec("b", "depends = [\"a\"]\n"),
+            spec("c", "boot = true\n"),
+        ];
+        let w = waves(&cycle, &|s| s.boot, true);
+        assert_eq!(names(&cycle, &w), vec![vec!["c"]]);
+        let why = "the dependencies of a, b form a cycle; remove one of them from `depends`".to_string();
+        assert_eq!(w.blocked, vec![("a".to_string(), why.clone()), ("b".to_string(), why)]);
+    }
+
+    #[test]
+    fn ten_thousand_jails_in_a_chain_plan_quickly() {
+        // A chain is the worst case for the old quadratic and cubic scans;
+        // this is a correctness check at scale, not a timing.
+        let mut specs = vec![spec("j0", "boot = true\n")];
+        for i in 1..10_000 {
+            specs.push(spec(&format!("j{i}"), &format!("boot = true\ndepends = [\"j{}\"]\n", i - 1)));
+        }
+        let w = waves(&specs, &|s| s.boot, true);
+        assert_eq!(w.waves.len(), 10_000);
+        assert_eq!(specs[w.waves[9_999][0]].name.as_str(), "j9999");
     }
 }

@@ -2,9 +2,13 @@
 //! and among jails free to start, lower `priority` first, then by name.
 //! Stopping is the reverse.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
 use thiserror::Error;
 
 use crate::model::jail::JailSpec;
+use crate::model::JailName;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("the dependencies of {} form a cycle; remove one of them from `depends`", jails.join(", "))]
@@ -15,27 +19,44 @@ pub struct Cycle {
 /// Indexes of `specs` in start order. Dependencies on jails outside
 /// `specs` are the caller's to check.
 pub fn start_order(specs: &[&JailSpec]) -> Result<Vec<usize>, Cycle> {
-    let mut done: Vec<bool> = vec![false; specs.len()];
-    let mut out = Vec::with_capacity(specs.len());
-    let inside = |n: &crate::model::JailName| specs.iter().position(|s| &s.name == n);
-    while out.len() < specs.len() {
-        let ready = (0..specs.len())
-            .filter(|&i| !done[i] && specs[i].depends.iter().filter_map(inside).all(|d| done[d]))
-            .min_by_key(|&i| (specs[i].priority, specs[i].name.clone()));
-        match ready {
-            Some(i) => {
-                done[i] = true;
-                out.push(i);
-            }
-            None => {
-                let mut jails: Vec<String> =
-                    (0..specs.len()).filter(|&i| !done[i]).map(|i| specs[i].name.to_string()).collect();
-                jails.sort();
-                return Err(Cycle { jails });
+    let (order, stuck) = order_what_can_start(specs);
+    if stuck.is_empty() {
+        return Ok(order);
+    }
+    let mut jails: Vec<String> = stuck.iter().map(|&i| specs[i].name.to_string()).collect();
+    jails.sort();
+    Err(Cycle { jails })
+}
+
+/// The start order of every jail that can start, and the jails that
+/// cannot: those in a dependency cycle and those that depend on one.
+/// Kahn's algorithm with a heap for (priority, name): O((n + e) log n).
+pub fn order_what_can_start(specs: &[&JailSpec]) -> (Vec<usize>, Vec<usize>) {
+    let index: HashMap<&JailName, usize> = specs.iter().enumerate().map(|(i, s)| (&s.name, i)).collect();
+    // How many of its dependencies in the set each jail still waits for,
+    // and who waits for each.
+    let mut waiting = vec![0usize; specs.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); specs.len()];
+    for (i, s) in specs.iter().enumerate() {
+        for d in s.depends.iter().filter_map(|d| index.get(d)) {
+            waiting[i] += 1;
+            dependents[*d].push(i);
+        }
+    }
+    let key = |i: usize| Reverse((specs[i].priority, &specs[i].name, i));
+    let mut ready: BinaryHeap<_> = (0..specs.len()).filter(|&i| waiting[i] == 0).map(key).collect();
+    let mut order = Vec::with_capacity(specs.len());
+    while let Some(Reverse((_, _, i))) = ready.pop() {
+        order.push(i);
+        for &k in &dependents[i] {
+            waiting[k] -= 1;
+            if waiting[k] == 0 {
+                ready.push(key(k));
             }
         }
     }
-    Ok(out)
+    let stuck = (0..specs.len()).filter(|&i| waiting[i] > 0).collect();
+    (order, stuck)
 }
 
 #[cfg(test)]

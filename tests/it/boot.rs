@@ -96,21 +96,44 @@ fn a_failed_jail_skips_its_dependents_and_not_the_others() {
 }
 
 #[test]
-fn cycles_and_unknown_dependencies_are_refused_before_anything_starts() {
+fn cycles_and_unknown_dependencies_skip_only_the_jails_they_block() {
     let (sim, _) =
         jails(&[("a", "boot = true", "exit 0\n"), ("b", "boot = true", "exit 0\n"), ("c", "boot = true", "exit 0\n")]);
     for (name, dep) in [("a", "b"), ("b", "a")] {
         let text = format!("type = \"empty\"\nboot = true\ndepends = [\"{dep}\"]\n");
         std::fs::write(sim.file(&format!("/usr/local/etc/brig/jails/{name}.toml")), text).expect("write");
     }
-    let r = sim.brig(&["boot", "start"]);
-    r.fails(1);
-    assert_eq!(r.stderr, "brig: the dependencies of a, b form a cycle; remove one of them from `depends`\n");
-    assert_eq!(running(&sim), Vec::<String>::new());
-    std::fs::write(sim.file("/usr/local/etc/brig/jails/a.toml"), "type = \"empty\"\nboot = true\ndepends = [\"zz\"]\n")
-        .expect("write");
-    std::fs::remove_file(sim.file("/usr/local/etc/brig/jails/b.toml")).expect("rm");
+    let cycle = "the dependencies of a, b form a cycle; remove one of them from `depends`";
+    let r = sim.brig(&["validate"]);
+    r.fails(2);
+    assert!(
+        r.stderr.contains(&format!("a.toml: {cycle}")) && r.stderr.contains(&format!("b.toml: {cycle}")),
+        "{}",
+        r.stderr
+    );
     let r = sim.brig(&["boot", "plan"]);
     r.fails(1);
-    assert_eq!(r.stderr, "brig: jail a depends on zz, which is not defined; define it or remove it from `depends`\n");
+    assert!(r.stdout.contains("wave 1: c"), "{}", r.stdout);
+    assert!(r.stderr.contains(&format!("brig: jail a cannot start: {cycle}")), "{}", r.stderr);
+    let r = sim.brig(&["boot", "start"]);
+    r.fails(1);
+    assert!(r.stderr.contains(&format!("brig: jail b skipped: {cycle}")), "{}", r.stderr);
+    assert_eq!(running(&sim), vec!["c"]);
+    sim.brig(&["boot", "stop"]).ok();
+
+    // A destroyed dependency: destroy refuses while c depends on it; with
+    // --force it goes, and boot start still starts every other jail.
+    std::fs::write(sim.file("/usr/local/etc/brig/jails/a.toml"), "type = \"empty\"\nboot = true\n").expect("write");
+    std::fs::write(sim.file("/usr/local/etc/brig/jails/b.toml"), "type = \"empty\"\nboot = true\ndepends = [\"a\"]\n")
+        .expect("write");
+    let r = sim.brig(&["destroy", "a"]);
+    r.fails(1);
+    assert!(r.stderr.contains("jail a is in the depends of b; remove it there first"), "{}", r.stderr);
+    assert!(sim.file("/usr/local/etc/brig/jails/a.toml").exists());
+    sim.brig(&["destroy", "a", "--force"]).ok();
+    let r = sim.brig(&["boot", "start"]);
+    r.fails(1);
+    assert!(r.stderr.contains("brig: jail b skipped: it depends on a, which is not defined"), "{}", r.stderr);
+    assert_eq!(running(&sim), vec!["c"]);
+    sim.brig(&["boot", "stop"]).ok();
 }
