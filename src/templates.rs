@@ -82,12 +82,6 @@ pub fn find(host: &dyn Host, name: &str) -> Result<Template, TemplateError> {
     list(host).into_iter().find(|t| t.name == name).ok_or_else(|| TemplateError::Unknown(name.to_string()))
 }
 
-/// `V` of `--set K=V` as TOML: `200`, `true`, `"text"`, `["a"]`, an
-/// inline table, or bare text as a string.
-fn value(v: &str) -> toml_edit::Value {
-    v.parse::<toml_edit::Value>().unwrap_or_else(|_| toml_edit::Value::from(v))
-}
-
 /// Sets a dotted key (`limits.memoryuse`, `zfs.quota`, `hostname`) in a
 /// document, making the tables on the way.
 pub fn set(doc: &mut toml_edit::DocumentMut, assignment: &str) -> Result<(), TemplateError> {
@@ -101,15 +95,9 @@ pub fn set(doc: &mut toml_edit::DocumentMut, assignment: &str) -> Result<(), Tem
         [.., last] if parts.iter().all(|p| !p.is_empty()) => (parts[..parts.len() - 1].to_vec(), last.to_string()),
         _ => return Err(bad("the key is empty")),
     };
-    let mut table = doc.as_table_mut();
-    for p in path {
-        if !table.contains_key(p) {
-            table.insert(p, toml_edit::table());
-        }
-        table = table.get_mut(p).and_then(|t| t.as_table_mut()).ok_or_else(|| bad(&format!("{p} is not a table")))?;
-    }
-    table.insert(&last, toml_edit::value(value(v.trim())));
-    Ok(())
+    // In whatever form the definition wrote the table (inline, dotted).
+    crate::config::edit::set(doc, &path, &last, crate::config::edit::parse_value(v.trim()))
+        .map_err(|e| bad(&e.to_string()))
 }
 
 /// The definition a template gives: its text without `[template]`, with
@@ -168,7 +156,10 @@ mod tests {
         assert!(text.contains("hostname = \"c1.example.org\""));
         assert!(!text.contains("[template]") && !text.contains("description"), "{text}");
         let e = instantiate(&tenant(), &["type.x=1".into()]).expect_err("type is not a table");
-        assert_eq!(e.to_string(), "--set type.x=1: type is not a table");
+        assert_eq!(
+            e.to_string(),
+            "--set type.x=1: type is a string in the definition, not a table; write it as [type] or type = { ... }"
+        );
         assert!(instantiate(&tenant(), &["novalue".into()]).is_err());
     }
 }

@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::CliError;
 use crate::config::host::JailType;
-use crate::config::{jail, ConfigError, HostConfig};
+use crate::config::{edit, jail, ConfigError, HostConfig};
 use crate::host::Host;
 use crate::model::jail::{validate, JailSpec, Network};
 use crate::model::JailName;
@@ -59,9 +59,9 @@ pub struct CreateArgs {
 
 /// `V` of `--param K=V` as TOML: `true`, `2`, `"text"`, or bare text.
 fn param_value(v: &str) -> toml_edit::Value {
-    match v.parse::<toml_edit::Value>() {
-        Ok(val) if !matches!(val, toml_edit::Value::InlineTable(_)) => val,
-        _ => toml_edit::Value::from(v),
+    match edit::parse_value(v) {
+        toml_edit::Value::InlineTable(_) => toml_edit::Value::from(v),
+        val => val,
     }
 }
 
@@ -108,31 +108,23 @@ fn definition(host: &dyn Host, args: &CreateArgs) -> Result<(String, PathBuf), C
     if !args.depends.is_empty() {
         set("depends", args.depends.iter().map(String::as_str).collect::<toml_edit::Array>().into());
     }
-    let array = |v: &[String]| toml_edit::value(v.iter().map(String::as_str).collect::<toml_edit::Array>());
-    if args.interface.is_some() || !args.ip4.is_empty() || !args.ip6.is_empty() {
-        if !doc.contains_table("network") {
-            doc["network"] = toml_edit::table();
-        }
-        if let Some(i) = &args.interface {
-            doc["network"]["interface"] = toml_edit::value(i.as_str());
-        }
-        if !args.ip4.is_empty() {
-            doc["network"]["ip4"] = array(&args.ip4);
-        }
-        if !args.ip6.is_empty() {
-            doc["network"]["ip6"] = array(&args.ip6);
-        }
+    // Into [network] and [params] in whatever form the file wrote them.
+    let array = |v: &[String]| toml_edit::Value::from(v.iter().map(String::as_str).collect::<toml_edit::Array>());
+    let not_a_table = |e: edit::NotATable| CliError::Failed(format!("{}: {e}", shown.display()));
+    if let Some(i) = &args.interface {
+        edit::set(&mut doc, &["network"], "interface", i.as_str().into()).map_err(not_a_table)?;
     }
-    if !args.params.is_empty() {
-        if !doc.contains_table("params") {
-            doc["params"] = toml_edit::table();
-        }
-        for kv in &args.params {
-            let (k, v) = kv.split_once('=').ok_or_else(|| {
-                CliError::Usage(format!("--param {kv}: expected NAME=VALUE, such as allow.raw_sockets=false"))
-            })?;
-            doc["params"][k.trim()] = toml_edit::value(param_value(v.trim()));
-        }
+    if !args.ip4.is_empty() {
+        edit::set(&mut doc, &["network"], "ip4", array(&args.ip4)).map_err(not_a_table)?;
+    }
+    if !args.ip6.is_empty() {
+        edit::set(&mut doc, &["network"], "ip6", array(&args.ip6)).map_err(not_a_table)?;
+    }
+    for kv in &args.params {
+        let (k, v) = kv.split_once('=').ok_or_else(|| {
+            CliError::Usage(format!("--param {kv}: expected NAME=VALUE, such as allow.raw_sockets=false"))
+        })?;
+        edit::set(&mut doc, &["params"], k.trim(), param_value(v.trim())).map_err(not_a_table)?;
     }
     Ok((doc.to_string(), shown))
 }

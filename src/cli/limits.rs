@@ -160,14 +160,6 @@ fn show(host: &dyn Host, cfg: &HostConfig, name: &JailName, json: bool) -> Resul
     Ok(ExitCode::SUCCESS)
 }
 
-/// `V` of `RESOURCE=V` as TOML: `200`, `"1G"`, an inline table, or text.
-fn value(v: &str) -> toml_edit::Value {
-    match v.parse::<toml_edit::Value>() {
-        Ok(val) => val,
-        Err(_) => toml_edit::Value::from(v),
-    }
-}
-
 /// Edits `[limits]` of the definition, validates the whole definition,
 /// writes it atomically, then changes a running jail's rules and cpuset
 /// (undone in reverse if one fails; the definition is then restored).
@@ -183,24 +175,20 @@ fn change_limits(
     let mut doc = old.parse::<toml_edit::DocumentMut>().map_err(|e| {
         CliError::Config(ConfigError::at(&path, &old, e.span().map_or(0, |s| s.start), e.message().to_string()))
     })?;
-    if !doc.contains_table("limits") {
-        doc["limits"] = toml_edit::table();
-    }
-    let Some(limits) = doc["limits"].as_table_mut() else {
-        return Err(CliError::Failed(format!("{}: limits is not a table", path.display())));
-    };
+    let not_a_table = |e: crate::config::edit::NotATable| CliError::Failed(format!("{}: {e}", path.display()));
     match change {
         LimitsChange::Set { values } => {
             for kv in values {
                 let (k, v) = kv
                     .split_once('=')
                     .ok_or_else(|| CliError::Usage(format!("{kv}: expected RESOURCE=AMOUNT, such as memoryuse=1G")))?;
-                limits[k.trim()] = toml_edit::value(value(v.trim()));
+                crate::config::edit::set(&mut doc, &["limits"], k.trim(), crate::config::edit::parse_value(v.trim()))
+                    .map_err(not_a_table)?;
             }
         }
         LimitsChange::Unset { resources } => {
             for r in resources {
-                if limits.remove(r).is_none() {
+                if !crate::config::edit::remove(&mut doc, &["limits"], r).map_err(not_a_table)? {
                     return Err(CliError::Failed(format!(
                         "jail {name} has no limit {r}; `brig limits {name}` shows them"
                     )));

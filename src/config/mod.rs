@@ -2,6 +2,7 @@
 //! only module that reads or writes TOML; every write is atomic.
 
 pub mod atomic;
+pub mod edit;
 mod error;
 pub mod host;
 pub mod jail;

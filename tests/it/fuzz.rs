@@ -146,3 +146,51 @@ proptest! {
         prop_assert_eq!(beside.len(), 2);
     }
 }
+
+/// A table of a definition: its name, keys with integer values, and the
+/// form it is written in: 0 `[table]`, 1 inline, 2 dotted keys.
+type Written = (String, Vec<(String, i64)>, u8);
+
+fn tables() -> impl Strategy<Value = Vec<Written>> {
+    let table = prop::sample::select(vec!["limits", "network", "params", "zfs", "exec"]);
+    let entries = prop::collection::btree_map("[a-z]{1,6}", any::<i64>(), 0..4);
+    prop::collection::btree_map(table, (entries, 0u8..3), 0..4)
+        .prop_map(|m| m.into_iter().map(|(t, (e, form))| (t.to_string(), e.into_iter().collect(), form)).collect())
+}
+
+fn render(tables: &[Written]) -> String {
+    let mut top = String::from("release = \"14.3-RELEASE\" # kept\n");
+    let mut sections = String::new();
+    for (t, entries, form) in tables {
+        let pairs: Vec<String> = entries.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        match form {
+            0 => sections.push_str(&format!("[{t}]\n{}\n", pairs.join("\n"))),
+            1 => top.push_str(&format!("{t} = {{ {} }}\n", pairs.join(", "))),
+            _ => top.extend(pairs.iter().map(|p| format!("{t}.{p}\n"))),
+        }
+    }
+    top + &sections
+}
+
+proptest! {
+    #[test]
+    fn an_edit_changes_only_the_key_it_names(tables in tables(), which in any::<prop::sample::Index>(), key in "[a-z]{1,6}", value in any::<i64>(), unset in any::<bool>()) {
+        let text = render(&tables);
+        let mut doc: toml_edit::DocumentMut = text.parse().expect("generated TOML parses");
+        let mut want: toml::Table = toml::from_str(&text).expect("generated TOML parses");
+        let table = tables.get(which.index(tables.len().max(1))).map_or("limits", |t| t.0.as_str());
+        if unset {
+            let had = brig::config::edit::remove(&mut doc, &[table], &key).expect("a table");
+            let gone = want.get_mut(table).and_then(|t| t.as_table_mut()).and_then(|t| t.remove(&key));
+            prop_assert_eq!(had, gone.is_some());
+        } else {
+            brig::config::edit::set(&mut doc, &[table], &key, value.into()).expect("a table");
+            let t = want.entry(table).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            t.as_table_mut().expect("a table").insert(key.clone(), toml::Value::Integer(value));
+        }
+        let out = doc.to_string();
+        let got: toml::Table = toml::from_str(&out).map_err(|e| TestCaseError::fail(format!("{e}\n{out}")))?;
+        prop_assert_eq!(got, want, "{} ->\n{}", text, out);
+        prop_assert!(out.contains("# kept"));
+    }
+}

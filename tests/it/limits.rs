@@ -205,3 +205,40 @@ fn a_failed_rule_removal_is_finished_by_the_next_stop() {
         assert_down(&sim);
     }
 }
+
+#[test]
+fn edits_keep_every_key_whatever_its_toml_form() {
+    // limits set on limits written inline kept only the new one before.
+    let sim = defined(&[]);
+    let mut text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    text = format!("limits = {{ maxproc = 10, memoryuse = \"1G\" }} # mine\n{text}");
+    std::fs::write(sim.file(DEF), &text).expect("definition");
+    sim.brig(&["limits", "box", "set", "nthr=50"]).ok();
+    let after: toml::Table = toml::from_str(&std::fs::read_to_string(sim.file(DEF)).expect("def")).expect("TOML");
+    let limits = after["limits"].as_table().expect("limits");
+    assert_eq!(limits.get("maxproc").and_then(|v| v.as_integer()), Some(10));
+    assert_eq!(limits.get("memoryuse").and_then(|v| v.as_str()), Some("1G"));
+    assert_eq!(limits.get("nthr").and_then(|v| v.as_integer()), Some(50));
+    assert!(std::fs::read_to_string(sim.file(DEF)).expect("def").contains("# mine"));
+    sim.brig(&["limits", "box", "unset", "maxproc"]).ok();
+    let after: toml::Table = toml::from_str(&std::fs::read_to_string(sim.file(DEF)).expect("def")).expect("TOML");
+    assert_eq!(after["limits"].as_table().map(|t| t.len()), Some(2));
+
+    // create --from with an inline network and --interface kept only the
+    // interface before.
+    let from = sim.path().join("web.toml");
+    std::fs::write(
+        &from,
+        "type = \"empty\"\nnetwork = { ip4 = [\"192.0.2.30/24\"] }\nparams.\"allow.raw_sockets\" = true\n",
+    )
+    .expect("write");
+    let from = from.display().to_string();
+    sim.brig(&["create", "web", "--from", &from, "--interface", "em0", "--param", "allow.chflags=false"]).ok();
+    let def: toml::Table =
+        toml::from_str(&std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/web.toml")).expect("def"))
+            .expect("TOML");
+    assert_eq!(def["network"]["ip4"][0].as_str(), Some("192.0.2.30/24"));
+    assert_eq!(def["network"]["interface"].as_str(), Some("em0"));
+    assert_eq!(def["params"]["allow.raw_sockets"].as_bool(), Some(true));
+    assert_eq!(def["params"]["allow.chflags"].as_bool(), Some(false));
+}
