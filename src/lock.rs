@@ -91,6 +91,14 @@ pub fn host(h: &dyn Host) -> Result<Held, LockError> {
     take(open(h, "host.lock")?, "this host's brig configuration", true)
 }
 
+/// The lock on who has which address, held from a check of a jail's
+/// addresses until its definition is written (create, edit), so that two
+/// jails cannot both be given the same one. Always taken after the jail
+/// locks, never before: no deadlock.
+pub fn addresses(h: &dyn Host) -> Result<Held, LockError> {
+    take(open(h, "addresses.lock")?, "the addresses of this host's jails", true)
+}
+
 /// The locks of some jails (exclusive) and the host lock (shared), taken
 /// in name order so that two brigs locking overlapping sets cannot
 /// deadlock.

@@ -7,7 +7,7 @@ use super::CliError;
 use crate::config::host::JailType;
 use crate::config::{edit, jail, ConfigError, HostConfig};
 use crate::host::Host;
-use crate::model::jail::{validate, JailSpec, Network};
+use crate::model::jail::{validate, JailSpec};
 use crate::model::JailName;
 use crate::plan::jail as plan;
 use crate::plan::release::{self as release_plan, BASE_SNAPSHOT};
@@ -136,14 +136,14 @@ fn template_error(e: crate::templates::TemplateError) -> CliError {
     }
 }
 
-/// Addresses of a definition, for the clash check.
-fn addresses(s: &JailSpec) -> Vec<std::net::IpAddr> {
-    match &s.network {
-        Network::Addresses { ip4, ip6, .. } => {
-            ip4.iter().map(|a| a.addr().into()).chain(ip6.iter().map(|a| std::net::IpAddr::from(a.addr()))).collect()
-        }
-        _ => Vec::new(),
+/// Refuses addresses of `spec` that the host, a running jail or another
+/// definition has. The caller holds `lock::addresses` from here until the
+/// definition is written.
+pub(super) fn check_addresses(host: &dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<(), CliError> {
+    if crate::plan::addresses::of(spec).is_empty() {
+        return Ok(());
     }
+    super::run::addresses_free(host, spec, &others(host, cfg, &spec.name))
 }
 
 pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError> {
@@ -183,19 +183,16 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
         )));
     }
     // Other jails: dependencies must exist, addresses must not be shared.
-    let mine = addresses(&spec);
+    let mine = crate::plan::addresses::of(&spec);
     for dep in &spec.depends {
         if !host.local_path(&plan::definition_path(dep)).exists() {
             return Err(CliError::Failed(format!("jail {name} depends on {dep}, which is not defined")));
         }
     }
-    if !mine.is_empty() {
-        for other in others(host, &cfg, &name) {
-            if let Some(a) = addresses(&other).into_iter().find(|a| mine.contains(a)) {
-                return Err(CliError::Failed(format!("address {a} is already used by jail {}", other.name)));
-            }
-        }
-    }
+    // Held until the definition is written: two creates cannot both
+    // take one address.
+    let _addresses = if mine.is_empty() { None } else { Some(crate::lock::addresses(host)?) };
+    check_addresses(host, &cfg, &spec)?;
     let ops = plan::create(&cfg, &spec, &text);
     super::guard::journaled(host, &name, crate::journal::Action::Create, |h| Ok(crate::exec::run(h, &ops)?))?;
     println!(

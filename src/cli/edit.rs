@@ -57,7 +57,12 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
     }
     let rejected = path.with_file_name(format!("{name}.toml.rej"));
     let text = String::from_utf8_lossy(&edited).into_owned();
-    let check = jail::check(&path, &text, &name, &cfg);
+    // Held until the edit is written: the same address cannot go to two
+    // jails at once.
+    let _addresses = crate::lock::addresses(host)?;
+    let check = jail::check(&path, &text, &name, &cfg)
+        .map_err(CliError::from)
+        .and_then(|spec| super::create::check_addresses(host, &cfg, &spec).map(|()| spec));
     let spec = match check {
         Ok(spec) => spec,
         Err(e) => {

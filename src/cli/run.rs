@@ -11,6 +11,7 @@ use crate::host::{Errno, Host, Interface, MountEntry};
 use crate::journal::Action;
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
+use crate::plan::addresses::AddressBook;
 use crate::plan::jail::definition_path;
 use crate::plan::order::start_order;
 use crate::plan::run::{self as plan, StopSeen};
@@ -211,6 +212,7 @@ pub(super) fn start_one(
         show(&spec.name, &ops);
         return Ok(());
     }
+    addresses_free(host, spec, &[])?;
     // A record of a start while the jail is not running: a stop failed
     // half-way and left some of what the start set up (its aliases among
     // them, which the start would otherwise see as someone else's).
@@ -225,6 +227,35 @@ pub(super) fn start_one(
         _ => println!("started jail {}", spec.name),
     }
     Ok(())
+}
+
+/// Refuses addresses of `spec` that are somebody else's: the host's own,
+/// a running jail's, or one of `defined`'s, naming who. (At start, exec's
+/// own check refuses too, but knows only interfaces.)
+pub(super) fn addresses_free(host: &dyn Host, spec: &JailSpec, defined: &[JailSpec]) -> Result<(), CliError> {
+    let mine = crate::plan::addresses::of(spec);
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let book = AddressBook::new(&host.interfaces()?, &host.jail_list()?, defined);
+    refuse_taken(&book, host, spec)
+}
+
+/// `addresses_free` with the machine's addresses read once for a batch.
+pub(super) fn refuse_taken(book: &AddressBook, host: &dyn Host, spec: &JailSpec) -> Result<(), CliError> {
+    let mine = crate::plan::addresses::of(spec);
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let own: Vec<std::net::IpAddr> = crate::observe::started(host, &spec.name)
+        .map(|s| s.aliases.iter().map(|a| a.addr.addr()).collect())
+        .unwrap_or_default();
+    let taken = book.taken(&spec.name, &mine, &own);
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let said: Vec<String> = taken.iter().map(ToString::to_string).collect();
+    Err(CliError::Failed(format!("jail {}: {}; choose another address", spec.name, said.join(", "))))
 }
 
 /// The mounts, interfaces and jail rctl rules of the machine, read once

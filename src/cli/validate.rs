@@ -119,13 +119,19 @@ pub fn run(host: &dyn Host, args: &ValidateArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
-    // Cross-definition checks only mean something over the whole set.
-    if whole_set {
-        for (i, msg) in cross_checks(&valid) {
-            let r = &mut results[index_of[i]];
-            r.valid = false;
-            r.error = Some(format!("{}: {msg}", r.file));
+    // Cross-definition checks only mean something over the whole set;
+    // the host's own addresses and running jails' concern each one.
+    let mut found = if whole_set { cross_checks(&valid) } else { Vec::new() };
+    let book = crate::plan::addresses::AddressBook::new(&host.interfaces()?, &host.jail_list()?, &[]);
+    for (i, (_, spec)) in valid.iter().enumerate() {
+        if let Err(e) = super::run::refuse_taken(&book, host, spec) {
+            found.push((i, e.to_string()));
         }
+    }
+    for (i, msg) in found {
+        let r = &mut results[index_of[i]];
+        r.valid = false;
+        r.error = Some(format!("{}: {msg}", r.file));
     }
     let ok = results.iter().all(|r| r.valid);
     if args.json {

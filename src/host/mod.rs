@@ -194,7 +194,7 @@ pub const LIVE_PARAMS: &[&str] = &[
 ];
 
 /// A running jail as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveJail {
     pub jid: Jid,
     pub name: String,
@@ -216,23 +216,7 @@ pub struct LiveJail {
 impl LiveJail {
     /// Builds a `LiveJail` from the values of [`LIVE_PARAMS`].
     pub fn from_params(values: &[JailParam]) -> LiveJail {
-        let mut j = LiveJail {
-            jid: 0,
-            name: String::new(),
-            path: String::new(),
-            hostname: String::new(),
-            parent: 0,
-            ip4: Vec::new(),
-            ip6: Vec::new(),
-            persist: false,
-            dying: false,
-            children_max: 0,
-            children_cur: 0,
-            securelevel: 0,
-            enforce_statfs: 0,
-            devfs_ruleset: 0,
-            osrelease: String::new(),
-        };
+        let mut j = LiveJail::default();
         for p in values {
             match (p.name.as_str(), &p.value) {
                 ("jid", ParamValue::Int(v)) => j.jid = *v,

@@ -2,6 +2,7 @@
 //! user asked for. Pure functions of (wanted, observed); printable, and
 //! tested as golden values. `exec` carries them out.
 
+pub mod addresses;
 pub mod apply;
 pub mod boot;
 mod init;

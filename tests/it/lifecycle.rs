@@ -168,7 +168,7 @@ fn bad_requests_are_refused_with_nothing_made() {
     assert!(r.stderr.contains("jail web already exists"), "{}", r.stderr);
     let r = sim.brig(&["create", "app", "--release", "14.3-RELEASE", "--ip4", "192.0.2.10/24"]);
     r.fails(1);
-    assert!(r.stderr.contains("address 192.0.2.10 is already used by jail web"), "{}", r.stderr);
+    assert!(r.stderr.contains("jail app: 192.0.2.10 is used by jail web (defined)"), "{}", r.stderr);
 }
 
 #[test]

@@ -91,3 +91,74 @@ fn brigs_files_are_private_and_stay_so() {
     sim.brig(&["init"]).ok();
     assert_eq!(mode("/usr/local/brig/jails"), 0o700);
 }
+
+#[test]
+fn two_jails_created_at_once_never_share_an_address() {
+    // Both creates checked, then both wrote, 20 times out of 20, before
+    // the check and the write were held under one lock.
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    for round in 0..8 {
+        let spawn = |name: String| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
+                .args(["--host", &format!("sim:{}", sim.path().display())])
+                .args([
+                    "create",
+                    &name,
+                    "--type",
+                    "empty",
+                    "--interface",
+                    "em0",
+                    "--ip4",
+                    &format!("192.0.2.{}/24", 100 + round),
+                ])
+                .env_remove("BRIG_HOST")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("brig runs")
+        };
+        let (a, b) = (spawn(format!("a{round}")), spawn(format!("b{round}")));
+        let (a, b) = (a.wait_with_output().expect("a"), b.wait_with_output().expect("b"));
+        assert_eq!(
+            u8::from(a.status.success()) + u8::from(b.status.success()),
+            1,
+            "round {round}: exactly one create wins"
+        );
+        let loser = if a.status.success() { b } else { a };
+        let said = String::from_utf8_lossy(&loser.stderr);
+        assert!(said.contains(&format!("192.0.2.{} is used by jail", 100 + round)), "{said}");
+    }
+    sim.brig(&["validate"]).ok();
+}
+
+#[test]
+fn edit_and_create_refuse_an_address_a_running_jail_or_the_host_has() {
+    let sim = defined(&[]);
+    sim.brig(&["start", "box"]).ok();
+    let r = sim.brig(&["create", "other", "--type", "empty", "--interface", "em0", "--ip4", "192.0.2.20/24"]);
+    r.fails(1);
+    assert!(
+        r.stderr.contains("jail other: 192.0.2.20 is used by jail box (running); choose another address"),
+        "{}",
+        r.stderr
+    );
+    sim.brig(&["create", "other", "--type", "empty"]).ok();
+    let def = sim.file("/usr/local/etc/brig/jails/other.toml");
+    let before = std::fs::read_to_string(&def).expect("def");
+    // edit takes the same checks as create: the running jail's address,
+    // then the host's own.
+    for (addr, owner) in [("192.0.2.20", "is used by jail box (running)"), ("192.0.2.1", "is em0's own address")] {
+        let script = format!("printf '[network]\\ninterface = \"em0\"\\nip4 = [\"{addr}/24\"]\\n' >>");
+        let r = sim.brig_env(&["edit", "other"], &[("EDITOR", &script)]);
+        r.fails(1);
+        assert!(r.stderr.contains(&format!("jail other: {addr} {owner}")), "{}", r.stderr);
+        assert_eq!(std::fs::read_to_string(&def).expect("def"), before, "unchanged");
+    }
+    // And a stop of the stopped jail never touches the running one's alias.
+    sim.brig(&["stop", "other"]).ok();
+    let h = sim.host();
+    assert!(h.interfaces().expect("ifs").iter().any(|i| i.addrs.iter().any(|a| a.addr().to_string() == "192.0.2.20")));
+    drop(h);
+    sim.brig(&["stop", "box"]).ok();
+}

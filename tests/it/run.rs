@@ -376,7 +376,7 @@ fn an_address_the_host_already_has_is_never_taken_nor_removed() {
     .expect("definition");
     let r = sim.brig(&["start", "box"]);
     r.fails(1);
-    assert!(r.stderr.contains("192.0.2.1 is already configured on em0"), "{}", r.stderr);
+    assert!(r.stderr.contains("jail box: 192.0.2.1 is em0's own address; choose another address"), "{}", r.stderr);
     assert_eq!(host_addresses(&sim), before, "the host's address is untouched");
     sim.brig(&["stop", "box"]).ok();
     sim.brig(&["destroy", "box"]).ok();
