@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::config::atomic;
-use crate::host::{Host, HostError};
+use crate::host::{Host, HostError, MountEntry};
 use crate::plan::Op;
 
 /// Why a step failed.
@@ -57,7 +57,7 @@ fn undo_note(errors: &[String]) -> String {
 enum Undo {
     Nothing,
     RemoveAlias(String, ipnet::IpNet),
-    Unmount(PathBuf),
+    Unmount(MountEntry),
     RemoveJail(i32),
     UpdateJail(i32, Vec<crate::host::JailParam>),
     RemoveRctl(String),
@@ -155,14 +155,15 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             root.create_dir(target, 0o755)?;
             let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
             let full = Path::new(&mp).join(target);
-            host.mount(&crate::host::MountRequest {
+            // Undone by its filesystem ID, like every unmount.
+            let mounted = host.mount(&crate::host::MountRequest {
                 fstype: fstype.clone(),
                 source: source.clone(),
-                target: full.clone(),
+                target: full,
                 readonly: *readonly,
                 options: options.clone(),
             })?;
-            Ok(Undo::Unmount(full))
+            Ok(Undo::Unmount(mounted))
         }
         Op::CheckRuleset { ruleset } => {
             if host.devfs_rules(*ruleset)? == 0 {
@@ -242,8 +243,8 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             settle::await_gone(host, *jid)?;
             Ok(Undo::Nothing)
         }
-        Op::Unmount { target } => {
-            settle::unmount(host, target)?;
+        Op::Unmount { mount } => {
+            settle::unmount(host, mount)?;
             Ok(Undo::Nothing)
         }
         Op::RemoveAlias { interface, addr } => {

@@ -8,10 +8,9 @@
 //! mounted or says what is still holding on.
 
 use std::net::Ipv6Addr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::host::{Errno, GetFlags, Host, HostError, JailKey, Jid};
+use crate::host::{Errno, GetFlags, Host, HostError, JailKey, Jid, MountEntry};
 use crate::kernel::net::{IN6_IFF_DUPLICATED, IN6_IFF_TENTATIVE};
 
 /// How long a removed jail may take to be freed before brig goes on
@@ -94,11 +93,12 @@ pub fn await_dad(host: &dyn Host, aliases: &[(String, Ipv6Addr)]) -> Result<(), 
     Ok(())
 }
 
-/// unmount(2), retrying while the filesystem is busy (EBUSY) for a
-/// bounded time; then the error says what is holding it.
-pub fn unmount(host: &mut dyn Host, target: &Path) -> Result<(), HostError> {
+/// unmount(2) by filesystem ID, retrying while the filesystem is busy
+/// (EBUSY) for a bounded time; then the error says what is holding it.
+pub fn unmount(host: &mut dyn Host, mount: &MountEntry) -> Result<(), HostError> {
+    let target = &mount.target;
     let mut last = None;
-    let done = poll(FREE_WITHIN, || match host.unmount(target, false) {
+    let done = poll(FREE_WITHIN, || match host.unmount(mount, false) {
         Ok(()) => Ok(true),
         Err(e) if e.errno == Errno::EBUSY => {
             last = Some(e);

@@ -32,6 +32,8 @@ use serde::{Deserialize, Serialize};
 pub use error::{HostError, HostResult};
 pub use nix::errno::Errno;
 
+pub use crate::kernel::mount::Fsid;
+
 /// A jail id as the kernel hands it out (1..=999999).
 pub type Jid = i32;
 
@@ -281,6 +283,9 @@ pub struct MountEntry {
     pub source: String,
     pub target: PathBuf,
     pub readonly: bool,
+    /// Its filesystem ID (`f_fsid`), by which it is unmounted.
+    #[serde(default)]
+    pub fsid: Fsid,
 }
 
 /// A sysctl value: numbers and strings are all brig reads or writes.
@@ -490,8 +495,13 @@ pub trait Host {
 
     // --- mounts: nmount(2), unmount(2), getfsstat(2) --------------------
 
-    fn mount(&mut self, req: &MountRequest) -> HostResult<()>;
-    fn unmount(&mut self, target: &Path, force: bool) -> HostResult<()>;
+    /// nmount(2); the new mount as getfsstat(2) shows it, with the
+    /// filesystem ID that unmounts it.
+    fn mount(&mut self, req: &MountRequest) -> HostResult<MountEntry>;
+    /// unmount(2) of this mount by its filesystem ID (MNT_BYFSID), never
+    /// by its path: a jail can redirect a path in its root (kernel::mount).
+    /// ENOENT when no filesystem has that ID any more.
+    fn unmount(&mut self, mount: &MountEntry, force: bool) -> HostResult<()>;
     fn mounts(&self) -> HostResult<Vec<MountEntry>>;
     /// How many rules devfs ruleset `ruleset` (1..=65535) has, walked with
     /// DEVFSIO_RGETNEXT as devfs(8) does: 0 when it is not loaded. A devfs

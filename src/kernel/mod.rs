@@ -8,6 +8,7 @@
 pub mod devfs;
 pub mod ioccom;
 pub mod login;
+pub mod mount;
 pub mod net;
 pub mod rctl;
 pub mod sysctl;

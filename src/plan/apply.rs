@@ -5,7 +5,7 @@
 //! restart, never half-done.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ipnet::IpNet;
 use serde::Serialize;
@@ -386,7 +386,7 @@ fn mount_changes(cfg: &HostConfig, spec: &JailSpec, mounted: &[MountEntry], plan
     for m in &inside {
         at.entry(m.target.as_path()).or_default().push(m);
     }
-    let mut unmount: Vec<PathBuf> = Vec::new();
+    let mut unmount: Vec<&MountEntry> = Vec::new();
     let mut mount = Vec::new();
     let wanted = mounts(cfg, spec);
     let mut wanted_targets = HashSet::new();
@@ -396,13 +396,16 @@ fn mount_changes(cfg: &HostConfig, spec: &JailSpec, mounted: &[MountEntry], plan
         let here = at.get(full.as_path()).map_or(&[][..], Vec::as_slice);
         let matches = |m: &&MountEntry| &m.fstype == fstype && &m.source == source && m.readonly == *readonly;
         if !here.iter().any(matches) {
-            unmount.extend(here.iter().map(|m| m.target.clone()));
+            // Stacked mounts come off the top first.
+            unmount.extend(here.iter().rev().copied());
             mount.extend(super::run::guarded(op.clone()));
         }
         wanted_targets.insert(full);
     }
     let may_mount = spec.params.iter().any(|p| p.name == "allow.mount" && p.value == ParamValue::Bool(true));
-    for m in inside.iter().filter(|m| !wanted_targets.contains(&m.target)) {
+    // Newest first, so that of mounts stacked on one target the top one
+    // comes off first.
+    for m in inside.iter().rev().filter(|m| !wanted_targets.contains(&m.target)) {
         if may_mount {
             plan.notes.push(format!(
                 "{} {} on {} is not in the definition; left alone because the jail may mount filesystems itself (allow.mount)",
@@ -411,12 +414,13 @@ fn mount_changes(cfg: &HostConfig, spec: &JailSpec, mounted: &[MountEntry], plan
                 shown(&root, &m.target)
             ));
         } else {
-            unmount.push(m.target.clone());
+            unmount.push(m);
         }
     }
-    unmount.sort_by_key(|t| std::cmp::Reverse(t.components().count()));
-    unmount.dedup();
-    plan.ops.extend(unmount.into_iter().map(|target| Op::Unmount { target }));
+    // Deepest first; a stable sort keeps stacked mounts top first.
+    unmount.sort_by_key(|m| std::cmp::Reverse(m.target.components().count()));
+    unmount.dedup_by_key(|m| m.fsid);
+    plan.ops.extend(unmount.into_iter().map(|m| Op::Unmount { mount: m.clone() }));
     plan.ops.extend(mount);
 }
 
@@ -455,7 +459,7 @@ mod tests {
     }
 
     fn m(target: &str, fstype: &str, source: &str, readonly: bool) -> MountEntry {
-        MountEntry { fstype: fstype.into(), source: source.into(), target: target.into(), readonly }
+        crate::plan::testing::mount(target, fstype, source, readonly)
     }
 
     /// What the kernel and the host look like right after `brig start` of

@@ -187,8 +187,7 @@ mod tests {
         let s = spec("release = \"14.3-RELEASE\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\n");
         let live =
             LiveJail::from_params(&[crate::host::JailParam::int("jid", 7), crate::host::JailParam::str("name", "web")]);
-        let m =
-            |t: &str, fs: &str| MountEntry { fstype: fs.into(), source: fs.into(), target: t.into(), readonly: false };
+        let m = |t: &str, fs: &str| crate::plan::testing::mount(t, fs, fs, false);
         let mounts = vec![
             m("/usr/local/brig/jails/web/root", "zfs"),
             m("/usr/local/brig/jails/web/root/dev", "devfs"),

@@ -52,6 +52,19 @@ pub(crate) mod testing {
         crate::host::params::KernelParams::new(known.map(str::to_string).collect(), release)
     }
 
+    /// A mount as getfsstat shows it, with a filesystem ID of its own.
+    pub fn mount(target: &str, fstype: &str, source: &str, readonly: bool) -> crate::host::MountEntry {
+        static NEXT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::host::MountEntry {
+            fstype: fstype.into(),
+            source: source.into(),
+            target: target.into(),
+            readonly,
+            fsid: [id, 0],
+        }
+    }
+
     pub fn lines(ops: &[Op]) -> Vec<String> {
         ops.iter().map(ToString::to_string).collect()
     }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::host::MountEntry;
 use crate::model::DatasetName;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +90,9 @@ pub enum Op {
     /// interrupted stop removed it) to leave the kernel, before its mounts
     /// are taken down. Nothing to undo.
     AwaitGone { name: String, jid: i32 },
-    /// unmount(2). Cannot be undone.
-    Unmount { target: PathBuf },
+    /// unmount(2) of a mount getfsstat showed, by its filesystem ID
+    /// (Host::unmount). Cannot be undone.
+    Unmount { mount: MountEntry },
     /// Remove an interface alias. Cannot be undone.
     RemoveAlias { interface: String, addr: ipnet::IpNet },
     /// Remove a file (a path of the managed machine). Cannot be undone.
@@ -161,7 +163,7 @@ impl fmt::Display for Op {
             Op::RemoveRctl { rule } => write!(f, "rctl -r {rule}"),
             Op::PinCpus { jail, cpus } => write!(f, "cpuset -l {} -j {jail}", cpu_list(cpus)),
             Op::ExecIn { stage, jail, command, .. } => write!(f, "{stage} in {jail}: {command}"),
-            Op::Unmount { target } => write!(f, "umount {}", target.display()),
+            Op::Unmount { mount } => write!(f, "umount {}", mount.target.display()),
             Op::RemoveAlias { interface, addr } => write!(f, "ifconfig {interface} {} -alias", addr.addr()),
             Op::RemoveFile { path } => write!(f, "rm {}", path.display()),
             Op::Rename { from, to } => write!(f, "zfs rename {from} {to}"),

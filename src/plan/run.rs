@@ -305,8 +305,10 @@ pub fn unmount_all(cfg: &HostConfig, name: &JailName, mounts: &[MountEntry]) -> 
     let root = root_path(cfg, name);
     let mut inside: Vec<&MountEntry> =
         mounts.iter().filter(|m| m.target.starts_with(&root) && !(m.fstype == "zfs" && m.target == root)).collect();
+    // Deepest first; newest first among mounts stacked on one target.
+    inside.reverse();
     inside.sort_by_key(|m| std::cmp::Reverse(m.target.components().count()));
-    inside.into_iter().map(|m| Op::Unmount { target: m.target.clone() }).collect()
+    inside.into_iter().map(|m| Op::Unmount { mount: m.clone() }).collect()
 }
 
 /// Remove the aliases a start added, as its record says, where they are
@@ -450,8 +452,7 @@ mod tests {
     #[test]
     fn golden_stop_order_and_cleanup_of_a_stopped_jail() {
         let live = LiveJail::from_params(&[JailParam::int("jid", 3), JailParam::str("name", "web")]);
-        let m =
-            |t: &str, fs: &str| MountEntry { fstype: fs.into(), source: fs.into(), target: t.into(), readonly: false };
+        let m = |t: &str, fs: &str| crate::plan::testing::mount(t, fs, fs, false);
         let mounts = vec![
             m("/usr/local/brig/jails/web/root", "zfs"),
             m("/usr/local/brig/jails/web/root/dev", "devfs"),
@@ -541,8 +542,7 @@ mod tests {
 
     #[test]
     fn mounts_are_grouped_by_the_jail_they_are_in() {
-        let m =
-            |t: &str| MountEntry { fstype: "devfs".into(), source: "devfs".into(), target: t.into(), readonly: false };
+        let m = |t: &str| crate::plan::testing::mount(t, "devfs", "devfs", false);
         let all = vec![
             m("/usr/local/brig/jails/web/root/dev"),
             m("/usr/local/brig/jails/web/root/usr/local/www"),

@@ -126,8 +126,9 @@ fn devfs_is_mounted_with_a_loaded_ruleset_and_unmounted() {
     };
     t.host.mount(&req).expect("mounted");
     assert!(t.host.mounts().expect("mounts").iter().any(|m| m.target == dev && m.fstype == "devfs"));
-    t.host.unmount(&dev, false).expect("unmounted");
-    assert_eq!(errno(t.host.unmount(&dev, false)), Errno::EINVAL, "nothing is mounted there now");
+    let mounted = t.mounted_at(&dev);
+    t.host.unmount(&mounted, false).expect("unmounted");
+    assert_eq!(errno(t.host.unmount(&mounted, false)), Errno::ENOENT, "no filesystem has that ID now");
 }
 
 #[test]
@@ -149,12 +150,41 @@ fn nullfs_and_tmpfs_mounts_and_a_busy_one() {
     // A process with its working directory there keeps it busy.
     let mut resident =
         std::process::Command::new("sleep").arg("300").current_dir(t.host.local_path(&tmp)).spawn().expect("sleep");
-    assert_eq!(errno(t.host.unmount(&tmp, false)), Errno::EBUSY);
+    let (tmpfs, nullfs) = (t.mounted_at(&tmp), t.mounted_at(&dst));
+    assert_eq!(errno(t.host.unmount(&tmpfs, false)), Errno::EBUSY);
     resident.kill().expect("kill");
     resident.wait().expect("reaped");
-    t.host.unmount(&tmp, false).expect("free now");
-    t.host.unmount(&dst, false).expect("nullfs");
+    t.host.unmount(&tmpfs, false).expect("free now");
+    t.host.unmount(&nullfs, false).expect("nullfs");
     assert_eq!(errno(t.host.mount(&m("nosuchfs", "x", &dst, false))), Errno::ENODEV);
+}
+
+#[test]
+fn an_unmount_by_id_takes_its_own_mount_wherever_its_path_now_leads() {
+    // A jail's root swaps a parent of its mount for a symlink to where
+    // another mount lives; unmount(2) by path would follow it (namei with
+    // FOLLOW in kern_unmount) and take the other one.
+    let mut t = Target::new("byfsid");
+    let (mine, theirs) = (t.dir("jail/mnt/data"), t.dir("other/data"));
+    let tmpfs = |target: &Path| MountRequest {
+        fstype: "tmpfs".into(),
+        source: "tmpfs".into(),
+        target: target.to_path_buf(),
+        readonly: false,
+        options: Vec::new(),
+    };
+    t.host.mount(&tmpfs(&mine)).expect("mine");
+    t.host.mount(&tmpfs(&theirs)).expect("theirs");
+    let (m, o) = (t.mounted_at(&mine), t.mounted_at(&theirs));
+    assert_ne!(m.fsid, o.fsid, "every mount has an ID of its own");
+    let parent = t.host.local_path(&t.mountpoint().join("jail/mnt"));
+    std::fs::rename(&parent, parent.with_file_name("mnt.old")).expect("moved away");
+    std::os::unix::fs::symlink(t.host.local_path(&t.mountpoint().join("other")), &parent).expect("planted");
+    t.host.unmount(&m, false).expect("its own mount, found by ID");
+    let left = t.host.mounts().expect("mounts");
+    assert!(left.iter().any(|e| e.fsid == o.fsid && e.target == theirs), "the other mount is untouched");
+    assert!(!left.iter().any(|e| e.fsid == m.fsid));
+    t.host.unmount(&o, false).expect("theirs");
 }
 
 #[test]

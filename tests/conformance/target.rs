@@ -112,6 +112,12 @@ impl Target {
         p
     }
 
+    /// The newest mount on `target`, as getfsstat shows it.
+    pub fn mounted_at(&self, target: &std::path::Path) -> brig::host::MountEntry {
+        let mounts = self.host.mounts().expect("mounts");
+        mounts.into_iter().rfind(|m| m.target == target).unwrap_or_else(|| panic!("nothing on {}", target.display()))
+    }
+
     /// The full name of a scenario jail.
     pub fn jail(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
@@ -155,11 +161,12 @@ impl Target {
         }
         let mp = h.zfs_get(&self.dataset, &["mountpoint"]).ok().map(|p| PathBuf::from(&p["mountpoint"]));
         if let (Some(mp), Ok(mounts)) = (mp, h.mounts()) {
-            let mut inside: Vec<PathBuf> =
-                mounts.into_iter().filter(|m| m.target.starts_with(&mp) && m.target != mp).map(|m| m.target).collect();
-            inside.sort_by_key(|t| std::cmp::Reverse(t.components().count()));
-            for t in inside {
-                let _ = h.unmount(&t, true);
+            let mut inside: Vec<brig::host::MountEntry> =
+                mounts.into_iter().filter(|m| m.target.starts_with(&mp) && m.target != mp).collect();
+            inside.reverse();
+            inside.sort_by_key(|m| std::cmp::Reverse(m.target.components().count()));
+            for m in inside {
+                let _ = h.unmount(&m, true);
             }
         }
         let _ = h.zfs_destroy(&self.dataset, true);

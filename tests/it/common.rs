@@ -183,3 +183,14 @@ pub fn busybox_root(sim: &Sim, machine_path: &str) {
     std::fs::write(root.join("etc/passwd"), "root:*:0:0::/root:/bin/sh\nnobody:*:65534:65534::/nonexistent:/bin/sh\n")
         .expect("passwd");
 }
+
+/// The newest mount on `target` of a host, as getfsstat shows it: what
+/// `Host::unmount` takes.
+#[track_caller]
+pub fn mounted_at(h: &dyn brig::host::Host, target: &str) -> brig::host::MountEntry {
+    let mounts = h.mounts().expect("mounts");
+    mounts
+        .into_iter()
+        .rfind(|m| m.target == Path::new(target))
+        .unwrap_or_else(|| panic!("nothing is mounted on {target}"))
+}

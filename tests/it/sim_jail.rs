@@ -297,10 +297,11 @@ fn the_mounts_of_a_dying_jail_are_busy() {
     .expect("mounted");
     let jid = h.jail_set(&jail("a", &root), SetFlags::CREATE).expect("created");
     h.jail_remove(jid).expect("removed");
-    let e = h.unmount(std::path::Path::new("/j/dev"), false).expect_err("busy");
+    let dev = crate::common::mounted_at(&h, "/j/dev");
+    let e = h.unmount(&dev, false).expect_err("busy");
     assert_eq!((e.errno, e.detail.as_str()), (Errno::EBUSY, "/j/dev is busy: jail a (jid 1) is still dying"));
     while h.jail_get(&JailKey::Jid(jid), &["jid"], GetFlags::DYING).is_ok() {}
-    h.unmount(std::path::Path::new("/j/dev"), false).expect("free once it is gone");
+    h.unmount(&dev, false).expect("free once it is gone");
 }
 
 #[test]

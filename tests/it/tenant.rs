@@ -270,3 +270,24 @@ fn a_dataset_detached_behind_brigs_back_does_not_block_the_stop() {
     sim.brig(&["stop", "t1"]).ok();
     assert_eq!(sim.host_jails(), Vec::<String>::new());
 }
+
+#[test]
+fn a_tenant_redirecting_a_mount_point_cannot_make_stop_unmount_anothers() {
+    let mount = |target: &str| format!("type = \"empty\"\n[[mount]]\nfstype = \"tmpfs\"\ntarget = \"{target}\"\n");
+    let sim = tenants(&[("box", &mount("/mnt/data")), ("other", &mount("/data"))]);
+    sim.brig(&["start", "box", "other"]).ok();
+    // Root in box swaps the parent of its mount for a symlink to other's
+    // root: /mnt/data now leads to other's /data.
+    let root = sim.file("/usr/local/brig/jails/box/root");
+    std::fs::rename(root.join("mnt"), root.join("mnt.old")).expect("move");
+    std::os::unix::fs::symlink("/usr/local/brig/jails/other/root", root.join("mnt")).expect("plant");
+    sim.brig(&["stop", "box"]).ok();
+    let mounts = sim.host().mounts().expect("mounts");
+    let on = |t: &str| mounts.iter().any(|m| m.target == std::path::Path::new(t));
+    assert!(on("/usr/local/brig/jails/other/root/data"), "other's mount is untouched: {mounts:?}");
+    assert!(!on("/usr/local/brig/jails/box/root/mnt/data"), "box's own mount is gone");
+    sim.brig(&["stop", "other"]).ok();
+    let left = sim.host().mounts().expect("mounts");
+    let other = std::path::Path::new("/usr/local/brig/jails/other/root");
+    assert!(!left.iter().any(|m| m.target.starts_with(other) && m.target != other), "{left:?}");
+}

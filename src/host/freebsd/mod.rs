@@ -74,13 +74,6 @@ fn c_string(op: &'static str, what: &str, s: &str) -> HostResult<CString> {
     CString::new(s).map_err(|_| HostError::new(op, Errno::EINVAL, format!("{what} contains a NUL byte")))
 }
 
-/// The same for a path, byte for byte.
-fn c_path(op: &'static str, path: &Path) -> HostResult<CString> {
-    use std::os::unix::ffi::OsStrExt;
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| HostError::new(op, Errno::EINVAL, format!("{}: path contains a NUL byte", path.display())))
-}
-
 /// The text of a NUL-terminated message buffer the kernel filled in
 /// (`errmsg`), empty when it wrote nothing.
 fn buffer_text(buf: &[u8]) -> String {
@@ -158,12 +151,12 @@ impl Host for FreeBsdHost {
         zfs::list(root, props)
     }
 
-    fn mount(&mut self, req: &MountRequest) -> HostResult<()> {
+    fn mount(&mut self, req: &MountRequest) -> HostResult<MountEntry> {
         mount::mount(req)
     }
 
-    fn unmount(&mut self, target: &Path, force: bool) -> HostResult<()> {
-        mount::unmount(target, force)
+    fn unmount(&mut self, m: &MountEntry, force: bool) -> HostResult<()> {
+        mount::unmount(m, force)
     }
 
     fn mounts(&self) -> HostResult<Vec<MountEntry>> {

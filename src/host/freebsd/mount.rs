@@ -2,13 +2,13 @@
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use libc::{c_char, c_long};
 use nix::errno::Errno;
 
+use super::c_string;
 use super::jail::{iov_count, IovRequest};
-use super::{c_path, c_string};
 use crate::host::encode::IovPair;
 use crate::host::{HostError, HostResult, MountEntry, MountRequest};
 
@@ -57,7 +57,7 @@ fn options(req: &MountRequest) -> HostResult<Vec<IovPair>> {
 }
 
 /// nmount(2) with the kernel's errmsg as the error detail.
-pub(super) fn mount(req: &MountRequest) -> HostResult<()> {
+pub(super) fn mount(req: &MountRequest) -> HostResult<MountEntry> {
     let mut r = IovRequest::new(options(req)?);
     let mut iov = r.iovecs();
     let niov = iov_count("nmount", &iov)?;
@@ -72,17 +72,28 @@ pub(super) fn mount(req: &MountRequest) -> HostResult<()> {
         let detail = if detail.is_empty() { format!("mounting {what}") } else { format!("mounting {what}: {detail}") };
         return Err(HostError::new("nmount", errno, detail));
     }
-    Ok(())
+    // The newest mount on the target is this one: its filesystem ID is
+    // what unmounts it (getfsstat lists mounts oldest first).
+    let all = mounts()?;
+    all.into_iter().rfind(|m| m.target == req.target).ok_or_else(|| {
+        HostError::new(
+            "getfsstat",
+            Errno::ENOENT,
+            format!("{} was mounted but is not in the mount table", req.target.display()),
+        )
+    })
 }
 
-/// unmount(2), with MNT_FORCE when asked.
-pub(super) fn unmount(target: &Path, force: bool) -> HostResult<()> {
-    let path = c_path("unmount", target)?;
-    let flags = if force { libc::MNT_FORCE } else { 0 };
-    // SAFETY: `path` is a valid NUL-terminated string for the whole call.
-    if unsafe { libc::unmount(path.as_ptr(), flags) } != 0 {
+/// unmount(2) by filesystem ID (MNT_BYFSID, kernel::mount), with
+/// MNT_FORCE when asked.
+pub(super) fn unmount(mount: &MountEntry, force: bool) -> HostResult<()> {
+    let by_id = std::ffi::CString::new(crate::kernel::mount::fsid_path(mount.fsid))
+        .map_err(|_| HostError::new("unmount", Errno::EINVAL, mount.target.display().to_string()))?;
+    let flags = libc::MNT_BYFSID | if force { libc::MNT_FORCE } else { 0 };
+    // SAFETY: `by_id` is a valid NUL-terminated string for the whole call.
+    if unsafe { libc::unmount(by_id.as_ptr(), flags) } != 0 {
         let errno = Errno::last();
-        return Err(HostError::new("unmount", errno, target.display().to_string()));
+        return Err(HostError::new("unmount", errno, mount.target.display().to_string()));
     }
     Ok(())
 }
@@ -98,6 +109,9 @@ fn entry(s: &libc::statfs) -> MountEntry {
         source: String::from_utf8_lossy(&field(&s.f_mntfromname)).into_owned(),
         target: PathBuf::from(OsStr::from_bytes(&field(&s.f_mntonname))),
         readonly: s.f_flags & (libc::MNT_RDONLY as u64) != 0,
+        // SAFETY: fsid_t is `struct { int32_t val[2]; }` (sys/mount.h);
+        // the libc crate only keeps its field private.
+        fsid: unsafe { std::mem::transmute::<libc::fsid_t, [i32; 2]>(s.f_fsid) },
     }
 }
 

@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::io;
-use std::path::PathBuf;
 use std::process::Stdio;
 
 use foreign_types::ForeignType;
@@ -21,7 +20,7 @@ use nvpair::{NvData, NvList};
 use zfs_core::{DataSetType, Zfs};
 
 use super::{c_string, io_errno, mount};
-use crate::host::{DatasetInfo, HostError, HostResult};
+use crate::host::{DatasetInfo, HostError, HostResult, MountEntry};
 use crate::kernel::zfs::{self as zfs_text, NativeValue};
 
 /// zfs(8) in the base system.
@@ -111,8 +110,8 @@ fn nvlist(op: &'static str, props: &[(String, NativeValue)]) -> HostResult<NvLis
 }
 
 /// Where a dataset (or snapshot) is mounted, from getfsstat(2).
-fn mounted_at(name: &str) -> HostResult<Vec<PathBuf>> {
-    Ok(mount::mounts()?.into_iter().filter(|m| m.fstype == "zfs" && m.source == name).map(|m| m.target).collect())
+fn mounted_at(name: &str) -> HostResult<Vec<MountEntry>> {
+    Ok(mount::mounts()?.into_iter().filter(|m| m.fstype == "zfs" && m.source == name).collect())
 }
 
 /// Mounts a filesystem libzfs_core just made, when zfs(8) would have: the
@@ -229,7 +228,7 @@ pub(super) fn destroy(lzc: &mut Lzc, name: &str, recursive: bool) -> HostResult<
             if i > 0 {
                 let _ = run_zfs(OP, &["mount", name]);
             }
-            return Err(HostError::new(OP, e.errno, format!("cannot unmount {name} from {}", at.display())));
+            return Err(HostError::new(OP, e.errno, format!("cannot unmount {name} from {}", at.target.display())));
         }
     }
     let destroyed = lzc.get(OP).and_then(|z| z.destroy(cname.as_c_str()).map_err(|e| lzc_err(OP, &e, name)));

@@ -521,14 +521,18 @@ impl Host for SimHost {
         self.read("zfs_list", |st| zfs::list(st, cfg, &paths, root, props))
     }
 
-    fn mount(&mut self, req: &MountRequest) -> HostResult<()> {
+    fn mount(&mut self, req: &MountRequest) -> HostResult<MountEntry> {
         let (cfg, paths) = (&self.cfg, self.paths());
-        self.write("mount", |st| mount::mount(st, cfg, &paths, req))
+        self.write("mount", |st| {
+            mount::mount(st, cfg, &paths, req)?;
+            // Every kind of mount is recorded last (State::push_mount).
+            st.mounts.last().cloned().ok_or((Errno::EIO, "the new mount is not recorded".to_string()))
+        })
     }
 
-    fn unmount(&mut self, target: &Path, _force: bool) -> HostResult<()> {
+    fn unmount(&mut self, m: &MountEntry, _force: bool) -> HostResult<()> {
         let paths = self.paths();
-        self.write("unmount", |st| mount::unmount(st, &paths, target))
+        self.write("unmount", |st| mount::unmount(st, &paths, m))
     }
 
     fn mounts(&self) -> HostResult<Vec<MountEntry>> {

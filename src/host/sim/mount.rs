@@ -53,12 +53,7 @@ pub fn mount(st: &mut State, cfg: &SimConfig, paths: &zfs::Paths, req: &MountReq
     match req.fstype.as_str() {
         "nullfs" => {
             let src = fs::resolve_dir(paths.root, Path::new(&req.source)).map_err(|e| (e, req.source.clone()))?;
-            st.mounts.push(MountEntry {
-                fstype: "nullfs".into(),
-                source: src.to_string_lossy().into_owned(),
-                target,
-                readonly: req.readonly,
-            });
+            st.push_mount("nullfs", &src.to_string_lossy(), target, req.readonly);
             Ok(())
         }
         "zfs" => zfs::mount_request(st, cfg, paths, &req.source, &target),
@@ -66,7 +61,7 @@ pub fn mount(st: &mut State, cfg: &SimConfig, paths: &zfs::Paths, req: &MountReq
             if other == "devfs" {
                 populate_devfs(&fs::local(paths.root, &target)).map_err(|e| (e, target.display().to_string()))?;
             }
-            st.mounts.push(MountEntry { fstype: other.into(), source: other.into(), target, readonly: req.readonly });
+            st.push_mount(other, other, target, req.readonly);
             Ok(())
         }
     }
@@ -124,14 +119,23 @@ fn depopulate_devfs(dir: &Path) {
     }
 }
 
-/// unmount(2): EINVAL when nothing is mounted there, EBUSY while another
-/// mount sits beneath it (MNT_FORCE does not help with that either) or
-/// while something still uses it (busy::holder).
-pub fn unmount(st: &mut State, paths: &zfs::Paths, target: &Path) -> Result<(), Refusal> {
-    let target = fs::resolve(paths.root, target).map_err(|e| (e, target.display().to_string()))?;
-    let Some(idx) = st.mounts.iter().rposition(|m| m.target == target) else {
-        return Err(no(Errno::EINVAL, format!("{} is not a mount point", target.display())));
+/// unmount(2) with MNT_BYFSID (kern_unmount): the mount is found by its
+/// filesystem ID alone, ENOENT when none has it (vfs_getvfs), whatever
+/// its path now leads to; EBUSY while another mount sits beneath it
+/// (MNT_FORCE does not help with that either) or while something still
+/// uses it (busy::holder).
+pub fn unmount(st: &mut State, paths: &zfs::Paths, mount: &MountEntry) -> Result<(), Refusal> {
+    let Some(idx) = st.mounts.iter().position(|m| m.fsid == mount.fsid) else {
+        return Err(no(
+            Errno::ENOENT,
+            format!(
+                "{}: no mounted filesystem has ID {}",
+                mount.target.display(),
+                crate::kernel::mount::fsid_path(mount.fsid)
+            ),
+        ));
     };
+    let target = st.mounts[idx].target.clone();
     if st.mounts.iter().any(|m| m.target != target && m.target.starts_with(&target)) {
         return Err(no(Errno::EBUSY, format!("{}: a filesystem is mounted beneath it", target.display())));
     }
@@ -142,7 +146,9 @@ pub fn unmount(st: &mut State, paths: &zfs::Paths, target: &Path) -> Result<(), 
         let ds = st.mounts[idx].source.clone();
         return zfs::unmount_request(st, paths, &ds);
     }
-    if st.mounts[idx].fstype == "devfs" {
+    // The nodes go with the mount, but only where the path still leads to
+    // it: a jail may have redirected a parent directory since.
+    if st.mounts[idx].fstype == "devfs" && fs::resolve(paths.root, &target).is_ok_and(|t| t == target) {
         depopulate_devfs(&fs::local(paths.root, &target));
     }
     st.mounts.remove(idx);

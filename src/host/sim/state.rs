@@ -124,13 +124,22 @@ impl State {
                 holds: Vec::new(),
             },
         );
-        s.mounts.push(MountEntry { fstype: "zfs".into(), source: cfg.pool.clone(), target: root_mnt, readonly: false });
+        s.push_mount("zfs", &cfg.pool.clone(), root_mnt, false);
         s
     }
 
     pub fn guid(&mut self) -> u64 {
         self.next_guid += 1;
         self.next_guid
+    }
+
+    /// Records a new mount with a filesystem ID of its own, as
+    /// vfs_getnewfsid gives every mount (nullfs, tmpfs, devfs) and ZFS
+    /// every dataset.
+    pub fn push_mount(&mut self, fstype: &str, source: &str, target: PathBuf, readonly: bool) {
+        let id = self.guid();
+        let fsid = [i32::try_from(id & 0x7fff_ffff).unwrap_or(i32::MAX), i32::try_from(id >> 31).unwrap_or(0)];
+        self.mounts.push(MountEntry { fstype: fstype.into(), source: source.into(), target, readonly, fsid });
     }
 }
 

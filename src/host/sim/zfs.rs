@@ -19,7 +19,7 @@ use super::fs;
 use super::jail::Refusal;
 use super::state::{SimDataset, State};
 use crate::host::Jid;
-use crate::host::{DatasetInfo, DatasetKind, MountEntry};
+use crate::host::{DatasetInfo, DatasetKind};
 
 /// ZFS_MAX_DATASET_NAME_LEN
 const MAX_NAME: usize = 256;
@@ -393,12 +393,7 @@ fn mount_at(st: &mut State, paths: &Paths, name: &str, mp: &Path) -> Result<(), 
     if let Some(d) = st.datasets.get_mut(name) {
         d.mounted = Some(mp.to_path_buf());
     }
-    st.mounts.push(MountEntry {
-        fstype: "zfs".into(),
-        source: name.to_string(),
-        target: mp.to_path_buf(),
-        readonly: false,
-    });
+    st.push_mount("zfs", name, mp.to_path_buf(), false);
     Ok(())
 }
 
@@ -984,7 +979,7 @@ pub fn mount_in_jail(
     mount_at(st, paths, name, &root.join(inside))
 }
 
-/// Unmounting a zfs mount entry by path.
+/// Unmounting the mount entry of a dataset.
 pub fn unmount_request(st: &mut State, paths: &Paths, name: &str) -> Result<(), Refusal> {
     unmount_ds(st, paths, name)
 }
