@@ -27,6 +27,8 @@ pub enum Action {
     Stop,
     Destroy,
     Apply,
+    /// An apply that makes a jail's datasets from its definition.
+    Provision,
 }
 
 impl Action {
@@ -37,6 +39,7 @@ impl Action {
             Action::Stop => "stop",
             Action::Destroy => "destroy",
             Action::Apply => "apply",
+            Action::Provision => "apply making its datasets",
         }
     }
 }

@@ -201,7 +201,8 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
             continue;
         }
         super::run::show(&p.name, &p.ops);
-        super::guard::journaled(host, &p.name, crate::journal::Action::Apply, |h| {
+        let action = if p.provisions { crate::journal::Action::Provision } else { crate::journal::Action::Apply };
+        super::guard::journaled(host, &p.name, action, |h| {
             crate::exec::run(h, &p.ops).map_err(|e| CliError::Failed(format!("jail {}: {e}", p.name)))
         })?;
         changes += p.ops.len();

@@ -72,6 +72,20 @@ fn dependents(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> Vec<JailNam
 /// aliases, rules, datasets, records and definition (what destroy --force
 /// does, and how an interrupted create is taken back).
 pub(super) fn remove_everything(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(), CliError> {
+    remove(host, cfg, name, true)
+}
+
+/// All of it but the definition: how an interrupted apply that was making
+/// the jail's datasets is taken back.
+pub(super) fn remove_all_but_definition(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    name: &JailName,
+) -> Result<(), CliError> {
+    remove(host, cfg, name, false)
+}
+
+fn remove(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, definition: bool) -> Result<(), CliError> {
     let def_path = host.local_path(&plan::definition_path(name));
     let running = host.jail_find(name.as_str())?;
     let dying = match running {
@@ -90,7 +104,7 @@ pub(super) fn remove_everything(host: &mut dyn Host, cfg: &HostConfig, name: &Ja
         mounts: &mounts,
         interfaces: &interfaces,
         dataset_exists: crate::observe::dataset_exists(host, plan::dataset(cfg, name).as_str())?,
-        definition_exists: def_path.exists(),
+        definition_exists: definition && def_path.exists(),
     };
     crate::exec::run(host, &plan::destroy(cfg, name, &seen))?;
     Ok(())

@@ -37,10 +37,12 @@ pub(super) fn journaled<T>(
 
 /// A create is taken back (it had not finished, so the jail never
 /// existed); a start is taken back as a stop would; a stop, a destroy and
-/// an apply are finished.
+/// an apply are finished; an apply that was making the jail's datasets is
+/// taken back but for the definition, and made again from it.
 fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(), CliError> {
     let Some(entry) = journal::unfinished(host, name)? else { return Ok(()) };
-    let spec = || jail::load(&host.local_path(&definition_path(name)), name, cfg);
+    let def = host.local_path(&definition_path(name));
+    let spec = || jail::load(&def, name, cfg);
     let done = match entry.action {
         Action::Create => {
             super::destroy::remove_everything(host, cfg, name)?;
@@ -60,6 +62,15 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(),
             } else {
                 "finished"
             }
+        }
+        Action::Provision => {
+            super::destroy::remove_all_but_definition(host, cfg, name)?;
+            let spec = spec()?;
+            let plans = super::apply::plans(host, cfg, std::slice::from_ref(&spec))?;
+            for p in &plans {
+                crate::exec::run(host, &p.ops)?;
+            }
+            "taken back and done again"
         }
         Action::Apply => {
             let spec = spec()?;

@@ -3,6 +3,7 @@
 //! jail from rctl_get_racct(2), one call per jail and no process.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -198,12 +199,24 @@ fn change_limits(
     }
     let text = doc.to_string();
     let spec = jail::check(&path, &text, name, cfg)?;
-    atomic::write(&path, text.as_bytes(), 0o600).map_err(|e| CliError::Config(ConfigError::io(&path, e)))?;
+    // Journaled as an apply from the moment the definition changes: a
+    // brig killed before the rules follow leaves an entry, and recovery
+    // brings the rules in line with the new definition.
+    super::guard::journaled(host, name, crate::journal::Action::Apply, |host| {
+        atomic::write(&path, text.as_bytes(), 0o600).map_err(|e| CliError::Config(ConfigError::io(&path, e)))?;
+        live(host, cfg, &spec, &path, &old)
+    })
+}
+
+/// Brings a running jail's rules and cpuset in line with its changed
+/// definition; restores the old definition if that fails.
+fn live(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, path: &Path, old: &str) -> Result<ExitCode, CliError> {
+    let name = &spec.name;
     if host.jail_find(name.as_str())?.is_none() {
         println!("updated the limits of {name}; they apply when it starts");
         return Ok(ExitCode::SUCCESS);
     }
-    let plans = super::apply::plans(host, cfg, std::slice::from_ref(&spec))?;
+    let plans = super::apply::plans(host, cfg, std::slice::from_ref(spec))?;
     let ops: Vec<Op> = plans
         .iter()
         .flat_map(|p| p.ops.iter())
@@ -212,7 +225,7 @@ fn change_limits(
         .collect();
     if let Err(e) = crate::exec::run(host, &ops) {
         // The running jail is as it was: so must its definition be.
-        atomic::write(&path, old.as_bytes(), 0o600).map_err(|e| CliError::Config(ConfigError::io(&path, e)))?;
+        atomic::write(path, old.as_bytes(), 0o600).map_err(|e| CliError::Config(ConfigError::io(path, e)))?;
         return Err(CliError::Failed(format!("jail {name}: {e}; the definition is unchanged")));
     }
     for n in plans.iter().flat_map(|p| p.notes.iter()).filter(|n| n.starts_with("the limits of")) {

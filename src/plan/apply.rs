@@ -45,6 +45,10 @@ pub struct JailPlan {
     pub restart: Vec<Restart>,
     /// Things brig noticed and deliberately leaves alone.
     pub notes: Vec<String>,
+    /// The plan makes the jail's root (a definition without datasets): a
+    /// run killed half-way leaves a root that is there but incomplete, so
+    /// it is journaled as a provisioning that recovery takes back whole.
+    pub provisions: bool,
 }
 
 impl JailPlan {
@@ -94,6 +98,7 @@ pub fn jail(cfg: &HostConfig, spec: &JailSpec, seen: &Seen) -> Result<JailPlan, 
         ops: Vec::new(),
         restart: Vec::new(),
         notes: Vec::new(),
+        provisions: false,
     };
     datasets(cfg, spec, seen, &mut plan)?;
     if let Some(r) = &seen.running {
@@ -135,6 +140,7 @@ fn datasets(cfg: &HostConfig, spec: &JailSpec, seen: &Seen, plan: &mut JailPlan)
                 plan.ops.push(jail_dataset(cfg, spec));
             }
             plan.ops.extend(root(cfg, spec));
+            plan.provisions = true;
         }
     }
     for d in &spec.zfs.delegate {

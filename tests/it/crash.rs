@@ -45,8 +45,25 @@ pub fn state(sim: &Sim) -> String {
         .flat_map(|d| crate::common::tree(&sim.file(d)).into_iter().map(move |f| format!("{d}/{f}")))
         .map(|f| format!("{f}: {}", std::fs::read_to_string(sim.file(&f)).unwrap_or_default()))
         .collect();
+    // The jail's root, every file with its contents, so that a root that
+    // exists but was left half-made shows.
+    let root = sim.file(ROOT);
+    let root_files: Vec<String> = crate::common::tree(&root)
+        .into_iter()
+        .map(|f| {
+            let p = root.join(&f);
+            let data = match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.file_type().is_symlink() => format!("-> {:?}", std::fs::read_link(&p).unwrap_or_default()),
+                Ok(m) if m.is_file() => format!("{:?}", std::fs::read(&p).unwrap_or_default().len()),
+                _ => String::new(),
+            };
+            format!("{f} {data}")
+        })
+        .collect();
     let processes = crate::common::processes_in(sim, ROOT);
-    format!("{jails:#?}\n{datasets:#?}\n{mounts:#?}\n{addrs:#?}\n{rules:#?}\n{files:#?}\nprocesses {processes}")
+    format!(
+        "{jails:#?}\n{datasets:#?}\n{mounts:#?}\n{addrs:#?}\n{rules:#?}\n{files:#?}\n{root_files:#?}\nprocesses {processes}"
+    )
 }
 
 /// Kills `args` at each of its host calls in a fresh `setup()`, runs it
@@ -125,6 +142,40 @@ fn destroy_killed_anywhere_is_finished() {
 #[test]
 fn apply_killed_anywhere_is_finished() {
     killed_at_every_call(edited, &["apply"]);
+}
+
+/// A thin jail defined by hand: apply makes its datasets and files.
+fn handwritten() -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["release", "fetch", "14.3-RELEASE", "--from", mirror()]).ok();
+    std::fs::write(
+        sim.file(DEF),
+        "release = \"14.3-RELEASE\"\nhostname = \"box.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.20/24\"]\n",
+    )
+    .expect("definition");
+    sim
+}
+
+#[test]
+fn apply_making_a_jail_killed_anywhere_makes_it_whole() {
+    // Killed after the root was cloned, a re-run used to find the root
+    // there, call the apply finished, and leave it without its rc.conf.
+    killed_at_every_call(handwritten, &["apply"]);
+}
+
+#[test]
+fn boot_stop_killed_anywhere_is_finished() {
+    // Killed after jail_remove, a re-run used to skip the jail that was no
+    // longer running and leave its mounts, alias and rules.
+    killed_at_every_call(running, &["boot", "stop"]);
+}
+
+#[test]
+fn limits_killed_anywhere_converge() {
+    // Killed after the definition was rewritten, the rules in the kernel
+    // used to stay as they were.
+    killed_at_every_call(running, &["limits", "box", "set", "maxproc=77", "memoryuse=2G"]);
 }
 
 /// One release mirror for every run of the test, at a path that does not

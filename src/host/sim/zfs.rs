@@ -427,8 +427,24 @@ fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn new_dataset(st: &mut State, props: BTreeMap<String, String>, origin: Option<String>, snapshot: bool) -> SimDataset {
-    SimDataset { snapshot, props, origin, creation: now(), guid: st.guid(), mounted: None, holds: Vec::new() }
+/// A new dataset with a new guid. Its storage starts empty: a sim killed
+/// in the middle of an operation never saved the guid it had drawn, so
+/// the guid comes round again and would find that operation's half copy.
+fn new_dataset(
+    st: &mut State,
+    paths: &Paths,
+    props: BTreeMap<String, String>,
+    origin: Option<String>,
+    snapshot: bool,
+) -> Result<SimDataset, Refusal> {
+    let guid = st.guid();
+    for leftover in [paths.stash(guid), paths.snapshot_store(guid)] {
+        match std::fs::remove_dir_all(&leftover) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e, &leftover)),
+            _ => {}
+        }
+    }
+    Ok(SimDataset { snapshot, props, origin, creation: now(), guid, mounted: None, holds: Vec::new() })
 }
 
 fn checked_props(props: &[(String, String)]) -> Result<BTreeMap<String, String>, Refusal> {
@@ -464,7 +480,7 @@ pub fn create(
 ) -> Result<(), Refusal> {
     check_new_fs(st, cfg, name)?;
     let props = checked_props(props)?;
-    let ds = new_dataset(st, props, None, false);
+    let ds = new_dataset(st, paths, props, None, false)?;
     st.datasets.insert(name.to_string(), ds);
     if let Some(mp) = should_mount(st, cfg, name) {
         mount_at(st, paths, name, &mp)?;
@@ -486,7 +502,7 @@ pub fn snapshot(st: &mut State, paths: &Paths, snap: &str) -> Result<(), Refusal
     if st.datasets.contains_key(snap) {
         return Err(no(Errno::EEXIST, format!("snapshot already exists: {snap}")));
     }
-    let ds = new_dataset(st, BTreeMap::new(), None, true);
+    let ds = new_dataset(st, paths, BTreeMap::new(), None, true)?;
     let store = paths.snapshot_store(ds.guid);
     let files = match &src.mounted {
         Some(mp) => fs::local(paths.root, mp),
@@ -519,7 +535,7 @@ pub fn clone(
     };
     check_new_fs(st, cfg, name)?;
     let props = checked_props(props)?;
-    let ds = new_dataset(st, props, Some(origin.to_string()), false);
+    let ds = new_dataset(st, paths, props, Some(origin.to_string()), false)?;
     let stash = paths.stash(ds.guid);
     copy_tree(&paths.snapshot_store(guid), &stash, &[]).map_err(|e| io(e, &stash))?;
     st.datasets.insert(name.to_string(), ds);
@@ -987,6 +1003,22 @@ pub fn unmount_request(st: &mut State, paths: &Paths, name: &str) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_dataset_never_inherits_what_a_killed_operation_left() {
+        // A clone killed half-way wrote files under the guid it drew but
+        // never saved; the next dataset draws the same guid.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let simdir = dir.path().join(".sim");
+        let paths = Paths { root: dir.path(), simdir: &simdir };
+        let mut st = State { next_guid: 7, ..State::default() };
+        let leftover = paths.stash(8).join("etc");
+        std::fs::create_dir_all(&leftover).expect("mkdir");
+        std::fs::write(leftover.join("half"), b"x").expect("write");
+        let ds = new_dataset(&mut st, &paths, BTreeMap::new(), None, false).expect("new");
+        assert_eq!(ds.guid, 8);
+        assert!(!paths.stash(8).exists(), "its storage starts empty");
+    }
 
     #[test]
     fn names_follow_zfs_namecheck() {
