@@ -175,9 +175,12 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
 
 pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
-    let Selection { specs, broken } = specs(host, &cfg, &args.names)?;
-    let names: Vec<&crate::model::JailName> = specs.iter().map(|s| &s.name).collect();
-    let _lock = super::guard::guard(host, &cfg, &names)?;
+    // Locked before their definitions are read: what is applied is what
+    // the definition says while no other brig can change it.
+    let run = RunArgs { names: args.names.clone(), all: args.names.is_empty(), dry_run: false };
+    let names = super::run::targets(host, &run)?;
+    let _lock = super::guard::guard(host, &cfg, &names.iter().collect::<Vec<_>>())?;
+    let Selection { specs, broken } = super::run::load(host, &cfg, names, run.all)?;
     let plans = plans(host, &cfg, &specs)?;
     let mut changes = 0;
     let mut pending: Vec<&JailPlan> = Vec::new();

@@ -87,24 +87,32 @@ pub(super) fn report_broken(broken: &[(JailName, CliError)]) -> String {
     broken.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("\nbrig: ")
 }
 
-/// The selected jails (every defined one with `--all`; a name given twice
-/// counts once), validated, in start order.
-pub(super) fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Result<Selection, CliError> {
-    let names: Vec<JailName> = if args.all {
+/// The jails a batch names (every defined one with `--all`; a name given
+/// twice counts once). Only names: a command locks them before it reads
+/// their definitions (`load`), so it never acts on a definition another
+/// brig changed or removed meanwhile.
+pub(super) fn targets(host: &dyn Host, args: &RunArgs) -> Result<Vec<JailName>, CliError> {
+    if args.all {
         let files = jail::definition_files(host)?;
         let mut v: Vec<JailName> = files.iter().filter_map(|p| jail::name_of(p)).collect();
         v.sort();
-        v
-    } else {
-        let mut v: Vec<JailName> = Vec::new();
-        for n in &args.names {
-            let n = JailName::parse(n)?;
-            if !v.contains(&n) {
-                v.push(n);
-            }
+        return Ok(v);
+    }
+    let mut v: Vec<JailName> = Vec::new();
+    for n in &args.names {
+        let n = JailName::parse(n)?;
+        if !v.contains(&n) {
+            v.push(n);
         }
-        v
-    };
+    }
+    Ok(v)
+}
+
+/// The definitions of `names`, validated, in start order. With `all`, a
+/// jail whose definition went away since it was listed (destroyed by
+/// another brig) is skipped with a sentence; a named one is an error,
+/// unless it still runs from a start record (a stop follows that).
+pub(super) fn load(host: &dyn Host, cfg: &HostConfig, names: Vec<JailName>, all: bool) -> Result<Selection, CliError> {
     let mut specs = Vec::new();
     let mut broken = Vec::new();
     for name in names {
@@ -113,11 +121,14 @@ pub(super) fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Res
             Ok(spec) => specs.push(spec),
             Err(crate::config::ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 let e = CliError::NotFound(format!("jail {name} is not defined; `brig list` shows the jails"));
-                if args.all || crate::observe::started(host, &name).is_none() {
+                if crate::observe::started(host, &name).is_some() {
+                    // Deleted while it runs: a stop still follows its record.
+                    broken.push((name, e));
+                } else if all {
+                    eprintln!("brig: jail {name} was destroyed meanwhile; skipped");
+                } else {
                     return Err(e);
                 }
-                // Deleted while it runs: a stop still follows its record.
-                broken.push((name, e));
             }
             Err(e) => broken.push((name, e.into())),
         }
@@ -126,6 +137,11 @@ pub(super) fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Res
     let order = start_order(&refs).map_err(|e| CliError::Failed(e.to_string()))?;
     let mut sorted: Vec<Option<JailSpec>> = specs.into_iter().map(Some).collect();
     Ok(Selection { specs: order.into_iter().filter_map(|i| sorted[i].take()).collect(), broken })
+}
+
+/// `targets` and `load` at once, for a command that changes nothing.
+pub(super) fn selected(host: &dyn Host, cfg: &HostConfig, args: &RunArgs) -> Result<Selection, CliError> {
+    load(host, cfg, targets(host, args)?, args.all)
 }
 
 /// Runs `one` on each jail in order and goes on after a failure; a jail
@@ -339,8 +355,9 @@ fn guard_unless(
 
 pub fn start(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
-    let Selection { specs, broken } = selected(host, &cfg, &args.run)?;
-    let _lock = guard_unless(args.run.dry_run, host, &cfg, &specs.iter().map(|s| &s.name).collect::<Vec<_>>())?;
+    let names = targets(host, &args.run)?;
+    let _lock = guard_unless(args.run.dry_run, host, &cfg, &names.iter().collect::<Vec<_>>())?;
+    let Selection { specs, broken } = load(host, &cfg, names, args.run.all)?;
     let known = known_params(host, &specs)?;
     let limits = limits_on(host, &specs, args.no_limits)?;
     each(
@@ -354,7 +371,9 @@ pub fn start(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliError
 
 pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     let cfg = load_cfg(host)?;
-    let Selection { specs, broken } = selected(host, &cfg, args)?;
+    let names = targets(host, args)?;
+    let _lock = guard_unless(args.dry_run, host, &cfg, &names.iter().collect::<Vec<_>>())?;
+    let Selection { specs, broken } = load(host, &cfg, names, args.all)?;
     // A jail whose definition does not read is stopped as it was started
     // if it runs, and first (what depends on it is unknown); otherwise its
     // definition is the failure to report.
@@ -368,8 +387,6 @@ pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
         }
     }
     order.extend(specs.iter().rev().map(|s| (s.name.clone(), Some(s))));
-    let names: Vec<&JailName> = order.iter().map(|(n, _)| n).collect();
-    let _lock = guard_unless(args.dry_run, host, &cfg, &names)?;
     let around = Surroundings::read(host, &cfg)?;
     // Nothing is skipped: what a jail that failed to stop depends on
     // still stops.
@@ -381,8 +398,9 @@ pub fn restart(host: &mut dyn Host, args: &StartArgs) -> Result<ExitCode, CliErr
     let run = &args.run;
     // A jail whose definition does not read is not stopped: it could not
     // be started again.
-    let specs = selected(host, &cfg, run)?.require_all()?;
-    let _lock = guard_unless(run.dry_run, host, &cfg, &specs.iter().map(|s| &s.name).collect::<Vec<_>>())?;
+    let names = targets(host, run)?;
+    let _lock = guard_unless(run.dry_run, host, &cfg, &names.iter().collect::<Vec<_>>())?;
+    let specs = load(host, &cfg, names, run.all)?.require_all()?;
     // Refused before anything stops, not after.
     let limits = limits_on(host, &specs, args.no_limits)?;
     let known = known_params(host, &specs)?;

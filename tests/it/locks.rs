@@ -162,3 +162,71 @@ fn edit_and_create_refuse_an_address_a_running_jail_or_the_host_has() {
     drop(h);
     sim.brig(&["stop", "box"]).ok();
 }
+
+#[test]
+fn racing_brigs_on_overlapping_jails_leave_a_machine_that_matches_its_definitions() {
+    // apply used to read every definition before it took the locks: raced
+    // with `limits set` it left the old rules, raced with `destroy --force`
+    // it made the destroyed jail's datasets again.
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let host = format!("sim:{}", sim.path().display());
+    let commands = |seed: u64| -> Vec<Vec<String>> {
+        let mut x = seed;
+        let mut next = move |n: u64| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (x >> 33) % n
+        };
+        (0..12)
+            .map(|_| {
+                let jail = ["a", "b", "c"][next(3) as usize].to_string();
+                let args: Vec<&str> = match next(8) {
+                    0 | 1 => vec!["create", &jail, "--type", "empty"],
+                    2 => vec!["destroy", "--force", &jail],
+                    3 => vec!["apply"],
+                    4 => vec!["limits", &jail, "set", if next(2) == 0 { "maxproc=10" } else { "maxproc=20" }],
+                    5 => vec!["start", &jail],
+                    6 => vec!["stop", &jail],
+                    _ => vec!["edit", &jail],
+                };
+                args.into_iter().map(String::from).collect()
+            })
+            .collect()
+    };
+    for round in 0..3u64 {
+        let workers: Vec<_> = (0..4u64)
+            .map(|w| {
+                let (host, cmds) = (host.clone(), commands(round * 10 + w + 1));
+                std::thread::spawn(move || {
+                    for args in cmds {
+                        // Outcomes vary with the interleaving; only the end
+                        // state is checked.
+                        let _ = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
+                            .args(["--host", &host])
+                            .args(&args)
+                            .env_remove("BRIG_HOST")
+                            .env("EDITOR", "sed -i s/maxproc/maxproc/")
+                            .output()
+                            .expect("brig runs");
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().expect("worker");
+        }
+        let r = sim.brig(&["plan"]);
+        r.ok();
+        assert!(r.stdout.contains("nothing to do"), "round {round}: {}", r.stdout);
+        let h = sim.host();
+        for d in h.zfs_list("zroot/brig/jails", &["name"]).expect("datasets") {
+            let Some(jail) = d.name.strip_prefix("zroot/brig/jails/") else { continue };
+            let jail = jail.split('/').next().unwrap_or_default();
+            assert!(
+                sim.file(&format!("/usr/local/etc/brig/jails/{jail}.toml")).exists(),
+                "round {round}: dataset {} has no definition",
+                d.name
+            );
+        }
+    }
+}
