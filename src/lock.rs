@@ -91,6 +91,13 @@ pub fn host(h: &dyn Host) -> Result<Held, LockError> {
     take(open(h, "host.lock")?, "this host's brig configuration", true)
 }
 
+/// The lock of one release's download cache: two fetches of a release take
+/// turns, while every other command goes on (a download holds no lock the
+/// jails' commands need; only unpacking takes the host lock).
+pub fn release(h: &dyn Host, name: &str) -> Result<Held, LockError> {
+    take(open(h, &format!("release.{name}.lock"))?, &format!("the download of release {name}"), true)
+}
+
 /// The lock on who has which address, held from a check of a jail's
 /// addresses until its definition is written (create, edit), so that two
 /// jails cannot both be given the same one. Always taken after the jail

@@ -1,6 +1,6 @@
 use std::cell::RefCell;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -10,6 +10,7 @@ use super::output::{print_json, table};
 use super::CliError;
 use crate::config::HostConfig;
 use crate::host::{Errno, Host};
+use crate::model::release::{Archive, Budget};
 use crate::model::{Arch, ReleaseName};
 use crate::plan::release::{self as plan, FetchPlan, BASE_SNAPSHOT};
 use crate::release::fetch::{self, Progress, Quiet, Source};
@@ -53,10 +54,8 @@ pub struct FetchArgs {
 pub fn run(host: &mut dyn Host, cmd: &ReleaseCommand) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     match cmd {
-        ReleaseCommand::Fetch(args) => {
-            let _lock = crate::lock::host(host)?;
-            fetch_release(host, &cfg, args)
-        }
+        // Takes its locks itself: the download must not hold up others.
+        ReleaseCommand::Fetch(args) => fetch_release(host, &cfg, args),
         ReleaseCommand::List { json } => list(host, &cfg, *json),
         ReleaseCommand::Destroy { release } => {
             let _lock = crate::lock::host(host)?;
@@ -121,6 +120,7 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
         }
     }
     let target = plan::dataset(cfg, &release);
+    let _downloading = crate::lock::release(host, release.as_str())?;
     if crate::observe::dataset_exists(host, target.as_str())? {
         println!("release {release} is already fetched ({target}@{BASE_SNAPSHOT}); nothing to do");
         return Ok(ExitCode::SUCCESS);
@@ -144,9 +144,10 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
     let bar = Bar(RefCell::new(None));
     let progress: &dyn Progress = if std::io::stderr().is_terminal() { &bar } else { &Quiet };
 
-    let manifest_path = fetch::obtain(&source, "MANIFEST", &cache, &Quiet, stop)?;
-    let text = std::fs::read_to_string(&manifest_path)
-        .map_err(|e| CliError::Failed(format!("{}: {e}", manifest_path.display())))?;
+    let manifest_path = fetch::obtain(&source, "MANIFEST", &cache, crate::bounded::CONFIG_LIMIT, &Quiet, stop)?;
+    let text = crate::bounded::read(&manifest_path, crate::bounded::CONFIG_LIMIT)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", manifest_path.display())))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())?;
     let entries = match manifest::parse(&format!("{}MANIFEST", source_prefix(&source)), &text) {
         Ok(m) => m,
         Err(e) => {
@@ -157,7 +158,7 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
             return Err(e.into());
         }
     };
-    let mut archives: Vec<PathBuf> = Vec::new();
+    let mut archives: Vec<Archive> = Vec::new();
     for file in &files {
         let entry = entries.iter().find(|e| &e.file == file).ok_or_else(|| {
             CliError::Failed(format!(
@@ -165,12 +166,19 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
                 source_prefix(&source)
             ))
         })?;
-        let path = fetch::obtain(&source, file, &cache, progress, stop)?;
+        let path = fetch::obtain(&source, file, &cache, cfg.fetch.max_download, progress, stop)?;
         fetch::verify(&path, file, &entry.sha256, "MANIFEST", cached)?;
         if let (Some(want), true) = (&args.sha256, file == "base.txz") {
             fetch::verify(&path, file, want, "--sha256", cached)?;
         }
-        archives.push(path);
+        archives.push(Archive { path, entries: entry.entries });
+    }
+    // Unpacking into datasets: now the host's lock, as init and release
+    // destroy take it.
+    let _lock = crate::lock::host(host)?;
+    if crate::observe::dataset_exists(host, target.as_str())? {
+        println!("release {release} is already fetched ({target}@{BASE_SNAPSHOT}); nothing to do");
+        return Ok(ExitCode::SUCCESS);
     }
     let stale_scratch = crate::observe::dataset_exists(host, plan::scratch(cfg, &release).as_str())?;
     let ops = plan::fetch(&FetchPlan {
@@ -179,6 +187,7 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
         arch: &arch,
         source: source.describe(),
         archives,
+        budget: Budget { bytes: cfg.fetch.max_unpacked, entries: cfg.fetch.max_entries },
         stale_scratch,
     });
     crate::exec::run(host, &ops)?;

@@ -80,6 +80,65 @@ pub struct HostConfig {
     pub mirror: String,
     #[serde(default)]
     pub defaults: Defaults,
+    #[serde(default)]
+    pub fetch: FetchLimits,
+}
+
+/// What `brig release fetch` accepts at most, so that a mirror that never
+/// stops sending, or an archive that unpacks without end, is refused
+/// instead of filling the disk. A FreeBSD release fits with room to spare
+/// (base.txz of 14.3 is about 190 MB, 1 GB and 25,000 entries unpacked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchLimits {
+    /// Bytes of one downloaded file.
+    #[serde(default = "FetchLimits::default_download", with = "amount")]
+    pub max_download: u64,
+    /// Bytes of the files one release unpacks to.
+    #[serde(default = "FetchLimits::default_unpacked", with = "amount")]
+    pub max_unpacked: u64,
+    /// Entries (files, directories, links) one release unpacks to.
+    #[serde(default = "FetchLimits::default_entries")]
+    pub max_entries: u64,
+}
+
+impl FetchLimits {
+    fn default_download() -> u64 {
+        4 << 30
+    }
+    fn default_unpacked() -> u64 {
+        16 << 30
+    }
+    fn default_entries() -> u64 {
+        1_000_000
+    }
+}
+
+impl Default for FetchLimits {
+    fn default() -> FetchLimits {
+        FetchLimits {
+            max_download: FetchLimits::default_download(),
+            max_unpacked: FetchLimits::default_unpacked(),
+            max_entries: FetchLimits::default_entries(),
+        }
+    }
+}
+
+/// An amount of bytes written as a number or as `"4G"`.
+mod amount {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(*v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        match toml::Value::deserialize(d)? {
+            toml::Value::Integer(n) => u64::try_from(n).map_err(|_| serde::de::Error::custom("cannot be negative")),
+            toml::Value::String(s) => crate::model::limits::parse_amount(&s).map_err(serde::de::Error::custom),
+            _ => Err(serde::de::Error::custom("expected a number of bytes or an amount such as \"4G\"")),
+        }
+    }
 }
 
 fn default_mirror() -> String {
@@ -109,7 +168,13 @@ pub fn check_mountpoint(p: &str) -> Result<PathBuf, ModelError> {
 
 impl HostConfig {
     pub fn new(dataset: DatasetName, mountpoint: PathBuf) -> HostConfig {
-        HostConfig { dataset, mountpoint, mirror: default_mirror(), defaults: Defaults::default() }
+        HostConfig {
+            dataset,
+            mountpoint,
+            mirror: default_mirror(),
+            defaults: Defaults::default(),
+            fetch: FetchLimits::default(),
+        }
     }
 
     pub fn releases(&self) -> DatasetName {

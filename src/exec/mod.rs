@@ -97,10 +97,28 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             host.zfs_rename(from.as_str(), to.as_str())?;
             Ok(Undo::Rename(to.to_string(), from.to_string()))
         }
-        Op::Extract { dataset, archives } => {
+        Op::Extract { dataset, archives, budget } => {
             let root = dataset_root(host, dataset)?;
+            let mut left = *budget;
             for a in archives {
-                crate::release::extract::extract_txz(a, &root, crate::interrupt::flag())?;
+                let stats = crate::release::extract::extract_txz(&a.path, &root, &mut left, crate::interrupt::flag())?;
+                let name = a.path.display().to_string();
+                if let Some(want) = a.entries.filter(|w| *w != stats.entries) {
+                    return Err(crate::release::ReleaseError::Archive {
+                        archive: name,
+                        why: format!("unpacked to {} entries, but MANIFEST says it holds {want}; the archive does not match its MANIFEST", stats.entries),
+                    }
+                    .into());
+                }
+                if let Some(first) = stats.skipped.first() {
+                    // Not an error (devfs gives a jail its devices), but
+                    // never silent.
+                    eprintln!(
+                        "brig: note: {name}: {} device node(s) or FIFO(s) not made, such as {}; a jail's devices come from devfs",
+                        stats.skipped.len(),
+                        first.display()
+                    );
+                }
             }
             Ok(Undo::Nothing)
         }

@@ -59,6 +59,23 @@ impl Arch {
 
 validated_string!(Arch);
 
+/// What the archives of one release may unpack to, together: an archive
+/// that expands without end is refused, not followed until the disk is
+/// full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub bytes: u64,
+    pub entries: u64,
+}
+
+/// A verified distribution archive to unpack, with the number of entries
+/// MANIFEST says it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archive {
+    pub path: std::path::PathBuf,
+    pub entries: Option<u64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::host::MountEntry;
+use crate::model::release::{Archive, Budget};
 use crate::model::DatasetName;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +22,8 @@ pub enum Op {
     /// Unpack `.txz` archives (local files of the machine brig runs on)
     /// into a dataset's mountpoint, symlink-safely. Undone by undoing the
     /// dataset's creation.
-    Extract { dataset: DatasetName, archives: Vec<PathBuf> },
+    /// Together they may unpack to no more than `budget`.
+    Extract { dataset: DatasetName, archives: Vec<Archive>, budget: Budget },
     /// `zfs clone -o PROP=VALUE ORIGIN NAME` (mounted). Undo: destroy the clone.
     Clone { origin: String, name: DatasetName, props: Vec<(String, String)> },
     /// Copy the files of one dataset into another, symlink-safely (a thick
@@ -167,11 +169,12 @@ impl fmt::Display for Op {
             Op::RemoveAlias { interface, addr } => write!(f, "ifconfig {interface} {} -alias", addr.addr()),
             Op::RemoveFile { path } => write!(f, "rm {}", path.display()),
             Op::Rename { from, to } => write!(f, "zfs rename {from} {to}"),
-            Op::Extract { dataset, archives } => {
+            Op::Extract { dataset, archives, .. } => {
                 let names: Vec<String> = archives
                     .iter()
                     .map(|a| {
-                        a.file_name().map_or_else(|| a.display().to_string(), |n| n.to_string_lossy().into_owned())
+                        let p = &a.path;
+                        p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
                     })
                     .collect();
                 write!(f, "extract {} into {dataset}", names.join(", "))

@@ -3,7 +3,7 @@
 //! the scratch dataset, which the next run destroys first; `releases/R`
 //! exists only once it is complete, read-only and snapshotted.
 
-use std::path::PathBuf;
+use crate::model::release::{Archive, Budget};
 
 use super::Op;
 use crate::config::HostConfig;
@@ -29,7 +29,9 @@ pub struct FetchPlan<'a> {
     /// Where it came from, recorded as `brig:source`.
     pub source: String,
     /// Verified archives, base first.
-    pub archives: Vec<PathBuf>,
+    pub archives: Vec<Archive>,
+    /// What they may unpack to.
+    pub budget: Budget,
     /// A scratch dataset from an interrupted run exists.
     pub stale_scratch: bool,
 }
@@ -48,7 +50,7 @@ pub fn fetch(p: &FetchPlan) -> Vec<Op> {
             ("brig:source".into(), p.source.clone()),
         ],
     });
-    ops.push(Op::Extract { dataset: scratch.clone(), archives: p.archives.clone() });
+    ops.push(Op::Extract { dataset: scratch.clone(), archives: p.archives.clone(), budget: p.budget });
     ops.push(Op::SetProps { name: scratch.clone(), props: vec![("readonly".into(), "on".into())] });
     ops.push(Op::Snapshot { dataset: scratch.clone(), snapshot: BASE_SNAPSHOT.into() });
     ops.push(Op::Rename { from: scratch, to: dataset(p.cfg, p.release) });
@@ -69,7 +71,11 @@ mod tests {
             release: &release,
             arch: &arch,
             source: "https://download.freebsd.org/releases/amd64/14.3-RELEASE/".into(),
-            archives: vec!["/cache/base.txz".into(), "/cache/lib32.txz".into()],
+            archives: ["/cache/base.txz", "/cache/lib32.txz"]
+                .iter()
+                .map(|p| Archive { path: p.into(), entries: Some(10) })
+                .collect(),
+            budget: Budget { bytes: 1 << 30, entries: 1000 },
             stale_scratch: true,
         };
         let lines = crate::plan::testing::lines(&fetch(&plan));

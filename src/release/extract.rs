@@ -10,31 +10,49 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::ReleaseError;
 use crate::beneath::{self, Root};
+use crate::model::release::Budget;
 
 /// What an extraction wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Stats {
+    /// Every entry as `tar tvf` lists it (MANIFEST's count): the root
+    /// itself and skipped ones included, pax and GNU headers not.
+    pub entries: u64,
     pub files: u64,
     pub dirs: u64,
     pub symlinks: u64,
     pub hardlinks: u64,
-    /// Device nodes and FIFOs: devfs provides those in a jail.
-    pub skipped: u64,
+    /// Device nodes and FIFOs, not made: devfs provides devices in a jail.
+    pub skipped: Vec<PathBuf>,
     pub bytes: u64,
 }
 
-/// Unpacks an xz-compressed tar archive beneath `root`. Checks `stop`
-/// between entries so Ctrl-C ends it promptly.
-pub fn extract_txz(archive: &Path, root: &Root, stop: &AtomicBool) -> Result<Stats, ReleaseError> {
+/// Unpacks an xz-compressed tar archive beneath `root`, within `budget`
+/// (what it used is taken off). Checks `stop` between entries so Ctrl-C
+/// ends it promptly.
+pub fn extract_txz(archive: &Path, root: &Root, budget: &mut Budget, stop: &AtomicBool) -> Result<Stats, ReleaseError> {
     let file = std::fs::File::open(archive).map_err(|e| ReleaseError::Io { path: archive.to_path_buf(), source: e })?;
     let xz = lzma_rust2::XzReader::new(std::io::BufReader::new(file), true);
-    extract_tar(xz, &archive.display().to_string(), root, stop)
+    extract_tar(xz, &archive.display().to_string(), root, budget, stop)
 }
 
 /// Unpacks a tar stream beneath `root`; `name` names the archive in errors.
-pub fn extract_tar(reader: impl Read, name: &str, root: &Root, stop: &AtomicBool) -> Result<Stats, ReleaseError> {
+pub fn extract_tar(
+    reader: impl Read,
+    name: &str,
+    root: &Root,
+    budget: &mut Budget,
+    stop: &AtomicBool,
+) -> Result<Stats, ReleaseError> {
     let broken = |e: std::io::Error| ReleaseError::Archive { archive: name.to_string(), why: e.to_string() };
     let unsafe_entry = |e: beneath::BeneathError| ReleaseError::Unsafe { archive: name.to_string(), source: e };
+    let over = |what: &str, max: u64| {
+        ReleaseError::Archive {
+        archive: name.to_string(),
+        why: format!("unpacks to more than {max} {what}, the most brig accepts for a release ([fetch] in brig.toml); nothing was kept"),
+    }
+    };
+    let (max_bytes, max_entries) = (budget.bytes, budget.entries);
     let mut archive = tar::Archive::new(reader);
     let mut stats = Stats::default();
     for entry in archive.entries().map_err(broken)? {
@@ -43,6 +61,8 @@ pub fn extract_tar(reader: impl Read, name: &str, root: &Root, stop: &AtomicBool
         }
         let mut entry = entry.map_err(broken)?;
         let path: PathBuf = entry.path().map_err(broken)?.into_owned();
+        budget.entries = budget.entries.checked_sub(1).ok_or_else(|| over("entries", max_entries))?;
+        stats.entries += 1;
         // Refuse absolute paths and `..` before anything is created.
         let comps = beneath::components(&path).map_err(unsafe_entry)?;
         if comps.is_empty() {
@@ -61,8 +81,11 @@ pub fn extract_tar(reader: impl Read, name: &str, root: &Root, stop: &AtomicBool
                 stats.dirs += 1;
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
+                // The header's size is the archive's word: count what is
+                // really written, and stop one byte past the budget.
                 let mut out = root.create_file(&path, 0o600).map_err(unsafe_entry)?;
-                let n = std::io::copy(&mut entry, &mut out).map_err(broken)?;
+                let n = std::io::copy(&mut (&mut entry).take(budget.bytes + 1), &mut out).map_err(broken)?;
+                budget.bytes = budget.bytes.checked_sub(n).ok_or_else(|| over("bytes", max_bytes))?;
                 drop(out);
                 root.set_owner_mode(&path, uid, gid, Some(mode)).map_err(unsafe_entry)?;
                 stats.files += 1;
@@ -89,13 +112,17 @@ pub fn extract_tar(reader: impl Read, name: &str, root: &Root, stop: &AtomicBool
                 root.hard_link(&existing, &path).map_err(unsafe_entry)?;
                 stats.hardlinks += 1;
             }
-            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => stats.skipped += 1,
+            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => stats.skipped.push(path),
             // Metadata entries the tar crate has already applied to the
             // next entry (pax, GNU long names).
             tar::EntryType::XHeader
             | tar::EntryType::XGlobalHeader
             | tar::EntryType::GNULongName
-            | tar::EntryType::GNULongLink => {}
+            | tar::EntryType::GNULongLink => {
+                // Not an entry of its own (tar tvf does not list it).
+                budget.entries += 1;
+                stats.entries -= 1;
+            }
             other => {
                 return Err(ReleaseError::Archive {
                     archive: name.to_string(),
@@ -142,12 +169,33 @@ mod tests {
         b.into_inner().expect("finish")
     }
 
-    fn run(entries: &[Entry]) -> (tempfile::TempDir, Result<Stats, ReleaseError>) {
+    const ROOMY: Budget = Budget { bytes: 1 << 20, entries: 100 };
+
+    fn within(entries: &[Entry], budget: Budget) -> (tempfile::TempDir, Result<Stats, ReleaseError>) {
         let t = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(t.path().join("root")).expect("mkdir");
         let root = Root::open(&t.path().join("root")).expect("root");
-        let r = extract_tar(std::io::Cursor::new(tar_of(entries)), "test.tar", &root, &AtomicBool::new(false));
+        let mut left = budget;
+        let r =
+            extract_tar(std::io::Cursor::new(tar_of(entries)), "test.tar", &root, &mut left, &AtomicBool::new(false));
         (t, r)
+    }
+
+    fn run(entries: &[Entry]) -> (tempfile::TempDir, Result<Stats, ReleaseError>) {
+        within(entries, ROOMY)
+    }
+
+    #[test]
+    fn an_archive_that_unpacks_past_the_budget_is_refused() {
+        let big = [7u8; 3000];
+        let (_, r) = within(&[("a", F, &big, None, 0o644)], Budget { bytes: 2000, entries: 10 });
+        let e = r.expect_err("too many bytes");
+        assert!(e.to_string().contains("unpacks to more than 2000 bytes"), "{e}");
+        let many: Vec<Entry> = ["a", "b", "c"].iter().map(|n| (*n, F, &b"x"[..], None, 0o644)).collect();
+        let (_, r) = within(&many, Budget { bytes: 2000, entries: 2 });
+        assert!(r.expect_err("too many entries").to_string().contains("unpacks to more than 2 entries"));
+        let (_, r) = within(&many, Budget { bytes: 2000, entries: 3 });
+        assert_eq!(r.expect("fits").entries, 3, "as tar tvf counts");
     }
 
     use tar::EntryType::{Directory as D, Link as L, Regular as F, Symlink as S};
@@ -209,7 +257,7 @@ mod tests {
         let t = tempfile::tempdir().expect("tempdir");
         let root = Root::open(t.path()).expect("root");
         let data = tar_of(&[("a", F, b"x", None, 0o644)]);
-        let r = extract_tar(std::io::Cursor::new(data), "t", &root, &AtomicBool::new(true));
+        let r = extract_tar(std::io::Cursor::new(data), "t", &root, &mut ROOMY.clone(), &AtomicBool::new(true));
         assert!(matches!(r, Err(ReleaseError::Interrupted)));
     }
 }

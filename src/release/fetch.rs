@@ -68,22 +68,29 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReleaseError + '_ {
 
 /// Makes `file` available locally and returns its path: the file itself for
 /// a directory source; `cache/file` for a URL, downloaded (or resumed from
-/// `cache/file.part`) if it is not complete yet.
+/// `cache/file.part`) if it is not complete yet. A file larger than `max`
+/// bytes is refused, and its download stopped there.
 pub fn obtain(
     source: &Source,
     file: &str,
     cache: &Path,
+    max: u64,
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> Result<PathBuf, ReleaseError> {
     match source {
         Source::Dir(d) => {
             let p = d.join(file);
-            if !p.is_file() {
+            let Ok(meta) =
+                std::fs::metadata(&p).map_err(|_| ()).and_then(|m| if m.is_file() { Ok(m) } else { Err(()) })
+            else {
                 return Err(ReleaseError::Network(format!(
                     "{} does not exist; --from must name a directory holding MANIFEST and the .txz files",
                     p.display()
                 )));
+            };
+            if meta.len() > max {
+                return Err(too_large(&p.display().to_string(), meta.len(), max));
             }
             Ok(p)
         }
@@ -94,11 +101,20 @@ pub fn obtain(
             }
             std::fs::create_dir_all(cache).map_err(io(cache))?;
             let part = cache.join(format!("{file}.part"));
-            download(&format!("{base}{file}"), &part, CHUNK, progress, stop)?;
+            let got = download(&format!("{base}{file}"), &part, &Limits { chunk: CHUNK, max }, progress, stop);
+            if let Err(ReleaseError::TooLarge { .. }) = &got {
+                // Junk: the next run must not resume it.
+                let _ = std::fs::remove_file(&part);
+            }
+            got?;
             std::fs::rename(&part, &done).map_err(io(&done))?;
             Ok(done)
         }
     }
+}
+
+fn too_large(what: &str, size: u64, max: u64) -> ReleaseError {
+    ReleaseError::TooLarge { what: what.to_string(), size, max }
 }
 
 /// Bytes asked for per request: a stalled server fails within one chunk's
@@ -107,12 +123,25 @@ pub fn obtain(
 const CHUNK: u64 = 16 << 20;
 /// Time budget for one chunk's body (at least ~140 KB/s).
 const CHUNK_TIME: Duration = Duration::from_secs(120);
+/// The slowest transfer a server ignoring Range is given time for.
+const SLOWEST: u64 = 64 << 10;
+/// Redirects followed, each to http:// or https:// only.
+const MAX_REDIRECTS: usize = 5;
+
+/// How a download proceeds: bytes per request, and at most how many.
+struct Limits {
+    chunk: u64,
+    max: u64,
+}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_recv_response(Some(Duration::from_secs(30)))
         .http_status_as_error(false)
+        // Followed by hand, so that a redirect to file:// or elsewhere
+        // off the web is refused as such (redirect_target).
+        .max_redirects(0)
         .build()
         .new_agent()
 }
@@ -122,125 +151,210 @@ fn range_total(v: &str) -> Option<u64> {
     v.rsplit('/').next()?.trim().parse().ok()
 }
 
-/// Downloads `url` into `part` in Range requests of `chunk` bytes,
-/// resuming from the part's current length. A server that ignores Range
-/// gets one plain request. Fails, keeping `part` for the next run, when a
-/// transfer stops early.
+/// Where a redirect from `from` to `location` leads: an http(s) URL, or a
+/// refusal for any other scheme (a `file://` URL would read the machine's
+/// own files).
+fn redirect_target(from: &str, location: &str) -> Result<String, String> {
+    let lower = location.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        return Ok(location.to_string());
+    }
+    if let Some((scheme, _)) = location.split_once(':').filter(|(s, _)| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+    }) {
+        return Err(format!(
+            "the mirror redirected {from} to {location}; brig follows redirects only to http:// and https:// URLs, not {scheme}:"
+        ));
+    }
+    let origin_end = from.find("://").map_or(0, |i| i + 3);
+    let host_end = from[origin_end..].find('/').map_or(from.len(), |i| origin_end + i);
+    if location.starts_with('/') {
+        return Ok(format!("{}{location}", &from[..host_end]));
+    }
+    let dir_end = from.rfind('/').filter(|&i| i >= host_end).map_or(from.len(), |i| i + 1);
+    Ok(format!("{}{location}", &from[..dir_end]))
+}
+
+/// What the transfer thread tells the waiting one.
+enum Event {
+    Start { file: String, total: Option<u64>, already: u64 },
+    Advance(u64),
+}
+
+/// Downloads `url` into `part` (see `transfer`) on a thread of its own,
+/// while this one shows progress and watches `stop`: Ctrl-C or SIGTERM
+/// ends the command at once, even while a read waits on a server that
+/// has gone quiet (the thread is told to stop, and left behind if a read
+/// keeps it).
 fn download(
     url: &str,
     part: &Path,
-    chunk: u64,
+    limits: &Limits,
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> Result<(), ReleaseError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let cancel = std::sync::Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (url, part, cancel) = (url.to_string(), part.to_path_buf(), std::sync::Arc::clone(&cancel));
+        let limits = Limits { chunk: limits.chunk, max: limits.max };
+        std::thread::spawn(move || transfer(&url, &part, &limits, &tx, &cancel))
+    };
+    let outcome = loop {
+        if stop.load(Ordering::Relaxed) {
+            cancel.store(true, Ordering::Relaxed);
+            break Err(ReleaseError::Interrupted);
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Event::Start { file, total, already }) => progress.start(&file, total, already),
+            Ok(Event::Advance(n)) => progress.advance(n),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                break worker.join().unwrap_or_else(|_| Err(ReleaseError::Network("the download thread failed".into())))
+            }
+        }
+    };
+    progress.finish();
+    outcome
+}
+
+/// Downloads `url` into `part` in Range requests of `limits.chunk` bytes,
+/// resuming from the part's current length. A server that ignores Range
+/// gets one plain request, with time for the whole file at 64 KB/s. Fails,
+/// keeping `part` for the next run, when a transfer stops early; a file
+/// larger than `limits.max` is refused as soon as that shows.
+fn transfer(
+    url: &str,
+    part: &Path,
+    limits: &Limits,
+    events: &std::sync::mpsc::Sender<Event>,
+    cancel: &AtomicBool,
+) -> Result<(), ReleaseError> {
     let agent = agent();
-    let net = |e: ureq::Error| {
+    let net = |url: &str, e: ureq::Error| {
         ReleaseError::Network(format!(
             "cannot download {url}: {e}; check the address and the network, then run the command again"
         ))
     };
+    let mut url = url.to_string();
+    let mut redirects = 0;
     let mut started = false;
-    let result = loop {
+    loop {
         let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
         let req = agent
-            .get(url)
-            .header("Range", &format!("bytes={have}-{}", have + chunk - 1))
+            .get(&url)
+            .header("Range", &format!("bytes={have}-{}", have + limits.chunk - 1))
             .config()
             .timeout_recv_body(Some(CHUNK_TIME))
             .build();
-        let mut resp = match req.call() {
-            Ok(r) => r,
-            Err(e) => break Err(net(e)),
+        let mut resp = req.call().map_err(|e| net(&url, e))?;
+        let header = |r: &ureq::http::Response<ureq::Body>, k: &str| {
+            r.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string)
         };
-        let header = |k: &str| resp.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let length: Option<u64> = header("content-length").and_then(|v| v.parse().ok());
-        let (append, total) = match resp.status().as_u16() {
-            206 => (true, header("content-range").as_deref().and_then(range_total)),
-            // The server ignores Range: take the whole file in one go,
-            // without a chunk's time budget.
-            200 => {
-                let whole = agent.get(url).config().timeout_recv_body(None).build();
-                resp = match whole.call() {
-                    Ok(r) => r,
-                    Err(e) => break Err(net(e)),
-                };
-                (false, length)
+        let code = resp.status().as_u16();
+        if matches!(code, 301 | 302 | 303 | 307 | 308) {
+            redirects += 1;
+            let location = header(&resp, "location").unwrap_or_default();
+            if redirects > MAX_REDIRECTS || location.is_empty() {
+                return Err(ReleaseError::Network(format!("{url} redirects too often, or nowhere (HTTP {code})")));
             }
-            416 if have > 0 => break Ok(()),
+            // Later chunks go straight to where it led.
+            url = redirect_target(&url, &location).map_err(ReleaseError::Network)?;
+            continue;
+        }
+        let length: Option<u64> = header(&resp, "content-length").and_then(|v| v.parse().ok());
+        let (append, total) = match code {
+            206 => (true, header(&resp, "content-range").as_deref().and_then(range_total)),
+            // The server ignores Range: the whole file in one go.
+            200 => {
+                let budget = length.unwrap_or(limits.max).min(limits.max) / SLOWEST + 60;
+                let whole = agent.get(&url).config().timeout_recv_body(Some(Duration::from_secs(budget))).build();
+                resp = whole.call().map_err(|e| net(&url, e))?;
+                (false, header(&resp, "content-length").and_then(|v| v.parse().ok()))
+            }
+            416 if have > 0 => return Ok(()),
             404 => {
-                break Err(ReleaseError::Network(format!(
+                return Err(ReleaseError::Network(format!(
                     "{url} does not exist (HTTP 404); check the release name, --arch and the mirror"
                 )))
             }
             code => {
-                break Err(ReleaseError::Network(format!("cannot download {url}: the server answered HTTP {code}")))
+                return Err(ReleaseError::Network(format!("cannot download {url}: the server answered HTTP {code}")))
             }
         };
+        if let Some(t) = total.filter(|t| *t > limits.max) {
+            return Err(too_large(&url, t, limits.max));
+        }
         let start = if append { have } else { 0 };
         if !started {
-            progress.start(url.rsplit('/').next().unwrap_or(url), total, start);
+            let file = url.rsplit('/').next().unwrap_or(&url).to_string();
+            let _ = events.send(Event::Start { file, total, already: start });
             started = true;
         }
-        let mut out =
-            match std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(part) {
-                Ok(f) => f,
-                Err(e) => break Err(ReleaseError::Io { path: part.to_path_buf(), source: e }),
-            };
-        let got = match copy_body(&mut resp, &mut out, part, progress, stop) {
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(part)
+            .map_err(io(part))?;
+        let room = limits.max.saturating_sub(start);
+        let got = match copy_body(&mut resp, &mut out, part, room, events, cancel) {
             Ok(n) => n,
             Err(ReleaseError::Network(why)) => {
                 let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
-                break Err(ReleaseError::Network(format!(
+                return Err(ReleaseError::Network(format!(
                     "download of {url} was cut short at {}{of} bytes ({why}); run the command again to resume",
                     std::fs::metadata(part).map_or(start, |m| m.len())
                 )));
             }
-            Err(e) => break Err(e),
+            Err(ReleaseError::TooLarge { .. }) => return Err(too_large(&url, start + room + 1, limits.max)),
+            Err(e) => return Err(e),
         };
-        if let Err(e) = out.sync_all() {
-            break Err(ReleaseError::Io { path: part.to_path_buf(), source: e });
-        }
+        out.sync_all().map_err(io(part))?;
         let now = start + got;
         if length.is_some_and(|l| got < l) {
             let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
-            break Err(ReleaseError::Network(format!(
+            return Err(ReleaseError::Network(format!(
                 "download of {url} was cut short at {now}{of} bytes (the server closed the connection); run the command again to resume"
             )));
         }
         // Done when the whole file is here, or the server said no more.
         if !append || total.is_none_or(|t| now >= t) || got == 0 {
-            break Ok(());
+            return Ok(());
         }
-    };
-    progress.finish();
-    result
+    }
 }
 
-/// Copies a response body into `out`, checking `stop` between reads.
-/// A read error becomes `Network(cause)`.
+/// Copies a response body into `out`, at most `room` bytes (one more is
+/// TooLarge), checking `cancel` between reads. A read error becomes
+/// `Network(cause)`.
 fn copy_body(
     resp: &mut ureq::http::Response<ureq::Body>,
     out: &mut std::fs::File,
     part: &Path,
-    progress: &dyn Progress,
-    stop: &AtomicBool,
+    room: u64,
+    events: &std::sync::mpsc::Sender<Event>,
+    cancel: &AtomicBool,
 ) -> Result<u64, ReleaseError> {
-    let mut body = resp.body_mut().as_reader();
+    let mut body = resp.body_mut().with_config().limit(room.saturating_add(1)).reader();
     let mut buf = vec![0u8; 256 * 1024];
     let mut got = 0u64;
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if cancel.load(Ordering::Relaxed) {
             return Err(ReleaseError::Interrupted);
         }
         let n = match body.read(&mut buf) {
             Ok(0) => return Ok(got),
             Ok(n) => n,
-            Err(_) if stop.load(Ordering::Relaxed) => return Err(ReleaseError::Interrupted),
             Err(e) => return Err(ReleaseError::Network(e.to_string())),
         };
+        if got + n as u64 > room {
+            return Err(too_large("", got + n as u64, room));
+        }
         out.write_all(&buf[..n]).map_err(io(part))?;
         got += n as u64;
-        progress.advance(n as u64);
+        let _ = events.send(Event::Advance(n as u64));
     }
 }
 
@@ -336,7 +450,8 @@ mod tests {
         let (url, server) = serve(data.clone(), 10, false);
         let t = tempfile::tempdir().expect("tempdir");
         let part = t.path().join("f.part");
-        download(&url, &part, 100, &Quiet, &AtomicBool::new(false)).expect("downloads");
+        download(&url, &part, &Limits { chunk: 100, max: 1 << 20 }, &Quiet, &AtomicBool::new(false))
+            .expect("downloads");
         assert_eq!(std::fs::read(&part).expect("read"), data);
         assert_eq!(server.join().expect("server"), 10, "ten 100-byte chunks");
     }
@@ -349,9 +464,95 @@ mod tests {
         let t = tempfile::tempdir().expect("tempdir");
         let part = t.path().join("f.part");
         std::fs::write(&part, b"stale").expect("write");
-        download(&url, &part, 4, &Quiet, &AtomicBool::new(false)).expect("downloads");
+        download(&url, &part, &Limits { chunk: 4, max: 1 << 20 }, &Quiet, &AtomicBool::new(false)).expect("downloads");
         assert_eq!(std::fs::read(&part).expect("read"), data, "a 200 replaces what was there");
         assert_eq!(server.join().expect("server"), 2);
+    }
+
+    /// A server that answers every request with `head` and then `body`,
+    /// and keeps the connection open without sending more.
+    fn stalling(head: &'static str, body: &'static [u8]) -> String {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/f", l.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut s in l.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(body);
+                held.push(s);
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_stop_ends_a_download_whose_server_went_quiet_at_once() {
+        // Content-Length promises more than ever comes, and the connection
+        // stays open: the read waits; Ctrl-C must not.
+        let url = stalling(
+            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-99/100\r\nContent-Length: 100\r\n\r\n",
+            b"abc",
+        );
+        let t = tempfile::tempdir().expect("tempdir");
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let raise = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            raise.store(true, Ordering::Relaxed);
+        });
+        let began = std::time::Instant::now();
+        let r = download(&url, &t.path().join("f.part"), &Limits { chunk: 100, max: 1 << 20 }, &Quiet, &stop);
+        assert!(matches!(r, Err(ReleaseError::Interrupted)), "{r:?}");
+        assert!(began.elapsed() < Duration::from_secs(5), "{:?}", began.elapsed());
+    }
+
+    #[test]
+    fn an_endless_body_is_cut_at_the_limit() {
+        // No length, no Range, and more than the limit before it stalls.
+        static ENDLESS: [u8; 5000] = [7u8; 5000];
+        let url = stalling("HTTP/1.1 200 OK\r\n\r\n", &ENDLESS);
+        let t = tempfile::tempdir().expect("tempdir");
+        let part = t.path().join("f.part");
+        let r = download(&url, &part, &Limits { chunk: 1 << 20, max: 1000 }, &Quiet, &AtomicBool::new(false));
+        match r {
+            Err(ReleaseError::TooLarge { max, .. }) => assert_eq!(max, 1000),
+            other => panic!("{other:?}"),
+        }
+        assert!(std::fs::metadata(&part).map_or(0, |m| m.len()) <= 1000, "never more than the limit on disk");
+    }
+
+    #[test]
+    fn a_redirect_off_the_web_is_refused_as_such() {
+        let url =
+            stalling("HTTP/1.1 302 Found\r\nLocation: file:///etc/master.passwd\r\nContent-Length: 0\r\n\r\n", b"");
+        let t = tempfile::tempdir().expect("tempdir");
+        let e = download(
+            &url,
+            &t.path().join("f.part"),
+            &Limits { chunk: 100, max: 1000 },
+            &Quiet,
+            &AtomicBool::new(false),
+        )
+        .expect_err("refused");
+        assert!(e.to_string().contains("brig follows redirects only to http:// and https:// URLs, not file:"), "{e}");
+    }
+
+    #[test]
+    fn redirect_targets() {
+        let from = "https://m.example/releases/amd64/14.3-RELEASE/base.txz";
+        assert_eq!(
+            redirect_target(from, "https://cdn.example/x/base.txz"),
+            Ok("https://cdn.example/x/base.txz".into())
+        );
+        assert_eq!(redirect_target(from, "/mirror/base.txz"), Ok("https://m.example/mirror/base.txz".into()));
+        assert_eq!(
+            redirect_target(from, "other.txz"),
+            Ok("https://m.example/releases/amd64/14.3-RELEASE/other.txz".into())
+        );
+        assert!(redirect_target(from, "ftp://m.example/base.txz").is_err());
+        assert!(redirect_target(from, "FILE:/etc/passwd").is_err());
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub struct Entry {
     pub sha256: String,
     /// The set's name, `base`.
     pub set: String,
+    /// How many entries `tar tvf` lists in it (make-manifest.sh), when
+    /// MANIFEST gives a number.
+    pub entries: Option<u64>,
 }
 
 /// Parses a MANIFEST; `path` names it in errors.
@@ -32,7 +35,8 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Entry>, ReleaseError> {
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad(&format!("'{}' is not a SHA-256", fields[1])));
         }
-        out.push(Entry { file: file.to_string(), sha256: sha, set: set.to_string() });
+        let entries = fields[2].trim().parse().ok();
+        out.push(Entry { file: file.to_string(), sha256: sha, set: set.to_string(), entries });
     }
     if out.is_empty() {
         return Err(ReleaseError::Manifest {

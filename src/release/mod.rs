@@ -28,4 +28,6 @@ pub enum ReleaseError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("interrupted; no release was left half-made, run the command again to continue")]
     Interrupted,
+    #[error("{what} is {size} bytes or more, above the {max} bytes brig accepts (raise [fetch] in brig.toml if the release really is that large); nothing was kept")]
+    TooLarge { what: String, size: u64, max: u64 },
 }

@@ -137,10 +137,11 @@ proptest! {
         let root = brig::beneath::Root::open(&root_dir).expect("root");
         let stop = AtomicBool::new(false);
         // Raw bytes as a tar stream: nearly always a refusal, never a panic.
-        let _ = brig::release::extract::extract_tar(bytes.as_slice(), "fuzz.tar", &root, &stop);
+        let budget = brig::model::release::Budget { bytes: 1 << 20, entries: 1000 };
+        let _ = brig::release::extract::extract_tar(bytes.as_slice(), "fuzz.tar", &root, &mut budget.clone(), &stop);
         let archive = dir.path().join("fuzz.txz");
         std::fs::write(&archive, &bytes).expect("write");
-        prop_assert!(brig::release::extract::extract_txz(&archive, &root, &stop).is_err() || bytes.is_empty());
+        prop_assert!(brig::release::extract::extract_txz(&archive, &root, &mut budget.clone(), &stop).is_err() || bytes.is_empty());
         // Nothing was written beside the root.
         let beside: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").flatten().map(|e| e.file_name()).collect();
         prop_assert_eq!(beside.len(), 2);

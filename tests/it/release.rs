@@ -1,7 +1,7 @@
 //! `brig release fetch|list|destroy` against the sim, from a mirror
 //! directory and from an HTTP server on 127.0.0.1 that the test runs.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -70,8 +70,13 @@ pub fn mirror(entries: &[Entry], manifest_hash: Option<&str>) -> tempfile::TempD
     let base = txz(entries);
     let hash = manifest_hash.map_or_else(|| sha256_hex(&base), str::to_string);
     std::fs::write(d.path().join("base.txz"), &base).expect("write");
-    std::fs::write(d.path().join("MANIFEST"), format!("base.txz\t{hash}\t7\tbase\t\"Base system (MANDATORY)\"\ton\n"))
-        .expect("write");
+    // The count is what `tar tvf` lists: one line per entry.
+    let count = entries.len();
+    std::fs::write(
+        d.path().join("MANIFEST"),
+        format!("base.txz\t{hash}\t{count}\tbase\t\"Base system (MANDATORY)\"\ton\n"),
+    )
+    .expect("write");
     d
 }
 
@@ -482,5 +487,79 @@ fn bad_requests_are_refused_before_anything_happens() {
     let r = sim.brig(&["release", "fetch", RELEASE, "--from", "http://127.0.0.1:1/"]);
     r.fails(1);
     assert!(r.stderr.contains("cannot download http://127.0.0.1:1/MANIFEST"), "{}", r.stderr);
+    assert_eq!(release_datasets(&sim), Vec::<String>::new());
+}
+
+#[test]
+fn a_stalled_mirror_holds_up_no_other_command_and_ends_at_a_signal() {
+    // MANIFEST comes; base.txz promises 100 bytes, sends 3 and goes quiet
+    // with the connection open. The fetch used to hang, ignore SIGTERM and
+    // hold the host lock every create waits for.
+    let sim = initialised();
+    let m = mirror(&base_entries(), None);
+    let manifest = std::fs::read(m.path().join("MANIFEST")).expect("MANIFEST");
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", l.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut s in l.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            if req.starts_with("GET /MANIFEST") {
+                let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", manifest.len());
+                let _ = s.write_all(&manifest);
+            } else {
+                let _ = s.write_all(
+                    b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-99/100\r\nContent-Length: 100\r\n\r\nabc",
+                );
+                held.push(s);
+            }
+        }
+    });
+    let host = format!("sim:{}", sim.path().display());
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
+        .args(["--host", &host, "release", "fetch", RELEASE, "--from", &url])
+        .env_remove("BRIG_SIM_FAIL")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("brig starts");
+    let part = sim.file("/usr/local/brig/cache/amd64/14.3-RELEASE/base.txz.part");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 3 {
+        assert!(std::time::Instant::now() < deadline, "the download never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let r = sim.brig(&["--no-wait", "create", "other", "--type", "empty"]);
+    r.ok();
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let sent = std::time::Instant::now();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let out = child.wait_with_output().expect("brig ends");
+    assert!(sent.elapsed() < std::time::Duration::from_secs(5), "took {:?}", sent.elapsed());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(release_datasets(&sim), Vec::<String>::new());
+}
+
+#[test]
+fn an_archive_that_does_not_match_its_manifest_count_is_refused() {
+    let sim = initialised();
+    let m = mirror(&base_entries(), None);
+    let text = std::fs::read_to_string(m.path().join("MANIFEST")).expect("MANIFEST");
+    std::fs::write(m.path().join("MANIFEST"), text.replace("\t7\t", "\t9\t")).expect("write");
+    let r = sim.brig(&["release", "fetch", RELEASE, "--from", &m.path().display().to_string()]);
+    r.fails(1);
+    assert!(r.stderr.contains("unpacked to 7 entries, but MANIFEST says it holds 9"), "{}", r.stderr);
+    assert_eq!(release_datasets(&sim), Vec::<String>::new());
+    // And a release larger than [fetch] allows is refused with the key to raise.
+    std::fs::write(m.path().join("MANIFEST"), &text).expect("write");
+    let cfg = sim.file("/usr/local/etc/brig/brig.toml");
+    let text = std::fs::read_to_string(&cfg).expect("brig.toml");
+    std::fs::write(&cfg, format!("{text}\n[fetch]\nmax_unpacked = 10\n")).expect("write");
+    let r = sim.brig(&["release", "fetch", RELEASE, "--from", &m.path().display().to_string()]);
+    r.fails(1);
+    assert!(r.stderr.contains("unpacks to more than 10 bytes"), "{}", r.stderr);
     assert_eq!(release_datasets(&sim), Vec::<String>::new());
 }
