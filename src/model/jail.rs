@@ -3,6 +3,7 @@
 //! filled in. Pure: errors carry the byte offset of the offending value;
 //! the caller turns it into file:line:col.
 
+use super::quoted;
 use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 
@@ -125,7 +126,7 @@ pub fn secure_defaults() -> Vec<JailParam> {
 /// letters, digits and `-`, each 1..=63 bytes, at most 255 in all.
 pub fn check_hostname(h: &str) -> Result<(), String> {
     if h.is_empty() || h.len() > 255 {
-        return Err(format!("hostname '{h}' must be 1 to 255 characters"));
+        return Err(format!("hostname {} must be 1 to 255 characters", quoted(h)));
     }
     for label in h.split('.') {
         let ok = !label.is_empty()
@@ -135,7 +136,7 @@ pub fn check_hostname(h: &str) -> Result<(), String> {
             && !label.ends_with('-');
         if !ok {
             return Err(format!(
-                "hostname '{h}' is not valid: use dot-separated labels of letters, digits and '-', each 1 to 63 characters"
+                "hostname {} is not valid: use dot-separated labels of letters, digits and '-', each 1 to 63 characters", quoted(h)
             ));
         }
     }
@@ -253,20 +254,20 @@ pub fn validate(
         let fstype = m.fstype.as_ref().map_or("nullfs".to_string(), |f| f.get_ref().clone());
         if !MOUNT_FSTYPES.contains(&fstype.as_str()) {
             let span = m.fstype.as_ref().map_or(m.target.span().start, |f| f.span().start);
-            return Err((span, format!("fstype '{fstype}' is not one of {}", MOUNT_FSTYPES.join(", "))));
+            return Err((span, format!("fstype {} is not one of {}", quoted(&fstype), MOUNT_FSTYPES.join(", "))));
         }
         let target = plain_absolute(m.target.get_ref()).filter(|t| t != Path::new("/")).ok_or_else(|| {
             at(
                 &m.target,
                 format!(
-                    "target '{}' must be an absolute path inside the jail, without '.' or '..', and not /",
-                    m.target.get_ref()
+                    "target {} must be an absolute path inside the jail, without '.' or '..', and not /",
+                    quoted(m.target.get_ref())
                 ),
             )
         })?;
         let source = match (&m.source, fstype.as_str()) {
             (Some(s), "nullfs") => plain_absolute(s.get_ref()).map(|p| p.display().to_string()).ok_or_else(|| {
-                at(s, format!("source '{}' must be an absolute host path without '.' or '..'", s.get_ref()))
+                at(s, format!("source {} must be an absolute host path without '.' or '..'", quoted(s.get_ref())))
             })?,
             (None, "nullfs") => return Err(at(&m.target, "a nullfs mount needs a source directory")),
             (_, other) => other.to_string(),
@@ -332,7 +333,7 @@ fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {
     }
     if let Some(i) = &raw.interface {
         if !check_interface(i.get_ref()) {
-            return Err(at(i, format!("'{}' is not an interface name", i.get_ref())));
+            return Err(at(i, format!("{} is not an interface name", quoted(i.get_ref()))));
         }
     }
     let mut ip4: Vec<Ipv4Net> = Vec::new();
@@ -340,7 +341,7 @@ fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {
     for a in &raw.ip4 {
         let net = match parse_addr(a.get_ref()) {
             Some(ipnet::IpNet::V4(n)) => n,
-            _ => return Err(at(a, format!("'{}' is not an IPv4 address such as 192.0.2.10/24", a.get_ref()))),
+            _ => return Err(at(a, format!("{} is not an IPv4 address such as 192.0.2.10/24", quoted(a.get_ref())))),
         };
         let ip = net.addr();
         if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip == net.network() && net.prefix_len() < 31
@@ -356,7 +357,7 @@ fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {
     for a in &raw.ip6 {
         let net = match parse_addr(a.get_ref()) {
             Some(ipnet::IpNet::V6(n)) => n,
-            _ => return Err(at(a, format!("'{}' is not an IPv6 address such as 2001:db8::10/64", a.get_ref()))),
+            _ => return Err(at(a, format!("{} is not an IPv6 address such as 2001:db8::10/64", quoted(a.get_ref())))),
         };
         let ip = net.addr();
         if ip.is_unspecified() || ip.is_multicast() {

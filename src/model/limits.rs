@@ -3,6 +3,7 @@
 //! kern_rctl.c), so a bad limit is refused with the file's line before
 //! anything reaches rctl_add_rule(2).
 
+use super::quoted;
 use serde::Serialize;
 use toml::Spanned;
 
@@ -64,14 +65,15 @@ pub fn parse_amount(text: &str) -> Result<u64, String> {
     };
     let bad = || {
         format!(
-            "'{text}' is not an amount; write a whole number with an optional K, M, G or T suffix, such as \"512M\""
+            "{} is not an amount; write a whole number with an optional K, M, G or T suffix, such as \"512M\"",
+            quoted(text)
         )
     };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
     let n: u64 = digits.parse().map_err(|_| bad())?;
-    n.checked_mul(1u64 << shift).ok_or_else(|| format!("'{text}' is too large"))
+    n.checked_mul(1u64 << shift).ok_or_else(|| format!("{} is too large", quoted(text)))
 }
 
 /// The actions a resource allows, for error messages.
@@ -111,7 +113,7 @@ fn limit(key: &str, res: &'static Resource, v: &Spanned<toml::Value>) -> Result<
     let (amount, action, per_process) = match v.get_ref() {
         toml::Value::Table(t) => {
             if let Some(k) = t.keys().find(|k| !["amount", "action", "per"].contains(&k.as_str())) {
-                return Err(at(v, format!("limits.{key}: unknown key '{k}'; expected amount, action and per")));
+                return Err(at(v, format!("limits.{key}: unknown key {}; expected amount, action and per", quoted(k))));
             }
             let amount = match t.get("amount") {
                 Some(a) => amount_of(key, &Spanned::new(v.span(), a.clone()))?,
@@ -145,7 +147,7 @@ fn limit(key: &str, res: &'static Resource, v: &Spanned<toml::Value>) -> Result<
         }
     };
     if !rctl::is_action(&action) {
-        return Err(at(v, format!("limits.{key}: unknown action '{action}'; {key} allows {}", allowed(res))));
+        return Err(at(v, format!("limits.{key}: unknown action {}; {key} allows {}", quoted(&action), allowed(res))));
     }
     let l = Limit { resource: res.name, action, amount, per_process };
     // The kernel's own checks, on the rule it will be given.
@@ -156,7 +158,7 @@ fn limit(key: &str, res: &'static Resource, v: &Spanned<toml::Value>) -> Result<
 
 /// `0-3,6`: CPU numbers and ranges.
 pub fn parse_cpus(text: &str) -> Result<Vec<u32>, String> {
-    let bad = |why: &str| format!("cpus '{text}': {why}; write CPU numbers and ranges such as \"0-3,6\"");
+    let bad = |why: &str| format!("cpus {}: {why}; write CPU numbers and ranges such as \"0-3,6\"", quoted(text));
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim) {
         let (lo, hi) = match part.split_once('-') {
@@ -193,7 +195,7 @@ pub fn validate(raw: &std::collections::BTreeMap<Spanned<String>, Spanned<toml::
             continue;
         }
         let res = rctl::resource(key).filter(|r| r.name == key).ok_or_else(|| {
-            at(k, format!("unknown limit '{key}'; the rctl(8) resources are {}, and cpus", resource_names()))
+            at(k, format!("unknown limit {}; the rctl(8) resources are {}, and cpus", quoted(key), resource_names()))
         })?;
         limits.rules.push(limit(key, res, v)?);
     }

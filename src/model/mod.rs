@@ -43,6 +43,41 @@ pub mod release;
 pub mod zfs;
 
 pub use dataset::DatasetName;
+
+/// Longest part of a user's value an error sentence repeats.
+const QUOTED_MAX: usize = 64;
+
+/// A value the user gave, for an error sentence: in quotes, control
+/// characters escaped, and cut after its first 64 characters (a 50 MB
+/// hostname must not make a 50 MB error).
+pub fn quoted(v: &str) -> String {
+    let mut out = String::from("'");
+    for (i, c) in v.chars().enumerate() {
+        if i == QUOTED_MAX {
+            out.push_str(&format!("…' ({} bytes)", v.len()));
+            return out;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
 pub use error::ModelError;
 pub use name::JailName;
 pub use release::{Arch, ReleaseName};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoted_values_are_short_and_printable() {
+        assert_eq!(super::quoted("web"), "'web'");
+        assert_eq!(super::quoted("a\nb\u{1b}"), "'a\\nb\\u{1b}'");
+        let huge = "x".repeat(50 << 20);
+        let q = super::quoted(&huge);
+        assert_eq!(q, format!("'{}…' (52428800 bytes)", "x".repeat(64)));
+    }
+}

@@ -2,6 +2,7 @@
 //! dataset, and datasets delegated to the jail (`zfs jail`), which its
 //! root manages itself: snapshots, children, mounts.
 
+use super::quoted;
 use std::path::PathBuf;
 
 use toml::Spanned;
@@ -50,7 +51,8 @@ fn check_name(n: &str) -> Result<(), String> {
         && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
     if !ok {
         return Err(format!(
-            "delegated dataset '{n}' must be 1 to 64 letters, digits, '_', '-', '.' or ':', not starting with '.' or '-'"
+            "delegated dataset {} must be 1 to 64 letters, digits, '_', '-', '.' or ':', not starting with '.' or '-'",
+            quoted(n)
         ));
     }
     if n == "root" {
@@ -70,7 +72,10 @@ pub fn validate(raw: &RawZfs, plain_absolute: impl Fn(&str) -> Option<PathBuf>) 
             toml::Value::String(n) => (n.clone(), None, None),
             toml::Value::Table(t) => {
                 if let Some(k) = t.keys().find(|k| !["name", "quota", "mountpoint"].contains(&k.as_str())) {
-                    return Err(at(d, format!("zfs.delegate: unknown key '{k}'; expected name, quota and mountpoint")));
+                    return Err(at(
+                        d,
+                        format!("zfs.delegate: unknown key {}; expected name, quota and mountpoint", quoted(k)),
+                    ));
                 }
                 let name = t
                     .get("name")
@@ -94,7 +99,10 @@ pub fn validate(raw: &RawZfs, plain_absolute: impl Fn(&str) -> Option<PathBuf>) 
         check_name(&name).map_err(|e| at(d, e))?;
         let mountpoint = match mountpoint {
             Some(m) => plain_absolute(&m).filter(|p| p != &PathBuf::from("/")).ok_or_else(|| {
-                at(d, format!("zfs.delegate: mountpoint '{m}' must be an absolute path inside the jail, not /"))
+                at(
+                    d,
+                    format!("zfs.delegate: mountpoint {} must be an absolute path inside the jail, not /", quoted(&m)),
+                )
             })?,
             None => PathBuf::from("/").join(&name),
         };
