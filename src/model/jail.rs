@@ -5,7 +5,7 @@
 
 use super::quoted;
 use std::net::IpAddr;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 use toml::Spanned;
@@ -155,17 +155,22 @@ fn parse_addr(s: &str) -> Option<ipnet::IpNet> {
 
 /// An absolute path without `.`/`..`, normalised.
 fn plain_absolute(p: &str) -> Option<PathBuf> {
-    let path = Path::new(p);
-    if !p.starts_with('/') || p.contains('\0') {
+    if !p.starts_with('/') || p.chars().any(char::is_control) {
         return None;
     }
+    // Component by component as written: Path::components would quietly
+    // drop a "." and fold "//", and the path would not be what it says.
     let mut out = PathBuf::from("/");
-    for c in path.components() {
-        match c {
-            Component::RootDir => {}
-            Component::Normal(n) => out.push(n),
-            _ => return None,
+    let trimmed = p.strip_prefix('/').unwrap_or(p);
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Some(out);
+    }
+    for part in trimmed.split('/') {
+        if part.is_empty() || part == "." || part == ".." {
+            return None;
         }
+        out.push(part);
     }
     Some(out)
 }
@@ -260,14 +265,14 @@ pub fn validate(
             at(
                 &m.target,
                 format!(
-                    "target {} must be an absolute path inside the jail, without '.' or '..', and not /",
+                    "target {} must be an absolute path inside the jail of plain names (no '.', '..', '//' or control characters), not /",
                     quoted(m.target.get_ref())
                 ),
             )
         })?;
         let source = match (&m.source, fstype.as_str()) {
             (Some(s), "nullfs") => plain_absolute(s.get_ref()).map(|p| p.display().to_string()).ok_or_else(|| {
-                at(s, format!("source {} must be an absolute host path without '.' or '..'", quoted(s.get_ref())))
+                at(s, format!("source {} must be an absolute host path of plain names (no '.', '..', '//' or control characters)", quoted(s.get_ref())))
             })?,
             (None, "nullfs") => return Err(at(&m.target, "a nullfs mount needs a source directory")),
             (_, other) => other.to_string(),
