@@ -62,6 +62,7 @@ pub fn init(host: &dyn Host, want: &HostConfig) -> HostResult<InitObserved> {
         config: std::fs::read_to_string(local(config_path)).ok(),
         config_dir: local(config_path.parent().unwrap_or(Path::new("/"))).is_dir(),
         jails_config_dir: local(Path::new(JAILS_DIR)).is_dir(),
+        mountpoint_occupied: std::fs::read_dir(local(&want.mountpoint)).is_ok_and(|mut d| d.next().is_some()),
     })
 }
 

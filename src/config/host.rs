@@ -163,8 +163,44 @@ pub fn check_mountpoint(p: &str) -> Result<PathBuf, ModelError> {
     if p.contains('\0') || p.len() > 200 {
         return Err(bad("it must be a plain path of at most 200 bytes"));
     }
+    let path = Path::new(p);
+    if let Some(sys) = SYSTEM_DIRS.iter().find(|d| path == Path::new(d)) {
+        return Err(bad(&format!("{sys} is a system directory, and a dataset mounted there would hide it")));
+    }
+    if let Some(sys) = SYSTEM_TREES.iter().find(|d| path.starts_with(d)) {
+        return Err(bad(&format!("it is inside {sys}, which belongs to the system")));
+    }
+    // brig's own configuration and records must stay visible.
+    for own in [Path::new(CONFIG_PATH).parent().unwrap_or(Path::new("/")), Path::new("/var/db/brig")] {
+        if own.starts_with(path) || path.starts_with(own) {
+            return Err(bad(&format!("it would cover or sit in {}, where brig keeps its own files", own.display())));
+        }
+    }
     Ok(PathBuf::from(p))
 }
+
+/// Directories a dataset must never be mounted over: it would hide them.
+const SYSTEM_DIRS: &[&str] = &[
+    "/etc",
+    "/usr",
+    "/usr/local",
+    "/boot",
+    "/dev",
+    "/var",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/libexec",
+    "/root",
+    "/tmp",
+    "/home",
+    "/usr/home",
+    "/proc",
+    "/rescue",
+];
+
+/// Trees whose every directory belongs to the system.
+const SYSTEM_TREES: &[&str] = &["/boot", "/dev", "/proc", "/etc", "/bin", "/sbin", "/lib", "/libexec", "/rescue"];
 
 impl HostConfig {
     pub fn new(dataset: DatasetName, mountpoint: PathBuf) -> HostConfig {

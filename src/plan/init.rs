@@ -25,6 +25,8 @@ pub struct InitObserved {
     pub config: Option<String>,
     pub config_dir: bool,
     pub jails_config_dir: bool,
+    /// The wanted mountpoint is a directory with something in it.
+    pub mountpoint_occupied: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -37,6 +39,8 @@ pub enum InitPlanError {
     Different { path: String, dataset: String, mountpoint: String },
     #[error("dataset {dataset} already exists, mounted at {current}; pass --mountpoint {current} to use it as it is, or --force to move it to {wanted}")]
     Mountpoint { dataset: String, current: String, wanted: String },
+    #[error("{0} is not empty, and the root dataset mounted there would hide what it holds; choose an empty or new directory with --mountpoint")]
+    Occupied(String),
 }
 
 /// The steps that make the machine match `want`. Empty when it already
@@ -58,6 +62,10 @@ pub fn init(
     }
     if !seen.pool_exists {
         return Err(InitPlanError::NoPool(want.dataset.pool().to_string()));
+    }
+    // Mounting over files would hide them (even --force never does that).
+    if seen.mountpoint_occupied && seen.root.as_ref() != Some(&want.mountpoint) {
+        return Err(InitPlanError::Occupied(want.mountpoint.display().to_string()));
     }
     let mut ops = Vec::new();
     match &seen.root {

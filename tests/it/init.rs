@@ -88,8 +88,27 @@ fn bad_input_is_refused_before_anything_happens() {
     let r = sim.brig(&["init", "--dataset", "zroot/missing/brig"]);
     r.fails(1);
     assert!(r.stderr.contains("dataset 'zroot/missing' does not exist"), "{}", r.stderr);
+    for (mountpoint, why) in [
+        ("/etc", "/etc is a system directory, and a dataset mounted there would hide it"),
+        ("/usr/local", "/usr/local is a system directory, and a dataset mounted there would hide it"),
+        ("/home", "/home is a system directory, and a dataset mounted there would hide it"),
+        ("/boot/brig", "it is inside /boot, which belongs to the system"),
+        ("/usr/local/etc", "it would cover or sit in /usr/local/etc/brig, where brig keeps its own files"),
+        ("/var/db/brig/x", "it would cover or sit in /var/db/brig, where brig keeps its own files"),
+    ] {
+        let r = sim.brig(&["init", "--mountpoint", mountpoint, "--force"]);
+        r.fails(2);
+        assert_eq!(r.stderr.trim(), format!("brig: invalid path '{mountpoint}': {why}"));
+    }
+    // A directory with files in it would be hidden by the mount.
+    std::fs::create_dir_all(sim.file("/srv/www")).expect("mkdir");
+    std::fs::write(sim.file("/srv/www/index.html"), "mine").expect("write");
+    let r = sim.brig(&["init", "--mountpoint", "/srv/www", "--force"]);
+    r.fails(1);
+    assert!(r.stderr.contains("/srv/www is not empty, and the root dataset mounted there would hide"), "{}", r.stderr);
     assert_eq!(datasets(&sim), vec!["zroot"]);
     assert!(!sim.file("/usr/local/etc/brig/brig.toml").exists());
+    assert_eq!(std::fs::read_to_string(sim.file("/srv/www/index.html")).expect("kept"), "mine");
 }
 
 #[test]
