@@ -43,8 +43,35 @@ pub fn open(choice: Option<HostChoice>) -> Result<Box<dyn Host>, CliError> {
         None => return Err(not_freebsd()),
     };
     match choice {
-        HostChoice::Sim(dir) => Ok(Box::new(SimHost::open(&dir)?)),
+        HostChoice::Sim(dir) => {
+            sim_dir(&dir)?;
+            Ok(Box::new(SimHost::open(&dir)?))
+        }
         HostChoice::FreeBsd => open_freebsd(),
+    }
+}
+
+/// `DIR` of `--host sim:DIR` is a directory, or a new one whose parent
+/// exists: brig makes that one directory, never a whole tree.
+fn sim_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    let shown = dir.display();
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(CliError::Usage(format!(
+            "--host sim:{shown}: {shown} is not a directory; name a directory to keep the simulated host in"
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            if parent.is_dir() {
+                return Ok(());
+            }
+            Err(CliError::Usage(format!(
+                "--host sim:{shown}: neither {shown} nor {} exists; brig makes only the last directory, so create {} first",
+                parent.display(),
+                parent.display()
+            )))
+        }
+        Err(e) => Err(CliError::Usage(format!("--host sim:{shown}: {e}"))),
     }
 }
 

@@ -30,6 +30,30 @@ fn a_malformed_host_is_a_usage_error() {
 }
 
 #[test]
+fn a_sim_dir_that_cannot_be_one_is_named_and_no_tree_is_grown() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let file = t.path().join("file");
+    std::fs::write(&file, "x").expect("write");
+    let r = brig(&["--host", &format!("sim:{}", file.display()), "list"], &[]);
+    r.fails(2);
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "brig: --host sim:{0}: {0} is not a directory; name a directory to keep the simulated host in",
+            file.display()
+        )
+    );
+    let deep = t.path().join("a/b/c");
+    let r = brig(&["--host", &format!("sim:{}", deep.display()), "init"], &[]);
+    r.fails(2);
+    assert!(r.stderr.contains("brig makes only the last directory"), "{}", r.stderr);
+    assert!(!t.path().join("a").exists(), "no tree was made");
+    // One new directory under an existing one is fine.
+    let one = t.path().join("sim");
+    brig(&["--host", &format!("sim:{}", one.display()), "init"], &[]).ok();
+}
+
+#[test]
 fn brig_host_env_selects_the_sim() {
     let sim = Sim::new();
     let host = format!("sim:{}", sim.path().display());

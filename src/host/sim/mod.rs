@@ -154,8 +154,14 @@ impl SimHost {
     /// Opens (or boots, on first use) the simulated machine in `dir`.
     pub fn open(dir: &Path) -> HostResult<SimHost> {
         let started = std::time::Instant::now();
-        let io = |p: &Path, e: std::io::Error| HostError::new("sim", Errno::EIO, format!("{}: {e}", p.display()));
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let io = |p: &Path, e: std::io::Error| {
+            let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+            HostError::new("sim", errno, format!("cannot keep the simulated host in {}: {}", p.display(), errno.desc()))
+        };
+        // One directory at most: a mistyped path must not grow a tree.
+        if !dir.is_dir() {
+            std::fs::create_dir(dir).map_err(|e| io(dir, e))?;
+        }
         let dir = dir.canonicalize().map_err(|e| io(dir, e))?;
         let cfg_path = dir.join("sim.toml");
         let first_boot = !cfg_path.exists();
