@@ -130,29 +130,31 @@ impl Root {
         Ok(std::fs::File::from(fd))
     }
 
-    /// Opens a regular file beneath the root for reading.
+    /// Opens a file beneath the root for reading. O_NONBLOCK: a FIFO the
+    /// jail planted there opens at once instead of waiting for a writer;
+    /// the reader checks that it is a regular file (`read_to_string`).
     pub fn open_file(&self, rel: &Path) -> Result<std::fs::File, BeneathError> {
         let (dir, name) = self.parent_of(rel, false)?;
-        let fd = openat(dir.as_fd(), name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| err(rel, e))?;
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        let fd = openat(dir.as_fd(), name, flags, Mode::empty()).map_err(|e| err(rel, e))?;
         Ok(std::fs::File::from(fd))
     }
 
-    /// Reads a file beneath the root; `None` if it does not exist.
+    /// Reads a regular file of at most 1 MiB beneath the root (a jail's
+    /// rc.conf, passwd); `None` if it does not exist. The jail controls
+    /// the file: a FIFO, a device or a sparse giant is refused, not read.
     pub fn read_to_string(&self, rel: &Path) -> Result<Option<String>, BeneathError> {
-        use std::io::Read;
-        let mut f = match self.open_file(rel) {
+        let f = match self.open_file(rel) {
             Ok(f) => f,
             Err(e) if e.errno == Some(Errno::ENOENT) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut text = String::new();
-        f.read_to_string(&mut text).map_err(|e| BeneathError {
-            path: rel.display().to_string(),
-            why: e.to_string(),
-            errno: e.raw_os_error().map(Errno::from_raw),
+        let refused = |why: String, errno: Option<Errno>| BeneathError { path: rel.display().to_string(), why, errno };
+        let bytes = crate::bounded::read_file(f, crate::bounded::CONFIG_LIMIT).map_err(|e| match e {
+            crate::bounded::ReadError::Io(e) => refused(e.to_string(), e.raw_os_error().map(Errno::from_raw)),
+            other => refused(other.to_string(), None),
         })?;
-        Ok(Some(text))
+        String::from_utf8(bytes).map(Some).map_err(|_| refused("is not UTF-8 text".into(), None))
     }
 
     /// Replaces a file beneath the root atomically: a temporary file in the

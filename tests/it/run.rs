@@ -414,3 +414,21 @@ fn a_start_after_a_stop_that_failed_half_way_finishes_that_stop_first() {
     sim.brig(&["stop", "box"]).ok();
     assert_down(&sim);
 }
+
+#[test]
+fn a_tenants_fifo_or_giant_passwd_never_blocks_nor_bloats_brig() {
+    // The jail's root is the tenant's: /etc/passwd made a FIFO used to
+    // block `exec --user` forever, a sparse 8 GiB one to be read whole.
+    let sim = defined(&[]);
+    sim.brig(&["start", "box"]).ok();
+    let passwd = sim.file(&format!("{ROOT}/etc/passwd"));
+    std::fs::remove_file(&passwd).expect("rm");
+    nix::unistd::mkfifo(&passwd, nix::sys::stat::Mode::from_bits_truncate(0o644)).expect("fifo");
+    let r = sim.brig(&["exec", "box", "--user", "root", "--", "/bin/sh", "-c", "true"]);
+    assert_ne!(r.code, Some(0), "{}", r.stderr);
+    std::fs::remove_file(&passwd).expect("rm");
+    std::fs::File::create(&passwd).expect("create").set_len(8 << 30).expect("sparse");
+    let r = sim.brig(&["exec", "box", "--user", "root", "--", "/bin/sh", "-c", "true"]);
+    assert_ne!(r.code, Some(0), "{}", r.stderr);
+    sim.brig(&["stop", "box"]).ok();
+}
