@@ -97,11 +97,19 @@ fn wait_ready(host: &mut dyn Host, spec: &JailSpec, ready: &Ready) -> Result<(),
     let jid = host.jail_find(spec.name.as_str()).map_err(|e| e.to_string())?.map(|j| j.jid);
     let jid = jid.ok_or_else(|| format!("jail {} is not running", spec.name))?;
     let deadline = Instant::now() + Duration::from_secs(u64::from(ready.timeout));
-    let probe = Command::new("/bin/sh").args(["-c", ready.command.as_str()]);
     loop {
+        // A probe that hangs is killed when the time is up.
+        let mut probe = Command::new("/bin/sh").args(["-c", ready.command.as_str()]);
+        probe.deadline = Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100)));
         let out = host.spawn(&probe, Place::Jail(jid)).map_err(|e| e.to_string())?;
-        if out.status == 0 {
+        if out.status == 0 && !out.timed_out {
             return Ok(());
+        }
+        if out.timed_out {
+            return Err(format!(
+                "started, but not ready after {} s: `{}` was still running and was killed",
+                ready.timeout, ready.command
+            ));
         }
         if Instant::now() >= deadline {
             return Err(format!(

@@ -1,12 +1,16 @@
-//! Capturing a command's output into unlinked temporary files instead of
-//! pipes. A pipe is only done when every holder closes it, and a command
-//! such as /etc/rc leaves daemons behind that hold it forever; a file is
-//! read once the command itself has exited.
+//! Running a prepared process for every backend: its output captured into
+//! unlinked temporary files instead of pipes (a pipe is only done when
+//! every holder closes it, and a command such as /etc/rc leaves daemons
+//! behind that hold it forever; a file is read once the command itself
+//! has exited), and a deadline after which it is killed with its process
+//! group (a readiness probe that hangs must not hang brig).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -32,13 +36,52 @@ fn read_all(mut f: std::fs::File) -> std::io::Result<Vec<u8>> {
     Ok(v)
 }
 
-/// Runs `c` with stdin from /dev/null and its output captured; returns
-/// once the command has exited, whatever it left running.
-pub fn run(c: &mut std::process::Command) -> std::io::Result<(ExitStatus, Vec<u8>, Vec<u8>)> {
-    let (out, err) = (scratch()?, scratch()?);
-    c.stdin(std::process::Stdio::null()).stdout(out.try_clone()?).stderr(err.try_clone()?);
-    let status = c.status()?;
-    Ok((status, read_all(out)?, read_all(err)?))
+/// Runs `c` as `stdio` asks (captured: stdin from /dev/null, output read
+/// once the command itself has exited, whatever it left running). With a
+/// deadline, the command runs in a process group of its own, killed whole
+/// with SIGKILL when the deadline passes; the output says so.
+pub fn run(
+    c: &mut std::process::Command,
+    stdio: crate::host::Stdio,
+    deadline: Option<Duration>,
+) -> std::io::Result<crate::host::Output> {
+    let files = match stdio {
+        crate::host::Stdio::Capture => {
+            let (out, err) = (scratch()?, scratch()?);
+            c.stdin(std::process::Stdio::null()).stdout(out.try_clone()?).stderr(err.try_clone()?);
+            Some((out, err))
+        }
+        crate::host::Stdio::Inherit => None,
+    };
+    if deadline.is_some() {
+        c.process_group(0);
+    }
+    let mut child = c.spawn()?;
+    let (status, timed_out) = wait(&mut child, deadline)?;
+    let (stdout, stderr) = match files {
+        Some((out, err)) => (read_all(out)?, read_all(err)?),
+        None => (Vec::new(), Vec::new()),
+    };
+    let status = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Ok(crate::host::Output { status, stdout, stderr, timed_out })
+}
+
+/// Waits for `child`, killing its process group at the deadline.
+fn wait(child: &mut std::process::Child, deadline: Option<Duration>) -> std::io::Result<(ExitStatus, bool)> {
+    let Some(limit) = deadline else { return Ok((child.wait()?, false)) };
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok((s, false));
+        }
+        if Instant::now() >= until {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+            return Ok((child.wait()?, true));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[cfg(test)]
@@ -48,11 +91,23 @@ mod tests {
         let started = std::time::Instant::now();
         let mut c = std::process::Command::new("sh");
         c.args(["-c", "echo out; echo err >&2; sleep 30 & exit 2"]);
-        let (status, out, err) = super::run(&mut c).expect("runs");
+        let out = super::run(&mut c, crate::host::Stdio::Capture, None).expect("runs");
         assert_eq!(
-            (status.code(), out.as_slice(), err.as_slice()),
-            (Some(2), b"out\n".as_slice(), b"err\n".as_slice())
+            (out.status, out.stdout.as_slice(), out.stderr.as_slice(), out.timed_out),
+            (2, b"out\n".as_slice(), b"err\n".as_slice(), false)
         );
         assert!(started.elapsed().as_secs() < 10, "did not wait for the background child");
+    }
+
+    #[test]
+    fn a_command_past_its_deadline_is_killed_with_its_children() {
+        let started = std::time::Instant::now();
+        let mut c = std::process::Command::new("sh");
+        c.args(["-c", "sleep 30 & sleep 30"]);
+        let out =
+            super::run(&mut c, crate::host::Stdio::Capture, Some(std::time::Duration::from_millis(200))).expect("runs");
+        assert!(out.timed_out);
+        assert_eq!(out.status, 128 + 9);
+        assert!(started.elapsed().as_secs() < 10);
     }
 }

@@ -352,6 +352,8 @@ pub struct Command {
     pub clean_env: bool,
     pub env: Vec<(String, String)>,
     pub stdio: Stdio,
+    /// Killed, with every process it started, when it runs longer.
+    pub deadline: Option<std::time::Duration>,
 }
 
 impl Command {
@@ -363,6 +365,7 @@ impl Command {
             clean_env: false,
             env: Vec::new(),
             stdio: Stdio::Capture,
+            deadline: None,
         }
     }
 
@@ -389,6 +392,8 @@ pub struct Output {
     /// Empty unless the command ran with `Stdio::Capture`.
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// Killed because it ran past `Command::deadline`.
+    pub timed_out: bool,
 }
 
 /// Which implementation a `Host` is, for `brig doctor` and messages.

@@ -137,3 +137,25 @@ fn cycles_and_unknown_dependencies_skip_only_the_jails_they_block() {
     assert_eq!(running(&sim), vec!["c"]);
     sim.brig(&["boot", "stop"]).ok();
 }
+
+#[test]
+fn a_readiness_probe_that_hangs_is_killed_at_its_timeout() {
+    // The probe never returns: boot used to wait for it forever.
+    let (sim, _) = jails(&[
+        ("db", "boot = true\nready = \"exec:sleep 300\"\nready_timeout = 2", "exit 0\n"),
+        ("app", "boot = true\ndepends = [\"db\"]", "exit 0\n"),
+    ]);
+    let began = std::time::Instant::now();
+    let r = sim.brig(&["boot", "start"]);
+    r.fails(1);
+    assert!(began.elapsed() < std::time::Duration::from_secs(30), "{:?}", began.elapsed());
+    assert!(
+        r.stderr
+            .contains("brig: jail db: started, but not ready after 2 s: `sleep 300` was still running and was killed"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("brig: jail app skipped: it depends on db, which did not start"), "{}", r.stderr);
+    assert_eq!(crate::common::processes_in(&sim, "/usr/local/brig/jails/db/root"), 0, "the probe is gone");
+    sim.brig(&["boot", "stop"]).ok();
+}

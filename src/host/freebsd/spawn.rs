@@ -10,40 +10,26 @@
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::ExitStatus;
 
 use nix::errno::Errno;
 
 use super::io_errno;
 use crate::host::jexec::{self, Request};
-use crate::host::{Command, HostError, HostResult, Output, Place, Stdio};
+use crate::host::{Command, HostError, HostResult, Output, Place};
 
 const OP: &str = "spawn";
 
-/// Exit code, or 128 + signal number.
-fn status_code(status: ExitStatus) -> i32 {
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
-
-/// Runs a prepared command with the stdio the caller asked for.
+/// Runs a prepared command with the stdio and deadline the caller asked
+/// for (files, not pipes, for captured output: /etc/rc's daemons would
+/// hold a pipe open).
 fn finish(
     mut c: std::process::Command,
     cmd: &Command,
     what: impl Fn(std::io::Error) -> HostError,
 ) -> HostResult<Output> {
-    match cmd.stdio {
-        Stdio::Inherit => {
-            let status = c.status().map_err(what)?;
-            Ok(Output { status: status_code(status), stdout: Vec::new(), stderr: Vec::new() })
-        }
-        Stdio::Capture => {
-            // Files, not pipes: /etc/rc's daemons would hold a pipe open.
-            let (s, stdout, stderr) = crate::host::capture::run(&mut c).map_err(what)?;
-            Ok(Output { status: status_code(s), stdout, stderr })
-        }
-    }
+    crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline).map_err(what)
 }
 
 fn cannot_run<'a>(cmd: &'a Command, place: &str) -> impl Fn(std::io::Error) -> HostError + 'a {

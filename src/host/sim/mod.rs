@@ -38,7 +38,7 @@ use crate::host::encode;
 use crate::host::rctl as rules;
 use crate::host::{
     Command, DatasetInfo, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid,
-    MountEntry, MountRequest, Output, Place, SetFlags, Stdio, SysctlValue,
+    MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue,
 };
 use state::{SimRule, State, Store};
 
@@ -340,20 +340,7 @@ impl SimHost {
         let err = |e: std::io::Error| {
             HostError::new("spawn", Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), cmd.program.clone())
         };
-        let status_of = |s: std::process::ExitStatus| {
-            use std::os::unix::process::ExitStatusExt;
-            s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
-        };
-        self.timed(|| match cmd.stdio {
-            Stdio::Inherit => {
-                let s = c.status().map_err(err)?;
-                Ok(Output { status: status_of(s), ..Output::default() })
-            }
-            Stdio::Capture => {
-                let (s, stdout, stderr) = crate::host::capture::run(&mut c).map_err(err)?;
-                Ok(Output { status: status_of(s), stdout, stderr })
-            }
-        })
+        self.timed(|| crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline).map_err(err))
     }
 }
 

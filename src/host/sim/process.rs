@@ -11,13 +11,13 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
 use crate::beneath::Root;
-use crate::host::{Command, HostError, HostResult, Jid, Output, Stdio};
+use crate::host::{Command, HostError, HostResult, Jid, Output};
 
 const OP: &str = "spawn";
 const DEFAULT_PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin";
@@ -102,14 +102,7 @@ pub fn run(root: &Path, jid: Jid, cmd: &Command) -> HostResult<Output> {
         let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
         HostError::new(OP, errno, format!("{}: cannot run it in jail {jid}", cmd.display()))
     };
-    let status = |s: std::process::ExitStatus| s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0));
-    match cmd.stdio {
-        Stdio::Inherit => Ok(Output { status: status(c.status().map_err(failed)?), ..Output::default() }),
-        Stdio::Capture => {
-            let (s, stdout, stderr) = crate::host::capture::run(&mut c).map_err(failed)?;
-            Ok(Output { status: status(s), stdout, stderr })
-        }
-    }
+    crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline).map_err(failed)
 }
 
 /// The processes whose root directory is `root` (a local path).
