@@ -163,3 +163,31 @@ pub fn started(host: &dyn Host, name: &crate::model::JailName) -> Option<crate::
     let text = crate::bounded::read(&path, crate::bounded::CONFIG_LIMIT).ok()?;
     Some(serde_json::from_slice(&text).unwrap_or_default())
 }
+
+/// Why a running jail of a brig name is not brig's own, if it is not: brig
+/// starts a jail from its root under the jails dataset and records the
+/// start first, so a jail without that record (made by jail(8), another
+/// tool, or left from another system) or running from another root (jail
+/// path compared as the kernel resolved it) is someone else's.
+pub fn foreign(host: &dyn Host, cfg: &HostConfig, name: &crate::model::JailName, live: &LiveJail) -> Option<String> {
+    let how = format!("stop it with `jail -r {}` first; brig leaves it alone", live.jid);
+    let root = crate::plan::jail::root_path(cfg, name);
+    let canonical = std::fs::canonicalize(host.local_path(&root)).ok();
+    let same_root =
+        Path::new(&live.path) == root || canonical.as_deref() == Some(host.local_path(Path::new(&live.path)).as_path());
+    if !same_root {
+        return Some(format!(
+            "a jail named {name} is running (jid {}) from {}, not from brig's root {}; {how}",
+            live.jid,
+            live.path,
+            root.display()
+        ));
+    }
+    if started(host, name).is_none() {
+        return Some(format!(
+            "a jail named {name} is running (jid {}) that brig did not start (it has no start record); {how}",
+            live.jid
+        ));
+    }
+    None
+}

@@ -37,7 +37,16 @@ pub struct ApplyArgs {
 /// per running jail: no process is spawned.
 pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Result<Vec<JailPlan>, CliError> {
     let seen = crate::observe::machine(host, cfg)?;
-    let up = |s: &JailSpec| seen.jails.get(s.name.as_str());
+    // A running jail brig did not start is left alone: planned as if it
+    // were not running, with a note saying why.
+    let foreign: std::collections::BTreeMap<&str, String> = specs
+        .iter()
+        .filter_map(|s| {
+            let j = seen.jails.get(s.name.as_str())?;
+            Some((s.name.as_str(), crate::observe::foreign(host, cfg, &s.name, j)?))
+        })
+        .collect();
+    let up = |s: &JailSpec| seen.jails.get(s.name.as_str()).filter(|_| !foreign.contains_key(s.name.as_str()));
     let known = crate::observe::known_params(
         host,
         specs.iter().filter(|s| up(s).is_some()).flat_map(|s| s.params.iter().map(|p| p.name.as_str())),
@@ -67,7 +76,9 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
             interfaces: &seen.interfaces,
             running,
         };
-        out.push(plan::jail(cfg, spec, &view).map_err(|e| CliError::Failed(e.to_string()))?);
+        let mut p = plan::jail(cfg, spec, &view).map_err(|e| CliError::Failed(e.to_string()))?;
+        p.notes.extend(foreign.get(spec.name.as_str()).cloned());
+        out.push(p);
     }
     Ok(out)
 }

@@ -36,6 +36,10 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
         return Err(CliError::NotFound(format!("jail {name} does not exist; `brig list` shows the jails")));
     }
     let running = host.jail_find(name.as_str())?;
+    // Not even --force takes a jail brig did not start.
+    if let Some(why) = running.as_ref().and_then(|j| crate::observe::foreign(host, &cfg, &name, j)) {
+        return Err(CliError::Failed(why));
+    }
     if let (Some(j), false) = (&running, args.force) {
         return Err(CliError::Failed(format!(
             "jail {name} is running (jid {}); stop it first, or pass --force to kill its processes and destroy it",

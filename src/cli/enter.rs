@@ -30,10 +30,16 @@ pub struct ConsoleArgs {
     pub user: Option<String>,
 }
 
+/// The jid of brig's running jail `name`; a jail of that name brig did
+/// not start is refused.
 fn jid_of(host: &dyn Host, name: &str) -> Result<i32, CliError> {
     let name = JailName::parse(name)?;
+    let cfg = super::require_config(host)?;
     match host.jail_find(name.as_str())? {
-        Some(j) => Ok(j.jid),
+        Some(j) => match crate::observe::foreign(host, &cfg, &name, &j) {
+            Some(why) => Err(CliError::Failed(why)),
+            None => Ok(j.jid),
+        },
         None => Err(CliError::Failed(format!("jail {name} is not running; start it first"))),
     }
 }

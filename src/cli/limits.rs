@@ -212,9 +212,19 @@ fn change_limits(
 /// definition; restores the old definition if that fails.
 fn live(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, path: &Path, old: &str) -> Result<ExitCode, CliError> {
     let name = &spec.name;
-    if host.jail_find(name.as_str())?.is_none() {
-        println!("updated the limits of {name}; they apply when it starts");
-        return Ok(ExitCode::SUCCESS);
+    match host.jail_find(name.as_str())? {
+        None => {
+            println!("updated the limits of {name}; they apply when it starts");
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Its rules would land on a jail that is not brig's.
+        Some(j) => {
+            if let Some(why) = crate::observe::foreign(host, cfg, name, &j) {
+                println!("updated the limits of {name}; they apply when brig starts it");
+                eprintln!("brig: note: {why}");
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
     }
     let plans = super::apply::plans(host, cfg, std::slice::from_ref(spec))?;
     let ops: Vec<Op> = plans

@@ -211,6 +211,9 @@ pub(super) fn start_one(
     dry_run: bool,
 ) -> Result<(), CliError> {
     if let Some(j) = host.jail_find(spec.name.as_str())? {
+        if let Some(why) = crate::observe::foreign(host, cfg, &spec.name, &j) {
+            return Err(CliError::Failed(why));
+        }
         println!("jail {} is already running (jid {})", spec.name, j.jid);
         return Ok(());
     }
@@ -305,6 +308,9 @@ pub(super) fn stop_one(
     dry_run: bool,
 ) -> Result<(), CliError> {
     let running = host.jail_find(name.as_str())?;
+    if let Some(why) = running.as_ref().and_then(|j| crate::observe::foreign(host, cfg, name, j)) {
+        return Err(CliError::Failed(why));
+    }
     let dying = match running {
         Some(_) => None,
         None => crate::observe::dying(host, name.as_str())?,

@@ -336,21 +336,59 @@ fn list_marks_running_jails_brig_does_not_manage() {
     assert_eq!(stats["ops"]["jail_get"], 2, "one lastjid walk: a jail, then ENOENT");
 }
 
-/// An empty jail whose root holds a static busybox, brought up by hand
-/// (as `brig start` will) so commands can be run in it.
+/// An empty jail whose root holds a static busybox, started by brig so
+/// commands can be run in it.
 fn running_busybox_jail() -> Sim {
     let sim = Sim::new();
     sim.brig(&["init"]).ok();
     sim.brig(&["create", "box", "--type", "empty"]).ok();
     let root = "/usr/local/brig/jails/box/root";
     crate::common::busybox_root(&sim, root);
-    sim.host()
-        .jail_set(
-            &[JailParam::str("name", "box"), JailParam::str("path", root), JailParam::bool("persist", true)],
-            SetFlags::CREATE,
-        )
-        .expect("jail");
+    for f in ["rc", "rc.shutdown"] {
+        std::fs::write(sim.file(&format!("{root}/etc/{f}")), "exit 0\n").expect("rc");
+    }
+    sim.brig(&["start", "box"]).ok();
     sim
+}
+
+#[test]
+fn a_jail_of_a_brig_name_that_brig_did_not_start_is_left_alone() {
+    // Made by jail(8) or another tool, from brig's root or another one:
+    // brig used to exec in it, stop it, or kill it with destroy --force.
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["create", "box", "--type", "empty"]).ok();
+    let root = "/usr/local/brig/jails/box/root";
+    crate::common::busybox_root(&sim, root);
+    for path in [root, "/tmp"] {
+        let jid = sim
+            .host()
+            .jail_set(
+                &[JailParam::str("name", "box"), JailParam::str("path", path), JailParam::bool("persist", true)],
+                SetFlags::CREATE,
+            )
+            .expect("jail");
+        for args in [
+            &["exec", "box", "--", "/bin/sh", "-c", "true"][..],
+            &["stop", "box"],
+            &["start", "box"],
+            &["destroy", "--force", "box"],
+        ] {
+            let r = sim.brig(args);
+            r.fails(1);
+            assert!(
+                r.stderr.contains(&format!("stop it with `jail -r {jid}` first; brig leaves it alone")),
+                "{args:?}: {}",
+                r.stderr
+            );
+        }
+        let r = sim.brig(&["plan"]);
+        assert!(r.ok().stdout.contains("brig leaves it alone"), "{}", r.stdout);
+        assert!(sim.host().jail_find("box").expect("get").is_some(), "still running");
+        assert!(sim.file("/usr/local/etc/brig/jails/box.toml").exists(), "still defined");
+        sim.host().jail_remove(jid).expect("the tool removes its own jail");
+        while sim.host().jail_get(&brig::host::JailKey::Jid(jid), &["jid"], brig::host::GetFlags::DYING).is_ok() {}
+    }
 }
 
 #[test]
