@@ -58,8 +58,13 @@ pub struct JournalError {
     source: std::io::Error,
 }
 
+/// The entry of jail `name`, a path of the managed machine.
+pub fn path(name: &JailName) -> PathBuf {
+    Path::new(JOURNAL_DIR).join(format!("{name}.json"))
+}
+
 fn path_of(host: &dyn Host, name: &JailName) -> PathBuf {
-    host.local_path(&Path::new(JOURNAL_DIR).join(format!("{name}.json")))
+    host.local_path(&path(name))
 }
 
 /// Records that `action` on `name` begins; `Open::finish` removes it.

@@ -34,7 +34,7 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
         }
         Err(e) => return Err(io(&path)(e.into())),
     };
-    let copy = path.with_file_name(format!(".{name}.edit.toml"));
+    let copy = copy_path(&path, &name);
     atomic::write(&copy, &original, 0o600).map_err(io(&copy))?;
     let editor = editor();
     // Through sh's eval, as git does, so an editor with arguments and
@@ -98,6 +98,11 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The copy of definition `path` an edit works on.
+pub(super) fn copy_path(path: &std::path::Path, name: &JailName) -> std::path::PathBuf {
+    path.with_file_name(format!(".{name}.edit.toml"))
 }
 
 /// VISUAL, else EDITOR, else vi; a variable that is set but empty (or

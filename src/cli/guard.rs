@@ -15,9 +15,26 @@ use crate::plan::jail::definition_path;
 pub(super) fn guard(host: &mut dyn Host, cfg: &HostConfig, names: &[&JailName]) -> Result<Vec<Held>, CliError> {
     let held = crate::lock::jails(host, names.iter().copied())?;
     for name in names {
+        sweep(host, name)?;
         recover(host, cfg, name)?;
     }
     Ok(held)
+}
+
+/// Removes what a killed brig left half-written for `name`: temporary
+/// files of its definition, journal entry and start record, and the copy
+/// an interrupted `edit` was working on. Only under the jail's lock, so no
+/// brig is writing them.
+fn sweep(host: &dyn Host, name: &JailName) -> Result<(), CliError> {
+    let files = [definition_path(name), journal::path(name), crate::plan::run::started_path(name)];
+    for f in files.iter().map(|f| host.local_path(f)) {
+        crate::config::atomic::remove_leftovers(&f).map_err(|e| crate::config::ConfigError::io(&f, e))?;
+    }
+    let copy = super::edit::copy_path(&host.local_path(&definition_path(name)), name);
+    match std::fs::remove_file(&copy) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::config::ConfigError::io(&copy, e).into()),
+        _ => Ok(()),
+    }
 }
 
 /// Runs `f`, the changes of `action` to `name`, with a journal entry that

@@ -31,6 +31,28 @@ pub fn write(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
     result
 }
 
+/// Removes the temporary files interrupted writes of `path` left beside
+/// it (`.NAME.tmp.PID`, from any process): called by the next brig that
+/// holds the lock under which `path` is written, so none is in progress.
+pub fn remove_leftovers(path: &Path) -> std::io::Result<()> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Ok(()) };
+    let prefix = format!(".{}.tmp.", name.to_string_lossy());
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for e in entries.flatten() {
+        let n = e.file_name();
+        let n = n.to_string_lossy();
+        if n.strip_prefix(&prefix).is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())) {
+            // remove_file never follows a symlink: only the name goes.
+            std::fs::remove_file(e.path())?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -197,3 +197,35 @@ fn mirror() -> &'static str {
 fn release_fetch_killed_anywhere_is_fetched_by_the_next_run() {
     killed_at_every_call(created, &["release", "fetch", "14.3-RELEASE", "--from", mirror()]);
 }
+
+#[test]
+fn temporary_files_a_killed_brig_left_are_swept_by_the_next_that_locks_the_jail() {
+    let sim = limited();
+    let target = sim.path().join("precious");
+    std::fs::write(&target, "keep").expect("write");
+    let left = [
+        "/usr/local/etc/brig/jails/.box.toml.tmp.4242",
+        "/usr/local/etc/brig/jails/.box.edit.toml",
+        "/var/db/brig/journal/.box.json.tmp.17",
+        "/var/db/brig/started/.box.json.tmp.99",
+    ];
+    for f in left {
+        std::fs::create_dir_all(sim.file(f).parent().expect("dir")).expect("mkdir");
+        std::fs::write(sim.file(f), "half").expect("write");
+    }
+    // A symlink in a temporary file's place goes as a name only.
+    std::os::unix::fs::symlink(&target, sim.file("/usr/local/etc/brig/jails/.box.toml.tmp.7")).expect("symlink");
+    // Not brig's pattern, or another jail's: kept.
+    let kept = ["/usr/local/etc/brig/jails/.box.toml.tmp.notapid", "/usr/local/etc/brig/jails/.boxer.toml.tmp.5"];
+    for f in kept {
+        std::fs::write(sim.file(f), "other").expect("write");
+    }
+    sim.brig(&["stop", "box"]).ok();
+    for f in left.iter().chain(&["/usr/local/etc/brig/jails/.box.toml.tmp.7"]) {
+        assert!(std::fs::symlink_metadata(sim.file(f)).is_err(), "{f} is left");
+    }
+    for f in kept {
+        assert!(sim.file(f).exists(), "{f} was removed");
+    }
+    assert_eq!(std::fs::read_to_string(&target).expect("target"), "keep");
+}
