@@ -232,7 +232,7 @@ impl HostConfig {
     pub fn parse(path: &Path, text: &str) -> Result<HostConfig, ConfigError> {
         let cfg: HostConfig = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            ConfigError::at(path, text, offset, e.message().to_string())
+            ConfigError::at(path, text, offset, super::jail::explain(text, offset, e.message()))
         })?;
         let find = |needle: &str| text.find(needle).unwrap_or(0);
         if let Err(e) = check_mountpoint(&cfg.mountpoint.to_string_lossy()) {

@@ -93,7 +93,85 @@ pub struct RawMount {
 pub fn parse(path: &Path, text: &str) -> Result<RawJail, ConfigError> {
     toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
-        ConfigError::at(path, text, offset, e.message().to_string())
+        ConfigError::at(path, text, offset, explain(text, offset, e.message()))
+    })
+}
+
+/// The TOML reader's words made a sentence about the key: "invalid type:
+/// string \"high\", expected i64" at `priority` becomes "priority must be a
+/// number such as 50, not the string \"high\"". Messages it does not know
+/// are passed on as they are.
+pub(super) fn explain(text: &str, offset: usize, message: &str) -> String {
+    let Some(key) = key_at(text, offset) else { return message.to_string() };
+    if message == "duplicate key" {
+        return format!("{key} is given twice; keep one of them");
+    }
+    let Some((found, expected)) = message.strip_prefix("invalid type: ").and_then(|m| m.split_once(", expected "))
+    else {
+        return message.to_string();
+    };
+    let last = key.rsplit('.').next().unwrap_or(&key);
+    let form = match expected {
+        "i64" | "u64" | "u32" | "u16" | "i32" | "an integer" => {
+            let example = match last {
+                "priority" => "50",
+                "ready_timeout" => "60",
+                _ => "10",
+            };
+            format!("a number such as {example}")
+        }
+        "a boolean" => "true or false".to_string(),
+        "a sequence" => {
+            let example = match last {
+                "depends" => "[\"db\"]",
+                "ip4" => "[\"192.0.2.10/24\"]",
+                "ip6" => "[\"2001:db8::10/64\"]",
+                _ => "[\"a\", \"b\"]",
+            };
+            format!("a list such as {example}")
+        }
+        "a string" => {
+            let example = match last {
+                "release" => "\"14.3-RELEASE\"",
+                "hostname" => "\"web.example.org\"",
+                "type" => "\"thin\"",
+                "interface" => "\"em0\"",
+                _ => "\"text\"",
+            };
+            format!("a string in quotes such as {example}")
+        }
+        _ => return message.to_string(),
+    };
+    let found = match found.split_once(' ') {
+        Some(("string", v)) => format!("the string {v}"),
+        Some(("integer" | "floating", v)) => format!("the number {}", v.trim_start_matches("point ").trim_matches('`')),
+        Some(("boolean", v)) => v.trim_matches('`').to_string(),
+        _ if found == "sequence" => "a list".to_string(),
+        _ if found == "map" => "a table".to_string(),
+        _ => found.to_string(),
+    };
+    format!("{key} must be {form}, not {found}")
+}
+
+/// The key written on the line of `offset` (`key = value`), with the
+/// table the line is in (`network.ip4`).
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split_once('=')?.0.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
     })
 }
 
@@ -159,7 +237,32 @@ mod tests {
         let e = parse(Path::new("web.toml"), "relase = \"14.3-RELEASE\"\n").expect_err("typo");
         assert!(e.to_string().starts_with("web.toml:1:1: unknown field `relase`"), "{e}");
         let e = parse(Path::new("web.toml"), "type = \"thin\"\nboot = \"yes\"\n").expect_err("type");
-        assert!(e.to_string().starts_with("web.toml:2:8: invalid type"), "{e}");
+        assert_eq!(e.to_string(), "web.toml:2:8: boot must be true or false, not the string \"yes\"");
+    }
+
+    #[test]
+    fn type_errors_name_the_key_and_the_form_it_takes() {
+        let err = |t: &str| parse(Path::new("w.toml"), t).expect_err("bad").to_string();
+        assert_eq!(
+            err("priority = \"high\"\n"),
+            "w.toml:1:12: priority must be a number such as 50, not the string \"high\""
+        );
+        assert_eq!(
+            err("depends = \"db\"\n"),
+            "w.toml:1:11: depends must be a list such as [\"db\"], not the string \"db\""
+        );
+        assert_eq!(
+            err("release = 14\n"),
+            "w.toml:1:11: release must be a string in quotes such as \"14.3-RELEASE\", not the number 14"
+        );
+        assert_eq!(
+            err("[network]\nip4 = \"192.0.2.1\"\n"),
+            "w.toml:2:7: network.ip4 must be a list such as [\"192.0.2.10/24\"], not the string \"192.0.2.1\""
+        );
+        assert_eq!(
+            err("hostname = \"a\"\nhostname = \"b\"\n"),
+            "w.toml:2:1: hostname is given twice; keep one of them"
+        );
     }
 
     #[test]
