@@ -120,3 +120,28 @@ fn a_closed_stdout_ends_brig_quietly_not_in_a_panic() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "ended by SIGPIPE like head(1)'s writers: {:?}", out.status);
 }
+
+#[test]
+fn read_only_commands_work_on_a_read_only_sim() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["create", "web", "--type", "empty"]).ok();
+    let ro = tempfile::tempdir().expect("tempdir");
+    let bind = |args: &[&str]| std::process::Command::new("mount").args(args).status().is_ok_and(|s| s.success());
+    let (src, dst) = (sim.path().display().to_string(), ro.path().display().to_string());
+    if !(bind(&["--bind", &src, &dst]) && bind(&["-o", "remount,ro,bind", &dst])) {
+        let _ = std::process::Command::new("umount").arg(&dst).status();
+        eprintln!("skipped: this machine cannot make a read-only bind mount (needs CAP_SYS_ADMIN)");
+        return;
+    }
+    let host = format!("sim:{dst}");
+    let list = brig(&["--host", &host, "list"], &[]);
+    let validate = brig(&["--host", &host, "validate"], &[]);
+    let create = brig(&["--host", &host, "create", "db", "--type", "empty"], &[]);
+    let _ = std::process::Command::new("umount").arg(&dst).status();
+    list.ok();
+    assert!(list.stdout.contains("web"), "{}", list.stdout);
+    validate.ok();
+    assert_ne!(create.code, Some(0));
+    assert!(create.stderr.lines().count() == 1 && create.stderr.contains("Read-only file system"), "{}", create.stderr);
+}

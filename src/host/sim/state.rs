@@ -163,7 +163,9 @@ pub struct Store {
 
 impl Store {
     pub fn open(simdir: &Path, cfg: &SimConfig) -> HostResult<Store> {
-        std::fs::create_dir_all(simdir).map_err(|e| io_err(simdir, e))?;
+        if !simdir.is_dir() {
+            std::fs::create_dir(simdir).map_err(|e| io_err(simdir, e))?;
+        }
         let lock_path = simdir.join("lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
@@ -171,6 +173,12 @@ impl Store {
             .read(true)
             .write(true)
             .open(&lock_path)
+            // A sim on a read-only filesystem still answers reads: flock
+            // needs no write access.
+            .or_else(|e| match e.raw_os_error() {
+                Some(libc::EROFS | libc::EACCES | libc::EPERM) => std::fs::File::open(&lock_path),
+                _ => Err(e),
+            })
             .map_err(|e| io_err(&lock_path, e))?;
         let mut store = Store { dir: simdir.to_path_buf(), lock, state: State::default() };
         let guard = store.lock(true)?;
