@@ -46,34 +46,51 @@ fn compression(v: &str) -> Option<u64> {
     }
 }
 
-/// zfs_nicestrtonum(): `512`, `10G`, `1.5T`, `64K`, `100MB`; powers of 1024.
+/// zfs_nicestrtonum() of libzfs_util.c: a number starting with a digit or
+/// `.` (no leading blank), then an optional suffix from `BKMGTPEZ`, alone,
+/// with `B` or with `iB` (`G`, `GB`, `GiB`, any case; not `BB` or `BiB`),
+/// meaning powers of 1024; a fraction is computed in floating point. An
+/// overflow is refused. `none` is not a number: the property code maps it
+/// to 0 for the properties that take it (zprop_parse_value).
 pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (num, suffix) = s.split_at(split);
-    if num.is_empty() {
+    if !s.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         return None;
     }
-    let suffix = suffix.to_ascii_uppercase();
-    let unit = suffix.strip_suffix('B').unwrap_or(&suffix);
-    let shift = match unit {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        "P" => 50,
-        "E" => 60,
-        _ => return None,
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (int, rest) = s.split_at(split);
+    let (frac, suffix) = match rest.strip_prefix('.') {
+        Some(r) => {
+            let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+            (Some(&r[..end]), &r[end..])
+        }
+        None => (None, rest),
     };
-    if num.contains('.') {
-        let f: f64 = num.parse().ok()?;
-        let v = f * f64::from(2u32).powi(shift);
-        // 2^64 as f64 is exact; anything at or above it does not fit.
-        (0.0..18_446_744_073_709_551_616.0).contains(&v).then_some(v as u64)
-    } else {
-        num.parse::<u64>().ok()?.checked_mul(1u64 << shift)
+    let shift = suffix_shift(suffix)?;
+    match frac {
+        Some(f) => {
+            let v: f64 = format!("{int}.{f}").parse().ok()?;
+            let v = v * f64::from(2u32).powi(i32::try_from(shift).ok()?);
+            // 2^64 as f64 is exact; anything at or above it does not fit.
+            (0.0..18_446_744_073_709_551_616.0).contains(&v).then_some(v as u64)
+        }
+        None => {
+            let n: u64 = int.parse().ok()?;
+            if shift >= 64 || (n << shift) >> shift != n {
+                return None;
+            }
+            Some(n << shift)
+        }
     }
+}
+
+/// str2shift() of libzfs_util.c.
+fn suffix_shift(suffix: &str) -> Option<u32> {
+    let mut chars = suffix.chars().map(|c| c.to_ascii_uppercase());
+    let Some(first) = chars.next() else { return Some(0) };
+    let i = "BKMGTPEZ".find(first)?;
+    let rest: String = chars.collect();
+    let ok = rest.is_empty() || (first != 'B' && (rest == "B" || rest == "IB"));
+    ok.then_some(10 * i as u32)
 }
 
 /// The property's own name for one of zfs(8)'s short column names. The
@@ -276,6 +293,16 @@ mod tests {
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("1X"), None);
         assert_eq!(parse_size(""), None);
+        assert_eq!(parse_size("2GiB"), Some(2 << 30));
+        assert_eq!(parse_size("1.5K"), Some(1536));
+        assert_eq!(parse_size(".5M"), Some(512 << 10));
+        assert_eq!(parse_size("1BB"), None, "BB is refused");
+        assert_eq!(parse_size("1BiB"), None);
+        assert_eq!(parse_size(" 1G"), None, "no leading blank");
+        assert_eq!(parse_size("1G "), None);
+        assert_eq!(parse_size("none"), None, "zprop_parse_value's word, not a number");
+        assert_eq!(parse_size("-1"), None);
+        assert_eq!(parse_size("1Z"), None, "2^70 overflows");
     }
 
     #[test]

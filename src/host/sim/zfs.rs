@@ -164,30 +164,15 @@ fn is_user_prop(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '-' | '.' | '_'))
 }
 
-/// zfs_nicestrtonum: `1G`, `512M`, `1.5T`, `none` (0).
+/// A size property's value as zprop_parse_value reads it: `none` is 0 for
+/// the properties that take it (quota, reservation and their ref
+/// variants), anything else goes through zfs_nicestrtonum
+/// (kernel::zfs::parse_size, the one brig uses everywhere).
 pub fn parse_size(v: &str) -> Option<u64> {
     if v == "none" {
         return Some(0);
     }
-    let v = v.strip_suffix(['B', 'b']).unwrap_or(v);
-    let (num, mult) = match v.chars().last()?.to_ascii_uppercase() {
-        'K' => (&v[..v.len() - 1], 1u64 << 10),
-        'M' => (&v[..v.len() - 1], 1 << 20),
-        'G' => (&v[..v.len() - 1], 1 << 30),
-        'T' => (&v[..v.len() - 1], 1 << 40),
-        'P' => (&v[..v.len() - 1], 1 << 50),
-        'E' => (&v[..v.len() - 1], 1 << 60),
-        _ => (v, 1),
-    };
-    if let Ok(n) = num.parse::<u64>() {
-        return n.checked_mul(mult);
-    }
-    let f: f64 = num.parse().ok()?;
-    if !f.is_finite() || f < 0.0 {
-        return None;
-    }
-    let bytes = f * mult as f64;
-    (bytes <= u64::MAX as f64).then_some(bytes as u64)
+    crate::kernel::zfs::parse_size(v)
 }
 
 /// Checks one `PROP=VALUE` the way `zfs set` does and returns the value to
