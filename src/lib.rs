@@ -1,9 +1,10 @@
 //! brig: a FreeBSD jail manager.
 //!
-//! Data flows one way: `config` reads and writes TOML,
-//! `model` validates it into typed values, `plan` turns them into operations,
-//! `exec` runs those against a [`host::Host`], and `cli` is the only code
-//! that knows about clap and terminals.
+//! Data flows one way: `config` reads and writes TOML, `model` validates it
+//! into typed values, `plan` turns them into operations, `exec` runs those
+//! against a [`host::Host`], and `cli` parses arguments and renders results
+//! (the only code that knows about clap and tables). docs/ARCHITECTURE.md
+//! walks through the layers and where to add things.
 
 pub mod audit;
 pub mod beneath;

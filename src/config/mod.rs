@@ -1,5 +1,7 @@
-//! Files: the host config (`brig.toml`) and, later, jail definitions. The
-//! only module that reads or writes TOML; every write is atomic.
+//! Files: the host config (`brig.toml`) and jail definitions. The only
+//! module that reads or writes TOML; every write is atomic (`atomic`),
+//! every read bounded (`read_text`), and edits keep what the user wrote
+//! (`edit`).
 
 pub mod atomic;
 pub mod edit;

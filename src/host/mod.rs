@@ -3,7 +3,8 @@
 //! Everything above this module (config, model, plan, exec, cli) talks to a
 //! `&mut dyn Host` and never knows whether it is the real kernel
 //! (`freebsd::FreeBsdHost`) or the simulated machine (`sim::SimHost`).
-//! `main` picks one explicitly; nothing here looks at `cfg!(test)`.
+//! `cli::host_choice` opens the one `--host` names (the kernel by default
+//! on FreeBSD); nothing here looks at `cfg!(test)`.
 //!
 //! Paths handed to a `Host` are paths *of the managed machine*
 //! (`/usr/local/etc/brig/brig.toml`, a jail's `path`). The real host uses them

@@ -1,5 +1,7 @@
-//! One step of a plan. Every step can be undone, so a failed plan leaves
-//! the machine as it found it.
+//! One step of a plan. A step that makes something says how it is undone,
+//! so a failed plan takes back what it made (exec::run); steps that only
+//! remove (unmount, remove an alias, delete a file) cannot be undone and
+//! come last in the plans that have them.
 
 use std::fmt;
 use std::path::PathBuf;
