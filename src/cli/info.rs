@@ -180,8 +180,8 @@ pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
         .map(|x| {
             vec![
                 x.name.clone(),
-                x.used.to_string(),
-                x.quota.to_string(),
+                super::output::size(x.used),
+                super::output::quota(x.quota),
                 x.origin.clone().unwrap_or_else(|| "-".into()),
             ]
         })

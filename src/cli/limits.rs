@@ -136,7 +136,11 @@ fn show(host: &dyn Host, cfg: &HostConfig, name: &JailName, json: bool) -> Resul
         .map(|r| {
             vec![
                 r.limit.resource.to_string(),
-                format!("{}{}", r.limit.amount, if r.limit.per_process { "/process" } else { "" }),
+                format!(
+                    "{}{}",
+                    super::output::rctl_amount(r.limit.resource, r.limit.amount),
+                    if r.limit.per_process { "/process" } else { "" }
+                ),
                 r.limit.action.clone(),
                 if running {
                     if r.active {
@@ -147,7 +151,7 @@ fn show(host: &dyn Host, cfg: &HostConfig, name: &JailName, json: bool) -> Resul
                 } else {
                     dash()
                 },
-                r.usage.map_or_else(dash, |u| u.to_string()),
+                r.usage.map_or_else(dash, |u| super::output::rctl_amount(r.limit.resource, u)),
             ]
         })
         .collect();
@@ -279,29 +283,12 @@ pub fn stats(host: &dyn Host, args: &StatsArgs) -> Result<ExitCode, CliError> {
         .iter()
         .map(|r| {
             let mut v = vec![r.name.clone(), r.jid.to_string()];
-            v.extend(STATS.iter().map(|s| r.usage.get(*s).map_or_else(|| "-".into(), |n| human(s, *n))));
+            v.extend(
+                STATS.iter().map(|s| r.usage.get(*s).map_or_else(|| "-".into(), |n| super::output::rctl_amount(s, *n))),
+            );
             v
         })
         .collect();
     println!("{}", table(&header, body));
     Ok(ExitCode::SUCCESS)
-}
-
-/// Bytes in K/M/G as rctl(8) -h shows them; counts and percentages as they are.
-fn human(resource: &str, n: u64) -> String {
-    if !["memoryuse", "readbps", "writebps"].contains(&resource) {
-        return n.to_string();
-    }
-    let units = ["", "K", "M", "G", "T"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < units.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        n.to_string()
-    } else {
-        format!("{v:.1}{}", units[i])
-    }
 }

@@ -17,6 +17,64 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<(), super::CliError> {
     Ok(())
 }
 
+/// A size as people read it, the way zfs list prints one: bytes below
+/// 1 KiB, then three significant digits with K, M, G, T, P or E (`1.92G`,
+/// `19.2G`, `192G`), a whole number without decimals (`50G`).
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut v = bytes as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    let unit = UNITS[u];
+    if bytes.is_multiple_of(1u64 << (10 * (u + 1))) {
+        format!("{v:.0}{unit}")
+    } else if v < 10.0 {
+        format!("{:.2}{unit}", (v * 100.0).floor() / 100.0)
+    } else if v < 100.0 {
+        format!("{:.1}{unit}", (v * 10.0).floor() / 10.0)
+    } else {
+        format!("{:.0}{unit}", v.floor())
+    }
+}
+
+/// A quota or reservation: `none` when there is none (0).
+pub fn quota(bytes: u64) -> String {
+    if bytes == 0 {
+        "none".into()
+    } else {
+        size(bytes)
+    }
+}
+
+/// An rctl amount or usage: sizes for the resources counted in bytes
+/// (rctl(8)), the number itself for counts, percentages and seconds.
+pub fn rctl_amount(resource: &str, n: u64) -> String {
+    const BYTES: &[&str] = &[
+        "datasize",
+        "stacksize",
+        "coredumpsize",
+        "memoryuse",
+        "memorylocked",
+        "vmemoryuse",
+        "swapuse",
+        "shmsize",
+        "msgqsize",
+        "readbps",
+        "writebps",
+    ];
+    if BYTES.contains(&resource) {
+        size(n)
+    } else {
+        n.to_string()
+    }
+}
+
 /// A plain table: a header row and aligned columns, no borders, so it
 /// reads like jls(8) and greps well.
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -29,4 +87,22 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     t.with(tabled::settings::Style::blank());
     t.with(tabled::settings::Padding::new(0, 2, 0, 0));
     t.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_zfs_list() {
+        assert_eq!(size(512), "512B");
+        assert_eq!(size(1536), "1.50K");
+        assert_eq!(size(50 << 30), "50G");
+        assert_eq!(size(2_061_584_302), "1.91G");
+        assert_eq!(size(20_615_843_020), "19.1G");
+        assert_eq!(size(206_158_430_208), "192G");
+        assert_eq!(quota(0), "none");
+        assert_eq!(rctl_amount("memoryuse", 1 << 30), "1G");
+        assert_eq!(rctl_amount("maxproc", 100), "100");
+    }
 }

@@ -253,22 +253,6 @@ fn releases(host: &dyn Host, cfg: &HostConfig) -> Result<Vec<ReleaseJson>, CliEr
     Ok(out)
 }
 
-/// 1.2G-style sizes, as zfs list prints them.
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes}B")
-    } else {
-        format!("{v:.1}{}", UNITS[u])
-    }
-}
-
 /// `YYYY-MM-DD HH:MM` UTC of a Unix time.
 pub fn utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
@@ -297,7 +281,7 @@ fn list(host: &dyn Host, cfg: &HostConfig, json: bool) -> Result<ExitCode, CliEr
                 vec![
                     r.name.clone(),
                     r.arch.clone(),
-                    human(r.used),
+                    super::output::size(r.used),
                     utc(r.created),
                     r.snapshot.as_deref().map_or("-".into(), |s| format!("@{}", s.rsplit('@').next().unwrap_or(s))),
                     r.clones.len().to_string(),
@@ -368,8 +352,5 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00");
         assert_eq!(utc(1_763_900_000), "2025-11-23 12:13");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00");
-        assert_eq!(human(512), "512B");
-        assert_eq!(human(1536), "1.5K");
-        assert_eq!(human(3 << 30), "3.0G");
     }
 }
