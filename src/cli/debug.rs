@@ -9,6 +9,12 @@ use crate::host::sim::SimHost;
 
 #[derive(Debug, Subcommand)]
 pub enum DebugCommand {
+    /// The whole simulated machine: jails and their parameters, datasets, mounts, addresses, rctl rules, sysctls.
+    SimShow {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Count of every host call and spawned process made against a simulated host.
     SimStats {
         /// Print JSON instead of a table.
@@ -30,11 +36,14 @@ struct StatsJson {
 }
 
 pub fn run(cmd: DebugCommand, choice: Option<HostChoice>) -> Result<ExitCode, CliError> {
-    let DebugCommand::SimStats { json, reset } = cmd;
     let Some(HostChoice::Sim(dir)) = choice else {
-        return Err(CliError::Usage("debug sim-stats reads a simulated host: pass --host sim:DIR".into()));
+        return Err(CliError::Usage("the debug commands read a simulated host: pass --host sim:DIR".into()));
     };
     let sim = SimHost::open(&dir)?;
+    let (json, reset) = match cmd {
+        DebugCommand::SimShow { json } => return show(&sim, json),
+        DebugCommand::SimStats { json, reset } => (json, reset),
+    };
     if reset {
         sim.reset_stats()?;
         return Ok(ExitCode::SUCCESS);
@@ -54,6 +63,47 @@ pub fn run(cmd: DebugCommand, choice: Option<HostChoice>) -> Result<ExitCode, Cl
         rows.push(vec!["(spawned)".into(), stats.spawned.to_string()]);
         rows.push(vec!["(ms in the sim)".into(), format!("{:.1}", stats.sim_us as f64 / 1000.0)]);
         println!("{}", table(&["OP", "CALLS"], rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(sim: &SimHost, json: bool) -> Result<ExitCode, CliError> {
+    let m = sim.show()?;
+    if json {
+        print_json(&m)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let jails = m
+        .jails
+        .iter()
+        .map(|j| {
+            let path = j.params.get("path").cloned().unwrap_or_default();
+            vec![j.jid.to_string(), j.name.clone(), if j.dying { "dying".into() } else { "alive".into() }, path]
+        })
+        .collect();
+    println!("{}", table(&["JID", "NAME", "STATE", "PATH"], jails));
+    println!();
+    let datasets = m
+        .datasets
+        .iter()
+        .map(|d| {
+            vec![
+                d.name.clone(),
+                d.origin.clone().unwrap_or_else(|| "-".into()),
+                d.mounted.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    println!("{}", table(&["DATASET", "ORIGIN", "MOUNTED"], datasets));
+    println!();
+    let mounts =
+        m.mounts.iter().map(|x| vec![x.fstype.clone(), x.source.clone(), x.target.display().to_string()]).collect();
+    println!("{}", table(&["FSTYPE", "SOURCE", "TARGET"], mounts));
+    println!();
+    let addrs = m.interfaces.iter().map(|(i, a)| vec![i.clone(), a.join(" ")]).collect();
+    println!("{}", table(&["INTERFACE", "ADDRESSES"], addrs));
+    for r in &m.rctl {
+        println!("rctl {r}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -432,3 +432,23 @@ fn a_tenants_fifo_or_giant_passwd_never_blocks_nor_bloats_brig() {
     assert_ne!(r.code, Some(0), "{}", r.stderr);
     sim.brig(&["stop", "box"]).ok();
 }
+
+#[test]
+fn sim_show_shows_what_brig_did_to_the_machine() {
+    let sim = defined(&[]);
+    sim.brig(&["start", "box"]).ok();
+    let m = sim.brig(&["debug", "sim-show", "--json"]).json();
+    let jail = m["jails"].as_array().expect("jails").iter().find(|j| j["name"] == "box").expect("box").clone();
+    assert_eq!(jail["params"]["path"], ROOT);
+    assert_eq!(jail["params"]["securelevel"], "2");
+    assert!(m["datasets"].as_array().expect("datasets").iter().any(|d| d["name"] == "zroot/brig/jails/box/root"));
+    assert!(m["mounts"].as_array().expect("mounts").iter().any(|x| x["target"] == format!("{ROOT}/dev")));
+    assert!(m["interfaces"]["em0"].as_array().expect("em0").iter().any(|a| a == "192.0.2.20/24"));
+    let text = sim.brig(&["debug", "sim-show"]);
+    assert!(
+        text.ok().stdout.lines().any(|l| l.contains("box") && l.contains("alive") && l.contains(ROOT)),
+        "{}",
+        text.stdout
+    );
+    sim.brig(&["stop", "box"]).ok();
+}

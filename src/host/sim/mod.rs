@@ -19,6 +19,7 @@ mod jail;
 mod mount;
 mod net;
 mod process;
+pub mod show;
 mod state;
 mod sysctl;
 mod zfs;
@@ -292,6 +293,11 @@ impl SimHost {
     /// copes.
     pub fn zfs_hold(&mut self, snapshot: &str, tag: &str) -> HostResult<()> {
         self.write("zfs_hold", |st| zfs::hold(st, snapshot, tag))
+    }
+
+    /// The whole simulated machine as one document (`debug sim-show`).
+    pub fn show(&self) -> HostResult<show::Machine> {
+        self.store.borrow_mut().read_with(|st| Ok(show::machine(st)))
     }
 
     pub fn stats(&self) -> SimStats {
