@@ -135,7 +135,7 @@ mod tests {
             &JailName::parse("c1").expect("name"),
             &raw,
             &[],
-            crate::config::host::JailType::Thin,
+            crate::model::jail::JailType::Thin,
         )
         .expect("valid");
         assert_eq!(spec.zfs.delegate[0].name, "data");

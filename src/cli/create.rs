@@ -4,9 +4,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::CliError;
-use crate::config::host::JailType;
 use crate::config::{edit, jail, ConfigError, HostConfig};
 use crate::host::Host;
+use crate::model::jail::JailType;
 use crate::model::jail::{validate, JailSpec};
 use crate::model::JailName;
 use crate::plan::jail as plan;

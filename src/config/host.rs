@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use crate::host::{Host, JailParam};
+use crate::model::jail::JailType;
 use crate::model::{param, DatasetName, ModelError};
 
 /// The host config, a path of the managed machine.
@@ -18,29 +19,6 @@ pub const JAILS_DIR: &str = "/usr/local/etc/brig/jails";
 pub const DEFAULT_DATASET: &str = "zroot/brig";
 pub const DEFAULT_MOUNTPOINT: &str = "/usr/local/brig";
 pub const DEFAULT_MIRROR: &str = "https://download.freebsd.org/releases";
-
-/// How a new jail's root is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JailType {
-    /// A ZFS clone of the release snapshot: instant, shares blocks.
-    #[default]
-    Thin,
-    /// An independent copy of the release.
-    Thick,
-    /// An empty dataset, for a root you fill yourself.
-    Empty,
-}
-
-impl JailType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JailType::Thin => "thin",
-            JailType::Thick => "thick",
-            JailType::Empty => "empty",
-        }
-    }
-}
 
 /// Defaults for new jails.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

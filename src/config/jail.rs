@@ -3,90 +3,12 @@
 //! the position of every value kept so that validation errors can name the
 //! file, line and column.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
-use toml::Spanned;
-
-use super::host::JailType;
 use super::{read_text, ConfigError, HostConfig};
 use crate::model::jail::{self as spec, JailSpec};
+pub use crate::model::raw::RawJail;
 use crate::model::JailName;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawJail {
-    pub release: Option<Spanned<String>>,
-    #[serde(rename = "type")]
-    pub jail_type: Option<JailType>,
-    pub hostname: Option<Spanned<String>>,
-    #[serde(default)]
-    pub boot: bool,
-    pub priority: Option<Spanned<i64>>,
-    /// Readiness probe, `exec:COMMAND`.
-    pub ready: Option<Spanned<String>>,
-    pub ready_timeout: Option<Spanned<i64>>,
-    #[serde(default)]
-    pub depends: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub network: RawNetwork,
-    #[serde(default)]
-    pub params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
-    #[serde(default)]
-    pub exec: RawExec,
-    #[serde(default, rename = "mount")]
-    pub mounts: Vec<RawMount>,
-    #[serde(default)]
-    pub zfs: RawZfs,
-    /// rctl limits and CPUs, checked by `model::limits`.
-    #[serde(default)]
-    pub limits: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawNetwork {
-    pub interface: Option<Spanned<String>>,
-    #[serde(default)]
-    pub ip4: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub ip6: Vec<Spanned<String>>,
-    pub inherit: Option<Spanned<bool>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawExec {
-    pub start: Option<Spanned<String>>,
-    pub stop: Option<Spanned<String>>,
-    pub prestart: Option<Spanned<String>>,
-    pub poststart: Option<Spanned<String>>,
-    pub prestop: Option<Spanned<String>>,
-    pub poststop: Option<Spanned<String>>,
-    pub clean: Option<bool>,
-    pub timeout: Option<Spanned<i64>>,
-}
-
-/// `[zfs]` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawZfs {
-    pub quota: Option<Spanned<toml::Value>>,
-    pub reservation: Option<Spanned<toml::Value>>,
-    #[serde(default)]
-    pub delegate: Vec<Spanned<toml::Value>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMount {
-    pub source: Option<Spanned<String>>,
-    pub target: Spanned<String>,
-    pub fstype: Option<Spanned<String>>,
-    #[serde(default)]
-    pub readonly: bool,
-}
 
 /// Parses the text of a definition; syntax errors and unknown keys name
 /// the file, line and column.

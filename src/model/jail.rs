@@ -3,19 +3,42 @@
 //! filled in. Pure: errors carry the byte offset of the offending value;
 //! the caller turns it into file:line:col.
 
-use super::quoted;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use ipnet::{Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::param;
+use super::quoted;
+use super::raw::{RawJail, RawNetwork};
 use super::{JailName, ReleaseName};
-use crate::config::host::JailType;
-use crate::config::jail::RawJail;
 use crate::host::params::{self, ParamType};
 use crate::host::{JailParam, ParamValue};
+
+/// How a new jail's root is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JailType {
+    /// A ZFS clone of the release snapshot: instant, shares blocks.
+    #[default]
+    Thin,
+    /// An independent copy of the release.
+    Thick,
+    /// An empty dataset, for a root you fill yourself.
+    Empty,
+}
+
+impl JailType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JailType::Thin => "thin",
+            JailType::Thick => "thick",
+            JailType::Empty => "empty",
+        }
+    }
+}
 
 /// What a jail's network is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,7 +351,7 @@ fn ready(raw: &RawJail) -> Result<Option<Ready>, Invalid> {
     }
 }
 
-fn network(raw: &crate::config::jail::RawNetwork) -> Result<Network, Invalid> {
+fn network(raw: &RawNetwork) -> Result<Network, Invalid> {
     let inherit = raw.inherit.as_ref().is_some_and(|i| *i.get_ref());
     if inherit {
         if let Some(first) = raw.ip4.first().or(raw.ip6.first()) {

@@ -39,6 +39,7 @@ pub mod jail;
 pub mod limits;
 pub mod name;
 pub mod param;
+pub mod raw;
 pub mod release;
 pub mod zfs;
 

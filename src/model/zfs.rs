@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 use super::limits::parse_amount;
-use crate::config::jail::RawZfs;
+use super::raw::RawZfs;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ZfsSpec {

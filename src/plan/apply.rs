@@ -14,11 +14,11 @@ use thiserror::Error;
 use super::jail::{dataset, delegated, delegated_dataset, jail_dataset, release_origin, root, root_dataset, root_path};
 use super::run::{aliases_of, delegated_of, mounts, rules_of, Alias, Started};
 use super::Op;
-use crate::config::host::JailType;
 use crate::config::HostConfig;
 use crate::host::params::{lookup, Access};
 use crate::host::{DatasetInfo, Interface, JailParam, LiveJail, MountEntry, ParamValue};
 use crate::model::jail::JailSpec;
+use crate::model::jail::JailType;
 use crate::model::{DatasetName, JailName};
 
 /// A difference a running jail cannot take without a restart.

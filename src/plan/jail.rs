@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 
 use super::release::{self as release_plan, BASE_SNAPSHOT};
 use super::Op;
-use crate::config::host::{JailType, JAILS_DIR};
+use crate::config::host::JAILS_DIR;
 use crate::config::HostConfig;
 use crate::host::{Interface, LiveJail, MountEntry};
 use crate::model::jail::JailSpec;
+use crate::model::jail::JailType;
 use crate::model::zfs::Delegated;
 use crate::model::{DatasetName, JailName, ReleaseName};
 

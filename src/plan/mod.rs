@@ -21,8 +21,8 @@ pub(crate) mod testing {
     use std::path::Path;
 
     use super::Op;
-    use crate::config::host::JailType;
     use crate::config::HostConfig;
+    use crate::model::jail::JailType;
     use crate::model::jail::{validate, JailSpec};
     use crate::model::{DatasetName, JailName};
 

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use proptest::prelude::*;
 
-use brig::config::host::JailType;
+use brig::model::jail::JailType;
 use brig::model::JailName;
 
 /// TOML-ish text built from the pieces definitions are made of, so the
