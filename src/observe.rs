@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use crate::config::host::{CONFIG_PATH, JAILS_DIR};
 use crate::config::HostConfig;
-use crate::host::params::{self, KernelParams};
 use crate::host::{
     DatasetInfo, Errno, GetFlags, Host, HostError, HostResult, Interface, JailKey, LiveJail, MountEntry, LIVE_PARAMS,
 };
+use crate::kernel::params::{self, KernelParams};
 use crate::plan::InitObserved;
 
 /// `Some(props)` if the dataset exists, `None` if ZFS says ENOENT.

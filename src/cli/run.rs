@@ -6,9 +6,9 @@ use clap::Args;
 
 use super::CliError;
 use crate::config::{jail, HostConfig};
-use crate::host::params::KernelParams;
 use crate::host::{Errno, Host, Interface, MountEntry};
 use crate::journal::Action;
+use crate::kernel::params::KernelParams;
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::addresses::AddressBook;

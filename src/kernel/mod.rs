@@ -5,11 +5,18 @@
 //! these buffers to the system calls, and the simulated host parses the same
 //! bytes the kernel would.
 
+pub mod cpuset;
 pub mod devfs;
+pub mod encode;
 pub mod ioccom;
 pub mod login;
 pub mod mount;
 pub mod net;
+pub mod params;
 pub mod rctl;
+pub mod rctl_rules;
 pub mod sysctl;
+pub mod types;
 pub mod zfs;
+
+pub use types::*;

@@ -3,7 +3,7 @@
 //! and how libjail reads a jail parameter's type from them
 //! (jailparam_type in lib/libjail/jail.c).
 
-use crate::host::params::ParamType;
+use crate::kernel::params::ParamType;
 
 /// The type bits of `oid_kind`.
 pub const CTLTYPE: u32 = 0xf;

@@ -14,8 +14,8 @@ use super::param;
 use super::quoted;
 use super::raw::{RawJail, RawNetwork};
 use super::{JailName, ReleaseName};
-use crate::host::params::{self, ParamType};
-use crate::host::{JailParam, ParamValue};
+use crate::kernel::params::{self, ParamType};
+use crate::kernel::{JailParam, ParamValue};
 
 /// How a new jail's root is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use super::quoted;
 use serde::Serialize;
 use toml::Spanned;
 
-use crate::host::rctl::{self, Resource};
+use crate::kernel::rctl_rules::{self as rctl, Resource};
 use crate::model::JailName;
 
 /// One rctl rule of a jail: `jail:NAME:RESOURCE:ACTION=AMOUNT[/process]`.

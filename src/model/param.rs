@@ -3,8 +3,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::host::params::{self, Access, ParamType};
-use crate::host::{JailParam, JailSys, ParamValue};
+use crate::kernel::params::{self, Access, ParamType};
+use crate::kernel::{JailParam, JailSys, ParamValue};
 
 /// Parameters brig sets itself from other keys of a definition; writing
 /// them under `[params]` would fight brig.

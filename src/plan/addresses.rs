@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::host::{Interface, LiveJail};
+use crate::kernel::{Interface, LiveJail};
 use crate::model::jail::{JailSpec, Network};
 use crate::model::JailName;
 

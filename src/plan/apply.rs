@@ -15,8 +15,8 @@ use super::jail::{dataset, delegated, delegated_dataset, jail_dataset, release_o
 use super::run::{aliases_of, delegated_of, mounts, rules_of, Alias, Started};
 use super::Op;
 use crate::config::HostConfig;
-use crate::host::params::{lookup, Access};
-use crate::host::{DatasetInfo, Interface, JailParam, LiveJail, MountEntry, ParamValue};
+use crate::kernel::params::{lookup, Access};
+use crate::kernel::{DatasetInfo, Interface, JailParam, LiveJail, MountEntry, ParamValue};
 use crate::model::jail::JailSpec;
 use crate::model::jail::JailType;
 use crate::model::{DatasetName, JailName};
@@ -438,7 +438,7 @@ fn shown(root: &Path, target: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::{DatasetKind, JailSys};
+    use crate::kernel::{DatasetKind, JailSys};
     use crate::model::jail::Network;
     use crate::plan::run::jail_params;
     use crate::plan::testing::{cfg, lines, spec};

@@ -6,7 +6,7 @@ use super::release::{self as release_plan, BASE_SNAPSHOT};
 use super::Op;
 use crate::config::host::JAILS_DIR;
 use crate::config::HostConfig;
-use crate::host::{Interface, LiveJail, MountEntry};
+use crate::kernel::{Interface, LiveJail, MountEntry};
 use crate::model::jail::JailSpec;
 use crate::model::jail::JailType;
 use crate::model::zfs::Delegated;
@@ -186,8 +186,10 @@ mod tests {
     #[test]
     fn golden_forced_destroy_of_a_running_jail() {
         let s = spec("release = \"14.3-RELEASE\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\n");
-        let live =
-            LiveJail::from_params(&[crate::host::JailParam::int("jid", 7), crate::host::JailParam::str("name", "web")]);
+        let live = LiveJail::from_params(&[
+            crate::kernel::JailParam::int("jid", 7),
+            crate::kernel::JailParam::str("name", "web"),
+        ]);
         let m = |t: &str, fs: &str| crate::plan::testing::mount(t, fs, fs, false);
         let mounts = vec![
             m("/usr/local/brig/jails/web/root", "zfs"),

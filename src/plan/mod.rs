@@ -47,16 +47,16 @@ pub(crate) mod testing {
     /// A plan as the lines `--dry-run` prints.
     /// A kernel that knows every parameter of brig's table, running
     /// `release`, without those `missing`.
-    pub fn kernel(release: &str, missing: &[&str]) -> crate::host::params::KernelParams {
-        let known = crate::host::params::PARAMS.iter().map(|d| d.name).filter(|n| !missing.contains(n));
-        crate::host::params::KernelParams::new(known.map(str::to_string).collect(), release)
+    pub fn kernel(release: &str, missing: &[&str]) -> crate::kernel::params::KernelParams {
+        let known = crate::kernel::params::PARAMS.iter().map(|d| d.name).filter(|n| !missing.contains(n));
+        crate::kernel::params::KernelParams::new(known.map(str::to_string).collect(), release)
     }
 
     /// A mount as getfsstat shows it, with a filesystem ID of its own.
-    pub fn mount(target: &str, fstype: &str, source: &str, readonly: bool) -> crate::host::MountEntry {
+    pub fn mount(target: &str, fstype: &str, source: &str, readonly: bool) -> crate::kernel::MountEntry {
         static NEXT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        crate::host::MountEntry {
+        crate::kernel::MountEntry {
             fstype: fstype.into(),
             source: source.into(),
             target: target.into(),

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::host::MountEntry;
+use crate::kernel::MountEntry;
 use crate::model::release::{Archive, Budget};
 use crate::model::DatasetName;
 
@@ -62,14 +62,14 @@ pub enum Op {
     /// `stage` is its jail(8) name (`exec.prestart`).
     Hook { stage: &'static str, command: String },
     /// jail_set(2) with JAIL_CREATE. Undo: jail_remove(2).
-    CreateJail { params: Vec<crate::host::JailParam> },
+    CreateJail { params: Vec<crate::kernel::JailParam> },
     /// jail_set(2) with JAIL_UPDATE of a running jail's changeable
     /// parameters. Undo: set the `old` values back.
     UpdateJail {
         name: String,
-        jid: crate::host::Jid,
-        params: Vec<crate::host::JailParam>,
-        old: Vec<crate::host::JailParam>,
+        jid: crate::kernel::Jid,
+        params: Vec<crate::kernel::JailParam>,
+        old: Vec<crate::kernel::JailParam>,
     },
     /// `zfs jail`: attach a dataset to the named running jail. Undo: detach.
     AttachDataset { dataset: DatasetName, jail: String },

@@ -13,8 +13,8 @@ use thiserror::Error;
 use super::jail::{delegated_dataset, root_dataset, root_path};
 use super::Op;
 use crate::config::HostConfig;
-use crate::host::params::KernelParams;
-use crate::host::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue};
+use crate::kernel::params::KernelParams;
+use crate::kernel::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue};
 use crate::model::jail::{Exec, JailSpec, Network, DEFAULT_STOP, DEFAULT_TIMEOUT};
 use crate::model::{DatasetName, JailName};
 

@@ -76,7 +76,7 @@ fn parameter_nodes_and_types_are_the_kernels() {
     assert_eq!(errno(t.host.sysctl_type("security.jail.param.nosuchparam")), Errno::ENOENT);
     // Every parameter of brig's table this kernel has is of the type
     // brig encodes.
-    for def in brig::host::params::PARAMS {
+    for def in brig::kernel::params::PARAMS {
         if let Ok(ty) = t.host.sysctl_type(&format!("security.jail.param.{}", def.name)) {
             let value = ty.value_type().unwrap_or_else(|| panic!("{} is a node without a value", def.name));
             assert!(brig::kernel::sysctl::agrees(def.ty, value), "{}: the kernel says {:?}", def.name, value);

@@ -144,7 +144,7 @@ fn brig_toml_5_documents_every_rctl_resource() {
 #[test]
 fn brig_toml_5_says_which_kernels_have_each_jail_parameter() {
     let page = read("man/brig.toml.5");
-    for def in brig::host::params::PARAMS {
+    for def in brig::kernel::params::PARAMS {
         assert!(
             page.lines().any(|l| l == format!(".Va {}", def.name) || l.starts_with(&format!(".Va {} ", def.name))),
             "brig.toml.5 does not list the jail parameter {}",

@@ -100,13 +100,13 @@ proptest! {
     }
 
     #[test]
-    fn parameter_values_never_panic(i in 0usize..brig::host::params::PARAMS.len(), v in prop_oneof![
+    fn parameter_values_never_panic(i in 0usize..brig::kernel::params::PARAMS.len(), v in prop_oneof![
         any::<i64>().prop_map(toml::Value::Integer),
         ".{0,40}".prop_map(toml::Value::String),
         any::<bool>().prop_map(toml::Value::Boolean),
         prop::collection::vec(".{0,20}".prop_map(toml::Value::String), 0..4).prop_map(toml::Value::Array),
     ]) {
-        let name = brig::host::params::PARAMS[i].name;
+        let name = brig::kernel::params::PARAMS[i].name;
         let _ = brig::model::param::check(name, &v);
     }
 

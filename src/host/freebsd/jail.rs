@@ -1,6 +1,6 @@
 //! jail_set(2), jail_get(2) and jail_remove(2).
 //!
-//! The iovec buffers come from the pure encoder in `host::encode` (unit-tested
+//! The iovec buffers come from the pure encoder in `kernel::encode` (unit-tested
 //! on Linux); this file only points iovecs at them, makes the system call and
 //! reads back what the kernel wrote.
 
@@ -10,10 +10,10 @@ use libc::c_uint;
 use nix::errno::Errno;
 
 use super::buffer_text;
-use crate::host::encode::{self, IovPair};
 use crate::host::jexec::{self, KillFailure};
-use crate::host::params;
 use crate::host::{GetFlags, HostError, HostResult, JailKey, JailParam, Jid, ParamValue, SetFlags};
+use crate::kernel::encode::{self, IovPair};
+use crate::kernel::params;
 
 /// Size of the `errmsg` buffer handed to jail_set(2), jail_get(2) and
 /// nmount(2); the kernel truncates its message to fit.

@@ -9,8 +9,8 @@ use nix::errno::Errno;
 
 use super::c_string;
 use super::jail::{iov_count, IovRequest};
-use crate::host::encode::IovPair;
 use crate::host::{HostError, HostResult, MountEntry, MountRequest};
+use crate::kernel::encode::IovPair;
 
 /// A `name=value` nmount option: both NUL-terminated, as mount(8) builds
 /// them.

@@ -88,7 +88,7 @@ impl SimConfig {
     /// Whether the kernel knows a parameter now: its module is loaded and
     /// the simulated release has it.
     pub fn knows(&self, param: &str) -> bool {
-        use crate::host::params;
+        use crate::kernel::params;
         params::module_of(param).is_none_or(|m| self.modules.iter().any(|x| x == m))
             && params::since(param).is_none_or(|v| params::release_at_least(&self.osrelease, v))
     }

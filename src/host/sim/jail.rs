@@ -17,9 +17,9 @@ use super::config::SimConfig;
 use super::fs;
 use super::state::{SimJail, State};
 use super::sysctl;
-use crate::host::encode::{self, IovPair};
-use crate::host::params::{self, Access, ParamType, MAXHOSTNAMELEN, MAX_AF_IPS};
 use crate::host::{GetFlags, JailParam, JailSys, Jid, ParamValue, SetFlags};
+use crate::kernel::encode::{self, IovPair};
+use crate::kernel::params::{self, Access, ParamType, MAXHOSTNAMELEN, MAX_AF_IPS};
 
 /// The highest jail id (JAIL_MAX).
 const JAIL_MAX: Jid = 999_999;

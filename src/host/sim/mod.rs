@@ -35,12 +35,12 @@ use serde::{Deserialize, Serialize};
 
 pub use config::SimConfig;
 
-use crate::host::encode;
 use crate::host::rctl as rules;
 use crate::host::{
     Command, DatasetInfo, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid,
     MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue,
 };
+use crate::kernel::encode;
 use state::{SimRule, State, Store};
 
 /// What `BRIG_SIM_FAIL` asks for at one call.
@@ -596,7 +596,7 @@ impl Host for SimHost {
             // prison_racct_find: a jail subject is a name (never a jid),
             // below MAXHOSTNAMELEN; one no jail has gets a fresh, empty
             // racct: zeros, not an error.
-            if f.subject == "jail" && f.id.len() >= crate::host::params::MAXHOSTNAMELEN {
+            if f.subject == "jail" && f.id.len() >= crate::kernel::params::MAXHOSTNAMELEN {
                 return Err((Errno::ENAMETOOLONG, format!("'{}' is too long for a jail name", f.id)));
             }
             // What the jail's real processes use; a jail that does not

@@ -7,9 +7,9 @@ use nix::errno::Errno;
 
 use super::config::SimConfig;
 use super::state::State;
-use crate::host::params::{self, Access, ParamType};
 use crate::host::SysctlValue;
 use crate::kernel;
+use crate::kernel::params::{self, Access, ParamType};
 use crate::kernel::sysctl::{SysctlType, CTLFLAG_MPSAFE, CTLFLAG_RD, CTLFLAG_TUN, CTLFLAG_WR};
 
 /// (name, default, writable at run time)
