@@ -12,7 +12,7 @@ mod cli_basics;
 pub mod crash;
 mod docs;
 mod doctor;
-mod fixture;
+mod readme_tour;
 mod fuzz;
 mod init;
 mod lifecycle;
