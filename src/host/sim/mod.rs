@@ -22,6 +22,7 @@ mod process;
 pub mod show;
 mod state;
 mod sysctl;
+mod tracked;
 mod zfs;
 
 use std::cell::RefCell;
@@ -529,7 +530,7 @@ impl Host for SimHost {
         self.write("mount", |st| {
             mount::mount(st, cfg, &paths, req)?;
             // Every kind of mount is recorded last (State::push_mount).
-            st.mounts.last().cloned().ok_or((Errno::EIO, "the new mount is not recorded".to_string()))
+            st.mounts.values().next_back().cloned().ok_or((Errno::EIO, "the new mount is not recorded".to_string()))
         })
     }
 
@@ -539,7 +540,7 @@ impl Host for SimHost {
     }
 
     fn mounts(&self) -> HostResult<Vec<MountEntry>> {
-        self.read("mounts", |st| Ok(st.mounts.clone()))
+        self.read("mounts", |st| Ok(st.mounts.values().cloned().collect()))
     }
 
     fn devfs_rules(&self, ruleset: u16) -> HostResult<u32> {

@@ -125,7 +125,7 @@ fn depopulate_devfs(dir: &Path) {
 /// (MNT_FORCE does not help with that either) or while something still
 /// uses it (busy::holder).
 pub fn unmount(st: &mut State, paths: &zfs::Paths, mount: &MountEntry) -> Result<(), Refusal> {
-    let Some(idx) = st.mounts.iter().position(|m| m.fsid == mount.fsid) else {
+    let Some(idx) = st.mounts.iter().find(|(_, m)| m.fsid == mount.fsid).map(|(k, _)| *k) else {
         return Err(no(
             Errno::ENOENT,
             format!(
@@ -135,22 +135,22 @@ pub fn unmount(st: &mut State, paths: &zfs::Paths, mount: &MountEntry) -> Result
             ),
         ));
     };
-    let target = st.mounts[idx].target.clone();
-    if st.mounts.iter().any(|m| m.target != target && m.target.starts_with(&target)) {
+    let target = st.mounts[&idx].target.clone();
+    if st.mounts.values().any(|m| m.target != target && m.target.starts_with(&target)) {
         return Err(no(Errno::EBUSY, format!("{}: a filesystem is mounted beneath it", target.display())));
     }
     if let Some(who) = busy::holder(st, paths.root, &target) {
         return Err(no(Errno::EBUSY, format!("{} is busy: {who}", target.display())));
     }
-    if st.mounts[idx].fstype == "zfs" {
-        let ds = st.mounts[idx].source.clone();
+    if st.mounts[&idx].fstype == "zfs" {
+        let ds = st.mounts[&idx].source.clone();
         return zfs::unmount_request(st, paths, &ds);
     }
     // The nodes go with the mount, but only where the path still leads to
     // it: a jail may have redirected a parent directory since.
-    if st.mounts[idx].fstype == "devfs" && fs::resolve(paths.root, &target).is_ok_and(|t| t == target) {
+    if st.mounts[&idx].fstype == "devfs" && fs::resolve(paths.root, &target).is_ok_and(|t| t == target) {
         depopulate_devfs(&fs::local(paths.root, &target));
     }
-    st.mounts.remove(idx);
+    st.mounts.remove(&idx);
     Ok(())
 }

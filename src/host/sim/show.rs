@@ -75,7 +75,7 @@ pub fn machine(st: &State) -> Machine {
                 holds: d.holds.clone(),
             })
             .collect(),
-        mounts: st.mounts.clone(),
+        mounts: st.mounts.values().cloned().collect(),
         interfaces: st
             .interfaces
             .iter()

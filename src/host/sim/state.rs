@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
@@ -15,6 +15,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use super::config::SimConfig;
+use super::tracked::Tracked;
 use crate::host::{HostError, HostResult, JailParam, Jid, MountEntry};
 
 /// One jail in the simulated kernel.
@@ -84,9 +85,11 @@ pub struct SimRule {
 pub struct State {
     pub generation: u64,
     pub last_jid: Jid,
-    pub jails: BTreeMap<Jid, SimJail>,
-    pub datasets: BTreeMap<String, SimDataset>,
-    pub mounts: Vec<MountEntry>,
+    pub jails: Tracked<Jid, SimJail>,
+    pub datasets: Tracked<String, SimDataset>,
+    /// By a number that grows with each mount: the map's order is the
+    /// mount order getfsstat reports.
+    pub mounts: Tracked<u64, MountEntry>,
     pub rules: Vec<SimRule>,
     /// sysctls written at run time (`sysctl NAME=VALUE`).
     pub sysctl: BTreeMap<String, crate::host::SysctlValue>,
@@ -139,7 +142,7 @@ impl State {
     pub fn push_mount(&mut self, fstype: &str, source: &str, target: PathBuf, readonly: bool) {
         let id = self.guid();
         let fsid = [i32::try_from(id & 0x7fff_ffff).unwrap_or(i32::MAX), i32::try_from(id >> 31).unwrap_or(0)];
-        self.mounts.push(MountEntry { fstype: fstype.into(), source: source.into(), target, readonly, fsid });
+        self.mounts.insert(id, MountEntry { fstype: fstype.into(), source: source.into(), target, readonly, fsid });
     }
 }
 
@@ -153,12 +156,73 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> HostError {
     HostError::new("sim", Errno::EIO, format!("{}: {e}", path.display()))
 }
 
-/// The on-disk store: the lock file, the state file and the last
-/// generation this process read.
+/// What one call changed, as a line of the store's log: the jails,
+/// datasets and mounts it touched (None: gone), the smaller tables whole
+/// when they changed, and the counters.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Delta {
+    generation: u64,
+    last_jid: Jid,
+    next_guid: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    jails: BTreeMap<Jid, Option<SimJail>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    datasets: BTreeMap<String, Option<SimDataset>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    mounts: BTreeMap<u64, Option<MountEntry>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    small: Option<Small>,
+}
+
+/// The tables small enough to be written whole when one changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Small {
+    rules: Vec<SimRule>,
+    sysctl: BTreeMap<String, crate::host::SysctlValue>,
+    interfaces: BTreeMap<String, Vec<IpNet>>,
+    devfs_rulesets: BTreeMap<u16, u32>,
+    tentative: BTreeMap<String, u32>,
+}
+
+impl Small {
+    fn of(st: &State) -> Small {
+        Small {
+            rules: st.rules.clone(),
+            sysctl: st.sysctl.clone(),
+            interfaces: st.interfaces.clone(),
+            devfs_rulesets: st.devfs_rulesets.clone(),
+            tentative: st.tentative.clone(),
+        }
+    }
+
+    fn put(self, st: &mut State) {
+        st.rules = self.rules;
+        st.sysctl = self.sysctl;
+        st.interfaces = self.interfaces;
+        st.devfs_rulesets = self.devfs_rulesets;
+        st.tentative = self.tentative;
+    }
+}
+
+/// The log is folded into a new snapshot past this size.
+const COMPACT_AT: u64 = 8 << 20;
+
+/// The on-disk store: `state.json`, a snapshot of the whole machine, and
+/// `state.log`, one line per call since (what it changed). A call appends
+/// one line whose size depends on what it changed, not on how large the
+/// machine is; the log is folded into a new snapshot now and then. Every
+/// call runs under the flock of `lock` (exclusive to change, shared to
+/// read), and reads only the lines other processes added since.
 pub struct Store {
     dir: PathBuf,
     lock: File,
     pub state: State,
+    /// The generation of the snapshot this process read.
+    base: u64,
+    /// Bytes of the log applied so far (always at a line's end).
+    offset: u64,
+    /// The small tables as last saved, to tell whether a call changed them.
+    small: Small,
 }
 
 impl Store {
@@ -180,14 +244,15 @@ impl Store {
                 _ => Err(e),
             })
             .map_err(|e| io_err(&lock_path, e))?;
-        let mut store = Store { dir: simdir.to_path_buf(), lock, state: State::default() };
+        let state = State::default();
+        let small = Small::of(&state);
+        let mut store = Store { dir: simdir.to_path_buf(), lock, state, base: 0, offset: 0, small };
         let guard = store.lock(true)?;
-        let path = store.state_path();
-        if path.exists() {
-            store.state = store.read()?;
+        if store.state_path().exists() {
+            store.load()?;
         } else {
             store.state = State::boot(cfg);
-            store.write()?;
+            store.snapshot()?;
         }
         drop(guard);
         Ok(store)
@@ -195,6 +260,10 @@ impl Store {
 
     fn state_path(&self) -> PathBuf {
         self.dir.join("state.json")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("state.log")
     }
 
     fn lock(&self, exclusive: bool) -> HostResult<Flock<File>> {
@@ -209,29 +278,65 @@ impl Store {
         Ok(f())
     }
 
-    fn read(&self) -> HostResult<State> {
+    /// Reads the snapshot and every line of the log after it.
+    fn load(&mut self) -> HostResult<()> {
         let path = self.state_path();
         let mut f = File::open(&path).map_err(|e| io_err(&path, e))?;
         let mut text = String::new();
-        f.seek(SeekFrom::Start(0)).map_err(|e| io_err(&path, e))?;
         f.read_to_string(&mut text).map_err(|e| io_err(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| io_err(&path, e))
+        self.state = serde_json::from_str(&text).map_err(|e| {
+            io_err(&path, format!("{e}; a sim made by an older brig: remove {} to boot it afresh", self.dir.display()))
+        })?;
+        self.base = self.state.generation;
+        self.offset = 0;
+        self.follow()?;
+        self.small = Small::of(&self.state);
+        Ok(())
     }
 
-    /// Replaces the state file by rename, so a process killed mid-call
-    /// (BRIG_SIM_FAIL=...:abort) leaves the old state or the new one. No
-    /// fsync: the sim models a kernel, whose state a power cut loses
-    /// anyway, and an fsync per simulated call made large benchmarks
-    /// measure the disk instead of brig.
-    fn write(&self) -> HostResult<()> {
-        let path = self.state_path();
-        let tmp = self.dir.join("state.json.new");
-        let text = serde_json::to_vec(&self.state).map_err(|e| io_err(&path, e))?;
-        std::fs::write(&tmp, &text).map_err(|e| io_err(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))
+    /// Applies the lines of the log past `offset`; a last line without
+    /// its newline (a writer killed mid-line) is not one yet.
+    fn follow(&mut self) -> HostResult<()> {
+        let path = self.log_path();
+        let mut f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        f.seek(SeekFrom::Start(self.offset)).map_err(|e| io_err(&path, e))?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).map_err(|e| io_err(&path, e))?;
+        let Some(end) = bytes.iter().rposition(|b| *b == b'\n') else { return Ok(()) };
+        for line in bytes[..end].split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let d: Delta = serde_json::from_slice(line).map_err(|e| io_err(&path, e))?;
+            // Lines a snapshot already holds (a fold interrupted between
+            // its two renames) are skipped.
+            if d.generation > self.state.generation {
+                self.apply(d);
+            }
+        }
+        self.offset += end as u64 + 1;
+        Ok(())
     }
 
-    fn generation_on_disk(&self) -> HostResult<u64> {
+    fn apply(&mut self, d: Delta) {
+        let st = &mut self.state;
+        st.generation = d.generation;
+        st.last_jid = d.last_jid;
+        st.next_guid = d.next_guid;
+        st.jails.apply(d.jails);
+        st.datasets.apply(d.datasets);
+        st.mounts.apply(d.mounts);
+        if let Some(small) = d.small {
+            small.put(st);
+        }
+        // What came from disk is saved already.
+        st.jails.take_changes();
+        st.datasets.take_changes();
+        st.mounts.take_changes();
+    }
+
+    fn snapshot_generation(&self) -> HostResult<u64> {
         // The generation is the first field of the JSON document; reading
         // a whole large state just to compare it would make every call
         // O(state).
@@ -245,10 +350,74 @@ impl Store {
         digits.parse().map_err(|_| io_err(&path, "unreadable generation"))
     }
 
+    /// Catches up with what other processes saved.
     fn refresh(&mut self) -> HostResult<()> {
-        if self.generation_on_disk()? != self.state.generation {
-            self.state = self.read()?;
+        if self.snapshot_generation()? != self.base {
+            return self.load();
         }
+        let len = std::fs::metadata(self.log_path()).map(|m| m.len()).unwrap_or(0);
+        if len > self.offset {
+            self.follow()?;
+            self.small = Small::of(&self.state);
+        }
+        Ok(())
+    }
+
+    /// Writes the whole state as a new snapshot, then an empty log. A
+    /// process killed between the two renames leaves log lines the
+    /// snapshot already holds, which `follow` skips. No fsync: the sim
+    /// models a kernel, whose state a power cut loses anyway.
+    fn snapshot(&mut self) -> HostResult<()> {
+        let path = self.state_path();
+        let tmp = self.dir.join("state.json.new");
+        let text = serde_json::to_vec(&self.state).map_err(|e| io_err(&path, e))?;
+        std::fs::write(&tmp, &text).map_err(|e| io_err(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+        let log = self.log_path();
+        let tmp = self.dir.join("state.log.new");
+        std::fs::write(&tmp, b"").map_err(|e| io_err(&tmp, e))?;
+        std::fs::rename(&tmp, &log).map_err(|e| io_err(&log, e))?;
+        self.base = self.state.generation;
+        self.offset = 0;
+        self.state.jails.take_changes();
+        self.state.datasets.take_changes();
+        self.state.mounts.take_changes();
+        self.small = Small::of(&self.state);
+        Ok(())
+    }
+
+    /// Appends what the last call changed as one line (cutting off a line
+    /// a killed writer left half-written), or folds the log when it has
+    /// grown large.
+    fn save(&mut self) -> HostResult<()> {
+        if self.offset > COMPACT_AT {
+            return self.snapshot();
+        }
+        let small = Small::of(&self.state);
+        let st = &mut self.state;
+        let delta = Delta {
+            generation: st.generation,
+            last_jid: st.last_jid,
+            next_guid: st.next_guid,
+            jails: st.jails.take_changes().into_iter().map(|(k, v)| (k, v.cloned())).collect(),
+            datasets: st.datasets.take_changes().into_iter().map(|(k, v)| (k, v.cloned())).collect(),
+            mounts: st.mounts.take_changes().into_iter().map(|(k, v)| (k, v.cloned())).collect(),
+            small: (small != self.small).then(|| small.clone()),
+        };
+        self.small = small;
+        let mut line = serde_json::to_vec(&delta).map_err(|e| io_err(&self.log_path(), e))?;
+        line.push(b'\n');
+        let path = self.log_path();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        f.set_len(self.offset).map_err(|e| io_err(&path, e))?;
+        f.seek(SeekFrom::Start(self.offset)).map_err(|e| io_err(&path, e))?;
+        f.write_all(&line).map_err(|e| io_err(&path, e))?;
+        self.offset += line.len() as u64;
         Ok(())
     }
 
@@ -259,17 +428,95 @@ impl Store {
         f(&self.state)
     }
 
-    /// Runs `f` on the current state under an exclusive lock and saves the
-    /// result if `f` succeeded. A failed `f` leaves the state untouched:
-    /// like a syscall, a simulated call either happens or does not.
+    /// Runs `f` on the current state under an exclusive lock and saves what
+    /// it changed if it succeeded. A failed `f` leaves the state untouched
+    /// (it is read back from disk): like a syscall, a simulated call either
+    /// happens or does not.
     pub fn write_with<R>(&mut self, f: impl FnOnce(&mut State) -> HostResult<R>) -> HostResult<R> {
         let _guard = self.lock(true)?;
         self.refresh()?;
-        let mut next = self.state.clone();
-        let out = f(&mut next)?;
-        next.generation = self.state.generation + 1;
-        self.state = next;
-        self.write()?;
-        Ok(out)
+        match f(&mut self.state) {
+            Ok(out) => {
+                self.state.generation += 1;
+                self.save()?;
+                Ok(out)
+            }
+            Err(e) => {
+                self.load()?;
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jail(jid: Jid, name: &str) -> SimJail {
+        SimJail {
+            jid,
+            name: name.into(),
+            parent: 0,
+            params: BTreeMap::new(),
+            cpus: None,
+            dying: None,
+            zone: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_call_appends_what_it_changed_and_others_follow() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = SimConfig::default();
+        let mut a = Store::open(dir.path(), &cfg).expect("open");
+        let mut b = Store::open(dir.path(), &cfg).expect("open");
+        let before = std::fs::metadata(dir.path().join("state.json")).expect("snapshot").len();
+        a.write_with(|st| {
+            st.jails.insert(1, jail(1, "web"));
+            Ok(())
+        })
+        .expect("write");
+        assert_eq!(std::fs::metadata(dir.path().join("state.json")).expect("snapshot").len(), before, "no rewrite");
+        let seen = b.read_with(|st| Ok(st.jails.get(&1).map(|j| j.name.clone()))).expect("read");
+        assert_eq!(seen.as_deref(), Some("web"));
+        // A failed call changes nothing, in memory or on disk.
+        let e = a.write_with(|st| {
+            st.jails.insert(2, jail(2, "db"));
+            Err::<(), _>(HostError::new("x", Errno::EINVAL, "no"))
+        });
+        assert!(e.is_err());
+        assert!(!a.read_with(|st| Ok(st.jails.contains_key(&2))).expect("read"));
+        // A writer killed mid-line leaves a torn line: ignored, then cut.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("state.log"))
+            .and_then(|mut f| f.write_all(b"{\"generation\":99,\"jai"))
+            .expect("torn");
+        let mut c = Store::open(dir.path(), &cfg).expect("open despite the torn line");
+        c.write_with(|st| {
+            st.jails.remove(&1);
+            Ok(())
+        })
+        .expect("write over it");
+        let d = Store::open(dir.path(), &cfg).expect("open");
+        assert!(d.state.jails.is_empty());
+        assert_eq!(d.state.generation, c.state.generation);
+    }
+
+    #[test]
+    fn a_large_log_is_folded_into_a_snapshot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = SimConfig::default();
+        let mut a = Store::open(dir.path(), &cfg).expect("open");
+        a.offset = COMPACT_AT + 1;
+        a.write_with(|st| {
+            st.jails.insert(7, jail(7, "big"));
+            Ok(())
+        })
+        .expect("write");
+        assert_eq!(std::fs::metadata(dir.path().join("state.log")).expect("log").len(), 0, "folded");
+        let b = Store::open(dir.path(), &cfg).expect("open");
+        assert_eq!(b.state.jails.get(&7).map(|j| j.name.as_str()), Some("big"));
     }
 }

@@ -330,7 +330,7 @@ fn tree_size(dir: &Path, skip: &[PathBuf]) -> u64 {
 }
 
 fn other_mount_dirs(st: &State, paths: &Paths, except: &Path) -> Vec<PathBuf> {
-    st.mounts.iter().filter(|m| m.target != except).map(|m| fs::local(paths.root, &m.target)).collect()
+    st.mounts.values().filter(|m| m.target != except).map(|m| fs::local(paths.root, &m.target)).collect()
 }
 
 /// Moves every entry of one directory into another (same filesystem).
@@ -388,7 +388,7 @@ fn mount_at(st: &mut State, paths: &Paths, name: &str, mp: &Path) -> Result<(), 
 fn unmount_ds(st: &mut State, paths: &Paths, name: &str) -> Result<(), Refusal> {
     let Some(d) = st.datasets.get(name) else { return Ok(()) };
     let (Some(mp), guid) = (d.mounted.clone(), d.guid) else { return Ok(()) };
-    if st.mounts.iter().any(|m| m.target != mp && m.target.starts_with(&mp)) {
+    if st.mounts.values().any(|m| m.target != mp && m.target.starts_with(&mp)) {
         return Err(no(Errno::EBUSY, format!("cannot unmount '{}': something is mounted beneath it", mp.display())));
     }
     busy_at(st, paths, &mp)?;
@@ -399,7 +399,11 @@ fn unmount_ds(st: &mut State, paths: &Paths, name: &str) -> Result<(), Refusal> 
         move_entries(&local, &stash)?;
         let _ = std::fs::remove_dir(&local);
     }
-    st.mounts.retain(|m| !(m.fstype == "zfs" && m.source == name));
+    let gone: Vec<u64> =
+        st.mounts.iter().filter(|(_, m)| m.fstype == "zfs" && m.source == name).map(|(k, _)| *k).collect();
+    for k in gone {
+        st.mounts.remove(&k);
+    }
     if let Some(d) = st.datasets.get_mut(name) {
         d.mounted = None;
     }
