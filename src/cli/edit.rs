@@ -101,9 +101,12 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
 }
 
 /// The copy of definition `path` an edit works on.
-pub(super) fn copy_path(path: &std::path::Path, name: &JailName) -> std::path::PathBuf {
-    path.with_file_name(format!(".{name}.edit.toml"))
+fn copy_path(path: &std::path::Path, name: &JailName) -> std::path::PathBuf {
+    path.with_file_name(format!(".{name}{COPY_SUFFIX}"))
 }
+
+/// The end of the name of an edit's copy, `.NAME.edit.toml`.
+pub(super) const COPY_SUFFIX: &str = ".edit.toml";
 
 /// VISUAL, else EDITOR, else vi; a variable that is set but empty (or
 /// blank) is passed over, as if unset: `eval ""` would run the copy of

@@ -2,6 +2,8 @@
 //! brig left half-done to it (journal), before the command itself; and
 //! the journal entry around the command's own changes.
 
+use std::path::Path;
+
 use super::CliError;
 use crate::config::{jail, HostConfig};
 use crate::host::Host;
@@ -14,27 +16,33 @@ use crate::plan::jail::definition_path;
 /// command, saying what was done.
 pub(super) fn guard(host: &mut dyn Host, cfg: &HostConfig, names: &[&JailName]) -> Result<Vec<Held>, CliError> {
     let held = crate::lock::jails(host, names.iter().copied())?;
+    sweep(host, names)?;
     for name in names {
-        sweep(host, name)?;
         recover(host, cfg, name)?;
     }
     Ok(held)
 }
 
-/// Removes what a killed brig left half-written for `name`: temporary
-/// files of its definition, journal entry and start record, and the copy
-/// an interrupted `edit` was working on. Only under the jail's lock, so no
-/// brig is writing them.
-fn sweep(host: &dyn Host, name: &JailName) -> Result<(), CliError> {
-    let files = [definition_path(name), journal::path(name), crate::plan::run::started_path(name)];
-    for f in files.iter().map(|f| host.local_path(f)) {
-        crate::config::atomic::remove_leftovers(&f).map_err(|e| crate::config::ConfigError::io(&f, e))?;
-    }
-    let copy = super::edit::copy_path(&host.local_path(&definition_path(name)), name);
-    match std::fs::remove_file(&copy) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::config::ConfigError::io(&copy, e).into()),
-        _ => Ok(()),
-    }
+/// Removes what a killed brig left half-written for `names`: temporary
+/// files of their definitions, journal entries and start records, and the
+/// copies an interrupted `edit` was working on. Only under the jails'
+/// locks, so no brig is writing them; one pass over each directory.
+fn sweep(host: &dyn Host, names: &[&JailName]) -> Result<(), CliError> {
+    let mine: std::collections::BTreeSet<&str> = names.iter().map(|n| n.as_str()).collect();
+    let ours = |entry: &str, ext: &str| {
+        crate::config::atomic::temp_of(entry).and_then(|f| f.strip_suffix(ext)).is_some_and(|n| mine.contains(n))
+    };
+    let edit_copy = |entry: &str| {
+        entry.strip_prefix('.').and_then(|e| e.strip_suffix(super::edit::COPY_SUFFIX)).is_some_and(|n| mine.contains(n))
+    };
+    let sweep = |dir: &str, leftover: &dyn Fn(&str) -> bool| {
+        let dir = host.local_path(Path::new(dir));
+        crate::config::atomic::remove_leftovers(&dir, leftover).map_err(|e| crate::config::ConfigError::io(&dir, e))
+    };
+    sweep(crate::config::host::JAILS_DIR, &|e| ours(e, ".toml") || edit_copy(e))?;
+    sweep(journal::JOURNAL_DIR, &|e| ours(e, ".json"))?;
+    sweep(crate::plan::run::STARTED_DIR, &|e| ours(e, ".json"))?;
+    Ok(())
 }
 
 /// Runs `f`, the changes of `action` to `name`, with a journal entry that

@@ -29,8 +29,11 @@ pub fn run(host: &mut dyn Host, args: &InitArgs) -> Result<ExitCode, CliError> {
     let _lock = if args.dry_run { None } else { Some(crate::lock::host(host)?) };
     if !args.dry_run {
         // What a killed init left half-written of brig.toml.
-        let cfg_file = host.local_path(std::path::Path::new(crate::config::host::CONFIG_PATH));
-        crate::config::atomic::remove_leftovers(&cfg_file).map_err(|e| crate::config::ConfigError::io(&cfg_file, e))?;
+        let dir = host.local_path(
+            std::path::Path::new(crate::config::host::CONFIG_PATH).parent().unwrap_or(std::path::Path::new("/")),
+        );
+        crate::config::atomic::remove_leftovers(&dir, |e| crate::config::atomic::temp_of(e) == Some("brig.toml"))
+            .map_err(|e| crate::config::ConfigError::io(&dir, e))?;
     }
     let existing = HostConfig::load(host);
     // A broken config can only be replaced deliberately.

@@ -31,22 +31,24 @@ pub fn write(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
     result
 }
 
-/// Removes the temporary files interrupted writes of `path` left beside
-/// it (`.NAME.tmp.PID`, from any process): called by the next brig that
-/// holds the lock under which `path` is written, so none is in progress.
-pub fn remove_leftovers(path: &Path) -> std::io::Result<()> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Ok(()) };
-    let prefix = format!(".{}.tmp.", name.to_string_lossy());
+/// The file an interrupted write left, `.NAME.tmp.PID`, names: `NAME`.
+pub fn temp_of(entry: &str) -> Option<&str> {
+    let (name, pid) = entry.strip_prefix('.')?.rsplit_once(".tmp.")?;
+    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(name)
+}
+
+/// Removes the entries of `dir` that `leftover` picks, in one pass over
+/// the directory (a batch of jails costs one read, not one per jail); a
+/// missing directory has none. Only names go: remove_file never follows
+/// a symlink.
+pub fn remove_leftovers(dir: &Path, leftover: impl Fn(&str) -> bool) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
     for e in entries.flatten() {
-        let n = e.file_name();
-        let n = n.to_string_lossy();
-        if n.strip_prefix(&prefix).is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())) {
-            // remove_file never follows a symlink: only the name goes.
+        if leftover(&e.file_name().to_string_lossy()) {
             std::fs::remove_file(e.path())?;
         }
     }
@@ -68,6 +70,15 @@ mod tests {
         assert_eq!(std::fs::metadata(&p).expect("meta").mode() & 0o777, 0o600);
         let leftovers: Vec<_> = std::fs::read_dir(t.path()).expect("readdir").collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn temporary_names_name_their_file() {
+        assert_eq!(temp_of(".web.toml.tmp.4242"), Some("web.toml"));
+        assert_eq!(temp_of(".web.toml.tmp."), None);
+        assert_eq!(temp_of(".web.toml.tmp.12x"), None);
+        assert_eq!(temp_of("web.toml.tmp.1"), None);
+        assert_eq!(temp_of(".web.edit.toml"), None);
     }
 
     #[test]
