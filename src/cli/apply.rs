@@ -77,7 +77,7 @@ pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Re
             running,
         };
         let mut p = plan::jail(cfg, spec, &view).map_err(|e| CliError::Failed(e.to_string()))?;
-        p.notes.extend(foreign.get(spec.name.as_str()).cloned());
+        p.notes.extend(foreign.get(spec.name.as_str()).cloned().map(crate::plan::apply::Note::NotBrigs));
         out.push(p);
     }
     Ok(out)
@@ -115,7 +115,7 @@ struct JailJson<'a> {
     in_sync: bool,
     operations: Vec<String>,
     restart: &'a [Restart],
-    notes: &'a [String],
+    notes: Vec<String>,
 }
 
 fn state(p: &JailPlan) -> &'static str {
@@ -152,7 +152,7 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
                 in_sync: p.in_sync(),
                 operations: p.ops.iter().map(ToString::to_string).collect(),
                 restart: &p.restart,
-                notes: &p.notes,
+                notes: p.notes.iter().map(ToString::to_string).collect(),
             })
             .collect();
         print_json(&PlanJson { jails, changes })?;

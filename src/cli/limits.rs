@@ -16,6 +16,7 @@ use crate::host::{Errno, Host};
 use crate::model::jail::JailSpec;
 use crate::model::limits::Limit;
 use crate::model::JailName;
+use crate::plan::apply::Note;
 use crate::plan::jail::definition_path;
 use crate::plan::{cpu_list, Op};
 
@@ -242,7 +243,7 @@ fn live(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, path: &Path, old
         atomic::write(path, old.as_bytes(), 0o600).map_err(|e| CliError::Config(ConfigError::io(path, e)))?;
         return Err(CliError::Failed(format!("jail {name}: {e}; the definition is unchanged")));
     }
-    for n in plans.iter().flat_map(|p| p.notes.iter()).filter(|n| n.starts_with("the limits of")) {
+    for n in plans.iter().flat_map(|p| p.notes.iter()).filter(|n| matches!(n, Note::LimitsOff { .. })) {
         eprintln!("brig: note: {n}");
     }
     super::run::show(name, &ops);

@@ -44,7 +44,7 @@ pub struct JailPlan {
     pub ops: Vec<Op>,
     pub restart: Vec<Restart>,
     /// Things brig noticed and deliberately leaves alone.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// The plan makes the jail's root (a definition without datasets): a
     /// run killed half-way leaves a root that is there but incomplete, so
     /// it is journaled as a provisioning that recovery takes back whole.
@@ -55,6 +55,44 @@ impl JailPlan {
     /// Nothing to do and nothing waiting for a restart.
     pub fn in_sync(&self) -> bool {
         self.ops.is_empty() && self.restart.is_empty()
+    }
+}
+
+/// Something a plan leaves alone on purpose, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A thin jail's root is a clone of another release than it names.
+    OtherRelease { jail: String, origin: String, release: String },
+    /// A running jail whose root dataset is gone.
+    RootMissing { jail: String, dataset: String },
+    /// Limits defined while racct is off.
+    LimitsOff { jail: String },
+    /// A mount not in the definition, in a jail that may mount itself.
+    JailsOwnMount { fstype: String, source: String, target: String },
+    /// A running jail of this name that brig did not start.
+    NotBrigs(String),
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::OtherRelease { jail, origin, release } => write!(
+                f,
+                "the root of {jail} is a clone of {origin}, not of {release}: brig does not rebuild a root when `release` changes; destroy and create the jail again to move it"
+            ),
+            Note::RootMissing { jail, dataset } => {
+                write!(f, "{jail} is running without its root dataset {dataset}; stop it first")
+            }
+            Note::LimitsOff { jail } => write!(
+                f,
+                "the limits of {jail} are not applied: kern.racct.enable is 0 (add kern.racct.enable=1 to /boot/loader.conf and reboot)"
+            ),
+            Note::JailsOwnMount { fstype, source, target } => write!(
+                f,
+                "{fstype} {source} on {target} is not in the definition; left alone because the jail may mount filesystems itself (allow.mount)"
+            ),
+            Note::NotBrigs(why) => f.write_str(why),
+        }
     }
 }
 
@@ -117,17 +155,18 @@ fn datasets(cfg: &HostConfig, spec: &JailSpec, seen: &Seen, plan: &mut JailPlan)
             if let (JailType::Thin, Some(r)) = (spec.jail_type, &spec.release) {
                 let origin = info.props.get("origin").map_or("-", String::as_str);
                 if origin != release_origin(cfg, r) {
-                    plan.notes.push(format!(
-                        "the root of {} is a clone of {origin}, not of {r}: brig does not rebuild a root when `release` changes; destroy and create the jail again to move it",
-                        spec.name
-                    ));
+                    plan.notes.push(Note::OtherRelease {
+                        jail: spec.name.to_string(),
+                        origin: origin.to_string(),
+                        release: r.to_string(),
+                    });
                 }
             }
             let want = [("quota", spec.zfs.quota), ("reservation", spec.zfs.reservation)];
             sync_sizes(&root_ds, info, &want, plan);
         }
         None if seen.running.is_some() => {
-            plan.notes.push(format!("{} is running without its root dataset {root_ds}; stop it first", spec.name));
+            plan.notes.push(Note::RootMissing { jail: spec.name.to_string(), dataset: root_ds.to_string() });
             return Ok(());
         }
         None => {
@@ -284,19 +323,13 @@ fn running(
 /// afterwards would find nothing); the cpuset is set when it differs.
 fn limit_changes(spec: &JailSpec, r: &Running, seen: &Seen, plan: &mut JailPlan) {
     match seen.rules {
-        None if !spec.limits.rules.is_empty() => plan.notes.push(format!(
-            "the limits of {} are not applied: kern.racct.enable is 0 (add kern.racct.enable=1 to /boot/loader.conf and reboot)",
-            spec.name
-        )),
+        None if !spec.limits.rules.is_empty() => plan.notes.push(Note::LimitsOff { jail: spec.name.to_string() }),
         None => {}
         Some(rules) => {
             let want: Vec<String> = spec.limits.rules.iter().map(|l| l.rule(&spec.name)).collect();
             let have: Vec<&String> = rules_of(&spec.name, rules).collect();
-            plan.ops.extend(
-                have.iter().filter(|h| !want.contains(h)).map(|h| Op::RemoveRctl { rule: (*h).clone() }),
-            );
-            plan.ops
-                .extend(want.iter().filter(|w| !have.contains(w)).map(|w| Op::AddRctl { rule: w.clone() }));
+            plan.ops.extend(have.iter().filter(|h| !want.contains(h)).map(|h| Op::RemoveRctl { rule: (*h).clone() }));
+            plan.ops.extend(want.iter().filter(|w| !have.contains(w)).map(|w| Op::AddRctl { rule: w.clone() }));
         }
     }
     let all: Vec<u32> = (0..seen.ncpu).collect();
@@ -413,12 +446,11 @@ fn mount_changes(cfg: &HostConfig, spec: &JailSpec, mounted: &[MountEntry], plan
     // comes off first.
     for m in inside.iter().rev().filter(|m| !wanted_targets.contains(&m.target)) {
         if may_mount {
-            plan.notes.push(format!(
-                "{} {} on {} is not in the definition; left alone because the jail may mount filesystems itself (allow.mount)",
-                m.fstype,
-                m.source,
-                shown(&root, &m.target)
-            ));
+            plan.notes.push(Note::JailsOwnMount {
+                fstype: m.fstype.clone(),
+                source: m.source.clone(),
+                target: shown(&root, &m.target),
+            });
         } else {
             unmount.push(m);
         }
@@ -687,7 +719,7 @@ mod tests {
         let p = plan_of(&allowed, &made());
         assert!(p.ops.is_empty(), "{:?}", lines(&p.ops));
         assert_eq!(p.notes.len(), 1);
-        assert!(p.notes[0].starts_with("tmpfs tmpfs on /mnt is not in the definition"), "{}", p.notes[0]);
+        assert!(p.notes[0].to_string().starts_with("tmpfs tmpfs on /mnt is not in the definition"), "{}", p.notes[0]);
     }
 
     #[test]
@@ -697,7 +729,9 @@ mod tests {
         d.extend(ds(&[("zroot/brig/releases/14.2-RELEASE@base", "-")]));
         let p = plan_of(&u, &d);
         assert!(p.ops.is_empty());
-        assert!(p.notes[0].contains("is a clone of zroot/brig/releases/14.3-RELEASE@base, not of 14.2-RELEASE"));
+        assert!(p.notes[0]
+            .to_string()
+            .contains("is a clone of zroot/brig/releases/14.3-RELEASE@base, not of 14.2-RELEASE"));
     }
 
     #[test]
@@ -725,6 +759,6 @@ mod tests {
         off.rules = None;
         let p = plan_of(&off, &made());
         assert!(p.ops.is_empty());
-        assert!(p.notes[0].starts_with("the limits of web are not applied: kern.racct.enable is 0"), "{:?}", p.notes);
+        assert!(matches!(&p.notes[0], Note::LimitsOff { jail } if jail == "web"), "{:?}", p.notes);
     }
 }
