@@ -7,7 +7,6 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::exit;
 use std::time::{Duration, Instant};
 
 use common::{io, ms, Sim};
@@ -67,16 +66,7 @@ fn main() {
         }
         Err(_) => vec![1000, 10_000],
     };
-    let mut rows = Vec::new();
-    for &n in &sizes {
-        match bench(n) {
-            Ok(r) => rows.extend(r),
-            Err(e) => {
-                eprintln!("{e}");
-                exit(1);
-            }
-        }
-    }
+    let rows = common::at_sizes(&sizes, bench);
     println!("| definitions | command | time (ms) | ms per definition |");
     println!("| ---: | --- | ---: | ---: |");
     for (n, command, t) in &rows {

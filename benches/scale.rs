@@ -121,16 +121,7 @@ fn main() {
         eprintln!("this benchmark runs a static busybox inside simulated jails: apt-get install busybox-static");
         exit(1);
     }
-    let mut rows = Vec::new();
-    for &n in &sizes {
-        match bench(n) {
-            Ok(r) => rows.extend(r),
-            Err(e) => {
-                eprintln!("{e}");
-                exit(1);
-            }
-        }
-    }
+    let rows = common::at_sizes(&sizes, bench);
 
     println!("| jails | command | time (ms) | min (ms) | in the sim (ms) | brig's own (ms) | own ms/jail | host ops | top ops | spawned |");
     println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |");

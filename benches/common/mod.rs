@@ -89,3 +89,19 @@ pub fn furnish_roots(sim: &Sim, names: &[String]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The rows of `bench` at every size, in order; the first failure ends
+/// the benchmark with its message.
+pub fn at_sizes<T>(sizes: &[usize], bench: impl Fn(usize) -> Result<Vec<T>, String>) -> Vec<T> {
+    let mut rows = Vec::new();
+    for &n in sizes {
+        match bench(n) {
+            Ok(r) => rows.extend(r),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    rows
+}

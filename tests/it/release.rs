@@ -306,25 +306,32 @@ fn a_truncated_download_fails_and_the_next_run_resumes() {
     assert!(sim.file(RELEASE_DIR).join("bin/sh").is_file());
 }
 
-#[test]
-fn ctrl_c_during_a_download_stops_cleanly_and_the_next_run_resumes() {
-    let sim = initialised();
-    let m = mirror(&base_entries(), None);
-    let server = Server::start(m.path());
-    *server.drip.lock().expect("drip") = true;
+/// `release fetch` from `url` in the background, once `bytes` of base.txz
+/// have arrived.
+fn fetching(sim: &Sim, url: &str, bytes: u64) -> std::process::Child {
     let host = format!("sim:{}", sim.path().display());
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
-        .args(["--host", &host, "release", "fetch", RELEASE, "--from", &server.url()])
+        .args(["--host", &host, "release", "fetch", RELEASE, "--from", url])
         .env_remove("BRIG_SIM_FAIL")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("brig starts");
     let part = sim.file("/usr/local/brig/cache/amd64/14.3-RELEASE/base.txz.part");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) == 0 {
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < bytes {
         assert!(std::time::Instant::now() < deadline, "the download never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    child
+}
+
+#[test]
+fn ctrl_c_during_a_download_stops_cleanly_and_the_next_run_resumes() {
+    let sim = initialised();
+    let m = mirror(&base_entries(), None);
+    let server = Server::start(m.path());
+    *server.drip.lock().expect("drip") = true;
+    let child = fetching(&sim, &server.url(), 1);
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
     let out = child.wait_with_output().expect("brig ends");
@@ -517,19 +524,7 @@ fn a_stalled_mirror_holds_up_no_other_command_and_ends_at_a_signal() {
             }
         }
     });
-    let host = format!("sim:{}", sim.path().display());
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
-        .args(["--host", &host, "release", "fetch", RELEASE, "--from", &url])
-        .env_remove("BRIG_SIM_FAIL")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("brig starts");
-    let part = sim.file("/usr/local/brig/cache/amd64/14.3-RELEASE/base.txz.part");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 3 {
-        assert!(std::time::Instant::now() < deadline, "the download never started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let child = fetching(&sim, &url, 3);
     let r = sim.brig(&["--no-wait", "create", "other", "--type", "empty"]);
     r.ok();
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
