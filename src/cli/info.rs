@@ -49,6 +49,11 @@ struct Dataset {
     quota: u64,
     origin: Option<String>,
     mountpoint: String,
+    /// ZFS `jailed`: managed from inside a jail.
+    jailed: bool,
+    /// The running jail it is attached to (`zfs jail`), as brig recorded
+    /// when it started the jail.
+    attached_to: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -128,8 +133,12 @@ pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
-    let datasets = match host.zfs_list(plan::dataset(&cfg, &name).as_str(), &["used", "quota", "origin", "mountpoint"])
-    {
+    let attached: Vec<String> = match &running {
+        Some(_) => crate::observe::started(host, &name).map(|s| s.datasets).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let props = ["used", "quota", "origin", "mountpoint", "jailed"];
+    let datasets = match host.zfs_list(plan::dataset(&cfg, &name).as_str(), &props) {
         Ok(list) => list
             .into_iter()
             .map(|d| Dataset {
@@ -137,6 +146,8 @@ pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
                 quota: d.props.get("quota").and_then(|v| v.parse().ok()).unwrap_or(0),
                 origin: d.props.get("origin").filter(|o| *o != "-").cloned(),
                 mountpoint: d.props.get("mountpoint").cloned().unwrap_or_default(),
+                jailed: d.props.get("jailed").is_some_and(|v| v == "on"),
+                attached_to: attached.contains(&d.name).then(|| name.to_string()),
                 name: d.name,
             })
             .collect(),
@@ -183,10 +194,12 @@ pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
                 super::output::size(x.used),
                 super::output::quota(x.quota),
                 x.origin.clone().unwrap_or_else(|| "-".into()),
+                if x.jailed { "on".into() } else { "off".into() },
+                x.attached_to.clone().map_or_else(|| "-".into(), |j| format!("jail {j}")),
             ]
         })
         .collect();
-    println!("{}", table(&["DATASET", "USED", "QUOTA", "ORIGIN"], ds_rows));
+    println!("{}", table(&["DATASET", "USED", "QUOTA", "ORIGIN", "JAILED", "ATTACHED"], ds_rows));
     println!();
     let params = d
         .params

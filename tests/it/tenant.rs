@@ -291,3 +291,32 @@ fn a_tenant_redirecting_a_mount_point_cannot_make_stop_unmount_anothers() {
     let other = std::path::Path::new("/usr/local/brig/jails/other/root");
     assert!(!left.iter().any(|m| m.target.starts_with(other) && m.target != other), "{left:?}");
 }
+
+#[test]
+fn info_shows_which_datasets_are_jailed_and_where_they_are_attached() {
+    let sim = tenants(&[("t1", T1)]);
+    let data = |sim: &Sim| {
+        let j = sim.brig(&["info", "t1", "--json"]).json();
+        let ds = j["datasets"]
+            .as_array()
+            .expect("datasets")
+            .iter()
+            .find(|d| d["name"] == "zroot/brig/jails/t1/data")
+            .cloned();
+        ds.expect("the delegated dataset")
+    };
+    let d = data(&sim);
+    assert_eq!((d["jailed"].as_bool(), d["attached_to"].is_null()), (Some(true), true), "{d}");
+    sim.brig(&["start", "t1"]).ok();
+    assert_eq!(data(&sim)["attached_to"], "t1");
+    let r = sim.brig(&["info", "t1"]);
+    assert!(
+        r.ok()
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("zroot/brig/jails/t1/data") && l.contains("on") && l.contains("jail t1")),
+        "{}",
+        r.stdout
+    );
+    sim.brig(&["stop", "t1"]).ok();
+}
