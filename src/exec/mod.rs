@@ -42,14 +42,15 @@ pub struct ExecError {
     pub step: String,
     pub source: Box<StepError>,
     /// Undo steps that failed too: the machine may need a hand.
-    pub undo_errors: Vec<String>,
+    pub undo_errors: Vec<StepError>,
 }
 
-fn undo_note(errors: &[String]) -> String {
+fn undo_note(errors: &[StepError]) -> String {
     if errors.is_empty() {
         String::new()
     } else {
-        format!("; undoing the earlier steps also failed: {}", errors.join("; "))
+        let each: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        format!("; undoing the earlier steps also failed: {}", each.join("; "))
     }
 }
 
@@ -386,28 +387,25 @@ pub fn set_rc_vars(text: &str, vars: &[(String, String)]) -> String {
     out
 }
 
-fn undo(host: &mut dyn Host, u: Undo) -> Result<(), String> {
-    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
     match u {
         Undo::Nothing => Ok(()),
-        Undo::RemoveAlias(i, a) => host.addr_remove(&i, a).map_err(|e| e.to_string()),
-        Undo::Unmount(t) => settle::unmount(host, &t).map_err(|e| e.to_string()),
-        Undo::RemoveJail(jid) => settle::remove_jail(host, jid).map_err(|e| e.to_string()),
-        Undo::UpdateJail(jid, old) => update_jail(host, jid, &old).map_err(|e| e.to_string()),
-        Undo::Detach(ds, jid) => host.zfs_unjail(&ds, jid).map_err(|e| e.to_string()),
-        Undo::Attach(ds, jid) => host.zfs_jail(&ds, jid).map_err(|e| e.to_string()),
-        Undo::RemoveRctl(rule) => host.rctl_remove(&rule).map_err(|e| e.to_string()),
-        Undo::AddRctl(rule) => host.rctl_add(&rule).map_err(|e| e.to_string()),
-        Undo::PinCpus(jid, cpus) => host.cpuset_set(jid, &cpus).map_err(|e| e.to_string()),
-        Undo::DestroyDataset(name) => host.zfs_destroy(&name, true).map_err(|e| e.to_string()),
-        Undo::Rename(from, to) => host.zfs_rename(&from, &to).map_err(|e| e.to_string()),
-        Undo::SetProps(name, props) => host.zfs_set(&name, &props).map_err(|e| e.to_string()),
-        Undo::Chmod(p, mode) => {
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(|e| io(&p, e))
-        }
-        Undo::RemoveDirs(dirs) => dirs.iter().try_for_each(|d| std::fs::remove_dir(d).map_err(|e| io(d, e))),
-        Undo::Restore(p, Some((old, mode))) => atomic::write(&p, &old, mode).map_err(|e| io(&p, e)),
-        Undo::Restore(p, None) => std::fs::remove_file(&p).map_err(|e| io(&p, e)),
+        Undo::RemoveAlias(i, a) => Ok(host.addr_remove(&i, a)?),
+        Undo::Unmount(t) => Ok(settle::unmount(host, &t)?),
+        Undo::RemoveJail(jid) => Ok(settle::remove_jail(host, jid)?),
+        Undo::UpdateJail(jid, old) => Ok(update_jail(host, jid, &old)?),
+        Undo::Detach(ds, jid) => Ok(host.zfs_unjail(&ds, jid)?),
+        Undo::Attach(ds, jid) => Ok(host.zfs_jail(&ds, jid)?),
+        Undo::RemoveRctl(rule) => Ok(host.rctl_remove(&rule)?),
+        Undo::AddRctl(rule) => Ok(host.rctl_add(&rule)?),
+        Undo::PinCpus(jid, cpus) => Ok(host.cpuset_set(jid, &cpus)?),
+        Undo::DestroyDataset(name) => Ok(host.zfs_destroy(&name, true)?),
+        Undo::Rename(from, to) => Ok(host.zfs_rename(&from, &to)?),
+        Undo::SetProps(name, props) => Ok(host.zfs_set(&name, &props)?),
+        Undo::Chmod(p, mode) => std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(io(&p)),
+        Undo::RemoveDirs(dirs) => dirs.iter().try_for_each(|d| std::fs::remove_dir(d).map_err(io(d))),
+        Undo::Restore(p, Some((old, mode))) => atomic::write(&p, &old, mode).map_err(io(&p)),
+        Undo::Restore(p, None) => std::fs::remove_file(&p).map_err(io(&p)),
     }
 }
 
