@@ -40,9 +40,11 @@ fn run() -> Result<(), String> {
             let wall = t.elapsed();
             let stats = sim.stats()?;
             let in_sim = stats["sim_ms"].as_f64().unwrap_or(0.0);
+            let in_commands = stats["commands_ms"].as_f64().unwrap_or(0.0);
             // With several workers the sim's time is summed over threads
             // that overlap, so wall minus sim says nothing.
-            let own = if jobs == "1" { format!("{:.0}", (ms(wall) - in_sim).max(0.0)) } else { "-".into() };
+            let own =
+                if jobs == "1" { format!("{:.0}", (ms(wall) - in_sim - in_commands).max(0.0)) } else { "-".into() };
             println!(
                 "| boot {command} --jobs {jobs} | {:.0} | {in_sim:.0} | {own} | {} | {} |",
                 ms(wall),

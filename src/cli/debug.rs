@@ -31,8 +31,10 @@ struct StatsJson {
     ops: std::collections::BTreeMap<String, u64>,
     total_ops: u64,
     spawned: u64,
-    /// Milliseconds spent inside the simulated machine.
+    /// Milliseconds spent inside the simulated machine (its kernel).
     sim_ms: f64,
+    /// Milliseconds spent in the commands brig ran (in jails and on the host).
+    commands_ms: f64,
 }
 
 pub fn run(cmd: DebugCommand, choice: Option<HostChoice>) -> Result<ExitCode, CliError> {
@@ -56,12 +58,14 @@ pub fn run(cmd: DebugCommand, choice: Option<HostChoice>) -> Result<ExitCode, Cl
             total_ops,
             spawned: stats.spawned,
             sim_ms: stats.sim_us as f64 / 1000.0,
+            commands_ms: stats.commands_us as f64 / 1000.0,
         })?;
     } else {
         let mut rows: Vec<Vec<String>> = stats.ops.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
         rows.push(vec!["(total)".into(), total_ops.to_string()]);
         rows.push(vec!["(spawned)".into(), stats.spawned.to_string()]);
         rows.push(vec!["(ms in the sim)".into(), format!("{:.1}", stats.sim_us as f64 / 1000.0)]);
+        rows.push(vec!["(ms in commands run)".into(), format!("{:.1}", stats.commands_us as f64 / 1000.0)]);
         println!("{}", table(&["OP", "CALLS"], rows));
     }
     Ok(ExitCode::SUCCESS)
