@@ -93,12 +93,8 @@ fn specs(host: &dyn Host, cfg: &HostConfig, names: &[String]) -> Result<Selectio
 /// The exit of a command that handled every definition it could: the
 /// broken ones fail it, named.
 /// A single jail named alone keeps its own error and exit code.
-fn finish(mut broken: Vec<(JailName, CliError)>, handled: usize) -> Result<ExitCode, CliError> {
-    match broken.len() {
-        0 => Ok(ExitCode::SUCCESS),
-        1 if handled == 0 => Err(broken.remove(0).1),
-        _ => Err(CliError::Failed(super::run::report_broken(&broken))),
-    }
+fn finish(broken: Vec<(JailName, CliError)>, handled: usize) -> Result<ExitCode, CliError> {
+    super::run::broken_error(broken, handled).map_or(Ok(ExitCode::SUCCESS), Err)
 }
 
 #[derive(Serialize)]

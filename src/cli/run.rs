@@ -73,12 +73,22 @@ impl Selection {
     /// The broken definitions as errors, for commands that need every
     /// definition they were given (a single named jail keeps its own
     /// error and exit code).
-    pub fn require_all(mut self) -> Result<Vec<JailSpec>, CliError> {
-        match self.broken.len() {
-            0 => Ok(self.specs),
-            1 if self.specs.is_empty() => Err(self.broken.remove(0).1),
-            _ => Err(CliError::Failed(report_broken(&self.broken))),
+    pub fn require_all(self) -> Result<Vec<JailSpec>, CliError> {
+        match broken_error(self.broken, self.specs.len()) {
+            None => Ok(self.specs),
+            Some(e) => Err(e),
         }
+    }
+}
+
+/// The failure a command that handled `handled` good definitions owes for
+/// the broken ones: none without any, a lone jail's own error (and exit
+/// code) when it was the only one, else one line per broken definition.
+pub(super) fn broken_error(mut broken: Vec<(JailName, CliError)>, handled: usize) -> Option<CliError> {
+    match broken.len() {
+        0 => None,
+        1 if handled == 0 => Some(broken.remove(0).1),
+        _ => Some(CliError::Failed(report_broken(&broken))),
     }
 }
 

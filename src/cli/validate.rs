@@ -78,9 +78,7 @@ fn cross_checks(specs: &[(PathBuf, JailSpec)]) -> Vec<(usize, String)> {
     let refs: Vec<&JailSpec> = specs.iter().map(|(_, s)| s).collect();
     let (_, stuck) = crate::plan::order::order_what_can_start(&refs);
     if !stuck.is_empty() {
-        let mut jails: Vec<String> = stuck.iter().map(|&i| refs[i].name.to_string()).collect();
-        jails.sort();
-        let why = crate::plan::order::Cycle { jails }.to_string();
+        let why = crate::plan::order::Cycle::of(&refs, &stuck).to_string();
         out.extend(stuck.into_iter().map(|i| (i, why.clone())));
     }
     out

@@ -69,9 +69,7 @@ pub fn waves(specs: &[JailSpec], pick: &dyn Fn(&JailSpec) -> bool, pull_in: bool
     let refs: Vec<&JailSpec> = picked.iter().map(|&i| &specs[i]).collect();
     let (order, stuck) = order_what_can_start(&refs);
     if !stuck.is_empty() {
-        let mut jails: Vec<String> = stuck.iter().map(|&k| refs[k].name.to_string()).collect();
-        jails.sort();
-        let why = Cycle { jails }.to_string();
+        let why = Cycle::of(&refs, &stuck).to_string();
         for &k in &stuck {
             blocked.insert(picked[k], why.clone());
         }

@@ -16,6 +16,15 @@ pub struct Cycle {
     pub jails: Vec<String>,
 }
 
+impl Cycle {
+    /// The cycle of the jails `stuck` points at in `specs`, by name.
+    pub fn of(specs: &[&JailSpec], stuck: &[usize]) -> Cycle {
+        let mut jails: Vec<String> = stuck.iter().map(|&i| specs[i].name.to_string()).collect();
+        jails.sort();
+        Cycle { jails }
+    }
+}
+
 /// Indexes of `specs` in start order. Dependencies on jails outside
 /// `specs` are the caller's to check.
 pub fn start_order(specs: &[&JailSpec]) -> Result<Vec<usize>, Cycle> {
@@ -23,9 +32,7 @@ pub fn start_order(specs: &[&JailSpec]) -> Result<Vec<usize>, Cycle> {
     if stuck.is_empty() {
         return Ok(order);
     }
-    let mut jails: Vec<String> = stuck.iter().map(|&i| specs[i].name.to_string()).collect();
-    jails.sort();
-    Err(Cycle { jails })
+    Err(Cycle::of(specs, &stuck))
 }
 
 /// The start order of every jail that can start, and the jails that

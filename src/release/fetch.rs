@@ -129,6 +129,7 @@ const SLOWEST: u64 = 64 << 10;
 const MAX_REDIRECTS: usize = 5;
 
 /// How a download proceeds: bytes per request, and at most how many.
+#[derive(Clone, Copy)]
 struct Limits {
     chunk: u64,
     max: u64,
@@ -197,7 +198,7 @@ fn download(
     let cancel = std::sync::Arc::new(AtomicBool::new(false));
     let worker = {
         let (url, part, cancel) = (url.to_string(), part.to_path_buf(), std::sync::Arc::clone(&cancel));
-        let limits = Limits { chunk: limits.chunk, max: limits.max };
+        let limits = *limits;
         std::thread::spawn(move || transfer(&url, &part, &limits, &tx, &cancel))
     };
     let outcome = loop {
