@@ -6,20 +6,13 @@
 //! (the only code that knows about clap and tables). docs/ARCHITECTURE.md
 //! walks through the layers and where to add things.
 
-pub mod audit;
-pub mod beneath;
-pub mod bounded;
+pub mod app;
 pub mod cli;
 pub mod config;
-pub mod doctor;
 pub mod exec;
 pub mod host;
-pub mod interrupt;
-pub mod journal;
 pub mod kernel;
-pub mod lock;
 pub mod model;
-pub mod observe;
 pub mod plan;
 pub mod release;
-pub mod templates;
+pub mod state;

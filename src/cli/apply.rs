@@ -36,27 +36,27 @@ pub struct ApplyArgs {
 /// The plans of `specs`, from one read of the machine plus one jail_get
 /// per running jail: no process is spawned.
 pub(super) fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Result<Vec<JailPlan>, CliError> {
-    let seen = crate::observe::machine(host, cfg)?;
+    let seen = crate::app::observe::machine(host, cfg)?;
     // A running jail brig did not start is left alone: planned as if it
     // were not running, with a note saying why.
     let foreign: std::collections::BTreeMap<&str, String> = specs
         .iter()
         .filter_map(|s| {
             let j = seen.jails.get(s.name.as_str())?;
-            Some((s.name.as_str(), crate::observe::foreign(host, cfg, &s.name, j)?))
+            Some((s.name.as_str(), crate::app::observe::foreign(host, cfg, &s.name, j)?))
         })
         .collect();
     let up = |s: &JailSpec| seen.jails.get(s.name.as_str()).filter(|_| !foreign.contains_key(s.name.as_str()));
-    let known = crate::observe::known_params(
+    let known = crate::app::observe::known_params(
         host,
         specs.iter().filter(|s| up(s).is_some()).flat_map(|s| s.params.iter().map(|p| p.name.as_str())),
     )?;
-    let rules = crate::observe::rctl_rules(host, "jail:")?;
+    let rules = crate::app::observe::rctl_rules(host, "jail:")?;
     let ncpu = host.sysctl_get("hw.ncpu")?.as_int().and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
     let mounts = crate::plan::run::mounts_by_jail(cfg, &seen.mounts);
     let mut out = Vec::new();
     for spec in specs {
-        let started = crate::observe::started(host, &spec.name);
+        let started = crate::app::observe::started(host, &spec.name);
         let (wanted, live, cpus) = match up(spec) {
             Some(j) => {
                 let wanted = jail_params(cfg, spec, &known).map_err(|e| CliError::Failed(e.to_string()))?;
@@ -211,7 +211,8 @@ pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError
             continue;
         }
         super::run::show(&p.name, &p.ops);
-        let action = if p.provisions { crate::journal::Action::Provision } else { crate::journal::Action::Apply };
+        let action =
+            if p.provisions { crate::state::journal::Action::Provision } else { crate::state::journal::Action::Apply };
         super::guard::journaled(host, &p.name, action, |h| {
             crate::exec::run(h, &p.ops).map_err(|e| CliError::Failed(format!("jail {}: {e}", p.name)))
         })?;

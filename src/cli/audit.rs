@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::output::print_json;
 use super::run::RunArgs;
 use super::CliError;
-use crate::audit::{self, Finding, JailAudit, Severity};
 use crate::host::{Errno, Host};
+use crate::plan::audit::{self, Finding, JailAudit, Severity};
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {

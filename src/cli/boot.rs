@@ -276,7 +276,7 @@ fn stop(host: &mut dyn Host, choice: &Option<HostChoice>, cfg: &HostConfig, jobs
     let running: BTreeSet<String> = host.jail_list()?.into_iter().filter(|j| !j.dying).map(|j| j.name).collect();
     // Running, or left half-stopped by a stop that was killed: its start
     // record is still there, and the stop finishes it.
-    let ours = |name: &JailName| running.contains(name.as_str()) || crate::observe::started(host, name).is_some();
+    let ours = |name: &JailName| running.contains(name.as_str()) || crate::app::observe::started(host, name).is_some();
     let w = waves(&specs, &|s| ours(&s.name), false);
     // Stopped first, since their place in the order is unknown: a jail
     // whose definition does not read (as it was started), and one caught

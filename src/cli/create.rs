@@ -70,8 +70,8 @@ fn param_value(v: &str) -> toml_edit::Value {
 fn definition(host: &dyn Host, args: &CreateArgs) -> Result<(String, PathBuf), CliError> {
     let (mut doc, shown) = match (&args.template, &args.from) {
         (Some(t), _) => {
-            let t = crate::templates::find(host, t).map_err(template_error)?;
-            let doc = crate::templates::instantiate(&t, &[]).map_err(template_error)?;
+            let t = crate::config::templates::find(host, t).map_err(template_error)?;
+            let doc = crate::config::templates::instantiate(&t, &[]).map_err(template_error)?;
             (doc, PathBuf::from(format!("brig create {} --template {}", args.name, t.name)))
         }
         (None, Some(p)) => {
@@ -85,7 +85,7 @@ fn definition(host: &dyn Host, args: &CreateArgs) -> Result<(String, PathBuf), C
         (None, None) => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", args.name))),
     };
     for assignment in &args.sets {
-        crate::templates::set(&mut doc, assignment).map_err(template_error)?;
+        crate::config::templates::set(&mut doc, assignment).map_err(template_error)?;
     }
     let mut set = |k: &str, v: toml_edit::Value| {
         doc[k] = toml_edit::value(v);
@@ -129,9 +129,9 @@ fn definition(host: &dyn Host, args: &CreateArgs) -> Result<(String, PathBuf), C
     Ok((doc.to_string(), shown))
 }
 
-fn template_error(e: crate::templates::TemplateError) -> CliError {
+fn template_error(e: crate::config::templates::TemplateError) -> CliError {
     match e {
-        crate::templates::TemplateError::Unknown(_) => CliError::NotFound(e.to_string()),
+        crate::config::templates::TemplateError::Unknown(_) => CliError::NotFound(e.to_string()),
         _ => CliError::Usage(e.to_string()),
     }
 }
@@ -161,7 +161,7 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
     let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
         .map_err(|(offset, msg)| CliError::Config(ConfigError::at(&shown, &text, offset, msg)))?;
 
-    let def_path = host.local_path(&plan::definition_path(&name));
+    let def_path = host.local_path(&crate::state::layout::definition_path(&name));
     if def_path.exists() {
         return Err(CliError::Failed(format!("jail {name} already exists ({}); destroy it first", def_path.display())));
     }
@@ -172,11 +172,11 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
         )));
     }
     if let (Some(r), JailType::Thin | JailType::Thick) = (&spec.release, spec.jail_type) {
-        if !crate::observe::dataset_exists(host, &format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(&cfg, r)))? {
+        if !crate::app::observe::dataset_exists(host, &format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(&cfg, r)))? {
             return Err(CliError::Failed(format!("release {r} is not fetched; run `brig release fetch {r}` first")));
         }
     }
-    if crate::observe::dataset_exists(host, plan::dataset(&cfg, &name).as_str())? {
+    if crate::app::observe::dataset_exists(host, plan::dataset(&cfg, &name).as_str())? {
         return Err(CliError::Failed(format!(
             "dataset {} already exists without a definition; destroy it with `brig destroy {name}` first",
             plan::dataset(&cfg, &name)
@@ -185,16 +185,16 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
     // Other jails: dependencies must exist, addresses must not be shared.
     let mine = crate::plan::addresses::of(&spec);
     for dep in &spec.depends {
-        if !host.local_path(&plan::definition_path(dep)).exists() {
+        if !host.local_path(&crate::state::layout::definition_path(dep)).exists() {
             return Err(CliError::Failed(format!("jail {name} depends on {dep}, which is not defined")));
         }
     }
     // Held until the definition is written: two creates cannot both
     // take one address.
-    let _addresses = if mine.is_empty() { None } else { Some(crate::lock::addresses(host)?) };
+    let _addresses = if mine.is_empty() { None } else { Some(crate::state::lock::addresses(host)?) };
     check_addresses(host, &cfg, &spec)?;
     let ops = plan::create(&cfg, &spec, &text);
-    super::guard::journaled(host, &name, crate::journal::Action::Create, |h| Ok(crate::exec::run(h, &ops)?))?;
+    super::guard::journaled(host, &name, crate::state::journal::Action::Create, |h| Ok(crate::exec::run(h, &ops)?))?;
     println!(
         "created jail {name} ({}{}), root {}",
         spec.jail_type.as_str(),

@@ -5,9 +5,9 @@ use clap::Args;
 use super::CliError;
 use crate::config::HostConfig;
 use crate::host::Host;
-use crate::journal::Action;
 use crate::model::JailName;
 use crate::plan::jail::{self as plan, DestroySeen};
+use crate::state::journal::Action;
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
@@ -23,11 +23,11 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
     let name = JailName::parse(&args.name)?;
     // A destroy that was killed is finished by the guard's recovery; then
     // this one has nothing left to do, and that is success.
-    let finishing = crate::journal::unfinished(host, &name)?.is_some_and(|e| e.action == Action::Destroy);
+    let finishing = crate::state::journal::unfinished(host, &name)?.is_some_and(|e| e.action == Action::Destroy);
     let _lock = super::guard::guard(host, &cfg, &[&name])?;
-    let def_path = host.local_path(&plan::definition_path(&name));
+    let def_path = host.local_path(&crate::state::layout::definition_path(&name));
     let definition_exists = def_path.exists();
-    let dataset_exists = crate::observe::dataset_exists(host, plan::dataset(&cfg, &name).as_str())?;
+    let dataset_exists = crate::app::observe::dataset_exists(host, plan::dataset(&cfg, &name).as_str())?;
     if !definition_exists && !dataset_exists {
         if finishing {
             println!("destroyed jail {name}");
@@ -37,7 +37,7 @@ pub fn run(host: &mut dyn Host, args: &DestroyArgs) -> Result<ExitCode, CliError
     }
     let running = host.jail_find(name.as_str())?;
     // Not even --force takes a jail brig did not start.
-    if let Some(why) = running.as_ref().and_then(|j| crate::observe::foreign(host, &cfg, &name, j)) {
+    if let Some(why) = running.as_ref().and_then(|j| crate::app::observe::foreign(host, &cfg, &name, j)) {
         return Err(CliError::Failed(why));
     }
     if let (Some(j), false) = (&running, args.force) {
@@ -90,16 +90,16 @@ pub(super) fn remove_all_but_definition(
 }
 
 fn remove(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, definition: bool) -> Result<(), CliError> {
-    let def_path = host.local_path(&plan::definition_path(name));
+    let def_path = host.local_path(&crate::state::layout::definition_path(name));
     let running = host.jail_find(name.as_str())?;
     let dying = match running {
         Some(_) => None,
-        None => crate::observe::dying(host, name.as_str())?,
+        None => crate::app::observe::dying(host, name.as_str())?,
     };
     let mounts = host.mounts()?;
     let interfaces = host.interfaces()?;
-    let started = crate::observe::started(host, name);
-    let rules = crate::observe::rctl_rules(host, "jail:")?.unwrap_or_default();
+    let started = crate::app::observe::started(host, name);
+    let rules = crate::app::observe::rctl_rules(host, "jail:")?.unwrap_or_default();
     let seen = DestroySeen {
         dying: dying.as_ref(),
         rules: &rules,
@@ -107,7 +107,7 @@ fn remove(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, definition: bo
         running: running.as_ref(),
         mounts: &mounts,
         interfaces: &interfaces,
-        dataset_exists: crate::observe::dataset_exists(host, plan::dataset(cfg, name).as_str())?,
+        dataset_exists: crate::app::observe::dataset_exists(host, plan::dataset(cfg, name).as_str())?,
         definition_exists: definition && def_path.exists(),
     };
     crate::exec::run(host, &plan::destroy(cfg, name, &seen))?;

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::output::{print_json, table};
 use super::CliError;
-use crate::doctor::{self, Check, Status};
+use crate::app::doctor::{self, Check, Status};
 use crate::host::Host;
 
 #[derive(Debug, Args)]

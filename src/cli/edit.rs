@@ -3,10 +3,11 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::CliError;
-use crate::config::{atomic, jail, ConfigError};
+use crate::config::{jail, ConfigError};
 use crate::host::{Command, Host, Place, Stdio};
 use crate::model::JailName;
-use crate::plan::jail::definition_path;
+use crate::state::atomic;
+use crate::state::layout::definition_path;
 
 #[derive(Debug, Args)]
 pub struct EditArgs {
@@ -27,7 +28,7 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
     let _lock = super::guard::guard(host, &cfg, &[&name])?;
     let path = host.local_path(&definition_path(&name));
     // A symlinked definition is refused, not replaced by a plain file.
-    let original = match crate::bounded::read(&path, crate::bounded::CONFIG_LIMIT) {
+    let original = match crate::state::bounded::read(&path, crate::state::bounded::CONFIG_LIMIT) {
         Ok(b) => b,
         Err(e) if e.is_not_found() => {
             return Err(CliError::NotFound(format!("jail {name} is not defined; `brig list` shows the jails")))
@@ -43,7 +44,7 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
     cmd.env.push(("BRIG_EDITOR".into(), editor.clone()));
     cmd.stdio = Stdio::Inherit;
     let status = host.spawn(&cmd, Place::Host)?.status;
-    let edited = crate::bounded::read(&copy, crate::bounded::CONFIG_LIMIT);
+    let edited = crate::state::bounded::read(&copy, crate::state::bounded::CONFIG_LIMIT);
     let edited = edited.map_err(|e| io(&copy)(e.into()))?;
     let _ = std::fs::remove_file(&copy);
     if status != 0 {
@@ -59,7 +60,7 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
     let text = String::from_utf8_lossy(&edited).into_owned();
     // Held until the edit is written: the same address cannot go to two
     // jails at once.
-    let _addresses = crate::lock::addresses(host)?;
+    let _addresses = crate::state::lock::addresses(host)?;
     let check = jail::check(&path, &text, &name, &cfg)
         .map_err(CliError::from)
         .and_then(|spec| super::create::check_addresses(host, &cfg, &spec).map(|()| spec));

@@ -36,7 +36,7 @@ fn jid_of(host: &dyn Host, name: &str) -> Result<i32, CliError> {
     let name = JailName::parse(name)?;
     let cfg = super::require_config(host)?;
     match host.jail_find(name.as_str())? {
-        Some(j) => match crate::observe::foreign(host, &cfg, &name, &j) {
+        Some(j) => match crate::app::observe::foreign(host, &cfg, &name, &j) {
             Some(why) => Err(CliError::Failed(why)),
             None => Ok(j.jid),
         },

@@ -32,9 +32,9 @@ pub enum CliError {
     #[error("{0}")]
     Failed(String),
     #[error(transparent)]
-    Lock(#[from] crate::lock::LockError),
+    Lock(#[from] crate::state::lock::LockError),
     #[error(transparent)]
-    Journal(#[from] crate::journal::JournalError),
+    Journal(#[from] crate::state::journal::JournalError),
     /// What the command was asked about does not exist.
     #[error("{0}")]
     NotFound(String),

@@ -7,15 +7,15 @@ use std::path::Path;
 use super::CliError;
 use crate::config::{jail, HostConfig};
 use crate::host::Host;
-use crate::journal::{self, Action};
-use crate::lock::Held;
 use crate::model::JailName;
-use crate::plan::jail::definition_path;
+use crate::state::journal::{self, Action};
+use crate::state::layout::definition_path;
+use crate::state::lock::Held;
 
 /// Locks `names` (lock::jails) and recovers each from an interrupted
 /// command, saying what was done.
 pub(super) fn guard(host: &mut dyn Host, cfg: &HostConfig, names: &[&JailName]) -> Result<Vec<Held>, CliError> {
-    let held = crate::lock::jails(host, names.iter().copied())?;
+    let held = crate::state::lock::jails(host, names.iter().copied())?;
     sweep(host, names)?;
     for name in names {
         recover(host, cfg, name)?;
@@ -30,18 +30,18 @@ pub(super) fn guard(host: &mut dyn Host, cfg: &HostConfig, names: &[&JailName]) 
 fn sweep(host: &dyn Host, names: &[&JailName]) -> Result<(), CliError> {
     let mine: std::collections::BTreeSet<&str> = names.iter().map(|n| n.as_str()).collect();
     let ours = |entry: &str, ext: &str| {
-        crate::config::atomic::temp_of(entry).and_then(|f| f.strip_suffix(ext)).is_some_and(|n| mine.contains(n))
+        crate::state::atomic::temp_of(entry).and_then(|f| f.strip_suffix(ext)).is_some_and(|n| mine.contains(n))
     };
     let edit_copy = |entry: &str| {
         entry.strip_prefix('.').and_then(|e| e.strip_suffix(super::edit::COPY_SUFFIX)).is_some_and(|n| mine.contains(n))
     };
     let sweep = |dir: &str, leftover: &dyn Fn(&str) -> bool| {
         let dir = host.local_path(Path::new(dir));
-        crate::config::atomic::remove_leftovers(&dir, leftover).map_err(|e| crate::config::ConfigError::io(&dir, e))
+        crate::state::atomic::remove_leftovers(&dir, leftover).map_err(|e| crate::config::ConfigError::io(&dir, e))
     };
-    sweep(crate::config::host::JAILS_DIR, &|e| ours(e, ".toml") || edit_copy(e))?;
-    sweep(journal::JOURNAL_DIR, &|e| ours(e, ".json"))?;
-    sweep(crate::plan::run::STARTED_DIR, &|e| ours(e, ".json"))?;
+    sweep(crate::state::layout::JAILS_DIR, &|e| ours(e, ".toml") || edit_copy(e))?;
+    sweep(crate::state::layout::JOURNAL_DIR, &|e| ours(e, ".json"))?;
+    sweep(crate::state::layout::STARTED_DIR, &|e| ours(e, ".json"))?;
     Ok(())
 }
 

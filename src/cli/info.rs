@@ -111,7 +111,7 @@ fn definition(s: &JailSpec) -> Definition {
 pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
     let cfg = super::require_config(host)?;
     let name = JailName::parse(&args.name)?;
-    let path = host.local_path(&plan::definition_path(&name));
+    let path = host.local_path(&crate::state::layout::definition_path(&name));
     if !path.exists() {
         return Err(CliError::NotFound(format!("jail {name} is not defined; `brig list` shows the jails")));
     }
@@ -134,7 +134,7 @@ pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
         }
     }
     let attached: Vec<String> = match &running {
-        Some(_) => crate::observe::started(host, &name).map(|s| s.datasets).unwrap_or_default(),
+        Some(_) => crate::app::observe::started(host, &name).map(|s| s.datasets).unwrap_or_default(),
         None => Vec::new(),
     };
     let props = ["used", "quota", "origin", "mountpoint", "jailed"];

@@ -3,11 +3,12 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::CliError;
+use crate::app::observe;
 use crate::config::host::{check_mountpoint, DEFAULT_DATASET, DEFAULT_MOUNTPOINT};
 use crate::config::HostConfig;
 use crate::host::Host;
 use crate::model::DatasetName;
-use crate::{exec, observe, plan};
+use crate::{exec, plan};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -26,13 +27,13 @@ pub struct InitArgs {
 }
 
 pub fn run(host: &mut dyn Host, args: &InitArgs) -> Result<ExitCode, CliError> {
-    let _lock = if args.dry_run { None } else { Some(crate::lock::host(host)?) };
+    let _lock = if args.dry_run { None } else { Some(crate::state::lock::host(host)?) };
     if !args.dry_run {
         // What a killed init left half-written of brig.toml.
         let dir = host.local_path(
-            std::path::Path::new(crate::config::host::CONFIG_PATH).parent().unwrap_or(std::path::Path::new("/")),
+            std::path::Path::new(crate::state::layout::CONFIG_PATH).parent().unwrap_or(std::path::Path::new("/")),
         );
-        crate::config::atomic::remove_leftovers(&dir, |e| crate::config::atomic::temp_of(e) == Some("brig.toml"))
+        crate::state::atomic::remove_leftovers(&dir, |e| crate::state::atomic::temp_of(e) == Some("brig.toml"))
             .map_err(|e| crate::config::ConfigError::io(&dir, e))?;
     }
     let existing = HostConfig::load(host);
@@ -78,7 +79,7 @@ pub fn run(host: &mut dyn Host, args: &InitArgs) -> Result<ExitCode, CliError> {
         "initialised brig: dataset {} mounted at {}, configuration in {}",
         want.dataset,
         want.mountpoint.display(),
-        crate::config::host::CONFIG_PATH
+        crate::state::layout::CONFIG_PATH
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -11,14 +11,15 @@ use serde::Serialize;
 
 use super::output::{print_json, table};
 use super::CliError;
-use crate::config::{atomic, jail, ConfigError, HostConfig};
+use crate::config::{jail, ConfigError, HostConfig};
 use crate::host::{Errno, Host};
 use crate::model::jail::JailSpec;
 use crate::model::limits::Limit;
 use crate::model::JailName;
 use crate::plan::apply::Note;
-use crate::plan::jail::definition_path;
 use crate::plan::{cpu_list, Op};
+use crate::state::atomic;
+use crate::state::layout::definition_path;
 
 #[derive(Debug, Args)]
 pub struct LimitsArgs {
@@ -108,7 +109,7 @@ fn show(host: &dyn Host, cfg: &HostConfig, name: &JailName, json: bool) -> Resul
     let spec = defined(host, cfg, name)?;
     let running = host.jail_find(name.as_str())?.is_some();
     let (racct, active, used) = if running {
-        let rules = crate::observe::rctl_rules(host, &format!("jail:{name}:"))?;
+        let rules = crate::app::observe::rctl_rules(host, &format!("jail:{name}:"))?;
         (rules.is_some(), rules.unwrap_or_default(), usage(host, name.as_str())?.unwrap_or_default())
     } else {
         (true, Vec::new(), BTreeMap::new())
@@ -207,7 +208,7 @@ fn change_limits(
     // Journaled as an apply from the moment the definition changes: a
     // brig killed before the rules follow leaves an entry, and recovery
     // brings the rules in line with the new definition.
-    super::guard::journaled(host, name, crate::journal::Action::Apply, |host| {
+    super::guard::journaled(host, name, crate::state::journal::Action::Apply, |host| {
         atomic::write(&path, text.as_bytes(), 0o600).map_err(|e| CliError::Config(ConfigError::io(&path, e)))?;
         live(host, cfg, &spec, &path, &old)
     })
@@ -224,7 +225,7 @@ fn live(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, path: &Path, old
         }
         // Its rules would land on a jail that is not brig's.
         Some(j) => {
-            if let Some(why) = crate::observe::foreign(host, cfg, name, &j) {
+            if let Some(why) = crate::app::observe::foreign(host, cfg, name, &j) {
                 println!("updated the limits of {name}; they apply when brig starts it");
                 eprintln!("brig: note: {why}");
                 return Ok(ExitCode::SUCCESS);

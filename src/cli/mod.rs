@@ -111,7 +111,7 @@ fn require_config(host: &dyn crate::host::Host) -> Result<crate::config::HostCon
 /// Runs a parsed command line; the exit code on success.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let choice = cli.host.as_deref().map(HostChoice::parse).transpose()?;
-    crate::lock::set_no_wait(cli.no_wait);
+    crate::state::lock::set_no_wait(cli.no_wait);
     match cli.command {
         // Completions describe brig itself, not a machine: they work
         // anywhere, so packagers can generate them at build time.

@@ -58,7 +58,7 @@ pub fn run(host: &mut dyn Host, cmd: &ReleaseCommand) -> Result<ExitCode, CliErr
         ReleaseCommand::Fetch(args) => fetch_release(host, &cfg, args),
         ReleaseCommand::List { json } => list(host, &cfg, *json),
         ReleaseCommand::Destroy { release } => {
-            let _lock = crate::lock::host(host)?;
+            let _lock = crate::state::lock::host(host)?;
             destroy(host, &cfg, release)
         }
     }
@@ -120,8 +120,8 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
         }
     }
     let target = plan::dataset(cfg, &release);
-    let _downloading = crate::lock::release(host, release.as_str())?;
-    if crate::observe::dataset_exists(host, target.as_str())? {
+    let _downloading = crate::state::lock::release(host, release.as_str())?;
+    if crate::app::observe::dataset_exists(host, target.as_str())? {
         println!("release {release} is already fetched ({target}@{BASE_SNAPSHOT}); nothing to do");
         return Ok(ExitCode::SUCCESS);
     }
@@ -137,15 +137,15 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
             return Err(CliError::Usage(format!("--from {}: no such directory", d.display())));
         }
     }
-    crate::interrupt::catch().map_err(|e| CliError::Failed(format!("cannot catch Ctrl-C: {e}")))?;
-    let stop = crate::interrupt::flag();
+    crate::release::interrupt::catch().map_err(|e| CliError::Failed(format!("cannot catch Ctrl-C: {e}")))?;
+    let stop = crate::release::interrupt::flag();
     let cache = host.local_path(&cfg.mountpoint.join("cache").join(arch.as_str()).join(release.as_str()));
     let cached = matches!(source, Source::Url(_));
     let bar = Bar(RefCell::new(None));
     let progress: &dyn Progress = if std::io::stderr().is_terminal() { &bar } else { &Quiet };
 
-    let manifest_path = fetch::obtain(&source, "MANIFEST", &cache, crate::bounded::CONFIG_LIMIT, &Quiet, stop)?;
-    let text = crate::bounded::read(&manifest_path, crate::bounded::CONFIG_LIMIT)
+    let manifest_path = fetch::obtain(&source, "MANIFEST", &cache, crate::state::bounded::CONFIG_LIMIT, &Quiet, stop)?;
+    let text = crate::state::bounded::read(&manifest_path, crate::state::bounded::CONFIG_LIMIT)
         .map_err(|e| CliError::Failed(format!("{}: {e}", manifest_path.display())))
         .map(|b| String::from_utf8_lossy(&b).into_owned())?;
     let entries = match manifest::parse(&format!("{}MANIFEST", source_prefix(&source)), &text) {
@@ -175,12 +175,12 @@ fn fetch_release(host: &mut dyn Host, cfg: &HostConfig, args: &FetchArgs) -> Res
     }
     // Unpacking into datasets: now the host's lock, as init and release
     // destroy take it.
-    let _lock = crate::lock::host(host)?;
-    if crate::observe::dataset_exists(host, target.as_str())? {
+    let _lock = crate::state::lock::host(host)?;
+    if crate::app::observe::dataset_exists(host, target.as_str())? {
         println!("release {release} is already fetched ({target}@{BASE_SNAPSHOT}); nothing to do");
         return Ok(ExitCode::SUCCESS);
     }
-    let stale_scratch = crate::observe::dataset_exists(host, plan::scratch(cfg, &release).as_str())?;
+    let stale_scratch = crate::app::observe::dataset_exists(host, plan::scratch(cfg, &release).as_str())?;
     let ops = plan::fetch(&FetchPlan {
         cfg,
         release: &release,

@@ -7,14 +7,14 @@ use clap::Args;
 use super::CliError;
 use crate::config::{jail, HostConfig};
 use crate::host::{Errno, Host, Interface, MountEntry};
-use crate::journal::Action;
 use crate::kernel::params::KernelParams;
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::addresses::AddressBook;
-use crate::plan::jail::definition_path;
 use crate::plan::order::start_order;
 use crate::plan::run::{self as plan, StopSeen};
+use crate::state::journal::Action;
+use crate::state::layout::definition_path;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -131,7 +131,7 @@ pub(super) fn load(host: &dyn Host, cfg: &HostConfig, names: Vec<JailName>, all:
             Ok(spec) => specs.push(spec),
             Err(crate::config::ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 let e = CliError::NotFound(format!("jail {name} is not defined; `brig list` shows the jails"));
-                if crate::observe::started(host, &name).is_some() {
+                if crate::app::observe::started(host, &name).is_some() {
                     // Deleted while it runs: a stop still follows its record.
                     broken.push((name, e));
                 } else if all {
@@ -200,7 +200,7 @@ fn load_cfg(host: &dyn Host) -> Result<HostConfig, CliError> {
 
 /// The parameters of `specs` this kernel knows, read once for a batch.
 pub(super) fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<KernelParams, CliError> {
-    Ok(crate::observe::known_params(host, specs.iter().flat_map(|s| s.params.iter().map(|p| p.name.as_str())))?)
+    Ok(crate::app::observe::known_params(host, specs.iter().flat_map(|s| s.params.iter().map(|p| p.name.as_str())))?)
 }
 
 /// Prints a plan's steps, each after its jail's name (`--dry-run`, and
@@ -221,7 +221,7 @@ pub(super) fn start_one(
     dry_run: bool,
 ) -> Result<(), CliError> {
     if let Some(j) = host.jail_find(spec.name.as_str())? {
-        if let Some(why) = crate::observe::foreign(host, cfg, &spec.name, &j) {
+        if let Some(why) = crate::app::observe::foreign(host, cfg, &spec.name, &j) {
             return Err(CliError::Failed(why));
         }
         println!("jail {} is already running (jid {})", spec.name, j.jid);
@@ -245,7 +245,7 @@ pub(super) fn start_one(
     // A record of a start while the jail is not running: a stop failed
     // half-way and left some of what the start set up (its aliases among
     // them, which the start would otherwise see as someone else's).
-    if crate::observe::started(host, &spec.name).is_some() {
+    if crate::app::observe::started(host, &spec.name).is_some() {
         let around = Surroundings::read(host, cfg)?;
         stop_one(host, cfg, &spec.name, Some(spec), &around, false)?;
     }
@@ -276,7 +276,7 @@ pub(super) fn refuse_taken(book: &AddressBook, host: &dyn Host, spec: &JailSpec)
     if mine.is_empty() {
         return Ok(());
     }
-    let own: Vec<std::net::IpAddr> = crate::observe::started(host, &spec.name)
+    let own: Vec<std::net::IpAddr> = crate::app::observe::started(host, &spec.name)
         .map(|s| s.aliases.iter().map(|a| a.addr.addr()).collect())
         .unwrap_or_default();
     let taken = book.taken(&spec.name, &mine, &own);
@@ -302,7 +302,7 @@ impl Surroundings {
         Ok(Surroundings {
             mounts: plan::mounts_by_jail(cfg, &host.mounts()?),
             interfaces: host.interfaces()?,
-            rules: crate::observe::rctl_rules(host, "jail:")?.unwrap_or_default(),
+            rules: crate::app::observe::rctl_rules(host, "jail:")?.unwrap_or_default(),
         })
     }
 }
@@ -318,14 +318,14 @@ pub(super) fn stop_one(
     dry_run: bool,
 ) -> Result<(), CliError> {
     let running = host.jail_find(name.as_str())?;
-    if let Some(why) = running.as_ref().and_then(|j| crate::observe::foreign(host, cfg, name, j)) {
+    if let Some(why) = running.as_ref().and_then(|j| crate::app::observe::foreign(host, cfg, name, j)) {
         return Err(CliError::Failed(why));
     }
     let dying = match running {
         Some(_) => None,
-        None => crate::observe::dying(host, name.as_str())?,
+        None => crate::app::observe::dying(host, name.as_str())?,
     };
-    let started = crate::observe::started(host, name);
+    let started = crate::app::observe::started(host, name);
     let seen = StopSeen {
         running: running.as_ref(),
         dying: dying.as_ref(),
@@ -362,7 +362,7 @@ fn guard_unless(
     host: &mut dyn Host,
     cfg: &HostConfig,
     names: &[&JailName],
-) -> Result<Vec<crate::lock::Held>, CliError> {
+) -> Result<Vec<crate::state::lock::Held>, CliError> {
     if dry_run {
         return Ok(Vec::new());
     }
@@ -396,7 +396,7 @@ pub fn stop(host: &mut dyn Host, args: &RunArgs) -> Result<ExitCode, CliError> {
     let mut idle = Vec::new();
     let mut order: Vec<(JailName, Option<&JailSpec>)> = Vec::new();
     for (name, e) in broken {
-        if host.jail_find(name.as_str())?.is_some() || crate::observe::started(host, &name).is_some() {
+        if host.jail_find(name.as_str())?.is_some() || crate::app::observe::started(host, &name).is_some() {
             order.push((name, None));
         } else {
             idle.push((name, e));

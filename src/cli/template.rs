@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::output::{print_json, table};
 use super::CliError;
+use crate::config::templates;
 use crate::host::Host;
-use crate::templates;
 
 #[derive(Debug, Subcommand)]
 pub enum TemplateCommand {

@@ -8,11 +8,12 @@ use serde::Serialize;
 
 use super::output::print_json;
 use super::CliError;
-use crate::config::host::{DEFAULT_DATASET, DEFAULT_MOUNTPOINT, JAILS_DIR};
+use crate::config::host::{DEFAULT_DATASET, DEFAULT_MOUNTPOINT};
 use crate::config::{jail, HostConfig};
 use crate::host::Host;
 use crate::model::jail::{JailSpec, Network};
 use crate::model::{DatasetName, JailName};
+use crate::state::layout::JAILS_DIR;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {

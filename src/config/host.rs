@@ -11,11 +11,6 @@ use crate::host::{Host, JailParam};
 use crate::model::jail::JailType;
 use crate::model::{param, DatasetName, ModelError};
 
-/// The host config, a path of the managed machine.
-pub const CONFIG_PATH: &str = "/usr/local/etc/brig/brig.toml";
-/// Jail definitions, one `NAME.toml` each.
-pub const JAILS_DIR: &str = "/usr/local/etc/brig/jails";
-
 pub const DEFAULT_DATASET: &str = "zroot/brig";
 pub const DEFAULT_MOUNTPOINT: &str = "/usr/local/brig";
 pub const DEFAULT_MIRROR: &str = "https://download.freebsd.org/releases";
@@ -149,7 +144,9 @@ pub fn check_mountpoint(p: &str) -> Result<PathBuf, ModelError> {
         return Err(bad(&format!("it is inside {sys}, which belongs to the system")));
     }
     // brig's own configuration and records must stay visible.
-    for own in [Path::new(CONFIG_PATH).parent().unwrap_or(Path::new("/")), Path::new("/var/db/brig")] {
+    for own in
+        [Path::new(crate::state::layout::CONFIG_PATH).parent().unwrap_or(Path::new("/")), Path::new("/var/db/brig")]
+    {
         if own.starts_with(path) || path.starts_with(own) {
             return Err(bad(&format!("it would cover or sit in {}, where brig keeps its own files", own.display())));
         }
@@ -268,7 +265,7 @@ impl HostConfig {
     /// Reads brig.toml from the managed machine. `Ok(None)` when brig has
     /// not been initialised.
     pub fn load(host: &dyn Host) -> Result<Option<HostConfig>, ConfigError> {
-        let path = host.local_path(Path::new(CONFIG_PATH));
+        let path = host.local_path(Path::new(crate::state::layout::CONFIG_PATH));
         match super::read_text(&path) {
             Ok(text) => HostConfig::parse(&path, &text).map(Some),
             Err(ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -109,7 +109,7 @@ pub fn read(path: &Path) -> Result<(String, RawJail), ConfigError> {
 /// paths, in name order), leaving out brig's own dotfiles (edit copies).
 /// A missing directory has none.
 pub fn definition_files(host: &dyn crate::host::Host) -> Result<Vec<std::path::PathBuf>, ConfigError> {
-    let dir = host.local_path(Path::new(super::host::JAILS_DIR));
+    let dir = host.local_path(Path::new(crate::state::layout::JAILS_DIR));
     let rd = match std::fs::read_dir(&dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -3,11 +3,11 @@
 //! every read bounded (`read_text`), and edits keep what the user wrote
 //! (`edit`).
 
-pub mod atomic;
 pub mod edit;
 mod error;
 pub mod host;
 pub mod jail;
+pub mod templates;
 
 pub use error::{line_col, ConfigError};
 pub use host::HostConfig;
@@ -16,8 +16,8 @@ pub use host::HostConfig;
 /// symbolic link, FIFO or device), UTF-8, at most `bounded::CONFIG_LIMIT`
 /// bytes. Anything else is one error naming the file.
 pub fn read_text(path: &std::path::Path) -> Result<String, ConfigError> {
-    let bytes =
-        crate::bounded::read(path, crate::bounded::CONFIG_LIMIT).map_err(|e| ConfigError::io(path, e.into()))?;
+    let bytes = crate::state::bounded::read(path, crate::state::bounded::CONFIG_LIMIT)
+        .map_err(|e| ConfigError::io(path, e.into()))?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let before = std::str::from_utf8(&e.as_bytes()[..valid]).unwrap_or_default();

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::config::atomic;
 use crate::host::{Host, HostError, MountEntry};
 use crate::plan::Op;
+use crate::state::atomic;
 
 /// Why a step failed.
 #[derive(Debug, Error)]
@@ -28,7 +28,7 @@ pub enum StepError {
     #[error("exited with status {status}{}", if output.is_empty() { String::new() } else { format!(": {output}") })]
     Command { status: i32, output: String },
     #[error(transparent)]
-    Beneath(#[from] crate::beneath::BeneathError),
+    Beneath(#[from] crate::state::beneath::BeneathError),
     /// The machine is in a state brig will not act in.
     #[error("{0}")]
     Refused(String),
@@ -102,7 +102,8 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
             let root = dataset_root(host, dataset)?;
             let mut left = *budget;
             for a in archives {
-                let stats = crate::release::extract::extract_txz(&a.path, &root, &mut left, crate::interrupt::flag())?;
+                let stats =
+                    crate::release::extract::extract_txz(&a.path, &root, &mut left, crate::release::interrupt::flag())?;
                 let name = a.path.display().to_string();
                 if let Some(want) = a.entries.filter(|w| *w != stats.entries) {
                     return Err(crate::release::ReleaseError::Archive {
@@ -365,9 +366,12 @@ fn run_command(host: &mut dyn Host, command: &str, place: crate::host::Place, cl
 }
 
 /// The root directory of a mounted dataset, opened for symlink-safe work.
-fn dataset_root(host: &dyn Host, dataset: &crate::model::DatasetName) -> Result<crate::beneath::Root, StepError> {
+fn dataset_root(
+    host: &dyn Host,
+    dataset: &crate::model::DatasetName,
+) -> Result<crate::state::beneath::Root, StepError> {
     let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
-    Ok(crate::beneath::Root::open(&host.local_path(Path::new(&mp)))?)
+    Ok(crate::state::beneath::Root::open(&host.local_path(Path::new(&mp)))?)
 }
 
 /// rc.conf with `NAME="VALUE"` set for each var: an existing assignment is

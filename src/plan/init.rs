@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::Op;
-use crate::config::host::{CONFIG_PATH, JAILS_DIR};
 use crate::config::HostConfig;
+use crate::state::layout::{CONFIG_PATH, JAILS_DIR};
 
 /// What `brig init` needs to know about the machine.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

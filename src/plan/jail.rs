@@ -1,16 +1,16 @@
 //! Creating and destroying a jail's datasets and definition.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::release::{self as release_plan, BASE_SNAPSHOT};
 use super::Op;
-use crate::config::host::JAILS_DIR;
 use crate::config::HostConfig;
 use crate::kernel::{Interface, LiveJail, MountEntry};
 use crate::model::jail::JailSpec;
 use crate::model::jail::JailType;
 use crate::model::zfs::Delegated;
 use crate::model::{DatasetName, JailName, ReleaseName};
+use crate::state::layout::definition_path;
 
 /// `<root>/jails/NAME`: the jail's own dataset; its root is `.../root`.
 pub fn dataset(cfg: &HostConfig, name: &JailName) -> DatasetName {
@@ -24,11 +24,6 @@ pub fn root_dataset(cfg: &HostConfig, name: &JailName) -> DatasetName {
 /// The jail's root directory on the managed machine.
 pub fn root_path(cfg: &HostConfig, name: &JailName) -> PathBuf {
     cfg.jails_dir().join(name.as_str()).join("root")
-}
-
-/// `/usr/local/etc/brig/jails/NAME.toml`
-pub fn definition_path(name: &JailName) -> PathBuf {
-    Path::new(JAILS_DIR).join(format!("{name}.toml"))
 }
 
 /// The steps of `brig create`: datasets first, then the files inside the

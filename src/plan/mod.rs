@@ -4,6 +4,7 @@
 
 pub mod addresses;
 pub mod apply;
+pub mod audit;
 pub mod boot;
 mod init;
 pub mod jail;

@@ -24,9 +24,6 @@ pub enum RunPlanError {
     ParamMissing { jail: String, param: String, value: String, why: String },
 }
 
-/// Where brig keeps what it set up for each started jail.
-pub const STARTED_DIR: &str = "/var/db/brig/started";
-
 /// What brig set up on the host for a started jail, kept until it stops:
 /// the definition may change in between, and stop must take down what
 /// start made, not what the definition says now.
@@ -114,7 +111,7 @@ pub fn delegated_of(cfg: &HostConfig, spec: &JailSpec) -> Vec<String> {
 
 /// `/var/db/brig/started/NAME.json`
 pub fn started_path(name: &JailName) -> PathBuf {
-    std::path::Path::new(STARTED_DIR).join(format!("{name}.json"))
+    std::path::Path::new(crate::state::layout::STARTED_DIR).join(format!("{name}.json"))
 }
 
 impl Started {

@@ -1,6 +1,6 @@
 //! Unpacking a `.txz` distribution set in-process (xz + tar, no tar(1)),
 //! safely: every entry is written beneath the target through
-//! [`crate::beneath`], so an absolute path, a `..` or a path through a
+//! [`crate::state::beneath`], so an absolute path, a `..` or a path through a
 //! symlink the archive itself planted is refused rather than followed.
 //! Modes (setuid included), owners, symlinks and hard links are kept.
 
@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::ReleaseError;
-use crate::beneath::{self, Root};
 use crate::model::release::Budget;
+use crate::state::beneath::{self, Root};
 
 /// What an extraction wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

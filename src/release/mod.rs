@@ -4,13 +4,14 @@
 
 pub mod extract;
 pub mod fetch;
+pub mod interrupt;
 pub mod manifest;
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::beneath::BeneathError;
+use crate::state::beneath::BeneathError;
 
 #[derive(Debug, Error)]
 pub enum ReleaseError {

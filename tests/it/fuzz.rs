@@ -126,7 +126,7 @@ proptest! {
     #[test]
     fn set_assignments_never_panic(s in "[a-z.\"=\\[\\]{} 0-9]{0,40}") {
         let mut doc = toml_edit::DocumentMut::new();
-        let _ = brig::templates::set(&mut doc, &s);
+        let _ = brig::config::templates::set(&mut doc, &s);
     }
 
     #[test]
@@ -134,7 +134,7 @@ proptest! {
         let dir = tempfile::tempdir().expect("tempdir");
         let root_dir = dir.path().join("root");
         std::fs::create_dir(&root_dir).expect("mkdir");
-        let root = brig::beneath::Root::open(&root_dir).expect("root");
+        let root = brig::state::beneath::Root::open(&root_dir).expect("root");
         let stop = AtomicBool::new(false);
         // Raw bytes as a tar stream: nearly always a refusal, never a panic.
         let budget = brig::model::release::Budget { bytes: 1 << 20, entries: 1000 };

@@ -60,7 +60,8 @@ fn read_only_commands_never_wait() {
     let sim = Sim::new();
     sim.brig(&["init"]).ok();
     sim.brig(&["create", "a", "--type", "empty"]).ok();
-    let held = brig::lock::jails(&sim.host(), [&brig::model::JailName::parse("a").expect("name")]).expect("lock");
+    let held =
+        brig::state::lock::jails(&sim.host(), [&brig::model::JailName::parse("a").expect("name")]).expect("lock");
     for args in [
         vec!["--no-wait", "list"],
         vec!["--no-wait", "plan"],

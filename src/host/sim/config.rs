@@ -132,7 +132,7 @@ impl SimConfig {
                     toml::to_string_pretty(&cfg).map_err(|e| HostError::new("sim", Errno::EINVAL, e.to_string()))?;
                 let header = "# The simulated FreeBSD machine of `brig --host sim:DIR`.\n\
                               # Edit to change it: pool, release, racct, interfaces, sysctls.\n\n";
-                crate::config::atomic::write(path, format!("{header}{text}").as_bytes(), 0o644)
+                crate::state::atomic::write(path, format!("{header}{text}").as_bytes(), 0o644)
                     .map_err(|e| HostError::new("sim", Errno::EIO, format!("{}: {e}", path.display())))?;
                 Ok(cfg)
             }

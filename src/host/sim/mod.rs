@@ -279,7 +279,7 @@ impl SimHost {
             total.sim_us += calls.sim_us;
             total.commands_us += calls.commands_us;
             if let Ok(text) = serde_json::to_vec_pretty(&total) {
-                let _ = crate::config::atomic::write(&self.stats_path(), &text, 0o644);
+                let _ = crate::state::atomic::write(&self.stats_path(), &text, 0o644);
             }
         });
     }

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use crate::beneath::Root;
 use crate::host::{Command, HostError, HostResult, Jid, Output};
+use crate::state::beneath::Root;
 
 const OP: &str = "spawn";
 const DEFAULT_PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin";

@@ -4,19 +4,16 @@
 //! and undid its steps. An entry that is still there means a brig was
 //! killed half-way; the next command that takes that jail's lock (and so
 //! knows no other brig is at work on it) finishes the job or takes it
-//! back, then says so (see `cli::guard`).
+//! back, then says so (see `app::guard`).
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::config::atomic;
 use crate::host::Host;
 use crate::model::JailName;
-
-/// Where the journal lives on the managed machine (0700, entries 0600).
-pub const JOURNAL_DIR: &str = "/var/db/brig/journal";
+use crate::state::atomic;
 
 /// What was being done to a jail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +57,7 @@ pub struct JournalError {
 
 /// The entry of jail `name`, a path of the managed machine.
 pub fn path(name: &JailName) -> PathBuf {
-    Path::new(JOURNAL_DIR).join(format!("{name}.json"))
+    Path::new(crate::state::layout::JOURNAL_DIR).join(format!("{name}.json"))
 }
 
 fn path_of(host: &dyn Host, name: &JailName) -> PathBuf {
@@ -105,7 +102,7 @@ impl Open {
 /// to recover".
 pub fn unfinished(host: &dyn Host, name: &JailName) -> Result<Option<Entry>, JournalError> {
     let path = path_of(host, name);
-    match crate::bounded::read(&path, crate::bounded::CONFIG_LIMIT) {
+    match crate::state::bounded::read(&path, crate::state::bounded::CONFIG_LIMIT) {
         Ok(text) => Ok(Some(serde_json::from_slice(&text).unwrap_or(Entry { action: Action::Apply, pid: 0 }))),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(JournalError { path, source: e.into() }),

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::config::host::{CONFIG_PATH, JAILS_DIR};
 use crate::config::HostConfig;
 use crate::host::{
     DatasetInfo, Errno, GetFlags, Host, HostError, HostResult, Interface, JailKey, LiveJail, MountEntry, LIVE_PARAMS,
 };
 use crate::kernel::params::{self, KernelParams};
 use crate::plan::InitObserved;
+use crate::state::layout::{CONFIG_PATH, JAILS_DIR};
 
 /// `Some(props)` if the dataset exists, `None` if ZFS says ENOENT.
 fn dataset(host: &dyn Host, name: &str, props: &[&str]) -> HostResult<Option<BTreeMap<String, String>>> {
@@ -160,7 +160,7 @@ pub fn machine(host: &dyn Host, cfg: &HostConfig) -> HostResult<Machine> {
 /// read as one counts as empty, so the next stop still removes it.
 pub fn started(host: &dyn Host, name: &crate::model::JailName) -> Option<crate::plan::run::Started> {
     let path = host.local_path(&crate::plan::run::started_path(name));
-    let text = crate::bounded::read(&path, crate::bounded::CONFIG_LIMIT).ok()?;
+    let text = crate::state::bounded::read(&path, crate::state::bounded::CONFIG_LIMIT).ok()?;
     Some(serde_json::from_slice(&text).unwrap_or_default())
 }
 

@@ -18,9 +18,6 @@ use thiserror::Error;
 use crate::host::Host;
 use crate::model::JailName;
 
-/// Where the lock files live on the managed machine (0700, files 0600).
-pub const LOCK_DIR: &str = "/var/db/brig/locks";
-
 #[derive(Debug, Error)]
 pub enum LockError {
     #[error("{what} is busy: another brig is working on it; wait for it, or run again without --no-wait to wait")]
@@ -42,7 +39,7 @@ pub fn set_no_wait(no_wait: bool) {
 }
 
 fn open(host: &dyn Host, file: &str) -> Result<File, LockError> {
-    let dir = host.local_path(Path::new(LOCK_DIR));
+    let dir = host.local_path(Path::new(crate::state::layout::LOCK_DIR));
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| LockError::Io { path, source }

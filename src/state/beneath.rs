@@ -150,8 +150,8 @@ impl Root {
             Err(e) => return Err(e),
         };
         let refused = |why: String, errno: Option<Errno>| BeneathError { path: rel.display().to_string(), why, errno };
-        let bytes = crate::bounded::read_file(f, crate::bounded::CONFIG_LIMIT).map_err(|e| match e {
-            crate::bounded::ReadError::Io(e) => refused(e.to_string(), e.raw_os_error().map(Errno::from_raw)),
+        let bytes = crate::state::bounded::read_file(f, crate::state::bounded::CONFIG_LIMIT).map_err(|e| match e {
+            crate::state::bounded::ReadError::Io(e) => refused(e.to_string(), e.raw_os_error().map(Errno::from_raw)),
             other => refused(other.to_string(), None),
         })?;
         String::from_utf8(bytes).map(Some).map_err(|_| refused("is not UTF-8 text".into(), None))

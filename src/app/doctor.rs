@@ -142,7 +142,7 @@ pub fn judge(f: &Facts) -> Vec<Check> {
             out.push(check(
                 "initialised",
                 Pass,
-                format!("{} (dataset {})", crate::config::host::CONFIG_PATH, c.dataset),
+                format!("{} (dataset {})", crate::state::layout::CONFIG_PATH, c.dataset),
                 "",
             ));
             Some(c)

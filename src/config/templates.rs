@@ -12,11 +12,8 @@ use thiserror::Error;
 use crate::host::Host;
 use crate::model::JailName;
 
-/// Where the administrator's own templates live.
-pub const TEMPLATES_DIR: &str = "/usr/local/etc/brig/templates";
-
 /// The templates that ship with brig.
-pub const SHIPPED: &[(&str, &str)] = &[("tenant", include_str!("../templates/tenant.toml"))];
+pub const SHIPPED: &[(&str, &str)] = &[("tenant", include_str!("../../templates/tenant.toml"))];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -45,7 +42,7 @@ fn description(text: &str) -> String {
 }
 
 fn local_files(host: &dyn Host) -> Vec<PathBuf> {
-    let dir = host.local_path(Path::new(TEMPLATES_DIR));
+    let dir = host.local_path(Path::new(crate::state::layout::TEMPLATES_DIR));
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect())
         .unwrap_or_default();

@@ -1,0 +1,28 @@
+//! Where brig keeps its own state on the managed machine, all in one
+//! place: configuration under /usr/local/etc/brig (hier(7)'s place for
+//! a port's configuration), records under /var/db/brig (its place for
+//! state that survives a reboot). Each path is one on the managed machine;
+//! `Host::local_path` turns it into one brig can open (the simulated host
+//! keeps the machine in a directory).
+
+use std::path::PathBuf;
+
+use crate::model::JailName;
+
+/// The host config.
+pub const CONFIG_PATH: &str = "/usr/local/etc/brig/brig.toml";
+/// Jail definitions, one `NAME.toml` each.
+pub const JAILS_DIR: &str = "/usr/local/etc/brig/jails";
+/// The administrator's own templates.
+pub const TEMPLATES_DIR: &str = "/usr/local/etc/brig/templates";
+/// Lock files (0700, files 0600).
+pub const LOCK_DIR: &str = "/var/db/brig/locks";
+/// The journal of unfinished commands (0700, entries 0600).
+pub const JOURNAL_DIR: &str = "/var/db/brig/journal";
+/// What brig set up for each started jail, kept until it stops.
+pub const STARTED_DIR: &str = "/var/db/brig/started";
+
+/// The definition of jail `name`.
+pub fn definition_path(name: &JailName) -> PathBuf {
+    PathBuf::from(JAILS_DIR).join(format!("{name}.toml"))
+}
