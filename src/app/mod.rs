@@ -1,2 +1,132 @@
+//! The use cases: what each brig command does, as library functions.
+//!
+//! Each takes a `Host`, reads brig.toml, locks what it changes, recovers
+//! what a killed brig left (`guard`), journals its own changes, plans
+//! (`plan`, pure) and executes (`exec`), and returns a typed outcome or a
+//! typed [`Error`]. What happens along the way (a jail started, a step a
+//! dry run would take, a note) goes to a [`Report`] as an [`Event`]; the
+//! CLI prints them, a test or a future daemon can collect them. Nothing
+//! here knows about arguments, terminals or exit codes.
+
+pub mod apply;
+pub mod boot;
+pub mod check;
+pub mod create;
+pub mod destroy;
 pub mod doctor;
+pub mod edit;
+pub mod enter;
+mod error;
+pub mod guard;
+pub mod init;
+pub mod inspect;
+pub mod lifecycle;
+pub mod limits;
 pub mod observe;
+pub mod release;
+pub mod run;
+pub mod select;
+
+pub use error::{broken, Batch, Error, NotFound, Refused, Verb};
+
+use crate::config::HostConfig;
+use crate::exec::Notice;
+use crate::host::Host;
+use crate::model::JailName;
+use crate::plan::apply::Note;
+use crate::plan::Op;
+use crate::state::journal::Action;
+
+/// The host config, or the refusal telling the user to run `brig init`.
+pub fn config(host: &dyn Host) -> Result<HostConfig, Error> {
+    HostConfig::load(host)?.ok_or(Error::Refused(Refused::NotInitialised))
+}
+
+/// Where a use case tells what it is doing. `Sync`: the jails of a boot
+/// wave report from their own threads.
+pub trait Report: Sync {
+    fn event(&self, event: &Event<'_>);
+}
+
+/// A report that keeps nothing, for callers that only want the outcome.
+pub struct Silent;
+
+impl Report for Silent {
+    fn event(&self, _: &Event<'_>) {}
+}
+
+/// What happened to an interrupted command when the next one found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    TakenBack,
+    Finished,
+    TakenBackAndRedone,
+}
+
+/// Something a use case did or found on its way, in the order it happened.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A brig killed half-way through `action` on `jail` left a journal
+    /// entry; this command finished or took back its work.
+    Recovered {
+        jail: &'a JailName,
+        action: Action,
+        pid: u32,
+        how: Recovery,
+    },
+    /// A jail of an `--all` batch was destroyed by another brig after it
+    /// was listed.
+    Vanished {
+        jail: &'a JailName,
+    },
+    /// The steps a dry run would take, or the changes being made.
+    Steps {
+        jail: &'a JailName,
+        ops: &'a [Op],
+    },
+    AlreadyRunning {
+        jail: &'a JailName,
+        jid: i32,
+    },
+    /// `jid` is None when the jail started but could not be read back.
+    Started {
+        jail: &'a JailName,
+        jid: Option<i32>,
+    },
+    NotRunning {
+        jail: &'a JailName,
+    },
+    /// A jail whose definition does not read is stopped from the record
+    /// of its start.
+    StoppingAsStarted {
+        jail: &'a JailName,
+    },
+    Stopped {
+        jail: &'a JailName,
+    },
+    /// The jail was not running, but an earlier stop had left some of
+    /// what its start set up; that is gone now.
+    CleanedUp {
+        jail: &'a JailName,
+    },
+    /// racct is off and `--no-limits` was given.
+    StartingWithoutLimits,
+    /// Something the plan noticed and left alone.
+    Note(&'a Note),
+    /// Something a step deliberately did not do.
+    Notice(&'a Notice),
+    /// A jail's definition does not read; the others are handled.
+    Broken {
+        jail: &'a JailName,
+        error: &'a Error,
+    },
+    /// A jail of a batch failed; the batch goes on.
+    Failed {
+        jail: &'a JailName,
+        error: &'a Error,
+    },
+    /// A release is downloaded over plain http.
+    PlainHttp {
+        source: &'a str,
+    },
+}

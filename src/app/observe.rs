@@ -169,25 +169,22 @@ pub fn started(host: &dyn Host, name: &crate::model::JailName) -> Option<crate::
 /// start first, so a jail without that record (made by jail(8), another
 /// tool, or left from another system) or running from another root (jail
 /// path compared as the kernel resolved it) is someone else's.
-pub fn foreign(host: &dyn Host, cfg: &HostConfig, name: &crate::model::JailName, live: &LiveJail) -> Option<String> {
-    let how = format!("stop it with `jail -r {}` first; brig leaves it alone", live.jid);
+pub fn foreign(
+    host: &dyn Host,
+    cfg: &HostConfig,
+    name: &crate::model::JailName,
+    live: &LiveJail,
+) -> Option<crate::plan::jail::Foreign> {
+    use crate::plan::jail::Foreign;
     let root = crate::plan::jail::root_path(cfg, name);
     let canonical = std::fs::canonicalize(host.local_path(&root)).ok();
     let same_root =
         Path::new(&live.path) == root || canonical.as_deref() == Some(host.local_path(Path::new(&live.path)).as_path());
     if !same_root {
-        return Some(format!(
-            "a jail named {name} is running (jid {}) from {}, not from brig's root {}; {how}",
-            live.jid,
-            live.path,
-            root.display()
-        ));
+        return Some(Foreign::OtherRoot { name: name.clone(), jid: live.jid, path: live.path.clone(), root });
     }
     if started(host, name).is_none() {
-        return Some(format!(
-            "a jail named {name} is running (jid {}) that brig did not start (it has no start record); {how}",
-            live.jid
-        ));
+        return Some(Foreign::NoRecord { name: name.clone(), jid: live.jid });
     }
     None
 }

@@ -1,12 +1,12 @@
-//! `brig exec` and `brig console`: running something inside a jail, as
-//! jexec(8) does (attach, change to the jail's root, become the user).
+//! `brig exec` and `brig console`.
 
 use std::process::ExitCode;
 
 use clap::Args;
 
 use super::CliError;
-use crate::host::{Command, Host, Place, Stdio};
+use crate::app::enter;
+use crate::host::Host;
 use crate::model::JailName;
 
 #[derive(Debug, Args)]
@@ -30,20 +30,6 @@ pub struct ConsoleArgs {
     pub user: Option<String>,
 }
 
-/// The jid of brig's running jail `name`; a jail of that name brig did
-/// not start is refused.
-fn jid_of(host: &dyn Host, name: &str) -> Result<i32, CliError> {
-    let name = JailName::parse(name)?;
-    let cfg = super::require_config(host)?;
-    match host.jail_find(name.as_str())? {
-        Some(j) => match crate::app::observe::foreign(host, &cfg, &name, &j) {
-            Some(why) => Err(CliError::Failed(why)),
-            None => Ok(j.jid),
-        },
-        None => Err(CliError::Failed(format!("jail {name} is not running; start it first"))),
-    }
-}
-
 /// The command's exit status is brig's (a status above 255 or a signal
 /// becomes 1..=255 the way a shell reports it).
 fn exit_with(status: i32) -> ExitCode {
@@ -51,22 +37,12 @@ fn exit_with(status: i32) -> ExitCode {
 }
 
 pub fn exec(host: &mut dyn Host, args: &ExecArgs) -> Result<ExitCode, CliError> {
-    let jid = jid_of(host, &args.name)?;
-    let (program, rest) =
-        args.command.split_first().ok_or_else(|| CliError::Usage("give a command after --".into()))?;
-    let mut cmd = Command::new(program.as_str()).args(rest.iter().cloned());
-    cmd.user = args.user.clone();
-    cmd.clean_env = true;
-    cmd.stdio = Stdio::Inherit;
-    Ok(exit_with(host.spawn(&cmd, Place::Jail(jid))?.status))
+    let name = JailName::parse(&args.name)?;
+    Ok(exit_with(enter::exec(host, &name, args.user.as_deref(), &args.command)?))
 }
 
 /// A login shell inside, like `jexec NAME login -f root`.
 pub fn console(host: &mut dyn Host, args: &ConsoleArgs) -> Result<ExitCode, CliError> {
-    let jid = jid_of(host, &args.name)?;
-    let user = args.user.clone().unwrap_or_else(|| "root".into());
-    let mut cmd = Command::new("/usr/bin/login").args(["-f", user.as_str()]);
-    cmd.clean_env = true;
-    cmd.stdio = Stdio::Inherit;
-    Ok(exit_with(host.spawn(&cmd, Place::Jail(jid))?.status))
+    let name = JailName::parse(&args.name)?;
+    Ok(exit_with(enter::console(host, &name, args.user.as_deref().unwrap_or("root"))?))
 }

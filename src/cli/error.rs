@@ -4,60 +4,48 @@
 
 use thiserror::Error;
 
-use crate::config::ConfigError;
-use crate::exec::ExecError;
-use crate::host::HostError;
-use crate::model::ModelError;
-use crate::plan::InitPlanError;
+use crate::app;
+use crate::config::templates::TemplateError;
 
 #[derive(Debug, Error)]
 pub enum CliError {
-    /// Bad command line or a request that cannot be honoured as asked.
+    /// A command line that cannot be honoured as written.
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    #[error(transparent)]
-    Host(#[from] HostError),
-    /// Boxed: a failed plan carries its step, cause and undo failures.
-    #[error(transparent)]
-    Exec(Box<ExecError>),
-    #[error(transparent)]
-    InitPlan(#[from] InitPlanError),
-    #[error(transparent)]
-    Release(#[from] crate::release::ReleaseError),
-    /// An operation that failed for a reason the sentence explains.
-    #[error("{0}")]
-    Failed(String),
-    #[error(transparent)]
-    Lock(#[from] crate::state::lock::LockError),
-    #[error(transparent)]
-    Journal(#[from] crate::state::journal::JournalError),
-    /// What the command was asked about does not exist.
-    #[error("{0}")]
-    NotFound(String),
+    App(#[from] app::Error),
+    #[error("cannot encode JSON: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
-impl From<ExecError> for CliError {
-    fn from(e: ExecError) -> CliError {
-        CliError::Exec(Box::new(e))
+impl From<crate::model::ModelError> for CliError {
+    fn from(e: crate::model::ModelError) -> CliError {
+        CliError::App(e.into())
+    }
+}
+
+impl From<crate::host::HostError> for CliError {
+    fn from(e: crate::host::HostError) -> CliError {
+        CliError::App(e.into())
     }
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) | CliError::Config(_) | CliError::Model(_) => 2,
-            CliError::Host(_)
-            | CliError::Exec(_)
-            | CliError::InitPlan(_)
-            | CliError::Release(_)
-            | CliError::Lock(_)
-            | CliError::Journal(_)
-            | CliError::Failed(_) => 1,
-            CliError::NotFound(_) => 3,
+            CliError::Usage(_) => 2,
+            CliError::App(e) => app_exit_code(e),
+            CliError::Json(_) => 1,
         }
+    }
+}
+
+/// Invalid input is 2, something missing 3, every other failure 1.
+fn app_exit_code(e: &app::Error) -> u8 {
+    match e {
+        app::Error::Usage(_) | app::Error::Config(_) | app::Error::Model(_) => 2,
+        app::Error::Template(TemplateError::Unknown(_)) | app::Error::NotFound(_) => 3,
+        app::Error::Template(_) => 2,
+        _ => 1,
     }
 }

@@ -12,7 +12,8 @@ mod doctor;
 mod edit;
 mod enter;
 mod error;
-mod guard;
+mod report;
+
 mod host_choice;
 mod info;
 mod init;
@@ -100,12 +101,6 @@ pub enum Command {
     /// Tools for developers and benchmarks.
     #[command(subcommand)]
     Debug(debug::DebugCommand),
-}
-
-/// The host config, or the sentence telling the user to run `brig init`.
-fn require_config(host: &dyn crate::host::Host) -> Result<crate::config::HostConfig, CliError> {
-    crate::config::HostConfig::load(host)?
-        .ok_or_else(|| CliError::Failed("brig is not initialised; run `brig init` first".into()))
 }
 
 /// Runs a parsed command line; the exit code on success.

@@ -7,12 +7,11 @@ pub const JSON_VERSION: u32 = 1;
 
 /// Prints `{"version": 1, ...value}` on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> Result<(), super::CliError> {
-    let mut v = serde_json::to_value(value).map_err(|e| super::CliError::Failed(format!("cannot encode JSON: {e}")))?;
+    let mut v = serde_json::to_value(value)?;
     if let serde_json::Value::Object(map) = &mut v {
         map.insert("version".into(), serde_json::Value::from(JSON_VERSION));
     }
-    let text =
-        serde_json::to_string_pretty(&v).map_err(|e| super::CliError::Failed(format!("cannot encode JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(&v)?;
     println!("{text}");
     Ok(())
 }

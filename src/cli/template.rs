@@ -52,7 +52,7 @@ pub fn run(host: &dyn Host, cmd: &TemplateCommand) -> Result<ExitCode, CliError>
             }
         }
         TemplateCommand::Show { name } => {
-            let t = templates::find(host, name).map_err(|e| CliError::NotFound(e.to_string()))?;
+            let t = templates::find(host, name).map_err(crate::app::Error::from)?;
             print!("{}", t.text);
         }
     }

@@ -79,7 +79,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StepError + '_ {
     move |source| StepError::Io { path: path.to_path_buf(), source }
 }
 
-fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
+fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo, StepError> {
     match op {
         Op::CreateDataset { name, props } => {
             host.zfs_create(name.as_str(), props)?;
@@ -113,13 +113,11 @@ fn apply(host: &mut dyn Host, op: &Op) -> Result<Undo, StepError> {
                     .into());
                 }
                 if let Some(first) = stats.skipped.first() {
-                    // Not an error (devfs gives a jail its devices), but
-                    // never silent.
-                    eprintln!(
-                        "brig: note: {name}: {} device node(s) or FIFO(s) not made, such as {}; a jail's devices come from devfs",
-                        stats.skipped.len(),
-                        first.display()
-                    );
+                    notices.push(Notice::NodesNotMade {
+                        archive: name,
+                        count: stats.skipped.len(),
+                        first: first.clone(),
+                    });
                 }
             }
             Ok(Undo::Nothing)
@@ -413,12 +411,34 @@ fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
     }
 }
 
+/// Something a step did not do, and deliberately: not an error, but
+/// never silent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Device nodes and FIFOs in a release archive are not made: devfs
+    /// gives a jail its devices.
+    NodesNotMade { archive: String, count: usize, first: PathBuf },
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::NodesNotMade { archive, count, first } => write!(
+                f,
+                "{archive}: {count} device node(s) or FIFO(s) not made, such as {}; a jail's devices come from devfs",
+                first.display()
+            ),
+        }
+    }
+}
+
 /// Runs every step in order; on failure undoes the finished ones in
-/// reverse and returns what failed.
-pub fn run(host: &mut dyn Host, ops: &[Op]) -> Result<(), ExecError> {
+/// reverse and returns what failed. On success, what steps noticed.
+pub fn run(host: &mut dyn Host, ops: &[Op]) -> Result<Vec<Notice>, ExecError> {
     let mut done: Vec<Undo> = Vec::new();
+    let mut notices = Vec::new();
     for op in ops {
-        match apply(host, op) {
+        match apply(host, op, &mut notices) {
             Ok(u) => done.push(u),
             Err(source) => {
                 let undo_errors = done.into_iter().rev().filter_map(|u| undo(host, u).err()).collect();
@@ -426,7 +446,7 @@ pub fn run(host: &mut dyn Host, ops: &[Op]) -> Result<(), ExecError> {
             }
         }
     }
-    Ok(())
+    Ok(notices)
 }
 
 #[cfg(test)]

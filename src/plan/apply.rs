@@ -70,7 +70,7 @@ pub enum Note {
     /// A mount not in the definition, in a jail that may mount itself.
     JailsOwnMount { fstype: String, source: String, target: String },
     /// A running jail of this name that brig did not start.
-    NotBrigs(String),
+    NotBrigs(super::jail::Foreign),
 }
 
 impl std::fmt::Display for Note {
@@ -91,7 +91,7 @@ impl std::fmt::Display for Note {
                 f,
                 "{fstype} {source} on {target} is not in the definition; left alone because the jail may mount filesystems itself (allow.mount)"
             ),
-            Note::NotBrigs(why) => f.write_str(why),
+            Note::NotBrigs(why) => why.fmt(f),
         }
     }
 }

@@ -26,6 +26,16 @@ pub fn root_path(cfg: &HostConfig, name: &JailName) -> PathBuf {
     cfg.jails_dir().join(name.as_str()).join("root")
 }
 
+/// A running jail with a brig jail's name that brig did not start: brig
+/// leaves it alone, and says how to take it down.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Foreign {
+    #[error("a jail named {name} is running (jid {jid}) from {path}, not from brig's root {}; stop it with `jail -r {jid}` first; brig leaves it alone", root.display())]
+    OtherRoot { name: JailName, jid: i32, path: String, root: PathBuf },
+    #[error("a jail named {name} is running (jid {jid}) that brig did not start (it has no start record); stop it with `jail -r {jid}` first; brig leaves it alone")]
+    NoRecord { name: JailName, jid: i32 },
+}
+
 /// The steps of `brig create`: datasets first, then the files inside the
 /// root, the definition last, so that a failure undoes everything and a
 /// jail is only defined once it exists.

@@ -78,6 +78,21 @@ pub fn begin(host: &dyn Host, name: &JailName, action: Action) -> Result<Open, J
     Ok(Open { path })
 }
 
+/// Runs `f`, the changes of `action` to `name`, with a journal entry that
+/// only a killed process leaves behind: success and a failure (whose
+/// steps exec has undone) both end it.
+pub fn around<T, E: From<JournalError>>(
+    host: &mut dyn Host,
+    name: &JailName,
+    action: Action,
+    f: impl FnOnce(&mut dyn Host) -> Result<T, E>,
+) -> Result<T, E> {
+    let open = begin(host, name, action)?;
+    let out = f(host);
+    open.finish()?;
+    out
+}
+
 /// An entry being written for a command in progress.
 #[derive(Debug)]
 #[must_use = "an entry that is never finished makes the next command recover"]

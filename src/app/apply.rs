@@ -1,0 +1,93 @@
+//! `plan` and `apply`: what it takes to make the machine match the
+//! definitions, and doing it.
+
+use super::guard::guard;
+use super::lifecycle::{known_params, limits_on, plans, start_one, stop_one, StartContext, Surroundings};
+use super::select::{load, selected, targets, Names, Selection};
+use super::{Error, Event, Refused, Report};
+use crate::host::Host;
+use crate::model::JailName;
+use crate::plan::apply::JailPlan;
+use crate::state::journal::{self, Action};
+
+/// The comparison of each selected definition with the machine; the
+/// definitions that did not read, with why.
+pub struct Planned {
+    pub plans: Vec<JailPlan>,
+    pub broken: Vec<(JailName, Error)>,
+}
+
+/// The plans of `names` (every defined jail when none is named). Reads
+/// only: no lock, no process.
+pub fn plan(host: &dyn Host, names: &[String], report: &dyn Report) -> Result<Planned, Error> {
+    let cfg = super::config(host)?;
+    let Selection { specs, broken } = selected(host, &cfg, &Names::or_all(names), report)?;
+    Ok(Planned { plans: plans(host, &cfg, &specs)?, broken })
+}
+
+/// What an apply did.
+pub struct Applied {
+    /// Operations performed, a restart counting as one.
+    pub changes: usize,
+    /// How many jails were compared.
+    pub jails: usize,
+    pub broken: Vec<(JailName, Error)>,
+}
+
+/// Makes the machine match the definitions of `names` (every defined
+/// jail when none is named). A jail whose changes need a restart is left
+/// untouched unless `restart`, and the apply then fails naming it after
+/// the others are done.
+pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn Report) -> Result<Applied, Error> {
+    let cfg = super::config(host)?;
+    // Locked before their definitions are read: what is applied is what
+    // the definition says while no other brig can change it.
+    let names = Names::or_all(names);
+    let targets = targets(host, &names)?;
+    let _lock = guard(host, &cfg, &targets.iter().collect::<Vec<_>>(), report)?;
+    let Selection { specs, broken } = load(host, &cfg, targets, names.all, report)?;
+    let plans = plans(host, &cfg, &specs)?;
+    let mut changes = 0;
+    let mut pending: Vec<&JailPlan> = Vec::new();
+    for (p, spec) in plans.iter().zip(&specs) {
+        if !p.restart.is_empty() {
+            // A restart sets everything at once; half of it live first
+            // would only be a second interruption.
+            if restart {
+                let around = Surroundings::read(host, &cfg)?;
+                stop_one(host, &cfg, &spec.name, Some(spec), &around, false, report)?;
+                let one = std::slice::from_ref(spec);
+                let known = known_params(host, one)?;
+                let limits = limits_on(host, one, false, report)?;
+                let ctx = StartContext { known: &known, limits, batch: &specs, dry_run: false };
+                start_one(host, &cfg, spec, &ctx, report)?;
+                changes += 1;
+            } else {
+                pending.push(p);
+            }
+            continue;
+        }
+        if p.ops.is_empty() {
+            continue;
+        }
+        report.event(&Event::Steps { jail: &p.name, ops: &p.ops });
+        let action = if p.provisions { Action::Provision } else { Action::Apply };
+        journal::around(host, &p.name, action, |h| {
+            crate::exec::run(h, &p.ops)
+                .map_err(|e| Error::from(Refused::ApplyFailed { jail: p.name.clone(), cause: Box::new(e) }))
+        })?;
+        changes += p.ops.len();
+    }
+    for n in plans.iter().flat_map(|p| p.notes.iter()) {
+        report.event(&Event::Note(n));
+    }
+    if !pending.is_empty() {
+        for (jail, error) in &broken {
+            report.event(&Event::Broken { jail, error });
+        }
+        let pending =
+            pending.iter().map(|p| (p.name.clone(), p.restart.iter().map(|r| r.param.clone()).collect())).collect();
+        return Err(Refused::RestartNeeded { pending }.into());
+    }
+    Ok(Applied { changes, jails: plans.len(), broken })
+}

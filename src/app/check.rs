@@ -1,0 +1,172 @@
+//! Checks that change nothing: `validate` (definitions alone and against
+//! each other and the host) and `audit` (what each jail's root can do
+//! beyond the secure defaults).
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::select::{selected, Names, Selection};
+use super::{Error, Report};
+use crate::config::host::{DEFAULT_DATASET, DEFAULT_MOUNTPOINT};
+use crate::config::{jail, HostConfig};
+use crate::host::{Errno, Host};
+use crate::model::jail::{JailSpec, Network};
+use crate::model::{DatasetName, JailName};
+use crate::plan::audit::{self, Finding, JailAudit, Severity};
+use crate::state::layout::JAILS_DIR;
+
+#[derive(Serialize)]
+pub struct Checked {
+    pub name: String,
+    pub file: String,
+    pub valid: bool,
+    pub error: Option<String>,
+}
+
+/// definition on the managed machine.
+fn locate(host: &dyn Host, target: &str) -> Result<(JailName, PathBuf), String> {
+    if target.contains('/') || target.ends_with(".toml") {
+        let path = PathBuf::from(target);
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name =
+            JailName::parse(&stem).map_err(|e| format!("{target}: the file name must be the jail's name: {e}"))?;
+        return Ok((name, path));
+    }
+    let name = JailName::parse(target).map_err(|e| e.to_string())?;
+    let path = host.local_path(&Path::new(JAILS_DIR).join(format!("{name}.toml")));
+    Ok((name, path))
+}
+
+/// Checks across definitions: dependencies that name no defined jail or
+/// form a cycle, and one address given to two jails. Linear in the
+/// definitions, their dependencies and addresses (but for the sort).
+fn cross_checks(specs: &[(PathBuf, JailSpec)]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let names: HashSet<&JailName> = specs.iter().map(|(_, s)| &s.name).collect();
+    let mut owner: HashMap<IpAddr, usize> = HashMap::new();
+    for (i, (_, s)) in specs.iter().enumerate() {
+        for d in s.depends.iter().filter(|d| !names.contains(d)) {
+            out.push((i, format!("jail {} depends on {d}, which is not defined", s.name)));
+        }
+        let Network::Addresses { ip4, ip6, .. } = &s.network else { continue };
+        let mine = ip4.iter().map(|a| IpAddr::V4(a.addr())).chain(ip6.iter().map(|a| IpAddr::V6(a.addr())));
+        for a in mine {
+            match owner.get(&a) {
+                Some(&o) => out
+                    .push((i, format!("jail {} uses address {a}, which jail {} already has", s.name, specs[o].1.name))),
+                None => {
+                    owner.insert(a, i);
+                }
+            }
+        }
+    }
+    let refs: Vec<&JailSpec> = specs.iter().map(|(_, s)| s).collect();
+    let (_, stuck) = crate::plan::order::order_what_can_start(&refs);
+    if !stuck.is_empty() {
+        let why = crate::plan::order::Cycle::of(&refs, &stuck).to_string();
+        out.extend(stuck.into_iter().map(|i| (i, why.clone())));
+    }
+    out
+}
+
+/// Exit 2 when any definition is invalid.
+/// Checks `targets` (jail names or definition files; every definition
+/// when empty), each alone and, for the whole set, against each other;
+/// also against the host's addresses and running jails.
+pub fn validate(host: &dyn Host, targets: &[String]) -> Result<Vec<Checked>, Error> {
+    let cfg = match HostConfig::load(host)? {
+        Some(c) => c,
+        None => HostConfig::new(DatasetName::parse(DEFAULT_DATASET)?, DEFAULT_MOUNTPOINT.into()),
+    };
+    let whole_set = targets.is_empty();
+    let targets = if whole_set {
+        jail::definition_files(host)?.iter().map(|p| p.display().to_string()).collect()
+    } else {
+        targets.to_vec()
+    };
+    let mut results: Vec<Checked> = Vec::new();
+    let mut valid: Vec<(PathBuf, JailSpec)> = Vec::new();
+    let mut index_of: Vec<usize> = Vec::new();
+    for t in &targets {
+        match locate(host, t) {
+            Err(e) => results.push(Checked { name: t.clone(), file: t.clone(), valid: false, error: Some(e) }),
+            Ok((name, path)) => {
+                let file = path.display().to_string();
+                match jail::load(&path, &name, &cfg) {
+                    Ok(spec) => {
+                        index_of.push(results.len());
+                        results.push(Checked { name: name.to_string(), file, valid: true, error: None });
+                        valid.push((path, spec));
+                    }
+                    Err(e) => {
+                        results.push(Checked { name: name.to_string(), file, valid: false, error: Some(e.to_string()) })
+                    }
+                }
+            }
+        }
+    }
+    // Cross-definition checks only mean something over the whole set;
+    // the host's own addresses and running jails' concern each one.
+    let mut found = if whole_set { cross_checks(&valid) } else { Vec::new() };
+    let book = crate::plan::addresses::AddressBook::new(&host.interfaces()?, &host.jail_list()?, &[]);
+    for (i, (_, spec)) in valid.iter().enumerate() {
+        if let Err(e) = super::lifecycle::refuse_taken(&book, host, spec) {
+            found.push((i, e.to_string()));
+        }
+    }
+    for (i, msg) in found {
+        let r = &mut results[index_of[i]];
+        r.valid = false;
+        r.error = Some(format!("{}: {msg}", r.file));
+    }
+    Ok(results)
+}
+
+#[derive(Serialize)]
+pub struct Audit {
+    pub jails: Vec<JailAudit>,
+    pub host: Vec<Finding>,
+    /// High-severity findings: brig audit exits 1 when there is one.
+    pub high: usize,
+}
+
+/// What each of `names`' roots can do beyond the secure defaults, and
+/// the host settings that widen every jail; the definitions that do not
+/// read, with why.
+pub fn audit(host: &dyn Host, names: &Names, report: &dyn Report) -> Result<(Audit, Vec<(JailName, Error)>), Error> {
+    let cfg = super::config(host)?;
+    let Selection { mut specs, broken } = selected(host, &cfg, names, report)?;
+    specs.sort_by(|a, b| a.name.cmp(&b.name));
+    // Each ruleset the jails use, read once.
+    let mut rulesets = std::collections::BTreeMap::new();
+    let mut jails: Vec<JailAudit> = Vec::new();
+    for spec in &specs {
+        let ruleset = crate::plan::run::devfs_ruleset(spec);
+        let rules = match u16::try_from(ruleset).ok().filter(|n| *n != 0) {
+            Some(n) => match rulesets.get(&n) {
+                Some(r) => Some(*r),
+                None => {
+                    let r = host.devfs_rules(n)?;
+                    rulesets.insert(n, r);
+                    Some(r)
+                }
+            },
+            None => None,
+        };
+        jails.push(audit::jail(spec, rules));
+    }
+    let mut values = Vec::new();
+    for name in audit::HOST_SYSCTLS {
+        match host.sysctl_get(name) {
+            Ok(v) => values.push((*name, v.as_int().unwrap_or(0))),
+            Err(e) if e.errno == Errno::ENOENT => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let host_findings = audit::host(&values);
+    let high = jails.iter().flat_map(|j| &j.findings).filter(|f| f.severity == Severity::High).count();
+    Ok((Audit { jails, host: host_findings, high }, broken))
+}

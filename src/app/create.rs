@@ -1,0 +1,180 @@
+//! `create`: a definition from a file, a template or nothing, with the
+//! request's values on top; validated whole; then the jail's datasets and
+//! root, the definition written last.
+
+use std::path::PathBuf;
+
+use super::guard::guard;
+use super::{Error, Refused, Report};
+use crate::config::templates;
+use crate::config::{edit, jail, ConfigError, HostConfig};
+use crate::host::Host;
+use crate::model::jail::{validate, JailSpec, JailType};
+use crate::model::{JailName, ReleaseName};
+use crate::plan::jail as plan;
+use crate::plan::release::{self as release_plan, BASE_SNAPSHOT};
+use crate::state::journal::{self, Action};
+use crate::state::layout::definition_path;
+
+/// What to create, as the user said it; `None` and empty leave a value to
+/// the file, the template or brig.toml's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub name: String,
+    pub release: Option<String>,
+    pub jail_type: Option<String>,
+    pub ip4: Vec<String>,
+    pub ip6: Vec<String>,
+    pub interface: Option<String>,
+    pub hostname: Option<String>,
+    pub boot: bool,
+    pub priority: Option<i64>,
+    pub depends: Vec<String>,
+    /// `NAME=VALUE` jail parameters.
+    pub params: Vec<String>,
+    /// A definition file to start from.
+    pub from: Option<PathBuf>,
+    /// A template to start from.
+    pub template: Option<String>,
+    /// `KEY=VALUE` settings of the definition.
+    pub sets: Vec<String>,
+}
+
+/// The jail that was created.
+#[derive(Debug)]
+pub struct Created {
+    pub name: JailName,
+    pub jail_type: JailType,
+    pub release: Option<ReleaseName>,
+    /// Its root, a path of the managed machine.
+    pub root: PathBuf,
+}
+
+/// `V` of `NAME=V` as TOML: `true`, `2`, `"text"`, or bare text.
+fn param_value(v: &str) -> toml_edit::Value {
+    match edit::parse_value(v) {
+        toml_edit::Value::InlineTable(_) => toml_edit::Value::from(v),
+        val => val,
+    }
+}
+
+/// The definition text: the file or the template with its settings, with
+/// the request's values applied on top; and how to name it in errors.
+fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf), Error> {
+    let (mut doc, shown) = match (&req.template, &req.from) {
+        (Some(t), _) => {
+            let t = templates::find(host, t)?;
+            let doc = templates::instantiate(&t, &[])?;
+            (doc, PathBuf::from(format!("brig create {} --template {}", req.name, t.name)))
+        }
+        (None, Some(p)) => {
+            let text = crate::config::read_text(p)?;
+            let doc = text.parse::<toml_edit::DocumentMut>().map_err(|e| {
+                let offset = e.span().map_or(0, |s| s.start);
+                ConfigError::at(p, &text, offset, e.message().to_string())
+            })?;
+            (doc, p.clone())
+        }
+        (None, None) => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", req.name))),
+    };
+    for assignment in &req.sets {
+        templates::set(&mut doc, assignment)?;
+    }
+    let mut set = |k: &str, v: toml_edit::Value| {
+        doc[k] = toml_edit::value(v);
+    };
+    if let Some(r) = &req.release {
+        set("release", r.as_str().into());
+    }
+    if let Some(t) = &req.jail_type {
+        set("type", t.as_str().into());
+    }
+    if let Some(h) = &req.hostname {
+        set("hostname", h.as_str().into());
+    }
+    if req.boot {
+        set("boot", true.into());
+    }
+    if let Some(p) = req.priority {
+        set("priority", p.into());
+    }
+    if !req.depends.is_empty() {
+        set("depends", req.depends.iter().map(String::as_str).collect::<toml_edit::Array>().into());
+    }
+    // Into [network] and [params] in whatever form the file wrote them.
+    let array = |v: &[String]| toml_edit::Value::from(v.iter().map(String::as_str).collect::<toml_edit::Array>());
+    let not_a_table = |source| Error::from(Refused::NotATable { file: shown.clone(), source });
+    if let Some(i) = &req.interface {
+        edit::set(&mut doc, &["network"], "interface", i.as_str().into()).map_err(not_a_table)?;
+    }
+    if !req.ip4.is_empty() {
+        edit::set(&mut doc, &["network"], "ip4", array(&req.ip4)).map_err(not_a_table)?;
+    }
+    if !req.ip6.is_empty() {
+        edit::set(&mut doc, &["network"], "ip6", array(&req.ip6)).map_err(not_a_table)?;
+    }
+    for kv in &req.params {
+        let (k, v) = kv.split_once('=').ok_or_else(|| {
+            Error::Usage(format!("--param {kv}: expected NAME=VALUE, such as allow.raw_sockets=false"))
+        })?;
+        edit::set(&mut doc, &["params"], k.trim(), param_value(v.trim())).map_err(not_a_table)?;
+    }
+    Ok((doc.to_string(), shown))
+}
+
+/// Refuses addresses of `spec` that the host, a running jail or another
+/// definition has. The caller holds `lock::addresses` from here until the
+/// definition is written.
+pub fn check_addresses(host: &dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<(), Error> {
+    if crate::plan::addresses::of(spec).is_empty() {
+        return Ok(());
+    }
+    super::lifecycle::addresses_free(host, spec, &super::select::others(host, cfg, &spec.name))
+}
+
+pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> Result<Created, Error> {
+    let cfg = super::config(host)?;
+    let name = JailName::parse(&req.name)?;
+    let _lock = guard(host, &cfg, &[&name], report)?;
+    if let Some(t) = &req.jail_type {
+        if !["thin", "thick", "empty"].contains(&t.as_str()) {
+            return Err(Error::Usage(format!("--type {t}: expected thin, thick or empty")));
+        }
+    }
+    let (text, shown) = definition(host, req)?;
+    let raw = jail::parse(&shown, &text)?;
+    let defaults = cfg.default_params().map_err(|(_, why)| Refused::Defaults(why))?;
+    let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
+        .map_err(|(offset, msg)| ConfigError::at(&shown, &text, offset, msg))?;
+
+    let def_path = host.local_path(&definition_path(&name));
+    if def_path.exists() {
+        return Err(Refused::Exists { jail: name, path: def_path }.into());
+    }
+    if let Some(j) = host.jail_find(name.as_str())? {
+        return Err(Refused::Unmanaged { jail: name, jid: j.jid }.into());
+    }
+    if let (Some(r), JailType::Thin | JailType::Thick) = (&spec.release, spec.jail_type) {
+        if !super::observe::dataset_exists(host, &format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(&cfg, r)))? {
+            return Err(Refused::ReleaseMissing(r.clone()).into());
+        }
+    }
+    let dataset = plan::dataset(&cfg, &name);
+    if super::observe::dataset_exists(host, dataset.as_str())? {
+        return Err(Refused::OrphanDataset { jail: name, dataset: dataset.to_string() }.into());
+    }
+    // Other jails: dependencies must exist, addresses must not be shared.
+    for dep in &spec.depends {
+        if !host.local_path(&definition_path(dep)).exists() {
+            return Err(Refused::DependencyUndefined { jail: name, dep: dep.clone() }.into());
+        }
+    }
+    // Held until the definition is written: two creates cannot both
+    // take one address.
+    let mine = crate::plan::addresses::of(&spec);
+    let _addresses = if mine.is_empty() { None } else { Some(crate::state::lock::addresses(host)?) };
+    check_addresses(host, &cfg, &spec)?;
+    let ops = plan::create(&cfg, &spec, &text);
+    journal::around(host, &name, Action::Create, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
+    Ok(Created { root: plan::root_path(&cfg, &name), name, jail_type: spec.jail_type, release: spec.release })
+}

@@ -1,0 +1,91 @@
+//! `edit`: the editor works on a copy; the result is validated, checked
+//! against the other jails' addresses, and only then replaces the
+//! definition (atomically). An invalid edit is kept beside it as
+//! NAME.toml.rej and the definition is left as it was.
+
+use std::path::{Path, PathBuf};
+
+use super::guard::{guard, EDIT_COPY_SUFFIX};
+use super::{Error, NotFound, Refused, Report};
+use crate::config::{jail, ConfigError};
+use crate::host::{Command, Host, Place, Stdio};
+use crate::model::JailName;
+use crate::state::atomic;
+use crate::state::bounded::{self, CONFIG_LIMIT};
+use crate::state::layout::definition_path;
+
+/// What the edit changed, and what the running jail needs for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edited {
+    Unchanged,
+    /// The jail is not running: the change applies when it next starts.
+    NotRunning,
+    /// These parameters only change with a restart.
+    NeedsRestart(Vec<String>),
+    /// `brig apply` changes the running jail live.
+    Live,
+    /// The running jail already matches (commands change at its next
+    /// start or stop).
+    Matches,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |e| ConfigError::io(path, e).into()
+}
+
+/// Edits jail `name`'s definition with `editor`, a shell command line
+/// (such as `vi` or `code -w`) that gets the file as its last argument.
+pub fn edit(host: &mut dyn Host, name: &JailName, editor: &str, report: &dyn Report) -> Result<Edited, Error> {
+    let cfg = super::config(host)?;
+    let _lock = guard(host, &cfg, &[name], report)?;
+    let path = host.local_path(&definition_path(name));
+    // A symlinked definition is refused, not replaced by a plain file.
+    let original = match bounded::read(&path, CONFIG_LIMIT) {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => return Err(NotFound::Jail(name.clone()).into()),
+        Err(e) => return Err(io(&path)(e.into())),
+    };
+    let copy = path.with_file_name(format!(".{name}{EDIT_COPY_SUFFIX}"));
+    atomic::write(&copy, &original, 0o600).map_err(io(&copy))?;
+    // Through sh's eval, as git does, so an editor with arguments and
+    // quotes (`code -w`, `sed -i 's/a/b/'`) works; the file stays "$1".
+    let mut cmd = Command::new("/bin/sh").args(["-c", "eval \"$BRIG_EDITOR\" '\"$1\"'", "sh", &copy.to_string_lossy()]);
+    cmd.env.push(("BRIG_EDITOR".into(), editor.to_string()));
+    cmd.stdio = Stdio::Inherit;
+    let status = host.spawn(&cmd, Place::Host)?.status;
+    let edited = bounded::read(&copy, CONFIG_LIMIT).map_err(|e| io(&copy)(e.into()))?;
+    let _ = std::fs::remove_file(&copy);
+    if status != 0 {
+        return Err(Refused::EditorFailed { editor: editor.to_string(), status, jail: name.clone() }.into());
+    }
+    if edited == original {
+        return Ok(Edited::Unchanged);
+    }
+    let rejected: PathBuf = path.with_file_name(format!("{name}.toml.rej"));
+    let text = String::from_utf8_lossy(&edited).into_owned();
+    // Held until the edit is written: the same address cannot go to two
+    // jails at once.
+    let _addresses = crate::state::lock::addresses(host)?;
+    let check = jail::check(&path, &text, name, &cfg)
+        .map_err(Error::from)
+        .and_then(|spec| super::create::check_addresses(host, &cfg, &spec).map(|()| spec));
+    let spec = match check {
+        Ok(spec) => spec,
+        Err(cause) => {
+            atomic::write(&rejected, &edited, 0o600).map_err(io(&rejected))?;
+            return Err(Refused::EditRejected { cause: Box::new(cause), kept: rejected }.into());
+        }
+    };
+    atomic::write(&path, &edited, 0o600).map_err(io(&path))?;
+    let _ = std::fs::remove_file(&rejected);
+    if host.jail_find(name.as_str())?.is_none() {
+        return Ok(Edited::NotRunning);
+    }
+    // The same comparison `brig plan` makes tells live from restart.
+    let plans = super::lifecycle::plans(host, &cfg, std::slice::from_ref(&spec))?;
+    Ok(match plans.first() {
+        Some(p) if !p.restart.is_empty() => Edited::NeedsRestart(p.restart.iter().map(|r| r.param.clone()).collect()),
+        Some(p) if !p.ops.is_empty() => Edited::Live,
+        _ => Edited::Matches,
+    })
+}

@@ -1,0 +1,211 @@
+//! What a use case can fail with, typed: the errors of the layers below
+//! as they are, and brig's own refusals as values that name the jail and
+//! what to do. The CLI maps them to exit codes (`cli::error`); a library
+//! caller can match on them.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::config::edit::NotATable;
+use crate::config::templates::TemplateError;
+use crate::config::ConfigError;
+use crate::exec::ExecError;
+use crate::host::HostError;
+use crate::model::{JailName, ModelError, ReleaseName};
+use crate::plan::addresses::Taken;
+use crate::plan::apply::ApplyPlanError;
+use crate::plan::jail::Foreign;
+use crate::plan::order::Cycle;
+use crate::plan::run::RunPlanError;
+use crate::plan::InitPlanError;
+use crate::release::ReleaseError;
+use crate::state::journal::JournalError;
+use crate::state::lock::LockError;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A request that cannot be honoured as it was phrased.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// Boxed: a failed plan carries its step, cause and undo failures.
+    #[error(transparent)]
+    Exec(Box<ExecError>),
+    #[error(transparent)]
+    InitPlan(#[from] InitPlanError),
+    #[error(transparent)]
+    RunPlan(#[from] RunPlanError),
+    #[error(transparent)]
+    ApplyPlan(#[from] ApplyPlanError),
+    #[error(transparent)]
+    Cycle(#[from] Cycle),
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// A jail brig did not start has the name: brig leaves it alone.
+    #[error(transparent)]
+    Foreign(#[from] Foreign),
+    /// Some jails of a batch failed; the others were handled.
+    #[error(transparent)]
+    Batch(#[from] Batch),
+}
+
+impl From<ExecError> for Error {
+    fn from(e: ExecError) -> Error {
+        Error::Exec(Box::new(e))
+    }
+}
+
+/// What a command was asked about does not exist.
+#[derive(Debug, Error)]
+pub enum NotFound {
+    #[error("jail {0} is not defined; `brig list` shows the jails")]
+    Jail(JailName),
+    #[error("jail {0} does not exist; `brig list` shows the jails")]
+    Nothing(JailName),
+    #[error("release {0} is not fetched; `brig release list` shows what is")]
+    Release(ReleaseName),
+}
+
+/// The verb of a batch, as its failures say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Start,
+    Stop,
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verb::Start => "start",
+            Verb::Stop => "stop",
+        })
+    }
+}
+
+/// brig's own refusals, each one sentence naming the jail and what to do.
+#[derive(Debug, Error)]
+pub enum Refused {
+    #[error("brig is not initialised; run `brig init` first")]
+    NotInitialised,
+    #[error("brig.toml: {0}")]
+    Defaults(String),
+    #[error("jail {jail} has limits but kern.racct.enable is 0 on this host; add kern.racct.enable=1 to /boot/loader.conf and reboot, or pass --no-limits to start it without them")]
+    RacctOff { jail: JailName },
+    #[error(
+        "kern.racct.enable is 0, so the kernel keeps no usage; add kern.racct.enable=1 to /boot/loader.conf and reboot"
+    )]
+    NoUsage,
+    #[error("jail {jail} depends on {dep}, which is not running; start {dep} first")]
+    DependencyDown { jail: JailName, dep: JailName },
+    #[error("jail {jail} depends on {dep}, which is not defined")]
+    DependencyUndefined { jail: JailName, dep: JailName },
+    #[error("jail {jail} skipped: it depends on {dep}, which did not {verb}")]
+    DependencyFailed { jail: JailName, dep: JailName, verb: Verb },
+    #[error("jail {jail}: {}; choose another address", list(taken))]
+    AddressesTaken { jail: JailName, taken: Vec<Taken> },
+    #[error("jail {jail} already exists ({}); destroy it first", path.display())]
+    Exists { jail: JailName, path: PathBuf },
+    #[error("a jail named {jail} is already running (jid {jid}), not managed by brig")]
+    Unmanaged { jail: JailName, jid: i32 },
+    #[error("release {0} is not fetched; run `brig release fetch {0}` first")]
+    ReleaseMissing(ReleaseName),
+    #[error("dataset {dataset} already exists without a definition; destroy it with `brig destroy {jail}` first")]
+    OrphanDataset { jail: JailName, dataset: String },
+    #[error("jail {0} is not running; start it first")]
+    NotRunning(JailName),
+    #[error("jail {jail} is running (jid {jid}); stop it first, or pass --force to kill its processes and destroy it")]
+    Running { jail: JailName, jid: i32 },
+    #[error(
+        "jail {jail} is in the depends of {}; remove it there first (they could not start without it), or pass --force",
+        list(by)
+    )]
+    DependedOn { jail: JailName, by: Vec<JailName> },
+    #[error("{} must restart for changes the running jail cannot take: {}; nothing was changed there; run `brig apply --restart {}`",
+        if pending.len() == 1 { "this jail" } else { "these jails" },
+        pending.iter().map(|(j, p)| format!("{j} ({})", p.join(", "))).collect::<Vec<_>>().join("; "),
+        pending.iter().map(|(j, _)| j.to_string()).collect::<Vec<_>>().join(" "))]
+    RestartNeeded { pending: Vec<(JailName, Vec<String>)> },
+    #[error("jail {jail}: {cause}")]
+    ApplyFailed { jail: JailName, cause: Box<ExecError> },
+    #[error("jail {jail}: {cause}; the definition is unchanged")]
+    LimitsFailed { jail: JailName, cause: Box<ExecError> },
+    #[error("jail {jail} has no limit {resource}; `brig limits {jail}` shows them")]
+    NoSuchLimit { jail: JailName, resource: String },
+    #[error("{editor} exited with status {status}; the definition of {jail} is unchanged")]
+    EditorFailed { editor: String, status: i32, jail: JailName },
+    #[error("{cause}; the definition is unchanged and your edit is kept in {}", kept.display())]
+    EditRejected { cause: Box<Error>, kept: PathBuf },
+    #[error("{}: {source}", file.display())]
+    NotATable { file: PathBuf, source: NotATable },
+    #[error("{manifest} lists no {file}; check --components and the release")]
+    NotInManifest { manifest: String, file: String },
+    #[error("release {release} is the origin of {}: {}; destroy {} first",
+        if jails.len() == 1 { "a jail" } else { "jails" }, list(jails), if jails.len() == 1 { "it" } else { "them" })]
+    ReleaseInUse { release: ReleaseName, jails: Vec<String> },
+    #[error("release {release} is held or in use and was kept: `zfs holds -r {dataset}` lists holds (`zfs release TAG SNAPSHOT` drops one) and `fstat -f {}` the processes using it; then run this again", files.display())]
+    ReleaseBusy { release: ReleaseName, dataset: String, files: PathBuf },
+    #[error("started, but not ready after {timeout} s: `{command}` {}",
+        status.map_or("was still running and was killed".to_string(), |s| format!("last exited with status {s}")))]
+    NotReady { timeout: u32, command: String, status: Option<i32> },
+    #[error("cannot catch Ctrl-C: {0}")]
+    Interrupt(std::io::Error),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// The failures of a batch that went on past them.
+#[derive(Debug)]
+pub struct Batch {
+    /// What the failed jails did not do; None for definitions that did
+    /// not read (the batch handled the others).
+    pub verb: Option<Verb>,
+    pub total: usize,
+    pub failed: Vec<(JailName, Error)>,
+}
+
+impl std::error::Error for Batch {}
+
+impl fmt::Display for Batch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line per failure; the CLI puts "brig: " before the first.
+        let lines: Vec<String> = self.failed.iter().map(|(_, e)| e.to_string()).collect();
+        f.write_str(&lines.join("\nbrig: "))?;
+        if let Some(verb) = self.verb {
+            let names: Vec<&str> = self.failed.iter().map(|(n, _)| n.as_str()).collect();
+            write!(f, "\nbrig: {} of {} jails did not {verb}: {}", self.failed.len(), self.total, names.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+fn list<T: fmt::Display>(items: &[T]) -> String {
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The failure a command that handled `handled` good definitions owes for
+/// the broken ones: none without any, a lone jail's own error (and exit
+/// code) when it was the only one, else one line per broken definition.
+pub fn broken(mut broken: Vec<(JailName, Error)>, handled: usize) -> Option<Error> {
+    match broken.len() {
+        0 => None,
+        1 if handled == 0 => Some(broken.remove(0).1),
+        _ => Some(Error::Batch(Batch { verb: None, total: handled + broken.len(), failed: broken })),
+    }
+}

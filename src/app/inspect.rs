@@ -1,0 +1,263 @@
+//! The read-only views of jails: `info` and `list`. No lock, no process.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Error, NotFound};
+use crate::config::jail;
+use crate::host::{Errno, GetFlags, Host, JailKey, LiveJail, MountEntry, LIVE_PARAMS};
+use crate::model::jail::{JailSpec, Network};
+use crate::model::JailName;
+use crate::plan::jail as plan;
+use crate::state::layout::definition_path;
+
+#[derive(Serialize)]
+pub struct Definition {
+    pub release: Option<String>,
+    #[serde(rename = "type")]
+    pub jail_type: String,
+    pub hostname: String,
+    pub boot: bool,
+    pub priority: u32,
+    pub depends: Vec<String>,
+    pub interface: Option<String>,
+    pub ip4: Vec<String>,
+    pub ip6: Vec<String>,
+    pub inherit_network: bool,
+    /// Every parameter brig sets, secure defaults included.
+    pub params: BTreeMap<String, String>,
+    pub exec_start: String,
+    pub exec_stop: String,
+    pub mounts: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Dataset {
+    pub name: String,
+    pub used: u64,
+    /// 0 when there is none.
+    pub quota: u64,
+    pub origin: Option<String>,
+    pub mountpoint: String,
+    /// ZFS `jailed`: managed from inside a jail.
+    pub jailed: bool,
+    /// The running jail it is attached to (`zfs jail`), as brig recorded
+    /// when it started the jail.
+    pub attached_to: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct JailInfo {
+    pub name: String,
+    pub file: String,
+    pub state: String,
+    pub jid: Option<i32>,
+    pub definition: Definition,
+    /// Parameters as the kernel reports them, while running.
+    pub live: BTreeMap<String, String>,
+    pub datasets: Vec<Dataset>,
+    pub mounts: Vec<MountEntry>,
+}
+
+fn definition(s: &JailSpec) -> Definition {
+    let (interface, ip4, ip6) = match &s.network {
+        Network::Addresses { interface, ip4, ip6 } => (
+            interface.clone(),
+            ip4.iter().map(ToString::to_string).collect(),
+            ip6.iter().map(ToString::to_string).collect(),
+        ),
+        _ => (None, Vec::new(), Vec::new()),
+    };
+    Definition {
+        release: s.release.as_ref().map(ToString::to_string),
+        jail_type: s.jail_type.as_str().into(),
+        hostname: s.hostname.clone(),
+        boot: s.boot,
+        priority: s.priority,
+        depends: s.depends.iter().map(ToString::to_string).collect(),
+        interface,
+        ip4,
+        ip6,
+        inherit_network: s.network == Network::Inherit,
+        params: s.params.iter().map(|p| (p.name.clone(), p.value.to_string())).collect(),
+        exec_start: s.exec.start.clone(),
+        exec_stop: s.exec.stop.clone(),
+        mounts: s
+            .mounts
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} on {}{}",
+                    m.fstype,
+                    m.source,
+                    m.target.display(),
+                    if m.readonly { " (read-only)" } else { "" }
+                )
+            })
+            .collect(),
+    }
+}
+
+/// One jail: its definition, live parameters, datasets and mounts.
+pub fn info(host: &dyn Host, name: &JailName) -> Result<JailInfo, Error> {
+    let cfg = super::config(host)?;
+    let path = host.local_path(&definition_path(name));
+    if !path.exists() {
+        return Err(NotFound::Jail(name.clone()).into());
+    }
+    let spec = jail::load(&path, name, &cfg)?;
+    let running = host.jail_find(name.as_str())?;
+    let mut live = BTreeMap::new();
+    if let Some(j) = &running {
+        let key = JailKey::Jid(j.jid);
+        for p in host.jail_get(&key, LIVE_PARAMS, GetFlags::ALIVE)? {
+            live.insert(p.name, p.value.to_string());
+        }
+        // One by one: a parameter of a module the kernel has not loaded is
+        // unknown to it (EINVAL) and is left out rather than failing all.
+        for p in &spec.params {
+            match host.jail_get(&key, &[p.name.as_str()], GetFlags::ALIVE) {
+                Ok(v) => live.extend(v.into_iter().map(|p| (p.name, p.value.to_string()))),
+                Err(e) if e.errno == Errno::EINVAL => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let attached: Vec<String> = match &running {
+        Some(_) => super::observe::started(host, name).map(|s| s.datasets).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let props = ["used", "quota", "origin", "mountpoint", "jailed"];
+    let datasets = match host.zfs_list(plan::dataset(&cfg, name).as_str(), &props) {
+        Ok(list) => list
+            .into_iter()
+            .map(|d| Dataset {
+                used: d.props.get("used").and_then(|v| v.parse().ok()).unwrap_or(0),
+                quota: d.props.get("quota").and_then(|v| v.parse().ok()).unwrap_or(0),
+                origin: d.props.get("origin").filter(|o| *o != "-").cloned(),
+                mountpoint: d.props.get("mountpoint").cloned().unwrap_or_default(),
+                jailed: d.props.get("jailed").is_some_and(|v| v == "on"),
+                attached_to: attached.contains(&d.name).then(|| name.to_string()),
+                name: d.name,
+            })
+            .collect(),
+        Err(e) if e.errno == Errno::ENOENT => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let root = plan::root_path(&cfg, name);
+    let mounts: Vec<MountEntry> = host.mounts()?.into_iter().filter(|m| m.target.starts_with(&root)).collect();
+    Ok(JailInfo {
+        name: name.to_string(),
+        file: path.display().to_string(),
+        state: if running.is_some() { "running".into() } else { "stopped".into() },
+        jid: running.as_ref().map(|j| j.jid),
+        definition: definition(&spec),
+        live,
+        datasets,
+        mounts,
+    })
+}
+
+#[derive(Serialize)]
+pub struct Listed {
+    pub name: String,
+    /// running, stopped, or invalid (the definition does not validate).
+    pub state: String,
+    pub jid: Option<i32>,
+    pub ip: Vec<String>,
+    pub release: Option<String>,
+    #[serde(rename = "type")]
+    pub jail_type: Option<String>,
+    pub boot: Option<bool>,
+    /// false for a running jail that has no definition.
+    pub managed: bool,
+    /// The managed jail a nested jail (`parent.child`) runs in.
+    pub parent: Option<String>,
+    /// Why the definition does not validate.
+    pub error: Option<String>,
+}
+
+fn live_ips(j: &LiveJail) -> Vec<String> {
+    j.ip4.iter().map(ToString::to_string).chain(j.ip6.iter().map(ToString::to_string)).collect()
+}
+
+/// Every defined jail and every running one: one jail_get sweep and the
+/// definition files; no process, no per-jail ZFS call.
+/// Every defined jail, and every running one brig does not manage, from
+/// one jail_get sweep. A definition that does not read is listed with
+/// its error.
+pub fn list(host: &dyn Host) -> Result<Vec<Listed>, Error> {
+    let cfg = super::config(host)?;
+    // By name; a running jail hides a dying one of the same name.
+    let mut live: BTreeMap<String, LiveJail> = BTreeMap::new();
+    for j in host.jail_list()? {
+        if live.get(&j.name).is_none_or(|seen| seen.dying) {
+            live.insert(j.name.clone(), j);
+        }
+    }
+    let state_of = |j: &LiveJail| if j.dying { "dying" } else { "running" };
+    let mut files: Vec<(JailName, std::path::PathBuf)> = jail::definition_files(host)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| jail::name_of(&p).map(|n| (n, p)))
+        .collect();
+    files.sort();
+    let mut rows = Vec::new();
+    for (name, path) in &files {
+        let running = live.get(name.as_str());
+        let state = running.map_or("stopped", state_of);
+        rows.push(match jail::load(path, name, &cfg) {
+            Ok(spec) => Listed {
+                name: name.to_string(),
+                state: state.into(),
+                jid: running.map(|j| j.jid),
+                ip: match (running, &spec.network) {
+                    (Some(j), _) => live_ips(j),
+                    (None, Network::Addresses { ip4, ip6, .. }) => ip4
+                        .iter()
+                        .map(|a| a.addr().to_string())
+                        .chain(ip6.iter().map(|a| a.addr().to_string()))
+                        .collect(),
+                    (None, Network::Inherit) => vec!["inherit".into()],
+                    (None, Network::None) => Vec::new(),
+                },
+                release: spec.release.as_ref().map(ToString::to_string),
+                jail_type: Some(spec.jail_type.as_str().into()),
+                boot: Some(spec.boot),
+                managed: true,
+                parent: None,
+                error: None,
+            },
+            Err(e) => Listed {
+                name: name.to_string(),
+                state: running.map_or("invalid", state_of).into(),
+                jid: running.map(|j| j.jid),
+                ip: running.map(live_ips).unwrap_or_default(),
+                release: None,
+                jail_type: None,
+                boot: None,
+                managed: true,
+                parent: None,
+                error: Some(e.to_string()),
+            },
+        });
+    }
+    for (n, j) in &live {
+        if !files.iter().any(|(name, _)| name.as_str() == n) {
+            rows.push(Listed {
+                name: n.clone(),
+                state: state_of(j).into(),
+                jid: Some(j.jid),
+                ip: live_ips(j),
+                release: None,
+                jail_type: None,
+                boot: None,
+                managed: false,
+                parent: n.rsplit_once('.').map(|(p, _)| p.to_string()),
+                error: None,
+            });
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,273 @@
+//! What happens to one jail: started, stopped, taken down whole, or
+//! compared with its definition. The batch commands (`run`, `apply`,
+//! `destroy`, `boot`) and crash recovery (`guard`) are built from these;
+//! the caller holds the jail's lock.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{observe, Error, Event, Refused, Report};
+use crate::config::HostConfig;
+use crate::host::{Errno, GetFlags, Host, Interface, JailKey, MountEntry};
+use crate::kernel::params::KernelParams;
+use crate::model::jail::JailSpec;
+use crate::model::JailName;
+use crate::plan::addresses::AddressBook;
+use crate::plan::apply::{self as apply_plan, JailPlan, Note, Running, Seen};
+use crate::plan::jail::{self as jail_plan, DestroySeen};
+use crate::plan::run::{self as run_plan, StopSeen};
+use crate::state::journal::{self, Action};
+use crate::state::layout::definition_path;
+
+/// Whether a start applies its jails' rctl rules: always when racct is on;
+/// when it is off, only refused for jails that have rules, unless the user
+/// accepted starting them without (`no_limits`).
+pub fn limits_on(host: &dyn Host, specs: &[JailSpec], no_limits: bool, report: &dyn Report) -> Result<bool, Error> {
+    let Some(first) = specs.iter().find(|s| !s.limits.rules.is_empty()) else { return Ok(true) };
+    let racct = match host.sysctl_get("kern.racct.enable") {
+        Ok(v) => v.as_int().unwrap_or(0) != 0,
+        Err(e) if e.errno == Errno::ENOENT => false,
+        Err(e) => return Err(e.into()),
+    };
+    if racct {
+        return Ok(true);
+    }
+    if no_limits {
+        report.event(&Event::StartingWithoutLimits);
+        return Ok(false);
+    }
+    Err(Refused::RacctOff { jail: first.name.clone() }.into())
+}
+
+/// The parameters of `specs` this kernel knows, read once for a batch.
+pub fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<KernelParams, Error> {
+    Ok(observe::known_params(host, specs.iter().flat_map(|s| s.params.iter().map(|p| p.name.as_str())))?)
+}
+
+/// What a start needs besides the definition, read once for a batch.
+pub struct StartContext<'a> {
+    pub known: &'a KernelParams,
+    /// Apply rctl rules (`limits_on`).
+    pub limits: bool,
+    /// The jails starting in the same batch: a dependency among them
+    /// starts first and need not run yet.
+    pub batch: &'a [JailSpec],
+    pub dry_run: bool,
+}
+
+/// Starts `spec` in jail(8)'s order; a jail already running from brig's
+/// start is left as it is.
+pub fn start_one(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    ctx: &StartContext,
+    report: &dyn Report,
+) -> Result<(), Error> {
+    let jail = &spec.name;
+    if let Some(j) = host.jail_find(jail.as_str())? {
+        if let Some(foreign) = observe::foreign(host, cfg, jail, &j) {
+            return Err(foreign.into());
+        }
+        report.event(&Event::AlreadyRunning { jail, jid: j.jid });
+        return Ok(());
+    }
+    for dep in &spec.depends {
+        let in_batch = ctx.batch.iter().any(|s| &s.name == dep);
+        if !in_batch && host.jail_find(dep.as_str())?.is_none() {
+            return Err(Refused::DependencyDown { jail: jail.clone(), dep: dep.clone() }.into());
+        }
+    }
+    let ops = run_plan::start(cfg, spec, ctx.known, ctx.limits)?;
+    if ctx.dry_run {
+        report.event(&Event::Steps { jail, ops: &ops });
+        return Ok(());
+    }
+    addresses_free(host, spec, &[])?;
+    // A record of a start while the jail is not running: a stop failed
+    // half-way and left some of what the start set up (its aliases among
+    // them, which the start would otherwise see as someone else's).
+    if observe::started(host, jail).is_some() {
+        let around = Surroundings::read(host, cfg)?;
+        stop_one(host, cfg, jail, Some(spec), &around, false, report)?;
+    }
+    journal::around(host, jail, Action::Start, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
+    // The jail is up; a failure to read its jid back is not a failed start.
+    let jid = host.jail_find(jail.as_str()).ok().flatten().map(|j| j.jid);
+    report.event(&Event::Started { jail, jid });
+    Ok(())
+}
+
+/// Refuses addresses of `spec` that are somebody else's: the host's own,
+/// a running jail's, or one of `defined`'s, naming who. (At start, exec's
+/// own check refuses too, but knows only interfaces.)
+pub fn addresses_free(host: &dyn Host, spec: &JailSpec, defined: &[JailSpec]) -> Result<(), Error> {
+    if crate::plan::addresses::of(spec).is_empty() {
+        return Ok(());
+    }
+    let book = AddressBook::new(&host.interfaces()?, &host.jail_list()?, defined);
+    refuse_taken(&book, host, spec)
+}
+
+/// `addresses_free` with the machine's addresses read once for a batch.
+pub fn refuse_taken(book: &AddressBook, host: &dyn Host, spec: &JailSpec) -> Result<(), Error> {
+    let mine = crate::plan::addresses::of(spec);
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let own: Vec<std::net::IpAddr> = observe::started(host, &spec.name)
+        .map(|s| s.aliases.iter().map(|a| a.addr.addr()).collect())
+        .unwrap_or_default();
+    let taken = book.taken(&spec.name, &mine, &own);
+    if taken.is_empty() {
+        return Ok(());
+    }
+    Err(Refused::AddressesTaken { jail: spec.name.clone(), taken }.into())
+}
+
+/// The mounts, interfaces and jail rctl rules of the machine, read once
+/// for a batch of stops: each stop only touches its own root, aliases and
+/// rules.
+pub struct Surroundings {
+    /// By jail name (plan::run::mounts_by_jail).
+    pub mounts: HashMap<String, Vec<MountEntry>>,
+    pub interfaces: Vec<Interface>,
+    pub rules: Vec<String>,
+}
+
+impl Surroundings {
+    pub fn read(host: &dyn Host, cfg: &HostConfig) -> Result<Surroundings, Error> {
+        Ok(Surroundings {
+            mounts: run_plan::mounts_by_jail(cfg, &host.mounts()?),
+            interfaces: host.interfaces()?,
+            rules: observe::rctl_rules(host, "jail:")?.unwrap_or_default(),
+        })
+    }
+}
+
+/// Stops jail `name`, following its definition, or without one that
+/// reads (`spec` None) the record of its start.
+pub fn stop_one(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    name: &JailName,
+    spec: Option<&JailSpec>,
+    around: &Surroundings,
+    dry_run: bool,
+    report: &dyn Report,
+) -> Result<(), Error> {
+    let running = host.jail_find(name.as_str())?;
+    if let Some(foreign) = running.as_ref().and_then(|j| observe::foreign(host, cfg, name, j)) {
+        return Err(foreign.into());
+    }
+    let dying = match running {
+        Some(_) => None,
+        None => observe::dying(host, name.as_str())?,
+    };
+    let started = observe::started(host, name);
+    let seen = StopSeen {
+        running: running.as_ref(),
+        dying: dying.as_ref(),
+        started: started.as_ref(),
+        rules: &around.rules,
+        mounts: around.mounts.get(name.as_str()).map_or(&[], Vec::as_slice),
+        interfaces: &around.interfaces,
+    };
+    let ops = run_plan::stop(cfg, name, spec, &seen);
+    if ops.is_empty() {
+        report.event(&Event::NotRunning { jail: name });
+        return Ok(());
+    }
+    if spec.is_none() {
+        report.event(&Event::StoppingAsStarted { jail: name });
+    }
+    if dry_run {
+        report.event(&Event::Steps { jail: name, ops: &ops });
+        return Ok(());
+    }
+    journal::around(host, name, Action::Stop, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
+    if running.is_some() {
+        report.event(&Event::Stopped { jail: name });
+    } else {
+        report.event(&Event::CleanedUp { jail: name });
+    }
+    Ok(())
+}
+
+/// Takes down everything of a jail, running or not: the jail, its
+/// mounts, aliases, rules, datasets, records, and with `definition` its
+/// definition too (what destroy does, and how an interrupted create is
+/// taken back; without it, how an interrupted provisioning apply is).
+pub fn remove(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, definition: bool) -> Result<(), Error> {
+    let def_path = host.local_path(&definition_path(name));
+    let running = host.jail_find(name.as_str())?;
+    let dying = match running {
+        Some(_) => None,
+        None => observe::dying(host, name.as_str())?,
+    };
+    let mounts = host.mounts()?;
+    let interfaces = host.interfaces()?;
+    let started = observe::started(host, name);
+    let rules = observe::rctl_rules(host, "jail:")?.unwrap_or_default();
+    let seen = DestroySeen {
+        dying: dying.as_ref(),
+        rules: &rules,
+        started: started.as_ref(),
+        running: running.as_ref(),
+        mounts: &mounts,
+        interfaces: &interfaces,
+        dataset_exists: observe::dataset_exists(host, jail_plan::dataset(cfg, name).as_str())?,
+        definition_exists: definition && def_path.exists(),
+    };
+    crate::exec::run(host, &jail_plan::destroy(cfg, name, &seen))?;
+    Ok(())
+}
+
+/// What it takes to make the machine match `specs`, from one read of the
+/// machine plus one jail_get per running jail: no process is spawned.
+pub fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Result<Vec<JailPlan>, Error> {
+    let seen = observe::machine(host, cfg)?;
+    // A running jail brig did not start is left alone: planned as if it
+    // were not running, with a note saying why.
+    let foreign: BTreeMap<&str, crate::plan::jail::Foreign> = specs
+        .iter()
+        .filter_map(|s| {
+            let j = seen.jails.get(s.name.as_str())?;
+            Some((s.name.as_str(), observe::foreign(host, cfg, &s.name, j)?))
+        })
+        .collect();
+    let up = |s: &JailSpec| seen.jails.get(s.name.as_str()).filter(|_| !foreign.contains_key(s.name.as_str()));
+    let known = observe::known_params(
+        host,
+        specs.iter().filter(|s| up(s).is_some()).flat_map(|s| s.params.iter().map(|p| p.name.as_str())),
+    )?;
+    let rules = observe::rctl_rules(host, "jail:")?;
+    let ncpu = host.sysctl_get("hw.ncpu")?.as_int().and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
+    let mounts = run_plan::mounts_by_jail(cfg, &seen.mounts);
+    let mut out = Vec::new();
+    for spec in specs {
+        let started = observe::started(host, &spec.name);
+        let (wanted, live, cpus) = match up(spec) {
+            Some(j) => {
+                let wanted = run_plan::jail_params(cfg, spec, &known)?;
+                let names: Vec<&str> = wanted.iter().map(|p| p.name.as_str()).filter(|n| *n != "name").collect();
+                let live = host.jail_get(&JailKey::Jid(j.jid), &names, GetFlags::ALIVE)?;
+                (wanted, live, host.cpuset_get(j.jid)?)
+            }
+            None => (Vec::new(), Vec::new(), Vec::new()),
+        };
+        let running =
+            up(spec).map(|jail| Running { jail, wanted: &wanted, live: &live, started: started.as_ref(), cpus: &cpus });
+        let view = Seen {
+            datasets: &seen.datasets,
+            rules: rules.as_deref(),
+            ncpu,
+            mounts: mounts.get(spec.name.as_str()).map_or(&[], Vec::as_slice),
+            interfaces: &seen.interfaces,
+            running,
+        };
+        let mut p = apply_plan::jail(cfg, spec, &view)?;
+        p.notes.extend(foreign.get(spec.name.as_str()).cloned().map(Note::NotBrigs));
+        out.push(p);
+    }
+    Ok(out)
+}

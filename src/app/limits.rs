@@ -1,0 +1,204 @@
+//! A jail's rctl limits and CPUs: shown with their usage, changed in the
+//! definition and live; and usage of every running jail from
+//! rctl_get_racct(2), one call per jail and no process.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::guard::guard;
+use super::{Error, Event, NotFound, Refused, Report};
+use crate::config::{edit, jail, ConfigError, HostConfig};
+use crate::host::{Errno, Host};
+use crate::model::jail::JailSpec;
+use crate::model::limits::Limit;
+use crate::model::JailName;
+use crate::plan::apply::Note;
+use crate::plan::{cpu_list, Op};
+use crate::state::atomic;
+use crate::state::journal::{self, Action};
+use crate::state::layout::definition_path;
+
+/// One limit of a definition, as the kernel has it.
+#[derive(Debug, Serialize)]
+pub struct LimitState {
+    #[serde(flatten)]
+    pub limit: Limit,
+    pub rule: String,
+    /// The rule is in the kernel now.
+    pub active: bool,
+    pub usage: Option<u64>,
+}
+
+/// A jail's limits and CPUs.
+#[derive(Debug, Serialize)]
+pub struct Limits {
+    pub name: String,
+    pub running: bool,
+    /// The kernel keeps accounting (kern.racct.enable); only known while
+    /// the jail runs, true otherwise.
+    pub racct: bool,
+    pub limits: Vec<LimitState>,
+    pub cpus: Option<String>,
+}
+
+/// A change of limits: `RESOURCE=AMOUNT` (or `cpus=LIST`) to set, or
+/// resources to remove.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Set(Vec<String>),
+    Unset(Vec<String>),
+}
+
+/// What a change of limits did.
+#[derive(Debug)]
+pub enum Changed {
+    /// The jail is not running: the limits apply when it starts.
+    Stopped,
+    /// A jail of that name runs that brig did not start: its limits apply
+    /// when brig starts it.
+    NotBrigs,
+    /// The running jail's rules and cpuset changed.
+    Live,
+}
+
+/// rctl_get_racct(2) of a running jail; None while racct is off.
+fn usage(host: &dyn Host, name: &str) -> Result<Option<BTreeMap<String, u64>>, Error> {
+    match host.rctl_usage(&format!("jail:{name}")) {
+        Ok(u) => Ok(Some(u)),
+        Err(e) if e.errno == Errno::ENOSYS => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn defined(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> Result<JailSpec, Error> {
+    let path = host.local_path(&definition_path(name));
+    if !path.exists() {
+        return Err(NotFound::Jail(name.clone()).into());
+    }
+    Ok(jail::load(&path, name, cfg)?)
+}
+
+pub fn show(host: &dyn Host, name: &JailName) -> Result<Limits, Error> {
+    let cfg = super::config(host)?;
+    let spec = defined(host, &cfg, name)?;
+    let running = host.jail_find(name.as_str())?.is_some();
+    let (racct, active, used) = if running {
+        let rules = super::observe::rctl_rules(host, &format!("jail:{name}:"))?;
+        (rules.is_some(), rules.unwrap_or_default(), usage(host, name.as_str())?.unwrap_or_default())
+    } else {
+        (true, Vec::new(), BTreeMap::new())
+    };
+    let limits = spec
+        .limits
+        .rules
+        .iter()
+        .map(|l| {
+            let rule = l.rule(name);
+            LimitState { active: active.contains(&rule), usage: used.get(l.resource).copied(), rule, limit: l.clone() }
+        })
+        .collect();
+    let cpus = spec.limits.cpus.as_ref().map(|c| cpu_list(c));
+    Ok(Limits { name: name.to_string(), running, racct, limits, cpus })
+}
+
+/// Edits `[limits]` of the definition, validates the whole definition,
+/// writes it atomically, then changes a running jail's rules and cpuset
+/// (undone in reverse if one fails; the definition is then restored).
+pub fn change(host: &mut dyn Host, name: &JailName, change: &Change, report: &dyn Report) -> Result<Changed, Error> {
+    let cfg = super::config(host)?;
+    let _lock = guard(host, &cfg, &[name], report)?;
+    defined(host, &cfg, name)?;
+    let path = host.local_path(&definition_path(name));
+    let old = crate::config::read_text(&path)?;
+    let mut doc = old
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| ConfigError::at(&path, &old, e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+    let not_a_table = |source| Error::from(Refused::NotATable { file: path.clone(), source });
+    match change {
+        Change::Set(values) => {
+            for kv in values {
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| Error::Usage(format!("{kv}: expected RESOURCE=AMOUNT, such as memoryuse=1G")))?;
+                edit::set(&mut doc, &["limits"], k.trim(), edit::parse_value(v.trim())).map_err(not_a_table)?;
+            }
+        }
+        Change::Unset(resources) => {
+            for r in resources {
+                if !edit::remove(&mut doc, &["limits"], r).map_err(not_a_table)? {
+                    return Err(Refused::NoSuchLimit { jail: name.clone(), resource: r.clone() }.into());
+                }
+            }
+        }
+    }
+    let text = doc.to_string();
+    let spec = jail::check(&path, &text, name, &cfg)?;
+    // Journaled as an apply from the moment the definition changes: a
+    // brig killed before the rules follow leaves an entry, and recovery
+    // brings the rules in line with the new definition.
+    journal::around(host, name, Action::Apply, |host| {
+        atomic::write(&path, text.as_bytes(), 0o600).map_err(|e| ConfigError::io(&path, e))?;
+        live(host, &cfg, &spec, &path, &old, report)
+    })
+}
+
+/// Brings a running jail's rules and cpuset in line with its changed
+/// definition; restores the old definition if that fails.
+fn live(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    path: &Path,
+    old: &str,
+    report: &dyn Report,
+) -> Result<Changed, Error> {
+    let name = &spec.name;
+    match host.jail_find(name.as_str())? {
+        None => return Ok(Changed::Stopped),
+        // Its rules would land on a jail that is not brig's.
+        Some(j) => {
+            if let Some(foreign) = super::observe::foreign(host, cfg, name, &j) {
+                report.event(&Event::Note(&Note::NotBrigs(foreign)));
+                return Ok(Changed::NotBrigs);
+            }
+        }
+    }
+    let plans = super::lifecycle::plans(host, cfg, std::slice::from_ref(spec))?;
+    let ops: Vec<Op> = plans
+        .iter()
+        .flat_map(|p| p.ops.iter())
+        .filter(|op| matches!(op, Op::AddRctl { .. } | Op::RemoveRctl { .. } | Op::PinCpus { .. }))
+        .cloned()
+        .collect();
+    if let Err(e) = crate::exec::run(host, &ops) {
+        // The running jail is as it was: so must its definition be.
+        atomic::write(path, old.as_bytes(), 0o600).map_err(|e| ConfigError::io(path, e))?;
+        return Err(Refused::LimitsFailed { jail: name.clone(), cause: Box::new(e) }.into());
+    }
+    for n in plans.iter().flat_map(|p| p.notes.iter()).filter(|n| matches!(n, Note::LimitsOff { .. })) {
+        report.event(&Event::Note(n));
+    }
+    report.event(&Event::Steps { jail: name, ops: &ops });
+    Ok(Changed::Live)
+}
+
+/// The usage of one running jail.
+#[derive(Debug, Serialize)]
+pub struct Usage {
+    pub name: String,
+    pub jid: i32,
+    pub usage: BTreeMap<String, u64>,
+}
+
+/// The usage of every running jail.
+pub fn stats(host: &dyn Host) -> Result<Vec<Usage>, Error> {
+    super::config(host)?;
+    let mut rows = Vec::new();
+    for j in host.jail_list()?.into_iter().filter(|j| !j.dying) {
+        let u = usage(host, &j.name)?.ok_or(Refused::NoUsage)?;
+        rows.push(Usage { name: j.name, jid: j.jid, usage: u });
+    }
+    Ok(rows)
+}

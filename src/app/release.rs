@@ -1,0 +1,251 @@
+//! Releases: fetched (downloaded or read from a mirror directory,
+//! verified against MANIFEST, unpacked and sealed with an @base
+//! snapshot), listed and destroyed.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Error, Event, NotFound, Refused, Report};
+use crate::config::HostConfig;
+use crate::host::{Errno, Host};
+use crate::model::release::{Archive, Budget};
+use crate::model::{Arch, ReleaseName};
+use crate::plan::release::{self as plan, FetchPlan, BASE_SNAPSHOT};
+use crate::release::fetch::{self, Progress, Quiet, Source};
+use crate::release::manifest;
+use crate::state::bounded::{self, CONFIG_LIMIT};
+
+/// What to fetch, as the user said it.
+#[derive(Debug, Clone, Default)]
+pub struct FetchRequest {
+    pub release: String,
+    /// The host's (hw.machine) when None.
+    pub arch: Option<String>,
+    /// A mirror directory or URL; brig.toml's mirror when None.
+    pub from: Option<String>,
+    /// Distribution sets, base first.
+    pub components: Vec<String>,
+    /// The SHA-256 base.txz must have, besides MANIFEST's.
+    pub sha256: Option<String>,
+}
+
+/// A fetched release.
+#[derive(Debug)]
+pub struct Fetched {
+    pub release: ReleaseName,
+    pub arch: Arch,
+    /// The snapshot jails are cloned from.
+    pub snapshot: String,
+    /// Where it came from; None when it was already fetched.
+    pub source: Option<String>,
+}
+
+fn component_file(c: &str) -> Result<String, Error> {
+    if c.is_empty() || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(Error::Usage(format!("--components: '{c}' is not a distribution set name such as base or lib32")));
+    }
+    Ok(format!("{c}.txz"))
+}
+
+fn source_prefix(s: &Source) -> String {
+    match s {
+        Source::Dir(d) => format!("{}/", d.display()),
+        Source::Url(u) => u.clone(),
+    }
+}
+
+/// Fetches a release. Ctrl-C or a kill leaves no half release; the
+/// download holds only the release's own lock, the unpacking the host's.
+pub fn fetch(
+    host: &mut dyn Host,
+    req: &FetchRequest,
+    progress: &dyn Progress,
+    report: &dyn Report,
+) -> Result<Fetched, Error> {
+    let cfg = super::config(host)?;
+    let release = ReleaseName::parse(&req.release)?;
+    let arch = match &req.arch {
+        Some(a) => Arch::parse(a)?,
+        None => Arch::parse(&host.sysctl_get("hw.machine").map(|v| v.to_string()).unwrap_or_else(|_| "amd64".into()))?,
+    };
+    if req.components.first().map(String::as_str) != Some("base") {
+        return Err(Error::Usage("--components must start with base; every release needs it".into()));
+    }
+    let files: Vec<String> = req.components.iter().map(|c| component_file(c)).collect::<Result<_, _>>()?;
+    if let Some(h) = &req.sha256 {
+        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::Usage(format!("--sha256 '{h}' is not 64 hexadecimal digits")));
+        }
+    }
+    let target = plan::dataset(&cfg, &release);
+    let done = |source| Fetched {
+        release: release.clone(),
+        arch: arch.clone(),
+        snapshot: format!("{target}@{BASE_SNAPSHOT}"),
+        source,
+    };
+    let _downloading = crate::state::lock::release(host, release.as_str())?;
+    if super::observe::dataset_exists(host, target.as_str())? {
+        return Ok(done(None));
+    }
+    let source = match &req.from {
+        Some(f) => Source::parse(f),
+        None => Source::parse(&format!("{}/{arch}/{release}/", cfg.mirror.trim_end_matches('/'))),
+    };
+    if source.is_plain_http() {
+        report.event(&Event::PlainHttp { source: &source.describe() });
+    }
+    if let Source::Dir(d) = &source {
+        if !d.is_dir() {
+            return Err(Error::Usage(format!("--from {}: no such directory", d.display())));
+        }
+    }
+    crate::release::interrupt::catch().map_err(Refused::Interrupt)?;
+    let stop = crate::release::interrupt::flag();
+    let cache = host.local_path(&cfg.mountpoint.join("cache").join(arch.as_str()).join(release.as_str()));
+    let cached = matches!(source, Source::Url(_));
+
+    let manifest_path = fetch::obtain(&source, "MANIFEST", &cache, CONFIG_LIMIT, &Quiet, stop)?;
+    let text = bounded::read(&manifest_path, CONFIG_LIMIT)
+        .map_err(|e| Refused::Io { path: manifest_path.clone(), source: e.into() })
+        .map(|b| String::from_utf8_lossy(&b).into_owned())?;
+    let entries = match manifest::parse(&format!("{}MANIFEST", source_prefix(&source)), &text) {
+        Ok(m) => m,
+        Err(e) => {
+            if cached {
+                // A bad cached MANIFEST must not stick.
+                let _ = std::fs::remove_file(&manifest_path);
+            }
+            return Err(e.into());
+        }
+    };
+    let mut archives: Vec<Archive> = Vec::new();
+    for file in &files {
+        let entry = entries.iter().find(|e| &e.file == file).ok_or_else(|| Refused::NotInManifest {
+            manifest: format!("{}MANIFEST", source_prefix(&source)),
+            file: file.clone(),
+        })?;
+        let path = fetch::obtain(&source, file, &cache, cfg.fetch.max_download, progress, stop)?;
+        fetch::verify(&path, file, &entry.sha256, "MANIFEST", cached)?;
+        if let (Some(want), true) = (&req.sha256, file == "base.txz") {
+            fetch::verify(&path, file, want, "--sha256", cached)?;
+        }
+        archives.push(Archive { path, entries: entry.entries });
+    }
+    // Unpacking into datasets: now the host's lock, as init and release
+    // destroy take it.
+    let _lock = crate::state::lock::host(host)?;
+    if super::observe::dataset_exists(host, target.as_str())? {
+        return Ok(done(None));
+    }
+    let stale_scratch = super::observe::dataset_exists(host, plan::scratch(&cfg, &release).as_str())?;
+    let ops = plan::fetch(&FetchPlan {
+        cfg: &cfg,
+        release: &release,
+        arch: &arch,
+        source: source.describe(),
+        archives,
+        budget: Budget { bytes: cfg.fetch.max_unpacked, entries: cfg.fetch.max_entries },
+        stale_scratch,
+    });
+    for notice in &crate::exec::run(host, &ops)? {
+        report.event(&Event::Notice(notice));
+    }
+    Ok(done(Some(source.describe())))
+}
+
+/// A fetched release.
+#[derive(Debug, Serialize)]
+pub struct Release {
+    pub name: String,
+    pub arch: String,
+    pub used: u64,
+    pub created: u64,
+    pub snapshot: Option<String>,
+    pub source: String,
+    /// The datasets cloned from its snapshot.
+    pub clones: Vec<String>,
+}
+
+/// Every complete release, from one ZFS listing.
+pub fn list(host: &dyn Host) -> Result<Vec<Release>, Error> {
+    let cfg = super::config(host)?;
+    releases(host, &cfg)
+}
+
+fn releases(host: &dyn Host, cfg: &HostConfig) -> Result<Vec<Release>, Error> {
+    let root = cfg.releases();
+    let all = host.zfs_list(root.as_str(), &["used", "creation", "brig:arch", "brig:source", "clones"])?;
+    let prefix = format!("{root}/");
+    let mut out = Vec::new();
+    for d in &all {
+        let Some(name) = d.name.strip_prefix(&prefix) else { continue };
+        // Only complete releases: the scratch datasets of unfinished
+        // fetches do not parse as release names.
+        if name.contains(['/', '@']) || ReleaseName::parse(name).is_err() {
+            continue;
+        }
+        let snap_name = format!("{}@{BASE_SNAPSHOT}", d.name);
+        let snap = all.iter().find(|s| s.name == snap_name);
+        let prop = |k: &str| d.props.get(k).cloned().unwrap_or_else(|| "-".into());
+        out.push(Release {
+            name: name.to_string(),
+            arch: prop("brig:arch"),
+            used: prop("used").parse().unwrap_or(0),
+            created: prop("creation").parse().unwrap_or(0),
+            snapshot: snap.map(|s| s.name.clone()),
+            source: prop("brig:source"),
+            clones: snap
+                .and_then(|s| s.props.get("clones"))
+                .map(|c| c.split(',').filter(|x| !x.is_empty() && *x != "-").map(str::to_string).collect())
+                .unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Destroys a release no jail is cloned from, and its download cache.
+pub fn destroy(host: &mut dyn Host, name: &str) -> Result<ReleaseName, Error> {
+    let cfg = super::config(host)?;
+    let _lock = crate::state::lock::host(host)?;
+    let release = ReleaseName::parse(name)?;
+    let rels = releases(host, &cfg)?;
+    let Some(r) = rels.iter().find(|r| r.name == release.as_str()) else {
+        return Err(NotFound::Release(release).into());
+    };
+    if !r.clones.is_empty() {
+        let jails_dir = format!("{}/", cfg.jails());
+        // <root>/jails/NAME/root -> NAME
+        let jails = r
+            .clones
+            .iter()
+            .map(|c| c.strip_prefix(&jails_dir).and_then(|rest| rest.split('/').next()).unwrap_or(c).to_string())
+            .collect();
+        return Err(Refused::ReleaseInUse { release, jails }.into());
+    }
+    let dataset = plan::dataset(&cfg, &release);
+    match host.zfs_destroy(dataset.as_str(), true) {
+        Ok(()) => {}
+        // A user hold on @base (a backup tool's, an admin's) or a process
+        // in the release's files: ZFS refuses, and so does brig, saying
+        // how to find the holder.
+        Err(e) if e.errno == Errno::EBUSY => {
+            let files = cfg.mountpoint.join("releases").join(release.as_str());
+            return Err(Refused::ReleaseBusy { release, dataset: dataset.to_string(), files }.into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let cache = host.local_path(&cfg.mountpoint.join("cache").join(&r.arch).join(release.as_str()));
+    remove_cache(&cache)?;
+    Ok(release)
+}
+
+fn remove_cache(dir: &Path) -> Result<(), Error> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Refused::Io { path: PathBuf::from(dir), source: e }.into())
+        }
+        _ => Ok(()),
+    }
+}

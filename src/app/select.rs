@@ -1,0 +1,132 @@
+//! Which jails a command works on, and their definitions. One broken
+//! definition never keeps the others from being handled.
+
+use super::{Error, Event, NotFound, Report};
+use crate::config::{jail, ConfigError, HostConfig};
+use crate::host::Host;
+use crate::model::jail::JailSpec;
+use crate::model::JailName;
+use crate::plan::order::start_order;
+use crate::state::layout::definition_path;
+
+/// The jails a command is asked about: the names given, or every defined
+/// jail with `all`.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub names: Vec<String>,
+    pub all: bool,
+}
+
+impl Names {
+    /// The names given, or every jail when none is.
+    pub fn or_all(names: &[String]) -> Names {
+        Names { names: names.to_vec(), all: names.is_empty() }
+    }
+}
+
+/// The valid definitions in start order, and the jails whose definition
+/// does not read, each with why.
+pub struct Selection {
+    pub specs: Vec<JailSpec>,
+    pub broken: Vec<(JailName, Error)>,
+}
+
+impl Selection {
+    /// The broken definitions as errors, for commands that need every
+    /// definition they were given (a single named jail keeps its own
+    /// error).
+    pub fn require_all(self) -> Result<Vec<JailSpec>, Error> {
+        match super::broken(self.broken, self.specs.len()) {
+            None => Ok(self.specs),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+/// The jails a batch names (every defined one with `all`; a name given
+/// twice counts once). Only names: a command locks them before it reads
+/// their definitions (`load`), so it never acts on a definition another
+/// brig changed or removed meanwhile.
+pub fn targets(host: &dyn Host, names: &Names) -> Result<Vec<JailName>, Error> {
+    if names.all {
+        let files = jail::definition_files(host)?;
+        let mut v: Vec<JailName> = files.iter().filter_map(|p| jail::name_of(p)).collect();
+        v.sort();
+        return Ok(v);
+    }
+    let mut v: Vec<JailName> = Vec::new();
+    for n in &names.names {
+        let n = JailName::parse(n)?;
+        if !v.contains(&n) {
+            v.push(n);
+        }
+    }
+    Ok(v)
+}
+
+/// The definitions of `names`, validated, in start order. With `all`, a
+/// jail whose definition went away since it was listed (destroyed by
+/// another brig) is skipped and reported; a named one is an error,
+/// unless it still runs from a start record (a stop follows that).
+pub fn load(
+    host: &dyn Host,
+    cfg: &HostConfig,
+    names: Vec<JailName>,
+    all: bool,
+    report: &dyn Report,
+) -> Result<Selection, Error> {
+    let mut specs = Vec::new();
+    let mut broken = Vec::new();
+    for name in names {
+        let path = host.local_path(&definition_path(&name));
+        match jail::load(&path, &name, cfg) {
+            Ok(spec) => specs.push(spec),
+            Err(ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                if super::observe::started(host, &name).is_some() {
+                    // Deleted while it runs: a stop still follows its record.
+                    broken.push((name.clone(), NotFound::Jail(name).into()));
+                } else if all {
+                    report.event(&Event::Vanished { jail: &name });
+                } else {
+                    return Err(NotFound::Jail(name).into());
+                }
+            }
+            Err(e) => broken.push((name, e.into())),
+        }
+    }
+    let refs: Vec<&JailSpec> = specs.iter().collect();
+    let order = start_order(&refs)?;
+    let mut sorted: Vec<Option<JailSpec>> = specs.into_iter().map(Some).collect();
+    Ok(Selection { specs: order.into_iter().filter_map(|i| sorted[i].take()).collect(), broken })
+}
+
+/// `targets` and `load` at once, for a command that changes nothing.
+pub fn selected(host: &dyn Host, cfg: &HostConfig, names: &Names, report: &dyn Report) -> Result<Selection, Error> {
+    load(host, cfg, targets(host, names)?, names.all, report)
+}
+
+/// Every valid definition but `me`'s (invalid ones cannot hold addresses
+/// or dependencies).
+pub fn others(host: &dyn Host, cfg: &HostConfig, me: &JailName) -> Vec<JailSpec> {
+    jail::definition_files(host)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| jail::name_of(&p).filter(|n| n != me).map(|n| (p, n)))
+        .filter_map(|(p, n)| jail::load(&p, &n, cfg).ok())
+        .collect()
+}
+
+/// Every valid definition, and each jail whose definition does not read
+/// with why.
+pub fn every(host: &dyn Host, cfg: &HostConfig) -> (Vec<JailSpec>, Vec<(JailName, Error)>) {
+    let mut specs = Vec::new();
+    let mut invalid = Vec::new();
+    for path in jail::definition_files(host).unwrap_or_default() {
+        let Some(name) = jail::name_of(&path) else { continue };
+        match jail::load(&path, &name, cfg) {
+            Ok(s) => specs.push(s),
+            Err(e) => invalid.push((name, e.into())),
+        }
+    }
+    (specs, invalid)
+}

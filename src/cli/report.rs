@@ -1,0 +1,49 @@
+//! How the use cases' events read on a terminal: what was done on
+//! stdout, warnings, notes and failures on stderr after "brig: ".
+
+use crate::app::{Event, Recovery, Report};
+
+/// Prints each event as one line (or one line per step) as it happens.
+pub struct Printer;
+
+impl Report for Printer {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Recovered { jail, action, pid, how } => {
+                let how = match how {
+                    Recovery::TakenBack => "taken back",
+                    Recovery::Finished => "finished",
+                    Recovery::TakenBackAndRedone => "taken back and done again",
+                };
+                eprintln!("brig: jail {jail}: an interrupted {} (pid {pid}) was {how}", action.as_str());
+            }
+            Event::Vanished { jail } => eprintln!("brig: jail {jail} was destroyed meanwhile; skipped"),
+            Event::Steps { jail, ops } => {
+                for op in *ops {
+                    println!("{jail}: {op}");
+                }
+            }
+            Event::AlreadyRunning { jail, jid } => println!("jail {jail} is already running (jid {jid})"),
+            Event::Started { jail, jid: Some(jid) } => println!("started jail {jail} (jid {jid})"),
+            Event::Started { jail, jid: None } => println!("started jail {jail}"),
+            Event::NotRunning { jail } => println!("jail {jail} is not running"),
+            Event::StoppingAsStarted { jail } => {
+                eprintln!("brig: jail {jail}: its definition does not read; stopping it as it was started")
+            }
+            Event::Stopped { jail } => println!("stopped jail {jail}"),
+            Event::CleanedUp { jail } => {
+                println!("jail {jail} was not running; cleaned up what an earlier stop left")
+            }
+            Event::StartingWithoutLimits => {
+                eprintln!("brig: warning: kern.racct.enable is 0, so the jails start without their rctl limits")
+            }
+            Event::Note(note) => eprintln!("brig: note: {note}"),
+            Event::Notice(notice) => eprintln!("brig: note: {notice}"),
+            Event::Broken { error, .. } => eprintln!("brig: {error}"),
+            Event::Failed { jail, error } => eprintln!("brig: jail {jail}: {error}"),
+            Event::PlainHttp { source } => eprintln!(
+                "brig: warning: {source} is plain http; the download is only as trustworthy as MANIFEST's checksums, which came the same way"
+            ),
+        }
+    }
+}
