@@ -1,7 +1,7 @@
-//! Files: the host config (`brig.toml`) and jail definitions. The only
-//! module that reads or writes TOML; every write is atomic (`atomic`),
-//! every read bounded (`read_text`), and edits keep what the user wrote
-//! (`edit`).
+//! Files: the host config (`brig.toml`), jail definitions and templates.
+//! The only module that reads or writes TOML; every write is atomic
+//! (`state::atomic`), every read bounded (`read_text`), and edits keep
+//! what the user wrote (`edit`).
 
 pub mod edit;
 mod error;

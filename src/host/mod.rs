@@ -1,6 +1,6 @@
 //! The one narrow interface between brig and a FreeBSD machine.
 //!
-//! Everything above this module (config, model, plan, exec, cli) talks to a
+//! Everything above this module (app, exec, and config for file paths) talks to a
 //! `&mut dyn Host` and never knows whether it is the real kernel
 //! (`freebsd::FreeBsdHost`) or the simulated machine (`sim::SimHost`).
 //! `cli::host_choice` opens the one `--host` names (the kernel by default

@@ -117,7 +117,7 @@ pub struct Running<'a> {
     pub cpus: &'a [u32],
 }
 
-/// The machine as `observe::machine` read it.
+/// The machine as `app::observe::machine` read it.
 pub struct Seen<'a> {
     pub datasets: &'a BTreeMap<String, DatasetInfo>,
     /// Every jail's rctl rules; None while racct is off.
