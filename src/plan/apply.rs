@@ -305,7 +305,7 @@ fn running(
     plan.ops.extend(add);
     plan.ops.extend(dad);
     if !update.is_empty() {
-        plan.ops.push(Op::UpdateJail { name: r.jail.name.clone(), jid: r.jail.jid, params: update, old });
+        plan.ops.push(Op::UpdateJail { name: spec.name.clone(), jid: r.jail.jid, params: update, old });
     }
     plan.ops.extend(remove);
     plan.ops.extend(detach);
@@ -335,7 +335,7 @@ fn limit_changes(spec: &JailSpec, r: &Running, seen: &Seen, plan: &mut JailPlan)
     let all: Vec<u32> = (0..seen.ncpu).collect();
     let want = spec.limits.cpus.as_ref().unwrap_or(&all);
     if r.cpus != want.as_slice() {
-        plan.ops.push(Op::PinCpus { jail: r.jail.name.clone(), cpus: want.clone() });
+        plan.ops.push(Op::PinCpus { jail: spec.name.clone(), cpus: want.clone() });
     }
 }
 
@@ -402,7 +402,7 @@ fn attachments(cfg: &HostConfig, spec: &JailSpec, r: &Running) -> (Vec<Op>, Vec<
     let attached = r.started.map_or_else(|| wanted.clone(), |s| s.datasets.clone());
     let op = |d: &String, attach: bool| {
         let dataset = DatasetName::parse(d).ok()?;
-        let jail = spec.name.to_string();
+        let jail = spec.name.clone();
         Some(if attach { Op::AttachDataset { dataset, jail } } else { Op::DetachDataset { dataset, jail } })
     };
     let attach = wanted.iter().filter(|d| !attached.contains(d)).filter_map(|d| op(d, true)).collect();

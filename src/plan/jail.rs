@@ -135,12 +135,12 @@ pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op>
         // that name would be the jail's too.
         for d in seen.started.map(|s| s.datasets.as_slice()).unwrap_or_default() {
             if let Ok(dataset) = DatasetName::parse(d) {
-                ops.push(Op::DetachDataset { dataset, jail: j.name.clone() });
+                ops.push(Op::DetachDataset { dataset, jail: name.clone() });
             }
         }
-        ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
+        ops.push(Op::RemoveJail { name: name.clone(), jid: j.jid });
     } else if let Some(j) = seen.dying {
-        ops.push(Op::AwaitGone { name: j.name.clone(), jid: j.jid });
+        ops.push(Op::AwaitGone { name: name.clone(), jid: j.jid });
     }
     ops.extend(super::run::remove_rules(name, seen.rules));
     ops.extend(super::run::unmount_all(cfg, name, seen.mounts));

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::kernel::MountEntry;
 use crate::model::release::{Archive, Budget};
-use crate::model::DatasetName;
+use crate::model::{DatasetName, JailName};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
@@ -66,34 +66,34 @@ pub enum Op {
     /// jail_set(2) with JAIL_UPDATE of a running jail's changeable
     /// parameters. Undo: set the `old` values back.
     UpdateJail {
-        name: String,
+        name: JailName,
         jid: crate::kernel::Jid,
         params: Vec<crate::kernel::JailParam>,
         old: Vec<crate::kernel::JailParam>,
     },
     /// `zfs jail`: attach a dataset to the named running jail. Undo: detach.
-    AttachDataset { dataset: DatasetName, jail: String },
+    AttachDataset { dataset: DatasetName, jail: JailName },
     /// `zfs unjail`. Undo: attach it again.
-    DetachDataset { dataset: DatasetName, jail: String },
+    DetachDataset { dataset: DatasetName, jail: JailName },
     /// rctl_add_rule(2). Undo: remove that rule.
     AddRctl { rule: String },
     /// rctl_remove_rule(2) of one exact rule. Undo: add it back.
     RemoveRctl { rule: String },
     /// cpuset_setaffinity(2) of the named running jail. Undo: its old set.
-    PinCpus { jail: String, cpus: Vec<u32> },
+    PinCpus { jail: JailName, cpus: Vec<u32> },
     /// `/bin/sh -c COMMAND` inside the named running jail; a non-zero
     /// status fails.
-    ExecIn { stage: &'static str, jail: String, command: String, clean: bool },
+    ExecIn { stage: &'static str, jail: JailName, command: String, clean: bool },
     /// SIGTERM every process of the jail and wait up to `timeout` seconds
     /// for them to go (stop.timeout); what is left, jail_remove kills.
-    Terminate { jail: String, timeout: u32 },
+    Terminate { jail: JailName, timeout: u32 },
     /// jail_remove(2), then a bounded wait until the jail has left the
     /// kernel (its killed processes gone). Cannot be undone.
-    RemoveJail { name: String, jid: i32 },
+    RemoveJail { name: JailName, jid: i32 },
     /// A bounded wait for a jail that is already dying (an earlier,
     /// interrupted stop removed it) to leave the kernel, before its mounts
     /// are taken down. Nothing to undo.
-    AwaitGone { name: String, jid: i32 },
+    AwaitGone { name: JailName, jid: i32 },
     /// unmount(2) of a mount getfsstat showed, by its filesystem ID
     /// (Host::unmount). Cannot be undone.
     Unmount { mount: MountEntry },

@@ -21,7 +21,7 @@ use crate::model::{DatasetName, JailName};
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RunPlanError {
     #[error("jail {jail}: parameter {param} = {value} is not known to this kernel: {why}, or remove the parameter")]
-    ParamMissing { jail: String, param: String, value: String, why: String },
+    ParamMissing { jail: JailName, param: String, value: String, why: String },
 }
 
 /// What brig set up on the host for a started jail, kept until it stops:
@@ -175,7 +175,7 @@ pub fn jail_params(cfg: &HostConfig, spec: &JailSpec, kernel: &KernelParams) -> 
             p.push(param.clone());
         } else if param.value != ParamValue::Bool(false) {
             return Err(RunPlanError::ParamMissing {
-                jail: spec.name.to_string(),
+                jail: spec.name.clone(),
                 param: param.name.clone(),
                 value: param.value.to_string(),
                 why: kernel.why_missing(&param.name),
@@ -257,18 +257,18 @@ pub fn start(cfg: &HostConfig, spec: &JailSpec, kernel: &KernelParams, limits: b
         ops.extend(spec.limits.rules.iter().map(|l| Op::AddRctl { rule: l.rule(&spec.name) }));
     }
     if let Some(cpus) = &spec.limits.cpus {
-        ops.push(Op::PinCpus { jail: spec.name.to_string(), cpus: cpus.clone() });
+        ops.push(Op::PinCpus { jail: spec.name.clone(), cpus: cpus.clone() });
     }
     for d in &spec.zfs.delegate {
         let dataset = delegated_dataset(cfg, &spec.name, d);
-        ops.push(Op::AttachDataset { dataset, jail: spec.name.to_string() });
+        ops.push(Op::AttachDataset { dataset, jail: spec.name.clone() });
     }
     // Duplicate address detection ran meanwhile; the jail's daemons can
     // bind only once it is over.
     ops.extend(await_dad(&ops));
     ops.push(Op::ExecIn {
         stage: "exec.start",
-        jail: spec.name.to_string(),
+        jail: spec.name.clone(),
         command: spec.exec.start.clone(),
         clean: spec.exec.clean,
     });
@@ -365,11 +365,11 @@ pub fn stop(cfg: &HostConfig, name: &JailName, spec: Option<&JailSpec>, seen: &S
         }
         ops.push(Op::ExecIn {
             stage: "exec.stop",
-            jail: name.to_string(),
+            jail: name.clone(),
             command: recipe.command.clone(),
             clean: recipe.clean,
         });
-        ops.push(Op::Terminate { jail: name.to_string(), timeout: recipe.timeout });
+        ops.push(Op::Terminate { jail: name.clone(), timeout: recipe.timeout });
         // What the start attached (or, without its record, what the
         // definition delegates); the jail must still exist to detach.
         let attached = match (seen.started, spec) {
@@ -378,14 +378,14 @@ pub fn stop(cfg: &HostConfig, name: &JailName, spec: Option<&JailSpec>, seen: &S
             (None, None) => Vec::new(),
         };
         for d in attached.iter().filter_map(|d| DatasetName::parse(d).ok()) {
-            ops.push(Op::DetachDataset { dataset: d, jail: name.to_string() });
+            ops.push(Op::DetachDataset { dataset: d, jail: name.clone() });
         }
-        ops.push(Op::RemoveJail { name: j.name.clone(), jid: j.jid });
+        ops.push(Op::RemoveJail { name: name.clone(), jid: j.jid });
         if let Some(c) = &recipe.poststop {
             ops.push(Op::Hook { stage: "exec.poststop", command: c.clone() });
         }
     } else if let Some(j) = seen.dying {
-        ops.push(Op::AwaitGone { name: j.name.clone(), jid: j.jid });
+        ops.push(Op::AwaitGone { name: name.clone(), jid: j.jid });
     }
     ops.extend(remove_rules(name, seen.rules));
     ops.extend(unmount_all(cfg, name, seen.mounts));

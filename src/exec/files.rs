@@ -1,0 +1,175 @@
+//! Files: release archives unpacked into a dataset, trees copied, files
+//! inside a jail root written without following the jail's symlinks, and
+//! brig's own files on the host (definitions, records, directories).
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{Notice, StepError};
+use crate::host::Host;
+use crate::model::release::{Archive, Budget};
+use crate::model::DatasetName;
+use crate::state::atomic;
+use crate::state::beneath::Root;
+
+/// How a file step is taken back.
+pub(super) enum Undo {
+    Chmod(PathBuf, u32),
+    RemoveDirs(Vec<PathBuf>),
+    /// The old contents and mode, or None when there was no file.
+    Restore(PathBuf, Option<(Vec<u8>, u32)>),
+}
+
+pub(super) fn undo(u: Undo) -> Result<(), StepError> {
+    match u {
+        Undo::Chmod(p, mode) => std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(io(&p)),
+        Undo::RemoveDirs(dirs) => dirs.iter().try_for_each(|d| std::fs::remove_dir(d).map_err(io(d))),
+        Undo::Restore(p, Some((old, mode))) => atomic::write(&p, &old, mode).map_err(io(&p)),
+        Undo::Restore(p, None) => std::fs::remove_file(&p).map_err(io(&p)),
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StepError + '_ {
+    move |source| StepError::Io { path: path.to_path_buf(), source }
+}
+
+/// The root directory of a mounted dataset, opened for symlink-safe work.
+pub(super) fn dataset_root(host: &dyn Host, dataset: &DatasetName) -> Result<Root, StepError> {
+    let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
+    Ok(Root::open(&host.local_path(Path::new(&mp)))?)
+}
+
+/// Unpacks each archive into the dataset, within `budget`, checking that
+/// each holds as many entries as its MANIFEST says.
+pub(super) fn extract(
+    host: &dyn Host,
+    dataset: &DatasetName,
+    archives: &[Archive],
+    budget: Budget,
+    notices: &mut Vec<Notice>,
+) -> Result<(), StepError> {
+    let root = dataset_root(host, dataset)?;
+    let mut left = budget;
+    for a in archives {
+        let stats = crate::release::extract::extract_txz(&a.path, &root, &mut left, crate::release::interrupt::flag())?;
+        let name = a.path.display().to_string();
+        if let Some(want) = a.entries.filter(|w| *w != stats.entries) {
+            return Err(crate::release::ReleaseError::Archive {
+                archive: name,
+                why: format!(
+                    "unpacked to {} entries, but MANIFEST says it holds {want}; the archive does not match its MANIFEST",
+                    stats.entries
+                ),
+            }
+            .into());
+        }
+        if let Some(first) = stats.skipped.first() {
+            notices.push(Notice::NodesNotMade { archive: name, count: stats.skipped.len(), first: first.clone() });
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn copy_tree(host: &dyn Host, from: &DatasetName, to: &DatasetName) -> Result<(), StepError> {
+    let src = dataset_root(host, from)?;
+    dataset_root(host, to)?.copy_tree_from(src.path())?;
+    Ok(())
+}
+
+pub(super) fn set_rc_conf(host: &dyn Host, dataset: &DatasetName, vars: &[(String, String)]) -> Result<(), StepError> {
+    let root = dataset_root(host, dataset)?;
+    let rc = Path::new("etc/rc.conf");
+    let text = root.read_to_string(rc)?.unwrap_or_default();
+    root.write_atomic(rc, set_rc_vars(&text, vars).as_bytes(), 0o644)?;
+    Ok(())
+}
+
+/// rc.conf with `NAME="VALUE"` set for each var: an existing assignment is
+/// replaced in place, a new one appended; everything else is kept.
+pub fn set_rc_vars(text: &str, vars: &[(String, String)]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for (k, v) in vars {
+        let line = format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+        let prefix = format!("{k}=");
+        match lines.iter_mut().find(|l| l.trim_start().starts_with(&prefix)) {
+            Some(l) => *l = line,
+            None => lines.push(line),
+        }
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// A host file into the jail root, with its mode. A host without the file
+/// (no /etc/localtime means UTC) gives the jail none either.
+pub(super) fn copy_into_jail(host: &dyn Host, dataset: &DatasetName, from: &Path, to: &Path) -> Result<(), StepError> {
+    let local = host.local_path(from);
+    let data = match std::fs::read(&local) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StepError::Io { path: local, source: e }),
+    };
+    let mode = std::fs::metadata(&local).map_err(io(&local))?.permissions().mode() & 0o777;
+    let rel = to.strip_prefix("/").unwrap_or(to);
+    dataset_root(host, dataset)?.write_atomic(rel, &data, mode)?;
+    Ok(())
+}
+
+pub(super) fn remove(host: &dyn Host, path: &Path) -> Result<(), StepError> {
+    let local = host.local_path(path);
+    match std::fs::remove_file(&local) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StepError::Io { path: local, source: e }),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn chmod(host: &dyn Host, path: &Path, mode: u32) -> Result<Undo, StepError> {
+    let local = host.local_path(path);
+    let meta = std::fs::symlink_metadata(&local).map_err(io(&local))?;
+    if !meta.is_dir() {
+        return Err(StepError::Io { path: local, source: std::io::Error::other("not a directory") });
+    }
+    std::fs::set_permissions(&local, std::fs::Permissions::from_mode(mode)).map_err(io(&local))?;
+    Ok(Undo::Chmod(local, meta.permissions().mode() & 0o7777))
+}
+
+/// The directory and its missing parents, each with `mode`; undone by
+/// removing the ones it made.
+pub(super) fn make_dir(host: &dyn Host, path: &Path, mode: u32) -> Result<Undo, StepError> {
+    let local = host.local_path(path);
+    let mut missing = Vec::new();
+    let mut cur = local.as_path();
+    while !cur.exists() {
+        missing.push(cur.to_path_buf());
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => break,
+        }
+    }
+    for dir in missing.iter().rev() {
+        std::fs::create_dir(dir).map_err(io(dir))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).map_err(io(dir))?;
+    }
+    Ok(Undo::RemoveDirs(missing))
+}
+
+/// Replaces the file atomically; undone by putting the old one back.
+pub(super) fn write(host: &dyn Host, path: &Path, contents: &str, mode: u32) -> Result<Undo, StepError> {
+    let local = host.local_path(path);
+    let old = match std::fs::read(&local) {
+        Ok(b) => {
+            let mode = std::fs::metadata(&local).map_err(io(&local))?.permissions().mode() & 0o7777;
+            Some((b, mode))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(StepError::Io { path: local, source: e }),
+    };
+    // Missing parents (/var/db/brig/started on first use) are made
+    // private; they stay when the write is undone.
+    if let Some(parent) = local.parent().filter(|p| !p.exists()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(io(parent))?;
+    }
+    atomic::write(&local, contents.as_bytes(), mode).map_err(io(&local))?;
+    Ok(Undo::Restore(local, old))
+}

@@ -1,0 +1,38 @@
+//! rctl rules and the CPUs a jail may use.
+
+use super::{running_jid, StepError};
+use crate::host::Host;
+use crate::model::JailName;
+
+/// How a limits step is taken back.
+pub(super) enum Undo {
+    RemoveRule(String),
+    AddRule(String),
+    PinCpus(i32, Vec<u32>),
+}
+
+pub(super) fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
+    match u {
+        Undo::RemoveRule(rule) => host.rctl_remove(&rule)?,
+        Undo::AddRule(rule) => host.rctl_add(&rule)?,
+        Undo::PinCpus(jid, cpus) => host.cpuset_set(jid, &cpus)?,
+    }
+    Ok(())
+}
+
+pub(super) fn add_rule(host: &mut dyn Host, rule: &str) -> Result<Undo, StepError> {
+    host.rctl_add(rule)?;
+    Ok(Undo::RemoveRule(rule.to_string()))
+}
+
+pub(super) fn remove_rule(host: &mut dyn Host, rule: &str) -> Result<Undo, StepError> {
+    host.rctl_remove(rule)?;
+    Ok(Undo::AddRule(rule.to_string()))
+}
+
+pub(super) fn pin_cpus(host: &mut dyn Host, jail: &JailName, cpus: &[u32]) -> Result<Undo, StepError> {
+    let jid = running_jid(host, jail)?;
+    let old = host.cpuset_get(jid)?;
+    host.cpuset_set(jid, cpus)?;
+    Ok(Undo::PinCpus(jid, old))
+}
