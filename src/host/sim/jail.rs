@@ -317,6 +317,25 @@ pub fn set(
     flags: SetFlags,
     alive: &dyn Fn(&str) -> bool,
 ) -> Result<Jid, Refusal> {
+    let jailed_caller = check_flags(st, cfg, flags)?;
+    let mut p = parse_set(cfg, iov)?;
+    // kern_jail_set checks this on the flags, before looking anything up:
+    // a create (with or without update) that neither persists nor
+    // attaches is refused even when the jail exists.
+    if flags.create && !flags.attach && p.get("persist") != Some(&ParamValue::Bool(true)) {
+        return Err(no(Errno::EINVAL, "new jail must persist or attach"));
+    }
+    check_values(root, &mut p, flags)?;
+    let t = find_target(st, &p, flags)?;
+    match t.existing {
+        Some(jid) => update(st, cfg, jailed_caller, jid, t.parent_jid, t.name, p, alive),
+        None => create(st, cfg, jailed_caller, t.jid, t.parent_jid, t.name, p),
+    }
+}
+
+/// kern_jail_set's checks of the flags and of the caller, before any
+/// parameter is read: whether the caller is jailed.
+fn check_flags(st: &State, cfg: &SimConfig, flags: SetFlags) -> Result<bool, Refusal> {
     if !flags.create && !flags.update {
         return Err(no(Errno::EINVAL, "no valid operation (create or update)"));
     }
@@ -333,15 +352,14 @@ pub fn set(
             return Err(no(Errno::EPERM, "prison limit exceeded"));
         }
     }
-    let mut p = parse_set(cfg, iov)?;
-    // kern_jail_set checks this on the flags, before looking anything up:
-    // a create (with or without update) that neither persists nor
-    // attaches is refused even when the jail exists.
-    if flags.create && !flags.attach && p.get("persist") != Some(&ParamValue::Bool(true)) {
-        return Err(no(Errno::EINVAL, "new jail must persist or attach"));
-    }
+    Ok(jailed_caller)
+}
 
-    if let Some(j) = int_param(&p, "jid") {
+/// kern_jail_set's checks of the values themselves, which need no jail
+/// looked up: ranges, create-only parameters on an update, addresses (kept
+/// as prison_ip_copyin orders them), the path (resolved as namei would).
+fn check_values(root: &Path, p: &mut BTreeMap<String, ParamValue>, flags: SetFlags) -> Result<(), Refusal> {
+    if let Some(j) = int_param(p, "jid") {
         if j < 0 {
             return Err(no(Errno::EINVAL, "negative jid"));
         }
@@ -365,7 +383,7 @@ pub fn set(
             return Err(no(Errno::EINVAL, format!("{} cannot be changed after creation", d.name)));
         }
     }
-    let vnet_new = jailsys_param(&p, "vnet") == Some(JailSys::New);
+    let vnet_new = jailsys_param(p, "vnet") == Some(JailSys::New);
     if vnet_new && ["ip4", "ip4.addr", "ip6", "ip6.addr"].iter().any(|k| p.contains_key(*k)) {
         return Err(no(Errno::EINVAL, "vnet jails cannot have IP address restrictions"));
     }
@@ -386,21 +404,37 @@ pub fn set(
         let resolved = fs::resolve_dir(root, Path::new(path)).map_err(|e| (e, path.clone()))?;
         p.insert("path".into(), ParamValue::Str(resolved.to_string_lossy().into_owned()));
     }
-    if int_param(&p, "osreldate") == Some(0) {
+    if int_param(p, "osreldate") == Some(0) {
         return Err(no(Errno::EINVAL, "osreldate cannot be 0"));
     }
     if matches!(p.get("osrelease"), Some(ParamValue::Str(s)) if s.is_empty()) {
         return Err(no(Errno::EINVAL, "osrelease string must be 1-31 bytes long"));
     }
+    Ok(())
+}
 
+/// The jail a jail_set acts on, as kern_jail_set finds it.
+struct Target {
+    /// The jid asked for (0: the kernel picks one).
+    jid: Jid,
+    /// The parent named by the name's prefix (`PARENT.CHILD`), 0 for the
+    /// caller's prison.
+    parent_jid: Jid,
+    name: Option<String>,
+    /// The live jail to update, None for a create.
+    existing: Option<Jid>,
+}
+
+/// Finds the jail: by jid, else by name; a dying jail whose jid a create
+/// asks for is renumbered. Refuses what kern_jail_set refuses on the way.
+fn find_target(st: &mut State, p: &BTreeMap<String, ParamValue>, flags: SetFlags) -> Result<Target, Refusal> {
     // Find the jail: by jid, else by name.
     let name = match p.get("name") {
         Some(ParamValue::Str(n)) => Some(n.clone()),
         _ => None,
     };
-    let mut jid = int_param(&p, "jid").unwrap_or(0);
+    let mut jid = int_param(p, "jid").unwrap_or(0);
     let mut parent_jid: Jid = 0;
-    let mut last_component = None;
     // Some(v) when the last component is all digits: v is its value when
     // it is in normal form (no leading zero) and fits.
     let mut numeric_name: Option<Option<Jid>> = None;
@@ -436,7 +470,6 @@ pub fn set(
             }
             numeric_name = Some(v.filter(|_| !last.starts_with('0')));
         }
-        last_component = Some(last.to_string());
     }
     if jid < 0 {
         return Err(no(Errno::EINVAL, "negative jid"));
@@ -464,7 +497,6 @@ pub fn set(
     } else {
         None
     };
-
     // "name cannot be numeric (unless it is the jid)", checked once the
     // jail is found or its jid chosen.
     let final_jid = existing.unwrap_or(jid);
@@ -473,10 +505,7 @@ pub fn set(
             return Err(no(Errno::EINVAL, "name cannot be numeric (unless it is the jid)"));
         }
     }
-    match existing {
-        Some(jid) => update(st, cfg, jailed_caller, jid, parent_jid, name, p, alive),
-        None => create(st, cfg, jailed_caller, jid, parent_jid, name, last_component, p),
-    }
+    Ok(Target { jid, parent_jid, name, existing })
 }
 
 /// get_next_deadid: the dying jail whose jid a new jail takes moves to the
@@ -502,7 +531,6 @@ fn create(
     jid: Jid,
     parent_jid: Jid,
     name: Option<String>,
-    _last: Option<String>,
     mut p: BTreeMap<String, ParamValue>,
 ) -> Result<Jid, Refusal> {
     // The limit is checked along the *caller's* chain (`for (tpr = mypr;
