@@ -160,22 +160,12 @@ pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::testing::{cfg, lines, spec};
+    use crate::plan::testing::{cfg, golden, lines, spec};
 
     #[test]
     fn golden_thin_create() {
         let s = spec("release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n");
-        assert_eq!(
-            lines(&create(&cfg(), &s, "")),
-            vec![
-                "zfs create -o brig:jail=web zroot/brig/jails/web",
-                "zfs clone zroot/brig/releases/14.3-RELEASE@base zroot/brig/jails/web/root",
-                "set hostname=\"web.example.org\" in etc/rc.conf of zroot/brig/jails/web/root",
-                "copy /etc/resolv.conf to /etc/resolv.conf in zroot/brig/jails/web/root",
-                "copy /etc/localtime to /etc/localtime in zroot/brig/jails/web/root",
-                "write /usr/local/etc/brig/jails/web.toml (mode 600)",
-            ]
-        );
+        golden("create-thin.txt", &create(&cfg(), &s, ""));
     }
 
     #[test]
@@ -221,19 +211,6 @@ mod tests {
             dataset_exists: true,
             definition_exists: true,
         };
-        assert_eq!(
-            lines(&destroy(&cfg(), &s.name, &seen)),
-            vec![
-                "zfs unjail web zroot/brig/jails/web/data",
-                "jail_remove web (jid 7)",
-                "rctl -r jail:web:maxproc:deny=10",
-                "umount /usr/local/brig/jails/web/root/dev/fd",
-                "umount /usr/local/brig/jails/web/root/dev",
-                "ifconfig em0 192.0.2.10 -alias",
-                "rm /var/db/brig/started/web.json",
-                "zfs destroy -r zroot/brig/jails/web",
-                "rm /usr/local/etc/brig/jails/web.toml",
-            ]
-        );
+        golden("destroy-running.txt", &destroy(&cfg(), &s.name, &seen));
     }
 }

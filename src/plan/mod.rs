@@ -45,7 +45,6 @@ pub(crate) mod testing {
         validate(&JailName::parse(name).expect("name"), &raw, &[], JailType::Thin).expect("valid")
     }
 
-    /// A plan as the lines `--dry-run` prints.
     /// A kernel that knows every parameter of brig's table, running
     /// `release`, without those `missing`.
     pub fn kernel(release: &str, missing: &[&str]) -> crate::kernel::params::KernelParams {
@@ -66,7 +65,29 @@ pub(crate) mod testing {
         }
     }
 
+    /// A plan as the lines `--dry-run` prints.
     pub fn lines(ops: &[Op]) -> Vec<String> {
         ops.iter().map(ToString::to_string).collect()
+    }
+
+    /// Compares a plan, whole, with its golden file `src/plan/golden/NAME`
+    /// (one step a line). `BRIG_BLESS=1 cargo test` writes the files
+    /// instead, for a change of plan that is meant; `git diff` then shows
+    /// it step by step.
+    #[track_caller]
+    pub fn golden(name: &str, ops: &[Op]) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/plan/golden").join(name);
+        let got: String = lines(ops).iter().map(|l| format!("{l}\n")).collect();
+        if std::env::var_os("BRIG_BLESS").is_some() {
+            std::fs::write(&path, &got).expect("write the golden file");
+            return;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; BRIG_BLESS=1 cargo test writes it", path.display()));
+        assert!(
+            got == want,
+            "the plan differs from {} (BRIG_BLESS=1 cargo test rewrites it)\n--- want\n{want}--- got\n{got}",
+            path.display()
+        );
     }
 }

@@ -213,21 +213,7 @@ fn dry_runs_show_start_and_stop_order_across_dependencies() {
     sim.brig(&["debug", "sim-stats", "--reset"]).ok();
     let r = sim.brig(&["start", "--all", "--dry-run"]);
     // allow.vmm is left out: the sim's vmm module is not loaded.
-    assert_eq!(
-        r.ok().stdout,
-        "box: write /var/db/brig/started/box.json (mode 600)
-box: ifconfig em0 inet 192.0.2.20/24 alias
-box: check that devfs ruleset 4 is loaded
-box: mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/box/root
-box: jail_set create name=box path=/usr/local/brig/jails/box/root host.hostname=box persist=true ip4=new ip4.addr=192.0.2.20 ip6=disable securelevel=2 enforce_statfs=2 devfs_ruleset=4 children.max=0 allow.set_hostname=false allow.sysvipc=false allow.raw_sockets=false allow.chflags=false allow.mount=false allow.quotas=false allow.socket_af=false allow.mlock=false allow.reserved_ports=false allow.read_msgbuf=false allow.unprivileged_proc_debug=false allow.suser=true allow.nfsd=false allow.extattr=false allow.adjtime=false allow.settime=false allow.routing=false allow.unprivileged_parent_tampering=false allow.setaudit=false allow.mount.devfs=false allow.mount.fdescfs=false allow.mount.nullfs=false allow.mount.procfs=false allow.mount.tmpfs=false allow.mount.zfs=false
-box: exec.start in box: /bin/sh /etc/rc
-app: write /var/db/brig/started/app.json (mode 600)
-app: check that devfs ruleset 4 is loaded
-app: mount -t devfs -o ruleset=4 devfs /dev in zroot/brig/jails/app/root
-app: jail_set create name=app path=/usr/local/brig/jails/app/root host.hostname=app persist=true ip4=disable ip6=disable securelevel=3 enforce_statfs=2 devfs_ruleset=4 children.max=0 allow.set_hostname=false allow.sysvipc=false allow.raw_sockets=false allow.chflags=false allow.mount=false allow.quotas=false allow.socket_af=false allow.mlock=false allow.reserved_ports=false allow.read_msgbuf=false allow.unprivileged_proc_debug=false allow.suser=true allow.nfsd=false allow.extattr=false allow.adjtime=false allow.settime=false allow.routing=false allow.unprivileged_parent_tampering=false allow.setaudit=false allow.mount.devfs=false allow.mount.fdescfs=false allow.mount.nullfs=false allow.mount.procfs=false allow.mount.tmpfs=false allow.mount.zfs=false
-app: exec.start in app: /bin/sh /etc/rc
-"
-    );
+    crate::common::golden("dry-run-start.txt", &r.ok().stdout);
     let s = sim.brig(&["debug", "sim-stats", "--json"]).json();
     assert_eq!(s["spawned"], 0);
     for op in ["jail_set", "mount", "addr_add"] {
@@ -241,21 +227,7 @@ app: exec.start in app: /bin/sh /etc/rc
     }
     sim.brig(&["start", "--all"]).ok();
     let r = sim.brig(&["stop", "--all", "--dry-run"]);
-    assert_eq!(
-        r.ok().stdout,
-        "app: exec.stop in app: /bin/sh /etc/rc.shutdown jail
-app: SIGTERM the processes of app, wait up to 10 s
-app: jail_remove app (jid 2)
-app: umount /usr/local/brig/jails/app/root/dev
-app: rm /var/db/brig/started/app.json
-box: exec.stop in box: /bin/sh /etc/rc.shutdown jail
-box: SIGTERM the processes of box, wait up to 10 s
-box: jail_remove box (jid 1)
-box: umount /usr/local/brig/jails/box/root/dev
-box: ifconfig em0 192.0.2.20 -alias
-box: rm /var/db/brig/started/box.json
-"
-    );
+    crate::common::golden("dry-run-stop.txt", &r.ok().stdout);
     assert_eq!(sim.brig(&["list", "--json"]).json()["jails"][1]["state"], "running");
     sim.brig(&["stop", "--all"]).ok();
     assert_down(&sim);

@@ -194,3 +194,22 @@ pub fn mounted_at(h: &dyn brig::host::Host, target: &str) -> brig::host::MountEn
         .rfind(|m| m.target == Path::new(target))
         .unwrap_or_else(|| panic!("nothing is mounted on {target}"))
 }
+
+/// Compares a command's output, whole, with the golden file
+/// `tests/it/golden/NAME`. `BRIG_BLESS=1 cargo test` writes the files
+/// instead, for a change that is meant; `git diff` then shows it.
+#[track_caller]
+pub fn golden(name: &str, got: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/golden").join(name);
+    if std::env::var_os("BRIG_BLESS").is_some() {
+        std::fs::write(&path, got).expect("write the golden file");
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; BRIG_BLESS=1 cargo test writes it", path.display()));
+    assert!(
+        got == want,
+        "the output differs from {} (BRIG_BLESS=1 cargo test rewrites it)\n--- want\n{want}--- got\n{got}",
+        path.display()
+    );
+}
