@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use crate::host::{Errno, Host};
 use crate::model::jail::{JailSpec, Network};
 use crate::model::{DatasetName, JailName};
 use crate::plan::audit::{self, Finding, JailAudit, Severity};
-use crate::state::layout::JAILS_DIR;
+use crate::state::layout::definition_path;
 
 #[derive(Serialize)]
 pub struct Checked {
@@ -26,28 +26,33 @@ pub struct Checked {
     pub error: Option<String>,
 }
 
-/// definition on the managed machine.
-fn locate(host: &dyn Host, target: &str) -> Result<(JailName, PathBuf), String> {
+/// What `brig validate` was given: a jail name (its definition on the
+/// managed machine) or a definition file on this machine, whose name must
+/// be the jail's.
+enum Target {
+    Defined(JailName),
+    File(JailName, PathBuf),
+}
+
+fn locate(target: &str) -> Result<Target, String> {
     if target.contains('/') || target.ends_with(".toml") {
         let path = PathBuf::from(target);
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let name =
             JailName::parse(&stem).map_err(|e| format!("{target}: the file name must be the jail's name: {e}"))?;
-        return Ok((name, path));
+        return Ok(Target::File(name, path));
     }
-    let name = JailName::parse(target).map_err(|e| e.to_string())?;
-    let path = host.local_path(&Path::new(JAILS_DIR).join(format!("{name}.toml")));
-    Ok((name, path))
+    JailName::parse(target).map(Target::Defined).map_err(|e| e.to_string())
 }
 
 /// Checks across definitions: dependencies that name no defined jail or
 /// form a cycle, and one address given to two jails. Linear in the
 /// definitions, their dependencies and addresses (but for the sort).
-fn cross_checks(specs: &[(PathBuf, JailSpec)]) -> Vec<(usize, String)> {
+fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    let names: HashSet<&JailName> = specs.iter().map(|(_, s)| &s.name).collect();
+    let names: HashSet<&JailName> = specs.iter().map(|s| &s.name).collect();
     let mut owner: HashMap<IpAddr, usize> = HashMap::new();
-    for (i, (_, s)) in specs.iter().enumerate() {
+    for (i, s) in specs.iter().enumerate() {
         for d in s.depends.iter().filter(|d| !names.contains(d)) {
             out.push((i, format!("jail {} depends on {d}, which is not defined", s.name)));
         }
@@ -55,15 +60,16 @@ fn cross_checks(specs: &[(PathBuf, JailSpec)]) -> Vec<(usize, String)> {
         let mine = ip4.iter().map(|a| IpAddr::V4(a.addr())).chain(ip6.iter().map(|a| IpAddr::V6(a.addr())));
         for a in mine {
             match owner.get(&a) {
-                Some(&o) => out
-                    .push((i, format!("jail {} uses address {a}, which jail {} already has", s.name, specs[o].1.name))),
+                Some(&o) => {
+                    out.push((i, format!("jail {} uses address {a}, which jail {} already has", s.name, specs[o].name)))
+                }
                 None => {
                     owner.insert(a, i);
                 }
             }
         }
     }
-    let refs: Vec<&JailSpec> = specs.iter().map(|(_, s)| s).collect();
+    let refs: Vec<&JailSpec> = specs.iter().collect();
     let (_, stuck) = crate::plan::order::order_what_can_start(&refs);
     if !stuck.is_empty() {
         let why = crate::plan::order::Cycle::of(&refs, &stuck).to_string();
@@ -72,7 +78,6 @@ fn cross_checks(specs: &[(PathBuf, JailSpec)]) -> Vec<(usize, String)> {
     out
 }
 
-/// Exit 2 when any definition is invalid.
 /// Checks `targets` (jail names or definition files; every definition
 /// when empty), each alone and, for the whole set, against each other;
 /// also against the host's addresses and running jails.
@@ -82,37 +87,56 @@ pub fn validate(host: &dyn Host, targets: &[String]) -> Result<Vec<Checked>, Err
         None => HostConfig::new(DatasetName::parse(DEFAULT_DATASET)?, DEFAULT_MOUNTPOINT.into()),
     };
     let whole_set = targets.is_empty();
-    let targets = if whole_set {
-        jail::definition_files(host)?.iter().map(|p| p.display().to_string()).collect()
+    // The whole set: each definition file, shown as the host shows it.
+    let located: Vec<(String, Result<Target, String>)> = if whole_set {
+        let files = jail::definition_files(host)?;
+        files
+            .iter()
+            .map(|p| {
+                let shown = host.local_path(p).display().to_string();
+                let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let target = JailName::parse(&stem)
+                    .map(Target::Defined)
+                    .map_err(|e| format!("{shown}: the file name must be the jail's name: {e}"));
+                (shown, target)
+            })
+            .collect()
     } else {
-        targets.to_vec()
+        targets.iter().map(|t| (t.clone(), locate(t))).collect()
     };
     let mut results: Vec<Checked> = Vec::new();
-    let mut valid: Vec<(PathBuf, JailSpec)> = Vec::new();
+    let mut valid: Vec<JailSpec> = Vec::new();
     let mut index_of: Vec<usize> = Vec::new();
-    for t in &targets {
-        match locate(host, t) {
-            Err(e) => results.push(Checked { name: t.clone(), file: t.clone(), valid: false, error: Some(e) }),
-            Ok((name, path)) => {
-                let file = path.display().to_string();
-                match jail::load(&path, &name, &cfg) {
-                    Ok(spec) => {
-                        index_of.push(results.len());
-                        results.push(Checked { name: name.to_string(), file, valid: true, error: None });
-                        valid.push((path, spec));
-                    }
-                    Err(e) => {
-                        results.push(Checked { name: name.to_string(), file, valid: false, error: Some(e.to_string()) })
-                    }
-                }
+    for (shown, target) in located {
+        let (name, file, loaded) = match target {
+            Err(e) => {
+                results.push(Checked { name: shown.clone(), file: shown, valid: false, error: Some(e) });
+                continue;
             }
+            Ok(Target::Defined(name)) => {
+                let file = host.local_path(&definition_path(&name)).display().to_string();
+                let loaded = jail::load_defined(host, &name, &cfg);
+                (name, file, loaded)
+            }
+            Ok(Target::File(name, path)) => {
+                let loaded = jail::load(&path, &name, &cfg);
+                (name, path.display().to_string(), loaded)
+            }
+        };
+        match loaded {
+            Ok(spec) => {
+                index_of.push(results.len());
+                results.push(Checked { name: name.to_string(), file, valid: true, error: None });
+                valid.push(spec);
+            }
+            Err(e) => results.push(Checked { name: name.to_string(), file, valid: false, error: Some(e.to_string()) }),
         }
     }
     // Cross-definition checks only mean something over the whole set;
     // the host's own addresses and running jails' concern each one.
     let mut found = if whole_set { cross_checks(&valid) } else { Vec::new() };
     let book = crate::plan::addresses::AddressBook::new(&host.interfaces()?, &host.jail_list()?, &[]);
-    for (i, (_, spec)) in valid.iter().enumerate() {
+    for (i, spec) in valid.iter().enumerate() {
         if let Err(e) = super::lifecycle::refuse_taken(&book, host, spec) {
             found.push((i, e.to_string()));
         }

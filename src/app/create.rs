@@ -147,9 +147,8 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
     let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
         .map_err(|(offset, msg)| ConfigError::at(&shown, &text, offset, msg))?;
 
-    let def_path = host.local_path(&definition_path(&name));
-    if def_path.exists() {
-        return Err(Refused::Exists { jail: name, path: def_path }.into());
+    if host.exists(&definition_path(&name)) {
+        return Err(Refused::Exists { path: host.local_path(&definition_path(&name)), jail: name }.into());
     }
     if let Some(j) = host.jail_find(name.as_str())? {
         return Err(Refused::Unmanaged { jail: name, jid: j.jid }.into());
@@ -165,7 +164,7 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
     }
     // Other jails: dependencies must exist, addresses must not be shared.
     for dep in &spec.depends {
-        if !host.local_path(&definition_path(dep)).exists() {
+        if !host.exists(&definition_path(dep)) {
             return Err(Refused::DependencyUndefined { jail: name, dep: dep.clone() }.into());
         }
     }

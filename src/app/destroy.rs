@@ -17,7 +17,7 @@ pub fn destroy(host: &mut dyn Host, name: &JailName, force: bool, report: &dyn R
     // this one has nothing left to do, and that is success.
     let finishing = journal::unfinished(host, name)?.is_some_and(|e| e.action == Action::Destroy);
     let _lock = guard(host, &cfg, &[name], report)?;
-    let definition_exists = host.local_path(&definition_path(name)).exists();
+    let definition_exists = host.exists(&definition_path(name));
     let dataset_exists = super::observe::dataset_exists(host, plan::dataset(&cfg, name).as_str())?;
     if !definition_exists && !dataset_exists {
         if finishing {

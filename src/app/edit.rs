@@ -10,8 +10,7 @@ use super::{Error, NotFound, Refused, Report};
 use crate::config::{jail, ConfigError};
 use crate::host::{Command, Host, Place, Stdio};
 use crate::model::JailName;
-use crate::state::atomic;
-use crate::state::bounded::{self, CONFIG_LIMIT};
+use crate::state::bounded::CONFIG_LIMIT;
 use crate::state::layout::definition_path;
 
 /// What the edit changed, and what the running jail needs for it.
@@ -38,23 +37,28 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 pub fn edit(host: &mut dyn Host, name: &JailName, editor: &str, report: &dyn Report) -> Result<Edited, Error> {
     let cfg = super::config(host)?;
     let _lock = guard(host, &cfg, &[name], report)?;
-    let path = host.local_path(&definition_path(name));
+    let path = definition_path(name);
+    // Named in errors as the host shows them.
+    let shown = host.local_path(&path);
     // A symlinked definition is refused, not replaced by a plain file.
-    let original = match bounded::read(&path, CONFIG_LIMIT) {
+    let original = match host.read_file(&path, CONFIG_LIMIT) {
         Ok(b) => b,
         Err(e) if e.is_not_found() => return Err(NotFound::Jail(name.clone()).into()),
-        Err(e) => return Err(io(&path)(e.into())),
+        Err(e) => return Err(io(&shown)(e.into())),
     };
     let copy = path.with_file_name(format!(".{name}{EDIT_COPY_SUFFIX}"));
-    atomic::write(&copy, &original, 0o600).map_err(io(&copy))?;
+    let copy_shown = host.local_path(&copy);
+    host.write_file(&copy, &original, 0o600).map_err(io(&copy_shown))?;
     // Through sh's eval, as git does, so an editor with arguments and
     // quotes (`code -w`, `sed -i 's/a/b/'`) works; the file stays "$1".
-    let mut cmd = Command::new("/bin/sh").args(["-c", "eval \"$BRIG_EDITOR\" '\"$1\"'", "sh", &copy.to_string_lossy()]);
+    // The editor runs on this machine, so it gets the copy's local path.
+    let mut cmd =
+        Command::new("/bin/sh").args(["-c", "eval \"$BRIG_EDITOR\" '\"$1\"'", "sh", &copy_shown.to_string_lossy()]);
     cmd.env.push(("BRIG_EDITOR".into(), editor.to_string()));
     cmd.stdio = Stdio::Inherit;
     let status = host.spawn(&cmd, Place::Host)?.status;
-    let edited = bounded::read(&copy, CONFIG_LIMIT).map_err(|e| io(&copy)(e.into()))?;
-    let _ = std::fs::remove_file(&copy);
+    let edited = host.read_file(&copy, CONFIG_LIMIT).map_err(|e| io(&copy_shown)(e.into()))?;
+    let _ = host.remove_file(&copy);
     if status != 0 {
         return Err(Refused::EditorFailed { editor: editor.to_string(), status, jail: name.clone() }.into());
     }
@@ -66,18 +70,19 @@ pub fn edit(host: &mut dyn Host, name: &JailName, editor: &str, report: &dyn Rep
     // Held until the edit is written: the same address cannot go to two
     // jails at once.
     let _addresses = crate::state::lock::addresses(host)?;
-    let check = jail::check(&path, &text, name, &cfg)
+    let check = jail::check(&shown, &text, name, &cfg)
         .map_err(Error::from)
         .and_then(|spec| super::create::check_addresses(host, &cfg, &spec).map(|()| spec));
     let spec = match check {
         Ok(spec) => spec,
         Err(cause) => {
-            atomic::write(&rejected, &edited, 0o600).map_err(io(&rejected))?;
-            return Err(Refused::EditRejected { cause: Box::new(cause), kept: rejected }.into());
+            let kept = host.local_path(&rejected);
+            host.write_file(&rejected, &edited, 0o600).map_err(io(&kept))?;
+            return Err(Refused::EditRejected { cause: Box::new(cause), kept }.into());
         }
     };
-    atomic::write(&path, &edited, 0o600).map_err(io(&path))?;
-    let _ = std::fs::remove_file(&rejected);
+    host.write_file(&path, &edited, 0o600).map_err(io(&shown))?;
+    let _ = host.remove_file(&rejected);
     if host.jail_find(name.as_str())?.is_none() {
         return Ok(Edited::NotRunning);
     }

@@ -11,7 +11,7 @@ use crate::host::Host;
 use crate::model::JailName;
 use crate::state::atomic::{remove_leftovers, temp_of};
 use crate::state::journal::{self, Action};
-use crate::state::layout::{definition_path, JAILS_DIR, JOURNAL_DIR, STARTED_DIR};
+use crate::state::layout::{JAILS_DIR, JOURNAL_DIR, STARTED_DIR};
 use crate::state::lock::{self, Held};
 
 /// The end of the name of the copy `brig edit` works on, `.NAME.edit.toml`.
@@ -59,8 +59,8 @@ fn sweep(host: &dyn Host, names: &[&JailName]) -> Result<(), Error> {
         entry.strip_prefix('.').and_then(|e| e.strip_suffix(EDIT_COPY_SUFFIX)).is_some_and(|n| mine.contains(n))
     };
     let sweep = |dir: &str, leftover: &dyn Fn(&str) -> bool| {
-        let dir = host.local_path(Path::new(dir));
-        remove_leftovers(&dir, leftover).map_err(|e| ConfigError::io(&dir, e))
+        remove_leftovers(host, Path::new(dir), leftover)
+            .map_err(|e| ConfigError::io(host.local_path(Path::new(dir)), e))
     };
     sweep(JAILS_DIR, &|e| ours(e, ".toml") || edit_copy(e))?;
     sweep(JOURNAL_DIR, &|e| ours(e, ".json"))?;
@@ -74,8 +74,6 @@ fn sweep(host: &dyn Host, names: &[&JailName]) -> Result<(), Error> {
 /// taken back but for the definition, and made again from it.
 fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn Report) -> Result<(), Error> {
     let Some(entry) = journal::unfinished(host, name)? else { return Ok(()) };
-    let def = host.local_path(&definition_path(name));
-    let spec = || jail::load(&def, name, cfg);
     let how = match entry.action {
         Action::Create => {
             remove(host, cfg, name, true)?;
@@ -87,7 +85,7 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn 
         }
         Action::Start | Action::Stop => {
             // A definition that no longer reads: the start record says how.
-            let spec = spec().ok();
+            let spec = jail::load_defined(host, name, cfg).ok();
             let around = Surroundings::read(host, cfg)?;
             stop_one(host, cfg, name, spec.as_ref(), &around, false, report)?;
             if entry.action == Action::Start {
@@ -98,14 +96,14 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn 
         }
         Action::Provision => {
             remove(host, cfg, name, false)?;
-            let spec = spec()?;
+            let spec = jail::load_defined(host, name, cfg)?;
             for p in &plans(host, cfg, std::slice::from_ref(&spec))? {
                 crate::exec::run(host, &p.ops)?;
             }
             Recovery::TakenBackAndRedone
         }
         Action::Apply => {
-            let spec = spec()?;
+            let spec = jail::load_defined(host, name, cfg)?;
             let plans = plans(host, cfg, std::slice::from_ref(&spec))?;
             for p in plans.iter().filter(|p| p.restart.is_empty()) {
                 crate::exec::run(host, &p.ops)?;

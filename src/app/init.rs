@@ -43,8 +43,9 @@ pub fn init(host: &mut dyn Host, req: &InitRequest) -> Result<Initialised, Error
     let _lock = if req.dry_run { None } else { Some(crate::state::lock::host(host)?) };
     if !req.dry_run {
         // What a killed init left half-written of brig.toml.
-        let dir = host.local_path(Path::new(CONFIG_PATH).parent().unwrap_or(Path::new("/")));
-        remove_leftovers(&dir, |e| temp_of(e) == Some("brig.toml")).map_err(|e| ConfigError::io(&dir, e))?;
+        let dir = Path::new(CONFIG_PATH).parent().unwrap_or(Path::new("/"));
+        remove_leftovers(host, dir, |e| temp_of(e) == Some("brig.toml"))
+            .map_err(|e| ConfigError::io(host.local_path(dir), e))?;
     }
     // A broken config can only be replaced deliberately.
     let existing = match HostConfig::load(host) {

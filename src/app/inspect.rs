@@ -102,11 +102,11 @@ fn definition(s: &JailSpec) -> Definition {
 /// One jail: its definition, live parameters, datasets and mounts.
 pub fn info(host: &dyn Host, name: &JailName) -> Result<JailInfo, Error> {
     let cfg = super::config(host)?;
-    let path = host.local_path(&definition_path(name));
-    if !path.exists() {
+    let path = definition_path(name);
+    if !host.exists(&path) {
         return Err(NotFound::Jail(name.clone()).into());
     }
-    let spec = jail::load(&path, name, &cfg)?;
+    let spec = jail::load_defined(host, name, &cfg)?;
     let running = host.jail_find(name.as_str())?;
     let mut live = BTreeMap::new();
     if let Some(j) = &running {
@@ -197,17 +197,14 @@ pub fn list(host: &dyn Host) -> Result<Vec<Listed>, Error> {
         }
     }
     let state_of = |j: &LiveJail| if j.dying { "dying" } else { "running" };
-    let mut files: Vec<(JailName, std::path::PathBuf)> = jail::definition_files(host)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| jail::name_of(&p).map(|n| (n, p)))
-        .collect();
-    files.sort();
+    let mut names: Vec<JailName> =
+        jail::definition_files(host).unwrap_or_default().iter().filter_map(|p| jail::name_of(p)).collect();
+    names.sort();
     let mut rows = Vec::new();
-    for (name, path) in &files {
+    for name in &names {
         let running = live.get(name.as_str());
         let state = running.map_or("stopped", state_of);
-        rows.push(match jail::load(path, name, &cfg) {
+        rows.push(match jail::load_defined(host, name, &cfg) {
             Ok(spec) => Listed {
                 name: name.to_string(),
                 state: state.into(),
@@ -244,7 +241,7 @@ pub fn list(host: &dyn Host) -> Result<Vec<Listed>, Error> {
         });
     }
     for (n, j) in &live {
-        if !files.iter().any(|(name, _)| name.as_str() == n) {
+        if !names.iter().any(|name| name.as_str() == n) {
             rows.push(Listed {
                 name: n.clone(),
                 state: state_of(j).into(),

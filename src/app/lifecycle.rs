@@ -198,7 +198,6 @@ pub fn stop_one(
 /// definition too (what destroy does, and how an interrupted create is
 /// taken back; without it, how an interrupted provisioning apply is).
 pub fn remove(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, definition: bool) -> Result<(), Error> {
-    let def_path = host.local_path(&definition_path(name));
     let running = host.jail_find(name.as_str())?;
     let dying = match running {
         Some(_) => None,
@@ -216,7 +215,7 @@ pub fn remove(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, definition
         mounts: &mounts,
         interfaces: &interfaces,
         dataset_exists: observe::dataset_exists(host, jail_plan::dataset(cfg, name).as_str())?,
-        definition_exists: definition && def_path.exists(),
+        definition_exists: definition && host.exists(&definition_path(name)),
     };
     crate::exec::run(host, &jail_plan::destroy(cfg, name, &seen))?;
     Ok(())

@@ -16,7 +16,6 @@ use crate::model::limits::Limit;
 use crate::model::JailName;
 use crate::plan::apply::Note;
 use crate::plan::{cpu_list, Op};
-use crate::state::atomic;
 use crate::state::journal::{self, Action};
 use crate::state::layout::definition_path;
 
@@ -73,11 +72,10 @@ fn usage(host: &dyn Host, name: &str) -> Result<Option<BTreeMap<String, u64>>, E
 }
 
 fn defined(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> Result<JailSpec, Error> {
-    let path = host.local_path(&definition_path(name));
-    if !path.exists() {
+    if !host.exists(&definition_path(name)) {
         return Err(NotFound::Jail(name.clone()).into());
     }
-    Ok(jail::load(&path, name, cfg)?)
+    Ok(jail::load_defined(host, name, cfg)?)
 }
 
 pub fn show(host: &dyn Host, name: &JailName) -> Result<Limits, Error> {
@@ -110,8 +108,10 @@ pub fn change(host: &mut dyn Host, name: &JailName, change: &Change, report: &dy
     let cfg = super::config(host)?;
     let _lock = guard(host, &cfg, &[name], report)?;
     defined(host, &cfg, name)?;
-    let path = host.local_path(&definition_path(name));
-    let old = crate::config::read_text(&path)?;
+    let machine_path = definition_path(name);
+    let old = crate::config::read_machine_text(host, &machine_path)?;
+    // Named in errors as the host shows it.
+    let path = host.local_path(&machine_path);
     let mut doc = old
         .parse::<toml_edit::DocumentMut>()
         .map_err(|e| ConfigError::at(&path, &old, e.span().map_or(0, |s| s.start), e.message().to_string()))?;
@@ -139,8 +139,8 @@ pub fn change(host: &mut dyn Host, name: &JailName, change: &Change, report: &dy
     // brig killed before the rules follow leaves an entry, and recovery
     // brings the rules in line with the new definition.
     journal::around(host, name, Action::Apply, |host| {
-        atomic::write(&path, text.as_bytes(), 0o600).map_err(|e| ConfigError::io(&path, e))?;
-        live(host, &cfg, &spec, &path, &old, report)
+        host.write_file(&machine_path, text.as_bytes(), 0o600).map_err(|e| ConfigError::io(&path, e))?;
+        live(host, &cfg, &spec, &machine_path, &old, report)
     })
 }
 
@@ -174,7 +174,7 @@ fn live(
         .collect();
     if let Err(e) = crate::exec::run(host, &ops) {
         // The running jail is as it was: so must its definition be.
-        atomic::write(path, old.as_bytes(), 0o600).map_err(|e| ConfigError::io(path, e))?;
+        host.write_file(path, old.as_bytes(), 0o600).map_err(|e| ConfigError::io(host.local_path(path), e))?;
         return Err(Refused::LimitsFailed { jail: name.clone(), cause: Box::new(e) }.into());
     }
     for n in plans.iter().flat_map(|p| p.notes.iter()).filter(|n| matches!(n, Note::LimitsOff { .. })) {

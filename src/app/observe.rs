@@ -2,7 +2,6 @@
 //! a handful of calls per command, never a process per jail.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::HostConfig;
@@ -46,11 +45,8 @@ pub fn init(host: &dyn Host, want: &HostConfig) -> HostResult<InitObserved> {
     };
     let releases = exists(&want.releases())?;
     let jails = exists(&want.jails())?;
-    let local = |p: &Path| host.local_path(p);
-    let jails_mode = std::fs::symlink_metadata(local(&want.jails_dir()))
-        .ok()
-        .filter(|m| m.is_dir())
-        .map(|m| m.permissions().mode() & 0o7777);
+    let jails_dir = want.jails_dir();
+    let jails_mode = if host.is_dir(&jails_dir) { host.file_mode(&jails_dir).ok() } else { None };
     let config_path = Path::new(CONFIG_PATH);
     Ok(InitObserved {
         pool_exists,
@@ -59,10 +55,10 @@ pub fn init(host: &dyn Host, want: &HostConfig) -> HostResult<InitObserved> {
         releases,
         jails,
         jails_mode,
-        config: std::fs::read_to_string(local(config_path)).ok(),
-        config_dir: local(config_path.parent().unwrap_or(Path::new("/"))).is_dir(),
-        jails_config_dir: local(Path::new(JAILS_DIR)).is_dir(),
-        mountpoint_occupied: std::fs::read_dir(local(&want.mountpoint)).is_ok_and(|mut d| d.next().is_some()),
+        config: crate::config::read_machine_text(host, config_path).ok(),
+        config_dir: host.is_dir(config_path.parent().unwrap_or(Path::new("/"))),
+        jails_config_dir: host.is_dir(Path::new(JAILS_DIR)),
+        mountpoint_occupied: host.list_dir(&want.mountpoint).is_ok_and(|names| !names.is_empty()),
     })
 }
 
@@ -159,8 +155,7 @@ pub fn machine(host: &dyn Host, cfg: &HostConfig) -> HostResult<Machine> {
 /// The record of a jail's start, if there is one. A record that cannot be
 /// read as one counts as empty, so the next stop still removes it.
 pub fn started(host: &dyn Host, name: &crate::model::JailName) -> Option<crate::plan::run::Started> {
-    let path = host.local_path(&crate::plan::run::started_path(name));
-    let text = crate::state::bounded::read(&path, crate::state::bounded::CONFIG_LIMIT).ok()?;
+    let text = host.read_file(&crate::plan::run::started_path(name), crate::state::bounded::CONFIG_LIMIT).ok()?;
     Some(serde_json::from_slice(&text).unwrap_or_default())
 }
 

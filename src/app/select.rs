@@ -7,7 +7,6 @@ use crate::host::Host;
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::order::start_order;
-use crate::state::layout::definition_path;
 
 /// The jails a command is asked about: the names given, or every defined
 /// jail with `all`.
@@ -78,8 +77,7 @@ pub fn load(
     let mut specs = Vec::new();
     let mut broken = Vec::new();
     for name in names {
-        let path = host.local_path(&definition_path(&name));
-        match jail::load(&path, &name, cfg) {
+        match jail::load_defined(host, &name, cfg) {
             Ok(spec) => specs.push(spec),
             Err(ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 if super::observe::started(host, &name).is_some() {
@@ -112,7 +110,7 @@ pub fn others(host: &dyn Host, cfg: &HostConfig, me: &JailName) -> Vec<JailSpec>
         .unwrap_or_default()
         .into_iter()
         .filter_map(|p| jail::name_of(&p).filter(|n| n != me).map(|n| (p, n)))
-        .filter_map(|(p, n)| jail::load(&p, &n, cfg).ok())
+        .filter_map(|(_, n)| jail::load_defined(host, &n, cfg).ok())
         .collect()
 }
 
@@ -123,7 +121,7 @@ pub fn every(host: &dyn Host, cfg: &HostConfig) -> (Vec<JailSpec>, Vec<(JailName
     let mut invalid = Vec::new();
     for path in jail::definition_files(host).unwrap_or_default() {
         let Some(name) = jail::name_of(&path) else { continue };
-        match jail::load(&path, &name, cfg) {
+        match jail::load_defined(host, &name, cfg) {
             Ok(s) => specs.push(s),
             Err(e) => invalid.push((name, e.into())),
         }

@@ -265,9 +265,9 @@ impl HostConfig {
     /// Reads brig.toml from the managed machine. `Ok(None)` when brig has
     /// not been initialised.
     pub fn load(host: &dyn Host) -> Result<Option<HostConfig>, ConfigError> {
-        let path = host.local_path(Path::new(crate::state::layout::CONFIG_PATH));
-        match super::read_text(&path) {
-            Ok(text) => HostConfig::parse(&path, &text).map(Some),
+        let path = Path::new(crate::state::layout::CONFIG_PATH);
+        match super::read_machine_text(host, path) {
+            Ok(text) => HostConfig::parse(&host.local_path(path), &text).map(Some),
             Err(ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

@@ -97,34 +97,13 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     })
 }
 
-/// Reads a definition file: not UTF-8, a directory or an unreadable file
-/// is one clear error naming it.
-pub fn read(path: &Path) -> Result<(String, RawJail), ConfigError> {
-    let text = read_text(path)?;
-    let raw = parse(path, &text)?;
-    Ok((text, raw))
-}
-
-/// Every `*.toml` in the jails directory of the managed machine (local
-/// paths, in name order), leaving out brig's own dotfiles (edit copies).
-/// A missing directory has none.
+/// Every `*.toml` in the jails directory of the managed machine (paths
+/// of the machine, in name order), leaving out brig's own dotfiles (edit
+/// copies). A missing directory has none.
 pub fn definition_files(host: &dyn crate::host::Host) -> Result<Vec<std::path::PathBuf>, ConfigError> {
-    let dir = host.local_path(Path::new(crate::state::layout::JAILS_DIR));
-    let rd = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(ConfigError::io(dir, e)),
-    };
-    let mut out: Vec<std::path::PathBuf> = rd
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "toml")
-                && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    out.sort();
-    Ok(out)
+    let dir = Path::new(crate::state::layout::JAILS_DIR);
+    let names = host.list_dir(dir).map_err(|e| ConfigError::io(host.local_path(dir), e))?;
+    Ok(names.iter().filter(|n| n.ends_with(".toml") && !n.starts_with('.')).map(|n| dir.join(n)).collect())
 }
 
 /// The jail a definition file is for, from its name (`web.toml` -> web).
@@ -132,10 +111,18 @@ pub fn name_of(path: &Path) -> Option<JailName> {
     JailName::parse(&path.file_stem()?.to_string_lossy()).ok()
 }
 
-/// Reads and validates the definition of jail `name` at `path` (a local
-/// path). Every error names the file, line and column.
+/// Reads and validates the definition of jail `name` at `path` (a file
+/// on this machine, such as `brig validate FILE` names). Every error
+/// names the file, line and column.
 pub fn load(path: &Path, name: &JailName, host: &HostConfig) -> Result<JailSpec, ConfigError> {
     check(path, &read_text(path)?, name, host)
+}
+
+/// Reads and validates jail `name`'s definition on the managed machine.
+pub fn load_defined(host: &dyn crate::host::Host, name: &JailName, cfg: &HostConfig) -> Result<JailSpec, ConfigError> {
+    let path = crate::state::layout::definition_path(name);
+    let text = super::read_machine_text(host, &path)?;
+    check(&host.local_path(&path), &text, name, cfg)
 }
 
 /// Validates the text of jail `name`'s definition (shown as `path`), as

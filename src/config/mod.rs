@@ -18,6 +18,22 @@ pub use host::HostConfig;
 pub fn read_text(path: &std::path::Path) -> Result<String, ConfigError> {
     let bytes = crate::state::bounded::read(path, crate::state::bounded::CONFIG_LIMIT)
         .map_err(|e| ConfigError::io(path, e.into()))?;
+    text_of(path, bytes)
+}
+
+/// `read_text` of a file of the managed machine, read through the host.
+/// Errors name it as `Host::local_path` shows it: the file itself on
+/// FreeBSD, its place in the directory of a simulated host.
+pub fn read_machine_text(host: &dyn crate::host::Host, path: &std::path::Path) -> Result<String, ConfigError> {
+    let shown = host.local_path(path);
+    let bytes =
+        host.read_file(path, crate::state::bounded::CONFIG_LIMIT).map_err(|e| ConfigError::io(&shown, e.into()))?;
+    text_of(&shown, bytes)
+}
+
+/// The bytes of a configuration file as UTF-8 text, or the error naming
+/// the first bad byte.
+fn text_of(path: &std::path::Path, bytes: Vec<u8>) -> Result<String, ConfigError> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let before = std::str::from_utf8(&e.as_bytes()[..valid]).unwrap_or_default();

@@ -41,13 +41,12 @@ fn description(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The administrator's template files (paths of the managed machine, in
+/// name order).
 fn local_files(host: &dyn Host) -> Vec<PathBuf> {
-    let dir = host.local_path(Path::new(crate::state::layout::TEMPLATES_DIR));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect())
-        .unwrap_or_default();
-    files.sort();
-    files
+    let dir = Path::new(crate::state::layout::TEMPLATES_DIR);
+    let names = host.list_dir(dir).unwrap_or_default();
+    names.iter().filter(|n| n.ends_with(".toml")).map(|n| dir.join(n)).collect()
 }
 
 /// Every template, by name; a local file hides a shipped template of the
@@ -56,8 +55,10 @@ pub fn list(host: &dyn Host) -> Vec<Template> {
     let mut out: Vec<Template> = Vec::new();
     for p in local_files(host) {
         let Some(name) = p.file_stem().map(|s| s.to_string_lossy().into_owned()) else { continue };
-        let text = std::fs::read_to_string(&p).unwrap_or_default();
-        out.push(Template { description: description(&text), name, source: p.display().to_string(), text });
+        // Bounded, and never through a symlink, as every configuration file.
+        let text = super::read_machine_text(host, &p).unwrap_or_default();
+        let source = host.local_path(&p).display().to_string();
+        out.push(Template { description: description(&text), name, source, text });
     }
     for (name, text) in SHIPPED {
         if !out.iter().any(|t| t.name == *name) {

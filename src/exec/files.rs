@@ -2,17 +2,16 @@
 //! inside a jail root written without following the jail's symlinks, and
 //! brig's own files on the host (definitions, records, directories).
 
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{Notice, StepError};
 use crate::host::Host;
 use crate::model::release::{Archive, Budget};
 use crate::model::DatasetName;
-use crate::state::atomic;
 use crate::state::beneath::Root;
+use crate::state::bounded::CONFIG_LIMIT;
 
-/// How a file step is taken back.
+/// How a file step is taken back (paths of the managed machine).
 pub(super) enum Undo {
     Chmod(PathBuf, u32),
     RemoveDirs(Vec<PathBuf>),
@@ -20,23 +19,24 @@ pub(super) enum Undo {
     Restore(PathBuf, Option<(Vec<u8>, u32)>),
 }
 
-pub(super) fn undo(u: Undo) -> Result<(), StepError> {
+pub(super) fn undo(host: &dyn Host, u: Undo) -> Result<(), StepError> {
     match u {
-        Undo::Chmod(p, mode) => std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).map_err(io(&p)),
-        Undo::RemoveDirs(dirs) => dirs.iter().try_for_each(|d| std::fs::remove_dir(d).map_err(io(d))),
-        Undo::Restore(p, Some((old, mode))) => atomic::write(&p, &old, mode).map_err(io(&p)),
-        Undo::Restore(p, None) => std::fs::remove_file(&p).map_err(io(&p)),
+        Undo::Chmod(p, mode) => host.set_dir_mode(&p, mode).map_err(io(host, &p)),
+        Undo::RemoveDirs(dirs) => dirs.iter().rev().try_for_each(|d| host.remove_dir(d).map_err(io(host, d))),
+        Undo::Restore(p, Some((old, mode))) => host.write_file(&p, &old, mode).map_err(io(host, &p)),
+        Undo::Restore(p, None) => host.remove_file(&p).map_err(io(host, &p)),
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StepError + '_ {
-    move |source| StepError::Io { path: path.to_path_buf(), source }
+/// An I/O failure at `path` of the machine, named as the host shows it.
+fn io<'a>(host: &'a dyn Host, path: &'a Path) -> impl FnOnce(std::io::Error) -> StepError + 'a {
+    move |source| StepError::Io { path: host.local_path(path), source }
 }
 
 /// The root directory of a mounted dataset, opened for symlink-safe work.
 pub(super) fn dataset_root(host: &dyn Host, dataset: &DatasetName) -> Result<Root, StepError> {
     let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
-    Ok(Root::open(&host.local_path(Path::new(&mp)))?)
+    Ok(host.open_root(Path::new(&mp))?)
 }
 
 /// Unpacks each archive into the dataset, within `budget`, checking that
@@ -104,72 +104,45 @@ pub fn set_rc_vars(text: &str, vars: &[(String, String)]) -> String {
 /// A host file into the jail root, with its mode. A host without the file
 /// (no /etc/localtime means UTC) gives the jail none either.
 pub(super) fn copy_into_jail(host: &dyn Host, dataset: &DatasetName, from: &Path, to: &Path) -> Result<(), StepError> {
-    let local = host.local_path(from);
-    let data = match std::fs::read(&local) {
+    let data = match host.read_file(from, CONFIG_LIMIT) {
         Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(StepError::Io { path: local, source: e }),
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(e) => return Err(io(host, from)(e.into())),
     };
-    let mode = std::fs::metadata(&local).map_err(io(&local))?.permissions().mode() & 0o777;
+    let mode = host.file_mode(from).map_err(io(host, from))? & 0o777;
     let rel = to.strip_prefix("/").unwrap_or(to);
     dataset_root(host, dataset)?.write_atomic(rel, &data, mode)?;
     Ok(())
 }
 
 pub(super) fn remove(host: &dyn Host, path: &Path) -> Result<(), StepError> {
-    let local = host.local_path(path);
-    match std::fs::remove_file(&local) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StepError::Io { path: local, source: e }),
-        _ => Ok(()),
-    }
+    host.remove_file(path).map_err(io(host, path))
 }
 
 pub(super) fn chmod(host: &dyn Host, path: &Path, mode: u32) -> Result<Undo, StepError> {
-    let local = host.local_path(path);
-    let meta = std::fs::symlink_metadata(&local).map_err(io(&local))?;
-    if !meta.is_dir() {
-        return Err(StepError::Io { path: local, source: std::io::Error::other("not a directory") });
-    }
-    std::fs::set_permissions(&local, std::fs::Permissions::from_mode(mode)).map_err(io(&local))?;
-    Ok(Undo::Chmod(local, meta.permissions().mode() & 0o7777))
+    let old = host.file_mode(path).map_err(io(host, path))?;
+    host.set_dir_mode(path, mode).map_err(io(host, path))?;
+    Ok(Undo::Chmod(path.to_path_buf(), old))
 }
 
 /// The directory and its missing parents, each with `mode`; undone by
 /// removing the ones it made.
 pub(super) fn make_dir(host: &dyn Host, path: &Path, mode: u32) -> Result<Undo, StepError> {
-    let local = host.local_path(path);
-    let mut missing = Vec::new();
-    let mut cur = local.as_path();
-    while !cur.exists() {
-        missing.push(cur.to_path_buf());
-        match cur.parent() {
-            Some(p) => cur = p,
-            None => break,
-        }
-    }
-    for dir in missing.iter().rev() {
-        std::fs::create_dir(dir).map_err(io(dir))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).map_err(io(dir))?;
-    }
-    Ok(Undo::RemoveDirs(missing))
+    Ok(Undo::RemoveDirs(host.make_dirs(path, mode).map_err(io(host, path))?))
 }
 
 /// Replaces the file atomically; undone by putting the old one back.
 pub(super) fn write(host: &dyn Host, path: &Path, contents: &str, mode: u32) -> Result<Undo, StepError> {
-    let local = host.local_path(path);
-    let old = match std::fs::read(&local) {
-        Ok(b) => {
-            let mode = std::fs::metadata(&local).map_err(io(&local))?.permissions().mode() & 0o7777;
-            Some((b, mode))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(StepError::Io { path: local, source: e }),
+    let old = match host.read_file(path, CONFIG_LIMIT) {
+        Ok(b) => Some((b, host.file_mode(path).map_err(io(host, path))?)),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(io(host, path)(e.into())),
     };
     // Missing parents (/var/db/brig/started on first use) are made
     // private; they stay when the write is undone.
-    if let Some(parent) = local.parent().filter(|p| !p.exists()) {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(io(parent))?;
+    if let Some(parent) = path.parent() {
+        host.make_dirs(parent, 0o700).map_err(io(host, parent))?;
     }
-    atomic::write(&local, contents.as_bytes(), mode).map_err(io(&local))?;
-    Ok(Undo::Restore(local, old))
+    host.write_file(path, contents.as_bytes(), mode).map_err(io(host, path))?;
+    Ok(Undo::Restore(path.to_path_buf(), old))
 }

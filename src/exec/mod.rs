@@ -78,7 +78,7 @@ fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
     match u {
         Undo::Nothing => Ok(()),
         Undo::Zfs(u) => zfs::undo(host, u),
-        Undo::Files(u) => files::undo(u),
+        Undo::Files(u) => files::undo(host, u),
         Undo::Mounts(u) => mounts::undo(host, u),
         Undo::Network(u) => network::undo(host, u),
         Undo::Jail(u) => jail::undo(host, u),

@@ -14,6 +14,7 @@
 
 pub mod capture;
 pub mod error;
+pub mod files;
 #[cfg(target_os = "freebsd")]
 pub mod freebsd;
 pub mod jexec;
@@ -24,6 +25,9 @@ use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
+
+use crate::state::beneath::{BeneathError, Root};
+use crate::state::bounded::ReadError;
 
 pub use error::{HostError, HostResult};
 pub use nix::errno::Errno;
@@ -123,6 +127,81 @@ pub trait Host {
     /// Where a path of the managed machine lives on the machine brig runs
     /// on: the path itself on FreeBSD, `DIR/path` for the sim.
     fn local_path(&self, path: &Path) -> PathBuf;
+
+    // --- brig's own files (paths of the managed machine) -----------------
+
+    /// A regular file, never through a symlink, at most `limit` bytes.
+    fn read_file(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+        crate::state::bounded::read(&self.local_path(path), limit)
+    }
+
+    /// The permission bits of a file or directory.
+    fn file_mode(&self, path: &Path) -> std::io::Result<u32> {
+        files::mode(&self.local_path(path))
+    }
+
+    /// Replaces a file atomically with `contents`, created with `mode`.
+    fn write_file(&self, path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
+        crate::state::atomic::write(&self.local_path(path), contents, mode)
+    }
+
+    /// Removes a file; one that is not there is not an error.
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        files::remove(&self.local_path(path))
+    }
+
+    /// Makes one directory with exactly `mode`.
+    fn make_dir(&self, path: &Path, mode: u32) -> std::io::Result<()> {
+        files::make_dir(&self.local_path(path), mode)
+    }
+
+    /// Makes a directory and its missing parents, each with `mode`; the
+    /// ones it made, outermost first. One that another process makes
+    /// meanwhile (the jails of a boot wave start side by side) is theirs.
+    fn make_dirs(&self, path: &Path, mode: u32) -> std::io::Result<Vec<PathBuf>> {
+        let mut missing: Vec<&Path> = path.ancestors().take_while(|p| !self.exists(p)).collect();
+        missing.reverse();
+        let mut made = Vec::new();
+        for dir in missing {
+            match self.make_dir(dir, mode) {
+                Ok(()) => made.push(dir.to_path_buf()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && self.is_dir(dir) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(made)
+    }
+
+    /// Removes an empty directory.
+    fn remove_dir(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::remove_dir(self.local_path(path))
+    }
+
+    /// Sets the permission bits of a directory.
+    fn set_dir_mode(&self, path: &Path, mode: u32) -> std::io::Result<()> {
+        files::set_dir_mode(&self.local_path(path), mode)
+    }
+
+    /// The names in a directory, sorted; a missing directory has none.
+    fn list_dir(&self, path: &Path) -> std::io::Result<Vec<String>> {
+        files::list(&self.local_path(path))
+    }
+
+    /// Whether `path` is a directory (a symlink to one is not).
+    fn is_dir(&self, path: &Path) -> bool {
+        std::fs::symlink_metadata(self.local_path(path)).is_ok_and(|m| m.is_dir())
+    }
+
+    /// Whether anything is at `path` (a symlink counts, unfollowed).
+    fn exists(&self, path: &Path) -> bool {
+        std::fs::symlink_metadata(self.local_path(path)).is_ok()
+    }
+
+    /// Opens a directory (a dataset's mountpoint, a jail root) for work
+    /// beneath it that never follows a symlink.
+    fn open_root(&self, path: &Path) -> Result<Root, BeneathError> {
+        Root::open(&self.local_path(path))
+    }
 
     // --- jails: jail_set(2), jail_get(2), jail_remove(2) -----------------
 

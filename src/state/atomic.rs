@@ -37,20 +37,17 @@ pub fn temp_of(entry: &str) -> Option<&str> {
     (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(name)
 }
 
-/// Removes the entries of `dir` that `leftover` picks, in one pass over
-/// the directory (a batch of jails costs one read, not one per jail); a
-/// missing directory has none. Only names go: remove_file never follows
-/// a symlink.
-pub fn remove_leftovers(dir: &Path, leftover: impl Fn(&str) -> bool) -> std::io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    for e in entries.flatten() {
-        if leftover(&e.file_name().to_string_lossy()) {
-            std::fs::remove_file(e.path())?;
-        }
+/// Removes the entries of `dir` (of the managed machine) that `leftover`
+/// picks, in one pass over the directory (a batch of jails costs one
+/// read, not one per jail); a missing directory has none. Only names go:
+/// remove_file never follows a symlink.
+pub fn remove_leftovers(
+    host: &dyn crate::host::Host,
+    dir: &Path,
+    leftover: impl Fn(&str) -> bool,
+) -> std::io::Result<()> {
+    for name in host.list_dir(dir)?.iter().filter(|n| leftover(n)) {
+        host.remove_file(&dir.join(name))?;
     }
     Ok(())
 }

@@ -30,6 +30,17 @@ pub struct BeneathError {
     pub errno: Option<Errno>,
 }
 
+impl BeneathError {
+    /// An I/O error at `path`.
+    pub fn from_io(path: &Path, e: std::io::Error) -> BeneathError {
+        BeneathError {
+            path: path.display().to_string(),
+            why: e.to_string(),
+            errno: e.raw_os_error().map(Errno::from_raw),
+        }
+    }
+}
+
 fn err(path: &Path, errno: Errno) -> BeneathError {
     let why = match errno {
         Errno::ELOOP | Errno::EMLINK => "a component is a symbolic link; refusing to follow it".to_string(),
@@ -74,6 +85,10 @@ fn mode_of(bits: u32) -> Mode {
 pub struct Root {
     fd: OwnedFd,
     path: PathBuf,
+    /// On a read-only filesystem: every write is EROFS. The kernel says so
+    /// itself on FreeBSD; the simulated host opens such roots with
+    /// `open_read_only` so that a write there fails as it would.
+    read_only: bool,
 }
 
 const DIR_FLAGS: OFlag = OFlag::O_RDONLY.union(OFlag::O_DIRECTORY).union(OFlag::O_NOFOLLOW).union(OFlag::O_CLOEXEC);
@@ -84,11 +99,25 @@ impl Root {
     pub fn open(path: &Path) -> Result<Root, BeneathError> {
         let fd = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| err(path, e))?;
-        Ok(Root { fd, path: path.to_path_buf() })
+        Ok(Root { fd, path: path.to_path_buf(), read_only: false })
+    }
+
+    /// Opens a root on a read-only filesystem: reads work, every write is
+    /// EROFS.
+    pub fn open_read_only(path: &Path) -> Result<Root, BeneathError> {
+        Ok(Root { read_only: true, ..Root::open(path)? })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// EROFS for a write beneath a read-only root.
+    fn writable(&self, rel: &Path) -> Result<(), BeneathError> {
+        if self.read_only {
+            return Err(err(rel, Errno::EROFS));
+        }
+        Ok(())
     }
 
     /// Opens the directory holding `rel`'s last component, walking each
@@ -114,16 +143,13 @@ impl Root {
     }
 
     fn dup(&self) -> Result<OwnedFd, BeneathError> {
-        self.fd.try_clone().map_err(|e| BeneathError {
-            path: self.path.display().to_string(),
-            why: e.to_string(),
-            errno: e.raw_os_error().map(Errno::from_raw),
-        })
+        self.fd.try_clone().map_err(|e| BeneathError::from_io(&self.path, e))
     }
 
     /// Creates (or truncates) a regular file beneath the root and returns it
     /// for writing; a symlink in its place is refused.
     pub fn create_file(&self, rel: &Path, mode: u32) -> Result<std::fs::File, BeneathError> {
+        self.writable(rel)?;
         let (dir, name) = self.parent_of(rel, true)?;
         let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         let fd = openat(dir.as_fd(), name, flags, mode_of(mode & 0o777)).map_err(|e| err(rel, e))?;
@@ -161,6 +187,7 @@ impl Root {
     /// same directory, fsync, then renameat over the name (which replaces a
     /// planted symlink itself, never its target).
     pub fn write_atomic(&self, rel: &Path, contents: &[u8], mode: u32) -> Result<(), BeneathError> {
+        self.writable(rel)?;
         use std::io::Write;
         let (dir, name) = self.parent_of(rel, true)?;
         let tmp = format!(".{}.brig-{}", name.to_string_lossy(), std::process::id());
@@ -188,12 +215,9 @@ impl Root {
     /// into this root: modes, owners, symlinks and hard links kept, nothing
     /// followed on either side.
     pub fn copy_tree_from(&self, src: &Path) -> Result<(), BeneathError> {
+        self.writable(Path::new("."))?;
         use std::os::unix::fs::MetadataExt;
-        let io = |p: &Path, e: std::io::Error| BeneathError {
-            path: p.display().to_string(),
-            why: e.to_string(),
-            errno: e.raw_os_error().map(Errno::from_raw),
-        };
+        let io = BeneathError::from_io;
         let mut links: std::collections::HashMap<(u64, u64), PathBuf> = std::collections::HashMap::new();
         let mut stack = vec![PathBuf::new()];
         while let Some(rel) = stack.pop() {
@@ -233,6 +257,7 @@ impl Root {
     /// Creates a directory (and its parents); an existing directory is fine,
     /// an existing symlink is not.
     pub fn create_dir(&self, rel: &Path, mode: u32) -> Result<(), BeneathError> {
+        self.writable(rel)?;
         let (dir, name) = self.parent_of(rel, true)?;
         match mkdirat(dir.as_fd(), name, mode_of(mode & 0o777)) {
             Ok(()) => Ok(()),
@@ -245,6 +270,7 @@ impl Root {
 
     /// Creates a symlink `rel -> target` (the target is stored, not followed).
     pub fn symlink(&self, rel: &Path, target: &Path) -> Result<(), BeneathError> {
+        self.writable(rel)?;
         let (dir, name) = self.parent_of(rel, true)?;
         symlinkat(target, dir.as_fd(), name).map_err(|e| err(rel, e))
     }
@@ -252,6 +278,7 @@ impl Root {
     /// Creates a hard link `rel` to the existing file `existing`, both
     /// beneath the root; neither path may pass through a symlink.
     pub fn hard_link(&self, existing: &Path, rel: &Path) -> Result<(), BeneathError> {
+        self.writable(rel)?;
         let (from_dir, from_name) = self.parent_of(existing, false)?;
         let (to_dir, to_name) = self.parent_of(rel, true)?;
         linkat(from_dir.as_fd(), from_name, to_dir.as_fd(), to_name, AtFlags::empty()).map_err(|e| err(rel, e))
@@ -263,6 +290,7 @@ impl Root {
     /// can give files away; brig always is on FreeBSD, and a user trying
     /// the simulated host without root keeps their own ownership.
     pub fn set_owner_mode(&self, rel: &Path, uid: u32, gid: u32, mode: Option<u32>) -> Result<(), BeneathError> {
+        self.writable(rel)?;
         let (dir, name) = self.parent_of(rel, false)?;
         if nix::unistd::geteuid().is_root() {
             fchownat(

@@ -13,7 +13,6 @@ use thiserror::Error;
 
 use crate::host::Host;
 use crate::model::JailName;
-use crate::state::atomic;
 
 /// What was being done to a jail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,21 +59,16 @@ pub fn path(name: &JailName) -> PathBuf {
     Path::new(crate::state::layout::JOURNAL_DIR).join(format!("{name}.json"))
 }
 
-fn path_of(host: &dyn Host, name: &JailName) -> PathBuf {
-    host.local_path(&path(name))
-}
-
 /// Records that `action` on `name` begins; `Open::finish` removes it.
 pub fn begin(host: &dyn Host, name: &JailName, action: Action) -> Result<Open, JournalError> {
-    let path = path_of(host, name);
-    let err = |source| JournalError { path: path.clone(), source };
-    if let Some(dir) = path.parent().filter(|d| !d.exists()) {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(err)?;
+    let path = path(name);
+    let err = |source| JournalError { path: host.local_path(&path), source };
+    if let Some(dir) = path.parent() {
+        host.make_dirs(dir, 0o700).map_err(err)?;
     }
     let entry = Entry { action, pid: std::process::id() };
     let text = serde_json::to_vec(&entry).map_err(|e| err(e.into()))?;
-    atomic::write(&path, &text, 0o600).map_err(err)?;
+    host.write_file(&path, &text, 0o600).map_err(err)?;
     Ok(Open { path })
 }
 
@@ -89,7 +83,7 @@ pub fn around<T, E: From<JournalError>>(
 ) -> Result<T, E> {
     let open = begin(host, name, action)?;
     let out = f(host);
-    open.finish()?;
+    open.finish(host)?;
     out
 }
 
@@ -102,11 +96,8 @@ pub struct Open {
 
 impl Open {
     /// The command ended (done, or failed and undone): the entry goes.
-    pub fn finish(self) -> Result<(), JournalError> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(JournalError { path: self.path, source: e }),
-            _ => Ok(()),
-        }
+    pub fn finish(self, host: &dyn Host) -> Result<(), JournalError> {
+        host.remove_file(&self.path).map_err(|source| JournalError { path: host.local_path(&self.path), source })
     }
 }
 
@@ -116,15 +107,15 @@ impl Open {
 /// at all (EACCES, EIO, not a regular file) is an error, never "nothing
 /// to recover".
 pub fn unfinished(host: &dyn Host, name: &JailName) -> Result<Option<Entry>, JournalError> {
-    let path = path_of(host, name);
-    match crate::state::bounded::read(&path, crate::state::bounded::CONFIG_LIMIT) {
+    let path = path(name);
+    match host.read_file(&path, crate::state::bounded::CONFIG_LIMIT) {
         Ok(text) => Ok(Some(serde_json::from_slice(&text).unwrap_or(Entry { action: Action::Apply, pid: 0 }))),
         Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(JournalError { path, source: e.into() }),
+        Err(e) => Err(JournalError { path: host.local_path(&path), source: e.into() }),
     }
 }
 
 /// Removes an entry once it has been recovered.
 pub fn clear(host: &dyn Host, name: &JailName) -> Result<(), JournalError> {
-    Open { path: path_of(host, name) }.finish()
+    Open { path: path(name) }.finish(host)
 }

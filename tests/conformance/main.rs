@@ -290,3 +290,48 @@ fn sysctls_are_read_and_refused_as_the_kernel_does() {
     assert_eq!(errno(t.host.sysctl_get("kern.nosuchsysctl")), Errno::ENOENT);
     assert_eq!(errno(t.host.sysctl_set("hw.ncpu", &SysctlValue::Int(1))), Errno::EPERM);
 }
+
+#[test]
+fn brigs_files_are_written_read_listed_and_refused_on_a_read_only_dataset() {
+    let mut t = Target::new("files");
+    let top = t.mountpoint().join("state");
+    let dir = top.join("deep");
+    assert_eq!(t.host.make_dirs(&dir, 0o700).expect("made"), vec![top.clone(), dir.clone()]);
+    assert!(t.host.is_dir(&dir));
+    assert_eq!(t.host.file_mode(&dir).expect("mode"), 0o700, "the umask does not apply");
+    assert_eq!(t.host.make_dir(&dir, 0o700).expect_err("exists").raw_os_error(), Some(libc::EEXIST));
+    let f = dir.join("a.json");
+    t.host.write_file(&f, b"{}", 0o600).expect("written");
+    assert_eq!(t.host.read_file(&f, 1024).expect("read"), b"{}");
+    assert_eq!(t.host.file_mode(&f).expect("mode"), 0o600);
+    assert!(t.host.read_file(&f, 1).is_err(), "a bound is a bound");
+    assert!(t.host.read_file(&dir, 1024).is_err(), "a directory is not read as a file");
+    assert_eq!(t.host.list_dir(&dir).expect("list"), vec!["a.json".to_string()]);
+    assert!(t.host.read_file(&dir.join("missing"), 10).expect_err("missing").is_not_found());
+    t.host.set_dir_mode(&dir, 0o755).expect("chmod");
+    assert_eq!(t.host.file_mode(&dir).expect("mode"), 0o755);
+    t.host.remove_file(&f).expect("removed");
+    t.host.remove_file(&f).expect("removing what is gone is no error");
+    t.host.remove_dir(&dir).expect("rmdir");
+    assert!(!t.host.exists(&dir));
+    // A read-only dataset: reads work; every write is EROFS (vfs_lookup.c
+    // for names made or removed, the filesystem for a chmod), but a name
+    // that is missing or already there is ENOENT or EEXIST first.
+    let ro = format!("{}/ro", t.dataset);
+    t.host.zfs_create(&ro, &[]).expect("created");
+    let ro_dir = t.mountpoint().join("ro");
+    t.host.write_file(&ro_dir.join("x"), b"x", 0o644).expect("writable before");
+    t.host.make_dir(&ro_dir.join("d"), 0o755).expect("writable before");
+    t.host.zfs_set(&ro, &[("readonly".into(), "on".into())]).expect("readonly");
+    let erofs = Some(libc::EROFS);
+    assert_eq!(t.host.write_file(&ro_dir.join("y"), b"y", 0o644).expect_err("ro").raw_os_error(), erofs);
+    assert_eq!(t.host.remove_file(&ro_dir.join("x")).expect_err("ro").raw_os_error(), erofs);
+    assert_eq!(t.host.make_dir(&ro_dir.join("e"), 0o755).expect_err("ro").raw_os_error(), erofs);
+    assert_eq!(t.host.set_dir_mode(&ro_dir.join("d"), 0o700).expect_err("ro").raw_os_error(), erofs);
+    t.host.remove_file(&ro_dir.join("nothing")).expect("a missing name is ENOENT first, which is no error");
+    assert_eq!(t.host.make_dir(&ro_dir.join("d"), 0o755).expect_err("exists").raw_os_error(), Some(libc::EEXIST));
+    assert_eq!(t.host.read_file(&ro_dir.join("x"), 10).expect("reads work"), b"x");
+    let root = t.host.open_root(&ro_dir).expect("opened");
+    assert_eq!(root.write_atomic(Path::new("z"), b"z", 0o644).expect_err("ro").errno, Some(Errno::EROFS));
+    assert_eq!(root.read_to_string(Path::new("x")).expect("read").as_deref(), Some("x"));
+}

@@ -42,6 +42,8 @@ use crate::host::{
     MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue,
 };
 use crate::kernel::encode;
+use crate::state::beneath::{BeneathError, Root};
+use crate::state::bounded::ReadError;
 use state::{SimRule, State, Store};
 
 /// What `BRIG_SIM_FAIL` asks for at one call.
@@ -70,6 +72,11 @@ pub struct SimStats {
     /// brig's own.
     #[serde(default)]
     pub commands_us: u64,
+    /// brig's reads and writes of files on the machine (its state, its
+    /// configuration, files it copies into jails), counted apart from
+    /// the kernel calls: they cannot be failed with BRIG_SIM_FAIL.
+    #[serde(default)]
+    pub files: u64,
 }
 
 pub struct SimHost {
@@ -256,6 +263,25 @@ impl SimHost {
         Ok(())
     }
 
+    /// Whether `path` of the machine is on a read-only filesystem.
+    fn read_only_at(&self, path: &Path) -> std::io::Result<bool> {
+        let cfg = &self.cfg;
+        self.timed(|| self.store.borrow_mut().read_with(|st| Ok(zfs::read_only_at(st, cfg, path))))
+            .map_err(|e| std::io::Error::from_raw_os_error(e.errno as i32))
+    }
+
+    /// Counts a write of brig's at `path` and refuses it on a read-only
+    /// filesystem, as FreeBSD does: vfs_lookup.c's lookup() answers EROFS
+    /// to a CREATE, DELETE or RENAME on a MNT_RDONLY mount, and a write
+    /// to an existing file is EROFS from the filesystem (zfs_write).
+    fn writable(&self, path: &Path) -> std::io::Result<()> {
+        self.calls.borrow_mut().files += 1;
+        if self.read_only_at(path)? {
+            return Err(std::io::Error::from_raw_os_error(libc::EROFS));
+        }
+        Ok(())
+    }
+
     fn stats_path(&self) -> PathBuf {
         self.simdir.join("stats.json")
     }
@@ -265,7 +291,7 @@ impl SimHost {
         let calls = std::mem::take(&mut *self.calls.borrow_mut());
         // A process that made no call (`brig debug sim-stats` itself)
         // leaves the counts alone, its own start-up time included.
-        if calls.ops.is_empty() && calls.spawned == 0 {
+        if calls.ops.is_empty() && calls.spawned == 0 && calls.files == 0 {
             return;
         }
         let Ok(store) = self.store.try_borrow() else { return };
@@ -278,13 +304,13 @@ impl SimHost {
             total.spawned += calls.spawned;
             total.sim_us += calls.sim_us;
             total.commands_us += calls.commands_us;
+            total.files += calls.files;
             if let Ok(text) = serde_json::to_vec_pretty(&total) {
                 let _ = crate::state::atomic::write(&self.stats_path(), &text, 0o644);
             }
         });
     }
 
-    /// The counts of every call made against this sim so far.
     /// What root inside jail `jid` does with `zfs mount NAME` on a dataset
     /// delegated to it; the kernel's rules apply (zfs::mount_in_jail).
     /// Not part of `Host`: brig never mounts for the jail, tests act as
@@ -424,6 +450,72 @@ impl Host for SimHost {
 
     fn local_path(&self, path: &Path) -> PathBuf {
         fs::local(&self.dir, path)
+    }
+
+    fn read_file(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+        self.calls.borrow_mut().files += 1;
+        crate::state::bounded::read(&self.local_path(path), limit)
+    }
+
+    fn file_mode(&self, path: &Path) -> std::io::Result<u32> {
+        self.calls.borrow_mut().files += 1;
+        crate::host::files::mode(&self.local_path(path))
+    }
+
+    fn write_file(&self, path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
+        self.writable(path)?;
+        crate::state::atomic::write(&self.local_path(path), contents, mode)
+    }
+
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        // lookup() finds the name before it checks the filesystem: a name
+        // that is not there is ENOENT (no error here), not EROFS.
+        if !self.exists(path) {
+            return Ok(());
+        }
+        self.writable(path)?;
+        crate::host::files::remove(&self.local_path(path))
+    }
+
+    fn make_dir(&self, path: &Path, mode: u32) -> std::io::Result<()> {
+        // An existing name is EEXIST even on a read-only filesystem:
+        // lookup() only answers EROFS for a CREATE of a missing name.
+        if self.exists(path) {
+            return Err(std::io::Error::from_raw_os_error(libc::EEXIST));
+        }
+        self.writable(path)?;
+        crate::host::files::make_dir(&self.local_path(path), mode)
+    }
+
+    fn remove_dir(&self, path: &Path) -> std::io::Result<()> {
+        if !self.exists(path) {
+            return Err(std::io::Error::from_raw_os_error(libc::ENOENT));
+        }
+        self.writable(path)?;
+        std::fs::remove_dir(self.local_path(path))
+    }
+
+    fn set_dir_mode(&self, path: &Path, mode: u32) -> std::io::Result<()> {
+        if !self.exists(path) {
+            return Err(std::io::Error::from_raw_os_error(libc::ENOENT));
+        }
+        self.writable(path)?;
+        crate::host::files::set_dir_mode(&self.local_path(path), mode)
+    }
+
+    fn list_dir(&self, path: &Path) -> std::io::Result<Vec<String>> {
+        self.calls.borrow_mut().files += 1;
+        crate::host::files::list(&self.local_path(path))
+    }
+
+    fn open_root(&self, path: &Path) -> Result<Root, BeneathError> {
+        self.calls.borrow_mut().files += 1;
+        let local = self.local_path(path);
+        match self.read_only_at(path) {
+            Ok(false) => Root::open(&local),
+            Ok(true) => Root::open_read_only(&local),
+            Err(e) => Err(BeneathError::from_io(&local, e)),
+        }
     }
 
     fn jail_set(&mut self, params: &[JailParam], flags: SetFlags) -> HostResult<Jid> {

@@ -186,3 +186,18 @@ pub fn mount_request(st: &mut State, cfg: &SimConfig, paths: &Paths, name: &str,
 pub fn unmount_request(st: &mut State, paths: &Paths, name: &str) -> Result<(), Refusal> {
     unmount_ds(st, paths, name)
 }
+
+/// Whether `path` (of the simulated machine) is on a read-only
+/// filesystem: the innermost mount holding it is mounted read-only, or is
+/// a dataset with `readonly=on` (zfs_vfsops.c turns the property into
+/// the mount's MNT_RDONLY, and the sim's dataset mounts carry the
+/// property, not the flag).
+pub fn read_only_at(st: &State, cfg: &SimConfig, path: &Path) -> bool {
+    let holding = st.mounts.values().filter(|m| path.starts_with(&m.target));
+    // Among mounts stacked on one target the newest counts: it is on top.
+    match holding.max_by_key(|m| m.target.components().count()) {
+        Some(m) if m.fstype == "zfs" => effective(st, cfg, &m.source, "readonly") == "on",
+        Some(m) => m.readonly,
+        None => false,
+    }
+}

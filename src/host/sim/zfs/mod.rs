@@ -20,7 +20,7 @@ mod names;
 mod ops;
 mod props;
 
-pub use files::{mount_request, unmount_request};
+pub use files::{mount_request, read_only_at, unmount_request};
 pub use jailed::{attach, detach, mount_in_jail};
 pub use ops::{clone, create, destroy, hold, rename, snapshot};
 pub use props::{get, list, parse_size, set};
