@@ -2,8 +2,8 @@
 //! definitions, and doing it.
 
 use super::guard::guard;
-use super::lifecycle::{known_params, limits_on, plans, start_one, stop_one, StartContext, Surroundings};
-use super::select::{load, selected, targets, Names, Selection};
+use super::lifecycle::{address_book, known_params, limits_on, plans, start_one, stop_one, StartContext, Surroundings};
+use super::select::{load, selected, targets, Names};
 use super::{Error, Event, Refused, Report};
 use crate::host::Host;
 use crate::model::JailName;
@@ -21,7 +21,7 @@ pub struct Planned {
 /// only: no lock, no process.
 pub fn plan(host: &dyn Host, names: &[String], report: &dyn Report) -> Result<Planned, Error> {
     let cfg = super::config(host)?;
-    let Selection { specs, broken } = selected(host, &cfg, &Names::or_all(names), report)?;
+    let (specs, broken) = selected(host, &cfg, &Names::or_all(names), report)?.every_valid();
     Ok(Planned { plans: plans(host, &cfg, &specs)?, broken })
 }
 
@@ -45,7 +45,7 @@ pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn 
     let names = Names::or_all(names);
     let targets = targets(host, &names)?;
     let _lock = guard(host, &cfg, &targets.iter().collect::<Vec<_>>(), report)?;
-    let Selection { specs, broken } = load(host, &cfg, targets, names.all, report)?;
+    let (specs, broken) = load(host, &cfg, targets, names.all, report)?.every_valid();
     let plans = plans(host, &cfg, &specs)?;
     let mut changes = 0;
     let mut pending: Vec<&JailPlan> = Vec::new();
@@ -59,7 +59,8 @@ pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn 
                 let one = std::slice::from_ref(spec);
                 let known = known_params(host, one)?;
                 let limits = limits_on(host, one, false, report)?;
-                let ctx = StartContext { known: &known, limits, batch: &specs, dry_run: false };
+                let addresses = address_book(host, one, false)?;
+                let ctx = StartContext { known: &known, addresses: &addresses, limits, batch: &specs, dry_run: false };
                 start_one(host, &cfg, spec, &ctx, report)?;
                 changes += 1;
             } else {

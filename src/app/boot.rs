@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::guard::guard;
-use super::lifecycle::{known_params, limits_on, start_one, stop_one, StartContext, Surroundings};
+use super::lifecycle::{address_book, known_params, limits_on, start_one, stop_one, StartContext, Surroundings};
 use super::{Error, Event, Refused, Report};
 use crate::config::HostConfig;
 use crate::host::{Command, Host, Place};
@@ -123,6 +123,7 @@ pub fn start(
     let names: Vec<&JailName> = plan.waves.waves.iter().flatten().map(|&i| &plan.specs[i].name).collect();
     let _lock = guard(host, &cfg, &names, report)?;
     let known = known_params(host, &plan.specs)?;
+    let addresses = address_book(host, &plan.specs, false)?;
     let mut failed: Vec<(JailName, Error)> = Vec::new();
     // Jails whose dependencies cannot be met are skipped; the rest start.
     let mut skipped: BTreeMap<String, String> = plan.waves.blocked.iter().cloned().collect();
@@ -141,7 +142,7 @@ pub fn start(
         }
         let work = |h: &mut dyn Host, s: &JailSpec| -> Result<(), Error> {
             let limits = limits_on(h, std::slice::from_ref(s), no_limits, report)?;
-            let ctx = StartContext { known: &known, limits, batch: &[], dry_run: false };
+            let ctx = StartContext { known: &known, addresses: &addresses, limits, batch: &[], dry_run: false };
             start_one(h, &cfg, s, &ctx, report)?;
             match &s.ready {
                 Some(r) => wait_ready(h, s, r),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::select::{selected, Names, Selection};
+use super::select::{selected, Names};
 use super::{Error, Report};
 use crate::config::host::{DEFAULT_DATASET, DEFAULT_MOUNTPOINT};
 use crate::config::{jail, HostConfig};
@@ -162,7 +162,7 @@ pub struct Audit {
 /// read, with why.
 pub fn audit(host: &dyn Host, names: &Names, report: &dyn Report) -> Result<(Audit, Vec<(JailName, Error)>), Error> {
     let cfg = super::config(host)?;
-    let Selection { mut specs, broken } = selected(host, &cfg, names, report)?;
+    let (mut specs, broken) = selected(host, &cfg, names, report)?.every_valid();
     specs.sort_by(|a, b| a.name.cmp(&b.name));
     // Each ruleset the jails use, read once.
     let mut rulesets = std::collections::BTreeMap::new();

@@ -11,6 +11,7 @@ use crate::config::{edit, jail, ConfigError, HostConfig};
 use crate::host::Host;
 use crate::model::jail::{validate, JailSpec, JailType};
 use crate::model::{JailName, ReleaseName};
+use crate::plan::addresses::AddressBook;
 use crate::plan::jail as plan;
 use crate::plan::release::{self as release_plan, BASE_SNAPSHOT};
 use crate::state::journal::{self, Action};
@@ -129,7 +130,9 @@ pub fn check_addresses(host: &dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Re
     if crate::plan::addresses::of(spec).is_empty() {
         return Ok(());
     }
-    super::lifecycle::addresses_free(host, spec, &super::select::others(host, cfg, &spec.name))
+    let others = super::select::others(host, cfg, &spec.name);
+    let book = AddressBook::new(&host.interfaces()?, &host.jail_list()?, &others);
+    super::lifecycle::refuse_taken(&book, host, spec)
 }
 
 pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> Result<Created, Error> {

@@ -4,6 +4,7 @@
 //! the caller holds the jail's lock.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
 
 use super::{observe, Error, Event, Refused, Report};
 use crate::config::HostConfig;
@@ -46,6 +47,10 @@ pub fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<KernelParams,
 /// What a start needs besides the definition, read once for a batch.
 pub struct StartContext<'a> {
     pub known: &'a KernelParams,
+    /// Who has which address (`address_book`), kept up to date as the
+    /// batch's jails start; locked, since a boot wave starts jails side by
+    /// side.
+    pub addresses: &'a Mutex<AddressBook>,
     /// Apply rctl rules (`limits_on`).
     pub limits: bool,
     /// The jails starting in the same batch: a dependency among them
@@ -82,7 +87,10 @@ pub fn start_one(
         report.event(&Event::Steps { jail, ops: &ops });
         return Ok(());
     }
-    addresses_free(host, spec, &[])?;
+    if !crate::plan::addresses::of(spec).is_empty() {
+        let book = ctx.addresses.lock().unwrap_or_else(PoisonError::into_inner);
+        refuse_taken(&book, host, spec)?;
+    }
     // A record of a start while the jail is not running: a stop failed
     // half-way and left some of what the start set up (its aliases among
     // them, which the start would otherwise see as someone else's).
@@ -91,24 +99,26 @@ pub fn start_one(
         stop_one(host, cfg, jail, Some(spec), &around, false, report)?;
     }
     journal::around(host, jail, Action::Start, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
+    ctx.addresses.lock().unwrap_or_else(PoisonError::into_inner).started(spec);
     // The jail is up; a failure to read its jid back is not a failed start.
     let jid = host.jail_find(jail.as_str()).ok().flatten().map(|j| j.jid);
     report.event(&Event::Started { jail, jid });
     Ok(())
 }
 
-/// Refuses addresses of `spec` that are somebody else's: the host's own,
-/// a running jail's, or one of `defined`'s, naming who. (At start, exec's
-/// own check refuses too, but knows only interfaces.)
-pub fn addresses_free(host: &dyn Host, spec: &JailSpec, defined: &[JailSpec]) -> Result<(), Error> {
-    if crate::plan::addresses::of(spec).is_empty() {
-        return Ok(());
-    }
-    let book = AddressBook::new(&host.interfaces()?, &host.jail_list()?, defined);
-    refuse_taken(&book, host, spec)
+/// Who has which address on the machine, read once for a batch of
+/// starts; only read when one of `specs` has addresses (a dry run or a
+/// batch without addresses costs nothing).
+pub fn address_book(host: &dyn Host, specs: &[JailSpec], dry_run: bool) -> Result<Mutex<AddressBook>, Error> {
+    let needed = !dry_run && specs.iter().any(|s| !crate::plan::addresses::of(s).is_empty());
+    let book =
+        if needed { AddressBook::new(&host.interfaces()?, &host.jail_list()?, &[]) } else { AddressBook::default() };
+    Ok(Mutex::new(book))
 }
 
-/// `addresses_free` with the machine's addresses read once for a batch.
+/// Refuses addresses of `spec` that are somebody else's in `book`: the
+/// host's own, a running jail's or a definition's, naming who. (At start,
+/// exec's own check refuses too, but knows only interfaces.)
 pub fn refuse_taken(book: &AddressBook, host: &dyn Host, spec: &JailSpec) -> Result<(), Error> {
     let mine = crate::plan::addresses::of(spec);
     if mine.is_empty() {

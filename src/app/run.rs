@@ -3,7 +3,7 @@
 //! failed, and reporting every failure at the end.
 
 use super::guard::guard_unless;
-use super::lifecycle::{known_params, limits_on, start_one, stop_one, StartContext, Surroundings};
+use super::lifecycle::{address_book, known_params, limits_on, start_one, stop_one, StartContext, Surroundings};
 use super::select::{load, targets, Names, Selection};
 use super::{Batch, Error, Event, Refused, Report, Verb};
 use crate::host::Host;
@@ -57,10 +57,11 @@ pub fn start(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Resu
     let cfg = super::config(host)?;
     let names = targets(host, &req.names)?;
     let _lock = guard_unless(req.dry_run, host, &cfg, &names.iter().collect::<Vec<_>>(), report)?;
-    let Selection { specs, broken } = load(host, &cfg, names, req.names.all, report)?;
+    let (specs, broken) = load(host, &cfg, names, req.names.all, report)?.startable();
     let known = known_params(host, &specs)?;
     let limits = limits_on(host, &specs, req.no_limits, report)?;
-    let ctx = StartContext { known: &known, limits, batch: &specs, dry_run: req.dry_run };
+    let addresses = address_book(host, &specs, req.dry_run)?;
+    let ctx = StartContext { known: &known, addresses: &addresses, limits, batch: &specs, dry_run: req.dry_run };
     each(&specs, broken, Verb::Start, |s| (&s.name, &s.depends), |s| start_one(host, &cfg, s, &ctx, report))
 }
 
@@ -68,10 +69,11 @@ pub fn stop(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Resul
     let cfg = super::config(host)?;
     let names = targets(host, &req.names)?;
     let _lock = guard_unless(req.dry_run, host, &cfg, &names.iter().collect::<Vec<_>>(), report)?;
-    let Selection { specs, broken } = load(host, &cfg, names, req.names.all, report)?;
+    let Selection { specs, cyclic, broken, .. } = load(host, &cfg, names, req.names.all, report)?;
     // A jail whose definition does not read is stopped as it was started
     // if it runs, and first (what depends on it is unknown); otherwise its
-    // definition is the failure to report.
+    // definition is the failure to report. Jails caught in a dependency
+    // cycle come next: their order is unknown too.
     let mut idle = Vec::new();
     let mut order: Vec<(JailName, Option<&JailSpec>)> = Vec::new();
     for (name, e) in broken {
@@ -81,6 +83,7 @@ pub fn stop(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Resul
             idle.push((name, e));
         }
     }
+    order.extend(cyclic.iter().map(|s| (s.name.clone(), Some(s))));
     order.extend(specs.iter().rev().map(|s| (s.name.clone(), Some(s))));
     let around = Surroundings::read(host, &cfg)?;
     // Nothing is skipped: what a jail that failed to stop depends on
@@ -116,6 +119,7 @@ pub fn restart(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Re
         }
         return Ok(());
     }
-    let ctx = StartContext { known: &known, limits, batch: &specs, dry_run: false };
+    let addresses = address_book(host, &specs, false)?;
+    let ctx = StartContext { known: &known, addresses: &addresses, limits, batch: &specs, dry_run: false };
     each(&specs, Vec::new(), Verb::Start, |s| (&s.name, &s.depends), |s| start_one(host, &cfg, s, &ctx, report))
 }

@@ -6,7 +6,7 @@ use crate::config::{jail, ConfigError, HostConfig};
 use crate::host::Host;
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
-use crate::plan::order::start_order;
+use crate::plan::order::{order_what_can_start, Cycle};
 
 /// The jails a command is asked about: the names given, or every defined
 /// jail with `all`.
@@ -23,20 +23,43 @@ impl Names {
     }
 }
 
-/// The valid definitions in start order, and the jails whose definition
+/// The valid definitions in start order, those that cannot be ordered
+/// (in a dependency cycle or behind one), and the jails whose definition
 /// does not read, each with why.
 pub struct Selection {
     pub specs: Vec<JailSpec>,
+    pub cyclic: Vec<JailSpec>,
+    /// The cycle that keeps `cyclic` from an order.
+    pub cycle: Option<Cycle>,
     pub broken: Vec<(JailName, Error)>,
 }
 
 impl Selection {
-    /// The broken definitions as errors, for commands that need every
-    /// definition they were given (a single named jail keeps its own
-    /// error).
+    /// Every valid definition, for a command to which order does not
+    /// matter (plan, apply, audit), and the broken ones.
+    pub fn every_valid(self) -> (Vec<JailSpec>, Vec<(JailName, Error)>) {
+        let mut specs = self.specs;
+        specs.extend(self.cyclic);
+        (specs, self.broken)
+    }
+
+    /// The definitions that can start, in order; the cyclic ones join the
+    /// broken, each failing with the cycle, so the others still start.
+    pub fn startable(self) -> (Vec<JailSpec>, Vec<(JailName, Error)>) {
+        let mut broken = self.broken;
+        if let Some(cycle) = self.cycle {
+            broken.extend(self.cyclic.into_iter().map(|s| (s.name, Error::Cycle(cycle.clone()))));
+        }
+        (self.specs, broken)
+    }
+
+    /// The definitions that can start, for commands that need every one
+    /// they were given: the others as the error (a single named jail
+    /// keeps its own error).
     pub fn require_all(self) -> Result<Vec<JailSpec>, Error> {
-        match super::broken(self.broken, self.specs.len()) {
-            None => Ok(self.specs),
+        let (specs, broken) = self.startable();
+        match super::broken(broken, specs.len()) {
+            None => Ok(specs),
             Some(e) => Err(e),
         }
     }
@@ -93,9 +116,12 @@ pub fn load(
         }
     }
     let refs: Vec<&JailSpec> = specs.iter().collect();
-    let order = start_order(&refs)?;
+    let (order, stuck) = order_what_can_start(&refs);
+    let cycle = (!stuck.is_empty()).then(|| Cycle::of(&refs, &stuck));
     let mut sorted: Vec<Option<JailSpec>> = specs.into_iter().map(Some).collect();
-    Ok(Selection { specs: order.into_iter().filter_map(|i| sorted[i].take()).collect(), broken })
+    let specs = order.into_iter().filter_map(|i| sorted[i].take()).collect();
+    let cyclic = stuck.into_iter().filter_map(|i| sorted[i].take()).collect();
+    Ok(Selection { specs, cyclic, cycle, broken })
 }
 
 /// `targets` and `load` at once, for a command that changes nothing.

@@ -48,6 +48,7 @@ pub fn of(spec: &JailSpec) -> Vec<IpAddr> {
 
 /// Every address of the machine with its owner; a running jail comes
 /// before a definition, which comes before an interface.
+#[derive(Default)]
 pub struct AddressBook {
     owners: HashMap<IpAddr, Owner>,
 }
@@ -72,6 +73,14 @@ impl AddressBook {
             }
         }
         AddressBook { owners }
+    }
+
+    /// Records that `spec` now runs with its addresses: a batch reads the
+    /// machine once and keeps the book up to date as its jails start.
+    pub fn started(&mut self, spec: &JailSpec) {
+        for a in of(spec) {
+            self.owners.insert(a, Owner::Jail { name: spec.name.to_string(), running: true });
+        }
     }
 
     /// The addresses of `addrs` that belong to someone other than jail
@@ -127,5 +136,18 @@ mod tests {
         let web = JailName::parse("web").expect("name");
         assert!(book.taken(&web, &ask[2..3], &[]).is_empty());
         assert!(book.taken(&me, &ask[..1], &ask[..1]).is_empty());
+    }
+
+    #[test]
+    fn a_batch_book_learns_the_jails_it_starts() {
+        let mut book = AddressBook::default();
+        let first = spec("one", "[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.50/24\"]\n");
+        let second = spec("two", "[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.50/24\"]\n");
+        let addr: IpAddr = "192.0.2.50".parse().expect("a");
+        assert!(book.taken(&second.name, &[addr], &[]).is_empty(), "nobody has it yet");
+        book.started(&first);
+        let said: Vec<String> = book.taken(&second.name, &[addr], &[]).iter().map(ToString::to_string).collect();
+        assert_eq!(said, ["192.0.2.50 is used by jail one (running)"]);
+        assert!(book.taken(&first.name, &[addr], &[]).is_empty(), "its own");
     }
 }

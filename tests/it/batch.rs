@@ -122,3 +122,26 @@ fn start_goes_on_after_a_failure_and_skips_what_depends_on_it() {
     sim.brig(&["stop", "box", "web", "box"]).ok();
     assert_down(&sim);
 }
+
+/// Jails caught in a dependency cycle (and one waiting behind it) are
+/// named and left out; the others start and stop as usual.
+#[test]
+fn a_dependency_cycle_blocks_only_its_jails() {
+    let sim = defined(&[]);
+    let dir = sim.file(JAILS);
+    for (name, dep) in [("a", "b"), ("b", "a"), ("c", "a")] {
+        std::fs::write(dir.join(format!("{name}.toml")), format!("type = \"empty\"\ndepends = [\"{dep}\"]\n"))
+            .expect("definition");
+    }
+    let r = sim.brig(&["start", "--all"]);
+    r.fails(1);
+    assert!(r.stdout.contains("started jail box"), "{}", r.stdout);
+    let cycle = "the dependencies of a, b form a cycle; remove one of them from `depends`";
+    assert_eq!(r.stderr.matches(cycle).count(), 3, "{}", r.stderr);
+    assert!(r.stderr.contains("3 of 4 jails did not start: a, b, c"), "{}", r.stderr);
+    let r = sim.brig(&["stop", "--all"]);
+    r.ok();
+    assert!(r.stdout.contains("stopped jail box"), "{}", r.stdout);
+    assert_down(&sim);
+    sim.brig(&["plan"]).ok();
+}
