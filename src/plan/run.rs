@@ -236,44 +236,109 @@ pub fn mounts(cfg: &HostConfig, spec: &JailSpec) -> Vec<Op> {
     ops
 }
 
-/// The steps of `brig start`, in jail(8)'s order; exec undoes the finished
-/// ones in reverse when one fails. The rctl rules (unless `limits` is
-/// false: racct is off and the user said --no-limits) and the cpuset come
-/// right after the jail is made, before anything runs in it.
+/// The stages of a jail's life in start order, as jail(8)'s
+/// startcommands[] (usr.sbin/jail/jail.c): a start runs each stage's up
+/// steps in this order, a stop each stage's down steps in the reverse
+/// order, as stopcommands[] walks them back; exec undoes a failed start's
+/// finished steps in reverse too. The rctl rules come before the jail is
+/// made: the kernel keeps rules by jail name (kern_rctl.c finds or makes
+/// the name's prison_racct), so the jail is limited from its first
+/// instant, and a stop removes them only once the jail is gone, so no
+/// process of it outlives its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The start record / its removal.
+    Record,
+    /// Aliases on the host's interfaces / removed.
+    Aliases,
+    /// devfs and `[[mount]]`s in the root / unmounted, deepest first.
+    Mounts,
+    /// rctl rules / removed.
+    Limits,
+    /// exec.prestart / exec.poststop, on the host.
+    Prepare,
+    /// jail_set(JAIL_CREATE) / SIGTERM, then jail_remove.
+    Jail,
+    /// The jail's CPUs / (the cpuset goes with the jail).
+    Cpus,
+    /// Delegated datasets attached / detached.
+    Datasets,
+    /// Waiting out IPv6 duplicate address detection / nothing to wait for.
+    Dad,
+    /// exec.start / exec.stop, inside the jail.
+    Exec,
+    /// exec.poststart / exec.prestop, on the host.
+    Announce,
+}
+
+const STAGES: [Stage; 11] = [
+    Stage::Record,
+    Stage::Aliases,
+    Stage::Mounts,
+    Stage::Limits,
+    Stage::Prepare,
+    Stage::Jail,
+    Stage::Cpus,
+    Stage::Datasets,
+    Stage::Dad,
+    Stage::Exec,
+    Stage::Announce,
+];
+
+/// The up steps of `stage` for starting `spec`; `so_far` are the steps
+/// of the stages before it.
+fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], limits: bool, so_far: &[Op]) -> Vec<Op> {
+    match stage {
+        // The record first: whatever happens after, a later stop knows
+        // what to take down (and a failed start's undo removes it again).
+        Stage::Record => vec![Started::of(cfg, spec).write(&spec.name)],
+        Stage::Aliases => match &spec.network {
+            Network::Addresses { interface: Some(i), .. } => {
+                addresses(spec).into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }).collect()
+            }
+            _ => Vec::new(),
+        },
+        Stage::Mounts => mounts(cfg, spec).into_iter().flat_map(guarded).collect(),
+        // Unless racct is off and the user said --no-limits.
+        Stage::Limits if limits => spec.limits.rules.iter().map(|l| Op::AddRctl { rule: l.rule(&spec.name) }).collect(),
+        Stage::Limits => Vec::new(),
+        Stage::Prepare => hook("exec.prestart", &spec.exec.prestart),
+        Stage::Jail => vec![Op::CreateJail { params: params.to_vec() }],
+        Stage::Cpus => match &spec.limits.cpus {
+            Some(cpus) => vec![Op::PinCpus { jail: spec.name.clone(), cpus: cpus.clone() }],
+            None => Vec::new(),
+        },
+        Stage::Datasets => spec
+            .zfs
+            .delegate
+            .iter()
+            .map(|d| Op::AttachDataset { dataset: delegated_dataset(cfg, &spec.name, d), jail: spec.name.clone() })
+            .collect(),
+        // Duplicate address detection ran meanwhile; the jail's daemons
+        // can bind only once it is over.
+        Stage::Dad => await_dad(so_far).into_iter().collect(),
+        Stage::Exec => vec![Op::ExecIn {
+            stage: "exec.start",
+            jail: spec.name.clone(),
+            command: spec.exec.start.clone(),
+            clean: spec.exec.clean,
+        }],
+        Stage::Announce => hook("exec.poststart", &spec.exec.poststart),
+    }
+}
+
+/// A host hook, if the definition has one.
+fn hook(stage: &'static str, command: &Option<String>) -> Vec<Op> {
+    command.iter().map(|c| Op::Hook { stage, command: c.clone() }).collect()
+}
+
+/// The steps of `brig start`: each stage's up steps, in order.
 pub fn start(cfg: &HostConfig, spec: &JailSpec, kernel: &KernelParams, limits: bool) -> Result<Vec<Op>, RunPlanError> {
     let params = jail_params(cfg, spec, kernel)?;
-    // The record first: whatever happens after, a later stop knows what
-    // to take down (and a failed start's undo removes it again).
-    let mut ops = vec![Started::of(cfg, spec).write(&spec.name)];
-    if let Network::Addresses { interface: Some(i), .. } = &spec.network {
-        ops.extend(addresses(spec).into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }));
-    }
-    ops.extend(mounts(cfg, spec).into_iter().flat_map(guarded));
-    if let Some(c) = &spec.exec.prestart {
-        ops.push(Op::Hook { stage: "exec.prestart", command: c.clone() });
-    }
-    ops.push(Op::CreateJail { params });
-    if limits {
-        ops.extend(spec.limits.rules.iter().map(|l| Op::AddRctl { rule: l.rule(&spec.name) }));
-    }
-    if let Some(cpus) = &spec.limits.cpus {
-        ops.push(Op::PinCpus { jail: spec.name.clone(), cpus: cpus.clone() });
-    }
-    for d in &spec.zfs.delegate {
-        let dataset = delegated_dataset(cfg, &spec.name, d);
-        ops.push(Op::AttachDataset { dataset, jail: spec.name.clone() });
-    }
-    // Duplicate address detection ran meanwhile; the jail's daemons can
-    // bind only once it is over.
-    ops.extend(await_dad(&ops));
-    ops.push(Op::ExecIn {
-        stage: "exec.start",
-        jail: spec.name.clone(),
-        command: spec.exec.start.clone(),
-        clean: spec.exec.clean,
-    });
-    if let Some(c) = &spec.exec.poststart {
-        ops.push(Op::Hook { stage: "exec.poststart", command: c.clone() });
+    let mut ops = Vec::new();
+    for stage in STAGES {
+        let steps = up(stage, cfg, spec, &params, limits, &ops);
+        ops.extend(steps);
     }
     Ok(ops)
 }
@@ -348,52 +413,75 @@ pub struct StopSeen<'a> {
     pub interfaces: &'a [Interface],
 }
 
-/// The steps of `brig stop` of jail `name`. A jail that is not running
-/// still gets its leftover mounts and aliases cleaned (like `jail -C`), so
-/// a stop that failed half-way is finished by the next one. Without a
-/// readable definition (`spec` is None) the stop follows its start record.
+/// The steps of `brig stop` of jail `name`: each stage's down steps,
+/// the stages in reverse. A jail that is not running still gets its
+/// leftover rules, mounts and aliases cleaned (like `jail -C`), so a stop
+/// that failed half-way is finished by the next one. Without a readable
+/// definition (`spec` is None) the stop follows its start record.
 pub fn stop(cfg: &HostConfig, name: &JailName, spec: Option<&JailSpec>, seen: &StopSeen) -> Vec<Op> {
-    let mut ops = Vec::new();
-    if let Some(j) = seen.running {
-        let recipe = match (spec, seen.started.and_then(|s| s.stop.as_ref())) {
-            (Some(spec), _) => StopRecipe::of(&spec.exec),
-            (None, Some(recorded)) => recorded.clone(),
-            (None, None) => StopRecipe::default(),
-        };
-        if let Some(c) = &recipe.prestop {
-            ops.push(Op::Hook { stage: "exec.prestop", command: c.clone() });
+    let recipe = match (spec, seen.started.and_then(|s| s.stop.as_ref())) {
+        (Some(spec), _) => StopRecipe::of(&spec.exec),
+        (None, Some(recorded)) => recorded.clone(),
+        (None, None) => StopRecipe::default(),
+    };
+    let down = Down { cfg, name, spec, seen, recipe: &recipe };
+    STAGES.iter().rev().flat_map(|s| down.steps(*s)).collect()
+}
+
+/// What a stop knows, to take each stage down.
+struct Down<'a> {
+    cfg: &'a HostConfig,
+    name: &'a JailName,
+    spec: Option<&'a JailSpec>,
+    seen: &'a StopSeen<'a>,
+    recipe: &'a StopRecipe,
+}
+
+impl Down<'_> {
+    fn steps(&self, stage: Stage) -> Vec<Op> {
+        let (name, seen) = (self.name, self.seen);
+        // The jail's own stages only while it runs.
+        let running = seen.running.is_some();
+        match stage {
+            Stage::Announce if running => hook("exec.prestop", &self.recipe.prestop),
+            Stage::Exec if running => vec![
+                Op::ExecIn {
+                    stage: "exec.stop",
+                    jail: name.clone(),
+                    command: self.recipe.command.clone(),
+                    clean: self.recipe.clean,
+                },
+                Op::Terminate { jail: name.clone(), timeout: self.recipe.timeout },
+            ],
+            // What the start attached (or, without its record, what the
+            // definition delegates); the jail must still exist to detach.
+            Stage::Datasets if running => {
+                let attached = match (seen.started, self.spec) {
+                    (Some(s), _) => s.datasets.clone(),
+                    (None, Some(spec)) => delegated_of(self.cfg, spec),
+                    (None, None) => Vec::new(),
+                };
+                attached
+                    .iter()
+                    .filter_map(|d| DatasetName::parse(d).ok())
+                    .map(|dataset| Op::DetachDataset { dataset, jail: name.clone() })
+                    .collect()
+            }
+            Stage::Jail => match (seen.running, seen.dying) {
+                (Some(j), _) => vec![Op::RemoveJail { name: name.clone(), jid: j.jid }],
+                // A stop killed after jail_remove left it dying, and its
+                // mounts stay busy until it goes.
+                (None, Some(j)) => vec![Op::AwaitGone { name: name.clone(), jid: j.jid }],
+                (None, None) => Vec::new(),
+            },
+            Stage::Prepare if running => hook("exec.poststop", &self.recipe.poststop),
+            Stage::Limits => remove_rules(name, seen.rules),
+            Stage::Mounts => unmount_all(self.cfg, name, seen.mounts),
+            Stage::Aliases => remove_aliases(seen.started, seen.interfaces),
+            Stage::Record if seen.started.is_some() => vec![Op::RemoveFile { path: started_path(name) }],
+            _ => Vec::new(),
         }
-        ops.push(Op::ExecIn {
-            stage: "exec.stop",
-            jail: name.clone(),
-            command: recipe.command.clone(),
-            clean: recipe.clean,
-        });
-        ops.push(Op::Terminate { jail: name.clone(), timeout: recipe.timeout });
-        // What the start attached (or, without its record, what the
-        // definition delegates); the jail must still exist to detach.
-        let attached = match (seen.started, spec) {
-            (Some(s), _) => s.datasets.clone(),
-            (None, Some(spec)) => delegated_of(cfg, spec),
-            (None, None) => Vec::new(),
-        };
-        for d in attached.iter().filter_map(|d| DatasetName::parse(d).ok()) {
-            ops.push(Op::DetachDataset { dataset: d, jail: name.clone() });
-        }
-        ops.push(Op::RemoveJail { name: name.clone(), jid: j.jid });
-        if let Some(c) = &recipe.poststop {
-            ops.push(Op::Hook { stage: "exec.poststop", command: c.clone() });
-        }
-    } else if let Some(j) = seen.dying {
-        ops.push(Op::AwaitGone { name: name.clone(), jid: j.jid });
     }
-    ops.extend(remove_rules(name, seen.rules));
-    ops.extend(unmount_all(cfg, name, seen.mounts));
-    ops.extend(remove_aliases(seen.started, seen.interfaces));
-    if seen.started.is_some() {
-        ops.push(Op::RemoveFile { path: started_path(name) });
-    }
-    ops
 }
 
 #[cfg(test)]
@@ -419,7 +507,8 @@ mod tests {
     fn unknown_parameters_are_left_out_when_false_and_refused_when_true() {
         let known = kernel("14.3-RELEASE", &["allow.vmm"]);
         let ops = start(&cfg(), &spec(), &known, true).expect("plans");
-        assert!(!lines(&ops)[6].contains(" allow.vmm="), "{}", lines(&ops)[6]);
+        let create = lines(&ops).into_iter().find(|l| l.starts_with("jail_set create")).expect("jail_set");
+        assert!(!create.contains(" allow.vmm="), "{create}");
         let mut s = spec();
         if let Some(p) = s.params.iter_mut().find(|p| p.name == "allow.vmm") {
             p.value = ParamValue::Bool(true);
