@@ -141,7 +141,7 @@ pub struct Surroundings {
     /// By jail name (plan::run::mounts_by_jail).
     pub mounts: HashMap<String, Vec<MountEntry>>,
     pub interfaces: Vec<Interface>,
-    pub rules: Vec<String>,
+    pub rules: Vec<crate::kernel::rctl_rules::Rule>,
 }
 
 impl Surroundings {

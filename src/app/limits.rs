@@ -94,7 +94,8 @@ pub fn show(host: &dyn Host, name: &JailName) -> Result<Limits, Error> {
         .iter()
         .map(|l| {
             let rule = l.rule(name);
-            LimitState { active: active.contains(&rule), usage: used.get(l.resource).copied(), rule, limit: l.clone() }
+            let active = active.contains(&rule);
+            LimitState { active, usage: used.get(l.resource).copied(), rule: rule.to_string(), limit: l.clone() }
         })
         .collect();
     let cpus = spec.limits.cpus.as_ref().map(|c| cpu_list(c));

@@ -1,6 +1,7 @@
 //! Reading the machine into plain values for the planners. Reads only;
 //! a handful of calls per command, never a process per jail.
 
+use crate::kernel::rctl_rules::Rule;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -118,9 +119,11 @@ pub fn dying(host: &dyn Host, name: &str) -> HostResult<Option<LiveJail>> {
 
 /// The rctl rules matching `filter`; None while racct is off (ENOSYS),
 /// when the kernel keeps no rules at all.
-pub fn rctl_rules(host: &dyn Host, filter: &str) -> HostResult<Option<Vec<String>>> {
+pub fn rctl_rules(host: &dyn Host, filter: &str) -> HostResult<Option<Vec<Rule>>> {
     match host.rctl_rules(filter) {
-        Ok(r) => Ok(Some(r)),
+        // Every rule the kernel lists parses (rctl_rule_to_sbuf writes
+        // what rctl_string_to_rule reads).
+        Ok(r) => Ok(Some(r.iter().filter_map(|t| Rule::parse(t).ok()).collect())),
         Err(e) if e.errno == Errno::ENOSYS => Ok(None),
         Err(e) => Err(e),
     }

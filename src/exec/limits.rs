@@ -2,32 +2,33 @@
 
 use super::{running_jid, StepError};
 use crate::host::Host;
+use crate::kernel::rctl_rules::Rule;
 use crate::model::JailName;
 
 /// How a limits step is taken back.
 pub(super) enum Undo {
-    RemoveRule(String),
-    AddRule(String),
+    RemoveRule(Rule),
+    AddRule(Rule),
     PinCpus(i32, Vec<u32>),
 }
 
 pub(super) fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
     match u {
-        Undo::RemoveRule(rule) => host.rctl_remove(&rule)?,
-        Undo::AddRule(rule) => host.rctl_add(&rule)?,
+        Undo::RemoveRule(rule) => host.rctl_remove(rule.as_str())?,
+        Undo::AddRule(rule) => host.rctl_add(rule.as_str())?,
         Undo::PinCpus(jid, cpus) => host.cpuset_set(jid, &cpus)?,
     }
     Ok(())
 }
 
-pub(super) fn add_rule(host: &mut dyn Host, rule: &str) -> Result<Undo, StepError> {
-    host.rctl_add(rule)?;
-    Ok(Undo::RemoveRule(rule.to_string()))
+pub(super) fn add_rule(host: &mut dyn Host, rule: &Rule) -> Result<Undo, StepError> {
+    host.rctl_add(rule.as_str())?;
+    Ok(Undo::RemoveRule(rule.clone()))
 }
 
-pub(super) fn remove_rule(host: &mut dyn Host, rule: &str) -> Result<Undo, StepError> {
-    host.rctl_remove(rule)?;
-    Ok(Undo::AddRule(rule.to_string()))
+pub(super) fn remove_rule(host: &mut dyn Host, rule: &Rule) -> Result<Undo, StepError> {
+    host.rctl_remove(rule.as_str())?;
+    Ok(Undo::AddRule(rule.clone()))
 }
 
 pub(super) fn pin_cpus(host: &mut dyn Host, jail: &JailName, cpus: &[u32]) -> Result<Undo, StepError> {

@@ -211,6 +211,45 @@ pub fn check_add(text: &str) -> Result<RuleFields, RctlError> {
     Ok(f)
 }
 
+/// One complete rctl rule, `subject:id:resource:action=amount[/per]`, as
+/// rctl_add_rule(2) takes it and rctl_get_rules(2) gives it back. Plans
+/// hold these, never loose text: each one parses.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rule(String);
+
+impl Rule {
+    /// A rule as the kernel or a person wrote it: every field but `/per`
+    /// must be there (a filter is not a rule).
+    pub fn parse(text: &str) -> Result<Rule, RctlError> {
+        let f = parse(text)?;
+        if [&f.subject, &f.id, &f.resource, &f.action].iter().any(|x| x.is_empty()) || f.amount.is_none() {
+            return Err(err(Errno::EINVAL, format!("{text}: not a complete rule")));
+        }
+        Ok(Rule(text.to_string()))
+    }
+
+    /// Jail `jail`'s rule for `resource`, in the kernel's form.
+    pub fn jail(jail: &str, resource: &str, action: &str, amount: u64, per_process: bool) -> Rule {
+        let per = if per_process { "/process" } else { "" };
+        Rule(format!("jail:{jail}:{resource}:{action}={amount}{per}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it is a rule of jail `name`.
+    pub fn is_of_jail(&self, name: &str) -> bool {
+        self.0.strip_prefix("jail:").and_then(|r| r.strip_prefix(name)).is_some_and(|r| r.starts_with(':'))
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl RuleFields {
     /// The kernel's form of a rule: `/per` only when it differs from the
     /// subject.
@@ -277,5 +316,16 @@ mod tests {
         assert!(rule.matches(&parse(":").expect("filter")));
         assert!(!rule.matches(&parse("jail:db").expect("filter")));
         assert!(!rule.matches(&parse("jail:web:memoryuse").expect("filter")));
+    }
+
+    #[test]
+    fn a_rule_is_complete_and_knows_its_jail() {
+        let r = Rule::parse("jail:web:maxproc:deny=10").expect("complete");
+        assert!(r.is_of_jail("web") && !r.is_of_jail("we") && !r.is_of_jail("webby"));
+        assert_eq!(Rule::jail("web", "maxproc", "deny", 10, false), r);
+        assert_eq!(Rule::jail("web", "readbps", "throttle", 1, true).as_str(), "jail:web:readbps:throttle=1/process");
+        for filter in ["jail:web:", "jail:web:maxproc", "jail:web:maxproc:deny", ":web:maxproc:deny=1"] {
+            assert_eq!(Rule::parse(filter).map_err(|e| e.0), Err(Errno::EINVAL), "{filter} is a filter, not a rule");
+        }
     }
 }

@@ -21,10 +21,9 @@ pub struct Limit {
 }
 
 impl Limit {
-    /// The rule string rctl_add_rule(2) takes.
-    pub fn rule(&self, jail: &JailName) -> String {
-        let per = if self.per_process { "/process" } else { "" };
-        format!("jail:{jail}:{}:{}={}{per}", self.resource, self.action, self.amount)
+    /// The rule rctl_add_rule(2) takes.
+    pub fn rule(&self, jail: &JailName) -> rctl::Rule {
+        rctl::Rule::jail(jail.as_str(), self.resource, &self.action, self.amount, self.per_process)
     }
 }
 
@@ -151,7 +150,7 @@ fn limit(key: &str, res: &'static Resource, v: &Spanned<toml::Value>) -> Result<
     }
     let l = Limit { resource: res.name, action, amount, per_process };
     // The kernel's own checks, on the rule it will be given.
-    rctl::check_add(&l.rule(&JailName::parse("x").map_err(|e| (0, e.to_string()))?))
+    rctl::check_add(l.rule(&JailName::parse("x").map_err(|e| (0, e.to_string()))?).as_str())
         .map_err(|(_, why)| at(v, format!("limits.{key}: {why}; {key} allows {}", allowed(res))))?;
     Ok(l)
 }
@@ -223,7 +222,7 @@ mod tests {
 
     fn rules(text: &str) -> Vec<String> {
         let web = JailName::parse("web").expect("name");
-        limits(text).expect("valid").rules.iter().map(|l| l.rule(&web)).collect()
+        limits(text).expect("valid").rules.iter().map(|l| l.rule(&web).to_string()).collect()
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub struct Running<'a> {
 pub struct Seen<'a> {
     pub datasets: &'a BTreeMap<String, DatasetInfo>,
     /// Every jail's rctl rules; None while racct is off.
-    pub rules: Option<&'a [String]>,
+    pub rules: Option<&'a [crate::kernel::rctl_rules::Rule]>,
     /// hw.ncpu: the CPUs of a jail without `cpus`.
     pub ncpu: u32,
     pub mounts: &'a [MountEntry],
@@ -326,8 +326,8 @@ fn limit_changes(spec: &JailSpec, r: &Running, seen: &Seen, plan: &mut JailPlan)
         None if !spec.limits.rules.is_empty() => plan.notes.push(Note::LimitsOff { jail: spec.name.to_string() }),
         None => {}
         Some(rules) => {
-            let want: Vec<String> = spec.limits.rules.iter().map(|l| l.rule(&spec.name)).collect();
-            let have: Vec<&String> = rules_of(&spec.name, rules).collect();
+            let want: Vec<_> = spec.limits.rules.iter().map(|l| l.rule(&spec.name)).collect();
+            let have: Vec<_> = rules_of(&spec.name, rules).collect();
             plan.ops.extend(have.iter().filter(|h| !want.contains(h)).map(|h| Op::RemoveRctl { rule: (*h).clone() }));
             plan.ops.extend(want.iter().filter(|w| !have.contains(w)).map(|w| Op::AddRctl { rule: w.clone() }));
         }
@@ -473,7 +473,7 @@ mod tests {
     use crate::kernel::{DatasetKind, JailSys};
     use crate::model::jail::Network;
     use crate::plan::run::jail_params;
-    use crate::plan::testing::{cfg, lines, spec};
+    use crate::plan::testing::{cfg, lines, rule, spec};
 
     const WEB: &str = "release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\", \"192.0.2.12/24\", \"192.0.2.11/24\"]\n[[mount]]\nsource = \"/data/www\"\ntarget = \"/usr/local/www\"\nreadonly = true\n";
 
@@ -505,7 +505,7 @@ mod tests {
     struct Up {
         spec: JailSpec,
         started: Started,
-        rules: Option<Vec<String>>,
+        rules: Option<Vec<crate::kernel::rctl_rules::Rule>>,
         cpus: Vec<u32>,
         live: LiveJail,
         wanted: Vec<JailParam>,
@@ -739,10 +739,10 @@ mod tests {
         let limits = "[limits]\nmaxproc = 100\nmemoryuse = \"1G\"\n";
         let mut u = up(&format!("{WEB}{}", limits.replace("100", "200")));
         u.rules = Some(vec![
-            "jail:web:memoryuse:deny=1073741824".into(),
-            "jail:web:maxproc:deny=100".into(),
-            "jail:web:openfiles:deny=10".into(),
-            "jail:webby:maxproc:deny=100".into(),
+            rule("jail:web:memoryuse:deny=1073741824"),
+            rule("jail:web:maxproc:deny=100"),
+            rule("jail:web:openfiles:deny=10"),
+            rule("jail:webby:maxproc:deny=100"),
         ]);
         u.cpus = vec![0, 1];
         let p = plan_of(&u, &made());

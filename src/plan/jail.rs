@@ -118,7 +118,7 @@ pub struct DestroySeen<'a> {
     /// The record of its last start, if any.
     pub started: Option<&'a super::run::Started>,
     /// Every jail's rctl rules in the kernel.
-    pub rules: &'a [String],
+    pub rules: &'a [crate::kernel::rctl_rules::Rule],
     pub dataset_exists: bool,
     pub definition_exists: bool,
 }
@@ -160,7 +160,7 @@ pub fn destroy(cfg: &HostConfig, name: &JailName, seen: &DestroySeen) -> Vec<Op>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::testing::{cfg, golden, lines, spec};
+    use crate::plan::testing::{cfg, golden, lines, rule, spec};
 
     #[test]
     fn golden_thin_create() {
@@ -207,7 +207,7 @@ mod tests {
             mounts: &mounts,
             interfaces: &ifs,
             started: Some(&started),
-            rules: &["jail:web:maxproc:deny=10".into(), "jail:webby:maxproc:deny=10".into()],
+            rules: &[rule("jail:web:maxproc:deny=10"), rule("jail:webby:maxproc:deny=10")],
             dataset_exists: true,
             definition_exists: true,
         };

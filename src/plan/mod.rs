@@ -65,6 +65,11 @@ pub(crate) mod testing {
         }
     }
 
+    /// An rctl rule as the kernel lists it.
+    pub fn rule(text: &str) -> crate::kernel::rctl_rules::Rule {
+        crate::kernel::rctl_rules::Rule::parse(text).expect("a complete rule")
+    }
+
     /// A plan as the lines `--dry-run` prints.
     pub fn lines(ops: &[Op]) -> Vec<String> {
         ops.iter().map(ToString::to_string).collect()

@@ -76,9 +76,9 @@ pub enum Op {
     /// `zfs unjail`. Undo: attach it again.
     DetachDataset { dataset: DatasetName, jail: JailName },
     /// rctl_add_rule(2). Undo: remove that rule.
-    AddRctl { rule: String },
+    AddRctl { rule: crate::kernel::rctl_rules::Rule },
     /// rctl_remove_rule(2) of one exact rule. Undo: add it back.
-    RemoveRctl { rule: String },
+    RemoveRctl { rule: crate::kernel::rctl_rules::Rule },
     /// cpuset_setaffinity(2) of the named running jail. Undo: its old set.
     PinCpus { jail: JailName, cpus: Vec<u32> },
     /// `/bin/sh -c COMMAND` inside the named running jail; a non-zero

@@ -14,6 +14,7 @@ use super::jail::{delegated_dataset, root_dataset, root_path};
 use super::Op;
 use crate::config::HostConfig;
 use crate::kernel::params::KernelParams;
+use crate::kernel::rctl_rules::Rule;
 use crate::kernel::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue};
 use crate::model::jail::{Exec, JailSpec, Network, DEFAULT_STOP, DEFAULT_TIMEOUT};
 use crate::model::{DatasetName, JailName};
@@ -388,13 +389,12 @@ pub fn remove_aliases(started: Option<&Started>, interfaces: &[Interface]) -> Ve
 }
 
 /// The rules of the jail `name` among `rules` (the kernel's).
-pub fn rules_of<'a>(name: &JailName, rules: &'a [String]) -> impl Iterator<Item = &'a String> {
-    let prefix = format!("jail:{name}:");
-    rules.iter().filter(move |r| r.starts_with(&prefix))
+pub fn rules_of<'a>(name: &'a JailName, rules: &'a [Rule]) -> impl Iterator<Item = &'a Rule> {
+    rules.iter().filter(move |r| r.is_of_jail(name.as_str()))
 }
 
 /// Remove the rules of the jail `name` among `rules`.
-pub fn remove_rules(name: &JailName, rules: &[String]) -> Vec<Op> {
+pub fn remove_rules(name: &JailName, rules: &[Rule]) -> Vec<Op> {
     rules_of(name, rules).map(|r| Op::RemoveRctl { rule: r.clone() }).collect()
 }
 
@@ -408,7 +408,7 @@ pub struct StopSeen<'a> {
     /// The record of its start, if there is one.
     pub started: Option<&'a Started>,
     /// Its rctl rules in the kernel (jail_remove(2) leaves them).
-    pub rules: &'a [String],
+    pub rules: &'a [Rule],
     pub mounts: &'a [MountEntry],
     pub interfaces: &'a [Interface],
 }
@@ -487,7 +487,7 @@ impl Down<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::testing::{cfg, golden, kernel, lines};
+    use crate::plan::testing::{cfg, golden, kernel, lines, rule};
 
     fn spec() -> JailSpec {
         let text = "release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\nip6 = [\"2001:db8::10/64\"]\n[exec]\nprestart = \"logger starting\"\npoststop = \"logger stopped\"\n[[mount]]\nsource = \"/data/www\"\ntarget = \"/usr/local/www\"\nreadonly = true\n[limits]\nmaxproc = 100\nmemoryuse = \"1G\"\ncpus = \"0-1\"\n";
@@ -546,7 +546,7 @@ mod tests {
             stop: None,
         };
         ifs.push(Interface { name: "em1".into(), up: true, addrs: vec!["192.0.2.99/24".parse().expect("a")] });
-        let rules = vec!["jail:web:pcpu:deny=50".to_string(), "jail:webby:pcpu:deny=50".to_string()];
+        let rules = vec![rule("jail:web:pcpu:deny=50"), rule("jail:webby:pcpu:deny=50")];
         let seen = StopSeen {
             running: Some(&live),
             dying: None,
