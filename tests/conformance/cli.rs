@@ -25,9 +25,8 @@ impl Cli {
     fn sim() -> Cli {
         let sim = tempfile::tempdir().expect("sim dir");
         let mirror = tempfile::tempdir().expect("mirror dir");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make-release");
-        let out = Command::new(&script).arg(mirror.path()).output().expect("make-release runs");
-        assert!(out.status.success(), "make-release: {}", String::from_utf8_lossy(&out.stderr));
+        let program = crate::userland::build(Path::new(env!("CARGO_TARGET_TMPDIR"))).unwrap_or_else(|e| panic!("{e}"));
+        crate::userland::release(&program, mirror.path()).unwrap_or_else(|e| panic!("{e}"));
         Cli {
             host: Some(format!("sim:{}", sim.path().display())),
             dataset: "zroot/brig".into(),

@@ -11,6 +11,9 @@
 
 mod cli;
 mod target;
+/// Builds brig's test userland and test release for the sim's jails.
+#[path = "../userland/make.rs"]
+mod userland;
 
 use std::net::Ipv6Addr;
 use std::path::Path;

@@ -102,7 +102,7 @@ fn start_goes_on_after_a_failure_and_skips_what_depends_on_it() {
     {
         let root = format!("/usr/local/brig/jails/{name}/root");
         sim.brig(&["create", name, "--type", "empty"]).ok();
-        crate::common::busybox_root(&sim, &root);
+        crate::common::userland_root(&sim, &root);
         std::fs::write(sim.file(&format!("{root}/etc/rc")), "exit 0\n").expect("rc");
         let def = sim.file(&format!("{JAILS}/{name}.toml"));
         let text = std::fs::read_to_string(&def).expect("def");

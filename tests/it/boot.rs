@@ -3,7 +3,7 @@
 
 use crate::common::Sim;
 
-/// Jails with busybox roots, defined by `defs` (name, extra definition
+/// Jails with test userland roots, defined by `defs` (name, extra definition
 /// text, /etc/rc), made with `brig apply`. Each writes its name to
 /// `log` on the host when it starts (exec.prestart).
 fn jails(defs: &[(&str, &str, &str)]) -> (Sim, std::path::PathBuf) {
@@ -17,7 +17,7 @@ fn jails(defs: &[(&str, &str, &str)]) -> (Sim, std::path::PathBuf) {
     sim.brig(&["apply"]).ok();
     for (name, _, rc) in defs {
         let root = format!("/usr/local/brig/jails/{name}/root");
-        crate::common::busybox_root(&sim, &root);
+        crate::common::userland_root(&sim, &root);
         std::fs::write(sim.file(&format!("{root}/etc/rc")), rc).expect("rc");
         std::fs::write(sim.file(&format!("{root}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
     }

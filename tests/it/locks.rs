@@ -15,7 +15,7 @@ fn brigs_on_one_jail_take_turns_and_on_others_do_not_wait() {
     // A start that takes a while: exec.start runs in the foreground.
     std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "sleep 3\n").expect("rc");
     sim.brig(&["create", "other", "--type", "empty"]).ok();
-    crate::common::busybox_root(&sim, "/usr/local/brig/jails/other/root");
+    crate::common::userland_root(&sim, "/usr/local/brig/jails/other/root");
     for f in ["rc", "rc.shutdown"] {
         std::fs::write(sim.file(&format!("/usr/local/brig/jails/other/root/etc/{f}")), "exit 0\n").expect("rc");
     }

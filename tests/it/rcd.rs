@@ -33,7 +33,7 @@ fn rc_d_starts_the_boot_jails_and_stops_them() {
     sim.brig(&["apply"]).ok();
     for name in ["db", "web", "lab"] {
         let root = format!("/usr/local/brig/jails/{name}/root");
-        crate::common::busybox_root(&sim, &root);
+        crate::common::userland_root(&sim, &root);
         for f in ["rc", "rc.shutdown"] {
             std::fs::write(sim.file(&format!("{root}/etc/{f}")), "exit 0\n").expect("rc");
         }

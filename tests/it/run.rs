@@ -1,5 +1,5 @@
-//! `brig start`, `brig stop`, `brig restart` against the sim, with a static
-//! busybox as the jails' shell so /etc/rc really runs.
+//! `brig start`, `brig stop`, `brig restart` against the sim, with
+//! the test userland as the jails' shell so /etc/rc really runs.
 
 use std::path::Path;
 
@@ -9,7 +9,7 @@ use crate::common::Sim;
 
 pub const ROOT: &str = "/usr/local/brig/jails/box/root";
 
-/// `box`: an empty jail holding busybox, an /etc/rc that leaves a daemon
+/// `box`: an empty jail holding the test userland, an /etc/rc that leaves a daemon
 /// running, and an /etc/rc.shutdown; with an address on em0.
 pub fn defined(extra: &[&str]) -> Sim {
     let sim = Sim::new();
@@ -17,7 +17,7 @@ pub fn defined(extra: &[&str]) -> Sim {
     let mut args = vec!["create", "box", "--type", "empty", "--ip4", "192.0.2.20/24", "--interface", "em0"];
     args.extend_from_slice(extra);
     sim.brig(&args).ok();
-    crate::common::busybox_root(&sim, ROOT);
+    crate::common::userland_root(&sim, ROOT);
     std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "sleep 300 &\n").expect("rc");
     std::fs::write(sim.file(&format!("{ROOT}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
     sim
@@ -117,7 +117,7 @@ fn a_planted_mount_point_symlink_is_refused() {
 #[test]
 fn dependencies_start_first_and_must_be_running() {
     let sim = defined(&["--priority", "5"]);
-    crate::common::busybox_root(&sim, "/usr/local/brig/jails/app/root");
+    crate::common::userland_root(&sim, "/usr/local/brig/jails/app/root");
     sim.brig(&["create", "app", "--type", "empty", "--depends", "box"]).ok();
     for f in ["rc", "rc.shutdown"] {
         std::fs::write(sim.file(&format!("/usr/local/brig/jails/app/root/etc/{f}")), "exit 0\n").expect("rc");
@@ -235,7 +235,7 @@ app: exec.start in app: /bin/sh /etc/rc
     }
     assert!(!sim.file("/var/db/brig/started/box.json").exists());
 
-    crate::common::busybox_root(&sim, "/usr/local/brig/jails/app/root");
+    crate::common::userland_root(&sim, "/usr/local/brig/jails/app/root");
     for f in ["rc", "rc.shutdown"] {
         std::fs::write(sim.file(&format!("/usr/local/brig/jails/app/root/etc/{f}")), "exit 0\n").expect("rc");
     }

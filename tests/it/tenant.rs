@@ -8,7 +8,7 @@ use crate::common::Sim;
 const T1: &str = "type = \"empty\"\n[zfs]\nquota = \"2G\"\ndelegate = [{ name = \"data\", quota = \"1G\" }]\n";
 
 /// An initialised sim with tenant jails defined by `defs` and made by
-/// `brig apply`, each root holding busybox.
+/// `brig apply`, each root holding the test userland.
 fn tenants(defs: &[(&str, &str)]) -> Sim {
     let sim = Sim::new();
     sim.brig(&["init"]).ok();
@@ -18,7 +18,7 @@ fn tenants(defs: &[(&str, &str)]) -> Sim {
     sim.brig(&["apply"]).ok();
     for (name, _) in defs {
         let root = format!("/usr/local/brig/jails/{name}/root");
-        crate::common::busybox_root(&sim, &root);
+        crate::common::userland_root(&sim, &root);
         for f in ["rc", "rc.shutdown"] {
             std::fs::write(sim.file(&format!("{root}/etc/{f}")), "exit 0\n").expect("rc");
         }

@@ -164,22 +164,21 @@ pub fn every_call(probe: &Sim, args: &[&str]) -> Vec<String> {
     out
 }
 
-/// A minimal FreeBSD-shaped root at `machine_path` in the sim: a static
-/// busybox as /bin/sh (from Debian's busybox-static, which CI installs),
-/// /etc/passwd with root and nobody.
-pub fn busybox_root(sim: &Sim, machine_path: &str) {
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.is_file(),
-        "these tests run a static busybox inside simulated jails: apt-get install busybox-static"
-    );
+/// brig's test userland (tests/userland), built once per version of its
+/// source into cargo's scratch directory for tests.
+pub fn userland() -> &'static Path {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        crate::userland::build(Path::new(env!("CARGO_TARGET_TMPDIR"))).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// A minimal FreeBSD-shaped root at `machine_path` in the sim: brig's test
+/// userland as /bin/sh and friends, /etc/passwd with root and nobody.
+pub fn userland_root(sim: &Sim, machine_path: &str) {
     let root = sim.file(machine_path);
-    std::fs::create_dir_all(root.join("bin")).expect("mkdir bin");
+    crate::userland::install(userland(), &root).expect("install the test userland");
     std::fs::create_dir_all(root.join("etc")).expect("mkdir etc");
-    std::fs::copy(busybox, root.join("bin/busybox")).expect("copy busybox");
-    for applet in ["sh", "sleep", "id", "cat"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).expect("applet link");
-    }
     std::fs::write(root.join("etc/passwd"), "root:*:0:0::/root:/bin/sh\nnobody:*:65534:65534::/nonexistent:/bin/sh\n")
         .expect("passwd");
 }
