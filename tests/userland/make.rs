@@ -59,6 +59,10 @@ pub fn build(cache: &Path) -> Result<PathBuf, String> {
     }
     let hex: String = hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
     let out = cache.join(format!("{PROGRAM}-{hex}"));
+    // One build at a time in a process; other processes building at the
+    // same time each write their own temporary file.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if out.is_file() {
         return Ok(out);
     }
