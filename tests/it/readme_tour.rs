@@ -17,6 +17,37 @@ fn make_release(dir: &Path) {
     crate::userland::release(crate::common::userland(), dir).unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// The README's first command, run as it says against a scratch sim and
+/// release (brig itself instead of `cargo install`): a plain user on Linux
+/// gets a jail from the test release, started and entered with `brig exec`.
+/// The next command the README shows is `cargo test`.
+#[test]
+fn the_readmes_first_command_creates_starts_and_enters_a_jail() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    let block = readme.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("a sh block");
+    let commands: Vec<&str> = block.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    assert_eq!(commands.get(1), Some(&"cargo test"), "{block}");
+    let mirror = tempfile::tempdir().expect("tempdir");
+    let sim = Sim::new();
+    let mirror_path = mirror.path().display().to_string();
+    let mut last = None;
+    for step in commands[0].split(" && ") {
+        let words: Vec<String> =
+            step.split_whitespace().map(|w| w.replace("/tmp/brig-release", &mirror_path)).collect();
+        match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["cargo", "install", "--path", "."] => {}
+            ["cargo", "run", "--example", "make-release", "--", dir] => make_release(Path::new(dir)),
+            ["export", host] => assert_eq!(*host, "BRIG_HOST=sim:/tmp/brig-demo", "the sim the tour then uses"),
+            ["brig", args @ ..] => last = Some(sim.brig(args).ok().stdout.clone()),
+            other => panic!("the README's first command has a step this test does not know: {other:?}"),
+        }
+    }
+    assert!(commands[0].contains("brig exec web --"), "{}", commands[0]);
+    assert_eq!(last.as_deref(), Some("hostname=\"web\"\n"), "what `brig exec web -- cat /etc/rc.conf` shows");
+    assert_eq!(rc_log(&sim), "brig test release: rc started\n", "the jail really started");
+    sim.brig(&["stop", "web"]).ok();
+}
+
 /// The rc scripts' log inside the jail, or "" when there is none yet.
 fn rc_log(sim: &Sim) -> String {
     std::fs::read_to_string(sim.file(&format!("{ROOT}/var/log/rc.log"))).unwrap_or_default()
