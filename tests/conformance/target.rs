@@ -179,6 +179,21 @@ impl Drop for Target {
     }
 }
 
+/// Where the sim's error `text` says it cannot run a jail's processes on
+/// this machine at all (brig without root, and a kernel that refuses the
+/// user namespace the sim needs then: src/host/sim/userns.rs), says on the
+/// terminal (not captured) that the scenario is skipped, and returns
+/// true: the scenario then ends. Anything else, or the real kernel, is the
+/// scenario's to judge.
+pub fn skip_if_refused(text: &str) -> bool {
+    use std::io::Write;
+    let refused = text.contains("refuses to make one");
+    if refused {
+        let _ = writeln!(std::io::stderr(), "skipped: {}", text.trim());
+    }
+    refused
+}
+
 /// The errno of a call the kernel must refuse.
 #[track_caller]
 pub fn errno<T: std::fmt::Debug>(r: HostResult<T>) -> Errno {

@@ -39,6 +39,7 @@ fn running(sim: &Sim) -> Vec<String> {
 
 #[test]
 fn boot_starts_in_waves_waits_for_readiness_and_stops_in_reverse() {
+    crate::common::needs_jail_processes!();
     let (sim, log) = jails(&[
         ("db", "boot = true\npriority = 10", "exit 0\n"),
         // Ready a second after it starts: web must wait for it.
@@ -72,6 +73,7 @@ fn boot_starts_in_waves_waits_for_readiness_and_stops_in_reverse() {
 
 #[test]
 fn a_failed_jail_skips_its_dependents_and_not_the_others() {
+    crate::common::needs_jail_processes!();
     let (sim, _) = jails(&[
         ("db", "boot = true", "echo db is broken >&2\nexit 1\n"),
         ("app", "boot = true\ndepends = [\"db\"]", "exit 0\n"),
@@ -97,6 +99,7 @@ fn a_failed_jail_skips_its_dependents_and_not_the_others() {
 
 #[test]
 fn cycles_and_unknown_dependencies_skip_only_the_jails_they_block() {
+    crate::common::needs_jail_processes!();
     let (sim, _) =
         jails(&[("a", "boot = true", "exit 0\n"), ("b", "boot = true", "exit 0\n"), ("c", "boot = true", "exit 0\n")]);
     for (name, dep) in [("a", "b"), ("b", "a")] {
@@ -140,6 +143,7 @@ fn cycles_and_unknown_dependencies_skip_only_the_jails_they_block() {
 
 #[test]
 fn a_readiness_probe_that_hangs_is_killed_at_its_timeout() {
+    crate::common::needs_jail_processes!();
     // The probe never returns: boot used to wait for it forever.
     let (sim, _) = jails(&[
         ("db", "boot = true\nready = \"exec:sleep 300\"\nready_timeout = 2", "exit 0\n"),

@@ -393,6 +393,7 @@ fn a_jail_of_a_brig_name_that_brig_did_not_start_is_left_alone() {
 
 #[test]
 fn exec_runs_inside_the_jail_and_returns_the_commands_status() {
+    crate::common::needs_jail_processes!();
     let sim = running_userland_jail();
     sim.brig(&["exec", "box", "--", "/bin/sh", "-c", "exit 3"]).fails(3);
     let r = sim.brig(&["exec", "box", "--", "/bin/sh", "-c", "cat /etc/rc.conf"]);
@@ -417,6 +418,7 @@ fn exec_runs_inside_the_jail_and_returns_the_commands_status() {
 
 #[test]
 fn info_shows_definition_live_parameters_datasets_and_mounts() {
+    crate::common::needs_jail_processes!();
     let sim = running_userland_jail();
     let j = sim.brig(&["info", "box", "--json"]).json();
     assert_eq!(j["version"], 1);

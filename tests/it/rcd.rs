@@ -23,6 +23,7 @@ fn rc(sim: &Sim, conf: &str, command: &str) -> std::process::Output {
 
 #[test]
 fn rc_d_starts_the_boot_jails_and_stops_them() {
+    crate::common::needs_jail_processes!();
     let sim = Sim::new();
     sim.brig(&["init"]).ok();
     for (name, boot) in [("db", true), ("web", true), ("lab", false)] {

@@ -23,6 +23,7 @@ fn make_release(dir: &Path) {
 /// The next command the README shows is `cargo test`.
 #[test]
 fn the_readmes_first_command_creates_starts_and_enters_a_jail() {
+    crate::common::needs_jail_processes!();
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
     let block = readme.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("a sh block");
     let commands: Vec<&str> = block.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
@@ -55,6 +56,7 @@ fn rc_log(sim: &Sim) -> String {
 
 #[test]
 fn the_fixture_release_goes_through_the_readme_tour() {
+    crate::common::needs_jail_processes!();
     let mirror = tempfile::tempdir().expect("tempdir");
     make_release(mirror.path());
     let manifest = std::fs::read_to_string(mirror.path().join("MANIFEST")).expect("MANIFEST");
@@ -111,6 +113,7 @@ fn the_fixture_release_goes_through_the_readme_tour() {
 /// in.
 #[test]
 fn console_gives_a_root_shell_in_the_jail() {
+    crate::common::needs_jail_processes!();
     use std::io::{Read, Write};
     use std::os::fd::{FromRawFd, OwnedFd};
 

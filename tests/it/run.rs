@@ -48,6 +48,7 @@ pub fn assert_down(sim: &Sim) {
 
 #[test]
 fn start_and_stop_follow_jail8() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     let r = sim.brig(&["start", "box"]);
     r.ok();
@@ -87,6 +88,7 @@ fn start_and_stop_follow_jail8() {
 
 #[test]
 fn a_failing_exec_start_leaves_nothing_running() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "echo rc is broken >&2\nexit 4\n").expect("rc");
     let r = sim.brig(&["start", "box"]);
@@ -116,6 +118,7 @@ fn a_planted_mount_point_symlink_is_refused() {
 
 #[test]
 fn dependencies_start_first_and_must_be_running() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&["--priority", "5"]);
     crate::common::userland_root(&sim, "/usr/local/brig/jails/app/root");
     sim.brig(&["create", "app", "--type", "empty", "--depends", "box"]).ok();
@@ -139,6 +142,7 @@ fn dependencies_start_first_and_must_be_running() {
 /// the jid back at the end) it completes; and the next start succeeds.
 #[test]
 fn a_failure_at_any_step_of_start_leaves_nothing_up() {
+    crate::common::needs_jail_processes!();
     let probe = defined(&[]);
     let faults = crate::common::every_call(&probe, &["start", "box"]);
     probe.brig(&["stop", "box"]).ok();
@@ -166,6 +170,7 @@ fn a_failure_at_any_step_of_start_leaves_nothing_up() {
 /// finishes the job.
 #[test]
 fn a_failed_stop_is_finished_by_the_next() {
+    crate::common::needs_jail_processes!();
     let probe = defined(&[]);
     probe.brig(&["start", "box"]).ok();
     let faults = crate::common::every_call(&probe, &["stop", "box"]);
@@ -191,6 +196,7 @@ fn a_failed_stop_is_finished_by_the_next() {
 
 #[test]
 fn stop_asks_processes_to_end_before_removing_the_jail() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     // A daemon that leaves a mark when it gets SIGTERM.
     std::fs::write(
@@ -208,6 +214,7 @@ fn stop_asks_processes_to_end_before_removing_the_jail() {
 /// dependent jails, and changes nothing.
 #[test]
 fn dry_runs_show_start_and_stop_order_across_dependencies() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["create", "app", "--type", "empty", "--depends", "box", "--param", "securelevel=3"]).ok();
     sim.brig(&["debug", "sim-stats", "--reset"]).ok();
@@ -266,6 +273,7 @@ box: rm /var/db/brig/started/box.json
 /// dataset or definition.
 #[test]
 fn a_failed_forced_destroy_is_finished_by_the_next() {
+    crate::common::needs_jail_processes!();
     let probe = defined(&[]);
     probe.brig(&["start", "box"]).ok();
     let faults = crate::common::every_call(&probe, &["destroy", "--force", "box"]);
@@ -288,6 +296,7 @@ fn a_failed_forced_destroy_is_finished_by_the_next() {
 
 #[test]
 fn a_start_waits_for_duplicate_address_detection_of_its_ipv6_aliases() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&["--ip6", "2001:db8::20/64"]);
     sim.brig(&["start", "box"]).ok();
     // Each SIOCGIFAFLAG_IN6 read is a tick of the sim's DAD: had the start
@@ -315,6 +324,7 @@ fn a_duplicated_ipv6_address_fails_the_start_and_leaves_nothing() {
 
 #[test]
 fn a_parameter_the_kernel_lacks_is_refused_naming_the_release() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&["--param", "meta=owner=alice"]);
     let r = sim.brig(&["start", "box"]);
     r.fails(1);
@@ -385,6 +395,7 @@ fn an_address_the_host_already_has_is_never_taken_nor_removed() {
 
 #[test]
 fn a_definition_edited_while_running_does_not_steer_what_stop_removes() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["start", "box"]).ok();
     // Edited by hand to the host's own address: stop takes down what the
@@ -402,6 +413,7 @@ fn a_definition_edited_while_running_does_not_steer_what_stop_removes() {
 
 #[test]
 fn a_start_after_a_stop_that_failed_half_way_finishes_that_stop_first() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["start", "box"]).ok();
     // The stop fails at its first unmount: the jail is gone, its alias and
@@ -417,6 +429,7 @@ fn a_start_after_a_stop_that_failed_half_way_finishes_that_stop_first() {
 
 #[test]
 fn a_tenants_fifo_or_giant_passwd_never_blocks_nor_bloats_brig() {
+    crate::common::needs_jail_processes!();
     // The jail's root is the tenant's: /etc/passwd made a FIFO used to
     // block `exec --user` forever, a sparse 8 GiB one to be read whole.
     let sim = defined(&[]);
@@ -435,6 +448,7 @@ fn a_tenants_fifo_or_giant_passwd_never_blocks_nor_bloats_brig() {
 
 #[test]
 fn sim_show_shows_what_brig_did_to_the_machine() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["start", "box"]).ok();
     let m = sim.brig(&["debug", "sim-show", "--json"]).json();

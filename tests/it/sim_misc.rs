@@ -149,6 +149,7 @@ fn userland_jail() -> (Sim, brig::host::sim::SimHost, i32) {
 
 #[test]
 fn commands_really_run_inside_the_jail_root() {
+    crate::common::needs_jail_processes!();
     let (_sim, mut h, jid) = userland_jail();
     let sh = |script: &str| Command::new("/bin/sh").args(["-c", script]);
     assert_eq!(h.spawn(&sh("exit 3"), Place::Jail(jid)).expect("spawn").status, 3);
@@ -171,6 +172,7 @@ fn commands_really_run_inside_the_jail_root() {
 
 #[test]
 fn jail_remove_kills_the_jails_processes_and_nopersist_waits_for_them() {
+    crate::common::needs_jail_processes!();
     let (sim, mut h, jid) = userland_jail();
     // Scripts redirect to /dev/null: devfs provides it. As root its nodes
     // are made in the directory; without root only the jail's processes

@@ -183,6 +183,44 @@ pub fn userland_root(sim: &Sim, machine_path: &str) {
         .expect("passwd");
 }
 
+/// Why the sim cannot run a jail's processes on this machine, if it
+/// cannot: brig runs without root and the kernel refuses the user
+/// namespace the sim needs then (src/host/sim/userns.rs). Found once, by
+/// trying it.
+pub fn jail_processes_refused() -> Option<&'static str> {
+    use brig::host::{Host, JailParam, Place, SetFlags};
+    static WHY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let why = WHY.get_or_init(|| {
+        if nix::unistd::geteuid().is_root() {
+            return None;
+        }
+        let sim = Sim::new();
+        userland_root(&sim, "/j");
+        let mut h = sim.host();
+        let params = [JailParam::str("name", "probe"), JailParam::str("path", "/j"), JailParam::bool("persist", true)];
+        let jid = h.jail_set(&params, SetFlags::CREATE).expect("a jail");
+        match h.spawn(&brig::host::Command::new("/bin/true"), Place::Jail(jid)) {
+            Err(e) if e.detail.contains("refuses to make one") => Some(e.to_string()),
+            _ => None,
+        }
+    });
+    why.as_deref()
+}
+
+/// Ends a test that needs processes in the sim's jails early, saying why
+/// on the terminal (not captured), where this machine cannot run them:
+/// see `jail_processes_refused`.
+macro_rules! needs_jail_processes {
+    () => {
+        if let Some(why) = crate::common::jail_processes_refused() {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "skipped: {why}");
+            return;
+        }
+    };
+}
+pub(crate) use needs_jail_processes;
+
 /// The newest mount on `target` of a host, as getfsstat shows it: what
 /// `Host::unmount` takes.
 #[track_caller]
