@@ -38,15 +38,16 @@ fn the_readmes_first_command_creates_starts_and_enters_a_jail() {
         match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
             ["cargo", "install", "--path", "."] => {}
             ["cargo", "run", "--example", "make-release", "--", dir] => make_release(Path::new(dir)),
-            ["export", host] => assert_eq!(*host, "BRIG_HOST=sim:/tmp/brig-demo", "the sim the tour then uses"),
+            ["export", host] => assert_eq!(*host, "BRIG_HOST=sim:/tmp/brig-first", "the sim the steps then use"),
             ["brig", args @ ..] => last = Some(sim.brig(args).ok().stdout.clone()),
             other => panic!("the README's first command has a step this test does not know: {other:?}"),
         }
     }
-    assert!(commands[0].contains("brig exec web --"), "{}", commands[0]);
-    assert_eq!(last.as_deref(), Some("hostname=\"web\"\n"), "what `brig exec web -- cat /etc/rc.conf` shows");
-    assert_eq!(rc_log(&sim), "brig test release: rc started\n", "the jail really started");
-    sim.brig(&["stop", "web"]).ok();
+    assert!(commands[0].ends_with("brig exec hello -- cat /etc/rc.conf"), "{}", commands[0]);
+    assert_eq!(last.as_deref(), Some("hostname=\"hello\"\n"), "what the jail's own rc.conf says");
+    let log = sim.file("/usr/local/brig/jails/hello/root/var/log/rc.log");
+    assert_eq!(std::fs::read_to_string(log).expect("rc.log"), "brig test release: rc started\n", "it really started");
+    sim.brig(&["stop", "hello"]).ok();
 }
 
 /// The rc scripts' log inside the jail, or "" when there is none yet.
