@@ -7,8 +7,9 @@
 //!
 //! A process belongs to a jail when its root directory is the jail's root
 //! (`/proc/PID/root`), which also covers the daemons it leaves behind;
-//! jail_remove kills them, as the kernel does. That holds for a plain
-//! user's processes too: /proc shows a user the root of its own.
+//! jail_remove kills them, as the kernel does. That works without root
+//! too: /proc shows a user the root directory of each of its processes,
+//! in a namespace of their own or not.
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
