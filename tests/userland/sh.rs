@@ -3,10 +3,11 @@
 //! terminal, as `brig console` shows it). Builtins: `exit`, `:`, `true`,
 //! `false`, `cd`, `export` and `trap`; everything else is a program found
 //! on PATH. A builtin's redirections create their files but its own output
-//! (only error messages) stays where it was. Subshells, background jobs
-//! and `$(...)` are forked copies of the shell; the last command of a
-//! script, of `-c` or of a forked copy replaces the shell (exec), so
-//! `sh -c 'sleep 300'` or `sleep 300 &` leave one process, not two.
+//! (only error messages) stays where it was. `"$@"` is one field, like
+//! `"$*"`. Subshells, background jobs and `$(...)` are forked copies of
+//! the shell; the last command of a script, of `-c` or of a forked copy
+//! replaces the shell (exec), so `sh -c 'sleep 300'` or `sleep 300 &`
+//! leave one process, not two.
 
 use std::collections::BTreeMap;
 use std::io::Read;
