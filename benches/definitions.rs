@@ -1,7 +1,6 @@
 //! Many large definitions: how the commands that read every definition
 //! grow with their number when jails depend on each other and carry
-//! `[[mount]]` tables and addresses. Nothing runs in a jail, so this needs
-//! neither root nor busybox. Sizes: `BRIG_BENCH_DEFINITIONS=1000,10000`.
+//! `[[mount]]` tables and addresses. Nothing runs in a jail. Sizes: `BRIG_BENCH_DEFINITIONS=1000,10000`.
 //! Measured and printed, never asserted.
 
 mod common;

@@ -1,13 +1,13 @@
 //! Creating many customer jails at once, as a hosting provider does:
 //! `brig create cN --template tenant ...` for N = 1..100 (BRIG_BENCH_TENANTS
 //! to choose) against the simulated host, with the test release that
-//! `tests/fixtures/make-release` builds. Prints the time and host calls of
+//! `cargo run --example make-release` builds. Prints the time and host calls of
 //! each tenth create, so a cost that grows with the number of jails
 //! already there shows; measured, never asserted.
 
 mod common;
 
-use std::process::{exit, Command};
+use std::process::exit;
 use std::time::{Duration, Instant};
 
 use common::Sim;
@@ -24,10 +24,8 @@ fn main() {
     let n: usize = std::env::var("BRIG_BENCH_TENANTS").map_or(100, |v| v.parse().expect("a number"));
     let sim = Sim::new().expect("tempdir");
     let release = tempfile::tempdir().expect("tempdir");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/make-release");
-    let made = Command::new(script).arg(release.path()).output().expect("make-release runs");
-    if !made.status.success() {
-        eprintln!("{}", String::from_utf8_lossy(&made.stderr));
+    if let Err(e) = common::userland().and_then(|p| common::userland::release(&p, release.path())) {
+        eprintln!("{e}");
         exit(1);
     }
     let dir = &sim;

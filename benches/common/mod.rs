@@ -7,6 +7,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+/// Builds brig's test userland and test release (shared with the tests).
+#[path = "../../tests/userland/make.rs"]
+pub mod userland;
+
 /// A fresh simulated machine; dropping it kills what its jails left
 /// running (as the tests' `Sim` does) before the tempdir goes.
 pub struct Sim {
@@ -69,20 +73,26 @@ pub fn io(what: &Path, e: std::io::Error) -> String {
     format!("{}: {e}", what.display())
 }
 
+/// brig's test userland (tests/userland), built once per version of its
+/// source into cargo's scratch directory.
+pub fn userland() -> Result<std::path::PathBuf, String> {
+    userland::build(Path::new(env!("CARGO_TARGET_TMPDIR")))
+}
+
 /// Gives every jail root a /bin/sh and an /etc/rc that exits at once, so
-/// `start` measures brig, not the jails. Busybox is hard-linked from one
-/// copy in the sim: 1000 jails cost one 2 MB file, not 1000.
+/// `start` measures brig, not the jails. The test userland is hard-linked
+/// from one copy in the sim: 1000 jails cost one file, not 1000.
 pub fn furnish_roots(sim: &Sim, names: &[String]) -> Result<(), String> {
-    let copy = sim.dir.path().join("tmp/busybox");
-    std::fs::copy("/bin/busybox", &copy).map_err(|e| io(&copy, e))?;
+    let copy = sim.dir.path().join("tmp").join(userland::PROGRAM);
+    std::fs::copy(userland()?, &copy).map_err(|e| io(&copy, e))?;
     for name in names {
         // `brig apply` created this directory: the root dataset's
         // mountpoint, made when the sim mounted the new dataset.
         let root = sim.dir.path().join(format!("usr/local/brig/jails/{name}/root"));
         let bin = root.join("bin");
         std::fs::create_dir_all(&bin).map_err(|e| io(&bin, e))?;
-        std::fs::hard_link(&copy, bin.join("busybox")).map_err(|e| io(&bin, e))?;
-        std::os::unix::fs::symlink("busybox", bin.join("sh")).map_err(|e| io(&bin, e))?;
+        std::fs::hard_link(&copy, bin.join(userland::PROGRAM)).map_err(|e| io(&bin, e))?;
+        std::os::unix::fs::symlink(userland::PROGRAM, bin.join("sh")).map_err(|e| io(&bin, e))?;
         for rc in ["etc/rc", "etc/rc.shutdown"] {
             std::fs::write(root.join(rc), "exit 0\n").map_err(|e| io(&root.join(rc), e))?;
         }

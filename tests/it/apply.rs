@@ -42,6 +42,7 @@ fn stats(sim: &Sim) -> serde_json::Value {
 
 #[test]
 fn apply_changes_a_running_jail_live_and_twice_does_nothing() {
+    crate::common::needs_jail_processes!();
     let sim = running();
     assert!(sim.brig(&["plan"]).ok().stdout.contains("nothing to do: 1 jail matches its definition"));
     write_definition(&sim, EDITED);
@@ -96,6 +97,7 @@ fn processes_of(sim: &Sim) -> Vec<i32> {
 
 #[test]
 fn a_change_the_kernel_takes_only_at_creation_needs_a_restart() {
+    crate::common::needs_jail_processes!();
     let sim = running();
     write_definition(&sim, "type = \"empty\"\nhostname = \"new\"\n[network]\ninherit = true\n");
     let plan = sim.brig(&["plan"]);
@@ -161,6 +163,7 @@ fn apply_makes_the_datasets_of_a_hand_written_definition() {
 
 #[test]
 fn an_invalid_definition_stops_plan_and_apply_before_anything_changes() {
+    crate::common::needs_jail_processes!();
     let sim = running();
     write_definition(&sim, "type = \"empty\"\nhostnme = \"typo\"\n");
     let r = sim.brig(&["apply"]);
@@ -173,6 +176,7 @@ fn an_invalid_definition_stops_plan_and_apply_before_anything_changes() {
 /// was before, and the next apply finishes the job.
 #[test]
 fn a_failure_at_any_step_of_apply_is_undone() {
+    crate::common::needs_jail_processes!();
     let probe = running();
     write_definition(&probe, EDITED);
     let faults = crate::common::every_call(&probe, &["apply"]);
@@ -193,6 +197,7 @@ fn a_failure_at_any_step_of_apply_is_undone() {
 
 #[test]
 fn edit_of_a_running_jail_says_whether_apply_can_change_it_live() {
+    crate::common::needs_jail_processes!();
     let sim = running();
     let edit = |text: &str| {
         let f = sim.path().join("new.toml");

@@ -37,6 +37,7 @@ fn names_each_broken_one(stderr: &str) {
 
 #[test]
 fn broken_definitions_are_named_and_the_others_handled() {
+    crate::common::needs_jail_processes!();
     let sim = with_broken_neighbours();
     let r = sim.brig(&["list"]);
     r.fails(1);
@@ -71,6 +72,7 @@ fn broken_definitions_are_named_and_the_others_handled() {
 
 #[test]
 fn a_running_jail_whose_definition_broke_still_stops_as_it_was_started() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["start", "box"]).ok();
     let def = sim.file(&format!("{JAILS}/box.toml"));
@@ -95,6 +97,7 @@ fn a_running_jail_whose_definition_broke_still_stops_as_it_was_started() {
 
 #[test]
 fn start_goes_on_after_a_failure_and_skips_what_depends_on_it() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     // `web` depends on `db`, whose exec.start fails; `box` is independent.
     for (name, top, tail) in
@@ -102,7 +105,7 @@ fn start_goes_on_after_a_failure_and_skips_what_depends_on_it() {
     {
         let root = format!("/usr/local/brig/jails/{name}/root");
         sim.brig(&["create", name, "--type", "empty"]).ok();
-        crate::common::busybox_root(&sim, &root);
+        crate::common::userland_root(&sim, &root);
         std::fs::write(sim.file(&format!("{root}/etc/rc")), "exit 0\n").expect("rc");
         let def = sim.file(&format!("{JAILS}/{name}.toml"));
         let text = std::fs::read_to_string(&def).expect("def");

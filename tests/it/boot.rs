@@ -3,7 +3,7 @@
 
 use crate::common::Sim;
 
-/// Jails with busybox roots, defined by `defs` (name, extra definition
+/// Jails with test userland roots, defined by `defs` (name, extra definition
 /// text, /etc/rc), made with `brig apply`. Each writes its name to
 /// `log` on the host when it starts (exec.prestart).
 fn jails(defs: &[(&str, &str, &str)]) -> (Sim, std::path::PathBuf) {
@@ -17,7 +17,7 @@ fn jails(defs: &[(&str, &str, &str)]) -> (Sim, std::path::PathBuf) {
     sim.brig(&["apply"]).ok();
     for (name, _, rc) in defs {
         let root = format!("/usr/local/brig/jails/{name}/root");
-        crate::common::busybox_root(&sim, &root);
+        crate::common::userland_root(&sim, &root);
         std::fs::write(sim.file(&format!("{root}/etc/rc")), rc).expect("rc");
         std::fs::write(sim.file(&format!("{root}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
     }
@@ -39,6 +39,7 @@ fn running(sim: &Sim) -> Vec<String> {
 
 #[test]
 fn boot_starts_in_waves_waits_for_readiness_and_stops_in_reverse() {
+    crate::common::needs_jail_processes!();
     let (sim, log) = jails(&[
         ("db", "boot = true\npriority = 10", "exit 0\n"),
         // Ready a second after it starts: web must wait for it.
@@ -72,6 +73,7 @@ fn boot_starts_in_waves_waits_for_readiness_and_stops_in_reverse() {
 
 #[test]
 fn a_failed_jail_skips_its_dependents_and_not_the_others() {
+    crate::common::needs_jail_processes!();
     let (sim, _) = jails(&[
         ("db", "boot = true", "echo db is broken >&2\nexit 1\n"),
         ("app", "boot = true\ndepends = [\"db\"]", "exit 0\n"),
@@ -97,6 +99,7 @@ fn a_failed_jail_skips_its_dependents_and_not_the_others() {
 
 #[test]
 fn cycles_and_unknown_dependencies_skip_only_the_jails_they_block() {
+    crate::common::needs_jail_processes!();
     let (sim, _) =
         jails(&[("a", "boot = true", "exit 0\n"), ("b", "boot = true", "exit 0\n"), ("c", "boot = true", "exit 0\n")]);
     for (name, dep) in [("a", "b"), ("b", "a")] {
@@ -140,6 +143,7 @@ fn cycles_and_unknown_dependencies_skip_only_the_jails_they_block() {
 
 #[test]
 fn a_readiness_probe_that_hangs_is_killed_at_its_timeout() {
+    crate::common::needs_jail_processes!();
     // The probe never returns: boot used to wait for it forever.
     let (sim, _) = jails(&[
         ("db", "boot = true\nready = \"exec:sleep 300\"\nready_timeout = 2", "exit 0\n"),

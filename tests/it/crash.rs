@@ -126,21 +126,25 @@ fn create_killed_anywhere_is_taken_back_and_made_again() {
 
 #[test]
 fn start_killed_anywhere_is_taken_back_and_started_again() {
+    crate::common::needs_jail_processes!();
     killed_at_every_call(limited, &["start", "box"]);
 }
 
 #[test]
 fn stop_killed_anywhere_is_finished() {
+    crate::common::needs_jail_processes!();
     killed_at_every_call(running, &["stop", "box"]);
 }
 
 #[test]
 fn destroy_killed_anywhere_is_finished() {
+    crate::common::needs_jail_processes!();
     killed_at_every_call(running, &["destroy", "--force", "box"]);
 }
 
 #[test]
 fn apply_killed_anywhere_is_finished() {
+    crate::common::needs_jail_processes!();
     killed_at_every_call(edited, &["apply"]);
 }
 
@@ -166,6 +170,7 @@ fn apply_making_a_jail_killed_anywhere_makes_it_whole() {
 
 #[test]
 fn boot_stop_killed_anywhere_is_finished() {
+    crate::common::needs_jail_processes!();
     // Killed after jail_remove, a re-run used to skip the jail that was no
     // longer running and leave its mounts, alias and rules.
     killed_at_every_call(running, &["boot", "stop"]);
@@ -173,6 +178,7 @@ fn boot_stop_killed_anywhere_is_finished() {
 
 #[test]
 fn limits_killed_anywhere_converge() {
+    crate::common::needs_jail_processes!();
     // Killed after the definition was rewritten, the rules in the kernel
     // used to stay as they were.
     killed_at_every_call(running, &["limits", "box", "set", "maxproc=77", "memoryuse=2G"]);

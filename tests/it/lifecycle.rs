@@ -336,14 +336,14 @@ fn list_marks_running_jails_brig_does_not_manage() {
     assert_eq!(stats["ops"]["jail_get"], 2, "one lastjid walk: a jail, then ENOENT");
 }
 
-/// An empty jail whose root holds a static busybox, started by brig so
+/// An empty jail whose root holds the test userland, started by brig so
 /// commands can be run in it.
-fn running_busybox_jail() -> Sim {
+fn running_userland_jail() -> Sim {
     let sim = Sim::new();
     sim.brig(&["init"]).ok();
     sim.brig(&["create", "box", "--type", "empty"]).ok();
     let root = "/usr/local/brig/jails/box/root";
-    crate::common::busybox_root(&sim, root);
+    crate::common::userland_root(&sim, root);
     for f in ["rc", "rc.shutdown"] {
         std::fs::write(sim.file(&format!("{root}/etc/{f}")), "exit 0\n").expect("rc");
     }
@@ -359,7 +359,7 @@ fn a_jail_of_a_brig_name_that_brig_did_not_start_is_left_alone() {
     sim.brig(&["init"]).ok();
     sim.brig(&["create", "box", "--type", "empty"]).ok();
     let root = "/usr/local/brig/jails/box/root";
-    crate::common::busybox_root(&sim, root);
+    crate::common::userland_root(&sim, root);
     for path in [root, "/tmp"] {
         let jid = sim
             .host()
@@ -393,7 +393,8 @@ fn a_jail_of_a_brig_name_that_brig_did_not_start_is_left_alone() {
 
 #[test]
 fn exec_runs_inside_the_jail_and_returns_the_commands_status() {
-    let sim = running_busybox_jail();
+    crate::common::needs_jail_processes!();
+    let sim = running_userland_jail();
     sim.brig(&["exec", "box", "--", "/bin/sh", "-c", "exit 3"]).fails(3);
     let r = sim.brig(&["exec", "box", "--", "/bin/sh", "-c", "cat /etc/rc.conf"]);
     r.ok();
@@ -417,7 +418,8 @@ fn exec_runs_inside_the_jail_and_returns_the_commands_status() {
 
 #[test]
 fn info_shows_definition_live_parameters_datasets_and_mounts() {
-    let sim = running_busybox_jail();
+    crate::common::needs_jail_processes!();
+    let sim = running_userland_jail();
     let j = sim.brig(&["info", "box", "--json"]).json();
     assert_eq!(j["version"], 1);
     assert_eq!(j["state"], "running");

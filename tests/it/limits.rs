@@ -34,6 +34,7 @@ fn cpus(sim: &Sim) -> Vec<u32> {
 
 #[test]
 fn limits_are_set_after_creation_and_removed_at_stop() {
+    crate::common::needs_jail_processes!();
     let sim = limited();
     sim.brig(&["start", "box"]).ok();
     assert_eq!(
@@ -66,6 +67,7 @@ fn limits_are_set_after_creation_and_removed_at_stop() {
 
 #[test]
 fn limits_change_live_without_a_restart() {
+    crate::common::needs_jail_processes!();
     let sim = limited();
     sim.brig(&["start", "box"]).ok();
     let jid = sim.host().jail_find("box").expect("get").expect("running").jid;
@@ -136,6 +138,7 @@ fn bad_limits_are_refused_with_the_definition_unchanged() {
 
 #[test]
 fn without_racct_a_jail_with_limits_needs_no_limits() {
+    crate::common::needs_jail_processes!();
     let sim = limited();
     sim.configure(|t| t.replace("racct = true", "racct = false"));
     let r = sim.brig(&["start", "box"]);
@@ -167,6 +170,7 @@ fn without_racct_a_jail_with_limits_needs_no_limits() {
 /// left, no rule either, and the next start succeeds.
 #[test]
 fn a_failure_at_any_step_of_a_start_with_limits_leaves_no_rule() {
+    crate::common::needs_jail_processes!();
     let probe = limited();
     let faults = crate::common::every_call(&probe, &["start", "box"]);
     probe.brig(&["stop", "box"]).ok();
@@ -190,6 +194,7 @@ fn a_failure_at_any_step_of_a_start_with_limits_leaves_no_rule() {
 /// removed even from a jail that is no longer running.
 #[test]
 fn a_failed_rule_removal_is_finished_by_the_next_stop() {
+    crate::common::needs_jail_processes!();
     let probe = limited();
     probe.brig(&["start", "box"]).ok();
     let faults = crate::common::every_call(&probe, &["stop", "box"]);

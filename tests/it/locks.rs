@@ -11,11 +11,12 @@ use crate::run::{defined, ROOT};
 
 #[test]
 fn brigs_on_one_jail_take_turns_and_on_others_do_not_wait() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     // A start that takes a while: exec.start runs in the foreground.
     std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "sleep 3\n").expect("rc");
     sim.brig(&["create", "other", "--type", "empty"]).ok();
-    crate::common::busybox_root(&sim, "/usr/local/brig/jails/other/root");
+    crate::common::userland_root(&sim, "/usr/local/brig/jails/other/root");
     for f in ["rc", "rc.shutdown"] {
         std::fs::write(sim.file(&format!("/usr/local/brig/jails/other/root/etc/{f}")), "exit 0\n").expect("rc");
     }
@@ -77,6 +78,7 @@ fn read_only_commands_never_wait() {
 
 #[test]
 fn brigs_files_are_private_and_stay_so() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["start", "box"]).ok();
     sim.brig(&["stop", "box"]).ok();
@@ -135,6 +137,7 @@ fn two_jails_created_at_once_never_share_an_address() {
 
 #[test]
 fn edit_and_create_refuse_an_address_a_running_jail_or_the_host_has() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["start", "box"]).ok();
     let r = sim.brig(&["create", "other", "--type", "empty", "--interface", "em0", "--ip4", "192.0.2.20/24"]);

@@ -2,6 +2,15 @@
 //! simulated FreeBSD host. One binary, so cargo links once.
 
 mod common;
+/// Builds brig's test userland and test release (shared with the
+/// conformance suite, the benchmarks and examples/make-release.rs).
+#[path = "../userland/make.rs"]
+mod userland;
+/// The test userland's shell syntax, whose unit tests run here; the
+/// interpreter that uses the rest of it is built into the userland only.
+#[allow(dead_code)]
+#[path = "../userland/parse.rs"]
+mod userland_sh;
 
 mod apply;
 mod audit;

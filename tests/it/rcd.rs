@@ -23,6 +23,7 @@ fn rc(sim: &Sim, conf: &str, command: &str) -> std::process::Output {
 
 #[test]
 fn rc_d_starts_the_boot_jails_and_stops_them() {
+    crate::common::needs_jail_processes!();
     let sim = Sim::new();
     sim.brig(&["init"]).ok();
     for (name, boot) in [("db", true), ("web", true), ("lab", false)] {
@@ -33,7 +34,7 @@ fn rc_d_starts_the_boot_jails_and_stops_them() {
     sim.brig(&["apply"]).ok();
     for name in ["db", "web", "lab"] {
         let root = format!("/usr/local/brig/jails/{name}/root");
-        crate::common::busybox_root(&sim, &root);
+        crate::common::userland_root(&sim, &root);
         for f in ["rc", "rc.shutdown"] {
             std::fs::write(sim.file(&format!("{root}/etc/{f}")), "exit 0\n").expect("rc");
         }

@@ -1,5 +1,5 @@
-//! `brig start`, `brig stop`, `brig restart` against the sim, with a static
-//! busybox as the jails' shell so /etc/rc really runs.
+//! `brig start`, `brig stop`, `brig restart` against the sim, with
+//! the test userland as the jails' shell so /etc/rc really runs.
 
 use std::path::Path;
 
@@ -9,7 +9,7 @@ use crate::common::Sim;
 
 pub const ROOT: &str = "/usr/local/brig/jails/box/root";
 
-/// `box`: an empty jail holding busybox, an /etc/rc that leaves a daemon
+/// `box`: an empty jail holding the test userland, an /etc/rc that leaves a daemon
 /// running, and an /etc/rc.shutdown; with an address on em0.
 pub fn defined(extra: &[&str]) -> Sim {
     let sim = Sim::new();
@@ -17,7 +17,7 @@ pub fn defined(extra: &[&str]) -> Sim {
     let mut args = vec!["create", "box", "--type", "empty", "--ip4", "192.0.2.20/24", "--interface", "em0"];
     args.extend_from_slice(extra);
     sim.brig(&args).ok();
-    crate::common::busybox_root(&sim, ROOT);
+    crate::common::userland_root(&sim, ROOT);
     std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "sleep 300 &\n").expect("rc");
     std::fs::write(sim.file(&format!("{ROOT}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
     sim
@@ -48,6 +48,7 @@ pub fn assert_down(sim: &Sim) {
 
 #[test]
 fn start_and_stop_follow_jail8() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     let r = sim.brig(&["start", "box"]);
     r.ok();
@@ -87,6 +88,7 @@ fn start_and_stop_follow_jail8() {
 
 #[test]
 fn a_failing_exec_start_leaves_nothing_running() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "echo rc is broken >&2\nexit 4\n").expect("rc");
     let r = sim.brig(&["start", "box"]);
@@ -116,8 +118,9 @@ fn a_planted_mount_point_symlink_is_refused() {
 
 #[test]
 fn dependencies_start_first_and_must_be_running() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&["--priority", "5"]);
-    crate::common::busybox_root(&sim, "/usr/local/brig/jails/app/root");
+    crate::common::userland_root(&sim, "/usr/local/brig/jails/app/root");
     sim.brig(&["create", "app", "--type", "empty", "--depends", "box"]).ok();
     for f in ["rc", "rc.shutdown"] {
         std::fs::write(sim.file(&format!("/usr/local/brig/jails/app/root/etc/{f}")), "exit 0\n").expect("rc");
@@ -139,6 +142,7 @@ fn dependencies_start_first_and_must_be_running() {
 /// the jid back at the end) it completes; and the next start succeeds.
 #[test]
 fn a_failure_at_any_step_of_start_leaves_nothing_up() {
+    crate::common::needs_jail_processes!();
     let probe = defined(&[]);
     let faults = crate::common::every_call(&probe, &["start", "box"]);
     probe.brig(&["stop", "box"]).ok();
@@ -166,6 +170,7 @@ fn a_failure_at_any_step_of_start_leaves_nothing_up() {
 /// finishes the job.
 #[test]
 fn a_failed_stop_is_finished_by_the_next() {
+    crate::common::needs_jail_processes!();
     let probe = defined(&[]);
     probe.brig(&["start", "box"]).ok();
     let faults = crate::common::every_call(&probe, &["stop", "box"]);
@@ -191,6 +196,7 @@ fn a_failed_stop_is_finished_by_the_next() {
 
 #[test]
 fn stop_asks_processes_to_end_before_removing_the_jail() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     // A daemon that leaves a mark when it gets SIGTERM.
     std::fs::write(
@@ -208,6 +214,7 @@ fn stop_asks_processes_to_end_before_removing_the_jail() {
 /// dependent jails, and changes nothing.
 #[test]
 fn dry_runs_show_start_and_stop_order_across_dependencies() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["create", "app", "--type", "empty", "--depends", "box", "--param", "securelevel=3"]).ok();
     sim.brig(&["debug", "sim-stats", "--reset"]).ok();
@@ -221,7 +228,7 @@ fn dry_runs_show_start_and_stop_order_across_dependencies() {
     }
     assert!(!sim.file("/var/db/brig/started/box.json").exists());
 
-    crate::common::busybox_root(&sim, "/usr/local/brig/jails/app/root");
+    crate::common::userland_root(&sim, "/usr/local/brig/jails/app/root");
     for f in ["rc", "rc.shutdown"] {
         std::fs::write(sim.file(&format!("/usr/local/brig/jails/app/root/etc/{f}")), "exit 0\n").expect("rc");
     }
@@ -238,6 +245,7 @@ fn dry_runs_show_start_and_stop_order_across_dependencies() {
 /// dataset or definition.
 #[test]
 fn a_failed_forced_destroy_is_finished_by_the_next() {
+    crate::common::needs_jail_processes!();
     let probe = defined(&[]);
     probe.brig(&["start", "box"]).ok();
     let faults = crate::common::every_call(&probe, &["destroy", "--force", "box"]);
@@ -260,6 +268,7 @@ fn a_failed_forced_destroy_is_finished_by_the_next() {
 
 #[test]
 fn a_start_waits_for_duplicate_address_detection_of_its_ipv6_aliases() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&["--ip6", "2001:db8::20/64"]);
     sim.brig(&["start", "box"]).ok();
     // Each SIOCGIFAFLAG_IN6 read is a tick of the sim's DAD: had the start
@@ -287,6 +296,7 @@ fn a_duplicated_ipv6_address_fails_the_start_and_leaves_nothing() {
 
 #[test]
 fn a_parameter_the_kernel_lacks_is_refused_naming_the_release() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&["--param", "meta=owner=alice"]);
     let r = sim.brig(&["start", "box"]);
     r.fails(1);
@@ -357,6 +367,7 @@ fn an_address_the_host_already_has_is_never_taken_nor_removed() {
 
 #[test]
 fn a_definition_edited_while_running_does_not_steer_what_stop_removes() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["start", "box"]).ok();
     // Edited by hand to the host's own address: stop takes down what the
@@ -374,6 +385,7 @@ fn a_definition_edited_while_running_does_not_steer_what_stop_removes() {
 
 #[test]
 fn a_start_after_a_stop_that_failed_half_way_finishes_that_stop_first() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["start", "box"]).ok();
     // The stop fails at its first unmount: the jail is gone, its alias and
@@ -389,6 +401,7 @@ fn a_start_after_a_stop_that_failed_half_way_finishes_that_stop_first() {
 
 #[test]
 fn a_tenants_fifo_or_giant_passwd_never_blocks_nor_bloats_brig() {
+    crate::common::needs_jail_processes!();
     // The jail's root is the tenant's: /etc/passwd made a FIFO used to
     // block `exec --user` forever, a sparse 8 GiB one to be read whole.
     let sim = defined(&[]);
@@ -407,6 +420,7 @@ fn a_tenants_fifo_or_giant_passwd_never_blocks_nor_bloats_brig() {
 
 #[test]
 fn sim_show_shows_what_brig_did_to_the_machine() {
+    crate::common::needs_jail_processes!();
     let sim = defined(&[]);
     sim.brig(&["start", "box"]).ok();
     let m = sim.brig(&["debug", "sim-show", "--json"]).json();

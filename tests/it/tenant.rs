@@ -8,7 +8,7 @@ use crate::common::Sim;
 const T1: &str = "type = \"empty\"\n[zfs]\nquota = \"2G\"\ndelegate = [{ name = \"data\", quota = \"1G\" }]\n";
 
 /// An initialised sim with tenant jails defined by `defs` and made by
-/// `brig apply`, each root holding busybox.
+/// `brig apply`, each root holding the test userland.
 fn tenants(defs: &[(&str, &str)]) -> Sim {
     let sim = Sim::new();
     sim.brig(&["init"]).ok();
@@ -18,7 +18,7 @@ fn tenants(defs: &[(&str, &str)]) -> Sim {
     sim.brig(&["apply"]).ok();
     for (name, _) in defs {
         let root = format!("/usr/local/brig/jails/{name}/root");
-        crate::common::busybox_root(&sim, &root);
+        crate::common::userland_root(&sim, &root);
         for f in ["rc", "rc.shutdown"] {
             std::fs::write(sim.file(&format!("{root}/etc/{f}")), "exit 0\n").expect("rc");
         }
@@ -32,6 +32,7 @@ fn prop(sim: &Sim, ds: &str, p: &str) -> String {
 
 #[test]
 fn a_tenants_datasets_have_quotas_and_only_the_jail_mounts_its_data() {
+    crate::common::needs_jail_processes!();
     let sim = tenants(&[("t1", T1)]);
     assert_eq!(prop(&sim, "zroot/brig/jails/t1/root", "quota"), (2u64 << 30).to_string());
     assert_eq!(prop(&sim, "zroot/brig/jails/t1/data", "quota"), (1u64 << 30).to_string());
@@ -115,6 +116,7 @@ fn destroying_a_tenant_leaves_the_others_whole() {
 
 #[test]
 fn apply_delegates_resizes_and_detaches_on_a_running_jail() {
+    crate::common::needs_jail_processes!();
     let sim = tenants(&[("t1", "type = \"empty\"\n[zfs]\ndelegate = [\"data\"]\n")]);
     sim.brig(&["start", "t1"]).ok();
     let def = "/usr/local/etc/brig/jails/t1.toml";
@@ -157,6 +159,7 @@ fn delegation_and_its_parameters_must_agree() {
 
 #[test]
 fn a_nested_jail_is_listed_under_its_parent_and_goes_with_it() {
+    crate::common::needs_jail_processes!();
     let sim = tenants(&[("host1", "type = \"empty\"\n[params]\n\"children.max\" = 2\n")]);
     sim.brig(&["start", "host1"]).ok();
     std::fs::create_dir_all(sim.file("/usr/local/brig/jails/host1/root/child")).expect("mkdir");
@@ -263,6 +266,7 @@ fn the_tenant_template_makes_a_customer_jail_with_overrides() {
 
 #[test]
 fn a_dataset_detached_behind_brigs_back_does_not_block_the_stop() {
+    crate::common::needs_jail_processes!();
     let sim = tenants(&[("t1", T1)]);
     sim.brig(&["start", "t1"]).ok();
     let jid = sim.host().jail_find("t1").expect("get").expect("running").jid;
@@ -273,6 +277,7 @@ fn a_dataset_detached_behind_brigs_back_does_not_block_the_stop() {
 
 #[test]
 fn a_tenant_redirecting_a_mount_point_cannot_make_stop_unmount_anothers() {
+    crate::common::needs_jail_processes!();
     let mount = |target: &str| format!("type = \"empty\"\n[[mount]]\nfstype = \"tmpfs\"\ntarget = \"{target}\"\n");
     let sim = tenants(&[("box", &mount("/mnt/data")), ("other", &mount("/data"))]);
     sim.brig(&["start", "box", "other"]).ok();
@@ -294,6 +299,7 @@ fn a_tenant_redirecting_a_mount_point_cannot_make_stop_unmount_anothers() {
 
 #[test]
 fn info_shows_which_datasets_are_jailed_and_where_they_are_attached() {
+    crate::common::needs_jail_processes!();
     let sim = tenants(&[("t1", T1)]);
     let data = |sim: &Sim| {
         let j = sim.brig(&["info", "t1", "--json"]).json();

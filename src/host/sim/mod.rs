@@ -23,6 +23,8 @@ pub mod show;
 mod state;
 mod sysctl;
 mod tracked;
+#[cfg(target_os = "linux")]
+mod userns;
 mod zfs;
 
 use std::cell::RefCell;
@@ -367,10 +369,21 @@ impl SimHost {
     }
 
     fn spawn_in_jail(&self, cmd: &Command, jid: Jid) -> HostResult<Output> {
-        let root =
-            self.read("spawn", |st| self.jail_root(st, jid).ok_or((Errno::EINVAL, format!("jail {jid} not found"))))?;
+        let (root, devfs) = self.read("spawn", |st| {
+            let root = self.jail_root(st, jid).ok_or((Errno::EINVAL, format!("jail {jid} not found")))?;
+            // The devfs mounts a process of the jail sees (process::run
+            // shows them to it when brig runs without root).
+            let devfs = st
+                .mounts
+                .values()
+                .filter(|m| m.fstype == "devfs")
+                .map(|m| fs::local(&self.dir, &m.target))
+                .filter(|t| t.starts_with(&root))
+                .collect::<Vec<_>>();
+            Ok((root, devfs))
+        })?;
         self.calls.borrow_mut().spawned += 1;
-        self.timed_command(|| process::run(&root, jid, cmd))
+        self.timed_command(|| process::run(&root, jid, cmd, &devfs))
     }
 
     fn spawn_on_host(&self, cmd: &Command) -> HostResult<Output> {

@@ -78,12 +78,14 @@ pub fn devfs_rules(st: &State, ruleset: u16) -> Result<u32, Refusal> {
 
 /// The device nodes a jail's processes cannot do without, as (name, major,
 /// minor) of the Linux machine the sim runs on.
-const DEVICES: &[(&str, u64, u64)] = &[("null", 1, 3), ("zero", 1, 5), ("random", 1, 8), ("urandom", 1, 9)];
+pub(super) const DEVICES: &[(&str, u64, u64)] = &[("null", 1, 3), ("zero", 1, 5), ("random", 1, 8), ("urandom", 1, 9)];
 
 /// A simulated devfs: the sim's jailed processes are real Linux processes,
-/// and /bin/sh needs /dev/null for background jobs. Needs root (mknod);
-/// without it, or off Linux (these are Linux device numbers), the mount is
-/// only recorded.
+/// and their scripts redirect to /dev/null. As root the nodes are made
+/// here (mknod). Without root mknod is refused, so the mount is only
+/// recorded and each jail process is shown the host's nodes in a mount
+/// namespace of its own (userns.rs); off Linux (these are Linux device
+/// numbers) it is only recorded.
 #[cfg(target_os = "linux")]
 fn populate_devfs(dir: &Path) -> Result<(), Errno> {
     if !nix::unistd::geteuid().is_root() {

@@ -1,12 +1,15 @@
 //! Processes inside simulated jails: real Linux processes whose root is
 //! changed to the jail's root directory (chroot(2)), so `/bin/sh /etc/rc`
-//! and `brig exec` really run the jail's own programs (tests put a static
-//! busybox in their release) and their exit status is real.
+//! and `brig exec` really run the jail's own programs (the tests' jail
+//! roots hold brig's test userland, tests/userland) and their exit status
+//! is real. As root the child chroots and becomes the jail user with
+//! setuid, as jexec does; without root, userns.rs gets it there.
 //!
 //! A process belongs to a jail when its root directory is the jail's root
 //! (`/proc/PID/root`), which also covers the daemons it leaves behind;
-//! jail_remove kills them, as the kernel does. chroot needs root: without
-//! it the sim refuses with EPERM and says so.
+//! jail_remove kills them, as the kernel does. That works without root
+//! too: /proc shows a user the root directory of each of its processes,
+//! in a namespace of their own or not.
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
@@ -19,7 +22,7 @@ use nix::errno::Errno;
 use crate::host::{Command, HostError, HostResult, Jid, Output};
 use crate::state::beneath::Root;
 
-const OP: &str = "spawn";
+pub(super) const OP: &str = "spawn";
 const DEFAULT_PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin";
 
 /// A user from the jail's own `/etc/passwd`.
@@ -47,18 +50,9 @@ fn lookup_user(root: &Path, user: &str) -> Option<PwEntry> {
 }
 
 /// Runs `cmd` with its root changed to `root` (a local path), as jexec
-/// would inside jail `jid`.
-pub fn run(root: &Path, jid: Jid, cmd: &Command) -> HostResult<Output> {
-    if !nix::unistd::geteuid().is_root() {
-        return Err(HostError::new(
-            OP,
-            Errno::EPERM,
-            format!(
-                "{}: the simulated host runs a jail's processes with chroot(2), which needs root; run brig as root",
-                cmd.display()
-            ),
-        ));
-    }
+/// would inside jail `jid`; `devfs` are the local paths of the devfs
+/// mounts beneath that root (see userns.rs).
+pub fn run(root: &Path, jid: Jid, cmd: &Command, devfs: &[PathBuf]) -> HostResult<Output> {
     let user = match &cmd.user {
         Some(u) => Some(lookup_user(root, u).ok_or_else(|| {
             HostError::new(OP, Errno::ENOENT, format!("{}: user {u} does not exist in jail {jid}", cmd.display()))
@@ -79,30 +73,62 @@ pub fn run(root: &Path, jid: Jid, cmd: &Command) -> HostResult<Output> {
         c.env("HOME", home).env("SHELL", shell).env("USER", name);
     }
     c.envs(cmd.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let croot = CString::new(root.as_os_str().as_bytes())
-        .map_err(|_| HostError::new(OP, Errno::EINVAL, format!("{}: path contains a NUL byte", root.display())))?;
+    let croot = cstring(root)?;
     let ids = user.as_ref().map(|p| (p.uid, p.gid));
-    // SAFETY: only async-signal-safe system calls on values prepared
-    // before the fork; nothing is allocated in the child.
-    unsafe {
-        c.pre_exec(move || {
-            if libc::chroot(croot.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if let Some((uid, gid)) = ids {
-                let groups = [gid];
-                if libc::setgroups(1, groups.as_ptr()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+    if nix::unistd::geteuid().is_root() {
+        // SAFETY: only async-signal-safe system calls on values prepared
+        // before the fork; nothing is allocated in the child.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::chroot(croot.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-            }
-            Ok(())
-        });
+                if let Some((uid, gid)) = ids {
+                    let groups = [gid];
+                    if libc::setgroups(1, groups.as_ptr()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        return crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline).map_err(|e| cannot_run(&e, cmd, jid, ""));
     }
-    let failed = |e: std::io::Error| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-        HostError::new(OP, errno, format!("{}: cannot run it in jail {jid}", cmd.display()))
-    };
-    crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline).map_err(failed)
+    unprivileged(c, croot, ids.unwrap_or((0, 0)), devfs, cmd, jid)
+}
+
+#[cfg(target_os = "linux")]
+use super::userns::run as unprivileged;
+
+/// Off Linux the simulated host has no user namespaces to lean on.
+#[cfg(not(target_os = "linux"))]
+fn unprivileged(
+    _: std::process::Command,
+    _: CString,
+    _: (u32, u32),
+    _: &[PathBuf],
+    cmd: &Command,
+    jid: Jid,
+) -> HostResult<Output> {
+    Err(HostError::new(
+        OP,
+        Errno::EPERM,
+        format!(
+            "{}: cannot run it in jail {jid}: the simulated host chroots a jail's processes, which needs root here; run brig as root",
+            cmd.display()
+        ),
+    ))
+}
+
+/// A spawn that failed in the child: what it was and where.
+pub(super) fn cannot_run(e: &std::io::Error, cmd: &Command, jid: Jid, why: &str) -> HostError {
+    let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    HostError::new(OP, errno, format!("{}: cannot run it in jail {jid}{why}", cmd.display()))
+}
+
+pub(super) fn cstring(p: &Path) -> HostResult<CString> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| HostError::new(OP, Errno::EINVAL, format!("{}: path contains a NUL byte", p.display())))
 }
 
 /// The processes whose root directory is `root` (a local path).

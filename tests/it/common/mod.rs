@@ -164,25 +164,62 @@ pub fn every_call(probe: &Sim, args: &[&str]) -> Vec<String> {
     out
 }
 
-/// A minimal FreeBSD-shaped root at `machine_path` in the sim: a static
-/// busybox as /bin/sh (from Debian's busybox-static, which CI installs),
-/// /etc/passwd with root and nobody.
-pub fn busybox_root(sim: &Sim, machine_path: &str) {
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.is_file(),
-        "these tests run a static busybox inside simulated jails: apt-get install busybox-static"
-    );
+/// brig's test userland (tests/userland), built once per version of its
+/// source into cargo's scratch directory for tests.
+pub fn userland() -> &'static Path {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        crate::userland::build(Path::new(env!("CARGO_TARGET_TMPDIR"))).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// A minimal FreeBSD-shaped root at `machine_path` in the sim: brig's test
+/// userland as /bin/sh and friends, /etc/passwd with root and nobody.
+pub fn userland_root(sim: &Sim, machine_path: &str) {
     let root = sim.file(machine_path);
-    std::fs::create_dir_all(root.join("bin")).expect("mkdir bin");
+    crate::userland::install(userland(), &root).expect("install the test userland");
     std::fs::create_dir_all(root.join("etc")).expect("mkdir etc");
-    std::fs::copy(busybox, root.join("bin/busybox")).expect("copy busybox");
-    for applet in ["sh", "sleep", "id", "cat"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).expect("applet link");
-    }
     std::fs::write(root.join("etc/passwd"), "root:*:0:0::/root:/bin/sh\nnobody:*:65534:65534::/nonexistent:/bin/sh\n")
         .expect("passwd");
 }
+
+/// Why the sim cannot run a jail's processes on this machine, if it
+/// cannot: brig runs without root and the kernel refuses the user
+/// namespace the sim needs then (src/host/sim/userns.rs). Found once, by
+/// trying it.
+pub fn jail_processes_refused() -> Option<&'static str> {
+    use brig::host::{Host, JailParam, Place, SetFlags};
+    static WHY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let why = WHY.get_or_init(|| {
+        if nix::unistd::geteuid().is_root() {
+            return None;
+        }
+        let sim = Sim::new();
+        userland_root(&sim, "/j");
+        let mut h = sim.host();
+        let params = [JailParam::str("name", "probe"), JailParam::str("path", "/j"), JailParam::bool("persist", true)];
+        let jid = h.jail_set(&params, SetFlags::CREATE).expect("a jail");
+        match h.spawn(&brig::host::Command::new("/bin/true"), Place::Jail(jid)) {
+            Err(e) if e.detail.contains("refuses to make one") => Some(e.to_string()),
+            _ => None,
+        }
+    });
+    why.as_deref()
+}
+
+/// Ends a test that needs processes in the sim's jails early, saying why
+/// on the terminal (not captured), where this machine cannot run them:
+/// see `jail_processes_refused`.
+macro_rules! needs_jail_processes {
+    () => {
+        if let Some(why) = crate::common::jail_processes_refused() {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "skipped: {why}");
+            return;
+        }
+    };
+}
+pub(crate) use needs_jail_processes;
 
 /// The newest mount on `target` of a host, as getfsstat shows it: what
 /// `Host::unmount` takes.

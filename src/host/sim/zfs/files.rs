@@ -36,7 +36,6 @@ pub(super) fn copy_tree(src: &Path, dst: &Path, skip: &[PathBuf]) -> std::io::Re
     ) -> std::io::Result<()> {
         let meta = std::fs::symlink_metadata(src)?;
         std::fs::create_dir_all(dst)?;
-        std::fs::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
         let _ = std::os::unix::fs::lchown(dst, Some(meta.uid()), Some(meta.gid()));
         for entry in std::fs::read_dir(src)? {
             let entry = entry?;
@@ -65,7 +64,10 @@ pub(super) fn copy_tree(src: &Path, dst: &Path, skip: &[PathBuf]) -> std::io::Re
                 std::fs::set_permissions(&to, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
             }
         }
-        Ok(())
+        // The directory's own mode last: as a plain user the sim could not
+        // fill a directory without write permission (root, as FreeBSD's
+        // zfs runs, could).
+        std::fs::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
     }
     walk(src, dst, skip, &mut links)
 }
@@ -92,10 +94,29 @@ pub(super) fn other_mount_dirs(st: &State, paths: &Paths, except: &Path) -> Vec<
 
 /// Moves every entry of one directory into another (same filesystem).
 pub(super) fn move_entries(from: &Path, to: &Path) -> Result<(), Refusal> {
+    use std::os::unix::fs::PermissionsExt;
     for entry in std::fs::read_dir(from).map_err(|e| io(e, from))? {
         let entry = entry.map_err(|e| io(e, from))?;
         let dest = to.join(entry.file_name());
-        std::fs::rename(entry.path(), &dest).map_err(|e| io(e, &dest))?;
+        // rename(2) of a directory to another parent rewrites its "..",
+        // which needs write permission on it: nothing to root, as FreeBSD's
+        // zfs runs, but a plain user running the sim lends itself the
+        // owner's write bit for the move (a release's /dev is 0555).
+        let mode = entry
+            .metadata()
+            .ok()
+            .filter(|m| m.is_dir() && m.permissions().mode() & 0o200 == 0)
+            .map(|m| m.permissions().mode());
+        if let Some(mode) = mode {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode | 0o200))
+                .map_err(|e| io(e, &entry.path()))?;
+        }
+        let moved = std::fs::rename(entry.path(), &dest);
+        if let Some(mode) = mode {
+            let at = if moved.is_ok() { dest.clone() } else { entry.path() };
+            std::fs::set_permissions(&at, std::fs::Permissions::from_mode(mode)).map_err(|e| io(e, &at))?;
+        }
+        moved.map_err(|e| io(e, &dest))?;
     }
     Ok(())
 }
