@@ -153,6 +153,6 @@ pub fn unmount(st: &mut State, paths: &zfs::Paths, mount: &MountEntry) -> Result
     if st.mounts[&idx].fstype == "devfs" && fs::resolve(paths.root, &target).is_ok_and(|t| t == target) {
         depopulate_devfs(&fs::local(paths.root, &target));
     }
-    st.mounts.remove(&idx);
+    st.remove_mount(idx);
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! another process changed it (a generation number), so concurrent brig
 //! processes against one sim see one consistent machine.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -102,6 +102,11 @@ pub struct State {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tentative: BTreeMap<String, u32>,
     pub next_guid: u64,
+    /// The mounts on each target, oldest first: finding what holds a path
+    /// walks the path's few ancestors instead of every mount. Derived:
+    /// rebuilt whenever the state is read from disk.
+    #[serde(skip)]
+    by_target: HashMap<PathBuf, Vec<u64>>,
 }
 
 impl State {
@@ -142,7 +147,34 @@ impl State {
     pub fn push_mount(&mut self, fstype: &str, source: &str, target: PathBuf, readonly: bool) {
         let id = self.guid();
         let fsid = [i32::try_from(id & 0x7fff_ffff).unwrap_or(i32::MAX), i32::try_from(id >> 31).unwrap_or(0)];
+        self.by_target.entry(target.clone()).or_default().push(id);
         self.mounts.insert(id, MountEntry { fstype: fstype.into(), source: source.into(), target, readonly, fsid });
+    }
+
+    /// Takes mount `id` off the table.
+    pub fn remove_mount(&mut self, id: u64) {
+        if let Some(m) = self.mounts.remove(&id) {
+            if let Some(ids) = self.by_target.get_mut(&m.target) {
+                ids.retain(|i| *i != id);
+                if ids.is_empty() {
+                    self.by_target.remove(&m.target);
+                }
+            }
+        }
+    }
+
+    /// The mount that holds `path`: the newest mount on the deepest of its
+    /// ancestors (itself included) that has one, as namei crosses into it.
+    pub fn mount_holding(&self, path: &Path) -> Option<&MountEntry> {
+        path.ancestors().find_map(|a| self.by_target.get(a)?.last().and_then(|id| self.mounts.get(id)))
+    }
+
+    /// Rebuilds the index of mounts by target.
+    fn index_mounts(&mut self) {
+        self.by_target.clear();
+        for (id, m) in self.mounts.iter() {
+            self.by_target.entry(m.target.clone()).or_default().push(*id);
+        }
     }
 }
 
@@ -291,6 +323,7 @@ impl Store {
         self.offset = 0;
         self.follow()?;
         self.small = Small::of(&self.state);
+        self.state.index_mounts();
         Ok(())
     }
 
@@ -359,6 +392,7 @@ impl Store {
         if len > self.offset {
             self.follow()?;
             self.small = Small::of(&self.state);
+            self.state.index_mounts();
         }
         Ok(())
     }

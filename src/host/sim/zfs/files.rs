@@ -180,7 +180,7 @@ pub(super) fn unmount_ds(st: &mut State, paths: &Paths, name: &str) -> Result<()
     let gone: Vec<u64> =
         st.mounts.iter().filter(|(_, m)| m.fstype == "zfs" && m.source == name).map(|(k, _)| *k).collect();
     for k in gone {
-        st.mounts.remove(&k);
+        st.remove_mount(k);
     }
     if let Some(d) = st.datasets.get_mut(name) {
         d.mounted = None;
@@ -214,9 +214,7 @@ pub fn unmount_request(st: &mut State, paths: &Paths, name: &str) -> Result<(), 
 /// the mount's MNT_RDONLY, and the sim's dataset mounts carry the
 /// property, not the flag).
 pub fn read_only_at(st: &State, cfg: &SimConfig, path: &Path) -> bool {
-    let holding = st.mounts.values().filter(|m| path.starts_with(&m.target));
-    // Among mounts stacked on one target the newest counts: it is on top.
-    match holding.max_by_key(|m| m.target.components().count()) {
+    match st.mount_holding(path) {
         Some(m) if m.fstype == "zfs" => effective(st, cfg, &m.source, "readonly") == "on",
         Some(m) => m.readonly,
         None => false,

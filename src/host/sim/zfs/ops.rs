@@ -325,7 +325,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let simdir = dir.path().join(".sim");
         let paths = Paths { root: dir.path(), simdir: &simdir };
-        let mut st = State { next_guid: 7, ..State::default() };
+        let mut st = State::default();
+        st.next_guid = 7;
         let leftover = paths.stash(8).join("etc");
         std::fs::create_dir_all(&leftover).expect("mkdir");
         std::fs::write(leftover.join("half"), b"x").expect("write");
