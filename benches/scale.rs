@@ -24,6 +24,8 @@ struct Row {
     /// Fastest run, when there were several.
     min: Option<Duration>,
     ops: BTreeMap<String, u64>,
+    /// Milliseconds inside the sim by op (last run).
+    sim_by_op: BTreeMap<String, f64>,
     spawned: u64,
     /// Time inside the simulated machine (median run): its state and its
     /// rules, what a kernel would do.
@@ -36,6 +38,13 @@ struct Row {
 impl Row {
     fn total_ops(&self) -> u64 {
         self.ops.values().sum()
+    }
+
+    /// The three ops the simulator spent most time on.
+    fn top_sim(&self) -> String {
+        let mut ops: Vec<(&String, &f64)> = self.sim_by_op.iter().collect();
+        ops.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+        ops.iter().take(3).map(|(op, ms)| format!("{op} {ms:.0}")).collect::<Vec<_>>().join(", ")
     }
 
     /// The three most frequent ops: where the calls go.
@@ -76,6 +85,10 @@ impl Sim {
             commands: times[times.len() / 2].2,
             min: (runs > 1).then(|| times[0].0),
             ops,
+            sim_by_op: stats["sim_ms_by_op"]
+                .as_object()
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0))).collect())
+                .unwrap_or_default(),
             spawned: stats["spawned"].as_u64().unwrap_or(0),
         };
         eprintln!(
@@ -123,17 +136,18 @@ fn main() {
     };
     let rows = common::at_sizes(&sizes, bench);
 
-    println!("| jails | command | time (ms) | min (ms) | in the sim (ms) | in commands (ms) | brig's own (ms) | own ms/jail | host ops | top ops | spawned |");
-    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
+    println!("| jails | command | time (ms) | min (ms) | in the sim (ms) | sim's top ops (ms) | in commands (ms) | brig's own (ms) | own ms/jail | host ops | top ops | spawned |");
+    println!("| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |");
     for r in &rows {
         let min = r.min.map_or("-".to_string(), |m| format!("{:.1}", ms(m)));
         let own = ms(r.time.saturating_sub(r.sim).saturating_sub(r.commands));
         println!(
-            "| {} | {} | {:.1} | {min} | {:.1} | {:.1} | {own:.1} | {:.3} | {} | {} | {} |",
+            "| {} | {} | {:.1} | {min} | {:.1} | {} | {:.1} | {own:.1} | {:.3} | {} | {} | {} |",
             r.jails,
             r.command,
             ms(r.time),
             ms(r.sim),
+            r.top_sim(),
             ms(r.commands),
             own / r.jails as f64,
             r.total_ops(),

@@ -35,6 +35,10 @@ struct StatsJson {
     sim_ms: f64,
     /// Milliseconds spent in the commands brig ran (in jails and on the host).
     commands_ms: f64,
+    /// brig's file reads and writes on the machine (not in `ops`).
+    files: u64,
+    /// `sim_ms` by op (and `files`).
+    sim_ms_by_op: std::collections::BTreeMap<String, f64>,
 }
 
 pub fn run(cmd: DebugCommand, choice: Option<HostChoice>) -> Result<ExitCode, CliError> {
@@ -59,14 +63,22 @@ pub fn run(cmd: DebugCommand, choice: Option<HostChoice>) -> Result<ExitCode, Cl
             spawned: stats.spawned,
             sim_ms: stats.sim_us as f64 / 1000.0,
             commands_ms: stats.commands_us as f64 / 1000.0,
+            files: stats.files,
+            sim_ms_by_op: stats.op_us.iter().map(|(k, v)| (k.clone(), *v as f64 / 1000.0)).collect(),
         })?;
     } else {
-        let mut rows: Vec<Vec<String>> = stats.ops.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect();
-        rows.push(vec!["(total)".into(), total_ops.to_string()]);
-        rows.push(vec!["(spawned)".into(), stats.spawned.to_string()]);
-        rows.push(vec!["(ms in the sim)".into(), format!("{:.1}", stats.sim_us as f64 / 1000.0)]);
-        rows.push(vec!["(ms in commands run)".into(), format!("{:.1}", stats.commands_us as f64 / 1000.0)]);
-        println!("{}", table(&["OP", "CALLS"], rows));
+        let ms = |op: &str| stats.op_us.get(op).map_or_else(|| "-".into(), |us| format!("{:.1}", *us as f64 / 1000.0));
+        let mut rows: Vec<Vec<String>> = stats.ops.iter().map(|(k, v)| vec![k.clone(), v.to_string(), ms(k)]).collect();
+        rows.push(vec!["(files)".into(), stats.files.to_string(), ms("files")]);
+        rows.push(vec!["(total)".into(), total_ops.to_string(), String::new()]);
+        rows.push(vec!["(spawned)".into(), stats.spawned.to_string(), String::new()]);
+        rows.push(vec!["(ms in the sim)".into(), String::new(), format!("{:.1}", stats.sim_us as f64 / 1000.0)]);
+        rows.push(vec![
+            "(ms in commands run)".into(),
+            String::new(),
+            format!("{:.1}", stats.commands_us as f64 / 1000.0),
+        ]);
+        println!("{}", table(&["OP", "CALLS", "MS IN THE SIM"], rows));
     }
     Ok(ExitCode::SUCCESS)
 }

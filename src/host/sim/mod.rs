@@ -79,6 +79,10 @@ pub struct SimStats {
     /// the kernel calls: they cannot be failed with BRIG_SIM_FAIL.
     #[serde(default)]
     pub files: u64,
+    /// `sim_us` by what it was spent on (an op, or `files` for brig's file
+    /// methods), to see where a benchmark's simulator time goes.
+    #[serde(default)]
+    pub op_us: BTreeMap<String, u64>,
 }
 
 pub struct SimHost {
@@ -233,19 +237,22 @@ impl SimHost {
 
     fn read<R>(&self, op: &'static str, f: impl FnOnce(&State) -> Result<R, jail::Refusal>) -> HostResult<R> {
         self.begin(op)?;
-        self.timed(|| self.store.borrow_mut().read_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d))))
+        self.timed(op, || self.store.borrow_mut().read_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d))))
     }
 
     fn write<R>(&self, op: &'static str, f: impl FnOnce(&mut State) -> Result<R, jail::Refusal>) -> HostResult<R> {
         self.begin(op)?;
-        self.timed(|| self.store.borrow_mut().write_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d))))
+        self.timed(op, || self.store.borrow_mut().write_with(|st| f(st).map_err(|(e, d)| HostError::new(op, e, d))))
     }
 
     /// Runs `f`, adding its time to the time spent in the sim.
-    fn timed<R>(&self, f: impl FnOnce() -> R) -> R {
+    fn timed<R>(&self, op: &str, f: impl FnOnce() -> R) -> R {
         let started = std::time::Instant::now();
         let out = f();
-        self.calls.borrow_mut().sim_us += micros(started);
+        let us = micros(started);
+        let mut calls = self.calls.borrow_mut();
+        calls.sim_us += us;
+        *calls.op_us.entry(op.to_string()).or_insert(0) += us;
         out
     }
 
@@ -268,7 +275,7 @@ impl SimHost {
     /// Whether `path` of the machine is on a read-only filesystem.
     fn read_only_at(&self, path: &Path) -> std::io::Result<bool> {
         let cfg = &self.cfg;
-        self.timed(|| self.store.borrow_mut().read_with(|st| Ok(zfs::read_only_at(st, cfg, path))))
+        self.timed("files", || self.store.borrow_mut().read_with(|st| Ok(zfs::read_only_at(st, cfg, path))))
             .map_err(|e| std::io::Error::from_raw_os_error(e.errno as i32))
     }
 
@@ -307,6 +314,9 @@ impl SimHost {
             total.sim_us += calls.sim_us;
             total.commands_us += calls.commands_us;
             total.files += calls.files;
+            for (op, us) in calls.op_us {
+                *total.op_us.entry(op).or_insert(0) += us;
+            }
             if let Ok(text) = serde_json::to_vec_pretty(&total) {
                 let _ = crate::state::atomic::write(&self.stats_path(), &text, 0o644);
             }
@@ -373,12 +383,11 @@ impl SimHost {
             let root = self.jail_root(st, jid).ok_or((Errno::EINVAL, format!("jail {jid} not found")))?;
             // The devfs mounts a process of the jail sees (process::run
             // shows them to it when brig runs without root).
+            let machine_root = Path::new("/").join(root.strip_prefix(&self.dir).unwrap_or(&root));
             let devfs = st
-                .mounts
-                .values()
+                .mounts_under(&machine_root)
                 .filter(|m| m.fstype == "devfs")
                 .map(|m| fs::local(&self.dir, &m.target))
-                .filter(|t| t.starts_with(&root))
                 .collect::<Vec<_>>();
             Ok((root, devfs))
         })?;
@@ -577,7 +586,7 @@ impl Host for SimHost {
             jail::remove(st, &self.cfg, jid)
         })?;
         // The kernel kills every process of the jail and its children.
-        self.timed(|| roots.iter().for_each(|r| process::kill_all(r)));
+        self.timed("jail_remove", || roots.iter().for_each(|r| process::kill_all(r)));
         Ok(())
     }
 
@@ -585,7 +594,7 @@ impl Host for SimHost {
         let root = self
             .read("jail_kill", |st| self.jail_root(st, jid).ok_or((Errno::EINVAL, format!("jail {jid} not found"))))?;
         // Finding the jail's processes scans /proc: the sim's work, timed as such.
-        let pids = self.timed(|| process::pids_in(&root));
+        let pids = self.timed("jail_kill", || process::pids_in(&root));
         if let Some(sig) = signal {
             for pid in &pids {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), sig);

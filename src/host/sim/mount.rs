@@ -138,7 +138,7 @@ pub fn unmount(st: &mut State, paths: &zfs::Paths, mount: &MountEntry) -> Result
         ));
     };
     let target = st.mounts[&idx].target.clone();
-    if st.mounts.values().any(|m| m.target != target && m.target.starts_with(&target)) {
+    if st.mounts_under(&target).any(|m| m.target != target) {
         return Err(no(Errno::EBUSY, format!("{}: a filesystem is mounted beneath it", target.display())));
     }
     if let Some(who) = busy::holder(st, paths.root, &target) {

@@ -4,7 +4,7 @@
 //! another process changed it (a generation number), so concurrent brig
 //! processes against one sim see one consistent machine.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -106,7 +106,7 @@ pub struct State {
     /// walks the path's few ancestors instead of every mount. Derived:
     /// rebuilt whenever the state is read from disk.
     #[serde(skip)]
-    by_target: HashMap<PathBuf, Vec<u64>>,
+    by_target: BTreeMap<PathBuf, Vec<u64>>,
 }
 
 impl State {
@@ -167,6 +167,15 @@ impl State {
     /// ancestors (itself included) that has one, as namei crosses into it.
     pub fn mount_holding(&self, path: &Path) -> Option<&MountEntry> {
         path.ancestors().find_map(|a| self.by_target.get(a)?.last().and_then(|id| self.mounts.get(id)))
+    }
+
+    /// The mounts at or below `dir`, in path order (oldest first on one
+    /// target): the index is ordered by path, so they are one range of it.
+    pub fn mounts_under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a MountEntry> + 'a {
+        self.by_target
+            .range::<Path, _>((std::ops::Bound::Included(dir), std::ops::Bound::Unbounded))
+            .take_while(move |(t, _)| t.starts_with(dir))
+            .flat_map(|(_, ids)| ids.iter().filter_map(|id| self.mounts.get(id)))
     }
 
     /// Rebuilds the index of mounts by target.
@@ -552,5 +561,27 @@ mod tests {
         assert_eq!(std::fs::metadata(dir.path().join("state.log")).expect("log").len(), 0, "folded");
         let b = Store::open(dir.path(), &cfg).expect("open");
         assert_eq!(b.state.jails.get(&7).map(|j| j.name.as_str()), Some("big"));
+    }
+
+    #[test]
+    fn mounts_are_found_by_the_paths_they_hold() {
+        let mut st = State::default();
+        st.push_mount("zfs", "zroot/j", "/j".into(), false);
+        st.push_mount("devfs", "devfs", "/j/root/dev".into(), false);
+        st.push_mount("nullfs", "/data", "/j/root/data".into(), true);
+        st.push_mount("tmpfs", "tmpfs", "/j/root/data".into(), false);
+        st.push_mount("devfs", "devfs", "/j2/dev".into(), false);
+        let holder = |st: &State, p: &str| st.mount_holding(Path::new(p)).map(|m| m.fstype.clone());
+        assert_eq!(holder(&st, "/j/root/etc/rc.conf").as_deref(), Some("zfs"));
+        assert_eq!(holder(&st, "/j/root/data/x").as_deref(), Some("tmpfs"), "the newest on a target is on top");
+        assert_eq!(holder(&st, "/var/db/brig"), None);
+        let under: Vec<&str> = st.mounts_under(Path::new("/j/root")).map(|m| m.fstype.as_str()).collect();
+        assert_eq!(under, ["nullfs", "tmpfs", "devfs"], "by path (data, dev); not /j itself, nor /j2");
+        let newest = st.mounts.iter().rfind(|(_, m)| m.fstype == "tmpfs").map(|(k, _)| *k).expect("tmpfs");
+        st.remove_mount(newest);
+        assert_eq!(holder(&st, "/j/root/data/x").as_deref(), Some("nullfs"), "uncovered again");
+        let mut reloaded = State { mounts: st.mounts.clone(), ..State::default() };
+        reloaded.index_mounts();
+        assert_eq!(reloaded.mount_holding(Path::new("/j2/dev/null")).map(|m| m.target.clone()), Some("/j2/dev".into()));
     }
 }
