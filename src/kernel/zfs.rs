@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use nix::errno::Errno;
 
-use crate::host::{DatasetInfo, DatasetKind};
+use super::types::{DatasetInfo, DatasetKind};
 
 /// A property value as the kernel takes it in the props nvlist of
 /// lzc_create()/lzc_clone(): strings for string and user properties,

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::host::{JailSys, ParamValue};
+use crate::kernel::{JailSys, ParamValue};
 use crate::model::jail::{JailSpec, Network};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
