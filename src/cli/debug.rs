@@ -118,6 +118,26 @@ fn show(sim: &SimHost, json: bool) -> Result<ExitCode, CliError> {
     println!();
     let addrs = m.interfaces.iter().map(|(i, a)| vec![i.clone(), a.join(" ")]).collect();
     println!("{}", table(&["INTERFACE", "ADDRESSES"], addrs));
+    if !m.links.is_empty() {
+        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let links = m
+            .links
+            .iter()
+            .map(|l| {
+                let jail = l.jail.map_or_else(|| "host".to_string(), |j| format!("jail {j}"));
+                vec![
+                    l.name.clone(),
+                    dash(&l.cloner),
+                    dash(&l.peer),
+                    jail,
+                    dash(&l.bridge),
+                    (if l.up { "up" } else { "down" }).into(),
+                ]
+            })
+            .collect();
+        println!();
+        println!("{}", table(&["LINK", "CLONER", "PEER", "VNET", "BRIDGE", "STATE"], links));
+    }
     for r in &m.rctl {
         println!("rctl {r}");
     }

@@ -347,6 +347,30 @@ pub trait Host {
     /// the address is not on it.
     fn addr6_flags(&self, iface: &str, addr: Ipv6Addr) -> HostResult<u32>;
 
+    // --- cloned interfaces and bridges (docs/freebsd/network-interfaces.md)
+
+    /// SIOCIFCREATE2: a new interface of the cloner `name` (`epair`,
+    /// `bridge`, or one with its unit, `bridge3`); the name the kernel
+    /// gave it. An epair is made whole: `epairNa` is returned, `epairNb`
+    /// exists too. Both come without IFF_UP.
+    fn if_create(&mut self, name: &str) -> HostResult<String>;
+    /// SIOCIFDESTROY of a cloned interface; either end of an epair takes
+    /// both, wherever the other is.
+    fn if_destroy(&mut self, name: &str) -> HostResult<()>;
+    /// SIOCSIFNAME.
+    fn if_rename(&mut self, name: &str, to: &str) -> HostResult<()>;
+    /// SIOCSIFVNET: moves an interface into the vnet of jail `jid` (a jail
+    /// with `vnet=new`); it comes back when the jail is freed.
+    fn if_to_jail(&mut self, name: &str, jid: Jid) -> HostResult<()>;
+    /// SIOCGIFFLAGS then SIOCSIFFLAGS with IFF_UP added.
+    fn if_up(&mut self, name: &str) -> HostResult<()>;
+    /// BRDGADD through SIOCSDRVSPEC: `member` joins `bridge`.
+    fn bridge_add(&mut self, bridge: &str, member: &str) -> HostResult<()>;
+    /// BRDGDEL through SIOCSDRVSPEC.
+    fn bridge_remove(&mut self, bridge: &str, member: &str) -> HostResult<()>;
+    /// BRDGGIFS through SIOCGDRVSPEC: the members of `bridge`.
+    fn bridge_members(&self, bridge: &str) -> HostResult<Vec<String>>;
+
     // --- processes ------------------------------------------------------
 
     /// Runs a command to completion on the host or inside a jail. Every

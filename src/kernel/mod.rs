@@ -8,6 +8,7 @@
 pub mod cpuset;
 pub mod devfs;
 pub mod encode;
+pub mod ifclone;
 pub mod ioccom;
 pub mod login;
 pub mod mount;

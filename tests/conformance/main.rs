@@ -342,3 +342,57 @@ fn brigs_files_are_written_read_listed_and_refused_on_a_read_only_dataset() {
     assert_eq!(root.write_atomic(Path::new("z"), b"z", 0o644).expect_err("ro").errno, Some(Errno::EROFS));
     assert_eq!(root.read_to_string(Path::new("x")).expect("read").as_deref(), Some("x"));
 }
+
+#[test]
+fn epairs_and_bridges_are_made_joined_moved_and_destroyed() {
+    let mut t = Target::new("if");
+    let (a, b, br) = (t.jail("ea"), t.jail("eb"), t.jail("br"));
+    let made = t.host.if_create("epair").expect("an epair");
+    assert!(made.starts_with("epair") && made.ends_with('a'), "{made}");
+    let other = format!("{}b", made.trim_end_matches('a'));
+    // Named for the scenario at once, so that its cleanup finds them.
+    t.host.if_rename(&made, &a).expect("renamed");
+    t.host.if_rename(&other, &b).expect("the other end exists too");
+    let bridge = t.host.if_create("bridge").expect("a bridge");
+    assert!(bridge.starts_with("bridge"), "{bridge}");
+    t.host.if_rename(&bridge, &br).expect("renamed");
+    let names = |t: &Target| t.host.interfaces().expect("interfaces").into_iter().map(|i| i.name).collect::<Vec<_>>();
+    let up = |t: &Target, n: &str| t.host.interfaces().expect("interfaces").iter().any(|i| i.name == n && i.up);
+    assert!([&a, &b, &br].iter().all(|n| names(&t).contains(n)), "{:?}", names(&t));
+    assert!(!up(&t, &a), "a new epair end is not up");
+    assert_eq!(errno(t.host.if_create("epair01")), Errno::EINVAL, "a unit is in normal form");
+    assert_eq!(errno(t.host.if_create("nosuchcloner")), Errno::EINVAL);
+    assert_eq!(errno(t.host.if_rename(&a, &b)), Errno::EEXIST);
+    assert_eq!(errno(t.host.if_rename(&a, "a-name-too-long-0")), Errno::ENAMETOOLONG);
+    assert_eq!(errno(t.host.if_rename(&a, "")), Errno::EINVAL);
+    assert_eq!(errno(t.host.if_destroy("bcnosuch0")), Errno::ENXIO);
+    // A bridge takes a member once, and not itself.
+    t.host.bridge_add(&br, &a).expect("joined");
+    assert_eq!(errno(t.host.bridge_add(&br, &a)), Errno::EEXIST);
+    assert_eq!(errno(t.host.bridge_add(&br, "bcnosuch0")), Errno::ENOENT);
+    assert_eq!(errno(t.host.bridge_add(&br, &br)), Errno::EINVAL);
+    assert_eq!(t.host.bridge_members(&br).expect("members"), vec![a.clone()]);
+    t.host.if_up(&a).expect("up");
+    assert!(up(&t, &a));
+    t.host.bridge_remove(&br, &a).expect("left");
+    assert_eq!(errno(t.host.bridge_remove(&br, &a)), Errno::ENOENT);
+    assert!(t.host.bridge_members(&br).expect("members").is_empty());
+    // Into a jail's own vnet: gone from the host until the jail is.
+    let plain = t.host.jail_set(&jail(&t.jail("plain"), &t.shell_root.clone()), SetFlags::CREATE).expect("a jail");
+    assert_eq!(errno(t.host.if_to_jail(&b, plain)), Errno::EEXIST, "a jail without vnet shares the host's");
+    assert_eq!(errno(t.host.if_to_jail(&b, 0)), Errno::ENXIO);
+    let mut params = jail(&t.jail("vnet"), &t.shell_root.clone());
+    params.push(JailParam::new("vnet", ParamValue::JailSys(brig::host::JailSys::New)));
+    let vnet = t.host.jail_set(&params, SetFlags::CREATE).expect("a vnet jail");
+    t.host.if_to_jail(&b, vnet).expect("moved");
+    assert!(!names(&t).contains(&b));
+    assert_eq!(errno(t.host.if_destroy(&b)), Errno::ENXIO, "the host has it no more");
+    t.host.jail_remove(vnet).expect("removed");
+    assert!(t.await_gone(vnet), "the vnet jail never left the kernel");
+    assert!(names(&t).contains(&b), "back when the jail's vnet went");
+    // Either end of an epair takes both.
+    t.host.if_destroy(&b).expect("destroyed");
+    assert!(!names(&t).contains(&a) && !names(&t).contains(&b), "{:?}", names(&t));
+    t.host.if_destroy(&br).expect("the bridge destroyed");
+    t.host.jail_remove(plain).expect("removed");
+}

@@ -151,6 +151,13 @@ impl Target {
                 }
             }
         }
+        // Interfaces named for the scenario (those it moved into its jails
+        // are back now that the jails are gone).
+        if let Ok(ifs) = h.interfaces() {
+            for i in ifs.iter().filter(|i| i.name.starts_with(&self.prefix)) {
+                let _ = h.if_destroy(&i.name);
+            }
+        }
         if let Ok(rules) = h.rctl_rules("jail:") {
             for r in rules.iter().filter(|r| r.starts_with(&format!("jail:{}", self.prefix))) {
                 let _ = h.rctl_remove(r);

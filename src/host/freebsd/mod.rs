@@ -12,6 +12,7 @@
 
 mod cpuset;
 mod devfs;
+mod ifclone;
 mod jail;
 pub mod jexec;
 mod mount;
@@ -217,6 +218,38 @@ impl Host for FreeBsdHost {
 
     fn addr6_flags(&self, iface: &str, addr: Ipv6Addr) -> HostResult<u32> {
         net::addr6_flags(iface, addr)
+    }
+
+    fn if_create(&mut self, name: &str) -> HostResult<String> {
+        ifclone::create(name)
+    }
+
+    fn if_destroy(&mut self, name: &str) -> HostResult<()> {
+        ifclone::destroy(name)
+    }
+
+    fn if_rename(&mut self, name: &str, to: &str) -> HostResult<()> {
+        ifclone::rename(name, to)
+    }
+
+    fn if_to_jail(&mut self, name: &str, jid: Jid) -> HostResult<()> {
+        ifclone::to_jail(name, jid)
+    }
+
+    fn if_up(&mut self, name: &str) -> HostResult<()> {
+        ifclone::up(name)
+    }
+
+    fn bridge_add(&mut self, bridge: &str, member: &str) -> HostResult<()> {
+        ifclone::bridge_add(bridge, member)
+    }
+
+    fn bridge_remove(&mut self, bridge: &str, member: &str) -> HostResult<()> {
+        ifclone::bridge_remove(bridge, member)
+    }
+
+    fn bridge_members(&self, bridge: &str) -> HostResult<Vec<String>> {
+        ifclone::bridge_members(bridge)
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

@@ -15,12 +15,12 @@ use nix::errno::Errno;
 use crate::host::{HostError, HostResult, Interface};
 use crate::kernel::net as wire;
 
-fn name_err(op: &'static str) -> impl FnOnce(wire::BadIfName) -> HostError {
+pub(super) fn name_err(op: &'static str) -> impl FnOnce(wire::BadIfName) -> HostError {
     move |e| HostError::new(op, Errno::EINVAL, e.to_string())
 }
 
 /// A datagram socket of the family, the handle for address ioctls.
-fn dgram_socket(op: &'static str, family: c_int) -> HostResult<OwnedFd> {
+pub(super) fn dgram_socket(op: &'static str, family: c_int) -> HostResult<OwnedFd> {
     // SAFETY: plain system call; a non-negative result is a new descriptor
     // that nothing else owns.
     let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
@@ -35,7 +35,7 @@ fn dgram_socket(op: &'static str, family: c_int) -> HostResult<OwnedFd> {
 /// One interface ioctl. `arg` is the request as bytes, exactly as long as
 /// `request` encodes (the `kernel::net` constants are built from the same
 /// sizes as its encoders).
-fn ioctl<const N: usize>(
+pub(super) fn ioctl<const N: usize>(
     op: &'static str,
     sock: &OwnedFd,
     request: u64,

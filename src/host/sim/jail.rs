@@ -751,10 +751,13 @@ fn kill_tree(st: &mut State, cfg: &SimConfig, jid: Jid) {
 
 /// The last reference is gone: the jail and its descendants leave the
 /// kernel, and their attachments with them (the zone is an OSD of the
-/// prison, destroyed when it is freed).
+/// prison, destroyed when it is freed); their interfaces go back to the
+/// host (vnet_if_return).
 fn free_tree(st: &mut State, jid: Jid) {
     for j in tree(st, jid) {
         st.jails.remove(&j);
+        // Its vnet goes with it, and what was moved in comes back.
+        super::ifclone::return_from(st, j);
     }
 }
 

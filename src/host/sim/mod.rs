@@ -15,6 +15,7 @@
 mod busy;
 mod config;
 mod fs;
+mod ifclone;
 mod jail;
 mod mount;
 mod net;
@@ -130,6 +131,14 @@ pub const OPS: &[&str] = &[
     "addr_add",
     "addr_remove",
     "addr6_flags",
+    "if_create",
+    "if_destroy",
+    "if_rename",
+    "if_to_jail",
+    "if_up",
+    "bridge_add",
+    "bridge_remove",
+    "bridge_members",
     "spawn",
 ];
 
@@ -783,7 +792,11 @@ impl Host for SimHost {
 
     fn interfaces(&self) -> HostResult<Vec<Interface>> {
         self.read("interfaces", |st| {
-            Ok(st.interfaces.iter().map(|(n, a)| Interface { name: n.clone(), up: true, addrs: a.clone() }).collect())
+            Ok(st
+                .interfaces
+                .iter()
+                .map(|(n, a)| Interface { name: n.clone(), up: ifclone::is_up(st, n), addrs: a.clone() })
+                .collect())
         })
     }
 
@@ -800,6 +813,39 @@ impl Host for SimHost {
         let cfg = &self.cfg;
         // Each look is a tick of duplicate address detection (net::flags6).
         self.write("addr6_flags", |st| net::flags6(st, cfg, iface, addr))
+    }
+
+    fn if_create(&mut self, name: &str) -> HostResult<String> {
+        self.write("if_create", |st| ifclone::create(st, name))
+    }
+
+    fn if_destroy(&mut self, name: &str) -> HostResult<()> {
+        self.write("if_destroy", |st| ifclone::destroy(st, name))
+    }
+
+    fn if_rename(&mut self, name: &str, to: &str) -> HostResult<()> {
+        self.write("if_rename", |st| ifclone::rename(st, name, to))
+    }
+
+    fn if_to_jail(&mut self, name: &str, jid: Jid) -> HostResult<()> {
+        self.write("if_to_jail", |st| ifclone::to_jail(st, name, jid))
+    }
+
+    fn if_up(&mut self, name: &str) -> HostResult<()> {
+        self.write("if_up", |st| ifclone::up(st, name))
+    }
+
+    fn bridge_add(&mut self, bridge: &str, member: &str) -> HostResult<()> {
+        let cfg = &self.cfg;
+        self.write("bridge_add", |st| ifclone::bridge_add(st, cfg, bridge, member))
+    }
+
+    fn bridge_remove(&mut self, bridge: &str, member: &str) -> HostResult<()> {
+        self.write("bridge_remove", |st| ifclone::bridge_remove(st, bridge, member))
+    }
+
+    fn bridge_members(&self, bridge: &str) -> HostResult<Vec<String>> {
+        self.read("bridge_members", |st| ifclone::bridge_members(st, bridge))
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

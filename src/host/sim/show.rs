@@ -14,8 +14,10 @@ pub struct Machine {
     pub jails: Vec<Jail>,
     pub datasets: Vec<Dataset>,
     pub mounts: Vec<MountEntry>,
-    /// Interface name to its addresses.
+    /// Interface name to its addresses (the host's vnet).
     pub interfaces: BTreeMap<String, Vec<String>>,
+    /// Cloned interfaces, and interfaces moved into a jail's vnet.
+    pub links: Vec<Link>,
     /// rctl rules as `rctl` prints them.
     pub rctl: Vec<String>,
     /// Sysctls written at run time (the rest are sim.toml's).
@@ -35,6 +37,20 @@ pub struct Jail {
     pub cpus: Option<Vec<u32>>,
     /// Datasets attached with `zfs jail`.
     pub datasets: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Link {
+    pub name: String,
+    /// `epair` or `bridge`; none for a host interface handed to a jail.
+    pub cloner: Option<String>,
+    /// The other end of an epair.
+    pub peer: Option<String>,
+    /// The jail whose vnet it is in; none: the host's.
+    pub jail: Option<i32>,
+    /// The bridge it is a member of.
+    pub bridge: Option<String>,
+    pub up: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,6 +96,18 @@ pub fn machine(st: &State) -> Machine {
             .interfaces
             .iter()
             .map(|(i, a)| (i.clone(), a.iter().map(ToString::to_string).collect()))
+            .collect(),
+        links: st
+            .links
+            .values()
+            .map(|l| Link {
+                name: l.name.clone(),
+                cloner: l.cloner.clone(),
+                peer: l.peer.and_then(|p| st.links.get(&p)).map(|p| p.name.clone()),
+                jail: l.jail,
+                bridge: l.bridge.and_then(|b| st.links.get(&b)).map(|b| b.name.clone()),
+                up: l.up,
+            })
             .collect(),
         rctl: st.rules.iter().map(|r| super::fields_of(r).to_rule_string()).collect(),
         sysctls: st.sysctl.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),

@@ -94,6 +94,11 @@ pub struct State {
     /// sysctls written at run time (`sysctl NAME=VALUE`).
     pub sysctl: BTreeMap<String, crate::host::SysctlValue>,
     pub interfaces: BTreeMap<String, Vec<IpNet>>,
+    /// Interfaces that were cloned, or moved into a jail's vnet, by a
+    /// number of their own (a name can be reused meanwhile): what
+    /// `interfaces` alone cannot say (sim/ifclone.rs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<u64, Link>,
     /// devfs rulesets in the kernel, with how many rules each has.
     #[serde(default = "stock_rulesets")]
     pub devfs_rulesets: BTreeMap<u16, u32>,
@@ -215,12 +220,35 @@ struct Delta {
     small: Option<Small>,
 }
 
+/// An interface the sim keeps more about than its addresses: a cloned one
+/// (its cloner and unit, an epair's other end, the bridge it is a member
+/// of, IFF_UP) or one in a jail's vnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub name: String,
+    /// `epair` or `bridge`; None for an interface the host had (em1
+    /// handed to a jail whole).
+    pub cloner: Option<String>,
+    /// The cloner unit it holds: reserved until it is destroyed, whatever
+    /// it is renamed to.
+    pub unit: u32,
+    /// The other end of an epair.
+    pub peer: Option<u64>,
+    /// The jail whose vnet it is in; None: the host's.
+    pub jail: Option<Jid>,
+    /// The bridge it is a member of.
+    pub bridge: Option<u64>,
+    pub up: bool,
+}
+
 /// The tables small enough to be written whole when one changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Small {
     rules: Vec<SimRule>,
     sysctl: BTreeMap<String, crate::host::SysctlValue>,
     interfaces: BTreeMap<String, Vec<IpNet>>,
+    #[serde(default)]
+    links: BTreeMap<u64, Link>,
     devfs_rulesets: BTreeMap<u16, u32>,
     tentative: BTreeMap<String, u32>,
 }
@@ -231,6 +259,7 @@ impl Small {
             rules: st.rules.clone(),
             sysctl: st.sysctl.clone(),
             interfaces: st.interfaces.clone(),
+            links: st.links.clone(),
             devfs_rulesets: st.devfs_rulesets.clone(),
             tentative: st.tentative.clone(),
         }
@@ -240,6 +269,7 @@ impl Small {
         st.rules = self.rules;
         st.sysctl = self.sysctl;
         st.interfaces = self.interfaces;
+        st.links = self.links;
         st.devfs_rulesets = self.devfs_rulesets;
         st.tentative = self.tentative;
     }
