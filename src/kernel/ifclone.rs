@@ -54,10 +54,16 @@ pub fn ifreq(iface: &str) -> Result<[u8; IFREQ], BadIfName> {
     Ok(r)
 }
 
+/// A NUL-padded IFNAMSIZ name field at the start of `field`.
+fn name_in(field: &[u8]) -> String {
+    let field = &field[..IFNAMSIZ.min(field.len())];
+    let end = field.iter().position(|b| *b == 0).unwrap_or(field.len());
+    String::from_utf8_lossy(&field[..end]).into_owned()
+}
+
 /// The name the kernel wrote back into `ifr_name`.
 pub fn ifreq_name(r: &[u8; IFREQ]) -> String {
-    let end = r[..IFNAMSIZ].iter().position(|b| *b == 0).unwrap_or(IFNAMSIZ);
-    String::from_utf8_lossy(&r[..end]).into_owned()
+    name_in(r)
 }
 
 /// SIOCSIFVNET: `ifr_jid` at the union's start.
@@ -124,12 +130,7 @@ pub fn ifbifconf_len(r: &[u8; IFBIFCONF]) -> u32 {
 
 /// The member names in a BRDGGIFS buffer of `struct ifbreq`s.
 pub fn members(buf: &[u8]) -> Vec<String> {
-    buf.chunks_exact(IFBREQ)
-        .map(|r| {
-            let end = r[..IFNAMSIZ].iter().position(|b| *b == 0).unwrap_or(IFNAMSIZ);
-            String::from_utf8_lossy(&r[..end]).into_owned()
-        })
-        .collect()
+    buf.chunks_exact(IFBREQ).map(name_in).collect()
 }
 
 #[cfg(test)]
