@@ -137,7 +137,8 @@ pub fn validate(host: &dyn Host, targets: &[String]) -> Result<Vec<Checked>, Err
     let mut found = if whole_set { cross_checks(&valid) } else { Vec::new() };
     let book = crate::plan::addresses::AddressBook::new(&host.interfaces()?, &host.jail_list()?, &[]);
     for (i, spec) in valid.iter().enumerate() {
-        if let Err(e) = super::lifecycle::refuse_taken(&book, host, spec) {
+        let record = super::observe::started(host, &spec.name);
+        if let Err(e) = super::lifecycle::refuse_taken(&book, spec, record.as_ref()) {
             found.push((i, e.to_string()));
         }
     }

@@ -130,9 +130,10 @@ pub fn check_addresses(host: &dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Re
     if crate::plan::addresses::of(spec).is_empty() {
         return Ok(());
     }
-    let others = super::select::others(host, cfg, &spec.name);
+    let (every, _) = super::select::every(host, cfg);
+    let others: Vec<JailSpec> = every.into_iter().filter(|s| s.name != spec.name).collect();
     let book = AddressBook::new(&host.interfaces()?, &host.jail_list()?, &others);
-    super::lifecycle::refuse_taken(&book, host, spec)
+    super::lifecycle::refuse_taken(&book, spec, super::observe::started(host, &spec.name).as_ref())
 }
 
 pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> Result<Created, Error> {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Error, NotFound};
+use super::Error;
 use crate::config::jail;
 use crate::host::{Errno, GetFlags, Host, JailKey, LiveJail, MountEntry, LIVE_PARAMS};
 use crate::model::jail::{JailSpec, Network};
@@ -103,10 +103,7 @@ fn definition(s: &JailSpec) -> Definition {
 pub fn info(host: &dyn Host, name: &JailName) -> Result<JailInfo, Error> {
     let cfg = super::config(host)?;
     let path = definition_path(name);
-    if !host.exists(&path) {
-        return Err(NotFound::Jail(name.clone()).into());
-    }
-    let spec = jail::load_defined(host, name, &cfg)?;
+    let spec = super::select::defined(host, &cfg, name)?;
     let running = host.jail_find(name.as_str())?;
     let mut live = BTreeMap::new();
     if let Some(j) = &running {

@@ -8,14 +8,14 @@ use std::sync::{Mutex, PoisonError};
 
 use super::{observe, Error, Event, Refused, Report};
 use crate::config::HostConfig;
-use crate::host::{Errno, GetFlags, Host, Interface, JailKey, MountEntry};
+use crate::host::{Errno, GetFlags, Host, Interface, JailKey, LiveJail, MountEntry};
 use crate::kernel::params::KernelParams;
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::addresses::AddressBook;
 use crate::plan::apply::{self as apply_plan, JailPlan, Note, Running, Seen};
 use crate::plan::jail::{self as jail_plan, DestroySeen};
-use crate::plan::run::{self as run_plan, StopSeen};
+use crate::plan::run::{self as run_plan, Started, StopSeen};
 use crate::state::journal::{self, Action};
 use crate::state::layout::definition_path;
 
@@ -87,14 +87,12 @@ pub fn start_one(
         report.event(&Event::Steps { jail, ops: &ops });
         return Ok(());
     }
-    if !crate::plan::addresses::of(spec).is_empty() {
-        let book = ctx.addresses.lock().unwrap_or_else(PoisonError::into_inner);
-        refuse_taken(&book, host, spec)?;
-    }
+    let record = observe::started(host, jail);
+    refuse_taken(&ctx.addresses.lock().unwrap_or_else(PoisonError::into_inner), spec, record.as_ref())?;
     // A record of a start while the jail is not running: a stop failed
     // half-way and left some of what the start set up (its aliases among
     // them, which the start would otherwise see as someone else's).
-    if observe::started(host, jail).is_some() {
+    if record.is_some() {
         let around = Surroundings::read(host, cfg)?;
         stop_one(host, cfg, jail, Some(spec), &around, false, report)?;
     }
@@ -117,16 +115,17 @@ pub fn address_book(host: &dyn Host, specs: &[JailSpec], dry_run: bool) -> Resul
 }
 
 /// Refuses addresses of `spec` that are somebody else's in `book`: the
-/// host's own, a running jail's or a definition's, naming who. (At start,
-/// exec's own check refuses too, but knows only interfaces.)
-pub fn refuse_taken(book: &AddressBook, host: &dyn Host, spec: &JailSpec) -> Result<(), Error> {
+/// host's own, a running jail's or a definition's, naming who; the
+/// aliases `record` (its start record) lists are its own wherever they
+/// are. (At start, exec's own check refuses too, but knows only
+/// interfaces.)
+pub fn refuse_taken(book: &AddressBook, spec: &JailSpec, record: Option<&Started>) -> Result<(), Error> {
     let mine = crate::plan::addresses::of(spec);
     if mine.is_empty() {
         return Ok(());
     }
-    let own: Vec<std::net::IpAddr> = observe::started(host, &spec.name)
-        .map(|s| s.aliases.iter().map(|a| a.addr.addr()).collect())
-        .unwrap_or_default();
+    let own: Vec<std::net::IpAddr> =
+        record.map(|s| s.aliases.iter().map(|a| a.addr.addr()).collect()).unwrap_or_default();
     let taken = book.taken(&spec.name, &mine, &own);
     if taken.is_empty() {
         return Ok(());
@@ -154,6 +153,25 @@ impl Surroundings {
     }
 }
 
+/// A jail as a stop or a removal finds it: running, else perhaps still
+/// dying (jail_get with JAIL_DYING), and the record of its start.
+struct Found {
+    running: Option<LiveJail>,
+    dying: Option<LiveJail>,
+    started: Option<Started>,
+}
+
+impl Found {
+    fn read(host: &dyn Host, name: &JailName) -> Result<Found, Error> {
+        let running = host.jail_find(name.as_str())?;
+        let dying = match running {
+            Some(_) => None,
+            None => observe::dying(host, name.as_str())?,
+        };
+        Ok(Found { running, dying, started: observe::started(host, name) })
+    }
+}
+
 /// Stops jail `name`, following its definition, or without one that
 /// reads (`spec` None) the record of its start.
 pub fn stop_one(
@@ -165,15 +183,10 @@ pub fn stop_one(
     dry_run: bool,
     report: &dyn Report,
 ) -> Result<(), Error> {
-    let running = host.jail_find(name.as_str())?;
+    let Found { running, dying, started } = Found::read(host, name)?;
     if let Some(foreign) = running.as_ref().and_then(|j| observe::foreign(host, cfg, name, j)) {
         return Err(foreign.into());
     }
-    let dying = match running {
-        Some(_) => None,
-        None => observe::dying(host, name.as_str())?,
-    };
-    let started = observe::started(host, name);
     let seen = StopSeen {
         running: running.as_ref(),
         dying: dying.as_ref(),
@@ -208,22 +221,15 @@ pub fn stop_one(
 /// definition too (what destroy does, and how an interrupted create is
 /// taken back; without it, how an interrupted provisioning apply is).
 pub fn remove(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, definition: bool) -> Result<(), Error> {
-    let running = host.jail_find(name.as_str())?;
-    let dying = match running {
-        Some(_) => None,
-        None => observe::dying(host, name.as_str())?,
-    };
-    let mounts = host.mounts()?;
-    let interfaces = host.interfaces()?;
-    let started = observe::started(host, name);
-    let rules = observe::rctl_rules(host, "jail:")?.unwrap_or_default();
+    let Found { running, dying, started } = Found::read(host, name)?;
+    let around = Surroundings::read(host, cfg)?;
     let seen = DestroySeen {
         dying: dying.as_ref(),
-        rules: &rules,
+        rules: &around.rules,
         started: started.as_ref(),
         running: running.as_ref(),
-        mounts: &mounts,
-        interfaces: &interfaces,
+        mounts: around.mounts.get(name.as_str()).map_or(&[], Vec::as_slice),
+        interfaces: &around.interfaces,
         dataset_exists: observe::dataset_exists(host, jail_plan::dataset(cfg, name).as_str())?,
         definition_exists: definition && host.exists(&definition_path(name)),
     };

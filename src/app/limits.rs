@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::guard::guard;
-use super::{Error, Event, NotFound, Refused, Report};
+use super::{Error, Event, Refused, Report};
 use crate::config::{edit, jail, ConfigError, HostConfig};
 use crate::host::{Errno, Host};
 use crate::model::jail::JailSpec;
@@ -71,16 +71,9 @@ fn usage(host: &dyn Host, name: &str) -> Result<Option<BTreeMap<String, u64>>, E
     }
 }
 
-fn defined(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> Result<JailSpec, Error> {
-    if !host.exists(&definition_path(name)) {
-        return Err(NotFound::Jail(name.clone()).into());
-    }
-    Ok(jail::load_defined(host, name, cfg)?)
-}
-
 pub fn show(host: &dyn Host, name: &JailName) -> Result<Limits, Error> {
     let cfg = super::config(host)?;
-    let spec = defined(host, &cfg, name)?;
+    let spec = super::select::defined(host, &cfg, name)?;
     let running = host.jail_find(name.as_str())?.is_some();
     let (racct, active, used) = if running {
         let rules = super::observe::rctl_rules(host, &format!("jail:{name}:"))?;
@@ -108,7 +101,7 @@ pub fn show(host: &dyn Host, name: &JailName) -> Result<Limits, Error> {
 pub fn change(host: &mut dyn Host, name: &JailName, change: &Change, report: &dyn Report) -> Result<Changed, Error> {
     let cfg = super::config(host)?;
     let _lock = guard(host, &cfg, &[name], report)?;
-    defined(host, &cfg, name)?;
+    super::select::defined(host, &cfg, name)?;
     let machine_path = definition_path(name);
     let old = crate::config::read_machine_text(host, &machine_path)?;
     // Named in errors as the host shows it.

@@ -100,9 +100,9 @@ pub fn load(
     let mut specs = Vec::new();
     let mut broken = Vec::new();
     for name in names {
-        match jail::load_defined(host, &name, cfg) {
+        match defined(host, cfg, &name) {
             Ok(spec) => specs.push(spec),
-            Err(ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::NotFound(_)) => {
                 if super::observe::started(host, &name).is_some() {
                     // Deleted while it runs: a stop still follows its record.
                     broken.push((name.clone(), NotFound::Jail(name).into()));
@@ -112,7 +112,7 @@ pub fn load(
                     return Err(NotFound::Jail(name).into());
                 }
             }
-            Err(e) => broken.push((name, e.into())),
+            Err(e) => broken.push((name, e)),
         }
     }
     let refs: Vec<&JailSpec> = specs.iter().collect();
@@ -124,20 +124,20 @@ pub fn load(
     Ok(Selection { specs, cyclic, cycle, broken })
 }
 
+/// Jail `name`'s definition, read and validated; a definition that is not
+/// there is the jail not being defined.
+pub fn defined(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> Result<JailSpec, Error> {
+    match jail::load_defined(host, name, cfg) {
+        Err(ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(NotFound::Jail(name.clone()).into())
+        }
+        other => Ok(other?),
+    }
+}
+
 /// `targets` and `load` at once, for a command that changes nothing.
 pub fn selected(host: &dyn Host, cfg: &HostConfig, names: &Names, report: &dyn Report) -> Result<Selection, Error> {
     load(host, cfg, targets(host, names)?, names.all, report)
-}
-
-/// Every valid definition but `me`'s (invalid ones cannot hold addresses
-/// or dependencies).
-pub fn others(host: &dyn Host, cfg: &HostConfig, me: &JailName) -> Vec<JailSpec> {
-    jail::definition_files(host)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| jail::name_of(&p).filter(|n| n != me).map(|n| (p, n)))
-        .filter_map(|(_, n)| jail::load_defined(host, &n, cfg).ok())
-        .collect()
 }
 
 /// Every valid definition, and each jail whose definition does not read
