@@ -55,6 +55,35 @@ fn next_id(st: &State) -> u64 {
     st.links.keys().next_back().map_or(1, |k| k + 1)
 }
 
+/// The link of host interface `name`, made for an interface the host had
+/// when it first needs one (joining a bridge, moving into a jail).
+fn link_of(st: &mut State, name: &str) -> u64 {
+    if let Some(id) = host_link(st, name) {
+        return id;
+    }
+    let id = next_id(st);
+    st.links
+        .insert(id, Link { name: name.into(), cloner: None, unit: 0, peer: None, jail: None, bridge: None, up: true });
+    id
+}
+
+/// Link `id` needs no record when it is a host interface outside any
+/// bridge and any jail again.
+fn forget_if_plain(st: &mut State, id: u64) {
+    if st.links.get(&id).is_some_and(|l| l.cloner.is_none() && l.bridge.is_none() && l.jail.is_none()) {
+        st.links.remove(&id);
+    }
+}
+
+/// Takes host interface `name` out of the host's vnet with its addresses
+/// (if_detach_internal purges them), and their duplicate address
+/// detection.
+fn leave_host(st: &mut State, name: &str) {
+    for a in st.interfaces.remove(name).unwrap_or_default() {
+        st.tentative.remove(&a.addr().to_string());
+    }
+}
+
 /// SIOCIFCREATE2 (if_clone_create): the name given back. Without a unit,
 /// the lowest one whose plain name is free (ifc_alloc_unit); an epair then
 /// needs both `epairNa` and `epairNb` free, or it is EEXIST without trying
@@ -110,14 +139,14 @@ pub fn create(st: &mut State, name: &str) -> Result<String, Refusal> {
 fn drop_link(st: &mut State, id: u64) {
     let Some(l) = st.links.remove(&id) else { return };
     if l.jail.is_none() {
-        if let Some(addrs) = st.interfaces.remove(&l.name) {
-            for a in addrs {
-                st.tentative.remove(&a.addr().to_string());
-            }
-        }
+        leave_host(st, &l.name);
     }
-    for m in st.links.values_mut().filter(|m| m.bridge == Some(id)) {
-        m.bridge = None;
+    let members: Vec<u64> = st.links.iter().filter(|(_, m)| m.bridge == Some(id)).map(|(k, _)| *k).collect();
+    for m in members {
+        if let Some(x) = st.links.get_mut(&m) {
+            x.bridge = None;
+        }
+        forget_if_plain(st, m);
     }
 }
 
@@ -188,23 +217,11 @@ pub fn to_jail(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
     if taken {
         return Err(no(Errno::EEXIST, format!("jail {jid} already has an interface {name}")));
     }
-    let id = match host_link(st, name) {
-        Some(id) => id,
-        None => {
-            let id = next_id(st);
-            let l = Link { name: name.into(), cloner: None, unit: 0, peer: None, jail: None, bridge: None, up: true };
-            st.links.insert(id, l);
-            id
-        }
-    };
+    let id = link_of(st, name);
     for m in st.links.values_mut().filter(|m| m.bridge == Some(id)) {
         m.bridge = None;
     }
-    if let Some(addrs) = st.interfaces.remove(name) {
-        for a in addrs {
-            st.tentative.remove(&a.addr().to_string());
-        }
-    }
+    leave_host(st, name);
     if let Some(l) = st.links.get_mut(&id) {
         l.jail = Some(jid);
         l.bridge = None;
@@ -221,12 +238,11 @@ pub fn return_from(st: &mut State, jid: Jid) {
     let back: Vec<u64> = st.links.iter().filter(|(_, l)| l.jail == Some(jid)).map(|(k, _)| *k).collect();
     for id in back {
         let name = st.links[&id].name.clone();
-        let plain = st.links[&id].cloner.is_none();
-        if st.interfaces.contains_key(&name) || plain {
-            // A host interface is plain again: nothing more to keep.
+        if st.interfaces.contains_key(&name) {
             st.links.remove(&id);
         } else if let Some(l) = st.links.get_mut(&id) {
             l.jail = None;
+            forget_if_plain(st, id);
         }
         st.interfaces.entry(name).or_default();
     }
@@ -287,15 +303,7 @@ pub fn bridge_add(st: &mut State, cfg: &SimConfig, bridge: &str, member: &str) -
     if major >= 15 && has_addrs {
         return Err(no(Errno::EINVAL, format!("{member} has addresses, and a bridge member may not")));
     }
-    let id = match m {
-        Some(id) => id,
-        None => {
-            let id = next_id(st);
-            let l = Link { name: member.into(), cloner: None, unit: 0, peer: None, jail: None, bridge: None, up: true };
-            st.links.insert(id, l);
-            id
-        }
-    };
+    let id = link_of(st, member);
     if let Some(l) = st.links.get_mut(&id) {
         l.bridge = Some(b);
     }
@@ -308,12 +316,10 @@ pub fn bridge_remove(st: &mut State, bridge: &str, member: &str) -> Result<(), R
     let id = host_link(st, member)
         .filter(|id| st.links[id].bridge == Some(b))
         .ok_or_else(|| no(Errno::ENOENT, format!("{member} is not a member of {bridge}")))?;
-    if st.links[&id].cloner.is_none() {
-        // A host interface is plain again: nothing more to keep.
-        st.links.remove(&id);
-    } else if let Some(l) = st.links.get_mut(&id) {
+    if let Some(l) = st.links.get_mut(&id) {
         l.bridge = None;
     }
+    forget_if_plain(st, id);
     Ok(())
 }
 
