@@ -370,6 +370,22 @@ pub trait Host {
     fn bridge_remove(&mut self, bridge: &str, member: &str) -> HostResult<()>;
     /// BRDGGIFS through SIOCGDRVSPEC: the members of `bridge`.
     fn bridge_members(&self, bridge: &str) -> HostResult<Vec<String>>;
+    /// SIOCSIFLLADDR: the interface's Ethernet address.
+    fn if_set_lladdr(&mut self, name: &str, mac: [u8; 6]) -> HostResult<()>;
+    /// SIOCSIFMTU (EOPNOTSUPP on a bridge member: set it before joining).
+    fn if_set_mtu(&mut self, name: &str, mtu: u32) -> HostResult<()>;
+
+    // --- a VNET jail's own stack (docs/freebsd/vnet-config.md) ------------
+
+    /// Sets up the stack of VNET jail `jid` as `setup` says, through
+    /// sockets made inside the jail (SIOCAIFADDR, SIOCAIFADDR_IN6,
+    /// SIOCSIFFLAGS, SIOCSIFINFO_IN6, RTM_ADD). EINVAL: the jail shares
+    /// the host's stack (brig's own check: a socket made there would be
+    /// the host's); ENXIO: the interface is not in the jail.
+    fn vnet_configure(&mut self, jid: Jid, setup: &VnetSetup) -> HostResult<()>;
+    /// The interfaces, addresses and default routes inside VNET jail
+    /// `jid` (SIOCGIFCONF and RTM_GET on sockets made inside it).
+    fn vnet_view(&self, jid: Jid) -> HostResult<VnetView>;
 
     // --- processes ------------------------------------------------------
 

@@ -18,6 +18,7 @@ pub mod rctl;
 pub mod rctl_rules;
 pub mod sysctl;
 pub mod types;
+pub mod vnet;
 pub mod zfs;
 
 pub use types::*;

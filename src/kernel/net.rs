@@ -25,9 +25,9 @@ pub const AF_LINK: u8 = 18;
 pub const AF_INET6: u8 = 28;
 
 /// `struct sockaddr_in`: 16 bytes.
-const SOCKADDR_IN: usize = 16;
+pub(super) const SOCKADDR_IN: usize = 16;
 /// `struct sockaddr_in6`: 28 bytes.
-const SOCKADDR_IN6: usize = 28;
+pub(super) const SOCKADDR_IN6: usize = 28;
 
 /// `struct in_aliasreq` (the AF_INET view of `struct ifaliasreq`): name,
 /// address, broadcast address, mask, vhid.
@@ -86,7 +86,7 @@ pub fn ifname(iface: &str) -> Result<[u8; IFNAMSIZ], BadIfName> {
 
 /// `struct sockaddr_in`: sin_len, sin_family, sin_port (0), the address in
 /// network byte order, eight bytes of sin_zero.
-fn sockaddr_in(addr: Ipv4Addr) -> [u8; SOCKADDR_IN] {
+pub(super) fn sockaddr_in(addr: Ipv4Addr) -> [u8; SOCKADDR_IN] {
     let mut s = [0u8; SOCKADDR_IN];
     s[0] = SOCKADDR_IN as u8;
     s[1] = AF_INET;
@@ -97,7 +97,7 @@ fn sockaddr_in(addr: Ipv4Addr) -> [u8; SOCKADDR_IN] {
 /// `struct sockaddr_in6`: sin6_len, sin6_family, port, flowinfo, the
 /// address, scope id. `None` is an absent address: all zeros, whose
 /// sin6_len 0 tells the kernel it is not given.
-fn sockaddr_in6(addr: Option<Ipv6Addr>) -> [u8; SOCKADDR_IN6] {
+pub(super) fn sockaddr_in6(addr: Option<Ipv6Addr>) -> [u8; SOCKADDR_IN6] {
     let mut s = [0u8; SOCKADDR_IN6];
     if let Some(a) = addr {
         s[0] = SOCKADDR_IN6 as u8;

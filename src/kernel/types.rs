@@ -299,3 +299,24 @@ pub struct Interface {
     pub up: bool,
     pub addrs: Vec<IpNet>,
 }
+
+/// What brig sets up inside a VNET jail's own stack at its start: lo0
+/// with 127.0.0.1/8 and ::1, then `interface` up with `addrs`, router
+/// advertisements accepted when `slaac`, and the default routes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VnetSetup {
+    pub interface: String,
+    pub addrs: Vec<IpNet>,
+    pub ip4_gateway: Option<std::net::Ipv4Addr>,
+    /// A link-local one is reached through `interface`.
+    pub ip6_gateway: Option<std::net::Ipv6Addr>,
+    pub slaac: bool,
+}
+
+/// A VNET jail's stack as seen from inside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VnetView {
+    pub interfaces: Vec<Interface>,
+    pub ip4_gateway: Option<std::net::Ipv4Addr>,
+    pub ip6_gateway: Option<std::net::Ipv6Addr>,
+}

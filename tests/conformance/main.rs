@@ -396,3 +396,67 @@ fn epairs_and_bridges_are_made_joined_moved_and_destroyed() {
     t.host.if_destroy(&br).expect("the bridge destroyed");
     t.host.jail_remove(plain).expect("removed");
 }
+
+#[test]
+fn a_vnet_jails_own_stack_is_set_up_and_read_from_inside() {
+    let mut t = Target::new("vn");
+    let (a, b) = (t.jail("va"), t.jail("vb"));
+    let made = t.host.if_create("epair").expect("an epair");
+    let other = format!("{}b", made.trim_end_matches('a'));
+    t.host.if_rename(&made, &a).expect("renamed");
+    t.host.if_rename(&other, &b).expect("renamed");
+    // Ethernet address and MTU, set on the host before the move.
+    t.host.if_set_lladdr(&b, [0x02, 0, 0x5e, 0, 0x53, 1]).expect("lladdr");
+    t.host.if_set_mtu(&b, 1400).expect("mtu");
+    assert_eq!(errno(t.host.if_set_mtu(&b, 70)), Errno::EINVAL, "below IF_MINMTU");
+    assert_eq!(errno(t.host.if_set_mtu("vnnosuch0", 1500)), Errno::ENXIO);
+    assert_eq!(errno(t.host.if_set_lladdr("lo0", [2, 0, 0, 0, 0, 1])), Errno::EINVAL, "no Ethernet address");
+    let br = t.jail("vbr");
+    let bridge = t.host.if_create("bridge").expect("a bridge");
+    t.host.if_rename(&bridge, &br).expect("renamed");
+    t.host.bridge_add(&br, &a).expect("joined");
+    assert_eq!(errno(t.host.if_set_mtu(&a, 1400)), Errno::EOPNOTSUPP, "a bridge member keeps its MTU");
+    // A jail sharing the host's stack is refused: its socket would be the host's.
+    let plain = t.host.jail_set(&jail(&t.jail("vplain"), &t.shell_root.clone()), SetFlags::CREATE).expect("a jail");
+    let setup = brig::host::VnetSetup {
+        interface: b.clone(),
+        addrs: vec!["192.0.2.66/24".parse().expect("a"), "2001:db8::66/64".parse().expect("a")],
+        ip4_gateway: Some("192.0.2.1".parse().expect("a")),
+        ip6_gateway: Some("fe80::1".parse().expect("a")),
+        slaac: true,
+    };
+    assert_eq!(errno(t.host.vnet_configure(plain, &setup)), Errno::EINVAL);
+    assert_eq!(errno(t.host.vnet_view(plain)), Errno::EINVAL);
+    let mut params = jail(&t.jail("vnet"), &t.shell_root.clone());
+    params.push(JailParam::new("vnet", ParamValue::JailSys(brig::host::JailSys::New)));
+    let vnet = t.host.jail_set(&params, SetFlags::CREATE).expect("a vnet jail");
+    // At birth: lo0, down, without addresses (vnet_loif_init; a module
+    // such as pf may add its own interfaces).
+    let born = t.host.vnet_view(vnet).expect("view");
+    let lo = born.interfaces.iter().find(|i| i.name == "lo0").expect("lo0");
+    assert!(!lo.up && lo.addrs.is_empty(), "{born:?}");
+    assert_eq!((born.ip4_gateway, born.ip6_gateway), (None, None));
+    assert_eq!(errno(t.host.vnet_configure(vnet, &setup)), Errno::ENXIO, "the interface is not in the jail yet");
+    t.host.if_to_jail(&b, vnet).expect("moved");
+    let unreachable = brig::host::VnetSetup { ip4_gateway: Some("198.51.100.1".parse().expect("a")), ..setup.clone() };
+    assert_eq!(errno(t.host.vnet_configure(vnet, &unreachable)), Errno::ENETUNREACH);
+    let fresh = brig::host::VnetSetup { ip4_gateway: None, ip6_gateway: None, ..setup.clone() };
+    t.host.vnet_configure(vnet, &fresh).expect("addresses");
+    t.host.vnet_configure(vnet, &brig::host::VnetSetup { addrs: Vec::new(), ..setup.clone() }).expect("routes");
+    let seen = t.host.vnet_view(vnet).expect("view");
+    let end = seen.interfaces.iter().find(|i| i.name == b).expect("the jail end");
+    assert!(end.up);
+    for want in &setup.addrs {
+        assert!(end.addrs.iter().any(|a| a == want), "{want} on {end:?}");
+    }
+    let lo = seen.interfaces.iter().find(|i| i.name == "lo0").expect("lo0");
+    assert!(lo.up && lo.addrs.iter().any(|a| a.to_string() == "127.0.0.1/8"), "{lo:?}");
+    assert_eq!((seen.ip4_gateway, seen.ip6_gateway), (setup.ip4_gateway, setup.ip6_gateway));
+    assert_eq!(errno(t.host.vnet_configure(vnet, &setup)), Errno::EEXIST, "a second default route");
+    t.host.jail_remove(vnet).expect("removed");
+    assert!(t.await_gone(vnet), "the vnet jail never left the kernel");
+    assert_eq!(errno(t.host.vnet_view(vnet)), Errno::EINVAL, "gone");
+    t.host.if_destroy(&a).expect("both ends");
+    t.host.if_destroy(&br).expect("the bridge destroyed");
+    t.host.jail_remove(plain).expect("removed");
+}

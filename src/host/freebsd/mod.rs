@@ -20,6 +20,7 @@ mod net;
 mod rctl;
 mod spawn;
 mod sysctl;
+mod vnet;
 mod zfs;
 
 use std::collections::BTreeMap;
@@ -34,7 +35,7 @@ use crate::kernel::sysctl::SysctlType;
 
 use super::{
     Command, DatasetInfo, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid,
-    MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue,
+    MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
 };
 
 /// The FreeBSD machine brig runs on.
@@ -250,6 +251,22 @@ impl Host for FreeBsdHost {
 
     fn bridge_members(&self, bridge: &str) -> HostResult<Vec<String>> {
         ifclone::bridge_members(bridge)
+    }
+
+    fn if_set_lladdr(&mut self, name: &str, mac: [u8; 6]) -> HostResult<()> {
+        vnet::set_lladdr(name, mac)
+    }
+
+    fn if_set_mtu(&mut self, name: &str, mtu: u32) -> HostResult<()> {
+        vnet::set_mtu(name, mtu)
+    }
+
+    fn vnet_configure(&mut self, jid: Jid, setup: &VnetSetup) -> HostResult<()> {
+        vnet::configure(jid, setup)
+    }
+
+    fn vnet_view(&self, jid: Jid) -> HostResult<VnetView> {
+        vnet::view(jid)
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

@@ -11,7 +11,7 @@ use nix::errno::Errno;
 use super::config::SimConfig;
 use super::jail::Refusal;
 use super::state::{Link, State};
-use crate::host::{JailSys, Jid, ParamValue};
+use crate::host::Jid;
 use crate::kernel::net::IFNAMSIZ;
 
 fn no(errno: Errno, msg: impl Into<String>) -> Refusal {
@@ -62,15 +62,16 @@ fn link_of(st: &mut State, name: &str) -> u64 {
         return id;
     }
     let id = next_id(st);
-    st.links
-        .insert(id, Link { name: name.into(), cloner: None, unit: 0, peer: None, jail: None, bridge: None, up: true });
+    st.links.insert(id, Link { name: name.into(), up: true, ..Link::default() });
     id
 }
 
 /// Link `id` needs no record when it is a host interface outside any
 /// bridge and any jail again.
 fn forget_if_plain(st: &mut State, id: u64) {
-    if st.links.get(&id).is_some_and(|l| l.cloner.is_none() && l.bridge.is_none() && l.jail.is_none()) {
+    let plain =
+        |l: &Link| l.cloner.is_none() && l.bridge.is_none() && l.jail.is_none() && l.mac.is_none() && l.mtu.is_none();
+    if st.links.get(&id).is_some_and(plain) {
         st.links.remove(&id);
     }
 }
@@ -103,15 +104,7 @@ pub fn create(st: &mut State, name: &str) -> Result<String, Refusal> {
             .find(|u| !reserved(st, *u) && !st.interfaces.contains_key(&format!("{cloner}{u}")))
             .ok_or_else(|| no(Errno::ENOSPC, format!("no free {cloner} unit")))?,
     };
-    let link = |name: String| Link {
-        name,
-        cloner: Some(cloner.into()),
-        unit,
-        peer: None,
-        jail: None,
-        bridge: None,
-        up: false,
-    };
+    let link = |name: String| Link { name, cloner: Some(cloner.into()), unit, ..Link::default() };
     if cloner == "bridge" {
         let name = format!("bridge{unit}");
         st.interfaces.insert(name.clone(), Vec::new());
@@ -138,8 +131,9 @@ pub fn create(st: &mut State, name: &str) -> Result<String, Refusal> {
 /// there, with its addresses, out of its bridge, its members freed.
 fn drop_link(st: &mut State, id: u64) {
     let Some(l) = st.links.remove(&id) else { return };
-    if l.jail.is_none() {
-        leave_host(st, &l.name);
+    match l.jail {
+        None => leave_host(st, &l.name),
+        Some(jid) => super::vnet::leave(st, jid, &l.name),
     }
     let members: Vec<u64> = st.links.iter().filter(|(_, m)| m.bridge == Some(id)).map(|(k, _)| *k).collect();
     for m in members {
@@ -209,8 +203,7 @@ pub fn to_jail(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
     let Some(j) = st.jails.get(&jid).filter(|j| j.alive()) else {
         return Err(no(Errno::ENXIO, format!("jail {jid} not found")));
     };
-    let own_vnet = matches!(j.params.get("vnet").map(|p| &p.value), Some(ParamValue::JailSys(JailSys::New)));
-    if !own_vnet {
+    if !super::vnet::has_own_stack(j) {
         return Err(no(Errno::EEXIST, format!("jail {jid} shares the host's vnet")));
     }
     let taken = name == "lo0" || st.links.values().any(|l| l.jail == Some(jid) && l.name == name);
@@ -226,6 +219,7 @@ pub fn to_jail(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
         l.jail = Some(jid);
         l.bridge = None;
     }
+    super::vnet::enter(st, jid, name);
     Ok(())
 }
 
@@ -235,6 +229,7 @@ pub fn to_jail(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
 /// sim, which keys interfaces by name, keeps the host's and drops the
 /// returning one's record.)
 pub fn return_from(st: &mut State, jid: Jid) {
+    st.vnets.remove(&jid);
     let back: Vec<u64> = st.links.iter().filter(|(_, l)| l.jail == Some(jid)).map(|(k, _)| *k).collect();
     for id in back {
         let name = st.links[&id].name.clone();
@@ -257,6 +252,41 @@ pub fn up(st: &mut State, name: &str) -> Result<(), Refusal> {
         if let Some(l) = st.links.get_mut(&id) {
             l.up = true;
         }
+    }
+    Ok(())
+}
+
+/// SIOCSIFLLADDR (if_setlladdr): ENXIO for an interface the host does
+/// not have, EINVAL for one without an Ethernet address (a loopback).
+pub fn set_lladdr(st: &mut State, name: &str, mac: [u8; 6]) -> Result<(), Refusal> {
+    if !st.interfaces.contains_key(name) {
+        return Err(no(Errno::ENXIO, format!("interface {name} does not exist")));
+    }
+    if name.starts_with("lo") {
+        return Err(no(Errno::EINVAL, format!("{name} has no link-level address")));
+    }
+    let id = link_of(st, name);
+    if let Some(l) = st.links.get_mut(&id) {
+        l.mac = Some(mac);
+    }
+    Ok(())
+}
+
+/// SIOCSIFMTU (ifhwioctl): ENXIO, EINVAL outside IF_MINMTU..=IF_MAXMTU,
+/// EOPNOTSUPP for a bridge member.
+pub fn set_mtu(st: &mut State, name: &str, mtu: u32) -> Result<(), Refusal> {
+    if !st.interfaces.contains_key(name) {
+        return Err(no(Errno::ENXIO, format!("interface {name} does not exist")));
+    }
+    if !(72..=65535).contains(&mtu) {
+        return Err(no(Errno::EINVAL, format!("mtu {mtu} is out of range")));
+    }
+    if host_link(st, name).is_some_and(|id| st.links[&id].bridge.is_some()) {
+        return Err(no(Errno::EOPNOTSUPP, format!("{name} is a bridge member; its MTU cannot change")));
+    }
+    let id = link_of(st, name);
+    if let Some(l) = st.links.get_mut(&id) {
+        l.mtu = Some(mtu);
     }
     Ok(())
 }
@@ -333,6 +363,7 @@ pub fn bridge_members(st: &State, bridge: &str) -> Result<Vec<String>, Refusal> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::{JailSys, ParamValue};
 
     fn machine() -> (SimConfig, State) {
         let cfg = SimConfig::default();

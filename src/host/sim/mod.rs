@@ -26,6 +26,7 @@ mod sysctl;
 mod tracked;
 #[cfg(target_os = "linux")]
 mod userns;
+mod vnet;
 mod zfs;
 
 use std::cell::RefCell;
@@ -42,7 +43,7 @@ pub use config::SimConfig;
 use crate::host::rctl as rules;
 use crate::host::{
     Command, DatasetInfo, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid,
-    MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue,
+    MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
 };
 use crate::kernel::encode;
 use crate::state::beneath::{BeneathError, Root};
@@ -139,6 +140,10 @@ pub const OPS: &[&str] = &[
     "bridge_add",
     "bridge_remove",
     "bridge_members",
+    "if_set_lladdr",
+    "if_set_mtu",
+    "vnet_configure",
+    "vnet_view",
     "spawn",
 ];
 
@@ -846,6 +851,22 @@ impl Host for SimHost {
 
     fn bridge_members(&self, bridge: &str) -> HostResult<Vec<String>> {
         self.read("bridge_members", |st| ifclone::bridge_members(st, bridge))
+    }
+
+    fn if_set_lladdr(&mut self, name: &str, mac: [u8; 6]) -> HostResult<()> {
+        self.write("if_set_lladdr", |st| ifclone::set_lladdr(st, name, mac))
+    }
+
+    fn if_set_mtu(&mut self, name: &str, mtu: u32) -> HostResult<()> {
+        self.write("if_set_mtu", |st| ifclone::set_mtu(st, name, mtu))
+    }
+
+    fn vnet_configure(&mut self, jid: Jid, setup: &VnetSetup) -> HostResult<()> {
+        self.write("vnet_configure", |st| vnet::configure(st, jid, setup))
+    }
+
+    fn vnet_view(&self, jid: Jid) -> HostResult<VnetView> {
+        self.read("vnet_view", |st| vnet::view(st, jid))
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

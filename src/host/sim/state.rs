@@ -99,6 +99,9 @@ pub struct State {
     /// `interfaces` alone cannot say (sim/ifclone.rs).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub links: BTreeMap<u64, Link>,
+    /// The stacks of VNET jails, made at their first use (sim/vnet.rs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vnets: BTreeMap<Jid, SimVnet>,
     /// devfs rulesets in the kernel, with how many rules each has.
     #[serde(default = "stock_rulesets")]
     pub devfs_rulesets: BTreeMap<u16, u32>,
@@ -223,7 +226,7 @@ struct Delta {
 /// An interface the sim keeps more about than its addresses: a cloned one
 /// (its cloner and unit, an epair's other end, the bridge it is a member
 /// of, IFF_UP) or one in a jail's vnet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
     pub name: String,
     /// `epair` or `bridge`; None for an interface the host had (em1
@@ -239,6 +242,29 @@ pub struct Link {
     /// The bridge it is a member of.
     pub bridge: Option<u64>,
     pub up: bool,
+    /// Set with SIOCSIFLLADDR / SIOCSIFMTU; None: as the driver made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<[u8; 6]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+}
+
+/// A VNET jail's own stack: its interfaces (lo0 from birth, and what was
+/// moved in) by name, and its default routes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimVnet {
+    pub interfaces: BTreeMap<String, VnetIf>,
+    pub ip4_gateway: Option<std::net::Ipv4Addr>,
+    pub ip6_gateway: Option<std::net::Ipv6Addr>,
+}
+
+/// An interface inside a VNET jail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VnetIf {
+    pub addrs: Vec<IpNet>,
+    pub up: bool,
+    /// ND6_IFF_ACCEPT_RTADV.
+    pub accept_rtadv: bool,
 }
 
 /// The tables small enough to be written whole when one changes.
@@ -249,6 +275,8 @@ struct Small {
     interfaces: BTreeMap<String, Vec<IpNet>>,
     #[serde(default)]
     links: BTreeMap<u64, Link>,
+    #[serde(default)]
+    vnets: BTreeMap<Jid, SimVnet>,
     devfs_rulesets: BTreeMap<u16, u32>,
     tentative: BTreeMap<String, u32>,
 }
@@ -260,6 +288,7 @@ impl Small {
             sysctl: st.sysctl.clone(),
             interfaces: st.interfaces.clone(),
             links: st.links.clone(),
+            vnets: st.vnets.clone(),
             devfs_rulesets: st.devfs_rulesets.clone(),
             tentative: st.tentative.clone(),
         }
@@ -270,6 +299,7 @@ impl Small {
         st.sysctl = self.sysctl;
         st.interfaces = self.interfaces;
         st.links = self.links;
+        st.vnets = self.vnets;
         st.devfs_rulesets = self.devfs_rulesets;
         st.tentative = self.tentative;
     }
