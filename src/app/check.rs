@@ -13,7 +13,8 @@ use super::{Error, Report};
 use crate::config::host::{DEFAULT_DATASET, DEFAULT_MOUNTPOINT};
 use crate::config::{jail, HostConfig};
 use crate::host::{Errno, Host};
-use crate::model::jail::{JailSpec, Network};
+use crate::model::jail::JailSpec;
+use crate::model::network::{Link, Network};
 use crate::model::{DatasetName, JailName};
 use crate::plan::audit::{self, Finding, JailAudit, Severity};
 use crate::state::layout::definition_path;
@@ -45,20 +46,46 @@ fn locate(target: &str) -> Result<Target, String> {
     JailName::parse(target).map(Target::Defined).map_err(|e| e.to_string())
 }
 
+/// The interfaces a VNET jail takes for itself: its epair's ends (named
+/// after the jail, shortened to fit IFNAMSIZ, so two names may meet) or
+/// the host interface it is handed.
+fn interfaces_of(spec: &JailSpec) -> Vec<(String, &'static str)> {
+    match &spec.network {
+        Network::Vnet(v) => match &v.link {
+            Link::Bridge { host_end, .. } => {
+                vec![(host_end.clone(), "names its epair"), (v.interface.clone(), "names its epair")]
+            }
+            Link::Interface => vec![(v.interface.clone(), "is handed interface")],
+        },
+        _ => Vec::new(),
+    }
+}
+
 /// Checks across definitions: dependencies that name no defined jail or
-/// form a cycle, and one address given to two jails. Linear in the
+/// form a cycle, one address given to two jails, and one interface
+/// taken by two VNET jails. Linear in the
 /// definitions, their dependencies and addresses (but for the sort).
 fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let names: HashSet<&JailName> = specs.iter().map(|s| &s.name).collect();
     let mut owner: HashMap<IpAddr, usize> = HashMap::new();
+    let mut interface_owner: HashMap<String, usize> = HashMap::new();
     for (i, s) in specs.iter().enumerate() {
         for d in s.depends.iter().filter(|d| !names.contains(d)) {
             out.push((i, format!("jail {} depends on {d}, which is not defined", s.name)));
         }
-        let Network::Addresses { ip4, ip6, .. } = &s.network else { continue };
-        let mine = ip4.iter().map(|a| IpAddr::V4(a.addr())).chain(ip6.iter().map(|a| IpAddr::V6(a.addr())));
-        for a in mine {
+        for (name, how) in interfaces_of(s) {
+            match interface_owner.get(&name) {
+                Some(&o) => out.push((
+                    i,
+                    format!("jail {} {how} {name}, which jail {} has too; rename one of the jails or give it another interface", s.name, specs[o].name),
+                )),
+                None => {
+                    interface_owner.insert(name, i);
+                }
+            }
+        }
+        for a in s.network.addresses().iter().map(|a| a.addr()) {
             match owner.get(&a) {
                 Some(&o) => {
                     out.push((i, format!("jail {} uses address {a}, which jail {} already has", s.name, specs[o].name)))

@@ -27,6 +27,9 @@ pub struct CreateRequest {
     pub ip4: Vec<String>,
     pub ip6: Vec<String>,
     pub interface: Option<String>,
+    /// `mode = "vnet"`.
+    pub vnet: bool,
+    pub bridge: Option<String>,
     pub hostname: Option<String>,
     pub boot: bool,
     pub priority: Option<i64>,
@@ -105,6 +108,12 @@ fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf),
     // Into [network] and [params] in whatever form the file wrote them.
     let array = |v: &[String]| toml_edit::Value::from(v.iter().map(String::as_str).collect::<toml_edit::Array>());
     let not_a_table = |source| Error::from(Refused::NotATable { file: shown.clone(), source });
+    if req.vnet {
+        edit::set(&mut doc, &["network"], "mode", "vnet".into()).map_err(not_a_table)?;
+    }
+    if let Some(b) = &req.bridge {
+        edit::set(&mut doc, &["network"], "bridge", b.as_str().into()).map_err(not_a_table)?;
+    }
     if let Some(i) = &req.interface {
         edit::set(&mut doc, &["network"], "interface", i.as_str().into()).map_err(not_a_table)?;
     }

@@ -88,6 +88,8 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn 
             let spec = jail::load_defined(host, name, cfg).ok();
             let around = Surroundings::read(host, cfg)?;
             stop_one(host, cfg, name, spec.as_ref(), &around, false, report)?;
+            // Killed while it made an epair: one no record names.
+            crate::exec::sweep_unnamed_epairs(host)?;
             if entry.action == Action::Start {
                 Recovery::TakenBack
             } else {

@@ -6,8 +6,11 @@ use serde::Serialize;
 
 use super::Error;
 use crate::config::jail;
-use crate::host::{Errno, GetFlags, Host, JailKey, LiveJail, MountEntry, LIVE_PARAMS};
-use crate::model::jail::{JailSpec, Network};
+use ipnet::IpNet;
+
+use crate::host::{Errno, GetFlags, Host, JailKey, LiveJail, MountEntry, VnetView, LIVE_PARAMS};
+use crate::model::jail::JailSpec;
+use crate::model::network::{Link, Network};
 use crate::model::JailName;
 use crate::plan::jail as plan;
 use crate::state::layout::definition_path;
@@ -21,15 +24,33 @@ pub struct Definition {
     pub boot: bool,
     pub priority: u32,
     pub depends: Vec<String>,
+    /// alias, vnet, inherit or none.
+    pub network: &'static str,
+    /// The host interface of the aliases, or a VNET jail's own.
     pub interface: Option<String>,
     pub ip4: Vec<String>,
     pub ip6: Vec<String>,
-    pub inherit_network: bool,
+    pub vnet: Option<VnetDefinition>,
     /// Every parameter brig sets, secure defaults included.
     pub params: BTreeMap<String, String>,
     pub exec_start: String,
     pub exec_stop: String,
     pub mounts: Vec<String>,
+}
+
+/// What more a VNET jail's definition says.
+#[derive(Serialize)]
+pub struct VnetDefinition {
+    /// The bridge its epair joins; None for a host interface handed over.
+    pub bridge: Option<String>,
+    pub uplink: Option<String>,
+    /// The epair's end on the host.
+    pub host_end: Option<String>,
+    pub mac: Option<String>,
+    pub mtu: Option<u32>,
+    pub ip4_gateway: Option<String>,
+    pub ip6_gateway: Option<String>,
+    pub slaac: bool,
 }
 
 #[derive(Serialize)]
@@ -58,16 +79,35 @@ pub struct JailInfo {
     pub live: BTreeMap<String, String>,
     pub datasets: Vec<Dataset>,
     pub mounts: Vec<MountEntry>,
+    /// A running VNET jail's stack, as seen from inside it.
+    pub inside: Option<VnetView>,
 }
 
 fn definition(s: &JailSpec) -> Definition {
-    let (interface, ip4, ip6) = match &s.network {
-        Network::Addresses { interface, ip4, ip6 } => (
-            interface.clone(),
-            ip4.iter().map(ToString::to_string).collect(),
-            ip6.iter().map(ToString::to_string).collect(),
-        ),
-        _ => (None, Vec::new(), Vec::new()),
+    let (ip4, ip6): (Vec<IpNet>, Vec<IpNet>) = s.network.addresses().into_iter().partition(|a| a.addr().is_ipv4());
+    let strings = |v: Vec<IpNet>| v.iter().map(ToString::to_string).collect();
+    let (interface, vnet) = match &s.network {
+        Network::Alias { interface, .. } => (interface.clone(), None),
+        Network::Vnet(v) => {
+            let (bridge, uplink, host_end) = match &v.link {
+                Link::Bridge { bridge, uplink, host_end } => {
+                    (Some(bridge.clone()), uplink.clone(), Some(host_end.clone()))
+                }
+                Link::Interface => (None, None, None),
+            };
+            let vnet = VnetDefinition {
+                bridge,
+                uplink,
+                host_end,
+                mac: v.mac.map(|m| m.to_string()),
+                mtu: v.mtu,
+                ip4_gateway: v.ip4_gateway.map(|g| g.to_string()),
+                ip6_gateway: v.ip6_gateway.map(|g| g.to_string()),
+                slaac: v.slaac,
+            };
+            (Some(v.interface.clone()), Some(vnet))
+        }
+        Network::None | Network::Inherit => (None, None),
     };
     Definition {
         release: s.release.as_ref().map(ToString::to_string),
@@ -76,10 +116,11 @@ fn definition(s: &JailSpec) -> Definition {
         boot: s.boot,
         priority: s.priority,
         depends: s.depends.iter().map(ToString::to_string).collect(),
+        network: s.network.mode(),
         interface,
-        ip4,
-        ip6,
-        inherit_network: s.network == Network::Inherit,
+        ip4: strings(ip4),
+        ip6: strings(ip6),
+        vnet,
         params: s.params.iter().map(|p| (p.name.clone(), p.value.to_string())).collect(),
         exec_start: s.exec.start.clone(),
         exec_stop: s.exec.stop.clone(),
@@ -144,7 +185,12 @@ pub fn info(host: &dyn Host, name: &JailName) -> Result<JailInfo, Error> {
     };
     let root = plan::root_path(&cfg, name);
     let mounts: Vec<MountEntry> = host.mounts()?.into_iter().filter(|m| m.target.starts_with(&root)).collect();
+    let inside = match (&running, &spec.network) {
+        (Some(j), Network::Vnet(_)) => Some(host.vnet_view(j.jid)?),
+        _ => None,
+    };
     Ok(JailInfo {
+        inside,
         name: name.to_string(),
         file: path.display().to_string(),
         state: if running.is_some() { "running".into() } else { "stopped".into() },
@@ -207,8 +253,10 @@ pub fn list(host: &dyn Host) -> Result<Vec<Listed>, Error> {
                 state: state.into(),
                 jid: running.map(|j| j.jid),
                 ip: match (running, &spec.network) {
+                    // The kernel keeps no addresses for a VNET jail.
+                    (_, Network::Vnet(_)) => spec.network.addresses().iter().map(|a| a.addr().to_string()).collect(),
                     (Some(j), _) => live_ips(j),
-                    (None, Network::Addresses { ip4, ip6, .. }) => ip4
+                    (None, Network::Alias { ip4, ip6, .. }) => ip4
                         .iter()
                         .map(|a| a.addr().to_string())
                         .chain(ip6.iter().map(|a| a.addr().to_string()))

@@ -41,7 +41,7 @@ pub fn limits_on(host: &dyn Host, specs: &[JailSpec], no_limits: bool, report: &
 
 /// The parameters of `specs` this kernel knows, read once for a batch.
 pub fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<KernelParams, Error> {
-    Ok(observe::known_params(host, specs.iter().flat_map(|s| s.params.iter().map(|p| p.name.as_str())))?)
+    Ok(observe::known_params(host, specs.iter().flat_map(JailSpec::kernel_param_names))?)
 }
 
 /// What a start needs besides the definition, read once for a batch.
@@ -251,10 +251,8 @@ pub fn plans(host: &dyn Host, cfg: &HostConfig, specs: &[JailSpec]) -> Result<Ve
         })
         .collect();
     let up = |s: &JailSpec| seen.jails.get(s.name.as_str()).filter(|_| !foreign.contains_key(s.name.as_str()));
-    let known = observe::known_params(
-        host,
-        specs.iter().filter(|s| up(s).is_some()).flat_map(|s| s.params.iter().map(|p| p.name.as_str())),
-    )?;
+    let known =
+        observe::known_params(host, specs.iter().filter(|s| up(s).is_some()).flat_map(JailSpec::kernel_param_names))?;
     let rules = observe::rctl_rules(host, "jail:")?;
     let ncpu = host.sysctl_get("hw.ncpu")?.as_int().and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
     let mounts = run_plan::mounts_by_jail(cfg, &seen.mounts);

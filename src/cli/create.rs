@@ -26,9 +26,15 @@ pub struct CreateArgs {
     /// An IPv6 address with prefix length (repeatable).
     #[arg(long, value_name = "ADDR/LEN")]
     pub ip6: Vec<String>,
-    /// The host interface the addresses are added to.
+    /// The host interface the addresses are added to; with --vnet, a host interface handed to the jail whole.
     #[arg(long, value_name = "IF")]
     pub interface: Option<String>,
+    /// Give the jail its own network stack (mode = "vnet"), on --bridge or --interface.
+    #[arg(long)]
+    pub vnet: bool,
+    /// With --vnet: the bridge the jail's epair joins (made if the host has none).
+    #[arg(long, value_name = "BRIDGE", requires = "vnet")]
+    pub bridge: Option<String>,
     /// The jail's hostname [default: its name].
     #[arg(long)]
     pub hostname: Option<String>,
@@ -63,6 +69,8 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
         ip4: args.ip4.clone(),
         ip6: args.ip6.clone(),
         interface: args.interface.clone(),
+        vnet: args.vnet,
+        bridge: args.bridge.clone(),
         hostname: args.hostname.clone(),
         boot: args.boot,
         priority: args.priority,

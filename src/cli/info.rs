@@ -38,6 +38,18 @@ pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
         vec!["depends".into(), if d.depends.is_empty() { "-".into() } else { d.depends.join(", ") }],
         vec!["network".into(), network_line(d)],
     ];
+    // What the jail's own stack has now.
+    if let Some(inside) = &info.inside {
+        for i in &inside.interfaces {
+            let addrs: Vec<String> = i.addrs.iter().map(ToString::to_string).collect();
+            let state = if i.up { "up" } else { "down" };
+            rows.push(vec!["inside".into(), format!("{} {state} {}", i.name, addrs.join(" ")).trim_end().to_string()]);
+        }
+        for g in inside.ip4_gateway.map(|g| g.to_string()).into_iter().chain(inside.ip6_gateway.map(|g| g.to_string()))
+        {
+            rows.push(vec!["inside".into(), format!("default via {g}")]);
+        }
+    }
     rows.extend(d.mounts.iter().map(|m| vec!["mount".to_string(), m.clone()]));
     println!("{}", table(&["KEY", "VALUE"], rows));
     println!();
@@ -67,13 +79,26 @@ pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
 }
 
 fn network_line(d: &Definition) -> String {
-    if d.inherit_network {
-        return "inherit (the host's network)".into();
-    }
     let addrs: Vec<&str> = d.ip4.iter().chain(&d.ip6).map(String::as_str).collect();
-    match (addrs.is_empty(), &d.interface) {
-        (true, _) => "none".into(),
-        (false, Some(i)) => format!("{} on {i}", addrs.join(", ")),
-        (false, None) => addrs.join(", "),
+    if let Some(v) = &d.vnet {
+        let mut line = format!("vnet, {}", d.interface.as_deref().unwrap_or("-"));
+        if let Some(b) = &v.bridge {
+            line.push_str(&format!(" on {b}"));
+        }
+        let mut rest: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+        rest.extend(v.ip4_gateway.iter().chain(&v.ip6_gateway).map(|g| format!("via {g}")));
+        if v.slaac {
+            rest.push("slaac".into());
+        }
+        if !rest.is_empty() {
+            line.push_str(&format!(": {}", rest.join(", ")));
+        }
+        return line;
+    }
+    match (d.network, addrs.is_empty(), &d.interface) {
+        ("inherit", _, _) => "inherit (the host's network)".into(),
+        (_, true, _) => "none".into(),
+        (_, false, Some(i)) => format!("{} on {i}", addrs.join(", ")),
+        (_, false, None) => addrs.join(", "),
     }
 }

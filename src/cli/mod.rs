@@ -56,7 +56,7 @@ pub enum Command {
     /// Check that this machine is ready to run jails, with the fix for each problem.
     Doctor(doctor::DoctorArgs),
     /// Define a jail and create its root: a ZFS clone of the release (thin), a copy (thick) or empty.
-    Create(create::CreateArgs),
+    Create(Box<create::CreateArgs>),
     /// Start jails in jail(8)'s order: aliases, mounts, prestart, create, exec.start, poststart.
     Start(run::StartArgs),
     /// Stop jails: prestop, exec.stop, remove, poststop, unmounts, aliases.

@@ -127,6 +127,17 @@ fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo
         Op::AddAlias { interface, addr } => network::add_alias(host, interface, *addr).map(Undo::Network),
         Op::RemoveAlias { interface, addr } => network::remove_alias(host, interface, *addr).map(nothing),
         Op::AwaitDad { aliases } => network::await_dad(host, aliases).map(nothing),
+        Op::EnsureBridge { bridge, uplink } => {
+            network::ensure_bridge(host, bridge, uplink.as_deref()).map(|u| u.map_or(Undo::Nothing, Undo::Network))
+        }
+        Op::CreateEpair { host_end, jail_end, mac, mtu } => {
+            network::create_epair(host, host_end, jail_end, *mac, *mtu).map(Undo::Network)
+        }
+        Op::JoinBridge { bridge, member } => network::join_bridge(host, bridge, member).map(Undo::Network),
+        Op::IfUp { interface } => network::if_up(host, interface).map(nothing),
+        Op::MoveToJail { interface, jail } => network::move_to_jail(host, interface, jail).map(nothing),
+        Op::ConfigureVnet { jail, setup } => network::configure_vnet(host, jail, setup).map(nothing),
+        Op::DestroyInterface { name } => network::destroy_interface(host, name).map(nothing),
         Op::Hook { command, .. } => jail::hook(host, command).map(nothing),
         Op::CreateJail { params } => jail::create(host, params).map(Undo::Jail),
         Op::UpdateJail { jid, params, old, .. } => jail::update_live(host, *jid, params, old).map(Undo::Jail),
@@ -138,6 +149,16 @@ fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo
         Op::RemoveRctl { rule } => limits::remove_rule(host, rule).map(Undo::Limits),
         Op::PinCpus { jail, cpus } => limits::pin_cpus(host, jail, cpus).map(Undo::Limits),
     }
+}
+
+/// Destroys the epairs a brig killed while it made one left unnamed
+/// (crash recovery; a new epair's making sweeps them too).
+pub fn sweep_unnamed_epairs(host: &mut dyn Host) -> Result<(), ExecError> {
+    network::sweep_locked(host).map_err(|e| ExecError {
+        step: "destroy the epairs a killed brig left unnamed".into(),
+        source: Box::new(e),
+        undo_errors: Vec::new(),
+    })
 }
 
 /// Something a step did not do, and deliberately: not an error, but

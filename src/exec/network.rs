@@ -1,16 +1,59 @@
-//! Addresses a jail uses on the host's interfaces.
+//! A jail's network on the host: the addresses it uses on the host's
+//! interfaces, and a VNET jail's bridge, epair and own stack.
 
-use super::{settle, StepError};
-use crate::host::Host;
+use std::path::Path;
 
-/// How an alias is taken back.
-pub(super) struct Undo {
-    interface: String,
-    addr: ipnet::IpNet,
+use super::{running_jid, settle, StepError};
+use crate::host::{Errno, Host, HostError, VnetSetup};
+use crate::model::network::Mac;
+use crate::model::JailName;
+use crate::state::layout::EPAIR_INTENT;
+
+/// How a network step is taken back.
+pub(super) enum Undo {
+    Alias {
+        interface: String,
+        addr: ipnet::IpNet,
+    },
+    /// A bridge this step made, with the uplink it gave it.
+    Bridge {
+        bridge: String,
+        uplink: Option<String>,
+    },
+    /// An epair, by its host end.
+    Epair {
+        host_end: String,
+    },
+    Member {
+        bridge: String,
+        member: String,
+    },
 }
 
 pub(super) fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
-    Ok(host.addr_remove(&u.interface, u.addr)?)
+    match u {
+        Undo::Alias { interface, addr } => Ok(host.addr_remove(&interface, addr)?),
+        // Another jail's epair may have joined the bridge meanwhile (a
+        // boot wave starts jails side by side): then it stays.
+        Undo::Bridge { bridge, uplink } => {
+            let members = host.bridge_members(&bridge)?;
+            if members.iter().all(|m| Some(m) == uplink.as_ref()) {
+                host.if_destroy(&bridge)?;
+            }
+            Ok(())
+        }
+        Undo::Epair { host_end } => gone_is_fine(host.if_destroy(&host_end)),
+        Undo::Member { bridge, member } => Ok(host.bridge_remove(&bridge, &member)?),
+    }
+}
+
+/// ENXIO: the interface is gone already (its jail died and an earlier
+/// stop, or the other end's destruction, took it).
+fn gone_is_fine(r: Result<(), HostError>) -> Result<(), StepError> {
+    match r {
+        Err(e) if e.errno == Errno::ENXIO => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 pub(super) fn add_alias(host: &mut dyn Host, interface: &str, addr: ipnet::IpNet) -> Result<Undo, StepError> {
@@ -25,7 +68,7 @@ pub(super) fn add_alias(host: &mut dyn Host, interface: &str, addr: ipnet::IpNet
         )));
     }
     host.addr_add(interface, addr)?;
-    Ok(Undo { interface: interface.to_string(), addr })
+    Ok(Undo::Alias { interface: interface.to_string(), addr })
 }
 
 pub(super) fn remove_alias(host: &mut dyn Host, interface: &str, addr: ipnet::IpNet) -> Result<(), StepError> {
@@ -34,4 +77,202 @@ pub(super) fn remove_alias(host: &mut dyn Host, interface: &str, addr: ipnet::Ip
 
 pub(super) fn await_dad(host: &dyn Host, aliases: &[(String, std::net::Ipv6Addr)]) -> Result<(), StepError> {
     Ok(settle::await_dad(host, aliases)?)
+}
+
+/// Makes sure `bridge` exists, has `uplink` among its members and is up,
+/// making what is missing: the same state whether this step ran
+/// before, was killed half-way, or the administrator made the bridge.
+/// An interface of that name that is no bridge is refused. The undo
+/// takes back what this step made: the bridge, or the uplink's joining
+/// an existing one.
+pub(super) fn ensure_bridge(
+    host: &mut dyn Host,
+    bridge: &str,
+    uplink: Option<&str>,
+) -> Result<Option<Undo>, StepError> {
+    let ifs = host.interfaces()?;
+    if let Some(u) = uplink.filter(|u| !ifs.iter().any(|i| i.name == *u)) {
+        return Err(StepError::Refused(format!(
+            "uplink {u} is not an interface of this host; name one `ifconfig -l` lists"
+        )));
+    }
+    let existing = ifs.iter().find(|i| i.name == bridge);
+    let members = match existing {
+        Some(_) => match host.bridge_members(bridge) {
+            Ok(m) => Some(m),
+            Err(e) if e.errno == Errno::EINVAL || e.errno == Errno::ENOTTY => {
+                return Err(StepError::Refused(format!(
+                    "{bridge} is an interface of this host that is not a bridge; name a bridge in [network] bridge"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        },
+        None => match host.if_create(bridge) {
+            Ok(_) => None,
+            // Another brig made it meanwhile.
+            Err(e) if e.errno == Errno::EEXIST => Some(host.bridge_members(bridge)?),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let made = members.is_none();
+    let mut undo = made.then(|| Undo::Bridge { bridge: bridge.to_string(), uplink: uplink.map(str::to_string) });
+    let rest = (|| -> Result<(), StepError> {
+        if let Some(u) = uplink.filter(|u| !members.iter().flatten().any(|m| m == u)) {
+            host.bridge_add(bridge, u).map_err(|e| match e.errno {
+                // if_bridge.c refuses a member with addresses on FreeBSD
+                // 15 (net.link.bridge.member_ifaddrs=0).
+                Errno::EINVAL => StepError::Refused(format!(
+                    "{u} has addresses, and this kernel takes no bridge member with addresses; move {u}'s addresses to {bridge} in rc.conf and make {bridge} there, or leave out uplink"
+                )),
+                _ => e.into(),
+            })?;
+            if !made {
+                undo = Some(Undo::Member { bridge: bridge.to_string(), member: u.to_string() });
+            }
+        }
+        if !existing.is_some_and(|i| i.up) {
+            host.if_up(bridge)?;
+        }
+        Ok(())
+    })();
+    match rest {
+        Ok(()) => Ok(undo),
+        Err(e) => {
+            // Not finished, so exec does not undo it: this step does.
+            if let Some(u) = undo {
+                let _ = self::undo(host, u);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The kernel's name for a new epair's ends, `epairNa` and `epairNb`.
+fn unnamed_epair(name: &str) -> Option<(&str, u32)> {
+    let unit = name.strip_prefix("epair")?.strip_suffix('a')?;
+    (!unit.is_empty() && unit.bytes().all(|b| b.is_ascii_digit())).then(|| unit.parse().ok().map(|u| (name, u)))?
+}
+
+/// Epairs a brig killed between creating and naming them left behind:
+/// while brig makes an epair it holds the interfaces lock and keeps in
+/// EPAIR_INTENT the unnamed epairs the host had before; one still there
+/// that is new since, with both ends on the host, is that brig's.
+pub(super) fn sweep_locked(host: &mut dyn Host) -> Result<(), StepError> {
+    let _lock = crate::state::lock::interfaces(host).map_err(|e| StepError::Refused(e.to_string()))?;
+    sweep(host)
+}
+
+/// `sweep_locked`, for a caller holding the lock.
+fn sweep(host: &mut dyn Host) -> Result<(), StepError> {
+    let path = Path::new(EPAIR_INTENT);
+    let before: Vec<String> = match host.read_file(path, 1 << 20) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(e) => return Err(StepError::Io { path: host.local_path(path), source: e.into() }),
+    };
+    let names: Vec<String> = host.interfaces()?.into_iter().map(|i| i.name).collect();
+    for (a, unit) in names.iter().filter_map(|n| unnamed_epair(n)) {
+        let b = format!("epair{unit}b");
+        if !before.iter().any(|x| x == a) && names.contains(&b) {
+            gone_is_fine(host.if_destroy(a))?;
+        }
+    }
+    host.remove_file(path).map_err(|source| StepError::Io { path: host.local_path(path), source })
+}
+
+/// The unnamed epairs of the host now, written to EPAIR_INTENT.
+fn note_intent(host: &mut dyn Host) -> Result<(), StepError> {
+    let path = Path::new(EPAIR_INTENT);
+    let unnamed: Vec<String> =
+        host.interfaces()?.into_iter().map(|i| i.name).filter(|n| unnamed_epair(n).is_some()).collect();
+    let text = serde_json::to_vec(&unnamed).unwrap_or_default();
+    if let Some(dir) = path.parent() {
+        host.make_dirs(dir, 0o700).map_err(|source| StepError::Io { path: host.local_path(dir), source })?;
+    }
+    host.write_file(path, &text, 0o600).map_err(|source| StepError::Io { path: host.local_path(path), source })
+}
+
+/// Makes an epair named `host_end`/`jail_end`. The kernel names a new
+/// epair itself (epairNa, epairNb) and the names change with two more
+/// calls; a brig killed in between would leave an epair no record names,
+/// so the making runs under the interfaces lock with an intent note that
+/// the next maker (or recovery) sweeps from.
+pub(super) fn create_epair(
+    host: &mut dyn Host,
+    host_end: &str,
+    jail_end: &str,
+    mac: Option<Mac>,
+    mtu: Option<u32>,
+) -> Result<Undo, StepError> {
+    let _lock = crate::state::lock::interfaces(host).map_err(|e| StepError::Refused(e.to_string()))?;
+    sweep(host)?;
+    let ifs = host.interfaces()?;
+    if let Some(taken) = [host_end, jail_end].into_iter().find(|n| ifs.iter().any(|i| i.name == *n)) {
+        return Err(StepError::Refused(format!(
+            "interface {taken} exists already, and brig makes it new for each start; if no jail uses it, remove it with `ifconfig {taken} destroy`"
+        )));
+    }
+    note_intent(host)?;
+    let a = host.if_create("epair")?;
+    let named = name_epair(host, &a, host_end, jail_end, mac, mtu);
+    if let Err(e) = named {
+        // Not finished, so exec does not undo it: this step does,
+        // under whichever name its host end has by now.
+        let _ = host.if_destroy(host_end).or_else(|_| host.if_destroy(&a));
+        return Err(e);
+    }
+    host.remove_file(Path::new(EPAIR_INTENT))
+        .map_err(|source| StepError::Io { path: host.local_path(Path::new(EPAIR_INTENT)), source })?;
+    Ok(Undo::Epair { host_end: host_end.to_string() })
+}
+
+fn name_epair(
+    host: &mut dyn Host,
+    a: &str,
+    host_end: &str,
+    jail_end: &str,
+    mac: Option<Mac>,
+    mtu: Option<u32>,
+) -> Result<(), StepError> {
+    let b = a.strip_suffix('a').map(|stem| format!("{stem}b")).unwrap_or_default();
+    host.if_rename(a, host_end)?;
+    host.if_rename(&b, jail_end)?;
+    if let Some(m) = mac {
+        host.if_set_lladdr(jail_end, m.0)?;
+    }
+    if let Some(m) = mtu {
+        host.if_set_mtu(host_end, m)?;
+        host.if_set_mtu(jail_end, m)?;
+    }
+    Ok(())
+}
+
+pub(super) fn join_bridge(host: &mut dyn Host, bridge: &str, member: &str) -> Result<Undo, StepError> {
+    host.bridge_add(bridge, member)?;
+    Ok(Undo::Member { bridge: bridge.to_string(), member: member.to_string() })
+}
+
+pub(super) fn if_up(host: &mut dyn Host, interface: &str) -> Result<(), StepError> {
+    Ok(host.if_up(interface)?)
+}
+
+/// Hands `interface` to the jail's stack; one the host does not have is
+/// most likely still in a jail that is going away.
+pub(super) fn move_to_jail(host: &mut dyn Host, interface: &str, jail: &JailName) -> Result<(), StepError> {
+    let jid = running_jid(host, jail)?;
+    if !host.interfaces()?.iter().any(|i| i.name == interface) {
+        return Err(StepError::Refused(format!(
+            "{interface} is not in the host's network stack: another jail has it, or one that is going away still does (the kernel gives it back once that jail is freed, up to a minute with connections in TIME_WAIT); try again shortly"
+        )));
+    }
+    Ok(host.if_to_jail(interface, jid)?)
+}
+
+pub(super) fn configure_vnet(host: &mut dyn Host, jail: &JailName, setup: &VnetSetup) -> Result<(), StepError> {
+    let jid = running_jid(host, jail)?;
+    Ok(host.vnet_configure(jid, setup)?)
+}
+
+pub(super) fn destroy_interface(host: &mut dyn Host, name: &str) -> Result<(), StepError> {
+    gone_is_fine(host.if_destroy(name))
 }

@@ -3,16 +3,15 @@
 //! filled in. Pure: errors carry the byte offset of the offending value;
 //! the caller turns it into file:line:col.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use ipnet::{Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::network::Network;
 use super::param;
 use super::quoted;
-use super::raw::{RawJail, RawNetwork};
+use super::raw::RawJail;
 use super::{JailName, ReleaseName};
 use crate::kernel::params::{self, ParamType};
 use crate::kernel::{JailParam, ParamValue};
@@ -38,18 +37,6 @@ impl JailType {
             JailType::Empty => "empty",
         }
     }
-}
-
-/// What a jail's network is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Network {
-    /// No addresses: a jail without network.
-    None,
-    /// `inherit = true`: the host's whole network stack.
-    Inherit,
-    /// Addresses aliased on `interface` (or already configured when it is
-    /// absent).
-    Addresses { interface: Option<String>, ip4: Vec<Ipv4Net>, ip6: Vec<Ipv6Net> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +97,16 @@ pub struct JailSpec {
     pub zfs: super::zfs::ZfsSpec,
 }
 
+impl JailSpec {
+    /// The names of the jail parameters a start sets that a kernel may
+    /// not know: the definition's, and `vnet` (options VIMAGE) for a
+    /// VNET jail.
+    pub fn kernel_param_names(&self) -> impl Iterator<Item = &str> {
+        let vnet = matches!(self.network, Network::Vnet(_)).then_some("vnet");
+        self.params.iter().map(|p| p.name.as_str()).chain(vnet)
+    }
+}
+
 /// A refusal: byte offset of the value in the file, and the sentence.
 pub type Invalid = (usize, String);
 
@@ -164,16 +161,6 @@ pub fn check_hostname(h: &str) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// An interface name as the kernel takes it (IFNAMSIZ 16).
-fn check_interface(i: &str) -> bool {
-    !i.is_empty() && i.len() < 16 && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
-}
-
-/// `192.0.2.10/24` or a bare address (a /32 or /128).
-fn parse_addr(s: &str) -> Option<ipnet::IpNet> {
-    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// An absolute path without `.`/`..`, normalised.
@@ -258,7 +245,7 @@ pub fn validate(
         }
         depends.push(n);
     }
-    let network = network(&raw.network)?;
+    let network = super::network::validate(name, &raw.network)?;
     let params = merged_params(raw, host_defaults)?;
     let exec = Exec {
         start: command(&raw.exec.start)?.unwrap_or_else(|| DEFAULT_START.into()),
@@ -349,57 +336,6 @@ fn ready(raw: &RawJail) -> Result<Option<Ready>, Invalid> {
             "ready takes exec:COMMAND, a command run inside the jail until it exits 0, such as \"exec:pg_isready\"",
         )),
     }
-}
-
-fn network(raw: &RawNetwork) -> Result<Network, Invalid> {
-    let inherit = raw.inherit.as_ref().is_some_and(|i| *i.get_ref());
-    if inherit {
-        if let Some(first) = raw.ip4.first().or(raw.ip6.first()) {
-            return Err(at(first, "inherit = true shares the host's network; it cannot be combined with ip4 or ip6"));
-        }
-        return Ok(Network::Inherit);
-    }
-    if let Some(i) = &raw.interface {
-        if !check_interface(i.get_ref()) {
-            return Err(at(i, format!("{} is not an interface name", quoted(i.get_ref()))));
-        }
-    }
-    let mut ip4: Vec<Ipv4Net> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for a in &raw.ip4 {
-        let net = match parse_addr(a.get_ref()) {
-            Some(ipnet::IpNet::V4(n)) => n,
-            _ => return Err(at(a, format!("{} is not an IPv4 address such as 192.0.2.10/24", quoted(a.get_ref())))),
-        };
-        let ip = net.addr();
-        if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip == net.network() && net.prefix_len() < 31
-        {
-            return Err(at(a, format!("{ip} cannot be a jail's address")));
-        }
-        if !seen.insert(std::net::IpAddr::V4(ip)) {
-            return Err(at(a, format!("{ip} is listed twice")));
-        }
-        ip4.push(net);
-    }
-    let mut ip6: Vec<Ipv6Net> = Vec::new();
-    for a in &raw.ip6 {
-        let net = match parse_addr(a.get_ref()) {
-            Some(ipnet::IpNet::V6(n)) => n,
-            _ => return Err(at(a, format!("{} is not an IPv6 address such as 2001:db8::10/64", quoted(a.get_ref())))),
-        };
-        let ip = net.addr();
-        if ip.is_unspecified() || ip.is_multicast() {
-            return Err(at(a, format!("{ip} cannot be a jail's address")));
-        }
-        if !seen.insert(std::net::IpAddr::V6(ip)) {
-            return Err(at(a, format!("{ip} is listed twice")));
-        }
-        ip6.push(net);
-    }
-    if ip4.is_empty() && ip6.is_empty() {
-        return Ok(Network::None);
-    }
-    Ok(Network::Addresses { interface: raw.interface.as_ref().map(|i| i.get_ref().clone()), ip4, ip6 })
 }
 
 /// What a jail needs to mount the datasets delegated to it: allow.mount,
@@ -511,7 +447,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(s.depends, vec![JailName::parse("db").expect("name")]);
-        let Network::Addresses { interface, ip4, ip6 } = &s.network else { panic!("addresses") };
+        let Network::Alias { interface, ip4, ip6 } = &s.network else { panic!("addresses") };
         assert_eq!(interface.as_deref(), Some("em0"));
         assert_eq!(ip4.iter().map(ToString::to_string).collect::<Vec<_>>(), vec!["192.0.2.10/24", "192.0.2.11/32"]);
         assert_eq!(ip6[0].to_string(), "2001:db8::10/64");
@@ -555,7 +491,7 @@ mod tests {
             .starts_with("3:10: source '/a/../etc'"));
         assert_eq!(
             err("release = \"14.3-RELEASE\"\n[network]\ninherit = true\nip4 = [\"192.0.2.1\"]\n"),
-            "4:8: inherit = true shares the host's network; it cannot be combined with ip4 or ip6"
+            "4:8: a jail with mode = \"inherit\" shares the host's network; it cannot have ip4 or ip6"
         );
         assert_eq!(err("release = \"14.3-RELEASE\"\npriority = 1000\n"), "2:12: priority must be between 0 and 999");
     }

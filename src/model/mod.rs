@@ -38,6 +38,7 @@ pub mod error;
 pub mod jail;
 pub mod limits;
 pub mod name;
+pub mod network;
 pub mod param;
 pub mod raw;
 pub mod release;

@@ -43,12 +43,22 @@ pub struct RawJail {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNetwork {
+    pub mode: Option<Spanned<String>>,
     pub interface: Option<Spanned<String>>,
     #[serde(default)]
     pub ip4: Vec<Spanned<String>>,
     #[serde(default)]
     pub ip6: Vec<Spanned<String>>,
+    /// The older spelling of `mode = "inherit"`.
     pub inherit: Option<Spanned<bool>>,
+    pub bridge: Option<Spanned<String>>,
+    pub uplink: Option<Spanned<String>>,
+    pub ip4_gateway: Option<Spanned<String>>,
+    pub ip6_gateway: Option<Spanned<String>>,
+    pub dhcp: Option<Spanned<bool>>,
+    pub slaac: Option<Spanned<bool>>,
+    pub mac: Option<Spanned<String>>,
+    pub mtu: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

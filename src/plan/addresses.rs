@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::kernel::{Interface, LiveJail};
-use crate::model::jail::{JailSpec, Network};
+use crate::model::jail::JailSpec;
 use crate::model::JailName;
 
 /// Who has an address.
@@ -38,12 +38,7 @@ impl fmt::Display for Taken {
 
 /// The addresses of a definition.
 pub fn of(spec: &JailSpec) -> Vec<IpAddr> {
-    match &spec.network {
-        Network::Addresses { ip4, ip6, .. } => {
-            ip4.iter().map(|a| IpAddr::V4(a.addr())).chain(ip6.iter().map(|a| IpAddr::V6(a.addr()))).collect()
-        }
-        _ => Vec::new(),
-    }
+    spec.network.addresses().iter().map(|a| a.addr()).collect()
 }
 
 /// Every address of the machine with its owner; a running jail comes

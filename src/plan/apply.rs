@@ -12,7 +12,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::jail::{dataset, delegated, delegated_dataset, jail_dataset, release_origin, root, root_dataset, root_path};
-use super::run::{aliases_of, delegated_of, mounts, rules_of, Alias, Started};
+use super::run::{aliases_of, delegated_of, mounts, rules_of, Alias, Started, StartedVnet};
 use super::Op;
 use crate::config::HostConfig;
 use crate::kernel::params::{lookup, Access};
@@ -271,6 +271,7 @@ fn running(
         update.push(want.clone());
         old.push(now.clone());
     }
+    vnet_changes(spec, r, plan);
     let (add, remove) = aliases(spec, r, seen.interfaces, &plan.restart)?;
     let (attach, detach) = attachments(cfg, spec, r);
     if !add.is_empty() || !attach.is_empty() {
@@ -316,6 +317,24 @@ fn running(
     mount_changes(cfg, spec, seen.mounts, plan);
     limit_changes(spec, r, seen, plan);
     Ok(())
+}
+
+/// A VNET jail's epair and stack are set up at its start, so any change
+/// to them waits for a restart (a change of mode shows as the kernel's
+/// create-only `vnet` parameter already).
+fn vnet_changes(spec: &JailSpec, r: &Running, plan: &mut JailPlan) {
+    let want = StartedVnet::of(spec);
+    let have = r.started.and_then(|s| s.vnet.clone());
+    if want.is_none() || have.is_none() || want == have {
+        return;
+    }
+    let show = |v: &Option<StartedVnet>| v.as_ref().map_or_else(|| "-".to_string(), ToString::to_string);
+    plan.restart.push(Restart {
+        param: "network".into(),
+        from: show(&have),
+        to: show(&want),
+        why: "a VNET jail's interface and stack are set up when it starts",
+    });
 }
 
 /// rctl rules that differ are removed, then the wanted ones added (a
@@ -471,7 +490,7 @@ fn shown(root: &Path, target: &Path) -> String {
 mod tests {
     use super::*;
     use crate::kernel::{DatasetKind, JailSys};
-    use crate::model::jail::Network;
+    use crate::model::network::Network;
     use crate::plan::run::jail_params;
     use crate::plan::testing::{cfg, lines, rule, spec};
 
@@ -519,7 +538,7 @@ mod tests {
         let wanted = jail_params(&cfg(), &spec, &crate::plan::testing::kernel("14.3-RELEASE", &[])).expect("params");
         let root = "/usr/local/brig/jails/web/root";
         let mut live = LiveJail::from_params(&[JailParam::int("jid", 4), JailParam::str("name", "web")]);
-        if let Network::Addresses { ip4, .. } = &spec.network {
+        if let Network::Alias { ip4, .. } = &spec.network {
             live.ip4 = ip4.iter().map(|a| a.addr()).collect();
         }
         let web = JailName::parse("web").expect("name");

@@ -6,7 +6,8 @@
 use serde::Serialize;
 
 use crate::kernel::{JailSys, ParamValue};
-use crate::model::jail::{JailSpec, Network};
+use crate::model::jail::JailSpec;
+use crate::model::network::Network;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -200,6 +200,7 @@ mod tests {
             }],
             datasets: vec!["zroot/brig/jails/web/data".into()],
             stop: None,
+            vnet: None,
         };
         let seen = DestroySeen {
             running: Some(&live),

@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::kernel::MountEntry;
+use crate::model::network::Mac;
 use crate::model::release::{Archive, Budget};
 use crate::model::{DatasetName, JailName};
 
@@ -39,6 +40,27 @@ pub enum Op {
     CopyIntoJail { dataset: DatasetName, from: PathBuf, to: PathBuf },
     /// Add an interface alias. Undo: remove it.
     AddAlias { interface: String, addr: ipnet::IpNet },
+    /// Make bridge `bridge` unless the host has one of that name, with
+    /// `uplink` as its first member, and bring it up. Undo: destroy it if
+    /// this step made it and no member but the uplink has joined since.
+    EnsureBridge { bridge: String, uplink: Option<String> },
+    /// Create an epair and name its ends `host_end` and `jail_end`; the
+    /// jail end gets `mac`, both ends `mtu`. Undo: destroy it.
+    CreateEpair { host_end: String, jail_end: String, mac: Option<Mac>, mtu: Option<u32> },
+    /// BRDGADD `member` to `bridge`. Undo: BRDGDEL.
+    JoinBridge { bridge: String, member: String },
+    /// IFF_UP on a host interface. Nothing to undo: brig brings up only
+    /// the epair end it made, which goes with the epair.
+    IfUp { interface: String },
+    /// SIOCSIFVNET of a host interface into the named running VNET jail.
+    /// Nothing to undo: it comes back when the jail is gone.
+    MoveToJail { interface: String, jail: JailName },
+    /// Set up the named running VNET jail's own stack. Nothing to undo:
+    /// the stack goes with the jail.
+    ConfigureVnet { jail: JailName, setup: crate::kernel::VnetSetup },
+    /// SIOCIFDESTROY of an interface brig made (an epair: both ends).
+    /// Cannot be undone.
+    DestroyInterface { name: String },
     /// Wait (bounded) until new IPv6 aliases have passed duplicate address
     /// detection: a tentative address cannot be bound to, so a daemon
     /// started before would fail. A duplicated one fails the step.
@@ -140,6 +162,34 @@ impl fmt::Display for Op {
                 let family = if addr.addr().is_ipv4() { "inet" } else { "inet6" };
                 write!(f, "ifconfig {interface} {family} {addr} alias")
             }
+            Op::EnsureBridge { bridge, uplink } => {
+                let addm = uplink.as_ref().map(|u| format!(" addm {u}")).unwrap_or_default();
+                write!(f, "ifconfig {bridge} create{addm} up, unless {bridge} exists")
+            }
+            Op::CreateEpair { host_end, jail_end, mac, mtu } => {
+                write!(f, "ifconfig epair create, named {host_end} and {jail_end}")?;
+                if let Some(m) = mac {
+                    write!(f, ", {jail_end} ether {m}")?;
+                }
+                match mtu {
+                    Some(m) => write!(f, ", mtu {m}"),
+                    None => Ok(()),
+                }
+            }
+            Op::JoinBridge { bridge, member } => write!(f, "ifconfig {bridge} addm {member}"),
+            Op::IfUp { interface } => write!(f, "ifconfig {interface} up"),
+            Op::MoveToJail { interface, jail } => write!(f, "ifconfig {interface} vnet {jail}"),
+            Op::ConfigureVnet { jail, setup } => {
+                let mut parts = vec!["lo0 127.0.0.1/8 ::1".to_string(), format!("{} up", setup.interface)];
+                parts.extend(setup.addrs.iter().map(ToString::to_string));
+                if setup.slaac {
+                    parts.push("accept_rtadv".into());
+                }
+                parts.extend(setup.ip4_gateway.map(|g| format!("route add default {g}")));
+                parts.extend(setup.ip6_gateway.map(|g| format!("route add -inet6 default {g}%{}", setup.interface)));
+                write!(f, "in {jail}'s own stack: {}", parts.join(", "))
+            }
+            Op::DestroyInterface { name } => write!(f, "ifconfig {name} destroy"),
             Op::AwaitDad { aliases } => {
                 let each: Vec<String> = aliases.iter().map(|(i, a)| format!("{a} on {i}")).collect();
                 write!(f, "wait for duplicate address detection of {}", each.join(", "))

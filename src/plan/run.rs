@@ -15,14 +15,17 @@ use super::Op;
 use crate::config::HostConfig;
 use crate::kernel::params::KernelParams;
 use crate::kernel::rctl_rules::Rule;
-use crate::kernel::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue};
-use crate::model::jail::{Exec, JailSpec, Network, DEFAULT_STOP, DEFAULT_TIMEOUT};
+use crate::kernel::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue, VnetSetup};
+use crate::model::jail::{Exec, JailSpec, DEFAULT_STOP, DEFAULT_TIMEOUT};
+use crate::model::network::{Link, Network, Vnet};
 use crate::model::{DatasetName, JailName};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RunPlanError {
     #[error("jail {jail}: parameter {param} = {value} is not known to this kernel: {why}, or remove the parameter")]
     ParamMissing { jail: JailName, param: String, value: String, why: String },
+    #[error("jail {jail}: mode = \"vnet\" needs a kernel with options VIMAGE (GENERIC has it since FreeBSD 12), and this one has none; use mode = \"alias\", or boot a kernel with VIMAGE")]
+    NoVimage { jail: JailName },
 }
 
 /// What brig set up on the host for a started jail, kept until it stops:
@@ -39,6 +42,62 @@ pub struct Started {
     /// jail.conf). Records from before it was kept have none.
     #[serde(default)]
     pub stop: Option<StopRecipe>,
+    /// What a VNET start set up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vnet: Option<StartedVnet>,
+}
+
+/// The network of a started VNET jail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedVnet {
+    /// The epair the start made, by its host end (destroying either end
+    /// takes both); None for a host interface handed over whole, which
+    /// comes back by itself when the jail is gone.
+    pub epair: Option<String>,
+    /// The bridge its host end joined.
+    pub bridge: Option<String>,
+    /// What the start set up inside the jail.
+    pub setup: VnetSetup,
+}
+
+impl StartedVnet {
+    /// What a start of `spec` sets up, if it is a VNET jail.
+    pub fn of(spec: &JailSpec) -> Option<StartedVnet> {
+        let Network::Vnet(v) = &spec.network else { return None };
+        let (epair, bridge) = match &v.link {
+            Link::Bridge { bridge, host_end, .. } => (Some(host_end.clone()), Some(bridge.clone())),
+            Link::Interface => (None, None),
+        };
+        let setup = VnetSetup {
+            interface: v.interface.clone(),
+            addrs: spec.network.addresses(),
+            ip4_gateway: v.ip4_gateway,
+            ip6_gateway: v.ip6_gateway,
+            slaac: v.slaac,
+        };
+        Some(StartedVnet { epair, bridge, setup })
+    }
+}
+
+impl std::fmt::Display for StartedVnet {
+    /// `e0b_web on bridge0: 192.0.2.10/24 via 192.0.2.1, slaac`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.setup;
+        write!(f, "{}", s.interface)?;
+        if let Some(b) = &self.bridge {
+            write!(f, " on {b}")?;
+        }
+        let mut parts: Vec<String> = s.addrs.iter().map(ToString::to_string).collect();
+        parts.extend(s.ip4_gateway.map(|g| format!("via {g}")));
+        parts.extend(s.ip6_gateway.map(|g| format!("via {g}")));
+        if s.slaac {
+            parts.push("slaac".into());
+        }
+        if !parts.is_empty() {
+            write!(f, ": {}", parts.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// The commands a stop runs, from `[exec]`.
@@ -98,8 +157,8 @@ pub fn await_dad(ops: &[Op]) -> Option<Op> {
 /// The aliases a start of `spec` adds.
 pub fn aliases_of(spec: &JailSpec) -> Vec<Alias> {
     match &spec.network {
-        Network::Addresses { interface: Some(i), .. } => {
-            addresses(spec).into_iter().map(|addr| Alias { interface: i.clone(), addr }).collect()
+        Network::Alias { interface: Some(i), .. } => {
+            spec.network.addresses().into_iter().map(|addr| Alias { interface: i.clone(), addr }).collect()
         }
         _ => Vec::new(),
     }
@@ -118,7 +177,12 @@ pub fn started_path(name: &JailName) -> PathBuf {
 impl Started {
     /// The record of a start of `spec`.
     pub fn of(cfg: &HostConfig, spec: &JailSpec) -> Started {
-        Started { aliases: aliases_of(spec), datasets: delegated_of(cfg, spec), stop: Some(StopRecipe::of(&spec.exec)) }
+        Started {
+            aliases: aliases_of(spec),
+            datasets: delegated_of(cfg, spec),
+            stop: Some(StopRecipe::of(&spec.exec)),
+            vnet: StartedVnet::of(spec),
+        }
     }
 
     /// The step that writes this record for `name`.
@@ -126,15 +190,6 @@ impl Started {
         // Serialising plain strings and addresses cannot fail.
         let contents = serde_json::to_string_pretty(self).unwrap_or_default();
         Op::WriteFile { path: started_path(name), contents, mode: 0o600 }
-    }
-}
-
-pub(super) fn addresses(spec: &JailSpec) -> Vec<IpNet> {
-    match &spec.network {
-        Network::Addresses { ip4, ip6, .. } => {
-            ip4.iter().map(|a| IpNet::V4(*a)).chain(ip6.iter().map(|a| IpNet::V6(*a))).collect()
-        }
-        _ => Vec::new(),
     }
 }
 
@@ -157,7 +212,11 @@ pub fn jail_params(cfg: &HostConfig, spec: &JailSpec, kernel: &KernelParams) -> 
             p.push(JailParam::new("ip4", ParamValue::JailSys(JailSys::Disable)));
             p.push(JailParam::new("ip6", ParamValue::JailSys(JailSys::Disable)));
         }
-        Network::Addresses { ip4, ip6, .. } => {
+        Network::Vnet(_) if !kernel.knows("vnet") => return Err(RunPlanError::NoVimage { jail: spec.name.clone() }),
+        // Its own stack, configured from inside once the jail exists;
+        // with vnet=new the kernel takes no ip4/ip6 (kern_jail_set).
+        Network::Vnet(_) => p.push(JailParam::new("vnet", ParamValue::JailSys(JailSys::New))),
+        Network::Alias { ip4, ip6, .. } => {
             for (mode, addr, empty, value) in [
                 ("ip4", "ip4.addr", ip4.is_empty(), ParamValue::Ip4(ip4.iter().map(|a| a.addr()).collect())),
                 ("ip6", "ip6.addr", ip6.is_empty(), ParamValue::Ip6(ip6.iter().map(|a| a.addr()).collect())),
@@ -250,8 +309,9 @@ pub fn mounts(cfg: &HostConfig, spec: &JailSpec) -> Vec<Op> {
 enum Stage {
     /// The start record / its removal.
     Record,
-    /// Aliases on the host's interfaces / removed.
-    Aliases,
+    /// Aliases on the host's interfaces, or a VNET jail's epair joined
+    /// to its bridge / the aliases removed, the epair destroyed.
+    Network,
     /// devfs and `[[mount]]`s in the root / unmounted, deepest first.
     Mounts,
     /// rctl rules / removed.
@@ -260,6 +320,9 @@ enum Stage {
     Prepare,
     /// jail_set(JAIL_CREATE) / SIGTERM, then jail_remove.
     Jail,
+    /// A VNET jail's interface moved in (jail(8)'s vnet.interface) and
+    /// its stack set up / (both go with the jail's vnet).
+    Vnet,
     /// The jail's CPUs / (the cpuset goes with the jail).
     Cpus,
     /// Delegated datasets attached / detached.
@@ -272,13 +335,14 @@ enum Stage {
     Announce,
 }
 
-const STAGES: [Stage; 11] = [
+const STAGES: [Stage; 12] = [
     Stage::Record,
-    Stage::Aliases,
+    Stage::Network,
     Stage::Mounts,
     Stage::Limits,
     Stage::Prepare,
     Stage::Jail,
+    Stage::Vnet,
     Stage::Cpus,
     Stage::Datasets,
     Stage::Dad,
@@ -293,10 +357,11 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], lim
         // The record first: whatever happens after, a later stop knows
         // what to take down (and a failed start's undo removes it again).
         Stage::Record => vec![Started::of(cfg, spec).write(&spec.name)],
-        Stage::Aliases => match &spec.network {
-            Network::Addresses { interface: Some(i), .. } => {
-                addresses(spec).into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }).collect()
+        Stage::Network => match &spec.network {
+            Network::Alias { interface: Some(i), .. } => {
+                spec.network.addresses().into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }).collect()
             }
+            Network::Vnet(v) => epair(v),
             _ => Vec::new(),
         },
         Stage::Mounts => mounts(cfg, spec).into_iter().flat_map(guarded).collect(),
@@ -305,6 +370,13 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], lim
         Stage::Limits => Vec::new(),
         Stage::Prepare => hook("exec.prestart", &spec.exec.prestart),
         Stage::Jail => vec![Op::CreateJail { params: params.to_vec() }],
+        Stage::Vnet => match (&spec.network, StartedVnet::of(spec)) {
+            (Network::Vnet(v), Some(started)) => vec![
+                Op::MoveToJail { interface: v.interface.clone(), jail: spec.name.clone() },
+                Op::ConfigureVnet { jail: spec.name.clone(), setup: started.setup },
+            ],
+            _ => Vec::new(),
+        },
         Stage::Cpus => match &spec.limits.cpus {
             Some(cpus) => vec![Op::PinCpus { jail: spec.name.clone(), cpus: cpus.clone() }],
             None => Vec::new(),
@@ -326,6 +398,20 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], lim
         }],
         Stage::Announce => hook("exec.poststart", &spec.exec.poststart),
     }
+}
+
+/// The epair of a VNET jail on a bridge: the bridge made if the host has
+/// none, the epair made and named, its host end joined and up (the
+/// member joins before it is up: FreeBSD 15 refuses a member with
+/// addresses, and an up interface gets an IPv6 link-local one).
+fn epair(v: &Vnet) -> Vec<Op> {
+    let Link::Bridge { bridge, uplink, host_end } = &v.link else { return Vec::new() };
+    vec![
+        Op::EnsureBridge { bridge: bridge.clone(), uplink: uplink.clone() },
+        Op::CreateEpair { host_end: host_end.clone(), jail_end: v.interface.clone(), mac: v.mac, mtu: v.mtu },
+        Op::JoinBridge { bridge: bridge.clone(), member: host_end.clone() },
+        Op::IfUp { interface: host_end.clone() },
+    ]
 }
 
 /// A host hook, if the definition has one.
@@ -477,7 +563,18 @@ impl Down<'_> {
             Stage::Prepare if running => hook("exec.poststop", &self.recipe.poststop),
             Stage::Limits => remove_rules(name, seen.rules),
             Stage::Mounts => unmount_all(self.cfg, name, seen.mounts),
-            Stage::Aliases => remove_aliases(seen.started, seen.interfaces),
+            Stage::Network => {
+                let mut ops = remove_aliases(seen.started, seen.interfaces);
+                // What the start made, while the host has it: its host
+                // end is on the host whatever became of the jail.
+                let epair = seen.started.and_then(|s| s.vnet.as_ref()).and_then(|v| v.epair.clone());
+                ops.extend(
+                    epair
+                        .filter(|e| seen.interfaces.iter().any(|i| &i.name == e))
+                        .map(|name| Op::DestroyInterface { name }),
+                );
+                ops
+            }
             Stage::Record if seen.started.is_some() => vec![Op::RemoveFile { path: started_path(name) }],
             _ => Vec::new(),
         }
@@ -544,6 +641,7 @@ mod tests {
             ],
             datasets: vec!["zroot/brig/jails/web/data".into()],
             stop: None,
+            vnet: None,
         };
         ifs.push(Interface { name: "em1".into(), up: true, addrs: vec!["192.0.2.99/24".parse().expect("a")] });
         let rules = vec![rule("jail:web:pcpu:deny=50"), rule("jail:webby:pcpu:deny=50")];

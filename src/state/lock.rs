@@ -103,6 +103,12 @@ pub fn addresses(h: &dyn Host) -> Result<Held, LockError> {
     take(open(h, "addresses.lock")?, "the addresses of this host's jails", true)
 }
 
+/// The lock held while brig makes an epair and names its ends (see
+/// `exec::sweep_unnamed_epairs`). Taken inside the jail locks.
+pub fn interfaces(h: &dyn Host) -> Result<Held, LockError> {
+    take(open(h, "interfaces.lock")?, "the interfaces brig makes", true)
+}
+
 /// The locks of some jails (exclusive) and the host lock (shared), taken
 /// in name order so that two brigs locking overlapping sets cannot
 /// deadlock.

@@ -33,12 +33,20 @@ pub fn state(sim: &Sim) -> String {
         .into_iter()
         .map(|m| format!("{} {} {}", m.fstype, m.source, m.target.display()))
         .collect();
-    let addrs: Vec<String> = h
-        .interfaces()
-        .expect("ifs")
-        .into_iter()
-        .flat_map(|i| i.addrs.into_iter().map(move |a| format!("{} {a}", i.name)))
-        .collect();
+    let ifs = h.interfaces().expect("ifs");
+    let mut addrs: Vec<String> =
+        ifs.iter().map(|i| format!("{} {} {:?}", i.name, if i.up { "up" } else { "down" }, i.addrs)).collect();
+    // Bridges with their members; a running VNET jail's own stack.
+    for b in ifs.iter().filter(|i| i.name.starts_with("bridge")) {
+        let mut members = h.bridge_members(&b.name).expect("members");
+        members.sort();
+        addrs.push(format!("{} members {members:?}", b.name));
+    }
+    if let Some(j) = h.jail_find("box").expect("get") {
+        if let Ok(v) = h.vnet_view(j.jid) {
+            addrs.push(format!("inside {v:?}"));
+        }
+    }
     let rules = h.rctl_rules("jail:").expect("rules");
     let files: Vec<String> = ["/usr/local/etc/brig/jails", "/var/db/brig/started", "/var/db/brig/journal"]
         .iter()
@@ -128,6 +136,25 @@ fn create_killed_anywhere_is_taken_back_and_made_again() {
 fn start_killed_anywhere_is_taken_back_and_started_again() {
     crate::common::needs_jail_processes!();
     killed_at_every_call(limited, &["start", "box"]);
+}
+
+#[test]
+fn vnet_start_killed_anywhere_is_taken_back_and_started_again() {
+    crate::common::needs_jail_processes!();
+    // Killed between making the epair and naming its ends, a re-run would
+    // find an epair no record names.
+    killed_at_every_call(|| crate::vnet::defined(&[]), &["start", "box"]);
+}
+
+#[test]
+fn vnet_stop_killed_anywhere_is_finished() {
+    crate::common::needs_jail_processes!();
+    let running_vnet = || {
+        let sim = crate::vnet::defined(&[]);
+        sim.brig(&["start", "box"]).ok();
+        sim
+    };
+    killed_at_every_call(running_vnet, &["stop", "box"]);
 }
 
 #[test]

@@ -35,3 +35,4 @@ mod sim_misc;
 mod sim_zfs;
 mod tenant;
 mod validate;
+mod vnet;

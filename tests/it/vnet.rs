@@ -1,0 +1,164 @@
+//! VNET jails through the CLI against the sim: an epair on a bridge, the
+//! jail's own stack set up from inside, everything brig made gone at
+//! stop, and the refusals that come before anything changes.
+
+use brig::host::{GetFlags, Host, JailKey};
+
+use crate::common::Sim;
+
+pub const ROOT: &str = "/usr/local/brig/jails/box/root";
+
+/// `box`: an empty VNET jail on bridge0 (uplink em0) with the test
+/// userland, IPv4 and IPv6 addresses and both default routes; `extra`
+/// are more `brig create` arguments.
+pub fn defined(extra: &[&str]) -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let mut args = vec![
+        "create",
+        "box",
+        "--type",
+        "empty",
+        "--vnet",
+        "--bridge",
+        "bridge0",
+        "--ip4",
+        "192.0.2.20/24",
+        "--ip6",
+        "2001:db8::20/64",
+        "--set",
+        "network.uplink=em0",
+        "--set",
+        "network.ip4_gateway=192.0.2.1",
+        "--set",
+        "network.ip6_gateway=fe80::1",
+    ];
+    args.extend_from_slice(extra);
+    sim.brig(&args).ok();
+    crate::common::userland_root(&sim, ROOT);
+    std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "sleep 300 &\n").expect("rc");
+    std::fs::write(sim.file(&format!("{ROOT}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
+    sim
+}
+
+/// The host's interface names.
+pub fn host_interfaces(sim: &Sim) -> Vec<String> {
+    sim.host().interfaces().expect("ifs").into_iter().map(|i| i.name).collect()
+}
+
+#[test]
+fn a_vnet_jail_on_a_bridge_gets_its_own_stack_and_leaves_nothing() {
+    crate::common::needs_jail_processes!();
+    let sim = defined(&[]);
+    let plan = sim.brig(&["start", "box", "--dry-run"]);
+    let steps = plan.ok().stdout.clone();
+    crate::common::golden("vnet-start.txt", &steps);
+    sim.brig(&["start", "box"]).ok();
+    {
+        let h = sim.host();
+        let ifs = host_interfaces(&sim);
+        assert!(ifs.contains(&"bridge0".to_string()) && ifs.contains(&"e0a_box".to_string()), "{ifs:?}");
+        assert!(!ifs.contains(&"e0b_box".to_string()), "the jail end is in the jail");
+        let mut members = h.bridge_members("bridge0").expect("members");
+        members.sort();
+        assert_eq!(members, vec!["e0a_box", "em0"]);
+    }
+    let info = sim.brig(&["info", "box", "--json"]).json();
+    assert_eq!(info["definition"]["network"], "vnet");
+    assert_eq!(info["definition"]["vnet"]["bridge"], "bridge0");
+    let inside = &info["inside"];
+    let names: Vec<&str> =
+        inside["interfaces"].as_array().expect("ifs").iter().filter_map(|i| i["name"].as_str()).collect();
+    assert_eq!(names, vec!["e0b_box", "lo0"]);
+    let jail_end = &inside["interfaces"][0];
+    assert_eq!(jail_end["up"], true);
+    assert_eq!(jail_end["addrs"], serde_json::json!(["192.0.2.20/24", "2001:db8::20/64"]));
+    assert_eq!(inside["interfaces"][1]["addrs"], serde_json::json!(["127.0.0.1/8", "::1/128"]));
+    assert_eq!((inside["ip4_gateway"].as_str(), inside["ip6_gateway"].as_str()), (Some("192.0.2.1"), Some("fe80::1")));
+    let text = sim.brig(&["info", "box"]).ok().stdout.clone();
+    assert!(text.contains("e0b_box up 192.0.2.20/24 2001:db8::20/64"), "{text}");
+    let list = sim.brig(&["list", "--json"]).json();
+    assert_eq!(list["jails"][0]["ip"], serde_json::json!(["192.0.2.20", "2001:db8::20"]));
+
+    sim.brig(&["stop", "box"]).ok();
+    let ifs = host_interfaces(&sim);
+    assert!(!ifs.iter().any(|i| i.starts_with("e0")), "the epair is gone: {ifs:?}");
+    assert!(ifs.contains(&"bridge0".to_string()), "the bridge is the host's now and stays");
+    assert!(!sim.file("/var/db/brig/started/box.json").exists());
+    // And again, on the bridge it left.
+    sim.brig(&["restart", "box"]).ok();
+    sim.brig(&["stop", "box"]).ok();
+    assert_eq!(sim.host().bridge_members("bridge0").expect("members"), vec!["em0"]);
+}
+
+#[test]
+fn a_jail_that_died_on_its_own_has_its_epair_destroyed_by_stop() {
+    crate::common::needs_jail_processes!();
+    let sim = defined(&[]);
+    sim.brig(&["start", "box"]).ok();
+    let mut h = sim.host();
+    let jid = h.jail_find("box").expect("get").expect("running").jid;
+    h.jail_remove(jid).expect("removed behind brig's back");
+    // Each look at a dying jail brings it closer to being freed; freed,
+    // its stack gives the jail end back to the host.
+    let gone = (0..100).any(|_| h.jail_get(&JailKey::Jid(jid), &["jid"], GetFlags::DYING).is_err());
+    assert!(gone, "the sim frees a dying jail");
+    drop(h);
+    assert!(host_interfaces(&sim).contains(&"e0b_box".to_string()), "the jail end came back");
+    sim.brig(&["stop", "box"]).ok();
+    assert!(!host_interfaces(&sim).iter().any(|i| i.starts_with("e0")));
+}
+
+#[test]
+fn refusals_come_before_anything_is_left() {
+    let sim = defined(&[]);
+    // A bridge name that is a physical interface.
+    let def = sim.file("/usr/local/etc/brig/jails/box.toml");
+    let text = std::fs::read_to_string(&def).expect("definition");
+    std::fs::write(&def, text.replace("bridge = \"bridge0\"", "bridge = \"em0\"").replace("uplink = \"em0\"", ""))
+        .expect("write");
+    let r = sim.brig(&["start", "box"]);
+    assert!(
+        r.stderr.contains("em0 is an interface of this host that is not a bridge; name a bridge in [network] bridge"),
+        "{}",
+        r.stderr
+    );
+    assert_ne!(r.code, Some(0));
+    // An uplink the host does not have.
+    std::fs::write(&def, text.replace("uplink = \"em0\"", "uplink = \"em9\"")).expect("write");
+    let r = sim.brig(&["start", "box"]);
+    assert!(r.stderr.contains("uplink em9 is not an interface of this host"), "{}", r.stderr);
+    assert_eq!(host_interfaces(&sim), vec!["em0", "lo0"], "no bridge, no epair");
+    assert!(!sim.file("/var/db/brig/started/box.json").exists());
+    // One host interface handed to two jails.
+    for name in ["p1", "p2"] {
+        sim.brig(&["create", name, "--type", "empty", "--vnet", "--interface", "em1"]).ok();
+    }
+    let v = sim.brig(&["validate"]);
+    assert!(
+        v.stdout.contains("jail p2 is handed interface em1, which jail p1 has too")
+            || v.stderr.contains("jail p2 is handed interface em1, which jail p1 has too"),
+        "{}{}",
+        v.stdout,
+        v.stderr
+    );
+    assert_ne!(v.code, Some(0));
+}
+
+#[test]
+fn changing_a_running_vnet_jail_waits_for_a_restart() {
+    crate::common::needs_jail_processes!();
+    let sim = defined(&[]);
+    sim.brig(&["start", "box"]).ok();
+    let def = sim.file("/usr/local/etc/brig/jails/box.toml");
+    let text = std::fs::read_to_string(&def).expect("definition");
+    std::fs::write(&def, text.replace("192.0.2.20/24", "192.0.2.21/24")).expect("write");
+    let plan = sim.brig(&["plan", "box"]);
+    assert!(
+        plan.stdout.contains("network e0b_box on bridge0: 192.0.2.20/24")
+            && plan.stdout.contains("-> e0b_box on bridge0: 192.0.2.21/24"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("a VNET jail's interface and stack are set up when it starts"), "{}", plan.stdout);
+}
