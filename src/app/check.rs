@@ -13,6 +13,7 @@ use super::{Error, Report};
 use crate::config::host::{DEFAULT_DATASET, DEFAULT_MOUNTPOINT};
 use crate::config::{jail, HostConfig};
 use crate::host::{Errno, Host};
+use crate::model::firewall::Proto;
 use crate::model::jail::JailSpec;
 use crate::model::network::{Link, Network};
 use crate::model::{DatasetName, JailName};
@@ -46,6 +47,10 @@ fn locate(target: &str) -> Result<Target, String> {
     JailName::parse(target).map(Target::Defined).map_err(|e| e.to_string())
 }
 
+/// A host address a port is exposed on (None: every one), and the
+/// definition that exposes it.
+type Exposed = (Option<IpAddr>, usize);
+
 /// The interfaces a VNET jail takes for itself: its epair's ends (named
 /// after the jail, shortened to fit IFNAMSIZ, so two names may meet) or
 /// the host interface it is handed.
@@ -62,14 +67,17 @@ fn interfaces_of(spec: &JailSpec) -> Vec<(String, &'static str)> {
 }
 
 /// Checks across definitions: dependencies that name no defined jail or
-/// form a cycle, one address given to two jails, and one interface
-/// taken by two VNET jails. Linear in the
+/// form a cycle, one address given to two jails, one interface taken by
+/// two VNET jails, and one host port exposed by two. Linear in the
 /// definitions, their dependencies and addresses (but for the sort).
 fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let names: HashSet<&JailName> = specs.iter().map(|s| &s.name).collect();
     let mut owner: HashMap<IpAddr, usize> = HashMap::new();
     let mut interface_owner: HashMap<String, usize> = HashMap::new();
+    // By protocol and port: the host addresses it is exposed on (None:
+    // every one) and by which definition.
+    let mut exposed: HashMap<(Proto, u16), Vec<Exposed>> = HashMap::new();
     for (i, s) in specs.iter().enumerate() {
         for d in s.depends.iter().filter(|d| !names.contains(d)) {
             out.push((i, format!("jail {} depends on {d}, which is not defined", s.name)));
@@ -83,6 +91,30 @@ fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
                 None => {
                     interface_owner.insert(name, i);
                 }
+            }
+        }
+        for e in s.firewall.iter().flat_map(|f| &f.expose) {
+            let key = (e.proto, e.host_port);
+            let on = |a: Option<IpAddr>| a.map_or_else(|| "every address".to_string(), |a| a.to_string());
+            let users = exposed.entry(key).or_default();
+            // pf takes the first rdr that matches: one port, one jail.
+            if let Some((addr, o)) =
+                users.iter().find(|(a, _)| a.is_none() || e.host_address.is_none() || *a == e.host_address)
+            {
+                out.push((
+                    i,
+                    format!(
+                        "jail {} exposes {}/{} on {}, which jail {} exposes on {} already; choose another host_port or host_address",
+                        s.name,
+                        e.proto.as_str(),
+                        e.host_port,
+                        on(e.host_address),
+                        specs[*o].name,
+                        on(*addr)
+                    ),
+                ));
+            } else {
+                users.push((e.host_address, i));
             }
         }
         for a in s.network.addresses().iter().map(|a| a.addr()) {

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::config::HostConfig;
 use crate::host::{Host, HostKind};
+use crate::kernel::pf::{PfStatus, BRIG_ANCHORS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,7 +72,8 @@ pub struct Facts {
     pub vimage: Option<i64>,
     pub bridge: bool,
     pub epair: bool,
-    pub pf: bool,
+    /// None: pf is not loaded; else what pfctl says of it.
+    pub pf: Option<Result<PfStatus, String>>,
 }
 
 fn int(host: &dyn Host, name: &str) -> Option<i64> {
@@ -128,8 +130,47 @@ pub fn observe(host: &dyn Host) -> Facts {
         vimage: int(host, "kern.features.vimage"),
         bridge: host.sysctl_get("net.link.bridge.pfil_member").is_ok(),
         epair: host.sysctl_get("net.link.epair.netisr_maxqlen").is_ok(),
-        pf: host.sysctl_get("net.pf.request_maxcount").is_ok(),
+        pf: host.sysctl_get("net.pf.request_maxcount").ok().map(|_| host.pf_status().map_err(|e| e.to_string())),
     }
+}
+
+/// pf: loaded, enabled, and evaluating brig's anchors (brig never edits
+/// pf.conf, so it says which lines it needs).
+fn pf_check(pf: &Option<Result<PfStatus, String>>) -> Check {
+    use Status::*;
+    let status = match pf {
+        None => {
+            return check(
+                "pf",
+                Warn,
+                "pf is not loaded: jails' [firewall], NAT and [[expose]] need it",
+                "add pf_enable=\"YES\" to /etc/rc.conf and run `service pf start`",
+            )
+        }
+        Some(Err(e)) => return check("pf", Warn, format!("pf's status could not be read: {e}"), ""),
+        Some(Ok(s)) => s,
+    };
+    if !status.enabled {
+        return check(
+            "pf",
+            Warn,
+            "pf is loaded but not enabled: jails' firewalls, NAT and exposed ports do nothing",
+            "add pf_enable=\"YES\" to /etc/rc.conf and run `pfctl -e`",
+        );
+    }
+    let missing: Vec<&str> = BRIG_ANCHORS.iter().copied().filter(|a| !status.anchors.iter().any(|x| x == a)).collect();
+    if missing.is_empty() {
+        return check("pf", Pass, "pf is enabled and evaluates brig's anchors", "");
+    }
+    check(
+        "pf",
+        Warn,
+        format!("pf.conf does not evaluate brig's anchors ({} missing): jails' rules are loaded but never used", missing.join(", ")),
+        format!(
+            "add to /etc/pf.conf, the first two among the translation rules and the last among the filter rules, then run `pfctl -f /etc/pf.conf`: {}",
+            BRIG_ANCHORS.join("; ")
+        ),
+    )
 }
 
 /// The verdicts, in the order a sysadmin fixes things.
@@ -256,16 +297,7 @@ pub fn judge(f: &Facts) -> Vec<Check> {
             "kldload if_bridge if_epair, and add kld_list=\"if_bridge if_epair\" to /etc/rc.conf",
         )
     });
-    out.push(if f.pf {
-        check("pf", Pass, "pf is loaded (NAT and port forwards for jails)", "")
-    } else {
-        check(
-            "pf",
-            Warn,
-            "pf is not loaded: no NAT or port forwarding for jails",
-            "add pf_enable=\"YES\" to /etc/rc.conf and run `service pf start`",
-        )
-    });
+    out.push(pf_check(&f.pf));
     out
 }
 
@@ -291,7 +323,7 @@ mod tests {
             vimage: Some(1),
             bridge: true,
             epair: true,
-            pf: true,
+            pf: Some(Ok(PfStatus { enabled: true, anchors: BRIG_ANCHORS.iter().map(|a| a.to_string()).collect() })),
         }
     }
 
@@ -332,6 +364,19 @@ mod tests {
         let c = judge(&Facts { devfs: (4, Ok(0)), ..healthy() });
         assert_eq!(status(&c, "devfs"), Status::Fail);
         assert_eq!(status(&judge(&Facts { devfs: (0, Ok(0)), ..healthy() }), "devfs"), Status::Warn);
+    }
+
+    #[test]
+    fn pf_must_run_and_evaluate_brigs_anchors() {
+        assert_eq!(status(&judge(&Facts { pf: None, ..healthy() }), "pf"), Status::Warn);
+        let off = Facts { pf: Some(Ok(PfStatus { enabled: false, anchors: Vec::new() })), ..healthy() };
+        assert_eq!(status(&judge(&off), "pf"), Status::Warn);
+        let partial = PfStatus { enabled: true, anchors: vec!["anchor \"brig/*\"".into()] };
+        let c = judge(&Facts { pf: Some(Ok(partial)), ..healthy() });
+        let pf = c.iter().find(|c| c.name == "pf").expect("pf");
+        assert_eq!(pf.status, Status::Warn);
+        assert!(pf.detail.contains("nat-anchor \"brig/*\", rdr-anchor \"brig/*\" missing"), "{}", pf.detail);
+        assert!(pf.fix.contains("nat-anchor \"brig/*\"; rdr-anchor \"brig/*\"; anchor \"brig/*\""), "{}", pf.fix);
     }
 
     #[test]

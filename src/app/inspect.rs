@@ -31,6 +31,8 @@ pub struct Definition {
     pub ip4: Vec<String>,
     pub ip6: Vec<String>,
     pub vnet: Option<VnetDefinition>,
+    /// The pf rules of the jail's anchor (`brig/NAME`), one a line.
+    pub firewall: Option<String>,
     /// Every parameter brig sets, secure defaults included.
     pub params: BTreeMap<String, String>,
     pub exec_start: String,
@@ -81,6 +83,8 @@ pub struct JailInfo {
     pub mounts: Vec<MountEntry>,
     /// A running VNET jail's stack, as seen from inside it.
     pub inside: Option<VnetView>,
+    /// The pf rules its start (or the last apply) loaded.
+    pub firewall_loaded: Option<String>,
 }
 
 fn definition(s: &JailSpec) -> Definition {
@@ -117,6 +121,7 @@ fn definition(s: &JailSpec) -> Definition {
         priority: s.priority,
         depends: s.depends.iter().map(ToString::to_string).collect(),
         network: s.network.mode(),
+        firewall: crate::plan::pf::of(s),
         interface,
         ip4: strings(ip4),
         ip6: strings(ip6),
@@ -162,10 +167,9 @@ pub fn info(host: &dyn Host, name: &JailName) -> Result<JailInfo, Error> {
             }
         }
     }
-    let attached: Vec<String> = match &running {
-        Some(_) => super::observe::started(host, name).map(|s| s.datasets).unwrap_or_default(),
-        None => Vec::new(),
-    };
+    // What brig's start set up, while it runs.
+    let record = running.as_ref().and_then(|_| super::observe::started(host, name));
+    let attached: Vec<String> = record.as_ref().map(|s| s.datasets.clone()).unwrap_or_default();
     let props = ["used", "quota", "origin", "mountpoint", "jailed"];
     let datasets = match host.zfs_list(plan::dataset(&cfg, name).as_str(), &props) {
         Ok(list) => list
@@ -189,8 +193,10 @@ pub fn info(host: &dyn Host, name: &JailName) -> Result<JailInfo, Error> {
         (Some(j), Network::Vnet(_)) => Some(host.vnet_view(j.jid)?),
         _ => None,
     };
+    let firewall_loaded = record.and_then(|s| s.firewall).map(|f| f.rules);
     Ok(JailInfo {
         inside,
+        firewall_loaded,
         name: name.to_string(),
         file: path.display().to_string(),
         state: if running.is_some() { "running".into() } else { "stopped".into() },

@@ -133,11 +133,16 @@ fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo
         Op::CreateEpair { host_end, jail_end, mac, mtu } => {
             network::create_epair(host, host_end, jail_end, *mac, *mtu).map(Undo::Network)
         }
-        Op::JoinBridge { bridge, member } => network::join_bridge(host, bridge, member).map(Undo::Network),
+        Op::JoinBridge { bridge, member, peer, mtu } => {
+            network::join_bridge(host, bridge, member, peer, *mtu).map(Undo::Network)
+        }
         Op::IfUp { interface } => network::if_up(host, interface).map(nothing),
         Op::MoveToJail { interface, jail } => network::move_to_jail(host, interface, jail).map(nothing),
         Op::ConfigureVnet { jail, setup } => network::configure_vnet(host, jail, setup).map(nothing),
         Op::DestroyInterface { name } => network::destroy_interface(host, name).map(nothing),
+        Op::LoadAnchor { anchor, rules, old } => network::load_anchor(host, anchor, rules, old).map(Undo::Network),
+        Op::FlushAnchor { anchor } => network::flush_anchor(host, anchor).map(nothing),
+        Op::KillStates { addrs } => network::kill_states(host, addrs).map(nothing),
         Op::Hook { command, .. } => jail::hook(host, command).map(nothing),
         Op::CreateJail { params } => jail::create(host, params).map(Undo::Jail),
         Op::UpdateJail { jid, params, old, .. } => jail::update_live(host, *jid, params, old).map(Undo::Jail),

@@ -28,6 +28,11 @@ pub(super) enum Undo {
         bridge: String,
         member: String,
     },
+    /// An anchor's rules before this step.
+    Anchor {
+        anchor: String,
+        rules: String,
+    },
 }
 
 pub(super) fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
@@ -44,6 +49,7 @@ pub(super) fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
         }
         Undo::Epair { host_end } => gone_is_fine(host.if_destroy(&host_end)),
         Undo::Member { bridge, member } => Ok(host.bridge_remove(&bridge, &member)?),
+        Undo::Anchor { anchor, rules } => Ok(host.pf_load(&anchor, &rules)?),
     }
 }
 
@@ -118,11 +124,16 @@ pub(super) fn ensure_bridge(
     let mut undo = made.then(|| Undo::Bridge { bridge: bridge.to_string(), uplink: uplink.map(str::to_string) });
     let rest = (|| -> Result<(), StepError> {
         if let Some(u) = uplink.filter(|u| !members.iter().flatten().any(|m| m == u)) {
+            let has_addrs = ifs.iter().any(|i| i.name == u && !i.addrs.is_empty());
             host.bridge_add(bridge, u).map_err(|e| match e.errno {
-                // if_bridge.c refuses a member with addresses on FreeBSD
-                // 15 (net.link.bridge.member_ifaddrs=0).
+                // bridge_ioctl_add: on FreeBSD 15 a member with addresses
+                // (net.link.bridge.member_ifaddrs=0); on any, one that is
+                // no Ethernet, or whose MTU is not the members'.
+                Errno::EINVAL if has_addrs => StepError::Refused(format!(
+                    "{bridge} refused uplink {u} (EINVAL): FreeBSD 15 takes no bridge member with addresses, and {u} has some; move {u}'s addresses to {bridge} in rc.conf and make {bridge} there, or leave out uplink"
+                )),
                 Errno::EINVAL => StepError::Refused(format!(
-                    "{u} has addresses, and this kernel takes no bridge member with addresses; move {u}'s addresses to {bridge} in rc.conf and make {bridge} there, or leave out uplink"
+                    "{bridge} refused uplink {u} (EINVAL): a bridge member must be an Ethernet interface with the MTU of the bridge's other members"
                 )),
                 _ => e.into(),
             })?;
@@ -247,7 +258,28 @@ fn name_epair(
     Ok(())
 }
 
-pub(super) fn join_bridge(host: &mut dyn Host, bridge: &str, member: &str) -> Result<Undo, StepError> {
+pub(super) fn join_bridge(
+    host: &mut dyn Host,
+    bridge: &str,
+    member: &str,
+    peer: &str,
+    wanted: Option<u32>,
+) -> Result<Undo, StepError> {
+    // A bridge's members share its MTU (bridge_ioctl_add: FreeBSD 14
+    // refuses another, 15 changes the member's, and the jail's end would
+    // keep the old one). The first member sets it.
+    if !host.bridge_members(bridge)?.is_empty() {
+        let (has, shared) = (host.if_mtu(member)?, host.if_mtu(bridge)?);
+        if has != shared {
+            if let Some(w) = wanted {
+                return Err(StepError::Refused(format!(
+                    "mtu {w} is not {bridge}'s MTU, {shared}, which all its members share; set mtu = {shared}, or leave mtu out"
+                )));
+            }
+            host.if_set_mtu(member, shared)?;
+            host.if_set_mtu(peer, shared)?;
+        }
+    }
     host.bridge_add(bridge, member)?;
     Ok(Undo::Member { bridge: bridge.to_string(), member: member.to_string() })
 }
@@ -275,4 +307,30 @@ pub(super) fn configure_vnet(host: &mut dyn Host, jail: &JailName, setup: &VnetS
 
 pub(super) fn destroy_interface(host: &mut dyn Host, name: &str) -> Result<(), StepError> {
     gone_is_fine(host.if_destroy(name))
+}
+
+pub(super) fn load_anchor(host: &mut dyn Host, anchor: &str, rules: &str, old: &str) -> Result<Undo, StepError> {
+    host.pf_load(anchor, rules).map_err(pf_refused)?;
+    Ok(Undo::Anchor { anchor: anchor.to_string(), rules: old.to_string() })
+}
+
+/// pf not there at all is the administrator's to fix, and says how.
+fn pf_refused(e: HostError) -> StepError {
+    if e.errno == Errno::ENOENT || e.errno == Errno::ENODEV {
+        return StepError::Refused(format!(
+            "pf is not running ({e}): a jail with [firewall] or [[expose]] needs it; add pf_enable=\"YES\" to /etc/rc.conf, the lines `brig doctor` shows to /etc/pf.conf, and run `service pf start`"
+        ));
+    }
+    e.into()
+}
+
+pub(super) fn flush_anchor(host: &mut dyn Host, anchor: &str) -> Result<(), StepError> {
+    Ok(host.pf_load(anchor, "")?)
+}
+
+pub(super) fn kill_states(host: &mut dyn Host, addrs: &[std::net::IpAddr]) -> Result<(), StepError> {
+    for a in addrs {
+        host.pf_kill_states(*a)?;
+    }
+    Ok(())
 }

@@ -374,6 +374,8 @@ pub trait Host {
     fn if_set_lladdr(&mut self, name: &str, mac: [u8; 6]) -> HostResult<()>;
     /// SIOCSIFMTU (EOPNOTSUPP on a bridge member: set it before joining).
     fn if_set_mtu(&mut self, name: &str, mtu: u32) -> HostResult<()>;
+    /// SIOCGIFMTU.
+    fn if_mtu(&self, name: &str) -> HostResult<u32>;
 
     // --- a VNET jail's own stack (docs/freebsd/vnet-config.md) ------------
 
@@ -386,6 +388,26 @@ pub trait Host {
     /// The interfaces, addresses and default routes inside VNET jail
     /// `jid` (SIOCGIFCONF and RTM_GET on sockets made inside it).
     fn vnet_view(&self, jid: Jid) -> HostResult<VnetView>;
+
+    // --- pf(4): brig's anchors ---------------------------------------------
+
+    /// Replaces every rule (nat, rdr and filter) of pf anchor `anchor`
+    /// with `rules` in one transaction, or changes nothing (`pfctl -a
+    /// ANCHOR -f -`: DIOCXBEGIN..DIOCXCOMMIT). EINVAL with pfctl's
+    /// `stdin:LINE: syntax error` for a rule it refuses; empty rules
+    /// leave the anchor empty, and pf removes it.
+    fn pf_load(&mut self, anchor: &str, rules: &str) -> HostResult<()>;
+    /// The rules of an anchor, one a line (`pfctl -a ANCHOR -sn -sr`);
+    /// EINVAL for an anchor pf does not have.
+    fn pf_rules(&self, anchor: &str) -> HostResult<String>;
+    /// Kills the states from and to `addr` (`pfctl -k ADDR`, `pfctl -k
+    /// 0.0.0.0/0 -k ADDR`), so that a stopped jail's connections do not
+    /// outlive its rules.
+    fn pf_kill_states(&mut self, addr: std::net::IpAddr) -> HostResult<()>;
+    /// Whether pf is enabled, and the anchor rules of its main ruleset
+    /// (`pfctl -s info`, `pfctl -sn`, `pfctl -sr`). ENODEV: pf is not
+    /// loaded.
+    fn pf_status(&self) -> HostResult<crate::kernel::pf::PfStatus>;
 
     // --- processes ------------------------------------------------------
 

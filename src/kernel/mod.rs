@@ -14,6 +14,7 @@ pub mod login;
 pub mod mount;
 pub mod net;
 pub mod params;
+pub mod pf;
 pub mod rctl;
 pub mod rctl_rules;
 pub mod sysctl;

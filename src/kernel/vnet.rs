@@ -13,6 +13,8 @@ use super::net::{SOCKADDR_IN, SOCKADDR_IN6};
 pub const SIOCSIFLLADDR: u64 = iow(b'i', 60, IFREQ);
 /// sys/sockio.h: `_IOW('i', 52, struct ifreq)`.
 pub const SIOCSIFMTU: u64 = iow(b'i', 52, IFREQ);
+/// sys/sockio.h: `_IOWR('i', 51, struct ifreq)`.
+pub const SIOCGIFMTU: u64 = iowr(b'i', 51, IFREQ);
 /// sys/sockio.h: `_IOWR('i', 32, struct ifreq)`.
 pub const SIOCGIFINDEX: u64 = iowr(b'i', 32, IFREQ);
 
@@ -47,6 +49,11 @@ pub fn ifreq_mtu(iface: &str, mtu: u32) -> Result<[u8; IFREQ], BadIfName> {
     r[..IFNAMSIZ].copy_from_slice(&ifname(iface)?);
     r[16..20].copy_from_slice(&(mtu as i32).to_ne_bytes());
     Ok(r)
+}
+
+/// `ifr_mtu` of a SIOCGIFMTU answer.
+pub fn ifreq_mtu_of(r: &[u8; IFREQ]) -> u32 {
+    i32::from_ne_bytes([r[16], r[17], r[18], r[19]]).max(0) as u32
 }
 
 /// `ifr_index` of a SIOCGIFINDEX answer: a u_short.
@@ -166,14 +173,24 @@ pub fn rtm_get_default(ipv6: bool, seq: i32) -> Vec<u8> {
     default_route(RTM_GET, None, if ipv6 { AF_INET6 } else { AF_INET }, 0, seq)
 }
 
-/// The sequence number and errno of a routing message read back, if it
-/// is a whole one of this version.
-pub fn rtm_reply(m: &[u8]) -> Option<(u8, i32, i32)> {
+/// Who a routing message read back answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtmReply {
+    pub kind: u8,
+    /// The process that sent the request (the kernel fills it in).
+    pub pid: i32,
+    pub seq: i32,
+    pub errno: i32,
+}
+
+/// The header of a routing message read back, if it is a whole one of
+/// this version.
+pub fn rtm_reply(m: &[u8]) -> Option<RtmReply> {
     if m.len() < RT_MSGHDR || m[2] != RTM_VERSION {
         return None;
     }
     let int = |at: usize| i32::from_ne_bytes([m[at], m[at + 1], m[at + 2], m[at + 3]]);
-    Some((m[3], int(20), int(24)))
+    Some(RtmReply { kind: m[3], pid: int(16), seq: int(20), errno: int(24) })
 }
 
 /// The gateway of a routing message (an RTM_GET answer): the sockaddrs
@@ -217,6 +234,7 @@ mod tests {
         assert_eq!(SIOCSIFLLADDR, 0x8020_693c);
         assert_eq!(SIOCSIFMTU, 0x8020_6934);
         assert_eq!(SIOCGIFINDEX, 0xc020_6920);
+        assert_eq!(SIOCGIFMTU, 0xc020_6933);
         assert_eq!(SIOCGIFINFO_IN6, 0xc048_696c);
         assert_eq!(SIOCSIFINFO_IN6, 0xc048_696d);
     }
@@ -228,6 +246,7 @@ mod tests {
         assert_eq!(&r[16..24], &[6, 18, 2, 0, 0x5e, 0, 0, 1]);
         let r = ifreq_mtu("e0b_web", 9000).expect("name");
         assert_eq!(&r[16..20], &9000i32.to_ne_bytes());
+        assert_eq!(ifreq_mtu_of(&r), 9000);
         let mut r = [0u8; IFREQ];
         r[16..18].copy_from_slice(&7u16.to_ne_bytes());
         assert_eq!(ifreq_index(&r), 7);
@@ -273,7 +292,9 @@ mod tests {
         let mut six = rtm_add_default("fe80::1".parse().expect("a"), 0, 4);
         six[194..196].copy_from_slice(&[0, 3]);
         assert_eq!(rtm_gateway(&six), Some("fe80::1".parse().expect("a")), "the embedded scope is dropped");
-        assert_eq!(rtm_reply(&answer), Some((RTM_ADD, 4, 0)));
+        let mut answer = answer;
+        answer[16..20].copy_from_slice(&77i32.to_ne_bytes());
+        assert_eq!(rtm_reply(&answer), Some(RtmReply { kind: RTM_ADD, pid: 77, seq: 4, errno: 0 }));
         assert_eq!(rtm_reply(&answer[..100]), None);
         assert_eq!(rtm_gateway(&answer[..170]), None, "cut short");
     }

@@ -88,6 +88,8 @@ pub struct JailSpec {
     pub ready: Option<Ready>,
     pub depends: Vec<JailName>,
     pub network: Network,
+    /// pf rules in the jail's anchor; None leaves pf alone.
+    pub firewall: Option<super::firewall::Firewall>,
     /// Every jail parameter brig sets: the secure defaults, then the host's
     /// `[defaults.params]`, then the definition's `[params]`.
     pub params: Vec<JailParam>,
@@ -246,6 +248,7 @@ pub fn validate(
         depends.push(n);
     }
     let network = super::network::validate(name, &raw.network)?;
+    let firewall = super::firewall::validate(raw.firewall.as_ref(), &raw.expose, &network)?;
     let params = merged_params(raw, host_defaults)?;
     let exec = Exec {
         start: command(&raw.exec.start)?.unwrap_or_else(|| DEFAULT_START.into()),
@@ -292,6 +295,15 @@ pub fn validate(
         }
         mounts.push(Mount { source, target, fstype, readonly: m.readonly });
     }
+    // brig sets a VNET jail's stack up as a process attached to it, whose
+    // root has no privilege at all without allow.suser (priv_check_cred).
+    if matches!(network, Network::Vnet(_)) && value(&params, "allow.suser") == Some(&ParamValue::Bool(false)) {
+        let span = raw.params.keys().find(|k| k.get_ref() == "allow.suser").map_or(0, |k| k.span().start);
+        return Err((
+            span,
+            "a VNET jail needs allow.suser: brig sets up its network stack as its root, which allow.suser = false leaves without privilege".into(),
+        ));
+    }
     let zfs = super::zfs::validate(&raw.zfs, plain_absolute)?;
     let mut params = params;
     if let Some(first) = raw.zfs.delegate.first() {
@@ -308,6 +320,7 @@ pub fn validate(
         priority,
         depends,
         network,
+        firewall,
         params,
         exec,
         mounts,

@@ -35,6 +35,10 @@ pub struct RawJail {
     pub mounts: Vec<RawMount>,
     #[serde(default)]
     pub zfs: RawZfs,
+    /// pf rules in the jail's anchor, checked by `model::firewall`.
+    pub firewall: Option<RawFirewall>,
+    #[serde(default)]
+    pub expose: Vec<RawExpose>,
     /// rctl limits and CPUs, checked by `model::limits`.
     #[serde(default)]
     pub limits: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
@@ -59,6 +63,29 @@ pub struct RawNetwork {
     pub slaac: Option<Spanned<bool>>,
     pub mac: Option<Spanned<String>>,
     pub mtu: Option<Spanned<i64>>,
+}
+
+/// `[firewall]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFirewall {
+    #[serde(default)]
+    pub inbound: Vec<Spanned<String>>,
+    /// `"any"`, `"none"` or a list of rules.
+    pub outbound: Option<Spanned<toml::Value>>,
+    pub nat: Option<Spanned<bool>>,
+    pub nat_interface: Option<Spanned<String>>,
+}
+
+/// One `[[expose]]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpose {
+    pub proto: Option<Spanned<String>>,
+    pub host_port: Spanned<i64>,
+    pub port: Option<Spanned<i64>>,
+    pub host_address: Option<Spanned<String>>,
+    pub address: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

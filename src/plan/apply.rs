@@ -12,7 +12,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::jail::{dataset, delegated, delegated_dataset, jail_dataset, release_origin, root, root_dataset, root_path};
-use super::run::{aliases_of, delegated_of, mounts, rules_of, Alias, Started, StartedVnet};
+use super::run::{aliases_of, delegated_of, mounts, rules_of, Alias, Started, StartedFirewall, StartedVnet};
 use super::Op;
 use crate::config::HostConfig;
 use crate::kernel::params::{lookup, Access};
@@ -301,7 +301,9 @@ fn running(
     // definition that stops reading, and a start's is good enough.)
     let lagging = plan.restart.is_empty()
         && r.started.is_some_and(|s| (&s.aliases, &s.datasets) != (&want.aliases, &want.datasets));
-    let record = lagging || !(add.is_empty() && remove.is_empty() && attach.is_empty() && detach.is_empty());
+    let firewall = if plan.restart.is_empty() { firewall_changes(spec, r) } else { Vec::new() };
+    let record = lagging
+        || !(add.is_empty() && remove.is_empty() && attach.is_empty() && detach.is_empty() && firewall.is_empty());
     let dad = super::run::await_dad(&add);
     plan.ops.extend(add);
     plan.ops.extend(dad);
@@ -311,12 +313,30 @@ fn running(
     plan.ops.extend(remove);
     plan.ops.extend(detach);
     plan.ops.extend(attach);
+    plan.ops.extend(firewall);
     if record {
         plan.ops.push(want.write(&spec.name));
     }
     mount_changes(cfg, spec, seen.mounts, plan);
     limit_changes(spec, r, seen, plan);
     Ok(())
+}
+
+/// The jail's pf anchor, changed live in one transaction when its rules
+/// differ from what its start (or the last apply) loaded; the record is
+/// written after, so a brig killed in between loads them again.
+fn firewall_changes(spec: &JailSpec, r: &Running) -> Vec<Op> {
+    let want = StartedFirewall::of(spec);
+    let have = r.started.and_then(|s| s.firewall.clone());
+    if want == have {
+        return Vec::new();
+    }
+    let anchor = super::pf::anchor(&spec.name);
+    match (want, have) {
+        (Some(w), h) => vec![Op::LoadAnchor { anchor, rules: w.rules, old: h.map(|h| h.rules).unwrap_or_default() }],
+        (None, Some(h)) => vec![Op::FlushAnchor { anchor }, Op::KillStates { addrs: h.addrs }],
+        (None, None) => Vec::new(),
+    }
 }
 
 /// A VNET jail's epair and stack are set up at its start, so any change

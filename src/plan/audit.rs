@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::kernel::{JailSys, ParamValue};
+use crate::model::firewall::Outbound;
 use crate::model::jail::JailSpec;
 use crate::model::network::Network;
 
@@ -162,8 +163,33 @@ pub fn jail(spec: &JailSpec, ruleset_rules: Option<u32>) -> JailAudit {
             );
         }
     }
-    if value(spec, "vnet") == Some(&ParamValue::JailSys(JailSys::New)) {
-        add(Severity::Low, "vnet = new".into(), "its own network stack: root sets its own addresses and firewall");
+    let vnet =
+        matches!(spec.network, Network::Vnet(_)) || value(spec, "vnet") == Some(&ParamValue::JailSys(JailSys::New));
+    if vnet && spec.firewall.is_none() {
+        add(
+            Severity::Medium,
+            "[network] mode = \"vnet\" without [firewall]".into(),
+            "its root sets its own addresses, and nothing on the host filters what reaches it or what it sends; add [firewall]",
+        );
+    } else if vnet {
+        add(Severity::Low, "[network] mode = \"vnet\"".into(), "its own network stack: root sets its own addresses");
+    }
+    let raw_sockets = value(spec, "allow.raw_sockets") == Some(&ParamValue::Bool(true));
+    if let Some(fw) = &spec.firewall {
+        if raw_sockets && fw.outbound == Outbound::Any {
+            add(
+                Severity::Medium,
+                "[firewall] outbound = \"any\" with allow.raw_sockets".into(),
+                "root can forge packets, and the firewall lets them go anywhere; list what it may reach in outbound",
+            );
+        }
+        for e in fw.expose.iter().filter(|e| e.host_address.is_none()) {
+            add(
+                Severity::Low,
+                format!("[[expose]] {}/{} without host_address", e.proto.as_str(), e.host_port),
+                "exposed on every address of the host, its management address included; set host_address",
+            );
+        }
     }
     if spec.network == Network::Inherit {
         add(

@@ -201,6 +201,7 @@ mod tests {
             datasets: vec!["zroot/brig/jails/web/data".into()],
             stop: None,
             vnet: None,
+            firewall: None,
         };
         let seen = DestroySeen {
             running: Some(&live),

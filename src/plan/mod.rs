@@ -10,6 +10,7 @@ mod init;
 pub mod jail;
 mod op;
 pub mod order;
+pub mod pf;
 pub mod release;
 pub mod run;
 
@@ -81,10 +82,16 @@ pub(crate) mod testing {
     /// it step by step.
     #[track_caller]
     pub fn golden(name: &str, ops: &[Op]) {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/plan/golden").join(name);
         let got: String = lines(ops).iter().map(|l| format!("{l}\n")).collect();
+        golden_text(name, &got);
+    }
+
+    /// Compares text, whole, with its golden file `src/plan/golden/NAME`.
+    #[track_caller]
+    pub fn golden_text(name: &str, got: &str) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/plan/golden").join(name);
         if std::env::var_os("BRIG_BLESS").is_some() {
-            std::fs::write(&path, &got).expect("write the golden file");
+            std::fs::write(&path, got).expect("write the golden file");
             return;
         }
         let want = std::fs::read_to_string(&path)

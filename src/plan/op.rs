@@ -47,8 +47,11 @@ pub enum Op {
     /// Create an epair and name its ends `host_end` and `jail_end`; the
     /// jail end gets `mac`, both ends `mtu`. Undo: destroy it.
     CreateEpair { host_end: String, jail_end: String, mac: Option<Mac>, mtu: Option<u32> },
-    /// BRDGADD `member` to `bridge`. Undo: BRDGDEL.
-    JoinBridge { bridge: String, member: String },
+    /// BRDGADD `member` (an epair's host end, `peer` its other end) to
+    /// `bridge`; both ends get the bridge's MTU first, which its members
+    /// share, unless the definition's `mtu` differs, which is refused.
+    /// Undo: BRDGDEL.
+    JoinBridge { bridge: String, member: String, peer: String, mtu: Option<u32> },
     /// IFF_UP on a host interface. Nothing to undo: brig brings up only
     /// the epair end it made, which goes with the epair.
     IfUp { interface: String },
@@ -61,6 +64,13 @@ pub enum Op {
     /// SIOCIFDESTROY of an interface brig made (an epair: both ends).
     /// Cannot be undone.
     DestroyInterface { name: String },
+    /// Replace the rules of the jail's pf anchor with `rules` in one
+    /// transaction. Undo: load `old` back.
+    LoadAnchor { anchor: String, rules: String, old: String },
+    /// Empty the jail's pf anchor. Cannot be undone.
+    FlushAnchor { anchor: String },
+    /// Kill pf's states from and to the addresses. Cannot be undone.
+    KillStates { addrs: Vec<std::net::IpAddr> },
     /// Wait (bounded) until new IPv6 aliases have passed duplicate address
     /// detection: a tentative address cannot be bound to, so a daemon
     /// started before would fail. A duplicated one fails the step.
@@ -176,7 +186,7 @@ impl fmt::Display for Op {
                     None => Ok(()),
                 }
             }
-            Op::JoinBridge { bridge, member } => write!(f, "ifconfig {bridge} addm {member}"),
+            Op::JoinBridge { bridge, member, .. } => write!(f, "ifconfig {bridge} addm {member}"),
             Op::IfUp { interface } => write!(f, "ifconfig {interface} up"),
             Op::MoveToJail { interface, jail } => write!(f, "ifconfig {interface} vnet {jail}"),
             Op::ConfigureVnet { jail, setup } => {
@@ -190,6 +200,15 @@ impl fmt::Display for Op {
                 write!(f, "in {jail}'s own stack: {}", parts.join(", "))
             }
             Op::DestroyInterface { name } => write!(f, "ifconfig {name} destroy"),
+            Op::LoadAnchor { anchor, rules, .. } => {
+                let each: Vec<&str> = rules.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                write!(f, "pfctl -a {anchor} -f -: {}", each.join("; "))
+            }
+            Op::FlushAnchor { anchor } => write!(f, "pfctl -a {anchor} -F rules"),
+            Op::KillStates { addrs } => {
+                let each: Vec<String> = addrs.iter().map(|a| format!("-k {a}")).collect();
+                write!(f, "pfctl {} (and the states to them)", each.join(" "))
+            }
             Op::AwaitDad { aliases } => {
                 let each: Vec<String> = aliases.iter().map(|(i, a)| format!("{a} on {i}")).collect();
                 write!(f, "wait for duplicate address detection of {}", each.join(", "))

@@ -45,6 +45,24 @@ pub struct Started {
     /// What a VNET start set up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vnet: Option<StartedVnet>,
+    /// The pf rules loaded into the jail's anchor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<StartedFirewall>,
+}
+
+/// The rules in a jail's pf anchor, and the addresses whose states a
+/// stop kills.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedFirewall {
+    pub rules: String,
+    pub addrs: Vec<std::net::IpAddr>,
+}
+
+impl StartedFirewall {
+    pub fn of(spec: &JailSpec) -> Option<StartedFirewall> {
+        let rules = super::pf::of(spec)?;
+        Some(StartedFirewall { rules, addrs: spec.network.addresses().iter().map(IpNet::addr).collect() })
+    }
 }
 
 /// The network of a started VNET jail.
@@ -182,6 +200,7 @@ impl Started {
             datasets: delegated_of(cfg, spec),
             stop: Some(StopRecipe::of(&spec.exec)),
             vnet: StartedVnet::of(spec),
+            firewall: StartedFirewall::of(spec),
         }
     }
 
@@ -312,6 +331,9 @@ enum Stage {
     /// Aliases on the host's interfaces, or a VNET jail's epair joined
     /// to its bridge / the aliases removed, the epair destroyed.
     Network,
+    /// The jail's pf anchor loaded / emptied, and its states killed once
+    /// the jail is gone.
+    Firewall,
     /// devfs and `[[mount]]`s in the root / unmounted, deepest first.
     Mounts,
     /// rctl rules / removed.
@@ -335,9 +357,10 @@ enum Stage {
     Announce,
 }
 
-const STAGES: [Stage; 12] = [
+const STAGES: [Stage; 13] = [
     Stage::Record,
     Stage::Network,
+    Stage::Firewall,
     Stage::Mounts,
     Stage::Limits,
     Stage::Prepare,
@@ -363,6 +386,10 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], lim
             }
             Network::Vnet(v) => epair(v),
             _ => Vec::new(),
+        },
+        Stage::Firewall => match super::pf::of(spec) {
+            Some(rules) => vec![Op::LoadAnchor { anchor: super::pf::anchor(&spec.name), rules, old: String::new() }],
+            None => Vec::new(),
         },
         Stage::Mounts => mounts(cfg, spec).into_iter().flat_map(guarded).collect(),
         // Unless racct is off and the user said --no-limits.
@@ -409,7 +436,7 @@ fn epair(v: &Vnet) -> Vec<Op> {
     vec![
         Op::EnsureBridge { bridge: bridge.clone(), uplink: uplink.clone() },
         Op::CreateEpair { host_end: host_end.clone(), jail_end: v.interface.clone(), mac: v.mac, mtu: v.mtu },
-        Op::JoinBridge { bridge: bridge.clone(), member: host_end.clone() },
+        Op::JoinBridge { bridge: bridge.clone(), member: host_end.clone(), peer: v.interface.clone(), mtu: v.mtu },
         Op::IfUp { interface: host_end.clone() },
     ]
 }
@@ -562,6 +589,23 @@ impl Down<'_> {
             },
             Stage::Prepare if running => hook("exec.poststop", &self.recipe.poststop),
             Stage::Limits => remove_rules(name, seen.rules),
+            // What the start loaded, as its record says; without a record
+            // (a jail started before records kept it), what the
+            // definition would have loaded.
+            Stage::Firewall => {
+                let up = running || seen.dying.is_some();
+                let fw = match seen.started {
+                    Some(s) => s.firewall.clone(),
+                    None if up => self.spec.and_then(StartedFirewall::of),
+                    None => None,
+                };
+                match fw {
+                    Some(fw) => {
+                        vec![Op::FlushAnchor { anchor: super::pf::anchor(name) }, Op::KillStates { addrs: fw.addrs }]
+                    }
+                    None => Vec::new(),
+                }
+            }
             Stage::Mounts => unmount_all(self.cfg, name, seen.mounts),
             Stage::Network => {
                 let mut ops = remove_aliases(seen.started, seen.interfaces);
@@ -642,6 +686,7 @@ mod tests {
             datasets: vec!["zroot/brig/jails/web/data".into()],
             stop: None,
             vnet: None,
+            firewall: None,
         };
         ifs.push(Interface { name: "em1".into(), up: true, addrs: vec!["192.0.2.99/24".parse().expect("a")] });
         let rules = vec![rule("jail:web:pcpu:deny=50"), rule("jail:webby:pcpu:deny=50")];

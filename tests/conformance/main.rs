@@ -408,6 +408,9 @@ fn a_vnet_jails_own_stack_is_set_up_and_read_from_inside() {
     // Ethernet address and MTU, set on the host before the move.
     t.host.if_set_lladdr(&b, [0x02, 0, 0x5e, 0, 0x53, 1]).expect("lladdr");
     t.host.if_set_mtu(&b, 1400).expect("mtu");
+    assert_eq!(t.host.if_mtu(&b).expect("mtu"), 1400);
+    assert_eq!(t.host.if_mtu(&a).expect("mtu"), 1500, "an epair is born with ETHERMTU");
+    assert_eq!(errno(t.host.if_mtu("vnnosuch0")), Errno::ENXIO);
     assert_eq!(errno(t.host.if_set_mtu(&b, 70)), Errno::EINVAL, "below IF_MINMTU");
     assert_eq!(errno(t.host.if_set_mtu("vnnosuch0", 1500)), Errno::ENXIO);
     assert_eq!(errno(t.host.if_set_lladdr("lo0", [2, 0, 0, 0, 0, 1])), Errno::EINVAL, "no Ethernet address");
@@ -415,6 +418,7 @@ fn a_vnet_jails_own_stack_is_set_up_and_read_from_inside() {
     let bridge = t.host.if_create("bridge").expect("a bridge");
     t.host.if_rename(&bridge, &br).expect("renamed");
     t.host.bridge_add(&br, &a).expect("joined");
+    assert_eq!(t.host.if_mtu(&br).expect("mtu"), 1500, "the first member gives the bridge its MTU");
     assert_eq!(errno(t.host.if_set_mtu(&a, 1400)), Errno::EOPNOTSUPP, "a bridge member keeps its MTU");
     // A jail sharing the host's stack is refused: its socket would be the host's.
     let plain = t.host.jail_set(&jail(&t.jail("vplain"), &t.shell_root.clone()), SetFlags::CREATE).expect("a jail");
@@ -459,4 +463,26 @@ fn a_vnet_jails_own_stack_is_set_up_and_read_from_inside() {
     t.host.if_destroy(&a).expect("both ends");
     t.host.if_destroy(&br).expect("the bridge destroyed");
     t.host.jail_remove(plain).expect("removed");
+}
+
+#[test]
+fn a_pf_anchor_is_loaded_whole_or_not_at_all() {
+    let mut t = Target::new("pf");
+    let anchor = format!("brig/{}", t.jail("fw"));
+    let rules = "nat on lo0 inet from 127.0.3.9 to any -> (lo0)\nrdr inet proto tcp from any to 127.0.3.9 port 8080 -> 127.0.3.9 port 80\npass quick inet proto tcp from any to 127.0.3.9 port 80 keep state\nblock drop quick inet from any to 127.0.3.9\n";
+    match t.host.pf_load(&anchor, rules) {
+        Err(e) if e.errno == Errno::ENODEV => {
+            eprintln!("skipped: pf is not loaded on this host");
+            return;
+        }
+        other => other.expect("loaded"),
+    }
+    let loaded = t.host.pf_rules(&anchor).expect("rules");
+    assert_eq!(loaded.lines().filter(|l| !l.trim().is_empty()).count(), 4, "{loaded}");
+    // A rule pf refuses: nothing of the new set is loaded.
+    assert_eq!(errno(t.host.pf_load(&anchor, "pass quick from any to 127.0.3.300\n")), Errno::EINVAL);
+    assert_eq!(t.host.pf_rules(&anchor).expect("rules"), loaded, "the old rules stay");
+    t.host.pf_kill_states("127.0.3.9".parse().expect("a")).expect("states killed");
+    t.host.pf_load(&anchor, "").expect("emptied");
+    assert_eq!(errno(t.host.pf_rules(&anchor)), Errno::EINVAL, "an empty anchor goes");
 }

@@ -42,6 +42,7 @@ pub fn state(sim: &Sim) -> String {
         members.sort();
         addrs.push(format!("{} members {members:?}", b.name));
     }
+    addrs.push(format!("pf brig/box {:?}", h.pf_rules("brig/box")));
     if let Some(j) = h.jail_find("box").expect("get") {
         if let Ok(v) = h.vnet_view(j.jid) {
             addrs.push(format!("inside {v:?}"));
@@ -144,6 +145,23 @@ fn vnet_start_killed_anywhere_is_taken_back_and_started_again() {
     // Killed between making the epair and naming its ends, a re-run would
     // find an epair no record names.
     killed_at_every_call(|| crate::vnet::defined(&[]), &["start", "box"]);
+}
+
+/// The VNET `box` with a firewall and NAT in its pf anchor.
+fn firewalled() -> crate::common::Sim {
+    crate::vnet::defined(&["--set", "firewall.inbound=[\"tcp/22\"]", "--set", "firewall.nat=true"])
+}
+
+#[test]
+fn firewalled_start_and_stop_killed_anywhere_converge() {
+    crate::common::needs_jail_processes!();
+    killed_at_every_call(firewalled, &["start", "box"]);
+    let running = || {
+        let sim = firewalled();
+        sim.brig(&["start", "box"]).ok();
+        sim
+    };
+    killed_at_every_call(running, &["stop", "box"]);
 }
 
 #[test]

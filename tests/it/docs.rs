@@ -100,6 +100,8 @@ fn brig_toml_5_documents_every_definition_key() {
         ("[exec]\n", "exec"),
         ("[[mount]]\ntarget = \"/x\"\n", "mount"),
         ("[zfs]\n", "zfs"),
+        ("[firewall]\n", "firewall"),
+        ("[[expose]]\nhost_port = 1\n", "expose"),
     ];
     for (prefix, table) in tables {
         let keys = accepted_keys(prefix);

@@ -21,6 +21,7 @@ mod cli_basics;
 pub mod crash;
 mod docs;
 mod doctor;
+mod firewall;
 mod fuzz;
 mod init;
 mod lifecycle;

@@ -130,6 +130,21 @@ fn refusals_come_before_anything_is_left() {
     assert!(r.stderr.contains("uplink em9 is not an interface of this host"), "{}", r.stderr);
     assert_eq!(host_interfaces(&sim), vec!["em0", "lo0"], "no bridge, no epair");
     assert!(!sim.file("/var/db/brig/started/box.json").exists());
+    // An MTU the bridge's members do not share.
+    std::fs::write(&def, format!("{text}mtu = 9000\n")).expect("write");
+    let r = sim.brig(&["start", "box"]);
+    assert!(
+        r.stderr.contains(
+            "mtu 9000 is not bridge0's MTU, 1500, which all its members share; set mtu = 1500, or leave mtu out"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(host_interfaces(&sim), vec!["em0", "lo0"], "the bridge and the epair it made are gone again");
+    // A VNET jail's root must be root to set its stack up.
+    std::fs::write(&def, format!("{text}\n[params]\n\"allow.suser\" = false\n")).expect("write");
+    let r = sim.brig(&["validate", "box"]);
+    assert!(r.stderr.contains("a VNET jail needs allow.suser"), "{}", r.stderr);
     // One host interface handed to two jails.
     for name in ["p1", "p2"] {
         sim.brig(&["create", name, "--type", "empty", "--vnet", "--interface", "em1"]).ok();

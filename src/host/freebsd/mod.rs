@@ -17,6 +17,7 @@ mod jail;
 pub mod jexec;
 mod mount;
 mod net;
+mod pf;
 mod rctl;
 mod spawn;
 mod sysctl;
@@ -261,12 +262,32 @@ impl Host for FreeBsdHost {
         vnet::set_mtu(name, mtu)
     }
 
+    fn if_mtu(&self, name: &str) -> HostResult<u32> {
+        vnet::mtu(name)
+    }
+
     fn vnet_configure(&mut self, jid: Jid, setup: &VnetSetup) -> HostResult<()> {
         vnet::configure(jid, setup)
     }
 
     fn vnet_view(&self, jid: Jid) -> HostResult<VnetView> {
         vnet::view(jid)
+    }
+
+    fn pf_load(&mut self, anchor: &str, rules: &str) -> HostResult<()> {
+        pf::load(anchor, rules)
+    }
+
+    fn pf_rules(&self, anchor: &str) -> HostResult<String> {
+        pf::rules(anchor)
+    }
+
+    fn pf_kill_states(&mut self, addr: std::net::IpAddr) -> HostResult<()> {
+        pf::kill_states(addr)
+    }
+
+    fn pf_status(&self) -> HostResult<crate::kernel::pf::PfStatus> {
+        pf::status()
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

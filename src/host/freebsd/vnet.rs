@@ -89,10 +89,14 @@ fn in_jail<T: Serialize + DeserializeOwned>(
     if pid == 0 {
         drop(read_end);
         // SAFETY: a plain system call on an integer.
+        // A panic must not unwind into the caller's code, which would then
+        // go on inside the jail: it ends the child like an error.
         let result = if unsafe { libc::jail_attach(jid) } != 0 {
             Err(HostError::last("jail_attach", format!("attaching to jail {jid}")))
         } else {
-            work()
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| {
+                Err(HostError::new(op, Errno::EIO, format!("the child working in jail {jid} panicked")))
+            })
         };
         let answer: Result<T, Failure> =
             result.map_err(|e| Failure { op: e.op.to_string(), errno: e.errno as i32, detail: e.detail });
@@ -147,6 +151,8 @@ fn if_index(iface: &str) -> HostResult<u32> {
     Ok(wire::ifreq_index(&req))
 }
 
+/// A routing socket whose reads give up after a second: an answer the
+/// kernel dropped (a full socket buffer) must not hang brig.
 fn route_socket(op: &'static str) -> HostResult<OwnedFd> {
     // SAFETY: plain system call; a non-negative result is ours alone.
     let fd = unsafe { libc::socket(libc::PF_ROUTE, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
@@ -154,7 +160,22 @@ fn route_socket(op: &'static str) -> HostResult<OwnedFd> {
         return Err(HostError::last(op, "opening a routing socket"));
     }
     // SAFETY: just returned by socket(2).
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let timeout = libc::timeval { tv_sec: 1, tv_usec: 0 };
+    // SAFETY: the option value is a live timeval of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const timeout).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(HostError::last(op, "setting the routing socket's timeout"));
+    }
+    Ok(sock)
 }
 
 fn send(op: &'static str, sock: &OwnedFd, msg: &[u8], what: String) -> HostResult<()> {
@@ -187,6 +208,8 @@ fn default_gateway(ipv6: bool) -> HostResult<Option<IpAddr>> {
         Err(e) if e.errno == Errno::ESRCH => return Ok(None),
         other => other?,
     }
+    // SAFETY: a plain system call.
+    let me = unsafe { libc::getpid() };
     let mut buf = vec![0u8; 2048];
     // A bounded number of reads: the answer to our message comes first
     // unless another process of the jail is talking to the kernel.
@@ -194,16 +217,17 @@ fn default_gateway(ipv6: bool) -> HostResult<Option<IpAddr>> {
         // SAFETY: reading into our own buffer of that length.
         let n = unsafe { libc::read(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
-            return Err(HostError::last("RTM_GET", "reading the default route"));
+            return Err(HostError::last("RTM_GET", "reading the answer about the default route"));
         }
         let m = &buf[..n as usize];
+        // Every routing socket of the stack hears every message: ours is
+        // the one with our pid and sequence number.
         match wire::rtm_reply(m) {
-            Some((wire::RTM_GET, SEQ, 0)) => return Ok(wire::rtm_gateway(m)),
-            Some((wire::RTM_GET, SEQ, errno)) if errno == libc::ESRCH => return Ok(None),
-            Some((wire::RTM_GET, SEQ, errno)) => {
-                return Err(HostError::new("RTM_GET", Errno::from_raw(errno), "reading the default route"))
-            }
-            _ => {}
+            Some(r) if r.kind != wire::RTM_GET || r.pid != me || r.seq != SEQ => {}
+            Some(r) if r.errno == 0 => return Ok(wire::rtm_gateway(m)),
+            Some(r) if r.errno == libc::ESRCH => return Ok(None),
+            Some(r) => return Err(HostError::new("RTM_GET", Errno::from_raw(r.errno), "reading the default route")),
+            None => {}
         }
     }
     Err(HostError::new("RTM_GET", Errno::EIO, "no answer to reading the default route"))
@@ -272,4 +296,13 @@ pub(super) fn set_mtu(name: &str, mtu: u32) -> HostResult<()> {
     let sock = dgram_socket(OP, libc::AF_INET)?;
     let mut req = wire::ifreq_mtu(name, mtu).map_err(name_err(OP))?;
     ioctl(OP, &sock, wire::SIOCSIFMTU, &mut req, format!("setting the MTU of {name} to {mtu}"))
+}
+
+/// SIOCGIFMTU on the host.
+pub(super) fn mtu(name: &str) -> HostResult<u32> {
+    const OP: &str = "SIOCGIFMTU";
+    let sock = dgram_socket(OP, libc::AF_INET)?;
+    let mut req = crate::kernel::ifclone::ifreq(name).map_err(name_err(OP))?;
+    ioctl(OP, &sock, wire::SIOCGIFMTU, &mut req, format!("reading the MTU of {name}"))?;
+    Ok(wire::ifreq_mtu_of(&req))
 }

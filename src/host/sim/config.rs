@@ -54,6 +54,21 @@ pub struct SimConfig {
     /// Extra sysctls, or overrides of the defaults.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctl: BTreeMap<String, toml::Value>,
+    /// pf is enabled (`pfctl -e`, pf_enable="YES").
+    #[serde(default = "yes")]
+    pub pf_enabled: bool,
+    /// The anchor rules of the main pf ruleset (/etc/pf.conf): by
+    /// default the three brig's anchors need.
+    #[serde(default = "default_pf_conf_anchors")]
+    pub pf_conf_anchors: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_pf_conf_anchors() -> Vec<String> {
+    crate::kernel::pf::BRIG_ANCHORS.iter().map(|a| a.to_string()).collect()
 }
 
 fn default_dying_polls() -> u32 {
@@ -116,6 +131,8 @@ impl Default for SimConfig {
             dad_polls: default_dad_polls(),
             duplicate_addresses: Vec::new(),
             sysctl: BTreeMap::new(),
+            pf_enabled: true,
+            pf_conf_anchors: default_pf_conf_anchors(),
         }
     }
 }

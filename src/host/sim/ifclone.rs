@@ -291,6 +291,19 @@ pub fn set_mtu(st: &mut State, name: &str, mtu: u32) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// An interface's MTU as the driver made it: 1500 for Ethernet, an
+/// epair and a bridge (ETHERMTU), 16384 for a loopback (LOMTU).
+const DEFAULT_MTU: u32 = 1500;
+
+/// SIOCGIFMTU: ENXIO for an interface the host does not have.
+pub fn mtu(st: &State, name: &str) -> Result<u32, Refusal> {
+    if !st.interfaces.contains_key(name) {
+        return Err(no(Errno::ENXIO, format!("interface {name} does not exist")));
+    }
+    let default = if name.starts_with("lo") { 16384 } else { DEFAULT_MTU };
+    Ok(host_link(st, name).and_then(|id| st.links[&id].mtu).unwrap_or(default))
+}
+
 /// Whether the host's `name` is IFF_UP: cloned ones from their link, the
 /// host's own ones always.
 pub fn is_up(st: &State, name: &str) -> bool {
@@ -312,7 +325,8 @@ fn bridge_id(st: &State, bridge: &str) -> Result<u64, Refusal> {
 /// BRDGADD (bridge_ioctl_add): ENOENT for a member the vnet does not have,
 /// EEXIST for one of this bridge, EBUSY for one of another, EINVAL for one
 /// that is no Ethernet (a bridge, a loopback); on FreeBSD 15 also EINVAL
-/// for a member with an address (net.link.bridge.member_ifaddrs=0).
+/// for a member with an address (net.link.bridge.member_ifaddrs=0); on 14
+/// EINVAL for one whose MTU is not the bridge's.
 pub fn bridge_add(st: &mut State, cfg: &SimConfig, bridge: &str, member: &str) -> Result<(), Refusal> {
     let b = bridge_id(st, bridge)?;
     let Some(addrs) = st.interfaces.get(member) else {
@@ -333,9 +347,22 @@ pub fn bridge_add(st: &mut State, cfg: &SimConfig, bridge: &str, member: &str) -
     if major >= 15 && has_addrs {
         return Err(no(Errno::EINVAL, format!("{member} has addresses, and a bridge member may not")));
     }
+    // The first member gives the bridge its MTU; a later one must have
+    // it (14: EINVAL), or is given it (15: SIOCSIFMTU on the member)
+    // (bridge_ioctl_add).
+    let (member_mtu, bridge_mtu) = (mtu(st, member)?, mtu(st, bridge)?);
+    let first = !st.links.values().any(|l| l.bridge == Some(b));
+    if !first && member_mtu != bridge_mtu && major < 15 {
+        return Err(no(Errno::EINVAL, format!("invalid MTU: {member_mtu}({member}) != {bridge_mtu}")));
+    }
     let id = link_of(st, member);
+    let joined_mtu = if first { member_mtu } else { bridge_mtu };
     if let Some(l) = st.links.get_mut(&id) {
         l.bridge = Some(b);
+        l.mtu = Some(joined_mtu).filter(|m| *m != DEFAULT_MTU);
+    }
+    if let Some(l) = st.links.get_mut(&b) {
+        l.mtu = Some(joined_mtu).filter(|m| *m != DEFAULT_MTU);
     }
     Ok(())
 }

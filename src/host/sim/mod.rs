@@ -19,6 +19,7 @@ mod ifclone;
 mod jail;
 mod mount;
 mod net;
+mod pf;
 mod process;
 pub mod show;
 mod state;
@@ -142,8 +143,13 @@ pub const OPS: &[&str] = &[
     "bridge_members",
     "if_set_lladdr",
     "if_set_mtu",
+    "if_mtu",
     "vnet_configure",
     "vnet_view",
+    "pf_load",
+    "pf_rules",
+    "pf_kill_states",
+    "pf_status",
     "spawn",
 ];
 
@@ -861,12 +867,36 @@ impl Host for SimHost {
         self.write("if_set_mtu", |st| ifclone::set_mtu(st, name, mtu))
     }
 
+    fn if_mtu(&self, name: &str) -> HostResult<u32> {
+        self.read("if_mtu", |st| ifclone::mtu(st, name))
+    }
+
     fn vnet_configure(&mut self, jid: Jid, setup: &VnetSetup) -> HostResult<()> {
         self.write("vnet_configure", |st| vnet::configure(st, jid, setup))
     }
 
     fn vnet_view(&self, jid: Jid) -> HostResult<VnetView> {
         self.read("vnet_view", |st| vnet::view(st, jid))
+    }
+
+    fn pf_load(&mut self, anchor: &str, rules: &str) -> HostResult<()> {
+        self.write("pf_load", |st| pf::load(st, anchor, rules))
+    }
+
+    fn pf_rules(&self, anchor: &str) -> HostResult<String> {
+        self.read("pf_rules", |st| pf::rules(st, anchor))
+    }
+
+    fn pf_status(&self) -> HostResult<crate::kernel::pf::PfStatus> {
+        let cfg = &self.cfg;
+        self.read("pf_status", |_| {
+            Ok(crate::kernel::pf::PfStatus { enabled: cfg.pf_enabled, anchors: cfg.pf_conf_anchors.clone() })
+        })
+    }
+
+    /// The sim carries no traffic, so there are no states to kill.
+    fn pf_kill_states(&mut self, _addr: std::net::IpAddr) -> HostResult<()> {
+        self.write("pf_kill_states", |_| Ok(()))
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

@@ -102,6 +102,9 @@ pub struct State {
     /// The stacks of VNET jails, made at their first use (sim/vnet.rs).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vnets: BTreeMap<Jid, SimVnet>,
+    /// pf's anchors and their rules (sim/pf.rs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pf_anchors: BTreeMap<String, String>,
     /// devfs rulesets in the kernel, with how many rules each has.
     #[serde(default = "stock_rulesets")]
     pub devfs_rulesets: BTreeMap<u16, u32>,
@@ -277,6 +280,8 @@ struct Small {
     links: BTreeMap<u64, Link>,
     #[serde(default)]
     vnets: BTreeMap<Jid, SimVnet>,
+    #[serde(default)]
+    pf_anchors: BTreeMap<String, String>,
     devfs_rulesets: BTreeMap<u16, u32>,
     tentative: BTreeMap<String, u32>,
 }
@@ -289,6 +294,7 @@ impl Small {
             interfaces: st.interfaces.clone(),
             links: st.links.clone(),
             vnets: st.vnets.clone(),
+            pf_anchors: st.pf_anchors.clone(),
             devfs_rulesets: st.devfs_rulesets.clone(),
             tentative: st.tentative.clone(),
         }
@@ -300,6 +306,7 @@ impl Small {
         st.interfaces = self.interfaces;
         st.links = self.links;
         st.vnets = self.vnets;
+        st.pf_anchors = self.pf_anchors;
         st.devfs_rulesets = self.devfs_rulesets;
         st.tentative = self.tentative;
     }

@@ -1,0 +1,107 @@
+//! A jail's pf anchor through the CLI against the sim: loaded at start,
+//! changed live by apply in one transaction, emptied at stop; port
+//! conflicts refused by validate.
+
+use brig::host::{Errno, Host};
+
+use crate::common::Sim;
+use crate::vnet::defined;
+
+const DEF: &str = "/usr/local/etc/brig/jails/box.toml";
+const ANCHOR: &str = "brig/box";
+
+/// `box` (see `vnet::defined`) with a firewall, NAT and an exposed port.
+fn guarded() -> Sim {
+    let sim = defined(&[]);
+    let mut text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    text.push_str("\n[firewall]\ninbound = [\"tcp/22 from 203.0.113.0/24\"]\nnat = true\n\n[[expose]]\nhost_port = 8080\nport = 80\nhost_address = \"192.0.2.1\"\n");
+    std::fs::write(sim.file(DEF), text).expect("write");
+    sim
+}
+
+#[test]
+fn the_anchor_is_loaded_at_start_changed_live_and_emptied_at_stop() {
+    crate::common::needs_jail_processes!();
+    let sim = guarded();
+    let plan = sim.brig(&["start", "box", "--dry-run"]).ok().stdout.clone();
+    assert!(
+        plan.contains("box: pfctl -a brig/box -f -: nat on em0 inet from 192.0.2.20 to any -> (em0); rdr inet proto tcp from any to 192.0.2.1 port 8080 -> 192.0.2.20 port 80;"),
+        "{plan}"
+    );
+    sim.brig(&["start", "box"]).ok();
+    let loaded = sim.host().pf_rules(ANCHOR).expect("the anchor");
+    assert!(
+        loaded.contains("pass quick inet proto tcp from 203.0.113.0/24 to 192.0.2.20 port 22 keep state"),
+        "{loaded}"
+    );
+    let info = sim.brig(&["info", "box", "--json"]).json();
+    assert_eq!(info["firewall_loaded"].as_str(), Some(loaded.as_str()));
+    assert_eq!(info["definition"]["firewall"], info["firewall_loaded"]);
+
+    // A live change: one transaction, recorded, and then in sync.
+    let text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    std::fs::write(sim.file(DEF), text.replace("tcp/22 from 203.0.113.0/24", "tcp/22 from 198.51.100.0/24"))
+        .expect("write");
+    let plan = sim.brig(&["plan", "box"]).ok().stdout.clone();
+    assert!(plan.contains("pfctl -a brig/box -f -:") && !plan.contains("restart"), "{plan}");
+    sim.brig(&["apply", "box"]).ok();
+    let now = sim.host().pf_rules(ANCHOR).expect("the anchor");
+    assert!(now.contains("from 198.51.100.0/24") && !now.contains("203.0.113.0/24"), "{now}");
+    let again = sim.brig(&["plan", "box"]).ok().stdout.clone();
+    assert!(!again.contains("pfctl"), "in sync: {again}");
+
+    sim.brig(&["stop", "box"]).ok();
+    assert_eq!(sim.host().pf_rules(ANCHOR).map_err(|e| e.errno), Err(Errno::EINVAL), "the anchor is gone");
+}
+
+#[test]
+fn removing_the_firewall_of_a_running_jail_empties_its_anchor() {
+    crate::common::needs_jail_processes!();
+    let sim = guarded();
+    sim.brig(&["start", "box"]).ok();
+    let text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    let cut = text.find("\n[firewall]").expect("the firewall");
+    std::fs::write(sim.file(DEF), &text[..cut]).expect("write");
+    sim.brig(&["apply", "box"]).ok();
+    assert_eq!(sim.host().pf_rules(ANCHOR).map_err(|e| e.errno), Err(Errno::EINVAL));
+    let info = sim.brig(&["info", "box", "--json"]).json();
+    assert!(info["firewall_loaded"].is_null(), "{info}");
+}
+
+#[test]
+fn one_host_port_exposed_by_two_jails_is_refused() {
+    let sim = guarded();
+    sim.brig(&["create", "other", "--type", "empty", "--ip4", "192.0.2.30/24", "--interface", "em0"]).ok();
+    let other = sim.file("/usr/local/etc/brig/jails/other.toml");
+    let mut text = std::fs::read_to_string(&other).expect("definition");
+    text.push_str("\n[[expose]]\nhost_port = 8080\n");
+    std::fs::write(&other, text).expect("write");
+    let v = sim.brig(&["validate"]);
+    assert_ne!(v.code, Some(0));
+    let all = format!("{}{}", v.stdout, v.stderr);
+    assert!(
+        all.contains("jail other exposes tcp/8080 on every address, which jail box exposes on 192.0.2.1 already"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_firewall_needs_the_jails_addresses() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let r = sim.brig(&[
+        "create",
+        "slaac",
+        "--type",
+        "empty",
+        "--vnet",
+        "--bridge",
+        "bridge0",
+        "--set",
+        "network.slaac=true",
+        "--set",
+        "firewall.nat=true",
+    ]);
+    assert_ne!(r.code, Some(0));
+    assert!(r.stderr.contains("[firewall] and [[expose]] filter by the jail's addresses"), "{}", r.stderr);
+}
