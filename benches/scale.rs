@@ -110,12 +110,25 @@ fn bench(n: usize) -> Result<Vec<Row>, String> {
     sim.brig(&["init"])?;
     // Definitions written directly, as a user or a config tool would:
     // `brig create` N times would measure process start-up N times. No
-    // network, so no address clash; exec.start defaults to /bin/sh /etc/rc.
+    // network, so no address clash (or, with BRIG_BENCH_NETWORK=vnet, a
+    // VNET jail each on one bridge, with its own address, a firewall and
+    // NAT); exec.start defaults to /bin/sh /etc/rc.
+    let vnet = std::env::var("BRIG_BENCH_NETWORK").is_ok_and(|v| v == "vnet");
     let names: Vec<String> = (1..=n).map(|i| format!("j{i:04}")).collect();
     let defs = sim.dir.path().join("usr/local/etc/brig/jails");
-    for name in &names {
+    for (i, name) in names.iter().enumerate() {
         let f = defs.join(format!("{name}.toml"));
-        std::fs::write(&f, "type = \"empty\"\n").map_err(|e| io(&f, e))?;
+        let text = if vnet {
+            format!(
+                "type = \"empty\"\n[network]\nmode = \"vnet\"\nbridge = \"bridge0\"\nuplink = \"em0\"\nip4 = [\"10.{}.{}.{}/8\"]\n[firewall]\ninbound = [\"tcp/22\"]\nnat = true\n",
+                (i + 2) >> 16 & 0xff,
+                (i + 2) >> 8 & 0xff,
+                (i + 2) & 0xff
+            )
+        } else {
+            "type = \"empty\"\n".to_string()
+        };
+        std::fs::write(&f, text).map_err(|e| io(&f, e))?;
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).map_err(|e| io(&f, e))?;
     }
     let mut rows = vec![sim.measure(n, "apply", 1)?];

@@ -66,22 +66,17 @@ fn interfaces_of(spec: &JailSpec) -> Vec<(String, &'static str)> {
     }
 }
 
-/// Checks across definitions: dependencies that name no defined jail or
-/// form a cycle, one address given to two jails, one interface taken by
-/// two VNET jails, and one host port exposed by two. Linear in the
-/// definitions, their dependencies and addresses (but for the sort).
-fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
+/// What two of `specs` both take: an interface (two VNET jails), or a
+/// host port (pf takes the first rdr that matches: one port, one jail);
+/// each with the index of the later one. Linear in the definitions.
+pub(super) fn clashes(specs: &[JailSpec]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    let names: HashSet<&JailName> = specs.iter().map(|s| &s.name).collect();
-    let mut owner: HashMap<IpAddr, usize> = HashMap::new();
     let mut interface_owner: HashMap<String, usize> = HashMap::new();
     // By protocol and port: the host addresses it is exposed on (None:
     // every one) and by which definition.
     let mut exposed: HashMap<(Proto, u16), Vec<Exposed>> = HashMap::new();
+    let on = |a: Option<IpAddr>| a.map_or_else(|| "every address".to_string(), |a| a.to_string());
     for (i, s) in specs.iter().enumerate() {
-        for d in s.depends.iter().filter(|d| !names.contains(d)) {
-            out.push((i, format!("jail {} depends on {d}, which is not defined", s.name)));
-        }
         for (name, how) in interfaces_of(s) {
             match interface_owner.get(&name) {
                 Some(&o) => out.push((
@@ -94,14 +89,9 @@ fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
             }
         }
         for e in s.firewall.iter().flat_map(|f| &f.expose) {
-            let key = (e.proto, e.host_port);
-            let on = |a: Option<IpAddr>| a.map_or_else(|| "every address".to_string(), |a| a.to_string());
-            let users = exposed.entry(key).or_default();
-            // pf takes the first rdr that matches: one port, one jail.
-            if let Some((addr, o)) =
-                users.iter().find(|(a, _)| a.is_none() || e.host_address.is_none() || *a == e.host_address)
-            {
-                out.push((
+            let users = exposed.entry((e.proto, e.host_port)).or_default();
+            match users.iter().find(|(a, _)| a.is_none() || e.host_address.is_none() || *a == e.host_address) {
+                Some((addr, o)) => out.push((
                     i,
                     format!(
                         "jail {} exposes {}/{} on {}, which jail {} exposes on {} already; choose another host_port or host_address",
@@ -112,10 +102,25 @@ fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
                         specs[*o].name,
                         on(*addr)
                     ),
-                ));
-            } else {
-                users.push((e.host_address, i));
+                )),
+                None => users.push((e.host_address, i)),
             }
+        }
+    }
+    out
+}
+
+/// Checks across definitions: dependencies that name no defined jail or
+/// form a cycle, one address given to two jails, one interface taken by
+/// two VNET jails, and one host port exposed by two. Linear in the
+/// definitions, their dependencies and addresses (but for the sort).
+fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let names: HashSet<&JailName> = specs.iter().map(|s| &s.name).collect();
+    let mut owner: HashMap<IpAddr, usize> = HashMap::new();
+    for (i, s) in specs.iter().enumerate() {
+        for d in s.depends.iter().filter(|d| !names.contains(d)) {
+            out.push((i, format!("jail {} depends on {d}, which is not defined", s.name)));
         }
         for a in s.network.addresses().iter().map(|a| a.addr()) {
             match owner.get(&a) {
@@ -128,6 +133,7 @@ fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
             }
         }
     }
+    out.extend(clashes(specs));
     let refs: Vec<&JailSpec> = specs.iter().collect();
     let (_, stuck) = crate::plan::order::order_what_can_start(&refs);
     if !stuck.is_empty() {

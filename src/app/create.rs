@@ -10,6 +10,7 @@ use crate::config::templates;
 use crate::config::{edit, jail, ConfigError, HostConfig};
 use crate::host::Host;
 use crate::model::jail::{validate, JailSpec, JailType};
+use crate::model::network::Network;
 use crate::model::{JailName, ReleaseName};
 use crate::plan::addresses::AddressBook;
 use crate::plan::jail as plan;
@@ -133,14 +134,22 @@ fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf),
 }
 
 /// Refuses addresses of `spec` that the host, a running jail or another
-/// definition has. The caller holds `lock::addresses` from here until the
+/// definition has, and an interface or host port another definition
+/// takes. The caller holds `lock::addresses` from here until the
 /// definition is written.
 pub fn check_addresses(host: &dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<(), Error> {
-    if crate::plan::addresses::of(spec).is_empty() {
+    if crate::plan::addresses::of(spec).is_empty() && !matches!(spec.network, Network::Vnet(_)) {
         return Ok(());
     }
     let (every, _) = super::select::every(host, cfg);
-    let others: Vec<JailSpec> = every.into_iter().filter(|s| s.name != spec.name).collect();
+    let mut others: Vec<JailSpec> = every.into_iter().filter(|s| s.name != spec.name).collect();
+    // An interface or a host port another definition takes.
+    others.push(spec.clone());
+    let last = others.len() - 1;
+    if let Some((_, why)) = super::check::clashes(&others).into_iter().find(|(i, _)| *i == last) {
+        return Err(Refused::Clash(why).into());
+    }
+    others.pop();
     let book = AddressBook::new(&host.interfaces()?, &host.jail_list()?, &others);
     super::lifecycle::refuse_taken(&book, spec, super::observe::started(host, &spec.name).as_ref())
 }

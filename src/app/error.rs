@@ -104,6 +104,9 @@ impl fmt::Display for Verb {
 pub enum Refused {
     #[error("brig is not initialised; run `brig init` first")]
     NotInitialised,
+    /// An interface or host port another definition takes.
+    #[error("{0}")]
+    Clash(String),
     #[error("brig.toml: {0}")]
     Defaults(String),
     #[error("jail {jail} has limits but kern.racct.enable is 0 on this host; add kern.racct.enable=1 to /boot/loader.conf and reboot, or pass --no-limits to start it without them")]

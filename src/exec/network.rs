@@ -191,11 +191,11 @@ fn sweep(host: &mut dyn Host) -> Result<(), StepError> {
     host.remove_file(path).map_err(|source| StepError::Io { path: host.local_path(path), source })
 }
 
-/// The unnamed epairs of the host now, written to EPAIR_INTENT.
-fn note_intent(host: &mut dyn Host) -> Result<(), StepError> {
+/// The unnamed epairs among the host's interfaces `names`, written to
+/// EPAIR_INTENT.
+fn note_intent(host: &mut dyn Host, names: &[String]) -> Result<(), StepError> {
     let path = Path::new(EPAIR_INTENT);
-    let unnamed: Vec<String> =
-        host.interfaces()?.into_iter().map(|i| i.name).filter(|n| unnamed_epair(n).is_some()).collect();
+    let unnamed: Vec<&String> = names.iter().filter(|n| unnamed_epair(n).is_some()).collect();
     let text = serde_json::to_vec(&unnamed).unwrap_or_default();
     if let Some(dir) = path.parent() {
         host.make_dirs(dir, 0o700).map_err(|source| StepError::Io { path: host.local_path(dir), source })?;
@@ -217,13 +217,13 @@ pub(super) fn create_epair(
 ) -> Result<Undo, StepError> {
     let _lock = crate::state::lock::interfaces(host).map_err(|e| StepError::Refused(e.to_string()))?;
     sweep(host)?;
-    let ifs = host.interfaces()?;
-    if let Some(taken) = [host_end, jail_end].into_iter().find(|n| ifs.iter().any(|i| i.name == *n)) {
+    let names: Vec<String> = host.interfaces()?.into_iter().map(|i| i.name).collect();
+    if let Some(taken) = [host_end, jail_end].into_iter().find(|n| names.iter().any(|i| i == n)) {
         return Err(StepError::Refused(format!(
             "interface {taken} exists already, and brig makes it new for each start; if no jail uses it, remove it with `ifconfig {taken} destroy`"
         )));
     }
-    note_intent(host)?;
+    note_intent(host, &names)?;
     let a = host.if_create("epair")?;
     let named = name_epair(host, &a, host_end, jail_end, mac, mtu);
     if let Err(e) = named {
@@ -292,9 +292,20 @@ pub(super) fn if_up(host: &mut dyn Host, interface: &str) -> Result<(), StepErro
 /// most likely still in a jail that is going away.
 pub(super) fn move_to_jail(host: &mut dyn Host, interface: &str, jail: &JailName) -> Result<(), StepError> {
     let jid = running_jid(host, jail)?;
-    if !host.interfaces()?.iter().any(|i| i.name == interface) {
+    let ifs = host.interfaces()?;
+    let Some(found) = ifs.iter().find(|i| i.name == interface) else {
         return Err(StepError::Refused(format!(
             "{interface} is not in the host's network stack: another jail has it, or one that is going away still does (the kernel gives it back once that jail is freed, up to a minute with connections in TIME_WAIT); try again shortly"
+        )));
+    };
+    // Moving it takes its addresses with it (if_vmove purges them): the
+    // host's own, which it would lose.
+    let link_local =
+        |a: &ipnet::IpNet| matches!(a.addr(), std::net::IpAddr::V6(v) if (v.segments()[0] & 0xffc0) == 0xfe80);
+    if let Some(a) = found.addrs.iter().find(|a| !link_local(a)) {
+        return Err(StepError::Refused(format!(
+            "{interface} has the host's address {}, which handing it to jail {jail} would take from the host; hand over an interface the host does not use",
+            a.addr()
         )));
     }
     Ok(host.if_to_jail(interface, jid)?)

@@ -17,9 +17,7 @@ fn jails(defs: &[(&str, &str, &str)]) -> (Sim, std::path::PathBuf) {
     sim.brig(&["apply"]).ok();
     for (name, _, rc) in defs {
         let root = format!("/usr/local/brig/jails/{name}/root");
-        crate::common::userland_root(&sim, &root);
-        std::fs::write(sim.file(&format!("{root}/etc/rc")), rc).expect("rc");
-        std::fs::write(sim.file(&format!("{root}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
+        crate::common::bootable_root(&sim, &root, rc);
     }
     (sim, log)
 }

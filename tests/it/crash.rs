@@ -165,6 +165,19 @@ fn firewalled_start_and_stop_killed_anywhere_converge() {
 }
 
 #[test]
+fn a_live_firewall_change_killed_anywhere_converges() {
+    crate::common::needs_jail_processes!();
+    let changed = || {
+        let sim = firewalled();
+        sim.brig(&["start", "box"]).ok();
+        let text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+        std::fs::write(sim.file(DEF), text.replace("\"tcp/22\"", "\"tcp/2222\"")).expect("write");
+        sim
+    };
+    killed_at_every_call(changed, &["apply"]);
+}
+
+#[test]
 fn vnet_stop_killed_anywhere_is_finished() {
     crate::common::needs_jail_processes!();
     let running_vnet = || {

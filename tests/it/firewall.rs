@@ -86,6 +86,45 @@ fn one_host_port_exposed_by_two_jails_is_refused() {
 }
 
 #[test]
+fn create_refuses_a_port_or_an_interface_another_jail_takes() {
+    let sim = guarded();
+    let r = sim.brig(&[
+        "create",
+        "web2",
+        "--type",
+        "empty",
+        "--ip4",
+        "192.0.2.40/24",
+        "--interface",
+        "em0",
+        "--set",
+        "firewall.nat=true",
+        "--set",
+        "firewall.nat_interface=em0",
+    ]);
+    r.ok();
+    // [[expose]] cannot be written with --set: a template-less file.
+    let file = sim.path().join("web3.toml");
+    std::fs::write(
+        &file,
+        "type = \"empty\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.41/24\"]\n[[expose]]\nhost_port = 8080\n",
+    )
+    .expect("write");
+    let r = sim.brig(&["create", "web3", "--from", file.to_str().expect("utf-8")]);
+    assert_ne!(r.code, Some(0));
+    assert!(
+        r.stderr.contains("jail web3 exposes tcp/8080 on every address, which jail box exposes on 192.0.2.1 already"),
+        "{}",
+        r.stderr
+    );
+    assert!(!sim.file("/usr/local/etc/brig/jails/web3.toml").exists(), "nothing made");
+    let r = sim.brig(&["create", "p2", "--type", "empty", "--vnet", "--interface", "em0"]);
+    r.ok();
+    let r = sim.brig(&["create", "p3", "--type", "empty", "--vnet", "--interface", "em0"]);
+    assert!(r.stderr.contains("jail p3 is handed interface em0, which jail p2 has too"), "{}", r.stderr);
+}
+
+#[test]
 fn a_firewall_needs_the_jails_addresses() {
     let sim = Sim::new();
     sim.brig(&["init"]).ok();

@@ -17,9 +17,7 @@ pub fn defined(extra: &[&str]) -> Sim {
     let mut args = vec!["create", "box", "--type", "empty", "--ip4", "192.0.2.20/24", "--interface", "em0"];
     args.extend_from_slice(extra);
     sim.brig(&args).ok();
-    crate::common::userland_root(&sim, ROOT);
-    std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "sleep 300 &\n").expect("rc");
-    std::fs::write(sim.file(&format!("{ROOT}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
+    crate::common::bootable_root(&sim, ROOT, "sleep 300 &\n");
     sim
 }
 

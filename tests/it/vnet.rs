@@ -35,9 +35,7 @@ pub fn defined(extra: &[&str]) -> Sim {
     ];
     args.extend_from_slice(extra);
     sim.brig(&args).ok();
-    crate::common::userland_root(&sim, ROOT);
-    std::fs::write(sim.file(&format!("{ROOT}/etc/rc")), "sleep 300 &\n").expect("rc");
-    std::fs::write(sim.file(&format!("{ROOT}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
+    crate::common::bootable_root(&sim, ROOT, "sleep 300 &\n");
     sim
 }
 
@@ -145,10 +143,14 @@ fn refusals_come_before_anything_is_left() {
     std::fs::write(&def, format!("{text}\n[params]\n\"allow.suser\" = false\n")).expect("write");
     let r = sim.brig(&["validate", "box"]);
     assert!(r.stderr.contains("a VNET jail needs allow.suser"), "{}", r.stderr);
-    // One host interface handed to two jails.
-    for name in ["p1", "p2"] {
-        sim.brig(&["create", name, "--type", "empty", "--vnet", "--interface", "em1"]).ok();
-    }
+    // One host interface handed to two jails: create refuses the second;
+    // a definition written by hand, validate.
+    std::fs::write(&def, &text).expect("write");
+    sim.brig(&["create", "p1", "--type", "empty", "--vnet", "--interface", "em1"]).ok();
+    let r = sim.brig(&["create", "p2", "--type", "empty", "--vnet", "--interface", "em1"]);
+    assert!(r.stderr.contains("jail p2 is handed interface em1, which jail p1 has too"), "{}", r.stderr);
+    let p1 = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/p1.toml")).expect("p1");
+    std::fs::write(sim.file("/usr/local/etc/brig/jails/p2.toml"), p1).expect("p2");
     let v = sim.brig(&["validate"]);
     assert!(
         v.stdout.contains("jail p2 is handed interface em1, which jail p1 has too")
@@ -176,4 +178,78 @@ fn changing_a_running_vnet_jail_waits_for_a_restart() {
         plan.stdout
     );
     assert!(plan.stdout.contains("a VNET jail's interface and stack are set up when it starts"), "{}", plan.stdout);
+}
+
+#[test]
+fn an_ipv6_only_jail_works_end_to_end() {
+    crate::common::needs_jail_processes!();
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&[
+        "create",
+        "six",
+        "--type",
+        "empty",
+        "--vnet",
+        "--bridge",
+        "bridge6",
+        "--ip6",
+        "2001:db8:6::10/64",
+        "--set",
+        "network.ip6_gateway=fe80::1",
+        "--set",
+        "network.slaac=true",
+        "--set",
+        "firewall.inbound=[\"tcp/443\"]",
+    ])
+    .ok();
+    let root = "/usr/local/brig/jails/six/root";
+    crate::common::bootable_root(&sim, root, "exit 0\n");
+    sim.brig(&["start", "six"]).ok();
+    let info = sim.brig(&["info", "six", "--json"]).json();
+    let inside = &info["inside"];
+    assert_eq!(inside["interfaces"][0]["addrs"], serde_json::json!(["2001:db8:6::10/64"]));
+    assert_eq!((inside["ip4_gateway"].is_null(), inside["ip6_gateway"].as_str()), (true, Some("fe80::1")));
+    let rules = sim.host().pf_rules("brig/six").expect("the anchor");
+    assert!(!rules.contains("inet "), "no IPv4 anywhere: {rules}");
+    assert!(rules.contains("pass quick inet6 proto tcp from any to 2001:db8:6::10 port 443 keep state"), "{rules}");
+    sim.brig(&["stop", "six"]).ok();
+    assert!(!host_interfaces(&sim).iter().any(|i| i.starts_with("e0")));
+}
+
+#[test]
+fn a_host_interface_is_handed_over_whole_and_comes_back() {
+    crate::common::needs_jail_processes!();
+    let sim = Sim::new();
+    // em1: a second NIC the host does not use; the machine is booted
+    // again (its state dropped) to have it.
+    sim.configure(|t| t.replace("[interfaces]\n", "[interfaces]\nem1 = []\n"));
+    for f in ["state.json", "state.log"] {
+        let _ = std::fs::remove_file(sim.path().join(".sim").join(f));
+    }
+    sim.brig(&["init"]).ok();
+    let own = |sim: &Sim, name: &str, iface: &str| {
+        sim.brig(&["create", name, "--type", "empty", "--vnet", "--interface", iface, "--ip4", "198.51.100.7/24"]).ok();
+        let root = format!("/usr/local/brig/jails/{name}/root");
+        crate::common::bootable_root(sim, &root, "exit 0\n");
+    };
+    own(&sim, "nic", "em1");
+    sim.brig(&["start", "nic"]).ok();
+    assert!(!host_interfaces(&sim).contains(&"em1".to_string()), "em1 is the jail's now");
+    let info = sim.brig(&["info", "nic", "--json"]).json();
+    assert_eq!(info["inside"]["interfaces"][0]["name"], "em1");
+    assert_eq!(info["inside"]["interfaces"][0]["addrs"], serde_json::json!(["198.51.100.7/24"]));
+    sim.brig(&["stop", "nic"]).ok();
+    assert!(host_interfaces(&sim).contains(&"em1".to_string()), "back once the jail is gone");
+    // The host's own interface is not handed over: it would lose its addresses.
+    sim.brig(&["destroy", "nic"]).ok();
+    own(&sim, "greedy", "em0");
+    let r = sim.brig(&["start", "greedy"]);
+    assert!(
+        r.stderr
+            .contains("em0 has the host's address 192.0.2.1, which handing it to jail greedy would take from the host"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sim.host().jail_find("greedy").expect("get"), None, "the start was taken back");
 }

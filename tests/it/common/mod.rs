@@ -183,6 +183,14 @@ pub fn userland_root(sim: &Sim, machine_path: &str) {
         .expect("passwd");
 }
 
+/// A root for a jail that really starts: the test userland, `rc` as its
+/// /etc/rc and an /etc/rc.shutdown that succeeds.
+pub fn bootable_root(sim: &Sim, machine_path: &str, rc: &str) {
+    userland_root(sim, machine_path);
+    std::fs::write(sim.file(&format!("{machine_path}/etc/rc")), rc).expect("rc");
+    std::fs::write(sim.file(&format!("{machine_path}/etc/rc.shutdown")), "exit 0\n").expect("rc.shutdown");
+}
+
 /// Why the sim cannot run a jail's processes on this machine, if it
 /// cannot: brig runs without root and the kernel refuses the user
 /// namespace the sim needs then (src/host/sim/userns.rs). Found once, by
