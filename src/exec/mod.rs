@@ -127,6 +127,9 @@ fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo
         Op::AddAlias { interface, addr } => network::add_alias(host, interface, *addr).map(Undo::Network),
         Op::RemoveAlias { interface, addr } => network::remove_alias(host, interface, *addr).map(nothing),
         Op::AwaitDad { aliases } => network::await_dad(host, aliases).map(nothing),
+        Op::AwaitVnetDad { jail, interface, addrs } => {
+            network::await_vnet_dad(host, jail, interface, addrs).map(nothing)
+        }
         Op::EnsureBridge { bridge, uplink } => {
             network::ensure_bridge(host, bridge, uplink.as_deref()).map(|u| u.map_or(Undo::Nothing, Undo::Network))
         }

@@ -96,57 +96,44 @@ pub(super) fn ensure_bridge(
     bridge: &str,
     uplink: Option<&str>,
 ) -> Result<Option<Undo>, StepError> {
-    let ifs = host.interfaces()?;
-    if let Some(u) = uplink.filter(|u| !ifs.iter().any(|i| i.name == *u)) {
-        return Err(StepError::Refused(format!(
-            "uplink {u} is not an interface of this host; name one `ifconfig -l` lists"
-        )));
-    }
-    let existing = ifs.iter().find(|i| i.name == bridge);
-    let members = match existing {
-        Some(_) => match host.bridge_members(bridge) {
-            Ok(m) => Some(m),
-            Err(e) if e.errno == Errno::EINVAL || e.errno == Errno::ENOTTY => {
+    // Asked by name, not by listing every interface: a boot wave of a
+    // thousand jails would list them a thousand times.
+    if let Some(u) = uplink {
+        match host.if_mtu(u) {
+            Err(e) if e.errno == Errno::ENXIO => {
                 return Err(StepError::Refused(format!(
-                    "{bridge} is an interface of this host that is not a bridge; name a bridge in [network] bridge"
+                    "uplink {u} is not an interface of this host; name one `ifconfig -l` lists"
                 )))
             }
-            Err(e) => return Err(e.into()),
-        },
-        None => match host.if_create(bridge) {
+            other => other.map(|_| ())?,
+        }
+    }
+    let members = match host.bridge_members(bridge) {
+        Ok(m) => Some(m),
+        Err(e) if e.errno == Errno::EINVAL || e.errno == Errno::ENOTTY => {
+            return Err(StepError::Refused(format!(
+                "{bridge} is an interface of this host that is not a bridge; name a bridge in [network] bridge"
+            )))
+        }
+        Err(e) if e.errno == Errno::ENXIO => match host.if_create(bridge) {
             Ok(_) => None,
             // Another brig made it meanwhile.
             Err(e) if e.errno == Errno::EEXIST => Some(host.bridge_members(bridge)?),
             Err(e) => return Err(e.into()),
         },
+        Err(e) => return Err(e.into()),
     };
     let made = members.is_none();
     let mut undo = made.then(|| Undo::Bridge { bridge: bridge.to_string(), uplink: uplink.map(str::to_string) });
-    let rest = (|| -> Result<(), StepError> {
-        if let Some(u) = uplink.filter(|u| !members.iter().flatten().any(|m| m == u)) {
-            let has_addrs = ifs.iter().any(|i| i.name == u && !i.addrs.is_empty());
-            host.bridge_add(bridge, u).map_err(|e| match e.errno {
-                // bridge_ioctl_add: on FreeBSD 15 a member with addresses
-                // (net.link.bridge.member_ifaddrs=0); on any, one that is
-                // no Ethernet, or whose MTU is not the members'.
-                Errno::EINVAL if has_addrs => StepError::Refused(format!(
-                    "{bridge} refused uplink {u} (EINVAL): FreeBSD 15 takes no bridge member with addresses, and {u} has some; move {u}'s addresses to {bridge} in rc.conf and make {bridge} there, or leave out uplink"
-                )),
-                Errno::EINVAL => StepError::Refused(format!(
-                    "{bridge} refused uplink {u} (EINVAL): a bridge member must be an Ethernet interface with the MTU of the bridge's other members"
-                )),
-                _ => e.into(),
-            })?;
-            if !made {
-                undo = Some(Undo::Member { bridge: bridge.to_string(), member: u.to_string() });
-            }
-        }
-        if !existing.is_some_and(|i| i.up) {
-            host.if_up(bridge)?;
-        }
-        Ok(())
-    })();
-    match rest {
+    let missing = uplink.filter(|u| !members.iter().flatten().any(|m| m == u));
+    let rest = match missing {
+        Some(u) => join_uplink(host, bridge, u),
+        None => Ok(()),
+    };
+    if let (Ok(()), Some(u), false) = (&rest, missing, made) {
+        undo = Some(Undo::Member { bridge: bridge.to_string(), member: u.to_string() });
+    }
+    match rest.and_then(|()| Ok(host.if_up(bridge)?)) {
         Ok(()) => Ok(undo),
         Err(e) => {
             // Not finished, so exec does not undo it: this step does.
@@ -155,6 +142,24 @@ pub(super) fn ensure_bridge(
             }
             Err(e)
         }
+    }
+}
+
+/// BRDGADD of the uplink, with what an EINVAL can mean
+/// (bridge_ioctl_add): on FreeBSD 15 a member with addresses
+/// (net.link.bridge.member_ifaddrs=0); on any, one that is no Ethernet,
+/// or whose MTU is not the members'.
+fn join_uplink(host: &mut dyn Host, bridge: &str, u: &str) -> Result<(), StepError> {
+    match host.bridge_add(bridge, u) {
+        Err(e) if e.errno == Errno::EINVAL => {
+            let has_addrs = host.interfaces()?.iter().any(|i| i.name == u && !i.addrs.is_empty());
+            Err(StepError::Refused(if has_addrs {
+                format!("{bridge} refused uplink {u} (EINVAL): FreeBSD 15 takes no bridge member with addresses, and {u} has some; move {u}'s addresses to {bridge} in rc.conf and make {bridge} there, or leave out uplink")
+            } else {
+                format!("{bridge} refused uplink {u} (EINVAL): a bridge member must be an Ethernet interface with the MTU of the bridge's other members")
+            }))
+        }
+        other => Ok(other?),
     }
 }
 
@@ -309,6 +314,16 @@ pub(super) fn move_to_jail(host: &mut dyn Host, interface: &str, jail: &JailName
         )));
     }
     Ok(host.if_to_jail(interface, jid)?)
+}
+
+pub(super) fn await_vnet_dad(
+    host: &mut dyn Host,
+    jail: &JailName,
+    interface: &str,
+    addrs: &[std::net::Ipv6Addr],
+) -> Result<(), StepError> {
+    let jid = running_jid(host, jail)?;
+    Ok(settle::await_vnet_dad(host, jid, interface, addrs)?)
 }
 
 pub(super) fn configure_vnet(host: &mut dyn Host, jail: &JailName, setup: &VnetSetup) -> Result<(), StepError> {

@@ -73,22 +73,43 @@ pub fn await_gone(host: &dyn Host, jid: Jid) -> Result<(), HostError> {
 /// many seconds and two more. A duplicated address, or one still
 /// tentative then (an interface that is down never finishes), fails.
 pub fn await_dad(host: &dyn Host, aliases: &[(String, Ipv6Addr)]) -> Result<(), HostError> {
-    let probes = host.sysctl_get("net.inet6.ip6.dad_count").ok().and_then(|v| v.as_int()).unwrap_or(1);
-    let within = Duration::from_secs(u64::try_from(probes.clamp(0, 60)).unwrap_or(1) + 2);
+    let within = dad_within(host);
     for (iface, addr) in aliases {
         let mut flags = 0;
         poll(within, || {
             flags = host.addr6_flags(iface, *addr)?;
             Ok::<_, HostError>(flags & IN6_IFF_TENTATIVE == 0)
         })?;
-        let why = if flags & IN6_IFF_DUPLICATED != 0 {
-            "another node on the network already has it (duplicate address detection); choose another address"
-        } else if flags & IN6_IFF_TENTATIVE != 0 {
-            "it is still tentative: duplicate address detection has not finished (is the interface up and connected?)"
-        } else {
-            continue;
-        };
-        return Err(HostError::new("addr6_flags", Errno::EADDRNOTAVAIL, format!("{addr} on {iface}: {why}")));
+        dad_verdict("addr6_flags", iface, *addr, flags)?;
+    }
+    Ok(())
+}
+
+/// How long duplicate address detection may take: a second a probe
+/// (net.inet6.ip6.dad_count, RETRANS_TIMER), and two more.
+fn dad_within(host: &dyn Host) -> Duration {
+    let probes = host.sysctl_get("net.inet6.ip6.dad_count").ok().and_then(|v| v.as_int()).unwrap_or(1);
+    Duration::from_secs(u64::try_from(probes.clamp(0, 60)).unwrap_or(1) + 2)
+}
+
+/// An address that came out of duplicate address detection unusable.
+fn dad_verdict(op: &'static str, iface: &str, addr: Ipv6Addr, flags: u32) -> Result<(), HostError> {
+    let why = if flags & IN6_IFF_DUPLICATED != 0 {
+        "another node on the network already has it (duplicate address detection); choose another address"
+    } else if flags & IN6_IFF_TENTATIVE != 0 {
+        "it is still tentative: duplicate address detection has not finished (is the interface up and connected?)"
+    } else {
+        return Ok(());
+    };
+    Err(HostError::new(op, Errno::EADDRNOTAVAIL, format!("{addr} on {iface}: {why}")))
+}
+
+/// The same wait for a VNET jail's own addresses, done inside the jail.
+pub fn await_vnet_dad(host: &mut dyn Host, jid: Jid, iface: &str, addrs: &[Ipv6Addr]) -> Result<(), HostError> {
+    let within = dad_within(host);
+    let flags = host.vnet_await_dad(jid, iface, addrs, within)?;
+    for (addr, f) in addrs.iter().zip(flags) {
+        dad_verdict("vnet_await_dad", iface, *addr, f)?;
     }
     Ok(())
 }

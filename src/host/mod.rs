@@ -386,8 +386,19 @@ pub trait Host {
     /// the host's); ENXIO: the interface is not in the jail.
     fn vnet_configure(&mut self, jid: Jid, setup: &VnetSetup) -> HostResult<()>;
     /// The interfaces, addresses and default routes inside VNET jail
-    /// `jid` (SIOCGIFCONF and RTM_GET on sockets made inside it).
+    /// `jid` (getifaddrs(3) and RTM_GET inside it).
     fn vnet_view(&self, jid: Jid) -> HostResult<VnetView>;
+    /// Waits, at most `within`, until none of `addrs` on `iface` inside
+    /// VNET jail `jid` is tentative any more (duplicate address detection
+    /// has run), polling SIOCGIFAFLAG_IN6 there; the last `IN6_IFF_*`
+    /// flags of each. EADDRNOTAVAIL: an address is not on the interface.
+    fn vnet_await_dad(
+        &mut self,
+        jid: Jid,
+        iface: &str,
+        addrs: &[Ipv6Addr],
+        within: std::time::Duration,
+    ) -> HostResult<Vec<u32>>;
 
     // --- pf(4): brig's anchors ---------------------------------------------
 

@@ -75,6 +75,8 @@ pub enum Op {
     /// detection: a tentative address cannot be bound to, so a daemon
     /// started before would fail. A duplicated one fails the step.
     AwaitDad { aliases: Vec<(String, std::net::Ipv6Addr)> },
+    /// The same wait for a VNET jail's own IPv6 addresses, inside it.
+    AwaitVnetDad { jail: JailName, interface: String, addrs: Vec<std::net::Ipv6Addr> },
     /// Refuse to go on unless devfs ruleset `ruleset` is loaded and has
     /// rules: mounting devfs with a missing one creates it empty, and the
     /// jail would see every device of the host. Nothing to undo.
@@ -212,6 +214,10 @@ impl fmt::Display for Op {
             Op::AwaitDad { aliases } => {
                 let each: Vec<String> = aliases.iter().map(|(i, a)| format!("{a} on {i}")).collect();
                 write!(f, "wait for duplicate address detection of {}", each.join(", "))
+            }
+            Op::AwaitVnetDad { jail, interface, addrs } => {
+                let each: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+                write!(f, "wait for duplicate address detection of {} on {interface} in {jail}", each.join(", "))
             }
             Op::MountIn { dataset, fstype, source, target, readonly, options } => {
                 let mut opts: Vec<String> =

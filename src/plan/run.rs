@@ -160,6 +160,29 @@ pub struct Alias {
     pub addr: IpNet,
 }
 
+/// The wait for the IPv6 addresses a VNET jail's stack got among `ops`
+/// (link-local ones aside) to become usable, if any.
+fn await_vnet_dad(ops: &[Op]) -> Option<Op> {
+    ops.iter().find_map(|op| match op {
+        Op::ConfigureVnet { jail, setup } => {
+            let addrs: Vec<std::net::Ipv6Addr> = setup
+                .addrs
+                .iter()
+                .filter_map(|a| match a {
+                    IpNet::V6(n) if (n.addr().segments()[0] & 0xffc0) != 0xfe80 => Some(n.addr()),
+                    _ => None,
+                })
+                .collect();
+            (!addrs.is_empty()).then(|| Op::AwaitVnetDad {
+                jail: jail.clone(),
+                interface: setup.interface.clone(),
+                addrs,
+            })
+        }
+        _ => None,
+    })
+}
+
 /// The wait for the IPv6 aliases among `ops` to become usable, if any.
 pub fn await_dad(ops: &[Op]) -> Option<Op> {
     let aliases: Vec<(String, std::net::Ipv6Addr)> = ops
@@ -416,7 +439,7 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], lim
             .collect(),
         // Duplicate address detection ran meanwhile; the jail's daemons
         // can bind only once it is over.
-        Stage::Dad => await_dad(so_far).into_iter().collect(),
+        Stage::Dad => await_dad(so_far).into_iter().chain(await_vnet_dad(so_far)).collect(),
         Stage::Exec => vec![Op::ExecIn {
             stage: "exec.start",
             jail: spec.name.clone(),

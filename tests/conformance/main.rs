@@ -457,6 +457,15 @@ fn a_vnet_jails_own_stack_is_set_up_and_read_from_inside() {
     assert!(lo.up && lo.addrs.iter().any(|a| a.to_string() == "127.0.0.1/8"), "{lo:?}");
     assert_eq!((seen.ip4_gateway, seen.ip6_gateway), (setup.ip4_gateway, setup.ip6_gateway));
     assert_eq!(errno(t.host.vnet_configure(vnet, &setup)), Errno::EEXIST, "a second default route");
+    // Duplicate address detection inside the jail: over within seconds.
+    let v6 = "2001:db8::66".parse().expect("a");
+    let flags = t.host.vnet_await_dad(vnet, &b, &[v6], std::time::Duration::from_secs(5)).expect("dad");
+    assert_eq!(flags, vec![0], "neither tentative nor duplicated any more");
+    let absent = "2001:db8::67".parse().expect("a");
+    assert_eq!(
+        errno(t.host.vnet_await_dad(vnet, &b, &[absent], std::time::Duration::from_secs(1))),
+        Errno::EADDRNOTAVAIL
+    );
     t.host.jail_remove(vnet).expect("removed");
     assert!(t.await_gone(vnet), "the vnet jail never left the kernel");
     assert_eq!(errno(t.host.vnet_view(vnet)), Errno::EINVAL, "gone");

@@ -253,3 +253,20 @@ fn a_host_interface_is_handed_over_whole_and_comes_back() {
     );
     assert_eq!(sim.host().jail_find("greedy").expect("get"), None, "the start was taken back");
 }
+
+#[test]
+fn an_ipv6_address_another_node_has_fails_the_start() {
+    crate::common::needs_jail_processes!();
+    let sim = defined(&[]);
+    sim.configure(|t| t.replace("dad_polls = 2\n", "dad_polls = 2\nduplicate_addresses = [\"2001:db8::20\"]\n"));
+    let r = sim.brig(&["start", "box"]);
+    assert!(
+        r.stderr.contains(
+            "2001:db8::20 on e0b_box: another node on the network already has it (duplicate address detection)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sim.host().jail_find("box").expect("get"), None, "the start was taken back");
+    assert!(!host_interfaces(&sim).iter().any(|i| i.starts_with("e0")), "no epair left");
+}

@@ -274,6 +274,16 @@ impl Host for FreeBsdHost {
         vnet::view(jid)
     }
 
+    fn vnet_await_dad(
+        &mut self,
+        jid: Jid,
+        iface: &str,
+        addrs: &[Ipv6Addr],
+        within: std::time::Duration,
+    ) -> HostResult<Vec<u32>> {
+        vnet::await_dad(jid, iface, addrs, within)
+    }
+
     fn pf_load(&mut self, anchor: &str, rules: &str) -> HostResult<()> {
         pf::load(anchor, rules)
     }

@@ -15,8 +15,9 @@
 //! meet a lock another thread held.
 
 use std::io::Read;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use nix::errno::Errno;
@@ -25,6 +26,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use super::net::{self, dgram_socket, ioctl, name_err};
 use super::{ifclone, jail};
 use crate::host::{GetFlags, HostError, HostResult, JailKey, JailSys, Jid, ParamValue, VnetSetup, VnetView};
+use crate::kernel::net::IN6_IFF_TENTATIVE;
 use crate::kernel::vnet as wire;
 
 /// The largest answer a child may send (a view of a jail's interfaces).
@@ -50,6 +52,7 @@ const OPS: &[&str] = &[
     "SIOCGIFINDEX",
     "RTM_ADD",
     "RTM_GET",
+    "SIOCGIFAFLAG_IN6",
     "getifaddrs",
 ];
 
@@ -279,6 +282,23 @@ pub(super) fn view(jid: Jid) -> HostResult<VnetView> {
                 _ => None,
             },
         })
+    })
+}
+
+/// Polls the flags of `addrs` inside the jail (one child, which sleeps
+/// between looks) until none is tentative or `within` has passed.
+pub(super) fn await_dad(jid: Jid, iface: &str, addrs: &[Ipv6Addr], within: Duration) -> HostResult<Vec<u32>> {
+    own_stack("vnet_await_dad", jid)?;
+    in_jail("vnet_await_dad", jid, || {
+        let deadline = Instant::now() + within;
+        loop {
+            let flags = addrs.iter().map(|a| net::addr6_flags(iface, *a)).collect::<HostResult<Vec<u32>>>()?;
+            let settled = flags.iter().all(|f| f & IN6_IFF_TENTATIVE == 0);
+            if settled || Instant::now() >= deadline {
+                return Ok(flags);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     })
 }
 

@@ -146,6 +146,7 @@ pub const OPS: &[&str] = &[
     "if_mtu",
     "vnet_configure",
     "vnet_view",
+    "vnet_await_dad",
     "pf_load",
     "pf_rules",
     "pf_kill_states",
@@ -872,7 +873,19 @@ impl Host for SimHost {
     }
 
     fn vnet_configure(&mut self, jid: Jid, setup: &VnetSetup) -> HostResult<()> {
-        self.write("vnet_configure", |st| vnet::configure(st, jid, setup))
+        let cfg = &self.cfg;
+        self.write("vnet_configure", |st| vnet::configure(st, cfg, jid, setup))
+    }
+
+    fn vnet_await_dad(
+        &mut self,
+        jid: Jid,
+        iface: &str,
+        addrs: &[std::net::Ipv6Addr],
+        _within: std::time::Duration,
+    ) -> HostResult<Vec<u32>> {
+        let cfg = &self.cfg;
+        self.write("vnet_await_dad", |st| vnet::await_dad(st, cfg, jid, iface, addrs))
     }
 
     fn vnet_view(&self, jid: Jid) -> HostResult<VnetView> {

@@ -259,6 +259,10 @@ pub struct SimVnet {
     pub interfaces: BTreeMap<String, VnetIf>,
     pub ip4_gateway: Option<std::net::Ipv4Addr>,
     pub ip6_gateway: Option<std::net::Ipv6Addr>,
+    /// IPv6 addresses still in duplicate address detection, with how
+    /// many more looks see them tentative (as `State::tentative`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tentative: BTreeMap<std::net::Ipv6Addr, u32>,
 }
 
 /// An interface inside a VNET jail.

@@ -4,14 +4,16 @@
 //! (docs/freebsd/vnet-config.md). An interface's place (host or jail) is
 //! its `Link`'s; what it has inside the jail is kept here.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use ipnet::IpNet;
 use nix::errno::Errno;
 
+use super::config::SimConfig;
 use super::jail::Refusal;
 use super::state::{SimJail, SimVnet, State, VnetIf};
 use crate::host::{Interface, JailSys, Jid, ParamValue, VnetSetup, VnetView};
+use crate::kernel::net::IN6_IFF_DUPLICATED;
 
 fn no(errno: Errno, msg: impl Into<String>) -> Refusal {
     (errno, msg.into())
@@ -60,13 +62,44 @@ pub fn leave(st: &mut State, jid: Jid, name: &str) {
 }
 
 /// Adds `addr` to `iface` as SIOCAIFADDR(_IN6) does: an address it has is
-/// replaced (in_aifaddr_ioctl, in6_update_ifa).
-fn add_addr(v: &mut SimVnet, iface: &str, addr: IpNet) -> Result<(), Refusal> {
+/// replaced (in_aifaddr_ioctl, in6_update_ifa). A new IPv6 address on an
+/// up interface other than a loopback starts tentative, and DAD runs
+/// (in6_update_ifa_internal, in6if_do_dad).
+fn add_addr(v: &mut SimVnet, cfg: &SimConfig, iface: &str, addr: IpNet) -> Result<(), Refusal> {
     let i =
         v.interfaces.get_mut(iface).ok_or_else(|| no(Errno::ENXIO, format!("interface {iface} is not in the jail")))?;
     i.addrs.retain(|a| a.addr() != addr.addr());
     i.addrs.push(addr);
+    if let (IpAddr::V6(a), true, false) = (addr.addr(), i.up, iface.starts_with("lo")) {
+        if cfg.dad_polls > 0 {
+            v.tentative.insert(a, cfg.dad_polls);
+        }
+    }
     Ok(())
+}
+
+/// `Host::vnet_await_dad`: the wait runs in one call, so the looks a
+/// tentative address needs all happen in it; one another node has comes
+/// out DUPLICATED.
+pub fn await_dad(
+    st: &mut State,
+    cfg: &SimConfig,
+    jid: Jid,
+    iface: &str,
+    addrs: &[Ipv6Addr],
+) -> Result<Vec<u32>, Refusal> {
+    let v = stack(st, jid)?;
+    let on =
+        v.interfaces.get(iface).ok_or_else(|| no(Errno::ENXIO, format!("interface {iface} is not in the jail")))?;
+    let mut out = Vec::new();
+    for a in addrs {
+        if !on.addrs.iter().any(|x| x.addr() == IpAddr::V6(*a)) {
+            return Err(no(Errno::EADDRNOTAVAIL, format!("{a} is not configured on {iface}")));
+        }
+        v.tentative.remove(a);
+        out.push(if cfg.duplicate_addresses.contains(a) { IN6_IFF_DUPLICATED } else { 0 });
+    }
+    Ok(out)
 }
 
 /// Whether `gw` is on a link of the stack: in a prefix of an interface
@@ -109,10 +142,10 @@ fn add_default(v: &mut SimVnet, gw: IpAddr, iface: &str) -> Result<(), Refusal> 
 }
 
 /// `Host::vnet_configure`, step by step as the FreeBSD backend does it.
-pub fn configure(st: &mut State, jid: Jid, setup: &VnetSetup) -> Result<(), Refusal> {
+pub fn configure(st: &mut State, cfg: &SimConfig, jid: Jid, setup: &VnetSetup) -> Result<(), Refusal> {
     let v = stack(st, jid)?;
     for a in ["127.0.0.1/8", "::1/128"] {
-        add_addr(v, "lo0", a.parse().map_err(|_| no(Errno::EINVAL, "loopback address"))?)?;
+        add_addr(v, cfg, "lo0", a.parse().map_err(|_| no(Errno::EINVAL, "loopback address"))?)?;
     }
     if let Some(lo) = v.interfaces.get_mut("lo0") {
         lo.up = true;
@@ -124,7 +157,7 @@ pub fn configure(st: &mut State, jid: Jid, setup: &VnetSetup) -> Result<(), Refu
     i.up = true;
     i.accept_rtadv |= setup.slaac;
     for a in &setup.addrs {
-        add_addr(v, &setup.interface, *a)?;
+        add_addr(v, cfg, &setup.interface, *a)?;
     }
     if let Some(gw) = setup.ip4_gateway {
         add_default(v, IpAddr::V4(gw), &setup.interface)?;
