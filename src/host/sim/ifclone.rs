@@ -211,8 +211,11 @@ pub fn to_jail(st: &mut State, name: &str, jid: Jid) -> Result<(), Refusal> {
         return Err(no(Errno::EEXIST, format!("jail {jid} already has an interface {name}")));
     }
     let id = link_of(st, name);
-    for m in st.links.values_mut().filter(|m| m.bridge == Some(id)) {
-        m.bridge = None;
+    let members: Vec<u64> = st.links.iter().filter(|(_, m)| m.bridge == Some(id)).map(|(k, _)| *k).collect();
+    for m in members {
+        if let Some(l) = st.links.get_mut(&m) {
+            l.bridge = None;
+        }
     }
     leave_host(st, name);
     if let Some(l) = st.links.get_mut(&id) {
@@ -239,7 +242,7 @@ pub fn return_from(st: &mut State, jid: Jid) {
             l.jail = None;
             forget_if_plain(st, id);
         }
-        st.interfaces.entry(name).or_default();
+        st.interfaces.get_or_insert_with(name, Vec::new);
     }
 }
 

@@ -93,18 +93,20 @@ pub struct State {
     pub rules: Vec<SimRule>,
     /// sysctls written at run time (`sysctl NAME=VALUE`).
     pub sysctl: BTreeMap<String, crate::host::SysctlValue>,
-    pub interfaces: BTreeMap<String, Vec<IpNet>>,
+    /// The interfaces of the host's vnet and their addresses. Kept by key
+    /// like the jails: a thousand VNET jails make two thousand of them.
+    pub interfaces: Tracked<String, Vec<IpNet>>,
     /// Interfaces that were cloned, or moved into a jail's vnet, by a
     /// number of their own (a name can be reused meanwhile): what
     /// `interfaces` alone cannot say (sim/ifclone.rs).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub links: BTreeMap<u64, Link>,
+    #[serde(default)]
+    pub links: Tracked<u64, Link>,
     /// The stacks of VNET jails, made at their first use (sim/vnet.rs).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub vnets: BTreeMap<Jid, SimVnet>,
+    #[serde(default)]
+    pub vnets: Tracked<Jid, SimVnet>,
     /// pf's anchors and their rules (sim/pf.rs).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub pf_anchors: BTreeMap<String, String>,
+    #[serde(default)]
+    pub pf_anchors: Tracked<String, String>,
     /// devfs rulesets in the kernel, with how many rules each has.
     #[serde(default = "stock_rulesets")]
     pub devfs_rulesets: BTreeMap<u16, u32>,
@@ -121,11 +123,22 @@ pub struct State {
 }
 
 impl State {
+    /// Marks every tracked table saved.
+    fn forget_changes(&mut self) {
+        self.jails.take_changes();
+        self.datasets.take_changes();
+        self.mounts.take_changes();
+        self.interfaces.take_changes();
+        self.links.take_changes();
+        self.vnets.take_changes();
+        self.pf_anchors.take_changes();
+    }
+
     /// A freshly booted machine: the pool's root dataset mounted at /POOL,
     /// the interfaces of sim.toml.
     pub fn boot(cfg: &SimConfig) -> State {
         let mut s = State {
-            interfaces: cfg.interfaces.clone(),
+            interfaces: cfg.interfaces.clone().into_iter().collect(),
             devfs_rulesets: cfg.devfs_rulesets.iter().map(|n| (*n, super::config::stock_rules(*n))).collect(),
             next_guid: 1,
             ..State::default()
@@ -222,8 +235,21 @@ struct Delta {
     datasets: BTreeMap<String, Option<SimDataset>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     mounts: BTreeMap<u64, Option<MountEntry>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    interfaces: BTreeMap<String, Option<Vec<IpNet>>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    links: BTreeMap<u64, Option<Link>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    vnets: BTreeMap<Jid, Option<SimVnet>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pf_anchors: BTreeMap<String, Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     small: Option<Small>,
+}
+
+/// The changes of a tracked table, owned, for the log.
+fn owned<K: Ord + Clone, V: Clone>(t: &mut Tracked<K, V>) -> BTreeMap<K, Option<V>> {
+    t.take_changes().into_iter().map(|(k, v)| (k, v.cloned())).collect()
 }
 
 /// An interface the sim keeps more about than its addresses: a cloned one
@@ -279,13 +305,6 @@ pub struct VnetIf {
 struct Small {
     rules: Vec<SimRule>,
     sysctl: BTreeMap<String, crate::host::SysctlValue>,
-    interfaces: BTreeMap<String, Vec<IpNet>>,
-    #[serde(default)]
-    links: BTreeMap<u64, Link>,
-    #[serde(default)]
-    vnets: BTreeMap<Jid, SimVnet>,
-    #[serde(default)]
-    pf_anchors: BTreeMap<String, String>,
     devfs_rulesets: BTreeMap<u16, u32>,
     tentative: BTreeMap<String, u32>,
 }
@@ -295,10 +314,6 @@ impl Small {
         Small {
             rules: st.rules.clone(),
             sysctl: st.sysctl.clone(),
-            interfaces: st.interfaces.clone(),
-            links: st.links.clone(),
-            vnets: st.vnets.clone(),
-            pf_anchors: st.pf_anchors.clone(),
             devfs_rulesets: st.devfs_rulesets.clone(),
             tentative: st.tentative.clone(),
         }
@@ -307,10 +322,6 @@ impl Small {
     fn put(self, st: &mut State) {
         st.rules = self.rules;
         st.sysctl = self.sysctl;
-        st.interfaces = self.interfaces;
-        st.links = self.links;
-        st.vnets = self.vnets;
-        st.pf_anchors = self.pf_anchors;
         st.devfs_rulesets = self.devfs_rulesets;
         st.tentative = self.tentative;
     }
@@ -440,13 +451,15 @@ impl Store {
         st.jails.apply(d.jails);
         st.datasets.apply(d.datasets);
         st.mounts.apply(d.mounts);
+        st.interfaces.apply(d.interfaces);
+        st.links.apply(d.links);
+        st.vnets.apply(d.vnets);
+        st.pf_anchors.apply(d.pf_anchors);
         if let Some(small) = d.small {
             small.put(st);
         }
         // What came from disk is saved already.
-        st.jails.take_changes();
-        st.datasets.take_changes();
-        st.mounts.take_changes();
+        st.forget_changes();
     }
 
     fn snapshot_generation(&self) -> HostResult<u64> {
@@ -493,9 +506,7 @@ impl Store {
         std::fs::rename(&tmp, &log).map_err(|e| io_err(&log, e))?;
         self.base = self.state.generation;
         self.offset = 0;
-        self.state.jails.take_changes();
-        self.state.datasets.take_changes();
-        self.state.mounts.take_changes();
+        self.state.forget_changes();
         self.small = Small::of(&self.state);
         Ok(())
     }
@@ -513,9 +524,13 @@ impl Store {
             generation: st.generation,
             last_jid: st.last_jid,
             next_guid: st.next_guid,
-            jails: st.jails.take_changes().into_iter().map(|(k, v)| (k, v.cloned())).collect(),
-            datasets: st.datasets.take_changes().into_iter().map(|(k, v)| (k, v.cloned())).collect(),
-            mounts: st.mounts.take_changes().into_iter().map(|(k, v)| (k, v.cloned())).collect(),
+            jails: owned(&mut st.jails),
+            datasets: owned(&mut st.datasets),
+            mounts: owned(&mut st.mounts),
+            interfaces: owned(&mut st.interfaces),
+            links: owned(&mut st.links),
+            vnets: owned(&mut st.vnets),
+            pf_anchors: owned(&mut st.pf_anchors),
             small: (small != self.small).then(|| small.clone()),
         };
         self.small = small;
@@ -594,6 +609,21 @@ mod tests {
         assert_eq!(std::fs::metadata(dir.path().join("state.json")).expect("snapshot").len(), before, "no rewrite");
         let seen = b.read_with(|st| Ok(st.jails.get(&1).map(|j| j.name.clone()))).expect("read");
         assert_eq!(seen.as_deref(), Some("web"));
+        // Interfaces, links, stacks and anchors are kept by key too.
+        a.write_with(|st| {
+            st.interfaces.insert("e0a_web".into(), Vec::new());
+            st.links.insert(1, Link { name: "e0a_web".into(), ..Link::default() });
+            st.vnets.insert(1, SimVnet::default());
+            st.pf_anchors.insert("brig/web".into(), "block drop quick from any to 192.0.2.1\n".into());
+            Ok(())
+        })
+        .expect("write");
+        let seen = b
+            .read_with(|st| {
+                Ok((st.interfaces.contains_key("e0a_web"), st.links.len(), st.vnets.len(), st.pf_anchors.len()))
+            })
+            .expect("read");
+        assert_eq!(seen, (true, 1, 1, 1));
         // A failed call changes nothing, in memory or on disk.
         let e = a.write_with(|st| {
             st.jails.insert(2, jail(2, "db"));

@@ -47,6 +47,12 @@ impl<K: Ord + Clone, V> Tracked<K, V> {
         Some(v)
     }
 
+    /// The value of `k`, made with `make` when there is none.
+    pub fn get_or_insert_with(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
+        self.touched.insert(k.clone());
+        self.map.entry(k).or_insert_with(make)
+    }
+
     /// Every value, mutably: every key counts as touched.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.touched.extend(self.map.keys().cloned());

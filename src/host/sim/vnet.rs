@@ -45,12 +45,12 @@ fn check(st: &State, jid: Jid) -> Result<(), Refusal> {
 /// The stack of jail `jid`, made at its first use.
 fn stack(st: &mut State, jid: Jid) -> Result<&mut SimVnet, Refusal> {
     check(st, jid)?;
-    Ok(st.vnets.entry(jid).or_insert_with(born))
+    Ok(st.vnets.get_or_insert_with(jid, born))
 }
 
 /// An interface moved into jail `jid` (if_vmove_loan), plain.
 pub fn enter(st: &mut State, jid: Jid, name: &str) {
-    st.vnets.entry(jid).or_insert_with(born).interfaces.insert(name.to_string(), VnetIf::default());
+    st.vnets.get_or_insert_with(jid, born).interfaces.insert(name.to_string(), VnetIf::default());
 }
 
 /// An interface that left jail `jid` (destroyed from the host through its
