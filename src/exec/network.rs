@@ -305,8 +305,7 @@ pub(super) fn move_to_jail(host: &mut dyn Host, interface: &str, jail: &JailName
     };
     // Moving it takes its addresses with it (if_vmove purges them): the
     // host's own, which it would lose.
-    let link_local =
-        |a: &ipnet::IpNet| matches!(a.addr(), std::net::IpAddr::V6(v) if (v.segments()[0] & 0xffc0) == 0xfe80);
+    let link_local = |a: &ipnet::IpNet| matches!(a.addr(), std::net::IpAddr::V6(v) if v.is_unicast_link_local());
     if let Some(a) = found.addrs.iter().find(|a| !link_local(a)) {
         return Err(StepError::Refused(format!(
             "{interface} has the host's address {}, which handing it to jail {jail} would take from the host; hand over an interface the host does not use",

@@ -325,7 +325,7 @@ fn vnet(name: &JailName, raw: &RawNetwork, ip4: Vec<Ipv4Net>, ip6: Vec<Ipv6Net>)
             let gw: Ipv6Addr = g.get_ref().parse().map_err(|_| {
                 at(g, format!("{} is not an IPv6 address such as 2001:db8::1 or fe80::1", quoted(g.get_ref())))
             })?;
-            let link_local = (gw.segments()[0] & 0xffc0) == 0xfe80;
+            let link_local = gw.is_unicast_link_local();
             if !link_local && !ip6.iter().any(|n| n.contains(&gw) && n.addr() != gw) {
                 return Err(at(g, format!("ip6_gateway {gw} is neither link-local (fe80::/10) nor in one of the jail's ip6 networks, so the jail could not reach it")));
             }

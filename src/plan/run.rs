@@ -169,7 +169,7 @@ fn await_vnet_dad(ops: &[Op]) -> Option<Op> {
                 .addrs
                 .iter()
                 .filter_map(|a| match a {
-                    IpNet::V6(n) if (n.addr().segments()[0] & 0xffc0) != 0xfe80 => Some(n.addr()),
+                    IpNet::V6(n) if !n.addr().is_unicast_link_local() => Some(n.addr()),
                     _ => None,
                 })
                 .collect();
@@ -404,11 +404,8 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], lim
         // what to take down (and a failed start's undo removes it again).
         Stage::Record => vec![Started::of(cfg, spec).write(&spec.name)],
         Stage::Network => match &spec.network {
-            Network::Alias { interface: Some(i), .. } => {
-                spec.network.addresses().into_iter().map(|a| Op::AddAlias { interface: i.clone(), addr: a }).collect()
-            }
             Network::Vnet(v) => epair(v),
-            _ => Vec::new(),
+            _ => aliases_of(spec).into_iter().map(|a| Op::AddAlias { interface: a.interface, addr: a.addr }).collect(),
         },
         Stage::Firewall => match super::pf::of(spec) {
             Some(rules) => vec![Op::LoadAnchor { anchor: super::pf::anchor(&spec.name), rules, old: String::new() }],

@@ -194,7 +194,7 @@ fn send(op: &'static str, sock: &OwnedFd, msg: &[u8], what: String) -> HostResul
 /// `route add default GW`: RTM_ADD on a routing socket of this stack.
 fn add_default(gw: IpAddr, iface: &str) -> HostResult<()> {
     let scope = match gw {
-        IpAddr::V6(a) if (a.segments()[0] & 0xffc0) == 0xfe80 => if_index(iface)?,
+        IpAddr::V6(a) if a.is_unicast_link_local() => if_index(iface)?,
         _ => 0,
     };
     let sock = route_socket("RTM_ADD")?;

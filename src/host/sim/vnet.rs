@@ -107,7 +107,7 @@ pub fn await_dad(
 /// needs for RTF_GATEWAY, else ENETUNREACH).
 fn reachable(v: &SimVnet, gw: IpAddr, iface: &str) -> bool {
     if let IpAddr::V6(a) = gw {
-        if (a.segments()[0] & 0xffc0) == 0xfe80 {
+        if a.is_unicast_link_local() {
             return v.interfaces.get(iface).is_some_and(|i| i.up);
         }
     }
