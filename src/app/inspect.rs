@@ -52,6 +52,7 @@ pub struct VnetDefinition {
     pub mtu: Option<u32>,
     pub ip4_gateway: Option<String>,
     pub ip6_gateway: Option<String>,
+    pub dhcp: bool,
     pub slaac: bool,
 }
 
@@ -107,6 +108,7 @@ fn definition(s: &JailSpec) -> Definition {
                 mtu: v.mtu,
                 ip4_gateway: v.ip4_gateway.map(|g| g.to_string()),
                 ip6_gateway: v.ip6_gateway.map(|g| g.to_string()),
+                dhcp: v.dhcp,
                 slaac: v.slaac,
             };
             (Some(v.interface.clone()), Some(vnet))

@@ -87,6 +87,9 @@ fn network_line(d: &Definition) -> String {
         }
         let mut rest: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
         rest.extend(v.ip4_gateway.iter().chain(&v.ip6_gateway).map(|g| format!("via {g}")));
+        if v.dhcp {
+            rest.push("dhcp".into());
+        }
         if v.slaac {
             rest.push("slaac".into());
         }

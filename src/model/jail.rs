@@ -295,6 +295,21 @@ pub fn validate(
         }
         mounts.push(Mount { source, target, fstype, readonly: m.readonly });
     }
+    // dhclient(8) reads and writes the interface through bpf(4), which
+    // every stock devfs ruleset hides (/etc/defaults/devfs.rules).
+    if let Network::Vnet(v) = &network {
+        let ruleset = match value(&params, "devfs_ruleset") {
+            Some(ParamValue::Int(n)) => *n,
+            _ => 4,
+        };
+        if v.dhcp && (1..=5).contains(&ruleset) {
+            let span = raw.network.dhcp.as_ref().map_or(0, |d| d.span().start);
+            return Err((
+                span,
+                format!("dhcp = true runs dhclient in the jail, which needs /dev/bpf, and devfs ruleset {ruleset} hides it; add to /etc/devfs.rules a ruleset such as [devfsrules_jail_dhcp=13] with `add include $devfsrules_jail_vnet` and `add path 'bpf*' unhide`, run `service devfs restart`, and set devfs_ruleset = 13 in [params]"),
+            ));
+        }
+    }
     // brig sets a VNET jail's stack up as a process attached to it, whose
     // root has no privilege at all without allow.suser (priv_check_cred).
     if matches!(network, Network::Vnet(_)) && value(&params, "allow.suser") == Some(&ParamValue::Bool(false)) {

@@ -58,6 +58,9 @@ pub struct Vnet {
     pub ip6: Vec<Ipv6Net>,
     pub ip4_gateway: Option<Ipv4Addr>,
     pub ip6_gateway: Option<Ipv6Addr>,
+    /// IPv4 from a DHCP server: the jail's own dhclient(8) on its
+    /// interface, started before exec.start.
+    pub dhcp: bool,
     /// Accept router advertisements (ND6_IFF_ACCEPT_RTADV).
     pub slaac: bool,
     /// The jail end's Ethernet address: written, or for an epair derived
@@ -333,8 +336,9 @@ fn vnet(name: &JailName, raw: &RawNetwork, ip4: Vec<Ipv4Net>, ip6: Vec<Ipv6Net>)
         }
         None => None,
     };
-    if let Some(d) = raw.dhcp.as_ref().filter(|d| *d.get_ref()) {
-        return Err(at(d, "dhcp is not supported yet: give the jail ip4 and ip4_gateway, or slaac = true for IPv6"));
+    let dhcp = raw.dhcp.as_ref().filter(|d| *d.get_ref());
+    if let (Some(d), Some(_)) = (dhcp, raw.ip4.first().or(raw.ip4_gateway.as_ref())) {
+        return Err(at(d, "dhcp = true gets the jail's IPv4 address and gateway from a DHCP server; remove ip4 and ip4_gateway, or dhcp"));
     }
     let mac = match &raw.mac {
         Some(m) => {
@@ -354,7 +358,18 @@ fn vnet(name: &JailName, raw: &RawNetwork, ip4: Vec<Ipv4Net>, ip6: Vec<Ipv6Net>)
         Some(m) => return Err(at(m, format!("mtu must be between {} and {}", MTU.start(), MTU.end()))),
         None => None,
     };
-    Ok(Vnet { link, interface: interface_name, ip4, ip6, ip4_gateway, ip6_gateway, slaac, mac, mtu })
+    Ok(Vnet {
+        link,
+        interface: interface_name,
+        ip4,
+        ip6,
+        ip4_gateway,
+        ip6_gateway,
+        dhcp: dhcp.is_some(),
+        slaac,
+        mac,
+        mtu,
+    })
 }
 
 #[cfg(test)]
@@ -446,6 +461,11 @@ mod tests {
         assert!(e("mode = \"vnet\"\ninterface = \"em1\"\nuplink = \"em0\"\n").starts_with("5:10: uplink"));
         assert!(e("mode = \"none\"\nip4 = [\"192.0.2.1\"]\n").contains("has no network"));
         assert!(e("mode = \"alias\"\ninherit = true\n").contains("keep one of them"));
-        assert!(e("mode = \"vnet\"\nbridge = \"bridge0\"\ndhcp = true\n").contains("not supported yet"));
+        assert!(e("mode = \"vnet\"\nbridge = \"bridge0\"\ndhcp = true\nip4 = [\"192.0.2.9/24\"]\n")
+            .contains("remove ip4 and ip4_gateway, or dhcp"));
+        let Ok(Network::Vnet(v)) = net("web", "mode = \"vnet\"\nbridge = \"bridge0\"\ndhcp = true\n") else {
+            panic!("vnet")
+        };
+        assert!(v.dhcp);
     }
 }

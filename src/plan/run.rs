@@ -76,6 +76,9 @@ pub struct StartedVnet {
     pub bridge: Option<String>,
     /// What the start set up inside the jail.
     pub setup: VnetSetup,
+    /// The start ran the jail's dhclient.
+    #[serde(default)]
+    pub dhcp: bool,
 }
 
 impl StartedVnet {
@@ -93,7 +96,7 @@ impl StartedVnet {
             ip6_gateway: v.ip6_gateway,
             slaac: v.slaac,
         };
-        Some(StartedVnet { epair, bridge, setup })
+        Some(StartedVnet { epair, bridge, setup, dhcp: v.dhcp })
     }
 }
 
@@ -108,6 +111,9 @@ impl std::fmt::Display for StartedVnet {
         let mut parts: Vec<String> = s.addrs.iter().map(ToString::to_string).collect();
         parts.extend(s.ip4_gateway.map(|g| format!("via {g}")));
         parts.extend(s.ip6_gateway.map(|g| format!("via {g}")));
+        if self.dhcp {
+            parts.push("dhcp".into());
+        }
         if s.slaac {
             parts.push("slaac".into());
         }
@@ -418,10 +424,23 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], lim
         Stage::Prepare => hook("exec.prestart", &spec.exec.prestart),
         Stage::Jail => vec![Op::CreateJail { params: params.to_vec() }],
         Stage::Vnet => match (&spec.network, StartedVnet::of(spec)) {
-            (Network::Vnet(v), Some(started)) => vec![
-                Op::MoveToJail { interface: v.interface.clone(), jail: spec.name.clone() },
-                Op::ConfigureVnet { jail: spec.name.clone(), setup: started.setup },
-            ],
+            (Network::Vnet(v), Some(started)) => {
+                let mut ops = vec![
+                    Op::MoveToJail { interface: v.interface.clone(), jail: spec.name.clone() },
+                    Op::ConfigureVnet { jail: spec.name.clone(), setup: started.setup },
+                ];
+                // The jail's own dhclient, which waits for a lease (or its
+                // timeout) before it goes to the background.
+                if v.dhcp {
+                    ops.push(Op::ExecIn {
+                        stage: "dhclient",
+                        jail: spec.name.clone(),
+                        command: format!("/sbin/dhclient {}", v.interface),
+                        clean: true,
+                    });
+                }
+                ops
+            }
             _ => Vec::new(),
         },
         Stage::Cpus => match &spec.limits.cpus {

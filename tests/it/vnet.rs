@@ -270,3 +270,38 @@ fn an_ipv6_address_another_node_has_fails_the_start() {
     assert_eq!(sim.host().jail_find("box").expect("get"), None, "the start was taken back");
     assert!(!host_interfaces(&sim).iter().any(|i| i.starts_with("e0")), "no epair left");
 }
+
+#[test]
+fn dhcp_runs_the_jails_own_dhclient_with_bpf_in_its_devfs() {
+    crate::common::needs_jail_processes!();
+    let sim = Sim::new();
+    // A host with the ruleset dhclient needs loaded (devfs.rules' 13).
+    sim.configure(|t| t.replace("    5,\n]", "    5,\n    13,\n]"));
+    for f in ["state.json", "state.log"] {
+        let _ = std::fs::remove_file(sim.path().join(".sim").join(f));
+    }
+    sim.brig(&["init"]).ok();
+    let args = ["create", "dh", "--type", "empty", "--vnet", "--bridge", "bridge0", "--set", "network.dhcp=true"];
+    let r = sim.brig(&args);
+    assert!(
+        r.stderr.contains("dhcp = true runs dhclient in the jail, which needs /dev/bpf, and devfs ruleset 4 hides it"),
+        "{}",
+        r.stderr
+    );
+    let mut with_bpf = args.to_vec();
+    with_bpf.extend(["--param", "devfs_ruleset=13"]);
+    sim.brig(&with_bpf).ok();
+    let root = "/usr/local/brig/jails/dh/root";
+    crate::common::bootable_root(&sim, root, "exit 0\n");
+    // A stand-in for the jail's dhclient: it notes the interface it got.
+    std::fs::create_dir_all(sim.file(&format!("{root}/sbin"))).expect("sbin");
+    let dhclient = sim.file(&format!("{root}/sbin/dhclient"));
+    std::fs::write(&dhclient, "#!/bin/sh\necho \"$1\" > /tmp/dhclient-ran\n").expect("dhclient");
+    std::fs::set_permissions(&dhclient, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::fs::create_dir_all(sim.file(&format!("{root}/tmp"))).expect("tmp");
+    let plan = sim.brig(&["start", "dh", "--dry-run"]).ok().stdout.clone();
+    assert!(plan.contains("dh: dhclient in dh: /sbin/dhclient e0b_dh"), "{plan}");
+    sim.brig(&["start", "dh"]).ok();
+    assert_eq!(std::fs::read_to_string(sim.file(&format!("{root}/tmp/dhclient-ran"))).expect("ran"), "e0b_dh\n");
+    sim.brig(&["stop", "dh"]).ok();
+}
