@@ -120,7 +120,7 @@ fn bench(n: usize) -> Result<Vec<Row>, String> {
         let f = defs.join(format!("{name}.toml"));
         let text = if vnet {
             format!(
-                "type = \"empty\"\n[network]\nmode = \"vnet\"\nbridge = \"bridge0\"\nuplink = \"em0\"\nip4 = [\"10.{}.{}.{}/8\"]\n[firewall]\ninbound = [\"tcp/22\"]\nnat = true\n",
+                "type = \"empty\"\n[network]\nmode = \"vnet\"\nbridge = \"bridge0\"\nuplink = \"em0\"\nip4 = [\"10.{}.{}.{}/8\"]\n[firewall]\ninbound = [\"tcp/22\"]\nnat = true\nnat_interface = \"em0\"\n",
                 (i + 2) >> 16 & 0xff,
                 (i + 2) >> 8 & 0xff,
                 (i + 2) & 0xff

@@ -47,9 +47,9 @@ fn locate(target: &str) -> Result<Target, String> {
     JailName::parse(target).map(Target::Defined).map_err(|e| e.to_string())
 }
 
-/// A host address a port is exposed on (None: every one), and the
-/// definition that exposes it.
-type Exposed = (Option<IpAddr>, usize);
+/// A host address a port is exposed on, and the definition that
+/// exposes it.
+type Exposed = (IpAddr, usize);
 
 /// The interfaces a VNET jail takes for itself: its epair's ends (named
 /// after the jail, shortened to fit IFNAMSIZ, so two names may meet) or
@@ -72,10 +72,10 @@ fn interfaces_of(spec: &JailSpec) -> Vec<(String, &'static str)> {
 pub(super) fn clashes(specs: &[JailSpec]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut interface_owner: HashMap<String, usize> = HashMap::new();
-    // By protocol and port: the host addresses it is exposed on (None:
-    // every one) and by which definition.
+    // By protocol and port: the host addresses it is exposed on, and by
+    // which definition.
     let mut exposed: HashMap<(Proto, u16), Vec<Exposed>> = HashMap::new();
-    let on = |a: Option<IpAddr>| a.map_or_else(|| "every address".to_string(), |a| a.to_string());
+
     for (i, s) in specs.iter().enumerate() {
         for (name, how) in interfaces_of(s) {
             match interface_owner.get(&name) {
@@ -90,7 +90,7 @@ pub(super) fn clashes(specs: &[JailSpec]) -> Vec<(usize, String)> {
         }
         for e in s.firewall.iter().flat_map(|f| &f.expose) {
             let users = exposed.entry((e.proto, e.host_port)).or_default();
-            match users.iter().find(|(a, _)| a.is_none() || e.host_address.is_none() || *a == e.host_address) {
+            match users.iter().find(|(a, _)| *a == e.host_address) {
                 Some((addr, o)) => out.push((
                     i,
                     format!(
@@ -98,9 +98,9 @@ pub(super) fn clashes(specs: &[JailSpec]) -> Vec<(usize, String)> {
                         s.name,
                         e.proto.as_str(),
                         e.host_port,
-                        on(e.host_address),
+                        e.host_address,
                         specs[*o].name,
-                        on(*addr)
+                        addr
                     ),
                 )),
                 None => users.push((e.host_address, i)),

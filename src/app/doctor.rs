@@ -71,6 +71,9 @@ pub struct Facts {
     pub devfs: (u16, Result<u32, String>),
     pub vimage: Option<i64>,
     pub bridge: bool,
+    /// net.link.bridge.pfil_member: whether pf sees bridge members'
+    /// packets, which a bridged jail's firewall is written on.
+    pub pfil_member: Option<i64>,
     pub epair: bool,
     /// None: pf is not loaded; else what pfctl says of it.
     pub pf: Option<Result<PfStatus, String>>,
@@ -129,6 +132,7 @@ pub fn observe(host: &dyn Host) -> Facts {
         jail_sysctls: JAIL_SYSCTLS.iter().map(|(n, _, _)| (n.to_string(), int(host, n))).collect(),
         vimage: int(host, "kern.features.vimage"),
         bridge: host.sysctl_get("net.link.bridge.pfil_member").is_ok(),
+        pfil_member: int(host, "net.link.bridge.pfil_member"),
         epair: host.sysctl_get("net.link.epair.netisr_maxqlen").is_ok(),
         pf: host.sysctl_get("net.pf.request_maxcount").ok().map(|_| host.pf_status().map_err(|e| e.to_string())),
     }
@@ -297,6 +301,14 @@ pub fn judge(f: &Facts) -> Vec<Check> {
             "kldload if_bridge if_epair, and add kld_list=\"if_bridge if_epair\" to /etc/rc.conf",
         )
     });
+    if f.pfil_member == Some(0) {
+        out.push(check(
+            "pfil_member",
+            Warn,
+            "net.link.bridge.pfil_member is 0: pf never sees the packets of jails on a bridge, and their [firewall] does nothing",
+            "sysctl net.link.bridge.pfil_member=1, and add net.link.bridge.pfil_member=1 to /etc/sysctl.conf",
+        ));
+    }
     out.push(pf_check(&f.pf));
     out
 }
@@ -322,6 +334,7 @@ mod tests {
             devfs: (4, Ok(5)),
             vimage: Some(1),
             bridge: true,
+            pfil_member: Some(1),
             epair: true,
             pf: Some(Ok(PfStatus { enabled: true, anchors: BRIG_ANCHORS.iter().map(|a| a.to_string()).collect() })),
         }
@@ -364,6 +377,12 @@ mod tests {
         let c = judge(&Facts { devfs: (4, Ok(0)), ..healthy() });
         assert_eq!(status(&c, "devfs"), Status::Fail);
         assert_eq!(status(&judge(&Facts { devfs: (0, Ok(0)), ..healthy() }), "devfs"), Status::Warn);
+    }
+
+    #[test]
+    fn bridge_members_unseen_by_pf_warn() {
+        assert_eq!(status(&judge(&Facts { pfil_member: Some(0), ..healthy() }), "pfil_member"), Status::Warn);
+        assert!(judge(&healthy()).iter().all(|c| c.name != "pfil_member"), "no line when it is fine");
     }
 
     #[test]

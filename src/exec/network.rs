@@ -115,6 +115,13 @@ pub(super) fn ensure_bridge(
                 "{bridge} is an interface of this host that is not a bridge; name a bridge in [network] bridge"
             )))
         }
+        // The bridge cloner takes only its own names (if_clone.c,
+        // ifc_name2unit): another name is for rc.conf to make.
+        Err(e) if e.errno == Errno::ENXIO && !is_bridge_name(bridge) => {
+            return Err(StepError::Refused(format!(
+                "{bridge} does not exist, and brig makes only bridges named bridgeN; make {bridge} in rc.conf (cloned_interfaces and ifconfig_bridgeN_name), or name a bridgeN"
+            )))
+        }
         Err(e) if e.errno == Errno::ENXIO => match host.if_create(bridge) {
             Ok(_) => None,
             // Another brig made it meanwhile.
@@ -143,6 +150,12 @@ pub(super) fn ensure_bridge(
             Err(e)
         }
     }
+}
+
+/// `bridge` followed by a unit in normal form.
+fn is_bridge_name(name: &str) -> bool {
+    name.strip_prefix("bridge")
+        .is_some_and(|u| !u.is_empty() && u.bytes().all(|b| b.is_ascii_digit()) && (u == "0" || !u.starts_with('0')))
 }
 
 /// BRDGADD of the uplink, with what an EINVAL can mean

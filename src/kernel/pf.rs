@@ -6,10 +6,11 @@
 //! error, as pfctl reports it (`stdin:LINE: syntax error`).
 //!
 //! ```text
-//! nat on IF (inet|inet6) from HOSTS to any -> (IF)
-//! rdr (inet|inet6) proto (tcp|udp) from any to (ADDRESS|self) port N -> ADDRESS port N
-//! (pass|block drop) [in] quick [inet|inet6] [proto P] from HOSTS to HOSTS [port PORTS] [keep state]
-//! HOSTS: any | self | ADDRESS[/LEN] | { ADDRESS[/LEN], ... }
+//! nat on IF (inet|inet6) from HOSTS to any -> (IF[:0])
+//! rdr [pass] (inet|inet6) proto (tcp|udp) from any to ADDRESS port N -> ADDRESS port N
+//! (pass|block drop) [in|out] quick [on IF] [inet|inet6] [proto P]
+//!     (all | from HOSTS to HOSTS [port PORTS]) [keep state]
+//! HOSTS: any | ADDRESS[/LEN] | { ADDRESS[/LEN], ... }
 //! PORTS: N | N:M
 //! ```
 
@@ -45,20 +46,28 @@ pub fn anchor_rules(listing: &str) -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PfRule {
     Nat { interface: String, from: Vec<IpNet> },
-    Rdr { proto: String, to: Option<IpAddr>, port: u16, target: IpAddr, target_port: u16 },
+    Rdr { proto: String, to: IpAddr, port: u16, target: IpAddr, target_port: u16 },
     Filter(Filter),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
     pub pass: bool,
-    /// `in` only; otherwise both directions.
-    pub inbound: bool,
+    /// `in` or `out`; None: both directions.
+    pub direction: Option<Direction>,
+    /// `on IF`: only packets through that interface.
+    pub on: Option<String>,
     pub proto: Option<String>,
     /// None: any.
     pub from: Option<Vec<IpNet>>,
     pub to: Option<Vec<IpNet>>,
     pub port: Option<(u16, u16)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    In,
+    Out,
 }
 
 /// A rule pfctl would not load: `stdin:LINE: syntax error`.
@@ -179,18 +188,20 @@ impl<'a> Words<'a> {
                 for w in ["to", "any", "->", "("] {
                     self.expect(w)?;
                 }
-                (self.next()? == interface).then_some(())?;
+                let to = self.next()?;
+                (to == interface || to == format!("{interface}:0")).then_some(())?;
                 self.expect(")")?;
                 PfRule::Nat { interface, from }
             }
             "rdr" => {
+                self.eat("pass");
                 self.family()?;
                 self.expect("proto")?;
                 let proto = self.next().filter(|p| *p == "tcp" || *p == "udp")?.to_string();
                 self.expect("from")?;
                 self.expect("any")?;
                 self.expect("to")?;
-                let to = if self.eat("self") { None } else { Some(self.addr()?.addr()) };
+                let to = self.addr()?.addr();
                 self.expect("port")?;
                 let port = self.port()?;
                 self.expect("->")?;
@@ -204,19 +215,30 @@ impl<'a> Words<'a> {
                 if !pass {
                     self.expect("drop")?;
                 }
-                let inbound = self.eat("in");
+                let direction = if self.eat("in") {
+                    Some(Direction::In)
+                } else if self.eat("out") {
+                    Some(Direction::Out)
+                } else {
+                    None
+                };
                 self.expect("quick")?;
+                let on = if self.eat("on") { Some(self.next()?.to_string()) } else { None };
                 self.family();
                 let proto = if self.eat("proto") { Some(self.next()?.to_string()) } else { None };
-                self.expect("from")?;
-                let from = self.hosts()?;
-                self.expect("to")?;
-                let to = self.hosts()?;
-                let port = if self.eat("port") { Some(self.ports()?) } else { None };
+                let (from, to, port) = if self.eat("all") {
+                    (None, None, None)
+                } else {
+                    self.expect("from")?;
+                    let from = self.hosts()?;
+                    self.expect("to")?;
+                    let to = self.hosts()?;
+                    (from, to, if self.eat("port") { Some(self.ports()?) } else { None })
+                };
                 if self.eat("keep") {
                     self.expect("state")?;
                 }
-                PfRule::Filter(Filter { pass, inbound, proto, from, to, port })
+                PfRule::Filter(Filter { pass, direction, on, proto, from, to, port })
             }
             _ => return None,
         };
@@ -230,15 +252,19 @@ mod tests {
 
     #[test]
     fn the_forms_brig_writes() {
-        let text = "# brig\nnat on em0 inet from { 192.0.2.20 } to any -> (em0)\nrdr inet proto tcp from any to 198.51.100.7 port 8080 -> 192.0.2.20 port 80\nrdr inet6 proto udp from any to self port 53 -> 2001:db8::20 port 53\npass in quick inet proto tcp from any to 192.0.2.20 port 80 keep state\npass quick inet proto udp from 203.0.113.0/24 to { 192.0.2.20 } port 60000:61000 keep state\nblock drop quick from any to { 192.0.2.20, 2001:db8::20 }\n";
+        let text = "# brig\nnat on em0 inet from { 192.0.2.20 } to any -> (em0:0)\nrdr pass inet proto tcp from any to 198.51.100.7 port 8080 -> 192.0.2.20 port 80\nrdr inet6 proto udp from any to 2001:db8::1 port 53 -> 2001:db8::20 port 53\npass out quick on e0a_web inet proto tcp from any to any port 80 keep state\npass quick inet proto udp from 203.0.113.0/24 to { 192.0.2.20 } port 60000:61000 keep state\nblock drop quick from any to { 192.0.2.20, 2001:db8::20 }\nblock drop in quick on e0a_web all\n";
         let rules = parse(text).expect("parses");
-        assert_eq!(rules.len(), 6);
+        assert_eq!(rules.len(), 7);
         assert_eq!(rules[0], PfRule::Nat { interface: "em0".into(), from: vec!["192.0.2.20/32".parse().expect("n")] });
-        assert!(matches!(&rules[2], PfRule::Rdr { to: None, port: 53, .. }));
+        assert!(matches!(&rules[2], PfRule::Rdr { port: 53, .. }));
+        let PfRule::Filter(o) = &rules[3] else { panic!("a filter") };
+        assert_eq!((o.direction, o.on.as_deref(), o.to.is_none()), (Some(Direction::Out), Some("e0a_web"), true));
         let PfRule::Filter(f) = &rules[4] else { panic!("a filter") };
-        assert_eq!((f.pass, f.inbound, f.port), (true, false, Some((60000, 61000))));
+        assert_eq!((f.pass, f.direction, f.port), (true, None, Some((60000, 61000))));
         let PfRule::Filter(b) = &rules[5] else { panic!("a filter") };
         assert_eq!((b.pass, b.from.is_none(), b.to.as_ref().map(Vec::len)), (false, true, Some(2)));
+        let PfRule::Filter(all) = &rules[6] else { panic!("a filter") };
+        assert_eq!((all.from.is_none(), all.to.is_none(), all.direction), (true, true, Some(Direction::In)));
     }
 
     #[test]
@@ -253,6 +279,8 @@ mod tests {
             "pass quick from any to 192.0.2.300",
             "rdr inet proto icmp from any to self port 1 -> 192.0.2.1 port 1",
             "nat on em0 inet from any to any -> (em1)",
+            "rdr inet proto tcp from any to self port 1 -> 192.0.2.1 port 1",
+            "pass quick on e0a_web all from any to any",
             "block quick from any to any",
             "pass quick from { 192.0.2.1 to any",
             "anchor \"x\"",

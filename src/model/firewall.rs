@@ -79,9 +79,10 @@ pub struct Expose {
     pub proto: Proto,
     pub host_port: u16,
     pub port: u16,
-    /// The host address it is exposed on; None: every address of the
-    /// host (pf's `self`).
-    pub host_address: Option<IpAddr>,
+    /// The host address it is exposed on. Required: pf's `self` would be
+    /// every address the host has when the rules load, other jails'
+    /// aliases included.
+    pub host_address: IpAddr,
     /// The jail's address it goes to.
     pub address: IpAddr,
 }
@@ -180,7 +181,7 @@ fn expose(e: &RawExpose, jail: &[IpNet]) -> Result<Expose, Invalid> {
     let addr = |s: &Spanned<String>, what: &str| {
         s.get_ref().parse::<IpAddr>().map_err(|_| at(s, format!("{what} {} is not an IP address", quoted(s.get_ref()))))
     };
-    let host_address = e.host_address.as_ref().map(|a| addr(a, "host_address")).transpose()?;
+    let host_address = addr(&e.host_address, "host_address")?;
     let address = match &e.address {
         Some(a) => {
             let ip = addr(a, "address")?;
@@ -189,10 +190,9 @@ fn expose(e: &RawExpose, jail: &[IpNet]) -> Result<Expose, Invalid> {
             }
             ip
         }
-        // The jail's first address of the host address's family, IPv4
-        // first when no host address says.
+        // The jail's first address of the host address's family.
         None => {
-            let v6 = host_address.is_some_and(|h| h.is_ipv6());
+            let v6 = host_address.is_ipv6();
             jail.iter().map(IpNet::addr).find(|a| a.is_ipv6() == v6).ok_or_else(|| {
                 at(
                     &e.host_port,
@@ -201,10 +201,10 @@ fn expose(e: &RawExpose, jail: &[IpNet]) -> Result<Expose, Invalid> {
             })?
         }
     };
-    if let Some(h) = host_address.filter(|h| h.is_ipv6() != address.is_ipv6()) {
+    if host_address.is_ipv6() != address.is_ipv6() {
         return Err(at(
             &e.host_port,
-            format!("host_address {h} and the jail's address {address} are of different families"),
+            format!("host_address {host_address} and the jail's address {address} are of different families"),
         ));
     }
     Ok(Expose { proto, host_port, port, host_address, address })
@@ -221,44 +221,52 @@ pub fn validate(
         return Ok(None);
     }
     let jail = network.addresses();
-    if jail.is_empty() {
-        let offset = exposes.first().map(|e| e.host_port.span().start).unwrap_or(0);
+    let first = exposes.first().map(|e| e.host_port.span().start).unwrap_or(0);
+    let bridged = match network {
+        Network::Vnet(v) => match v.link {
+            Link::Bridge { .. } => true,
+            // Its packets never reach the host's pf.
+            Link::Interface => {
+                return Err((first, "a VNET jail handed a whole interface sends and receives on it without the host's pf ever seeing its packets; run pf inside the jail, or put it on a bridge".into()))
+            }
+        },
+        _ => false,
+    };
+    // A bridged jail's rules are bound to its epair's host end; any
+    // other's can only name its addresses.
+    if jail.is_empty() && !bridged {
         return Err((
-            offset,
+            first,
             "[firewall] and [[expose]] filter by the jail's addresses; give it ip4 or ip6 in [network]".into(),
         ));
     }
     let default = RawFirewall::default();
     let raw = raw.unwrap_or(&default);
     let inbound = raw.inbound.iter().map(|s| allow(s, "from")).collect::<Result<Vec<_>, _>>()?;
+    let outbound = outbound(&raw.outbound)?;
     let nat = match (&raw.nat, &raw.nat_interface) {
         (Some(n), i) if *n.get_ref() => {
-            let uplink = match network {
-                Network::Vnet(v) => match &v.link {
-                    Link::Bridge { uplink, .. } => uplink.clone(),
-                    Link::Interface => None,
-                },
-                _ => None,
+            let Some(i) = i else {
+                return Err(at(
+                    n,
+                    "nat = true needs nat_interface = \"em0\": the host interface with the address to translate to",
+                ));
             };
-            let iface = match (i, uplink) {
-                (Some(i), _) => {
-                    if !check_interface(i.get_ref()) {
-                        return Err(at(i, format!("{} is not an interface name", quoted(i.get_ref()))));
-                    }
-                    i.get_ref().clone()
-                }
-                (None, Some(u)) => u,
-                (None, None) => {
-                    return Err(at(n, "nat = true needs nat_interface = \"em0\", the host interface to NAT through (a VNET jail's uplink is the default)"))
-                }
-            };
+            if !check_interface(i.get_ref()) {
+                return Err(at(i, format!("{} is not an interface name", quoted(i.get_ref()))));
+            }
             if !jail.iter().any(|a| a.addr().is_ipv4()) {
                 return Err(at(
                     n,
-                    "nat = true translates IPv4 addresses, and the jail has none; route its IPv6 prefix instead",
+                    "nat = true translates the jail's IPv4 addresses, and it has none written; give it ip4 (or route its IPv6 prefix instead)",
                 ));
             }
-            Some(iface)
+            // pf filters a packet on its way out after translating it: an
+            // alias jail's traffic passes pf only there, as the host's.
+            if !bridged && outbound != Outbound::Any {
+                return Err(at(n, "an alias jail's outbound rules cannot see its translated traffic (pf filters after nat); use mode = \"vnet\" on a bridge, or outbound = \"any\""));
+            }
+            Some(i.get_ref().clone())
         }
         (_, Some(i)) => return Err(at(i, "nat_interface without nat = true")),
         _ => None,
@@ -270,7 +278,7 @@ pub fn validate(
             return Err(at(&raw.host_port, format!("{}/{} is exposed twice", e.proto.as_str(), e.host_port)));
         }
     }
-    Ok(Some(Firewall { inbound, outbound: outbound(&raw.outbound)?, nat, expose }))
+    Ok(Some(Firewall { inbound, outbound, nat, expose }))
 }
 
 #[cfg(test)]
@@ -291,7 +299,7 @@ mod tests {
     #[test]
     fn rules_ports_and_nat() {
         assert_eq!(fw(""), Ok(None), "no firewall: pf is left alone");
-        let f = fw("[firewall]\ninbound = [\"tcp/22 from 203.0.113.0/24\", \"udp/60000-61000\", \"icmp6\"]\noutbound = [\"tcp/443\", \"udp/53 to 192.0.2.53\"]\nnat = true\n[[expose]]\nhost_port = 8080\nport = 80\nhost_address = \"198.51.100.7\"\n[[expose]]\nproto = \"udp\"\nhost_port = 53\n")
+        let f = fw("[firewall]\ninbound = [\"tcp/22 from 203.0.113.0/24\", \"udp/60000-61000\", \"icmp6\"]\noutbound = [\"tcp/443\", \"udp/53 to 192.0.2.53\"]\nnat = true\nnat_interface = \"em0\"\n[[expose]]\nhost_port = 8080\nport = 80\nhost_address = \"198.51.100.7\"\n[[expose]]\nproto = \"udp\"\nhost_port = 53\nhost_address = \"198.51.100.7\"\n")
             .expect("valid")
             .expect("a firewall");
         assert_eq!(
@@ -302,9 +310,9 @@ mod tests {
         assert_eq!(f.inbound[2], Allow { proto: Proto::Icmp6, ports: None, peer: None });
         let Outbound::Only(out) = &f.outbound else { panic!("a list") };
         assert_eq!(out[1].peer, Some("192.0.2.53/32".parse().expect("n")));
-        assert_eq!(f.nat.as_deref(), Some("em0"), "the uplink");
+        assert_eq!(f.nat.as_deref(), Some("em0"));
         assert_eq!(f.expose[0].address, "192.0.2.20".parse::<IpAddr>().expect("a"));
-        assert_eq!((f.expose[1].proto, f.expose[1].port, f.expose[1].host_address), (Proto::Udp, 53, None));
+        assert_eq!((f.expose[1].proto, f.expose[1].port), (Proto::Udp, 53));
         let only_expose =
             fw("[[expose]]\nhost_port = 443\nhost_address = \"2001:db8::1\"\n").expect("valid").expect("fw");
         assert_eq!(only_expose.expose[0].address, "2001:db8::20".parse::<IpAddr>().expect("a"), "the jail's IPv6");
@@ -321,13 +329,37 @@ mod tests {
         assert!(e("[firewall]\noutbound = \"some\"\n").starts_with("9:12: outbound is"));
         assert_eq!(e("[firewall]\nnat_interface = \"em0\"\n"), "9:17: nat_interface without nat = true");
         assert_eq!(
-            e("[[expose]]\nhost_port = 8080\naddress = \"192.0.2.99\"\n"),
-            "10:11: address 192.0.2.99 is not one of the jail's addresses"
+            e("[[expose]]\nhost_port = 8080\nhost_address = \"192.0.2.1\"\naddress = \"192.0.2.99\"\n"),
+            "11:11: address 192.0.2.99 is not one of the jail's addresses"
         );
-        assert!(e("[[expose]]\nhost_port = 0\n").contains("between 1 and 65535"));
-        assert!(e("[[expose]]\nproto = \"icmp\"\nhost_port = 1\n").contains("is not tcp or udp"));
-        assert!(e("[[expose]]\nhost_port = 80\n[[expose]]\nhost_port = 80\n").contains("tcp/80 is exposed twice"));
+        let h = "host_address = \"192.0.2.1\"\n";
+        assert!(e(&format!("[[expose]]\nhost_port = 0\n{h}")).contains("between 1 and 65535"));
+        assert!(e(&format!("[[expose]]\nproto = \"icmp\"\nhost_port = 1\n{h}")).contains("is not tcp or udp"));
+        assert!(e(&format!("[[expose]]\nhost_port = 80\n{h}[[expose]]\nhost_port = 80\n{h}"))
+            .contains("tcp/80 is exposed twice"));
         assert!(e("[[expose]]\nhost_port = 80\nhost_address = \"2001:db8::1\"\naddress = \"192.0.2.20\"\n")
             .contains("different families"));
+        assert!(e("[firewall]\nnat = true\n").contains("needs nat_interface"));
+    }
+
+    #[test]
+    fn what_the_hosts_pf_cannot_filter_is_refused() {
+        let with = |network: &str, rest: &str| {
+            let full = format!("type = \"empty\"\n[network]\n{network}{rest}");
+            let raw = crate::config::jail::parse(std::path::Path::new("t.toml"), &full).expect("parses");
+            let net =
+                super::super::network::validate(&JailName::parse("web").expect("name"), &raw.network).expect("net");
+            validate(raw.firewall.as_ref(), &raw.expose, &net).map_err(|(_, m)| m)
+        };
+        let whole = with("mode = \"vnet\"\ninterface = \"em1\"\nip4 = [\"192.0.2.9/24\"]\n", "[firewall]\n");
+        assert!(whole.expect_err("refused").contains("without the host's pf ever seeing its packets"));
+        let alias = "interface = \"lo1\"\nip4 = [\"10.0.0.5/32\"]\n";
+        let natted = with(alias, "[firewall]\nnat = true\nnat_interface = \"em0\"\noutbound = \"none\"\n");
+        assert!(natted.expect_err("refused").contains("pf filters after nat"));
+        assert!(with(alias, "[firewall]\nnat = true\nnat_interface = \"em0\"\n").is_ok());
+        // On a bridge the rules are the epair's: no address needed.
+        let slaac =
+            with("mode = \"vnet\"\nbridge = \"bridge0\"\nslaac = true\n", "[firewall]\ninbound = [\"tcp/22\"]\n");
+        assert!(slaac.expect("valid").is_some());
     }
 }

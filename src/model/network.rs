@@ -149,7 +149,7 @@ fn at<T>(s: &Spanned<T>, msg: impl Into<String>) -> Invalid {
 pub fn check_interface(i: &str) -> bool {
     !i.is_empty()
         && i.len() <= IFNAME_MAX
-        && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+        && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
         && i.starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
@@ -160,7 +160,7 @@ fn interface(s: &Spanned<String>) -> Result<String, Invalid> {
         Err(at(
             s,
             format!(
-                "{} is not an interface name: up to 15 letters, digits, '.' and '_', starting with a letter",
+                "{} is not an interface name: up to 15 letters, digits, '.', '_' and '-', starting with a letter",
                 quoted(s.get_ref())
             ),
         ))
@@ -299,6 +299,13 @@ fn vnet(name: &JailName, raw: &RawNetwork, ip4: Vec<Ipv4Net>, ip6: Vec<Ipv6Net>)
             if let Some(u) = &raw.uplink {
                 return Err(at(u, "uplink is the bridge's way out; an interface handed to the jail whole has none"));
             }
+            // brig would change the host's own NIC and not change it back.
+            if let Some(m) = raw.mac.as_ref().map(|m| m.span().start).or(raw.mtu.as_ref().map(|m| m.span().start)) {
+                return Err((
+                    m,
+                    format!("mac and mtu are for the epair brig makes; set them on {} in rc.conf", i.get_ref()),
+                ));
+            }
             (Link::Interface, interface(i)?)
         }
         (None, None) => {
@@ -413,12 +420,16 @@ mod tests {
         let derived = Mac::derived(&JailName::parse("web").expect("name"));
         assert_eq!(v.mac, Some(derived), "stable unless written");
         assert_eq!(derived.0[0], 0x02, "locally administered, unicast");
-        let own = net("web", "mode = \"vnet\"\ninterface = \"em1\"\nslaac = true\nmac = \"02:00:5e:00:00:01\"\n");
-        let Ok(Network::Vnet(v)) = own else { panic!("vnet") };
-        assert_eq!((v.link, v.interface.as_str(), v.slaac), (Link::Interface, "em1", true));
+        let written = net("web", "mode = \"vnet\"\nbridge = \"bridge0\"\nmac = \"02:00:5e:00:00:01\"\n");
+        let Ok(Network::Vnet(v)) = written else { panic!("vnet") };
         assert_eq!(v.mac.map(|m| m.to_string()).as_deref(), Some("02:00:5e:00:00:01"));
-        let Ok(Network::Vnet(v)) = net("web", "mode = \"vnet\"\ninterface = \"em1\"\n") else { panic!("vnet") };
-        assert_eq!(v.mac, None, "a host interface keeps its own");
+        let own = net("web", "mode = \"vnet\"\ninterface = \"em1\"\nslaac = true\n");
+        let Ok(Network::Vnet(v)) = own else { panic!("vnet") };
+        assert_eq!((v.link, v.interface.as_str(), v.slaac, v.mac), (Link::Interface, "em1", true, None));
+        let theirs = net("web", "mode = \"vnet\"\ninterface = \"em1\"\nmtu = 9000\n");
+        assert!(theirs
+            .expect_err("refused")
+            .contains("mac and mtu are for the epair brig makes; set them on em1 in rc.conf"));
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub struct RawExpose {
     pub proto: Option<Spanned<String>>,
     pub host_port: Spanned<i64>,
     pub port: Option<Spanned<i64>>,
-    pub host_address: Option<Spanned<String>>,
+    pub host_address: Spanned<String>,
     pub address: Option<Spanned<String>>,
 }
 

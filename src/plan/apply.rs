@@ -334,7 +334,8 @@ fn firewall_changes(spec: &JailSpec, r: &Running) -> Vec<Op> {
     let anchor = super::pf::anchor(&spec.name);
     match (want, have) {
         (Some(w), h) => vec![Op::LoadAnchor { anchor, rules: w.rules, old: h.map(|h| h.rules).unwrap_or_default() }],
-        (None, Some(h)) => vec![Op::FlushAnchor { anchor }, Op::KillStates { addrs: h.addrs }],
+        // Connections the rules let through may go on unfiltered.
+        (None, Some(_)) => vec![Op::FlushAnchor { anchor }],
         (None, None) => Vec::new(),
     }
 }

@@ -183,13 +183,6 @@ pub fn jail(spec: &JailSpec, ruleset_rules: Option<u32>) -> JailAudit {
                 "root can forge packets, and the firewall lets them go anywhere; list what it may reach in outbound",
             );
         }
-        for e in fw.expose.iter().filter(|e| e.host_address.is_none()) {
-            add(
-                Severity::Low,
-                format!("[[expose]] {}/{} without host_address", e.proto.as_str(), e.host_port),
-                "exposed on every address of the host, its management address included; set host_address",
-            );
-        }
     }
     if spec.network == Network::Inherit {
         add(

@@ -206,7 +206,9 @@ impl fmt::Display for Op {
                 let each: Vec<&str> = rules.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
                 write!(f, "pfctl -a {anchor} -f -: {}", each.join("; "))
             }
-            Op::FlushAnchor { anchor } => write!(f, "pfctl -a {anchor} -F rules"),
+            Op::FlushAnchor { anchor } => {
+                write!(f, "pfctl -a {anchor} -f /dev/null (nat, rdr and filter rules emptied)")
+            }
             Op::KillStates { addrs } => {
                 let each: Vec<String> = addrs.iter().map(|a| format!("-k {a}")).collect();
                 write!(f, "pfctl {} (and the states to them)", each.join(" "))

@@ -79,15 +79,23 @@ pub struct StartedVnet {
     /// The start ran the jail's dhclient.
     #[serde(default)]
     pub dhcp: bool,
+    /// The bridge's uplink, the epair's Ethernet address and MTU: a change
+    /// of them waits for a restart too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uplink: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
 }
 
 impl StartedVnet {
     /// What a start of `spec` sets up, if it is a VNET jail.
     pub fn of(spec: &JailSpec) -> Option<StartedVnet> {
         let Network::Vnet(v) = &spec.network else { return None };
-        let (epair, bridge) = match &v.link {
-            Link::Bridge { bridge, host_end, .. } => (Some(host_end.clone()), Some(bridge.clone())),
-            Link::Interface => (None, None),
+        let (epair, bridge, uplink) = match &v.link {
+            Link::Bridge { bridge, host_end, uplink } => (Some(host_end.clone()), Some(bridge.clone()), uplink.clone()),
+            Link::Interface => (None, None, None),
         };
         let setup = VnetSetup {
             interface: v.interface.clone(),
@@ -96,7 +104,7 @@ impl StartedVnet {
             ip6_gateway: v.ip6_gateway,
             slaac: v.slaac,
         };
-        Some(StartedVnet { epair, bridge, setup, dhcp: v.dhcp })
+        Some(StartedVnet { epair, bridge, setup, dhcp: v.dhcp, uplink, mac: v.mac.map(|m| m.to_string()), mtu: v.mtu })
     }
 }
 
@@ -108,12 +116,17 @@ impl std::fmt::Display for StartedVnet {
         if let Some(b) = &self.bridge {
             write!(f, " on {b}")?;
         }
+        if let Some(u) = &self.uplink {
+            write!(f, " (uplink {u})")?;
+        }
         let mut parts: Vec<String> = s.addrs.iter().map(ToString::to_string).collect();
         parts.extend(s.ip4_gateway.map(|g| format!("via {g}")));
         parts.extend(s.ip6_gateway.map(|g| format!("via {g}")));
         if self.dhcp {
             parts.push("dhcp".into());
         }
+        parts.extend(self.mac.as_ref().map(|m| format!("ether {m}")));
+        parts.extend(self.mtu.map(|m| format!("mtu {m}")));
         if s.slaac {
             parts.push("slaac".into());
         }

@@ -20,8 +20,10 @@ pub const LOCK_DIR: &str = "/var/db/brig/locks";
 /// The journal of unfinished commands (0700, entries 0600).
 pub const JOURNAL_DIR: &str = "/var/db/brig/journal";
 /// The unnamed epairs the host had when brig began making one (see
-/// `exec::sweep_unnamed_epairs`); there only while it does.
-pub const EPAIR_INTENT: &str = "/var/db/brig/epair-intent.json";
+/// `exec::sweep_unnamed_epairs`); there only while it does. In /var/run,
+/// which rc.d/cleanvar empties at boot: after a reboot the list would
+/// name epairs of another boot.
+pub const EPAIR_INTENT: &str = "/var/run/brig-epair-intent.json";
 /// What brig set up for each started jail, kept until it stops.
 pub const STARTED_DIR: &str = "/var/db/brig/started";
 

@@ -66,7 +66,7 @@ const CASES: &[Case] = &[
     case(&["create", "x", "--release", "14.3-RELEASE", "--ip4", "300.1.1.1/24"], 2, "brig create x:4:8: '300.1.1.1/24' is not an IPv4 address such as 192.0.2.10/24"),
     case(&["create", "x", "--release", "14.3-RELEASE", "--ip6", "2001:db8::zz/64"], 2, "brig create x:4:8: '2001:db8::zz/64' is not an IPv6 address such as 2001:db8::10/64"),
     case(&["create", "x", "--release", "14.3-RELEASE", "--hostname", "bad_host!"], 2, "brig create x:2:12: hostname 'bad_host!' is not valid: use dot-separated labels of letters, digits and '-', each 1 to 63 characters"),
-    case(&["create", "x", "--release", "14.3-RELEASE", "--interface", "em0;rm"], 2, "brig create x:4:13: 'em0;rm' is not an interface name: up to 15 letters, digits, '.' and '_', starting with a letter"),
+    case(&["create", "x", "--release", "14.3-RELEASE", "--interface", "em0;rm"], 2, "brig create x:4:13: 'em0;rm' is not an interface name: up to 15 letters, digits, '.', '_' and '-', starting with a letter"),
     case(&["create", "x", "--release", "14.3-RELEASE", "--param", "allow.teleport=true"], 2, "brig create x:4:1: parameter allow.teleport is not a jail parameter FreeBSD knows (see jail(8))"),
     case(&["create", "x", "--release", "14.3-RELEASE", "--param", "securelevel=abc"], 2, "brig create x:4:1: parameter securelevel takes an integer"),
     case(&["create", "x", "--release", "14.3-RELEASE", "--param", "children.max=-5"], 2, "brig create x:4:1: parameter children.max cannot be negative; 0 forbids child jails"),

@@ -149,7 +149,14 @@ fn vnet_start_killed_anywhere_is_taken_back_and_started_again() {
 
 /// The VNET `box` with a firewall and NAT in its pf anchor.
 fn firewalled() -> crate::common::Sim {
-    crate::vnet::defined(&["--set", "firewall.inbound=[\"tcp/22\"]", "--set", "firewall.nat=true"])
+    crate::vnet::defined(&[
+        "--set",
+        "firewall.inbound=[\"tcp/22\"]",
+        "--set",
+        "firewall.nat=true",
+        "--set",
+        "firewall.nat_interface=em0",
+    ])
 }
 
 #[test]

@@ -14,7 +14,7 @@ const ANCHOR: &str = "brig/box";
 fn guarded() -> Sim {
     let sim = defined(&[]);
     let mut text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
-    text.push_str("\n[firewall]\ninbound = [\"tcp/22 from 203.0.113.0/24\"]\nnat = true\n\n[[expose]]\nhost_port = 8080\nport = 80\nhost_address = \"192.0.2.1\"\n");
+    text.push_str("\n[firewall]\ninbound = [\"tcp/22 from 203.0.113.0/24\"]\nnat = true\nnat_interface = \"em0\"\n\n[[expose]]\nhost_port = 8080\nport = 80\nhost_address = \"192.0.2.1\"\n");
     std::fs::write(sim.file(DEF), text).expect("write");
     sim
 }
@@ -25,13 +25,13 @@ fn the_anchor_is_loaded_at_start_changed_live_and_emptied_at_stop() {
     let sim = guarded();
     let plan = sim.brig(&["start", "box", "--dry-run"]).ok().stdout.clone();
     assert!(
-        plan.contains("box: pfctl -a brig/box -f -: nat on em0 inet from 192.0.2.20 to any -> (em0); rdr inet proto tcp from any to 192.0.2.1 port 8080 -> 192.0.2.20 port 80;"),
+        plan.contains("box: pfctl -a brig/box -f -: nat on em0 inet from 192.0.2.20 to any -> (em0:0); rdr pass inet proto tcp from any to 192.0.2.1 port 8080 -> 192.0.2.20 port 80;"),
         "{plan}"
     );
     sim.brig(&["start", "box"]).ok();
     let loaded = sim.host().pf_rules(ANCHOR).expect("the anchor");
     assert!(
-        loaded.contains("pass quick inet proto tcp from 203.0.113.0/24 to 192.0.2.20 port 22 keep state"),
+        loaded.contains("pass out quick on e0a_box inet proto tcp from 203.0.113.0/24 to any port 22 keep state"),
         "{loaded}"
     );
     let info = sim.brig(&["info", "box", "--json"]).json();
@@ -74,13 +74,13 @@ fn one_host_port_exposed_by_two_jails_is_refused() {
     sim.brig(&["create", "other", "--type", "empty", "--ip4", "192.0.2.30/24", "--interface", "em0"]).ok();
     let other = sim.file("/usr/local/etc/brig/jails/other.toml");
     let mut text = std::fs::read_to_string(&other).expect("definition");
-    text.push_str("\n[[expose]]\nhost_port = 8080\n");
+    text.push_str("\n[[expose]]\nhost_port = 8080\nhost_address = \"192.0.2.1\"\n");
     std::fs::write(&other, text).expect("write");
     let v = sim.brig(&["validate"]);
     assert_ne!(v.code, Some(0));
     let all = format!("{}{}", v.stdout, v.stderr);
     assert!(
-        all.contains("jail other exposes tcp/8080 on every address, which jail box exposes on 192.0.2.1 already"),
+        all.contains("jail other exposes tcp/8080 on 192.0.2.1, which jail box exposes on 192.0.2.1 already"),
         "{all}"
     );
 }
@@ -107,13 +107,13 @@ fn create_refuses_a_port_or_an_interface_another_jail_takes() {
     let file = sim.path().join("web3.toml");
     std::fs::write(
         &file,
-        "type = \"empty\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.41/24\"]\n[[expose]]\nhost_port = 8080\n",
+        "type = \"empty\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.41/24\"]\n[[expose]]\nhost_port = 8080\nhost_address = \"192.0.2.1\"\n",
     )
     .expect("write");
     let r = sim.brig(&["create", "web3", "--from", file.to_str().expect("utf-8")]);
     assert_ne!(r.code, Some(0));
     assert!(
-        r.stderr.contains("jail web3 exposes tcp/8080 on every address, which jail box exposes on 192.0.2.1 already"),
+        r.stderr.contains("jail web3 exposes tcp/8080 on 192.0.2.1, which jail box exposes on 192.0.2.1 already"),
         "{}",
         r.stderr
     );
@@ -125,22 +125,25 @@ fn create_refuses_a_port_or_an_interface_another_jail_takes() {
 }
 
 #[test]
-fn a_firewall_needs_the_jails_addresses() {
+fn a_firewall_needs_what_it_filters_by() {
     let sim = Sim::new();
     sim.brig(&["init"]).ok();
-    let r = sim.brig(&[
-        "create",
-        "slaac",
-        "--type",
-        "empty",
-        "--vnet",
-        "--bridge",
-        "bridge0",
-        "--set",
-        "network.slaac=true",
-        "--set",
-        "firewall.nat=true",
-    ]);
+    // No network: nothing to name in the rules.
+    let r = sim.brig(&["create", "bare", "--type", "empty", "--set", "firewall.inbound=[\"tcp/22\"]"]);
     assert_ne!(r.code, Some(0));
     assert!(r.stderr.contains("[firewall] and [[expose]] filter by the jail's addresses"), "{}", r.stderr);
+    // On a bridge the epair is enough, but NAT translates written addresses.
+    let bridged =
+        ["create", "slaac", "--type", "empty", "--vnet", "--bridge", "bridge0", "--set", "network.slaac=true"];
+    let mut natted = bridged.to_vec();
+    natted.extend(["--set", "firewall.nat=true", "--set", "firewall.nat_interface=em0"]);
+    let r = sim.brig(&natted);
+    assert!(
+        r.stderr.contains("nat = true translates the jail's IPv4 addresses, and it has none written"),
+        "{}",
+        r.stderr
+    );
+    let mut filtered = bridged.to_vec();
+    filtered.extend(["--set", "firewall.inbound=[\"tcp/443\"]"]);
+    sim.brig(&filtered).ok();
 }
