@@ -180,6 +180,9 @@ fn by_address(out: &mut String, fw: &Firewall, v4: &[IpNet], v6: &[IpNet]) {
         }
         let af = family(v6);
         let me = list(jail);
+        // What the jail sends itself goes over lo0 (the kernel gives its
+        // 127.0.0.1 the jail's address): never the firewall's business.
+        let _ = writeln!(out, "pass quick on lo0 {af} from {me} to {me} keep state");
         if v6 {
             let _ = writeln!(out, "pass quick inet6 proto icmp6 from any to {me} keep state");
             let _ = writeln!(out, "pass quick inet6 proto icmp6 from {me} to any keep state");
@@ -275,7 +278,8 @@ mod tests {
         let text = of(&spec).expect("a firewall");
         assert_eq!(
             text,
-            "nat on em0 inet from 10.0.0.5 to any -> (em0:0)\nblock drop quick inet from any to 10.0.0.5\n"
+            "nat on em0 inet from 10.0.0.5 to any -> (em0:0)\npass quick on lo0 inet from 10.0.0.5 to 10.0.0.5 keep state\nblock drop quick inet from any to 10.0.0.5\n"
         );
+        crate::kernel::pf::parse(&text).expect("pfctl's grammar takes it");
     }
 }
