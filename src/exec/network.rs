@@ -176,10 +176,13 @@ fn join_uplink(host: &mut dyn Host, bridge: &str, u: &str) -> Result<(), StepErr
     }
 }
 
-/// The kernel's name for a new epair's ends, `epairNa` and `epairNb`.
-fn unnamed_epair(name: &str) -> Option<(&str, u32)> {
+/// The unit of `epairNa`, the kernel's name for a new epair's first end.
+fn unnamed_epair(name: &str) -> Option<u32> {
     let unit = name.strip_prefix("epair")?.strip_suffix('a')?;
-    (!unit.is_empty() && unit.bytes().all(|b| b.is_ascii_digit())).then(|| unit.parse().ok().map(|u| (name, u)))?
+    if unit.is_empty() || !unit.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    unit.parse().ok()
 }
 
 /// Epairs a brig killed between creating and naming them left behind:
@@ -200,7 +203,7 @@ fn sweep(host: &mut dyn Host) -> Result<(), StepError> {
         Err(e) => return Err(StepError::Io { path: host.local_path(path), source: e.into() }),
     };
     let names: Vec<String> = host.interfaces()?.into_iter().map(|i| i.name).collect();
-    for (a, unit) in names.iter().filter_map(|n| unnamed_epair(n)) {
+    for (a, unit) in names.iter().filter_map(|n| Some((n, unnamed_epair(n)?))) {
         let b = format!("epair{unit}b");
         if !before.iter().any(|x| x == a) && names.contains(&b) {
             gone_is_fine(host.if_destroy(a))?;
@@ -248,6 +251,7 @@ pub(super) fn create_epair(
         // Not finished, so exec does not undo it: this step does,
         // under whichever name its host end has by now.
         let _ = host.if_destroy(host_end).or_else(|_| host.if_destroy(&a));
+        let _ = host.remove_file(Path::new(EPAIR_INTENT));
         return Err(e);
     }
     host.remove_file(Path::new(EPAIR_INTENT))
