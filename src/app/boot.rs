@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::guard::guard;
-use super::lifecycle::{address_book, known_params, limits_on, start_one, stop_one, StartContext, Surroundings};
+use super::lifecycle::{
+    address_book, known_params, limits_on, start_one, stop_one, warn_inert_firewalls, StartContext, Surroundings,
+};
 use super::{Error, Event, Refused, Report};
 use crate::config::HostConfig;
 use crate::host::{Command, Host, Place};
@@ -123,6 +125,7 @@ pub fn start(
     let names: Vec<&JailName> = plan.waves.waves.iter().flatten().map(|&i| &plan.specs[i].name).collect();
     let _lock = guard(host, &cfg, &names, report)?;
     let known = known_params(host, &plan.specs)?;
+    warn_inert_firewalls(host, &plan.specs, false, report);
     let addresses = address_book(host, &plan.specs, false)?;
     let mut failed: Vec<(JailName, Error)> = Vec::new();
     // Jails whose dependencies cannot be met are skipped; the rest start.

@@ -140,7 +140,7 @@ pub fn observe(host: &dyn Host) -> Facts {
 
 /// pf: loaded, enabled, and evaluating brig's anchors (brig never edits
 /// pf.conf, so it says which lines it needs).
-fn pf_check(pf: &Option<Result<PfStatus, String>>) -> Check {
+pub(super) fn pf_check(pf: &Option<Result<PfStatus, String>>) -> Check {
     use Status::*;
     let status = match pf {
         None => {

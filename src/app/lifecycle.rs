@@ -39,6 +39,22 @@ pub fn limits_on(host: &dyn Host, specs: &[JailSpec], no_limits: bool, report: &
     Err(Refused::RacctOff { jail: first.name.clone() }.into())
 }
 
+/// Warns, once for a batch, when jails with a firewall are about to start
+/// on a host whose pf would not evaluate their rules: not enabled, or
+/// pf.conf without brig's anchors. Their rules load all the same (the
+/// administrator may fix pf.conf next), but silently inert rules would be
+/// worse than none. A host without pf refuses at the first load.
+pub fn warn_inert_firewalls(host: &dyn Host, specs: &[JailSpec], dry_run: bool, report: &dyn Report) {
+    if dry_run || specs.iter().all(|s| s.firewall.is_none()) {
+        return;
+    }
+    let Ok(status) = host.pf_status() else { return };
+    let check = super::doctor::pf_check(&Some(Ok(status)));
+    if check.status != super::doctor::Status::Pass {
+        report.event(&Event::FirewallInert { why: &check.detail, fix: &check.fix });
+    }
+}
+
 /// The parameters of `specs` this kernel knows, read once for a batch.
 pub fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<KernelParams, Error> {
     Ok(observe::known_params(host, specs.iter().flat_map(JailSpec::kernel_param_names))?)

@@ -111,6 +111,11 @@ pub enum Event<'a> {
     },
     /// racct is off and `--no-limits` was given.
     StartingWithoutLimits,
+    /// Jails with a firewall start on a host whose pf would not use it.
+    FirewallInert {
+        why: &'a str,
+        fix: &'a str,
+    },
     /// Something the plan noticed and left alone.
     Note(&'a Note),
     /// Something a step deliberately did not do.

@@ -3,7 +3,9 @@
 //! failed, and reporting every failure at the end.
 
 use super::guard::guard_unless;
-use super::lifecycle::{address_book, known_params, limits_on, start_one, stop_one, StartContext, Surroundings};
+use super::lifecycle::{
+    address_book, known_params, limits_on, start_one, stop_one, warn_inert_firewalls, StartContext, Surroundings,
+};
 use super::select::{load, targets, Names, Selection};
 use super::{Batch, Error, Event, Refused, Report, Verb};
 use crate::host::Host;
@@ -60,6 +62,7 @@ pub fn start(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Resu
     let (specs, broken) = load(host, &cfg, names, req.names.all, report)?.startable();
     let known = known_params(host, &specs)?;
     let limits = limits_on(host, &specs, req.no_limits, report)?;
+    warn_inert_firewalls(host, &specs, req.dry_run, report);
     let addresses = address_book(host, &specs, req.dry_run)?;
     let ctx = StartContext { known: &known, addresses: &addresses, limits, batch: &specs, dry_run: req.dry_run };
     each(&specs, broken, Verb::Start, |s| (&s.name, &s.depends), |s| start_one(host, &cfg, s, &ctx, report))
@@ -106,6 +109,7 @@ pub fn restart(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Re
     let specs = load(host, &cfg, names, req.names.all, report)?.require_all()?;
     // Refused before anything stops, not after.
     let limits = limits_on(host, &specs, req.no_limits, report)?;
+    warn_inert_firewalls(host, &specs, req.dry_run, report);
     let known = known_params(host, &specs)?;
     let around = Surroundings::read(host, &cfg)?;
     for s in specs.iter().rev() {

@@ -34,6 +34,7 @@ impl Report for Printer {
             Event::CleanedUp { jail } => {
                 println!("jail {jail} was not running; cleaned up what an earlier stop left")
             }
+            Event::FirewallInert { why, fix } => eprintln!("brig: warning: {why}; {fix}"),
             Event::StartingWithoutLimits => {
                 eprintln!("brig: warning: kern.racct.enable is 0, so the jails start without their rctl limits")
             }

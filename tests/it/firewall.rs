@@ -147,3 +147,22 @@ fn a_firewall_needs_what_it_filters_by() {
     filtered.extend(["--set", "firewall.inbound=[\"tcp/443\"]"]);
     sim.brig(&filtered).ok();
 }
+
+#[test]
+fn starting_a_firewall_pf_would_not_use_warns() {
+    crate::common::needs_jail_processes!();
+    let sim = guarded();
+    // pf.conf with only the filter anchor.
+    sim.configure(|t| t.replace("    'nat-anchor \"brig/*\"',\n    'rdr-anchor \"brig/*\"',\n", ""));
+    let r = sim.brig(&["start", "box"]);
+    r.ok();
+    assert!(
+        r.stderr.contains("brig: warning: pf.conf does not evaluate brig's anchors (nat-anchor \"brig/*\", rdr-anchor \"brig/*\" missing)"),
+        "{}",
+        r.stderr
+    );
+    sim.brig(&["stop", "box"]).ok();
+    sim.configure(|t| t.replace("pf_enabled = true", "pf_enabled = false"));
+    let r = sim.brig(&["start", "box"]);
+    assert!(r.stderr.contains("pf is loaded but not enabled"), "{}", r.stderr);
+}
