@@ -261,14 +261,12 @@ pub fn list(host: &dyn Host) -> Result<Vec<Listed>, Error> {
                 state: state.into(),
                 jid: running.map(|j| j.jid),
                 ip: match (running, &spec.network) {
-                    // The kernel keeps no addresses for a VNET jail.
-                    (_, Network::Vnet(_)) => spec.network.addresses().iter().map(|a| a.addr().to_string()).collect(),
+                    // The kernel keeps no addresses for a VNET jail; a stopped
+                    // jail has only its definition's.
+                    (_, Network::Vnet(_)) | (None, Network::Alias { .. }) => {
+                        spec.network.addresses().iter().map(|a| a.addr().to_string()).collect()
+                    }
                     (Some(j), _) => live_ips(j),
-                    (None, Network::Alias { ip4, ip6, .. }) => ip4
-                        .iter()
-                        .map(|a| a.addr().to_string())
-                        .chain(ip6.iter().map(|a| a.addr().to_string()))
-                        .collect(),
                     (None, Network::Inherit) => vec!["inherit".into()],
                     (None, Network::None) => Vec::new(),
                 },

@@ -29,7 +29,7 @@ pub(super) fn undo(host: &dyn Host, u: Undo) -> Result<(), StepError> {
 }
 
 /// An I/O failure at `path` of the machine, named as the host shows it.
-fn io<'a>(host: &'a dyn Host, path: &'a Path) -> impl FnOnce(std::io::Error) -> StepError + 'a {
+pub(super) fn io<'a>(host: &'a dyn Host, path: &'a Path) -> impl FnOnce(std::io::Error) -> StepError + 'a {
     move |source| StepError::Io { path: host.local_path(path), source }
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::files::io;
 use super::{running_jid, settle, StepError};
 use crate::host::{Errno, Host, HostError, VnetSetup};
 use crate::model::network::Mac;
@@ -190,8 +191,13 @@ fn unnamed_epair(name: &str) -> Option<u32> {
 /// EPAIR_INTENT the unnamed epairs the host had before; one still there
 /// that is new since, with both ends on the host, is that brig's.
 pub(super) fn sweep_locked(host: &mut dyn Host) -> Result<(), StepError> {
-    let _lock = crate::state::lock::interfaces(host).map_err(|e| StepError::Refused(e.to_string()))?;
+    let _lock = lock_interfaces(host)?;
     sweep(host)
+}
+
+/// The lock held while an epair is made and named.
+fn lock_interfaces(host: &dyn Host) -> Result<crate::state::lock::Held, StepError> {
+    crate::state::lock::interfaces(host).map_err(|e| StepError::Refused(e.to_string()))
 }
 
 /// `sweep_locked`, for a caller holding the lock.
@@ -200,7 +206,7 @@ fn sweep(host: &mut dyn Host) -> Result<(), StepError> {
     let before: Vec<String> = match host.read_file(path, 1 << 20) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
         Err(e) if e.is_not_found() => return Ok(()),
-        Err(e) => return Err(StepError::Io { path: host.local_path(path), source: e.into() }),
+        Err(e) => return Err(io(host, path)(e.into())),
     };
     let names: Vec<String> = host.interfaces()?.into_iter().map(|i| i.name).collect();
     for (a, unit) in names.iter().filter_map(|n| Some((n, unnamed_epair(n)?))) {
@@ -209,7 +215,7 @@ fn sweep(host: &mut dyn Host) -> Result<(), StepError> {
             gone_is_fine(host.if_destroy(a))?;
         }
     }
-    host.remove_file(path).map_err(|source| StepError::Io { path: host.local_path(path), source })
+    host.remove_file(path).map_err(io(host, path))
 }
 
 /// The unnamed epairs among the host's interfaces `names`, written to
@@ -219,9 +225,9 @@ fn note_intent(host: &mut dyn Host, names: &[String]) -> Result<(), StepError> {
     let unnamed: Vec<&String> = names.iter().filter(|n| unnamed_epair(n).is_some()).collect();
     let text = serde_json::to_vec(&unnamed).unwrap_or_default();
     if let Some(dir) = path.parent() {
-        host.make_dirs(dir, 0o700).map_err(|source| StepError::Io { path: host.local_path(dir), source })?;
+        host.make_dirs(dir, 0o700).map_err(io(host, dir))?;
     }
-    host.write_file(path, &text, 0o600).map_err(|source| StepError::Io { path: host.local_path(path), source })
+    host.write_file(path, &text, 0o600).map_err(io(host, path))
 }
 
 /// Makes an epair named `host_end`/`jail_end`. The kernel names a new
@@ -236,7 +242,7 @@ pub(super) fn create_epair(
     mac: Option<Mac>,
     mtu: Option<u32>,
 ) -> Result<Undo, StepError> {
-    let _lock = crate::state::lock::interfaces(host).map_err(|e| StepError::Refused(e.to_string()))?;
+    let _lock = lock_interfaces(host)?;
     sweep(host)?;
     let names: Vec<String> = host.interfaces()?.into_iter().map(|i| i.name).collect();
     if let Some(taken) = [host_end, jail_end].into_iter().find(|n| names.iter().any(|i| i == n)) {
@@ -254,8 +260,7 @@ pub(super) fn create_epair(
         let _ = host.remove_file(Path::new(EPAIR_INTENT));
         return Err(e);
     }
-    host.remove_file(Path::new(EPAIR_INTENT))
-        .map_err(|source| StepError::Io { path: host.local_path(Path::new(EPAIR_INTENT)), source })?;
+    host.remove_file(Path::new(EPAIR_INTENT)).map_err(io(host, Path::new(EPAIR_INTENT)))?;
     Ok(Undo::Epair { host_end: host_end.to_string() })
 }
 

@@ -97,14 +97,19 @@ impl StartedVnet {
             Link::Bridge { bridge, host_end, uplink } => (Some(host_end.clone()), Some(bridge.clone()), uplink.clone()),
             Link::Interface => (None, None, None),
         };
-        let setup = VnetSetup {
-            interface: v.interface.clone(),
-            addrs: spec.network.addresses(),
-            ip4_gateway: v.ip4_gateway,
-            ip6_gateway: v.ip6_gateway,
-            slaac: v.slaac,
-        };
+        let setup = vnet_setup(spec, v);
         Some(StartedVnet { epair, bridge, setup, dhcp: v.dhcp, uplink, mac: v.mac.map(|m| m.to_string()), mtu: v.mtu })
+    }
+}
+
+/// What a start of VNET jail `spec` (whose network is `v`) sets up inside it.
+fn vnet_setup(spec: &JailSpec, v: &Vnet) -> VnetSetup {
+    VnetSetup {
+        interface: v.interface.clone(),
+        addrs: spec.network.addresses(),
+        ip4_gateway: v.ip4_gateway,
+        ip6_gateway: v.ip6_gateway,
+        slaac: v.slaac,
     }
 }
 
@@ -436,11 +441,11 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], lim
         Stage::Limits => Vec::new(),
         Stage::Prepare => hook("exec.prestart", &spec.exec.prestart),
         Stage::Jail => vec![Op::CreateJail { params: params.to_vec() }],
-        Stage::Vnet => match (&spec.network, StartedVnet::of(spec)) {
-            (Network::Vnet(v), Some(started)) => {
+        Stage::Vnet => match &spec.network {
+            Network::Vnet(v) => {
                 let mut ops = vec![
                     Op::MoveToJail { interface: v.interface.clone(), jail: spec.name.clone() },
-                    Op::ConfigureVnet { jail: spec.name.clone(), setup: started.setup },
+                    Op::ConfigureVnet { jail: spec.name.clone(), setup: vnet_setup(spec, v) },
                 ];
                 // The jail's own dhclient, which waits for a lease (or its
                 // timeout) before it goes to the background.

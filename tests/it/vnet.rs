@@ -221,12 +221,8 @@ fn an_ipv6_only_jail_works_end_to_end() {
 fn a_host_interface_is_handed_over_whole_and_comes_back() {
     crate::common::needs_jail_processes!();
     let sim = Sim::new();
-    // em1: a second NIC the host does not use; the machine is booted
-    // again (its state dropped) to have it.
-    sim.configure(|t| t.replace("[interfaces]\n", "[interfaces]\nem1 = []\n"));
-    for f in ["state.json", "state.log"] {
-        let _ = std::fs::remove_file(sim.path().join(".sim").join(f));
-    }
+    // em1: a second NIC the host does not use, there from boot.
+    sim.boot_with(|t| t.replace("[interfaces]\n", "[interfaces]\nem1 = []\n"));
     sim.brig(&["init"]).ok();
     let own = |sim: &Sim, name: &str, iface: &str| {
         sim.brig(&["create", name, "--type", "empty", "--vnet", "--interface", iface, "--ip4", "198.51.100.7/24"]).ok();
@@ -276,10 +272,7 @@ fn dhcp_runs_the_jails_own_dhclient_with_bpf_in_its_devfs() {
     crate::common::needs_jail_processes!();
     let sim = Sim::new();
     // A host with the ruleset dhclient needs loaded (devfs.rules' 13).
-    sim.configure(|t| t.replace("    5,\n]", "    5,\n    13,\n]"));
-    for f in ["state.json", "state.log"] {
-        let _ = std::fs::remove_file(sim.path().join(".sim").join(f));
-    }
+    sim.boot_with(|t| t.replace("    5,\n]", "    5,\n    13,\n]"));
     sim.brig(&["init"]).ok();
     let args = ["create", "dh", "--type", "empty", "--vnet", "--bridge", "bridge0", "--set", "network.dhcp=true"];
     let r = sim.brig(&args);

@@ -47,12 +47,13 @@ fn on_host(cmd: &Command) -> HostResult<Output> {
     finish(c, cmd, cannot_run(cmd, "on the host"))
 }
 
-/// A pipe whose ends are closed on exec.
-fn report_pipe() -> HostResult<(OwnedFd, OwnedFd)> {
+/// A pipe whose ends are closed on exec: (read, write). `op` and `what`
+/// name what it is for, in the error.
+pub(super) fn pipe(op: &'static str, what: &str) -> HostResult<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills two descriptors on success.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(HostError::new(OP, Errno::last(), "creating the helper's report pipe"));
+        return Err(HostError::new(op, Errno::last(), what));
     }
     // SAFETY: both were just created and belong to nothing else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
@@ -64,7 +65,7 @@ pub(super) fn spawn(cmd: &Command, place: Place, helper: &Path) -> HostResult<Ou
         Place::Host => None,
         Place::Jail(j) => Some(j),
     };
-    let (read, write) = report_pipe()?;
+    let (read, write) = pipe(OP, "creating the helper's report pipe")?;
     let req = Request {
         report_fd: write.as_raw_fd(),
         jid,

@@ -75,13 +75,7 @@ fn in_jail<T: Serialize + DeserializeOwned>(
     jid: Jid,
     work: impl FnOnce() -> HostResult<T>,
 ) -> HostResult<T> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two descriptors into the array on success.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(HostError::last(op, "making a pipe"));
-    }
-    // SAFETY: both were just made and are owned here alone.
-    let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (read_end, write_end) = super::spawn::pipe(op, "making a pipe")?;
     // SAFETY: the child runs `work` (see the module comment on allocating
     // after fork), writes, and leaves with _exit, never returning into
     // the caller's code.
@@ -91,9 +85,9 @@ fn in_jail<T: Serialize + DeserializeOwned>(
     }
     if pid == 0 {
         drop(read_end);
-        // SAFETY: a plain system call on an integer.
         // A panic must not unwind into the caller's code, which would then
         // go on inside the jail: it ends the child like an error.
+        // SAFETY: a plain system call on an integer.
         let result = if unsafe { libc::jail_attach(jid) } != 0 {
             Err(HostError::last("jail_attach", format!("attaching to jail {jid}")))
         } else {

@@ -56,6 +56,15 @@ impl Sim {
         let text = std::fs::read_to_string(&p).expect("sim.toml");
         std::fs::write(&p, edit(text)).expect("write sim.toml");
     }
+
+    /// Edits sim.toml and boots the machine again from it (its state
+    /// dropped), for what only boot reads: interfaces, devfs rulesets.
+    pub fn boot_with(&self, edit: impl FnOnce(String) -> String) {
+        self.configure(edit);
+        for f in ["state.json", "state.log"] {
+            let _ = std::fs::remove_file(self.path().join(".sim").join(f));
+        }
+    }
 }
 
 /// The processes whose root directory satisfies `pred` (/proc/PID/root).
