@@ -2,7 +2,7 @@
 //! definitions, and doing it.
 
 use super::guard::guard;
-use super::lifecycle::{address_book, known_params, limits_on, plans, start_one, stop_one, StartContext, Surroundings};
+use super::lifecycle::{known_params, limits_on, plans, start_one, stop_one, Books, StartContext, Surroundings};
 use super::select::{load, selected, targets, Names};
 use super::{Error, Event, Refused, Report};
 use crate::host::Host;
@@ -59,8 +59,8 @@ pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn 
                 let one = std::slice::from_ref(spec);
                 let known = known_params(host, one)?;
                 let limits = limits_on(host, one, false, report)?;
-                let addresses = address_book(host, one, false)?;
-                let ctx = StartContext { known: &known, addresses: &addresses, limits, batch: &specs, dry_run: false };
+                let books = Books::read(host, one, false)?;
+                let ctx = StartContext { known: &known, books: &books, limits, batch: &specs, dry_run: false };
                 start_one(host, &cfg, spec, &ctx, report)?;
                 changes += 1;
             } else {

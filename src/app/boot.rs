@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::guard::guard;
 use super::lifecycle::{
-    address_book, known_params, limits_on, start_one, stop_one, warn_inert_firewalls, StartContext, Surroundings,
+    known_params, limits_on, start_one, stop_one, warn_inert_firewalls, Books, StartContext, Surroundings,
 };
 use super::{Error, Event, Refused, Report};
 use crate::config::HostConfig;
@@ -126,7 +126,7 @@ pub fn start(
     let _lock = guard(host, &cfg, &names, report)?;
     let known = known_params(host, &plan.specs)?;
     warn_inert_firewalls(host, &plan.specs, false, report);
-    let addresses = address_book(host, &plan.specs, false)?;
+    let books = Books::read(host, &plan.specs, false)?;
     let mut failed: Vec<(JailName, Error)> = Vec::new();
     // Jails whose dependencies cannot be met are skipped; the rest start.
     let mut skipped: BTreeMap<String, String> = plan.waves.blocked.iter().cloned().collect();
@@ -145,7 +145,7 @@ pub fn start(
         }
         let work = |h: &mut dyn Host, s: &JailSpec| -> Result<(), Error> {
             let limits = limits_on(h, std::slice::from_ref(s), no_limits, report)?;
-            let ctx = StartContext { known: &known, addresses: &addresses, limits, batch: &[], dry_run: false };
+            let ctx = StartContext { known: &known, books: &books, limits, batch: &[], dry_run: false };
             start_one(h, &cfg, s, &ctx, report)?;
             match &s.ready {
                 Some(r) => wait_ready(h, s, r),

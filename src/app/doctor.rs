@@ -77,7 +77,12 @@ pub struct Facts {
     pub epair: bool,
     /// None: pf is not loaded; else what pfctl says of it.
     pub pf: Option<Result<PfStatus, String>>,
+    /// dummynet.ko is loaded (its sysctls exist), for bandwidth limits.
+    pub dummynet: bool,
 }
+
+/// A sysctl dummynet.ko adds (ip_dn_io.c).
+const DUMMYNET_SYSCTL: &str = "net.inet.ip.dummynet.io_fast";
 
 fn int(host: &dyn Host, name: &str) -> Option<i64> {
     host.sysctl_get(name).ok().and_then(|v| v.as_int())
@@ -135,6 +140,7 @@ pub fn observe(host: &dyn Host) -> Facts {
         pfil_member: int(host, "net.link.bridge.pfil_member"),
         epair: host.sysctl_get("net.link.epair.netisr_maxqlen").is_ok(),
         pf: host.sysctl_get("net.pf.request_maxcount").ok().map(|_| host.pf_status().map_err(|e| e.to_string())),
+        dummynet: host.sysctl_get(DUMMYNET_SYSCTL).is_ok(),
     }
 }
 
@@ -310,6 +316,16 @@ pub fn judge(f: &Facts) -> Vec<Check> {
         ));
     }
     out.push(pf_check(&f.pf));
+    out.push(if f.dummynet {
+        check("dummynet", Pass, "dummynet is loaded", "")
+    } else {
+        check(
+            "dummynet",
+            Warn,
+            "dummynet is not loaded (needed for bandwidth_in and bandwidth_out)",
+            "kldload dummynet, add dummynet_load=\"YES\" to /boot/loader.conf, and check with kldstat that ipfw did not come along (its default rule blocks all traffic)",
+        )
+    });
     out
 }
 
@@ -337,6 +353,7 @@ mod tests {
             pfil_member: Some(1),
             epair: true,
             pf: Some(Ok(PfStatus { enabled: true, anchors: BRIG_ANCHORS.iter().map(|a| a.to_string()).collect() })),
+            dummynet: true,
         }
     }
 
@@ -383,6 +400,14 @@ mod tests {
     fn bridge_members_unseen_by_pf_warn() {
         assert_eq!(status(&judge(&Facts { pfil_member: Some(0), ..healthy() }), "pfil_member"), Status::Warn);
         assert!(judge(&healthy()).iter().all(|c| c.name != "pfil_member"), "no line when it is fine");
+    }
+
+    #[test]
+    fn bandwidth_limits_need_dummynet() {
+        let c = judge(&Facts { dummynet: false, ..healthy() });
+        let d = c.iter().find(|c| c.name == "dummynet").expect("dummynet");
+        assert_eq!(d.status, Status::Warn);
+        assert!(d.fix.contains("dummynet_load=\"YES\""), "{}", d.fix);
     }
 
     #[test]

@@ -123,7 +123,7 @@ fn definition(s: &JailSpec) -> Definition {
         priority: s.priority,
         depends: s.depends.iter().map(ToString::to_string).collect(),
         network: s.network.mode(),
-        firewall: crate::plan::pf::of(s),
+        firewall: crate::plan::pf::of(s, None),
         interface,
         ip4: strings(ip4),
         ip6: strings(ip6),

@@ -3,7 +3,7 @@
 //! `destroy`, `boot`) and crash recovery (`guard`) are built from these;
 //! the caller holds the jail's lock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use super::{observe, Error, Event, Refused, Report};
@@ -14,6 +14,7 @@ use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::addresses::AddressBook;
 use crate::plan::apply::{self as apply_plan, JailPlan, Note, Running, Seen};
+use crate::plan::dummynet::Pipes;
 use crate::plan::jail::{self as jail_plan, DestroySeen};
 use crate::plan::run::{self as run_plan, Started, StopSeen};
 use crate::state::journal::{self, Action};
@@ -45,7 +46,7 @@ pub fn limits_on(host: &dyn Host, specs: &[JailSpec], no_limits: bool, report: &
 /// administrator may fix pf.conf next), but silently inert rules would be
 /// worse than none. A host without pf refuses at the first load.
 pub fn warn_inert_firewalls(host: &dyn Host, specs: &[JailSpec], dry_run: bool, report: &dyn Report) {
-    if dry_run || specs.iter().all(|s| s.firewall.is_none()) {
+    if dry_run || specs.iter().all(|s| s.firewall.is_none() && s.shaping().is_none()) {
         return;
     }
     let Ok(status) = host.pf_status() else { return };
@@ -63,10 +64,8 @@ pub fn known_params(host: &dyn Host, specs: &[JailSpec]) -> Result<KernelParams,
 /// What a start needs besides the definition, read once for a batch.
 pub struct StartContext<'a> {
     pub known: &'a KernelParams,
-    /// Who has which address (`address_book`), kept up to date as the
-    /// batch's jails start; locked, since a boot wave starts jails side by
-    /// side.
-    pub addresses: &'a Mutex<AddressBook>,
+    /// Who has which address and which dummynet pipe (`Books::read`).
+    pub books: &'a Books,
     /// Apply rctl rules (`limits_on`).
     pub limits: bool,
     /// The jails starting in the same batch: a dependency among them
@@ -98,13 +97,28 @@ pub fn start_one(
             return Err(Refused::DependencyDown { jail: jail.clone(), dep: dep.clone() }.into());
         }
     }
-    let ops = run_plan::start(cfg, spec, ctx.known, ctx.limits)?;
+    let record = observe::started(host, jail);
+    // The pipes a start that did not finish took are this one's again
+    // once the stop below has deleted them.
+    let left = record.as_ref().and_then(|r| r.firewall.as_ref()).and_then(|f| f.shaping).map(|s| s.pipes);
+    let pipes = match spec.shaping() {
+        Some(_) => {
+            Some(left.or_else(|| ctx.books.pipes.lock().unwrap_or_else(PoisonError::into_inner).take()).ok_or_else(
+                || Refused::NoPipes {
+                    jail: jail.clone(),
+                    first: crate::plan::dummynet::FIRST,
+                    last: crate::plan::dummynet::LAST,
+                },
+            )?)
+        }
+        None => None,
+    };
+    let ops = run_plan::start(cfg, spec, ctx.known, run_plan::How { limits: ctx.limits, pipes })?;
     if ctx.dry_run {
         report.event(&Event::Steps { jail, ops: &ops });
         return Ok(());
     }
-    let record = observe::started(host, jail);
-    refuse_taken(&ctx.addresses.lock().unwrap_or_else(PoisonError::into_inner), spec, record.as_ref())?;
+    refuse_taken(&ctx.books.addresses.lock().unwrap_or_else(PoisonError::into_inner), spec, record.as_ref())?;
     // A record of a start while the jail is not running: a stop failed
     // half-way and left some of what the start set up (its aliases among
     // them, which the start would otherwise see as someone else's).
@@ -113,21 +127,85 @@ pub fn start_one(
         stop_one(host, cfg, jail, Some(spec), &around, false, report)?;
     }
     journal::around(host, jail, Action::Start, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
-    ctx.addresses.lock().unwrap_or_else(PoisonError::into_inner).started(spec);
+    ctx.books.addresses.lock().unwrap_or_else(PoisonError::into_inner).started(spec);
     // The jail is up; a failure to read its jid back is not a failed start.
     let jid = host.jail_find(jail.as_str()).ok().flatten().map(|j| j.jid);
     report.event(&Event::Started { jail, jid });
     Ok(())
 }
 
-/// Who has which address on the machine, read once for a batch of
-/// starts; only read when one of `specs` has addresses (a dry run or a
-/// batch without addresses costs nothing).
-pub fn address_book(host: &dyn Host, specs: &[JailSpec], dry_run: bool) -> Result<Mutex<AddressBook>, Error> {
+/// What a batch of starts reads once and keeps up to date as its jails
+/// start: who has which address, which dummynet pipes are taken. Locked,
+/// since a boot wave starts jails side by side.
+#[derive(Default)]
+pub struct Books {
+    pub addresses: Mutex<AddressBook>,
+    pub pipes: Mutex<PipeBook>,
+}
+
+impl Books {
+    /// Each read only when one of `specs` needs it; a dry run asks neither
+    /// the interfaces nor dummynet (it changes nothing, and spawns
+    /// nothing).
+    pub fn read(host: &dyn Host, specs: &[JailSpec], dry_run: bool) -> Result<Books, Error> {
+        Ok(Books {
+            addresses: Mutex::new(address_book(host, specs, dry_run)?),
+            pipes: Mutex::new(pipe_book(host, specs, dry_run)?),
+        })
+    }
+}
+
+/// Who has which address on the machine; only read when one of `specs`
+/// has addresses.
+fn address_book(host: &dyn Host, specs: &[JailSpec], dry_run: bool) -> Result<AddressBook, Error> {
     let needed = !dry_run && specs.iter().any(|s| !crate::plan::addresses::of(s).is_empty());
-    let book =
-        if needed { AddressBook::new(&host.interfaces()?, &host.jail_list()?, &[]) } else { AddressBook::default() };
-    Ok(Mutex::new(book))
+    Ok(if needed { AddressBook::new(&host.interfaces()?, &host.jail_list()?, &[]) } else { AddressBook::default() })
+}
+
+/// The dummynet pipes taken on the machine: the host's (ipfw's and
+/// dnctl's among them) and those brig's start records hold, read once for
+/// a batch of starts, and the pipes its jails take as they start.
+#[derive(Debug, Default)]
+pub struct PipeBook {
+    taken: BTreeSet<u16>,
+}
+
+impl PipeBook {
+    /// Two free pipes for a jail, from now on taken.
+    pub fn take(&mut self) -> Option<Pipes> {
+        let p = Pipes::first_free(&self.taken)?;
+        self.taken.extend(p.both());
+        Some(p)
+    }
+}
+
+/// The pipe book of a batch; only read when one of `specs` has bandwidth
+/// limits.
+pub fn pipe_book(host: &dyn Host, specs: &[JailSpec], dry_run: bool) -> Result<PipeBook, Error> {
+    let mut book = PipeBook::default();
+    if !specs.iter().any(|s| s.shaping().is_some()) {
+        return Ok(book);
+    }
+    let dir = std::path::Path::new(crate::state::layout::STARTED_DIR);
+    let records = match host.list_dir(dir) {
+        Ok(names) => names,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(crate::config::ConfigError::io(host.local_path(dir), e).into()),
+    };
+    for file in records {
+        let Some(name) = file.strip_suffix(".json").and_then(|n| JailName::parse(n).ok()) else { continue };
+        let pipes = observe::started(host, &name).and_then(|s| s.firewall).and_then(|f| f.shaping);
+        book.taken.extend(pipes.iter().flat_map(|s| s.pipes.both()));
+    }
+    if !dry_run {
+        match host.dn_pipes() {
+            Ok(pipes) => book.taken.extend(pipes.into_iter().map(|(p, _)| p)),
+            // No dummynet, no pipes: the start says what to do.
+            Err(e) if e.errno == Errno::ENOPROTOOPT => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(book)
 }
 
 /// Refuses addresses of `spec` that are somebody else's in `book`: the

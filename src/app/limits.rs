@@ -40,6 +40,9 @@ pub struct Limits {
     pub racct: bool,
     pub limits: Vec<LimitState>,
     pub cpus: Option<String>,
+    /// bit/s each way; 0: that way is not limited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<crate::model::limits::Bandwidth>,
 }
 
 /// A change of limits: `RESOURCE=AMOUNT` (or `cpus=LIST`) to set, or
@@ -58,8 +61,11 @@ pub enum Changed {
     /// A jail of that name runs that brig did not start: its limits apply
     /// when brig starts it.
     NotBrigs,
-    /// The running jail's rules and cpuset changed.
+    /// The running jail's rules, cpuset and bandwidth changed.
     Live,
+    /// As Live, but bandwidth limits added or taken away wait for its
+    /// restart (a start takes its dummynet pipes, a stop deletes them).
+    LiveButBandwidth,
 }
 
 /// rctl_get_racct(2) of a running jail; None while racct is off.
@@ -92,7 +98,7 @@ pub fn show(host: &dyn Host, name: &JailName) -> Result<Limits, Error> {
         })
         .collect();
     let cpus = spec.limits.cpus.as_ref().map(|c| cpu_list(c));
-    Ok(Limits { name: name.to_string(), running, racct, limits, cpus })
+    Ok(Limits { name: name.to_string(), running, racct, limits, cpus, bandwidth: spec.limits.bandwidth })
 }
 
 /// Edits `[limits]` of the definition, validates the whole definition,
@@ -160,12 +166,23 @@ fn live(
         }
     }
     let plans = super::lifecycle::plans(host, cfg, std::slice::from_ref(spec))?;
-    let ops: Vec<Op> = plans
+    let mut ops: Vec<Op> = plans
         .iter()
         .flat_map(|p| p.ops.iter())
-        .filter(|op| matches!(op, Op::AddRctl { .. } | Op::RemoveRctl { .. } | Op::PinCpus { .. }))
+        .filter(|op| {
+            matches!(op, Op::AddRctl { .. } | Op::RemoveRctl { .. } | Op::PinCpus { .. } | Op::ConfigurePipe { .. })
+        })
         .cloned()
         .collect();
+    // The new bandwidth in the start record, for the next apply to compare with.
+    if let (true, Some((bandwidth, _))) = (ops.iter().any(|o| matches!(o, Op::ConfigurePipe { .. })), spec.shaping()) {
+        let mut record = super::observe::started(host, name).unwrap_or_default();
+        if let Some(s) = record.firewall.as_mut().and_then(|f| f.shaping.as_mut()) {
+            s.bandwidth = bandwidth;
+        }
+        ops.push(record.write(name));
+    }
+    let later = plans.iter().flat_map(|p| &p.restart).any(|r| r.param == "limits.bandwidth");
     if let Err(e) = crate::exec::run(host, &ops) {
         // The running jail is as it was: so must its definition be.
         host.write_file(path, old.as_bytes(), 0o600).map_err(|e| ConfigError::io(host.local_path(path), e))?;
@@ -175,7 +192,7 @@ fn live(
         report.event(&Event::Note(n));
     }
     report.event(&Event::Steps { jail: name, ops: &ops });
-    Ok(Changed::Live)
+    Ok(if later { Changed::LiveButBandwidth } else { Changed::Live })
 }
 
 /// The usage of one running jail.

@@ -4,7 +4,7 @@
 
 use super::guard::guard_unless;
 use super::lifecycle::{
-    address_book, known_params, limits_on, start_one, stop_one, warn_inert_firewalls, StartContext, Surroundings,
+    known_params, limits_on, pipe_book, start_one, stop_one, warn_inert_firewalls, Books, StartContext, Surroundings,
 };
 use super::select::{load, targets, Names, Selection};
 use super::{Batch, Error, Event, Refused, Report, Verb};
@@ -63,8 +63,8 @@ pub fn start(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Resu
     let known = known_params(host, &specs)?;
     let limits = limits_on(host, &specs, req.no_limits, report)?;
     warn_inert_firewalls(host, &specs, req.dry_run, report);
-    let addresses = address_book(host, &specs, req.dry_run)?;
-    let ctx = StartContext { known: &known, addresses: &addresses, limits, batch: &specs, dry_run: req.dry_run };
+    let books = Books::read(host, &specs, req.dry_run)?;
+    let ctx = StartContext { known: &known, books: &books, limits, batch: &specs, dry_run: req.dry_run };
     each(&specs, broken, Verb::Start, |s| (&s.name, &s.depends), |s| start_one(host, &cfg, s, &ctx, report))
 }
 
@@ -117,13 +117,15 @@ pub fn restart(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Re
     }
     if req.dry_run {
         // Once stopped, each starts as a stopped jail does.
+        let mut book = pipe_book(host, &specs, true)?;
         for s in &specs {
-            let ops = crate::plan::run::start(&cfg, s, &known, limits)?;
+            let pipes = s.shaping().and_then(|_| book.take());
+            let ops = crate::plan::run::start(&cfg, s, &known, crate::plan::run::How { limits, pipes })?;
             report.event(&Event::Steps { jail: &s.name, ops: &ops });
         }
         return Ok(());
     }
-    let addresses = address_book(host, &specs, false)?;
-    let ctx = StartContext { known: &known, addresses: &addresses, limits, batch: &specs, dry_run: false };
+    let books = Books::read(host, &specs, false)?;
+    let ctx = StartContext { known: &known, books: &books, limits, batch: &specs, dry_run: false };
     each(&specs, Vec::new(), Verb::Start, |s| (&s.name, &s.depends), |s| start_one(host, &cfg, s, &ctx, report))
 }

@@ -25,7 +25,7 @@ pub struct LimitsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LimitsChange {
-    /// Set limits (RESOURCE=AMOUNT, or cpus=LIST) in the definition and on the running jail.
+    /// Set limits (RESOURCE=AMOUNT, cpus=LIST, bandwidth_in=BITS or bandwidth_out=BITS) in the definition and on the running jail.
     Set {
         /// Such as memoryuse=1G, maxproc=200, 'readbps={ amount = "10M", action = "log" }' or cpus=0-3.
         #[arg(required = true, value_name = "RESOURCE=AMOUNT")]
@@ -59,6 +59,9 @@ pub fn run(host: &mut dyn Host, args: &LimitsArgs) -> Result<ExitCode, CliError>
         Changed::Stopped => println!("updated the limits of {name}; they apply when it starts"),
         Changed::NotBrigs => println!("updated the limits of {name}; they apply when brig starts it"),
         Changed::Live => println!("updated the limits of {name}, live"),
+        Changed::LiveButBandwidth => println!(
+            "updated the limits of {name}, live but for its bandwidth limits, which start and end with the jail: `brig restart {name}` applies them"
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -69,7 +72,7 @@ fn show(host: &dyn Host, name: &JailName, json: bool) -> Result<ExitCode, CliErr
         print_json(&view)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if view.limits.is_empty() && view.cpus.is_none() {
+    if view.limits.is_empty() && view.cpus.is_none() && view.bandwidth.is_none() {
         println!("jail {name} has no limits");
         return Ok(ExitCode::SUCCESS);
     }
@@ -102,6 +105,9 @@ fn show(host: &dyn Host, name: &JailName, json: bool) -> Result<ExitCode, CliErr
     println!("{}", table(&["RESOURCE", "AMOUNT", "ACTION", "ACTIVE", "USAGE"], body));
     if let Some(c) = &view.cpus {
         println!("cpus: {c}");
+    }
+    if let Some(b) = &view.bandwidth {
+        println!("bandwidth: {b}");
     }
     if view.running && !view.racct {
         eprintln!("brig: kern.racct.enable is 0: no limit is enforced; add kern.racct.enable=1 to /boot/loader.conf and reboot");

@@ -67,7 +67,7 @@ pub enum Command {
     Plan(apply::PlanArgs),
     /// Make the machine match the definitions: missing datasets, live parameters, aliases, mounts.
     Apply(apply::ApplyArgs),
-    /// Show a jail's rctl limits and CPUs with their usage, or set and unset them (definition and live).
+    /// Show a jail's rctl limits, CPUs and bandwidth with their usage, or set and unset them (definition and live).
     Limits(limits::LimitsArgs),
     /// Resource usage of every running jail (memory, CPU, processes, files, I/O).
     Stats(limits::StatsArgs),

@@ -146,6 +146,10 @@ fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo
         Op::LoadAnchor { anchor, rules, old } => network::load_anchor(host, anchor, rules, old).map(Undo::Network),
         Op::FlushAnchor { anchor } => network::flush_anchor(host, anchor).map(nothing),
         Op::KillStates { addrs } => network::kill_states(host, addrs).map(nothing),
+        Op::ConfigurePipe { pipe, bandwidth, old } => {
+            network::configure_pipe(host, *pipe, *bandwidth, *old).map(Undo::Network)
+        }
+        Op::DeletePipe { pipe } => network::delete_pipe(host, *pipe).map(nothing),
         Op::Hook { command, .. } => jail::hook(host, command).map(nothing),
         Op::CreateJail { params } => jail::create(host, params).map(Undo::Jail),
         Op::UpdateJail { jid, params, old, .. } => jail::update_live(host, *jid, params, old).map(Undo::Jail),

@@ -34,6 +34,11 @@ pub(super) enum Undo {
         anchor: String,
         rules: String,
     },
+    /// A dummynet pipe brig took (`old` None), or its bandwidth before.
+    Pipe {
+        pipe: u16,
+        old: Option<u32>,
+    },
 }
 
 pub(super) fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
@@ -51,6 +56,8 @@ pub(super) fn undo(host: &mut dyn Host, u: Undo) -> Result<(), StepError> {
         Undo::Epair { host_end } => gone_is_fine(host.if_destroy(&host_end)),
         Undo::Member { bridge, member } => Ok(host.bridge_remove(&bridge, &member)?),
         Undo::Anchor { anchor, rules } => Ok(host.pf_load(&anchor, &rules)?),
+        Undo::Pipe { pipe, old: None } => Ok(host.dn_pipe_delete(pipe)?),
+        Undo::Pipe { pipe, old: Some(bandwidth) } => Ok(host.dn_pipe_config(pipe, bandwidth)?),
     }
 }
 
@@ -365,10 +372,58 @@ pub(super) fn load_anchor(host: &mut dyn Host, anchor: &str, rules: &str, old: &
 fn pf_refused(e: HostError) -> StepError {
     if e.errno == Errno::ENOENT || e.errno == Errno::ENODEV {
         return StepError::Refused(format!(
-            "pf is not running ({e}): a jail with [firewall] or [[expose]] needs it; add pf_enable=\"YES\" to /etc/rc.conf, the lines `brig doctor` shows to /etc/pf.conf, and run `service pf start`"
+            "pf is not running ({e}): a jail with [firewall], [[expose]] or bandwidth limits needs it; add pf_enable=\"YES\" to /etc/rc.conf, the lines `brig doctor` shows to /etc/pf.conf, and run `service pf start`"
         ));
     }
     e.into()
+}
+
+/// Takes dummynet pipe `pipe` (`old` None), which must be free: brig
+/// chose it from what it saw before, and another brig, or the
+/// administrator, may have taken it since; or changes its bandwidth.
+pub(super) fn configure_pipe(
+    host: &mut dyn Host,
+    pipe: u16,
+    bandwidth: u32,
+    old: Option<u32>,
+) -> Result<Undo, StepError> {
+    let _lock = match old {
+        None => {
+            let lock = crate::state::lock::pipes(host).map_err(|e| StepError::Refused(e.to_string()))?;
+            if host.dn_pipes().map_err(dummynet_refused)?.iter().any(|(p, _)| *p == pipe) {
+                return Err(StepError::Refused(format!(
+                    "dummynet pipe {pipe} was taken while brig started the jail (brig takes pipes {} to {} that no one has); start it again",
+                    crate::plan::dummynet::FIRST,
+                    crate::plan::dummynet::LAST
+                )));
+            }
+            Some(lock)
+        }
+        Some(_) => None,
+    };
+    host.dn_pipe_config(pipe, bandwidth).map_err(dummynet_refused)?;
+    Ok(Undo::Pipe { pipe, old })
+}
+
+/// Without dummynet.ko there are no pipes; loading it is the
+/// administrator's call (on some releases it brings ipfw, whose default
+/// is to block everything).
+fn dummynet_refused(e: HostError) -> StepError {
+    if e.errno == Errno::ENOPROTOOPT {
+        return StepError::Refused(format!(
+            "dummynet(4) is not loaded ({e}): bandwidth_in and bandwidth_out need it; run `kldload dummynet` and add dummynet_load=\"YES\" to /boot/loader.conf (check with kldstat that ipfw did not come along: its default rule blocks all traffic)"
+        ));
+    }
+    e.into()
+}
+
+/// A pipe already gone (deleted by hand, or dummynet unloaded with it)
+/// is what a stop wants.
+pub(super) fn delete_pipe(host: &mut dyn Host, pipe: u16) -> Result<(), StepError> {
+    match host.dn_pipe_delete(pipe) {
+        Err(e) if e.errno == Errno::EINVAL || e.errno == Errno::ENOPROTOOPT => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 pub(super) fn flush_anchor(host: &mut dyn Host, anchor: &str) -> Result<(), StepError> {

@@ -419,6 +419,17 @@ pub trait Host {
     /// (`pfctl -s info`, `pfctl -sn`, `pfctl -sr`). ENODEV: pf is not
     /// loaded.
     fn pf_status(&self) -> HostResult<crate::kernel::pf::PfStatus>;
+    /// Makes dummynet pipe `pipe` or changes its bandwidth, in bit/s (0:
+    /// none), in place (`dnctl pipe N config bw B`: IP_DUMMYNET3
+    /// DN_CMD_CONFIG). ENOPROTOOPT: dummynet.ko is not loaded
+    /// (rip_ctloutput); EINVAL: pipe 0 (config_link).
+    fn dn_pipe_config(&mut self, pipe: u16, bandwidth: u32) -> HostResult<()>;
+    /// Deletes dummynet pipe `pipe` (`dnctl pipe N delete`). EINVAL: there
+    /// is none (delete_schk); ENOPROTOOPT: dummynet.ko is not loaded.
+    fn dn_pipe_delete(&mut self, pipe: u16) -> HostResult<()>;
+    /// Every dummynet pipe and its bandwidth (`dnctl pipe show`), by
+    /// number. ENOPROTOOPT: dummynet.ko is not loaded.
+    fn dn_pipes(&self) -> HostResult<Vec<(u16, u32)>>;
 
     // --- processes ------------------------------------------------------
 

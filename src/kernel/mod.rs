@@ -7,6 +7,7 @@
 
 pub mod cpuset;
 pub mod devfs;
+pub mod dummynet;
 pub mod encode;
 pub mod ifclone;
 pub mod ioccom;

@@ -6,8 +6,9 @@
 //! error, as pfctl reports it (`stdin:LINE: syntax error`).
 //!
 //! ```text
-//! nat on IF (inet|inet6) from HOSTS to any -> (IF[:0])
+//! nat on IF (inet|inet6) from HOSTS to any [tag TAG] -> (IF[:0])
 //! rdr [pass] (inet|inet6) proto (tcp|udp) from any to ADDRESS port N -> ADDRESS port N
+//! match (in|out) on IF (inet|inet6) (from HOSTS to HOSTS | all tagged TAG) dnpipe (N, M)
 //! (pass|block drop) [in|out] quick [on IF] [inet|inet6] [proto P]
 //!     (all | from HOSTS to HOSTS [port PORTS]) [keep state]
 //! HOSTS: any | ADDRESS[/LEN] | { ADDRESS[/LEN], ... }
@@ -45,9 +46,23 @@ pub fn anchor_rules(listing: &str) -> Vec<String> {
 /// One rule of an anchor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PfRule {
-    Nat { interface: String, from: Vec<IpNet> },
+    Nat { interface: String, from: Vec<IpNet>, tag: Option<String> },
     Rdr { proto: String, to: IpAddr, port: u16, target: IpAddr, target_port: u16 },
     Filter(Filter),
+    Match(Match),
+}
+
+/// A `match` rule giving the connections it matches dummynet pipes: the
+/// first for packets the way the connection's first one went, the second
+/// for its replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub direction: Direction,
+    pub on: String,
+    pub from: Option<Vec<IpNet>>,
+    pub to: Option<Vec<IpNet>>,
+    pub tagged: Option<String>,
+    pub pipes: (u16, u16),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,13 +200,15 @@ impl<'a> Words<'a> {
                 self.family()?;
                 self.expect("from")?;
                 let from = self.hosts()??;
-                for w in ["to", "any", "->", "("] {
-                    self.expect(w)?;
-                }
+                self.expect("to")?;
+                self.expect("any")?;
+                let tag = if self.eat("tag") { Some(self.next()?.to_string()) } else { None };
+                self.expect("->")?;
+                self.expect("(")?;
                 let to = self.next()?;
                 (to == interface || to == format!("{interface}:0")).then_some(())?;
                 self.expect(")")?;
-                PfRule::Nat { interface, from }
+                PfRule::Nat { interface, from, tag }
             }
             "rdr" => {
                 self.eat("pass");
@@ -240,6 +257,33 @@ impl<'a> Words<'a> {
                 }
                 PfRule::Filter(Filter { pass, direction, on, proto, from, to, port })
             }
+            "match" => {
+                let direction = if self.eat("in") {
+                    Direction::In
+                } else {
+                    self.expect("out")?;
+                    Direction::Out
+                };
+                self.expect("on")?;
+                let on = self.next()?.to_string();
+                self.family()?;
+                let (from, to, tagged) = if self.eat("all") {
+                    self.expect("tagged")?;
+                    (None, None, Some(self.next()?.to_string()))
+                } else {
+                    self.expect("from")?;
+                    let from = self.hosts()?;
+                    self.expect("to")?;
+                    (from, self.hosts()?, None)
+                };
+                self.expect("dnpipe")?;
+                self.expect("(")?;
+                let forward = self.port()?;
+                self.expect(",")?;
+                let reverse = self.port()?;
+                self.expect(")")?;
+                PfRule::Match(Match { direction, on, from, to, tagged, pipes: (forward, reverse) })
+            }
             _ => return None,
         };
         Some((rule, self))
@@ -255,7 +299,10 @@ mod tests {
         let text = "# brig\nnat on em0 inet from { 192.0.2.20 } to any -> (em0:0)\nrdr pass inet proto tcp from any to 198.51.100.7 port 8080 -> 192.0.2.20 port 80\nrdr inet6 proto udp from any to 2001:db8::1 port 53 -> 2001:db8::20 port 53\npass out quick on e0a_web inet proto tcp from any to any port 80 keep state\npass quick inet proto udp from 203.0.113.0/24 to { 192.0.2.20 } port 60000:61000 keep state\nblock drop quick from any to { 192.0.2.20, 2001:db8::20 }\nblock drop in quick on e0a_web all\n";
         let rules = parse(text).expect("parses");
         assert_eq!(rules.len(), 7);
-        assert_eq!(rules[0], PfRule::Nat { interface: "em0".into(), from: vec!["192.0.2.20/32".parse().expect("n")] });
+        assert_eq!(
+            rules[0],
+            PfRule::Nat { interface: "em0".into(), from: vec!["192.0.2.20/32".parse().expect("n")], tag: None }
+        );
         assert!(matches!(&rules[2], PfRule::Rdr { port: 53, .. }));
         let PfRule::Filter(o) = &rules[3] else { panic!("a filter") };
         assert_eq!((o.direction, o.on.as_deref(), o.to.is_none()), (Some(Direction::Out), Some("e0a_web"), true));
@@ -265,6 +312,28 @@ mod tests {
         assert_eq!((b.pass, b.from.is_none(), b.to.as_ref().map(Vec::len)), (false, true, Some(2)));
         let PfRule::Filter(all) = &rules[6] else { panic!("a filter") };
         assert_eq!((all.from.is_none(), all.to.is_none(), all.direction), (true, true, Some(Direction::In)));
+    }
+
+    #[test]
+    fn match_rules_give_connections_pipes() {
+        let text = "nat on em0 inet from 10.0.0.5 to any tag brig_dn32769 -> (em0:0)\nmatch in on em0 inet from any to 10.0.0.5 dnpipe (32768, 32769)\nmatch out on em0 inet all tagged brig_dn32769 dnpipe (32769, 32768)\n";
+        let rules = parse(text).expect("parses");
+        assert!(matches!(&rules[0], PfRule::Nat { tag: Some(t), .. } if t == "brig_dn32769"));
+        let PfRule::Match(m) = &rules[1] else { panic!("a match rule") };
+        assert_eq!(
+            (m.direction, m.on.as_str(), m.pipes, m.from.is_none()),
+            (Direction::In, "em0", (32768, 32769), true)
+        );
+        let PfRule::Match(t) = &rules[2] else { panic!("a match rule") };
+        assert_eq!((t.tagged.as_deref(), t.pipes), (Some("brig_dn32769"), (32769, 32768)));
+        for bad in [
+            "match on em0 inet all tagged x dnpipe (1, 2)",
+            "match in on em0 inet from any to 10.0.0.5",
+            "match in on em0 inet all dnpipe (1, 2)",
+            "match in on em0 inet all tagged x dnpipe (1, 70000)",
+        ] {
+            assert_eq!(parse(bad), Err(PfSyntax { line: 1 }), "{bad}");
+        }
     }
 
     #[test]

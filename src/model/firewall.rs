@@ -98,6 +98,29 @@ pub struct Firewall {
     pub expose: Vec<Expose>,
 }
 
+/// The host interface a jail's bandwidth limits are applied on, in pf
+/// passes the host routes: its NAT interface (where its traffic leaves
+/// and, redirected, arrives), else the interface its aliases are on. A
+/// VNET jail's traffic is bridged, and dummynet re-injects a delayed
+/// packet into the host's IP stack instead of the bridge (dummynet_send
+/// in ip_dn_io.c hands DIR_IN to netisr_dispatch(NETISR_IP) and DIR_OUT
+/// to ip_output once bridge_pfil has stripped its Ethernet header), so
+/// limits there would lose the jail's packets.
+pub fn shaping_interface<'a>(network: &'a Network, firewall: Option<&'a Firewall>) -> Result<&'a str, String> {
+    let on = match network {
+        Network::Alias { interface, ip4, ip6 } if !(ip4.is_empty() && ip6.is_empty()) => interface.as_deref(),
+        Network::Vnet(_) => {
+            return Err("bandwidth limits are for alias jails: dummynet(4) re-injects a delayed bridged packet into the host's IP stack instead of the bridge, which would lose a VNET jail's traffic; leave bandwidth_in and bandwidth_out out, or use mode = \"alias\"".into())
+        }
+        _ => return Err("bandwidth_in and bandwidth_out limit the traffic of a jail's own addresses; give it ip4 or ip6 in [network]".into()),
+    };
+    match (firewall.and_then(|f| f.nat.as_deref()), on) {
+        (Some(nat), _) => Ok(nat),
+        (None, Some(on)) => Ok(on),
+        (None, None) => Err("bandwidth limits are applied on the interface the jail's traffic crosses; name it with interface = \"em0\" in [network]".into()),
+    }
+}
+
 fn port(s: &str) -> Option<u16> {
     s.parse::<u16>().ok().filter(|p| *p > 0)
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::limits::Bandwidth;
 use super::network::Network;
 use super::param;
 use super::quoted;
@@ -106,6 +107,12 @@ impl JailSpec {
     pub fn kernel_param_names(&self) -> impl Iterator<Item = &str> {
         let vnet = matches!(self.network, Network::Vnet(_)).then_some("vnet");
         self.params.iter().map(|p| p.name.as_str()).chain(vnet)
+    }
+
+    /// Its bandwidth limits and the host interface they are applied on.
+    pub fn shaping(&self) -> Option<(Bandwidth, &str)> {
+        let b = self.limits.bandwidth?;
+        super::firewall::shaping_interface(&self.network, self.firewall.as_ref()).ok().map(|on| (b, on))
     }
 }
 
@@ -319,6 +326,12 @@ pub fn validate(
             "a VNET jail needs allow.suser: brig sets up its network stack as its root, which allow.suser = false leaves without privilege".into(),
         ));
     }
+    let limits = super::limits::validate(&raw.limits)?;
+    if limits.bandwidth.is_some() {
+        let key = raw.limits.keys().find(|k| k.get_ref().starts_with("bandwidth_"));
+        super::firewall::shaping_interface(&network, firewall.as_ref())
+            .map_err(|why| (key.map_or(0, |k| k.span().start), why))?;
+    }
     let zfs = super::zfs::validate(&raw.zfs, plain_absolute)?;
     let mut params = params;
     if let Some(first) = raw.zfs.delegate.first() {
@@ -339,7 +352,7 @@ pub fn validate(
         params,
         exec,
         mounts,
-        limits: super::limits::validate(&raw.limits)?,
+        limits,
     })
 }
 

@@ -27,17 +27,98 @@ impl Limit {
     }
 }
 
-/// Every limit of a jail, in resource order (the kernel's), and its CPUs.
+/// Every limit of a jail, in resource order (the kernel's), its CPUs and
+/// its bandwidth.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Limits {
     pub rules: Vec<Limit>,
     /// CPU numbers the jail is pinned to (`cpus = "0-3,6"`), sorted.
     pub cpus: Option<Vec<u32>>,
+    /// `bandwidth_in`, `bandwidth_out`: None for neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<Bandwidth>,
+}
+
+/// A jail's bandwidth in bit/s through two dummynet(4) pipes, one a
+/// direction; 0: that direction is not limited (dummynet's `bw 0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Bandwidth {
+    /// What reaches the jail.
+    #[serde(rename = "in")]
+    pub inbound: u32,
+    /// What the jail sends.
+    #[serde(rename = "out")]
+    pub outbound: u32,
+}
+
+/// `100M`, `1500k`, or bit/s as they are; `none` for no limit.
+fn show_bits(bits: u32) -> String {
+    match bits {
+        0 => "none".into(),
+        b if b % 1_000_000_000 == 0 => format!("{}G", b / 1_000_000_000),
+        b if b % 1_000_000 == 0 => format!("{}M", b / 1_000_000),
+        b if b % 1_000 == 0 => format!("{}k", b / 1_000),
+        b => b.to_string(),
+    }
+}
+
+impl std::fmt::Display for Bandwidth {
+    /// `in 100M, out none`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "in {}, out {}", show_bits(self.inbound), show_bits(self.outbound))
+    }
+}
+
+/// `100M`, `1500k`, `1G`, `64000`: bit/s, with dnctl(8)'s decimal K, M
+/// and G (read_bandwidth in sbin/ipfw/dummynet.c), up to what its 32-bit
+/// `bw` holds.
+pub fn parse_bandwidth(text: &str) -> Result<u32, String> {
+    const UNITS: &[(char, u64)] = &[('k', 1_000), ('m', 1_000_000), ('g', 1_000_000_000)];
+    let too_large = || {
+        format!(
+            "{} is more than dummynet(4) can limit to (4294M, its bw is 32 bits); leave the key out for no limit",
+            quoted(text)
+        )
+    };
+    let bits = scaled(text, UNITS).map_err(|bad| match bad {
+        Bad::NotANumber => format!(
+            "{} is not a bandwidth; write bit/s as a whole number with an optional K, M or G suffix, such as \"100M\"",
+            quoted(text)
+        ),
+        Bad::TooLarge => too_large(),
+    })?;
+    if bits == 0 {
+        return Err(format!("{} limits the jail to nothing; leave the key out for no limit", quoted(text)));
+    }
+    u32::try_from(bits).map_err(|_| too_large())
+}
+
+/// Why a number with a suffix does not read.
+enum Bad {
+    NotANumber,
+    TooLarge,
+}
+
+/// A whole number with an optional one-letter suffix of `units` (in
+/// lower case, with its multiplier), either case.
+fn scaled(text: &str, units: &[(char, u64)]) -> Result<u64, Bad> {
+    let t = text.trim();
+    let last = t.chars().last().map(|c| c.to_ascii_lowercase());
+    let (digits, factor) = match units.iter().find(|(u, _)| Some(*u) == last) {
+        Some((_, f)) => (&t[..t.len() - 1], *f),
+        None => (t, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Bad::NotANumber);
+    }
+    // Digits that do not fit a u64 are a number too large.
+    let n: u64 = digits.parse().map_err(|_| Bad::TooLarge)?;
+    n.checked_mul(factor).ok_or(Bad::TooLarge)
 }
 
 impl Limits {
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty() && self.cpus.is_none()
+        self.rules.is_empty() && self.cpus.is_none() && self.bandwidth.is_none()
     }
 }
 
@@ -54,25 +135,15 @@ fn at<T>(v: &Spanned<T>, msg: impl Into<String>) -> Invalid {
 /// `1G`, `512m`, `100`: a number with an optional K, M, G, T, P or E
 /// suffix meaning powers of 1024, as rctl(8) reads amounts.
 pub fn parse_amount(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_lowercase()) {
-        Some(c @ ('k' | 'm' | 'g' | 't' | 'p' | 'e')) => {
-            let shift = 10 * (1 + "kmgtpe".find(c).unwrap_or(0) as u32);
-            (&t[..t.len() - 1], shift)
-        }
-        _ => (t, 0),
-    };
-    let bad = || {
-        format!(
+    const UNITS: &[(char, u64)] =
+        &[('k', 1 << 10), ('m', 1 << 20), ('g', 1 << 30), ('t', 1 << 40), ('p', 1 << 50), ('e', 1 << 60)];
+    scaled(text, UNITS).map_err(|bad| match bad {
+        Bad::NotANumber => format!(
             "{} is not an amount; write a whole number with an optional K, M, G or T suffix, such as \"512M\"",
             quoted(text)
-        )
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    n.checked_mul(1u64 << shift).ok_or_else(|| format!("{} is too large", quoted(text)))
+        ),
+        Bad::TooLarge => format!("{} is too large", quoted(text)),
+    })
 }
 
 /// The actions a resource allows, for error messages.
@@ -193,8 +264,34 @@ pub fn validate(raw: &std::collections::BTreeMap<Spanned<String>, Spanned<toml::
             limits.cpus = Some(parse_cpus(&text).map_err(|e| at(v, e))?);
             continue;
         }
+        if let Some(inbound) = match key {
+            "bandwidth_in" => Some(true),
+            "bandwidth_out" => Some(false),
+            _ => None,
+        } {
+            let bits = match v.get_ref() {
+                toml::Value::String(s) => parse_bandwidth(s),
+                toml::Value::Integer(i) => parse_bandwidth(&i.to_string()),
+                _ => Err("expected bit/s such as \"100M\"".to_string()),
+            }
+            .map_err(|e| at(v, format!("limits.{key}: {e}")))?;
+            let b = limits.bandwidth.get_or_insert(Bandwidth { inbound: 0, outbound: 0 });
+            if inbound {
+                b.inbound = bits;
+            } else {
+                b.outbound = bits;
+            }
+            continue;
+        }
         let res = rctl::resource(key).filter(|r| r.name == key).ok_or_else(|| {
-            at(k, format!("unknown limit {}; the rctl(8) resources are {}, and cpus", quoted(key), resource_names()))
+            at(
+                k,
+                format!(
+                    "unknown limit {}; the rctl(8) resources are {}, and cpus, bandwidth_in and bandwidth_out",
+                    quoted(key),
+                    resource_names()
+                ),
+            )
         })?;
         limits.rules.push(limit(key, res, v)?);
     }
@@ -236,6 +333,22 @@ mod tests {
         assert!(parse_amount("-1").is_err());
         assert!(parse_amount("G").is_err());
         assert_eq!(parse_amount("99999999999E"), Err("'99999999999E' is too large".into()));
+    }
+
+    #[test]
+    fn bandwidth_is_bits_with_dnctls_decimal_suffixes() {
+        assert_eq!(parse_bandwidth("100M"), Ok(100_000_000));
+        assert_eq!(parse_bandwidth("1500k"), Ok(1_500_000));
+        assert_eq!(parse_bandwidth("4G"), Ok(4_000_000_000));
+        assert_eq!(parse_bandwidth("64000"), Ok(64_000));
+        assert!(parse_bandwidth("5G").expect_err("past u32").contains("more than dummynet(4) can limit to"));
+        assert!(parse_bandwidth("0").expect_err("nothing").contains("leave the key out"));
+        assert!(parse_bandwidth("1.5M").expect_err("not whole").contains("is not a bandwidth"));
+        assert!(parse_bandwidth("99999999999999999999999").expect_err("huge").contains("more than dummynet(4)"));
+        let l = limits("[limits]\nbandwidth_out = \"20M\"\n").expect("valid");
+        assert_eq!(l.bandwidth, Some(Bandwidth { inbound: 0, outbound: 20_000_000 }));
+        assert_eq!(l.bandwidth.expect("set").to_string(), "in none, out 20M");
+        assert!(limits("[limits]\nbandwidth_in = true\n").expect_err("a bool").contains("limits.bandwidth_in: expected bit/s"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 use thiserror::Error;
 
+use super::dummynet::Pipes;
 use super::jail::{dataset, delegated, delegated_dataset, jail_dataset, release_origin, root, root_dataset, root_path};
 use super::run::{aliases_of, delegated_of, mounts, rules_of, Alias, Started, StartedFirewall, StartedVnet};
 use super::Op;
@@ -19,6 +20,7 @@ use crate::kernel::params::{lookup, Access};
 use crate::kernel::{DatasetInfo, Interface, JailParam, LiveJail, MountEntry, ParamValue};
 use crate::model::jail::JailSpec;
 use crate::model::jail::JailType;
+use crate::model::limits::Bandwidth;
 use crate::model::{DatasetName, JailName};
 
 /// A difference a running jail cannot take without a restart.
@@ -272,6 +274,7 @@ fn running(
         old.push(now.clone());
     }
     vnet_changes(spec, r, plan);
+    let shaping = shaping_changes(spec, r, plan);
     let (add, remove) = aliases(spec, r, seen.interfaces, &plan.restart)?;
     let (attach, detach) = attachments(cfg, spec, r);
     if !add.is_empty() || !attach.is_empty() {
@@ -296,12 +299,12 @@ fn running(
     }
     // The record follows what is set up: after changes, and also when it
     // lags behind (a brig killed between adding an alias and writing it).
-    let want = Started::of(cfg, spec);
+    let want = Started::of(cfg, spec, pipes_of(r));
     // (Its stop recipe alone is no reason: that one is kept for a
     // definition that stops reading, and a start's is good enough.)
     let lagging = plan.restart.is_empty()
         && r.started.is_some_and(|s| (&s.aliases, &s.datasets) != (&want.aliases, &want.datasets));
-    let firewall = if plan.restart.is_empty() { firewall_changes(spec, r) } else { Vec::new() };
+    let firewall = if plan.restart.is_empty() { [shaping, firewall_changes(spec, r)].concat() } else { Vec::new() };
     let record = lagging
         || !(add.is_empty() && remove.is_empty() && attach.is_empty() && detach.is_empty() && firewall.is_empty());
     let dad = super::run::await_dad(&add);
@@ -322,21 +325,56 @@ fn running(
     Ok(())
 }
 
+/// The pipes a running jail's start took, if it has bandwidth limits.
+fn pipes_of(r: &Running) -> Option<Pipes> {
+    r.started.and_then(|s| s.firewall.as_ref()).and_then(|f| f.shaping).map(|s| s.pipes)
+}
+
 /// The jail's pf anchor, changed live in one transaction when its rules
 /// differ from what its start (or the last apply) loaded; the record is
 /// written after, so a brig killed in between loads them again.
 fn firewall_changes(spec: &JailSpec, r: &Running) -> Vec<Op> {
-    let want = StartedFirewall::of(spec);
-    let have = r.started.and_then(|s| s.firewall.clone());
+    let want = StartedFirewall::of(spec, pipes_of(r)).map(|f| f.rules);
+    let have = r.started.and_then(|s| s.firewall.clone()).map(|f| f.rules);
     if want == have {
         return Vec::new();
     }
     let anchor = super::pf::anchor(&spec.name);
     match (want, have) {
-        (Some(w), h) => vec![Op::LoadAnchor { anchor, rules: w.rules, old: h.map(|h| h.rules).unwrap_or_default() }],
+        (Some(rules), h) => vec![Op::LoadAnchor { anchor, rules, old: h.unwrap_or_default() }],
         // Connections the rules let through may go on unfiltered.
         (None, Some(_)) => vec![Op::FlushAnchor { anchor }],
         (None, None) => Vec::new(),
+    }
+}
+
+/// A running jail's bandwidth changes live: dummynet changes a pipe in
+/// place, and the connections pf sends to it follow. Limits added or
+/// taken away wait for a restart: a start takes the pipes, and only a
+/// stop deletes them, once no connection's state still sends packets to
+/// them (dummynet drops what goes to a pipe it does not have).
+fn shaping_changes(spec: &JailSpec, r: &Running, plan: &mut JailPlan) -> Vec<Op> {
+    let want = spec.shaping().map(|(b, _)| b);
+    let have = r.started.and_then(|s| s.firewall.as_ref()).and_then(|f| f.shaping);
+    match (want, have) {
+        (Some(w), Some(h)) => {
+            [(h.pipes.down, w.inbound, h.bandwidth.inbound), (h.pipes.up, w.outbound, h.bandwidth.outbound)]
+                .into_iter()
+                .filter(|(_, want, had)| want != had)
+                .map(|(pipe, bandwidth, old)| Op::ConfigurePipe { pipe, bandwidth, old: Some(old) })
+                .collect()
+        }
+        (None, None) => Vec::new(),
+        (w, h) => {
+            let show = |b: Option<Bandwidth>| b.map_or_else(|| "-".to_string(), |b| b.to_string());
+            plan.restart.push(Restart {
+                param: "limits.bandwidth".into(),
+                from: show(h.map(|h| h.bandwidth)),
+                to: show(w),
+                why: "a jail's dummynet pipes are made when it starts and deleted when it stops",
+            });
+            Vec::new()
+        }
     }
 }
 
@@ -566,7 +604,7 @@ mod tests {
         Up {
             rules: Some(spec.limits.rules.iter().map(|l| l.rule(&web)).collect()),
             cpus: spec.limits.cpus.clone().unwrap_or_else(|| (0..4).collect()),
-            started: Started::of(&cfg(), &spec),
+            started: Started::of(&cfg(), &spec, None),
             now: wanted.clone(),
             wanted,
             live,

@@ -6,6 +6,7 @@ pub mod addresses;
 pub mod apply;
 pub mod audit;
 pub mod boot;
+pub mod dummynet;
 mod init;
 pub mod jail;
 mod op;

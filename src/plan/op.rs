@@ -71,6 +71,12 @@ pub enum Op {
     FlushAnchor { anchor: String },
     /// Kill pf's states from and to the addresses. Cannot be undone.
     KillStates { addrs: Vec<std::net::IpAddr> },
+    /// Make dummynet pipe `pipe` (`old` None: one brig takes now, which
+    /// must not exist yet) or change its bandwidth (bit/s, 0: none).
+    /// Undo: delete it, or give it `old` back.
+    ConfigurePipe { pipe: u16, bandwidth: u32, old: Option<u32> },
+    /// Delete dummynet pipe `pipe`, which brig made. Cannot be undone.
+    DeletePipe { pipe: u16 },
     /// Wait (bounded) until new IPv6 aliases have passed duplicate address
     /// detection: a tentative address cannot be bound to, so a daemon
     /// started before would fail. A duplicated one fails the step.
@@ -213,6 +219,14 @@ impl fmt::Display for Op {
                 let each: Vec<String> = addrs.iter().map(|a| format!("-k {a}")).collect();
                 write!(f, "pfctl {} (and the states to them)", each.join(" "))
             }
+            Op::ConfigurePipe { pipe, bandwidth, .. } => {
+                write!(
+                    f,
+                    "dnctl pipe {pipe} config bw {}",
+                    if *bandwidth == 0 { "0 (no limit)".to_string() } else { format!("{bandwidth}bit/s") }
+                )
+            }
+            Op::DeletePipe { pipe } => write!(f, "dnctl pipe {pipe} delete"),
             Op::AwaitDad { aliases } => {
                 let each: Vec<String> = aliases.iter().map(|(i, a)| format!("{a} on {i}")).collect();
                 write!(f, "wait for duplicate address detection of {}", each.join(", "))

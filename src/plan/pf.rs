@@ -23,6 +23,7 @@ use crate::model::firewall::{Allow, Firewall, Outbound, Proto};
 use crate::model::jail::JailSpec;
 use crate::model::network::{Link, Network};
 use crate::model::JailName;
+use crate::plan::dummynet::Pipes;
 
 /// The anchor of jail `name`.
 pub fn anchor(name: &JailName) -> String {
@@ -87,21 +88,57 @@ fn pieces(a: &Allow, v6: bool) -> Option<(String, String, String)> {
 
 /// nat and rdr, which pf.conf orders before filtering. `rdr pass` lets
 /// the translated packet in without the host's own inbound rules; the
-/// jail's rules still decide on its way to the jail.
-fn translation(out: &mut String, fw: &Firewall, v4: &[IpNet]) {
+/// jail's rules still decide on its way to the jail. A jail with
+/// bandwidth limits is redirected without `pass`, as pf then skips the
+/// filter rules, its limits among them (the jail's own rules pass what
+/// it exposes); its NATed packets are tagged, for its limits to know
+/// them by once their source is the host's.
+fn translation(out: &mut String, fw: &Firewall, v4: &[IpNet], shaped: Option<&Shaped>) {
     if let Some(i) = &fw.nat {
+        let tag = shaped.map(|s| format!(" tag {}", s.pipes.tag())).unwrap_or_default();
         // `:0`: the interface's first address, not an alias of it that
         // may be another jail's.
-        let _ = writeln!(out, "nat on {i} inet from {} to any -> ({i}:0)", list(v4));
+        let _ = writeln!(out, "nat on {i} inet from {} to any{tag} -> ({i}:0)", list(v4));
     }
+    let pass = if shaped.is_some() { "" } else { " pass" };
     for e in &fw.expose {
         let af = family(e.address.is_ipv6());
         let p = e.proto.as_str();
         let _ = writeln!(
             out,
-            "rdr pass {af} proto {p} from any to {} port {} -> {} port {}",
+            "rdr{pass} {af} proto {p} from any to {} port {} -> {} port {}",
             e.host_address, e.host_port, e.address, e.port
         );
+    }
+}
+
+/// A jail's bandwidth limits as pf applies them: its pipes, on the host
+/// interface its traffic crosses.
+pub struct Shaped<'a> {
+    pub on: &'a str,
+    pub pipes: Pipes,
+    /// Its IPv4 packets leave NATed, by the tag of `translation`.
+    pub nat: bool,
+}
+
+/// `match` rules that give the jail's connections its pipes, in pf passes
+/// on one interface only (a packet sent to dummynet twice would be
+/// limited twice). pf keeps the pipes on the connection's state: the
+/// first number for packets in the direction that made it, the second
+/// for its replies (pf_pdesc_to_dnflow in pf.c).
+fn shaping(out: &mut String, s: &Shaped, v4: &[IpNet], v6: &[IpNet]) {
+    let (on, down, up) = (s.on, s.pipes.down, s.pipes.up);
+    for (jail, v6) in [(v4, false), (v6, true)] {
+        if jail.is_empty() {
+            continue;
+        }
+        let (af, me) = (family(v6), list(jail));
+        let _ = writeln!(out, "match in on {on} {af} from any to {me} dnpipe ({down}, {up})");
+        if s.nat && !v6 {
+            let _ = writeln!(out, "match out on {on} {af} all tagged {} dnpipe ({up}, {down})", s.pipes.tag());
+        } else {
+            let _ = writeln!(out, "match out on {on} {af} from {me} to any dnpipe ({up}, {down})");
+        }
     }
 }
 
@@ -215,11 +252,18 @@ fn by_address(out: &mut String, fw: &Firewall, v4: &[IpNet], v6: &[IpNet]) {
     }
 }
 
-/// The rules of `fw` for a jail with `network`.
-pub fn rules(fw: &Firewall, network: &Network) -> String {
+/// The rules of a jail with `network`: its firewall's, and the limits
+/// `shaped` gives it.
+pub fn rules(fw: Option<&Firewall>, network: &Network, shaped: Option<&Shaped>) -> String {
     let mut out = String::new();
     let (v4, v6): (Vec<IpNet>, Vec<IpNet>) = network.addresses().into_iter().partition(|a| a.addr().is_ipv4());
-    translation(&mut out, fw, &v4);
+    if let Some(fw) = fw {
+        translation(&mut out, fw, &v4, shaped);
+    }
+    if let Some(s) = shaped {
+        shaping(&mut out, s, &v4, &v6);
+    }
+    let Some(fw) = fw else { return out };
     match network {
         Network::Vnet(v) => match &v.link {
             Link::Bridge { host_end, .. } => bound(&mut out, fw, host_end, &v4, &v6, v.dhcp, v.slaac),
@@ -231,9 +275,15 @@ pub fn rules(fw: &Firewall, network: &Network) -> String {
     out
 }
 
-/// The rules of `spec`'s anchor, if it has a firewall.
-pub fn of(spec: &JailSpec) -> Option<String> {
-    spec.firewall.as_ref().map(|fw| rules(fw, &spec.network))
+/// The rules of `spec`'s anchor, if it has a firewall or bandwidth limits
+/// (given `pipes`, those of its start).
+pub fn of(spec: &JailSpec, pipes: Option<Pipes>) -> Option<String> {
+    let nat = spec.firewall.as_ref().is_some_and(|f| f.nat.is_some());
+    let shaped = spec.shaping().zip(pipes).map(|((_, on), pipes)| Shaped { on, pipes, nat });
+    if spec.firewall.is_none() && shaped.is_none() {
+        return None;
+    }
+    Some(rules(spec.firewall.as_ref(), &spec.network, shaped.as_ref()))
 }
 
 #[cfg(test)]
@@ -246,7 +296,7 @@ mod tests {
         let spec = crate::plan::testing::spec(
             "release = \"14.3-RELEASE\"\n[network]\nmode = \"vnet\"\nbridge = \"bridge0\"\nuplink = \"em0\"\nip4 = [\"192.0.2.20/24\"]\nip6 = [\"2001:db8::20/64\"]\n[firewall]\ninbound = [\"tcp/22 from 203.0.113.0/24\", \"icmp\", \"icmp6\", \"udp/60000-61000\"]\noutbound = [\"tcp/443\", \"udp/53 to 192.0.2.53\"]\nnat = true\nnat_interface = \"em0\"\n[[expose]]\nhost_port = 8080\nport = 80\nhost_address = \"198.51.100.7\"\n[[expose]]\nproto = \"udp\"\nhost_port = 53\nhost_address = \"198.51.100.7\"\n",
         );
-        let text = of(&spec).expect("a firewall");
+        let text = of(&spec, None).expect("a firewall");
         golden_text("pf-rules.txt", &text);
         let parsed = crate::kernel::pf::parse(&text).expect("pfctl's grammar takes it");
         assert_eq!(parsed.len(), text.lines().count());
@@ -262,7 +312,7 @@ mod tests {
         let spec = crate::plan::testing::spec(
             "release = \"14.3-RELEASE\"\n[network]\nmode = \"vnet\"\nbridge = \"bridge0\"\nslaac = true\ndhcp = true\n[params]\ndevfs_ruleset = 13\n[firewall]\ninbound = [\"tcp/443\"]\n",
         );
-        let text = of(&spec).expect("a firewall");
+        let text = of(&spec, None).expect("a firewall");
         assert!(text.contains("pass in quick on e0a_web inet proto udp from any to any port 67 keep state"), "{text}");
         assert!(text.contains("pass in quick on e0a_web inet from any to any keep state"), "{text}");
         assert!(text.contains("pass in quick on e0a_web inet6 from any to any keep state"), "{text}");
@@ -275,7 +325,7 @@ mod tests {
         let spec = crate::plan::testing::spec(
             "release = \"14.3-RELEASE\"\n[network]\ninterface = \"lo1\"\nip4 = [\"10.0.0.5/32\"]\n[firewall]\nnat = true\nnat_interface = \"em0\"\n",
         );
-        let text = of(&spec).expect("a firewall");
+        let text = of(&spec, None).expect("a firewall");
         assert_eq!(
             text,
             "nat on em0 inet from 10.0.0.5 to any -> (em0:0)\npass quick on lo0 inet from 10.0.0.5 to 10.0.0.5 keep state\nblock drop quick inet from any to 10.0.0.5\n"

@@ -10,6 +10,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::dummynet::Pipes;
 use super::jail::{delegated_dataset, root_dataset, root_path};
 use super::Op;
 use crate::config::HostConfig;
@@ -17,6 +18,7 @@ use crate::kernel::params::KernelParams;
 use crate::kernel::rctl_rules::Rule;
 use crate::kernel::{Interface, JailParam, JailSys, LiveJail, MountEntry, ParamValue, VnetSetup};
 use crate::model::jail::{Exec, JailSpec, DEFAULT_STOP, DEFAULT_TIMEOUT};
+use crate::model::limits::Bandwidth;
 use crate::model::network::{Link, Network, Vnet};
 use crate::model::{DatasetName, JailName};
 
@@ -50,18 +52,29 @@ pub struct Started {
     pub firewall: Option<StartedFirewall>,
 }
 
-/// The rules in a jail's pf anchor, and the addresses whose states a
-/// stop kills.
+/// The rules in a jail's pf anchor, the addresses whose states a stop
+/// kills, and the pipes of its bandwidth limits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartedFirewall {
     pub rules: String,
     pub addrs: Vec<std::net::IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shaping: Option<StartedShaping>,
+}
+
+/// The dummynet pipes a start made, and the bandwidth they have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedShaping {
+    pub pipes: Pipes,
+    pub bandwidth: Bandwidth,
 }
 
 impl StartedFirewall {
-    pub fn of(spec: &JailSpec) -> Option<StartedFirewall> {
-        let rules = super::pf::of(spec)?;
-        Some(StartedFirewall { rules, addrs: spec.network.addresses().iter().map(IpNet::addr).collect() })
+    /// The anchor of `spec`, its limits through `pipes`.
+    pub fn of(spec: &JailSpec, pipes: Option<Pipes>) -> Option<StartedFirewall> {
+        let rules = super::pf::of(spec, pipes)?;
+        let shaping = spec.shaping().zip(pipes).map(|((bandwidth, _), pipes)| StartedShaping { pipes, bandwidth });
+        Some(StartedFirewall { rules, addrs: spec.network.addresses().iter().map(IpNet::addr).collect(), shaping })
     }
 }
 
@@ -240,14 +253,14 @@ pub fn started_path(name: &JailName) -> PathBuf {
 }
 
 impl Started {
-    /// The record of a start of `spec`.
-    pub fn of(cfg: &HostConfig, spec: &JailSpec) -> Started {
+    /// The record of a start of `spec`, its limits through `pipes`.
+    pub fn of(cfg: &HostConfig, spec: &JailSpec, pipes: Option<Pipes>) -> Started {
         Started {
             aliases: aliases_of(spec),
             datasets: delegated_of(cfg, spec),
             stop: Some(StopRecipe::of(&spec.exec)),
             vnet: StartedVnet::of(spec),
-            firewall: StartedFirewall::of(spec),
+            firewall: StartedFirewall::of(spec, pipes),
         }
     }
 
@@ -422,22 +435,38 @@ const STAGES: [Stage; 13] = [
 
 /// The up steps of `stage` for starting `spec`; `so_far` are the steps
 /// of the stages before it.
-fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], limits: bool, so_far: &[Op]) -> Vec<Op> {
+fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], how: &How, so_far: &[Op]) -> Vec<Op> {
     match stage {
         // The record first: whatever happens after, a later stop knows
         // what to take down (and a failed start's undo removes it again).
-        Stage::Record => vec![Started::of(cfg, spec).write(&spec.name)],
+        Stage::Record => vec![Started::of(cfg, spec, how.pipes).write(&spec.name)],
         Stage::Network => match &spec.network {
             Network::Vnet(v) => epair(v),
             _ => aliases_of(spec).into_iter().map(|a| Op::AddAlias { interface: a.interface, addr: a.addr }).collect(),
         },
-        Stage::Firewall => match super::pf::of(spec) {
-            Some(rules) => vec![Op::LoadAnchor { anchor: super::pf::anchor(&spec.name), rules, old: String::new() }],
-            None => Vec::new(),
-        },
+        // The pipes before the rules that name them: pf drops what goes
+        // to a pipe dummynet does not have (dummynet_io in ip_dn_io.c).
+        Stage::Firewall => {
+            let shaping = spec.shaping().zip(how.pipes);
+            let mut ops: Vec<Op> = shaping
+                .map(|((b, _), p)| {
+                    [(p.down, b.inbound), (p.up, b.outbound)]
+                        .map(|(pipe, bandwidth)| Op::ConfigurePipe { pipe, bandwidth, old: None })
+                        .to_vec()
+                })
+                .unwrap_or_default();
+            ops.extend(super::pf::of(spec, how.pipes).map(|rules| Op::LoadAnchor {
+                anchor: super::pf::anchor(&spec.name),
+                rules,
+                old: String::new(),
+            }));
+            ops
+        }
         Stage::Mounts => mounts(cfg, spec).into_iter().flat_map(guarded).collect(),
         // Unless racct is off and the user said --no-limits.
-        Stage::Limits if limits => spec.limits.rules.iter().map(|l| Op::AddRctl { rule: l.rule(&spec.name) }).collect(),
+        Stage::Limits if how.limits => {
+            spec.limits.rules.iter().map(|l| Op::AddRctl { rule: l.rule(&spec.name) }).collect()
+        }
         Stage::Limits => Vec::new(),
         Stage::Prepare => hook("exec.prestart", &spec.exec.prestart),
         Stage::Jail => vec![Op::CreateJail { params: params.to_vec() }],
@@ -503,12 +532,21 @@ fn hook(stage: &'static str, command: &Option<String>) -> Vec<Op> {
     command.iter().map(|c| Op::Hook { stage, command: c.clone() }).collect()
 }
 
+/// How a start goes besides the definition.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct How {
+    /// Apply rctl rules (racct may be off, and the user said --no-limits).
+    pub limits: bool,
+    /// The dummynet pipes of its bandwidth limits, if it has any.
+    pub pipes: Option<Pipes>,
+}
+
 /// The steps of `brig start`: each stage's up steps, in order.
-pub fn start(cfg: &HostConfig, spec: &JailSpec, kernel: &KernelParams, limits: bool) -> Result<Vec<Op>, RunPlanError> {
+pub fn start(cfg: &HostConfig, spec: &JailSpec, kernel: &KernelParams, how: How) -> Result<Vec<Op>, RunPlanError> {
     let params = jail_params(cfg, spec, kernel)?;
     let mut ops = Vec::new();
     for stage in STAGES {
-        let steps = up(stage, cfg, spec, &params, limits, &ops);
+        let steps = up(stage, cfg, spec, &params, &how, &ops);
         ops.extend(steps);
     }
     Ok(ops)
@@ -653,15 +691,17 @@ impl Down<'_> {
                 let up = running || seen.dying.is_some();
                 let fw = match seen.started {
                     Some(s) => s.firewall.clone(),
-                    None if up => self.spec.and_then(StartedFirewall::of),
+                    None if up => self.spec.and_then(|s| StartedFirewall::of(s, None)),
                     None => None,
                 };
-                match fw {
-                    Some(fw) => {
-                        vec![Op::FlushAnchor { anchor: super::pf::anchor(name) }, Op::KillStates { addrs: fw.addrs }]
-                    }
-                    None => Vec::new(),
+                let Some(fw) = fw else { return Vec::new() };
+                let mut ops =
+                    vec![Op::FlushAnchor { anchor: super::pf::anchor(name) }, Op::KillStates { addrs: fw.addrs }];
+                // Once no state sends packets to them.
+                if let Some(s) = fw.shaping {
+                    ops.extend(s.pipes.both().map(|pipe| Op::DeletePipe { pipe }));
                 }
+                ops
             }
             Stage::Mounts => unmount_all(self.cfg, name, seen.mounts),
             Stage::Network => {
@@ -685,6 +725,8 @@ impl Down<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LIMITS: How = How { limits: true, pipes: None };
     use crate::plan::testing::{cfg, golden, kernel, lines, rule};
 
     fn spec() -> JailSpec {
@@ -693,10 +735,49 @@ mod tests {
     }
 
     #[test]
+    fn a_limited_jail_gets_its_pipes_before_the_rules_naming_them_and_loses_them_after_its_states() {
+        let spec = crate::plan::testing::spec(
+            "release = \"14.3-RELEASE\"\n[network]\ninterface = \"em0\"\nip4 = [\"192.0.2.10/24\"]\n[limits]\nbandwidth_in = \"100M\"\n",
+        );
+        let pipes = Pipes { down: 32770, up: 32771 };
+        let l = lines(
+            &start(&cfg(), &spec, &kernel("14.3-RELEASE", &[]), How { limits: true, pipes: Some(pipes) })
+                .expect("plans"),
+        );
+        let at =
+            |prefix: &str| l.iter().position(|x| x.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {l:?}"));
+        assert_eq!(l[at("dnctl pipe 32770")], "dnctl pipe 32770 config bw 100000000bit/s");
+        assert_eq!(l[at("dnctl pipe 32771")], "dnctl pipe 32771 config bw 0 (no limit)");
+        assert!(at("dnctl pipe 32771") < at("pfctl -a brig/web"), "{l:?}");
+        assert!(
+            l[at("pfctl -a brig/web")].contains("match in on em0 inet from any to 192.0.2.10 dnpipe (32770, 32771)")
+        );
+
+        let started = Started::of(&cfg(), &spec, Some(pipes));
+        let live = LiveJail { jid: 3, ..LiveJail::default() };
+        let seen = StopSeen {
+            running: Some(&live),
+            dying: None,
+            started: Some(&started),
+            rules: &[],
+            mounts: &[],
+            interfaces: &[],
+        };
+        let down = lines(&stop(&cfg(), &spec.name, Some(&spec), &seen));
+        let at = |prefix: &str| {
+            down.iter().position(|x| x.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {down:?}"))
+        };
+        assert!(at("pfctl -k 192.0.2.10") < at("dnctl pipe 32770 delete"), "{down:?}");
+        assert!(at("dnctl pipe 32770 delete") < at("dnctl pipe 32771 delete"), "{down:?}");
+        // Without its pipes (a definition only), no limits are written.
+        assert!(!super::super::pf::of(&spec, None).is_some_and(|r| r.contains("dnpipe")));
+    }
+
+    #[test]
     fn golden_start_order() {
-        let ops = start(&cfg(), &spec(), &kernel("14.3-RELEASE", &[]), true).expect("plans");
+        let ops = start(&cfg(), &spec(), &kernel("14.3-RELEASE", &[]), LIMITS).expect("plans");
         golden("start.txt", &ops);
-        let without = lines(&start(&cfg(), &spec(), &kernel("14.3-RELEASE", &[]), false).expect("plans"));
+        let without = lines(&start(&cfg(), &spec(), &kernel("14.3-RELEASE", &[]), How::default()).expect("plans"));
         assert!(!without.iter().any(|l| l.starts_with("rctl")), "--no-limits leaves the rules out");
         assert!(without.iter().any(|l| l.starts_with("cpuset")), "but not the cpuset");
     }
@@ -704,14 +785,14 @@ mod tests {
     #[test]
     fn unknown_parameters_are_left_out_when_false_and_refused_when_true() {
         let known = kernel("14.3-RELEASE", &["allow.vmm"]);
-        let ops = start(&cfg(), &spec(), &known, true).expect("plans");
+        let ops = start(&cfg(), &spec(), &known, LIMITS).expect("plans");
         let create = lines(&ops).into_iter().find(|l| l.starts_with("jail_set create")).expect("jail_set");
         assert!(!create.contains(" allow.vmm="), "{create}");
         let mut s = spec();
         if let Some(p) = s.params.iter_mut().find(|p| p.name == "allow.vmm") {
             p.value = ParamValue::Bool(true);
         }
-        let e = start(&cfg(), &s, &known, true).expect_err("vmm.ko is not loaded");
+        let e = start(&cfg(), &s, &known, LIMITS).expect_err("vmm.ko is not loaded");
         assert_eq!(
             e.to_string(),
             "jail web: parameter allow.vmm = true is not known to this kernel: its module vmm is not loaded; load it with `kldload vmm` (and vmm_load=\"YES\" in /boot/loader.conf), or remove the parameter"

@@ -109,6 +109,12 @@ pub fn interfaces(h: &dyn Host) -> Result<Held, LockError> {
     take(open(h, "interfaces.lock")?, "the interfaces brig makes", true)
 }
 
+/// The lock held while brig makes sure a dummynet pipe it takes is free,
+/// and takes it. Taken inside the jail locks.
+pub fn pipes(h: &dyn Host) -> Result<Held, LockError> {
+    take(open(h, "pipes.lock")?, "the dummynet pipes brig takes", true)
+}
+
 /// The locks of some jails (exclusive) and the host lock (shared), taken
 /// in name order so that two brigs locking overlapping sets cannot
 /// deadlock.

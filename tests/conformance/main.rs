@@ -495,3 +495,26 @@ fn a_pf_anchor_is_loaded_whole_or_not_at_all() {
     t.host.pf_load(&anchor, "").expect("emptied");
     assert_eq!(errno(t.host.pf_rules(&anchor)), Errno::EINVAL, "an empty anchor goes");
 }
+
+#[test]
+fn dummynet_pipes_are_made_changed_listed_and_deleted() {
+    let mut t = Target::new("dn");
+    // A number far from both the administrator's and brig's own.
+    let pipe = 32000 + u16::from(t.prefix.len() as u8);
+    match t.host.dn_pipe_config(pipe, 10_000_000) {
+        Err(e) if e.errno == Errno::ENOPROTOOPT => {
+            assert_eq!(errno(t.host.dn_pipes()), Errno::ENOPROTOOPT);
+            eprintln!("skipped: dummynet is not loaded on this host");
+            return;
+        }
+        other => other.expect("made"),
+    }
+    let find = |t: &Target| t.host.dn_pipes().expect("pipes").into_iter().find(|(p, _)| *p == pipe);
+    assert_eq!(find(&t), Some((pipe, 10_000_000)));
+    t.host.dn_pipe_config(pipe, 0).expect("changed in place");
+    assert_eq!(find(&t), Some((pipe, 0)), "bw 0: no limit");
+    assert_eq!(errno(t.host.dn_pipe_config(0, 1000)), Errno::EINVAL, "there is no pipe 0");
+    t.host.dn_pipe_delete(pipe).expect("deleted");
+    assert_eq!(find(&t), None);
+    assert_eq!(errno(t.host.dn_pipe_delete(pipe)), Errno::EINVAL, "a pipe dummynet does not have");
+}

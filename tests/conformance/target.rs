@@ -72,6 +72,11 @@ impl Target {
 
     fn sim(name: &str, prefix: String) -> Target {
         let dir = tempfile::tempdir().expect("tempdir");
+        // A host that has loaded dummynet.ko, as one with bandwidth limits has.
+        drop(brig::host::sim::SimHost::open(dir.path()).expect("sim"));
+        let config = dir.path().join("sim.toml");
+        let text = std::fs::read_to_string(&config).expect("sim.toml");
+        std::fs::write(&config, text.replace("modules = [", "modules = [\"dummynet\", ")).expect("sim.toml");
         let mut host = brig::host::sim::SimHost::open(dir.path()).expect("sim");
         host.zfs_create("zroot/conformance", &[]).expect("root dataset");
         let dataset = format!("zroot/conformance/{name}");

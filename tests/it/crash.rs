@@ -43,6 +43,7 @@ pub fn state(sim: &Sim) -> String {
         addrs.push(format!("{} members {members:?}", b.name));
     }
     addrs.push(format!("pf brig/box {:?}", h.pf_rules("brig/box")));
+    addrs.push(format!("dummynet {:?}", h.dn_pipes()));
     if let Some(j) = h.jail_find("box").expect("get") {
         if let Ok(v) = h.vnet_view(j.jid) {
             addrs.push(format!("inside {v:?}"));
@@ -179,6 +180,31 @@ fn a_live_firewall_change_killed_anywhere_converges() {
         sim.brig(&["start", "box"]).ok();
         let text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
         std::fs::write(sim.file(DEF), text.replace("\"tcp/22\"", "\"tcp/2222\"")).expect("write");
+        sim
+    };
+    killed_at_every_call(changed, &["apply"]);
+}
+
+/// `box` on em0 with an inbound bandwidth limit.
+fn shaped() -> Sim {
+    crate::bandwidth::limited("bandwidth_in = \"100M\"\n", true)
+}
+
+fn shaped_running() -> Sim {
+    let sim = shaped();
+    sim.brig(&["start", "box"]).ok();
+    sim
+}
+
+#[test]
+fn a_limited_start_stop_and_bandwidth_change_killed_anywhere_converge() {
+    crate::common::needs_jail_processes!();
+    killed_at_every_call(shaped, &["start", "box"]);
+    killed_at_every_call(shaped_running, &["stop", "box"]);
+    let changed = || {
+        let sim = shaped_running();
+        let text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+        std::fs::write(sim.file(DEF), format!("{text}bandwidth_out = \"2M\"\n")).expect("write");
         sim
     };
     killed_at_every_call(changed, &["apply"]);

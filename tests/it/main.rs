@@ -15,6 +15,7 @@ mod userland_sh;
 mod apply;
 mod audit;
 mod bad_inputs;
+pub mod bandwidth;
 mod batch;
 mod boot;
 mod cli_basics;

@@ -12,6 +12,7 @@
 
 mod cpuset;
 mod devfs;
+mod dummynet;
 mod ifclone;
 mod jail;
 pub mod jexec;
@@ -298,6 +299,18 @@ impl Host for FreeBsdHost {
 
     fn pf_status(&self) -> HostResult<crate::kernel::pf::PfStatus> {
         pf::status()
+    }
+
+    fn dn_pipe_config(&mut self, pipe: u16, bandwidth: u32) -> HostResult<()> {
+        dummynet::config(pipe, bandwidth)
+    }
+
+    fn dn_pipe_delete(&mut self, pipe: u16) -> HostResult<()> {
+        dummynet::delete(pipe)
+    }
+
+    fn dn_pipes(&self) -> HostResult<Vec<(u16, u32)>> {
+        dummynet::list("dn_pipes")
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

@@ -5,9 +5,7 @@
 //! firewall change of a jail that has a firewall; nothing that only
 //! reads (list, plan, info) runs it: they read brig's start record.
 
-use std::io::Write;
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
 
@@ -15,33 +13,15 @@ use crate::host::{HostError, HostResult};
 
 const PFCTL: &str = "/sbin/pfctl";
 
-/// Runs pfctl with `args`, `input` on its standard input; its standard
+/// Runs pfctl with `args`, `input` on its standard input: its standard
 /// output, or its message as the error: ENODEV when pf is not loaded,
 /// EINVAL otherwise (pfctl's exit status says no more).
 fn pfctl(op: &'static str, args: &[&str], input: Option<&str>) -> HostResult<String> {
-    let mut child = Command::new(PFCTL)
-        .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            HostError::new(op, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), format!("running {PFCTL}"))
-        })?;
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        // A pfctl that stops reading fails, and says why, below.
-        let _ = stdin.write_all(text.as_bytes());
-    }
-    let out = child.wait_with_output().map_err(|e| {
-        HostError::new(op, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), format!("waiting for {PFCTL}"))
-    })?;
-    if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    super::spawn::tool(op, PFCTL, args, input)?.map_err(|msg| {
         // pfctl opens /dev/pf first: without pf.ko there is none.
         let errno = if msg.contains("/dev/pf") { Errno::ENODEV } else { Errno::EINVAL };
-        return Err(HostError::new(op, errno, format!("pfctl {}: {msg}", args.join(" "))));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        HostError::new(op, errno, msg)
+    })
 }
 
 pub(super) fn load(anchor: &str, rules: &str) -> HostResult<()> {

@@ -47,6 +47,38 @@ fn on_host(cmd: &Command) -> HostResult<Output> {
     finish(c, cmd, cannot_run(cmd, "on the host"))
 }
 
+/// Runs one of the base system's tools (pfctl, dnctl) with `args`,
+/// `input` on its standard input: its standard output, or, when it exits
+/// with a failure, its message (the tools say no more in their exit
+/// status), for the caller to read the errno from.
+pub(super) fn tool(
+    op: &'static str,
+    program: &str,
+    args: &[&str],
+    input: Option<&str>,
+) -> HostResult<Result<String, String>> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let failed = |what: &str, e: std::io::Error| HostError::new(op, io_errno(&e), format!("{what} {program}"));
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed("running", e))?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A tool that stops reading fails, and says why.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| failed("waiting for", e))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Ok(Err(format!("{program} {}: {msg}", args.join(" "))));
+    }
+    Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
 /// A pipe whose ends are closed on exec: (read, write). `op` and `what`
 /// name what it is for, in the error.
 pub(super) fn pipe(op: &'static str, what: &str) -> HostResult<(OwnedFd, OwnedFd)> {

@@ -14,6 +14,7 @@
 
 mod busy;
 mod config;
+mod dummynet;
 mod fs;
 mod ifclone;
 mod jail;
@@ -151,6 +152,9 @@ pub const OPS: &[&str] = &[
     "pf_rules",
     "pf_kill_states",
     "pf_status",
+    "dn_pipe_config",
+    "dn_pipe_delete",
+    "dn_pipes",
     "spawn",
 ];
 
@@ -910,6 +914,21 @@ impl Host for SimHost {
     /// The sim carries no traffic, so there are no states to kill.
     fn pf_kill_states(&mut self, _addr: std::net::IpAddr) -> HostResult<()> {
         self.write("pf_kill_states", |_| Ok(()))
+    }
+
+    fn dn_pipe_config(&mut self, pipe: u16, bandwidth: u32) -> HostResult<()> {
+        let cfg = &self.cfg;
+        self.write("dn_pipe_config", |st| dummynet::config(st, cfg, pipe, bandwidth))
+    }
+
+    fn dn_pipe_delete(&mut self, pipe: u16) -> HostResult<()> {
+        let cfg = &self.cfg;
+        self.write("dn_pipe_delete", |st| dummynet::delete(st, cfg, pipe))
+    }
+
+    fn dn_pipes(&self) -> HostResult<Vec<(u16, u32)>> {
+        let cfg = &self.cfg;
+        self.read("dn_pipes", |st| dummynet::list(st, cfg))
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

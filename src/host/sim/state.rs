@@ -107,6 +107,9 @@ pub struct State {
     /// pf's anchors and their rules (sim/pf.rs).
     #[serde(default)]
     pub pf_anchors: Tracked<String, String>,
+    /// dummynet's pipes and their bandwidth (sim/dummynet.rs).
+    #[serde(default)]
+    pub dn_pipes: Tracked<u16, u32>,
     /// devfs rulesets in the kernel, with how many rules each has.
     #[serde(default = "stock_rulesets")]
     pub devfs_rulesets: BTreeMap<u16, u32>,
@@ -132,6 +135,7 @@ impl State {
         self.links.take_changes();
         self.vnets.take_changes();
         self.pf_anchors.take_changes();
+        self.dn_pipes.take_changes();
     }
 
     /// A freshly booted machine: the pool's root dataset mounted at /POOL,
@@ -243,6 +247,8 @@ struct Delta {
     vnets: BTreeMap<Jid, Option<SimVnet>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pf_anchors: BTreeMap<String, Option<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    dn_pipes: BTreeMap<u16, Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     small: Option<Small>,
 }
@@ -455,6 +461,7 @@ impl Store {
         st.links.apply(d.links);
         st.vnets.apply(d.vnets);
         st.pf_anchors.apply(d.pf_anchors);
+        st.dn_pipes.apply(d.dn_pipes);
         if let Some(small) = d.small {
             small.put(st);
         }
@@ -531,6 +538,7 @@ impl Store {
             links: owned(&mut st.links),
             vnets: owned(&mut st.vnets),
             pf_anchors: owned(&mut st.pf_anchors),
+            dn_pipes: owned(&mut st.dn_pipes),
             small: (small != self.small).then(|| small.clone()),
         };
         self.small = small;

@@ -56,6 +56,13 @@ pub fn get(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno
         "kern.osreldate" => return Ok(SysctlValue::Int(cfg.osreldate)),
         "kern.ostype" => return Ok(SysctlValue::Str("FreeBSD".into())),
         "hw.machine" => return Ok(SysctlValue::Str("amd64".into())),
+        // A node of dummynet.ko (ip_dn_io.c): there while it is loaded.
+        "net.inet.ip.dummynet.io_fast" => {
+            return match cfg.modules.iter().any(|m| m == "dummynet") {
+                true => Ok(SysctlValue::Int(1)),
+                false => Err(Errno::ENOENT),
+            }
+        }
         n if n.starts_with(PARAM) => return param_value(cfg, &n[PARAM.len()..]),
         // The caller's (prison0's) count: every jail, dying ones included.
         "security.jail.children.cur" => return Ok(SysctlValue::Int(super::jail::children_cur(st, 0).into())),
