@@ -348,7 +348,9 @@ mod tests {
         let l = limits("[limits]\nbandwidth_out = \"20M\"\n").expect("valid");
         assert_eq!(l.bandwidth, Some(Bandwidth { inbound: 0, outbound: 20_000_000 }));
         assert_eq!(l.bandwidth.expect("set").to_string(), "in none, out 20M");
-        assert!(limits("[limits]\nbandwidth_in = true\n").expect_err("a bool").contains("limits.bandwidth_in: expected bit/s"));
+        assert!(limits("[limits]\nbandwidth_in = true\n")
+            .expect_err("a bool")
+            .contains("limits.bandwidth_in: expected bit/s"));
     }
 
     #[test]
