@@ -2,7 +2,9 @@
 //! definitions, and doing it.
 
 use super::guard::guard;
-use super::lifecycle::{known_params, limits_on, plans, start_one, stop_one, Books, StartContext, Surroundings};
+use super::lifecycle::{
+    dummynet_on, known_params, limits_on, plans, start_one, stop_one, Books, StartContext, Surroundings,
+};
 use super::select::{load, selected, targets, Names};
 use super::{Error, Event, Refused, Report};
 use crate::host::Host;
@@ -54,6 +56,7 @@ pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn 
             // A restart sets everything at once; half of it live first
             // would only be a second interruption.
             if restart {
+                dummynet_on(host, std::slice::from_ref(spec))?;
                 let around = Surroundings::read(host, &cfg)?;
                 stop_one(host, &cfg, &spec.name, Some(spec), &around, false, report)?;
                 let one = std::slice::from_ref(spec);

@@ -81,9 +81,6 @@ pub struct Facts {
     pub dummynet: bool,
 }
 
-/// A sysctl dummynet.ko adds (ip_dn_io.c).
-const DUMMYNET_SYSCTL: &str = "net.inet.ip.dummynet.io_fast";
-
 fn int(host: &dyn Host, name: &str) -> Option<i64> {
     host.sysctl_get(name).ok().and_then(|v| v.as_int())
 }
@@ -140,7 +137,7 @@ pub fn observe(host: &dyn Host) -> Facts {
         pfil_member: int(host, "net.link.bridge.pfil_member"),
         epair: host.sysctl_get("net.link.epair.netisr_maxqlen").is_ok(),
         pf: host.sysctl_get("net.pf.request_maxcount").ok().map(|_| host.pf_status().map_err(|e| e.to_string())),
-        dummynet: host.sysctl_get(DUMMYNET_SYSCTL).is_ok(),
+        dummynet: host.sysctl_get(crate::kernel::dummynet::LOADED_SYSCTL).is_ok(),
     }
 }
 
@@ -323,7 +320,7 @@ pub fn judge(f: &Facts) -> Vec<Check> {
             "dummynet",
             Warn,
             "dummynet is not loaded (needed for bandwidth_in and bandwidth_out)",
-            "kldload dummynet, add dummynet_load=\"YES\" to /boot/loader.conf, and check with kldstat that ipfw did not come along (its default rule blocks all traffic)",
+            crate::kernel::dummynet::LOAD_IT,
         )
     });
     out

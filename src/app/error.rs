@@ -111,6 +111,8 @@ pub enum Refused {
     Defaults(String),
     #[error("jail {jail} has bandwidth limits, and every dummynet pipe brig takes ({first} to {last}) is in use; delete pipes of that range that are not brig's (dnctl pipe show), or stop jails with limits")]
     NoPipes { jail: JailName, first: u16, last: u16 },
+    #[error("jail {jail} has bandwidth limits, and dummynet(4) is not loaded; {}", crate::kernel::dummynet::LOAD_IT)]
+    NoDummynet { jail: JailName },
     #[error("jail {jail} has limits but kern.racct.enable is 0 on this host; add kern.racct.enable=1 to /boot/loader.conf and reboot, or pass --no-limits to start it without them")]
     RacctOff { jail: JailName },
     #[error(

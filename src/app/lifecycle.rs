@@ -98,18 +98,22 @@ pub fn start_one(
         }
     }
     let record = observe::started(host, jail);
-    // The pipes a start that did not finish took are this one's again
-    // once the stop below has deleted them.
-    let left = record.as_ref().and_then(|r| r.firewall.as_ref()).and_then(|f| f.shaping).map(|s| s.pipes);
+    if !ctx.dry_run {
+        dummynet_on(host, std::slice::from_ref(spec))?;
+    }
     let pipes = match spec.shaping() {
         Some(_) => {
-            Some(left.or_else(|| ctx.books.pipes.lock().unwrap_or_else(PoisonError::into_inner).take()).ok_or_else(
-                || Refused::NoPipes {
-                    jail: jail.clone(),
-                    first: crate::plan::dummynet::FIRST,
-                    last: crate::plan::dummynet::LAST,
-                },
-            )?)
+            let mut book = ctx.books.pipes.lock().unwrap_or_else(PoisonError::into_inner);
+            // The pipes a start that did not finish took are this one's
+            // again once the stop below has deleted them; unless another
+            // jail's record names them, which made them meanwhile.
+            let left = record.as_ref().and_then(|r| r.firewall.as_ref()).and_then(|f| f.shaping).map(|s| s.pipes);
+            let left = left.filter(|p| !book.named_by_another(*p, jail));
+            Some(left.or_else(|| book.take()).ok_or_else(|| Refused::NoPipes {
+                jail: jail.clone(),
+                first: crate::plan::dummynet::FIRST,
+                last: crate::plan::dummynet::LAST,
+            })?)
         }
         None => None,
     };
@@ -163,11 +167,13 @@ fn address_book(host: &dyn Host, specs: &[JailSpec], dry_run: bool) -> Result<Ad
 }
 
 /// The dummynet pipes taken on the machine: the host's (ipfw's and
-/// dnctl's among them) and those brig's start records hold, read once for
+/// dnctl's among them) and those brig's start records name, read once for
 /// a batch of starts, and the pipes its jails take as they start.
 #[derive(Debug, Default)]
 pub struct PipeBook {
     taken: BTreeSet<u16>,
+    /// Which jails' records name each pipe.
+    named: BTreeMap<u16, Vec<JailName>>,
 }
 
 impl PipeBook {
@@ -176,6 +182,11 @@ impl PipeBook {
         let p = Pipes::first_free(&self.taken)?;
         self.taken.extend(p.both());
         Some(p)
+    }
+
+    /// Whether a record other than `jail`'s names one of `pipes`.
+    fn named_by_another(&self, pipes: Pipes, jail: &JailName) -> bool {
+        pipes.both().iter().any(|p| self.named.get(p).is_some_and(|names| names.iter().any(|n| n != jail)))
     }
 }
 
@@ -187,25 +198,34 @@ pub fn pipe_book(host: &dyn Host, specs: &[JailSpec], dry_run: bool) -> Result<P
         return Ok(book);
     }
     let dir = std::path::Path::new(crate::state::layout::STARTED_DIR);
-    let records = match host.list_dir(dir) {
-        Ok(names) => names,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(crate::config::ConfigError::io(host.local_path(dir), e).into()),
-    };
-    for file in records {
-        let Some(name) = file.strip_suffix(".json").and_then(|n| JailName::parse(n).ok()) else { continue };
-        let pipes = observe::started(host, &name).and_then(|s| s.firewall).and_then(|f| f.shaping);
-        book.taken.extend(pipes.iter().flat_map(|s| s.pipes.both()));
+    let records =
+        crate::exec::recorded_pipes(host).map_err(|e| crate::config::ConfigError::io(host.local_path(dir), e))?;
+    for (name, pipes) in records {
+        for p in pipes.both() {
+            book.taken.insert(p);
+            book.named.entry(p).or_default().push(name.clone());
+        }
     }
     if !dry_run {
         match host.dn_pipes() {
             Ok(pipes) => book.taken.extend(pipes.into_iter().map(|(p, _)| p)),
-            // No dummynet, no pipes: the start says what to do.
+            // No dummynet, no pipes: `dummynet_on` refused already.
             Err(e) if e.errno == Errno::ENOPROTOOPT => {}
             Err(e) => return Err(e.into()),
         }
     }
     Ok(book)
+}
+
+/// Refuses a batch with bandwidth limits on a host without dummynet.ko,
+/// before anything stops or starts.
+pub fn dummynet_on(host: &dyn Host, specs: &[JailSpec]) -> Result<(), Error> {
+    let Some(first) = specs.iter().find(|s| s.shaping().is_some()) else { return Ok(()) };
+    match host.sysctl_get(crate::kernel::dummynet::LOADED_SYSCTL) {
+        Ok(_) => Ok(()),
+        Err(e) if e.errno == Errno::ENOENT => Err(Refused::NoDummynet { jail: first.name.clone() }.into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Refuses addresses of `spec` that are somebody else's in `book`: the

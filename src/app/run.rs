@@ -4,7 +4,8 @@
 
 use super::guard::guard_unless;
 use super::lifecycle::{
-    known_params, limits_on, pipe_book, start_one, stop_one, warn_inert_firewalls, Books, StartContext, Surroundings,
+    dummynet_on, known_params, limits_on, pipe_book, start_one, stop_one, warn_inert_firewalls, Books, StartContext,
+    Surroundings,
 };
 use super::select::{load, targets, Names, Selection};
 use super::{Batch, Error, Event, Refused, Report, Verb};
@@ -109,6 +110,9 @@ pub fn restart(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Re
     let specs = load(host, &cfg, names, req.names.all, report)?.require_all()?;
     // Refused before anything stops, not after.
     let limits = limits_on(host, &specs, req.no_limits, report)?;
+    if !req.dry_run {
+        dummynet_on(host, &specs)?;
+    }
     warn_inert_firewalls(host, &specs, req.dry_run, report);
     let known = known_params(host, &specs)?;
     let around = Surroundings::read(host, &cfg)?;

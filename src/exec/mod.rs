@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use files::set_rc_vars;
+pub use network::recorded_pipes;
 
 use crate::host::{Host, HostError};
 use crate::model::JailName;
@@ -149,7 +150,7 @@ fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo
         Op::ConfigurePipe { pipe, bandwidth, old } => {
             network::configure_pipe(host, *pipe, *bandwidth, *old).map(Undo::Network)
         }
-        Op::DeletePipe { pipe } => network::delete_pipe(host, *pipe).map(nothing),
+        Op::DeletePipe { pipe, jail } => network::delete_pipe(host, *pipe, jail).map(nothing),
         Op::Hook { command, .. } => jail::hook(host, command).map(nothing),
         Op::CreateJail { params } => jail::create(host, params).map(Undo::Jail),
         Op::UpdateJail { jid, params, old, .. } => jail::update_live(host, *jid, params, old).map(Undo::Jail),

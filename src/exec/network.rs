@@ -8,6 +8,8 @@ use super::{running_jid, settle, StepError};
 use crate::host::{Errno, Host, HostError, VnetSetup};
 use crate::model::network::Mac;
 use crate::model::JailName;
+use crate::plan::dummynet::Pipes;
+use crate::plan::run::Started;
 use crate::state::layout::EPAIR_INTENT;
 
 /// How a network step is taken back.
@@ -411,15 +413,48 @@ pub(super) fn configure_pipe(
 fn dummynet_refused(e: HostError) -> StepError {
     if e.errno == Errno::ENOPROTOOPT {
         return StepError::Refused(format!(
-            "dummynet(4) is not loaded ({e}): bandwidth_in and bandwidth_out need it; run `kldload dummynet` and add dummynet_load=\"YES\" to /boot/loader.conf (check with kldstat that ipfw did not come along: its default rule blocks all traffic)"
+            "dummynet(4) is not loaded ({e}): bandwidth_in and bandwidth_out need it; {}",
+            crate::kernel::dummynet::LOAD_IT
         ));
     }
     e.into()
 }
 
-/// A pipe already gone (deleted by hand, or dummynet unloaded with it)
-/// is what a stop wants.
-pub(super) fn delete_pipe(host: &mut dyn Host, pipe: u16) -> Result<(), StepError> {
+/// The pipes each jail's start record names. Two records can name the
+/// same pipe: brigs choose pipes side by side, and only the one that
+/// makes a pipe (under the pipes lock) keeps it; the other's start fails,
+/// or its record is left by a brig killed before it got there.
+pub fn recorded_pipes(host: &dyn Host) -> std::io::Result<Vec<(JailName, Pipes)>> {
+    let dir = std::path::Path::new(crate::state::layout::STARTED_DIR);
+    let files = match host.list_dir(dir) {
+        Ok(names) => names,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for file in files {
+        let Some(name) = file.strip_suffix(".json").and_then(|n| JailName::parse(n).ok()) else { continue };
+        let Ok(text) = host.read_file(&dir.join(&file), crate::state::bounded::CONFIG_LIMIT) else { continue };
+        let record: Option<Started> = serde_json::from_slice(&text).ok();
+        if let Some(s) = record.and_then(|r| r.firewall).and_then(|f| f.shaping) {
+            out.push((name, s.pipes));
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes jail `jail`'s pipe `pipe`, unless another jail's record names
+/// it too: then it is that jail's, made while this one's start was
+/// killed before it got to make its own. A pipe already gone (deleted by
+/// hand, or dummynet unloaded) is what a stop wants.
+pub(super) fn delete_pipe(host: &mut dyn Host, pipe: u16, jail: &JailName) -> Result<(), StepError> {
+    let _lock = crate::state::lock::pipes(host).map_err(|e| StepError::Refused(e.to_string()))?;
+    let records = recorded_pipes(host).map_err(|e| {
+        StepError::Refused(format!("the start records could not be read ({e}); dummynet pipe {pipe} stays"))
+    })?;
+    if records.iter().any(|(n, p)| n != jail && p.both().contains(&pipe)) {
+        return Ok(());
+    }
     match host.dn_pipe_delete(pipe) {
         Err(e) if e.errno == Errno::EINVAL || e.errno == Errno::ENOPROTOOPT => Ok(()),
         other => Ok(other?),

@@ -4,6 +4,14 @@
 //! the lines of its queue (`q131073 ...`, pipe + 2 * 65536) and scheduler
 //! (` sched 65537 ...`) follow and are not pipes.
 
+/// A sysctl dummynet.ko adds (ip_dn_io.c): there while it is loaded.
+pub const LOADED_SYSCTL: &str = "net.inet.ip.dummynet.io_fast";
+
+/// How to load dummynet, said wherever brig finds it missing. brig does
+/// not load it: on releases where dummynet.ko depends on ipfw, loading it
+/// brings ipfw's default rule, which blocks all traffic.
+pub const LOAD_IT: &str = "run `kldload dummynet` and add dummynet_load=\"YES\" to /boot/loader.conf, then check with kldstat that ipfw did not come along (its default rule blocks all traffic)";
+
 /// Each pipe's number and bandwidth in bit/s (0: unlimited), to the
 /// precision dnctl prints.
 pub fn parse_pipes(listing: &str) -> Vec<(u16, u32)> {

@@ -116,6 +116,9 @@ pub fn shaping_interface<'a>(network: &'a Network, firewall: Option<&'a Firewall
     };
     match (firewall.and_then(|f| f.nat.as_deref()), on) {
         (Some(nat), _) => Ok(nat),
+        // Its addresses' traffic leaves by the host's other interfaces;
+        // nothing crosses a loopback one.
+        (None, Some(on)) if on.starts_with("lo") => Err(format!("bandwidth limits on a jail whose addresses are on {on} need its NAT ([firewall] nat = true with nat_interface), the interface its traffic crosses")),
         (None, Some(on)) => Ok(on),
         (None, None) => Err("bandwidth limits are applied on the interface the jail's traffic crosses; name it with interface = \"em0\" in [network]".into()),
     }

@@ -70,16 +70,12 @@ impl std::fmt::Display for Bandwidth {
 }
 
 /// `100M`, `1500k`, `1G`, `64000`: bit/s, with dnctl(8)'s decimal K, M
-/// and G (read_bandwidth in sbin/ipfw/dummynet.c), up to what its 32-bit
-/// `bw` holds.
+/// and G (read_bandwidth in sbin/ipfw/dummynet.c), up to what it takes:
+/// its bandwidth is an `int`, and a larger one "too large".
 pub fn parse_bandwidth(text: &str) -> Result<u32, String> {
     const UNITS: &[(char, u64)] = &[('k', 1_000), ('m', 1_000_000), ('g', 1_000_000_000)];
-    let too_large = || {
-        format!(
-            "{} is more than dummynet(4) can limit to (4294M, its bw is 32 bits); leave the key out for no limit",
-            quoted(text)
-        )
-    };
+    let too_large =
+        || format!("{} is more than dummynet(4) can limit to (2147M); leave the key out for no limit", quoted(text));
     let bits = scaled(text, UNITS).map_err(|bad| match bad {
         Bad::NotANumber => format!(
             "{} is not a bandwidth; write bit/s as a whole number with an optional K, M or G suffix, such as \"100M\"",
@@ -90,8 +86,12 @@ pub fn parse_bandwidth(text: &str) -> Result<u32, String> {
     if bits == 0 {
         return Err(format!("{} limits the jail to nothing; leave the key out for no limit", quoted(text)));
     }
-    u32::try_from(bits).map_err(|_| too_large())
+    u32::try_from(bits).ok().filter(|b| *b <= MAX_BANDWIDTH).ok_or_else(too_large)
 }
+
+/// The most bit/s dummynet takes (`int bw` in read_bandwidth and struct
+/// dn_link).
+pub const MAX_BANDWIDTH: u32 = i32::MAX as u32;
 
 /// Why a number with a suffix does not read.
 enum Bad {
@@ -339,9 +339,11 @@ mod tests {
     fn bandwidth_is_bits_with_dnctls_decimal_suffixes() {
         assert_eq!(parse_bandwidth("100M"), Ok(100_000_000));
         assert_eq!(parse_bandwidth("1500k"), Ok(1_500_000));
-        assert_eq!(parse_bandwidth("4G"), Ok(4_000_000_000));
+        assert_eq!(parse_bandwidth("2G"), Ok(2_000_000_000));
+        assert_eq!(parse_bandwidth("2147483647"), Ok(2_147_483_647));
+        assert!(parse_bandwidth("2147483648").is_err(), "dnctl's int");
         assert_eq!(parse_bandwidth("64000"), Ok(64_000));
-        assert!(parse_bandwidth("5G").expect_err("past u32").contains("more than dummynet(4) can limit to"));
+        assert!(parse_bandwidth("3G").expect_err("past an int").contains("more than dummynet(4) can limit to (2147M)"));
         assert!(parse_bandwidth("0").expect_err("nothing").contains("leave the key out"));
         assert!(parse_bandwidth("1.5M").expect_err("not whole").contains("is not a bandwidth"));
         assert!(parse_bandwidth("99999999999999999999999").expect_err("huge").contains("more than dummynet(4)"));

@@ -304,7 +304,8 @@ fn running(
     // definition that stops reading, and a start's is good enough.)
     let lagging = plan.restart.is_empty()
         && r.started.is_some_and(|s| (&s.aliases, &s.datasets) != (&want.aliases, &want.datasets));
-    let firewall = if plan.restart.is_empty() { [shaping, firewall_changes(spec, r)].concat() } else { Vec::new() };
+    // A pipe's bandwidth changes whatever else waits for a restart.
+    let firewall = if plan.restart.is_empty() { [shaping, firewall_changes(spec, r)].concat() } else { shaping };
     let record = lagging
         || !(add.is_empty() && remove.is_empty() && attach.is_empty() && detach.is_empty() && firewall.is_empty());
     let dad = super::run::await_dad(&add);

@@ -75,8 +75,9 @@ pub enum Op {
     /// must not exist yet) or change its bandwidth (bit/s, 0: none).
     /// Undo: delete it, or give it `old` back.
     ConfigurePipe { pipe: u16, bandwidth: u32, old: Option<u32> },
-    /// Delete dummynet pipe `pipe`, which brig made. Cannot be undone.
-    DeletePipe { pipe: u16 },
+    /// Delete dummynet pipe `pipe` of jail `jail`'s start, unless another
+    /// jail's record names it. Cannot be undone.
+    DeletePipe { pipe: u16, jail: JailName },
     /// Wait (bounded) until new IPv6 aliases have passed duplicate address
     /// detection: a tentative address cannot be bound to, so a daemon
     /// started before would fail. A duplicated one fails the step.
@@ -226,7 +227,7 @@ impl fmt::Display for Op {
                     if *bandwidth == 0 { "0 (no limit)".to_string() } else { format!("{bandwidth}bit/s") }
                 )
             }
-            Op::DeletePipe { pipe } => write!(f, "dnctl pipe {pipe} delete"),
+            Op::DeletePipe { pipe, .. } => write!(f, "dnctl pipe {pipe} delete"),
             Op::AwaitDad { aliases } => {
                 let each: Vec<String> = aliases.iter().map(|(i, a)| format!("{a} on {i}")).collect();
                 write!(f, "wait for duplicate address detection of {}", each.join(", "))

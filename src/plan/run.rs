@@ -699,7 +699,7 @@ impl Down<'_> {
                     vec![Op::FlushAnchor { anchor: super::pf::anchor(name) }, Op::KillStates { addrs: fw.addrs }];
                 // Once no state sends packets to them.
                 if let Some(s) = fw.shaping {
-                    ops.extend(s.pipes.both().map(|pipe| Op::DeletePipe { pipe }));
+                    ops.extend(s.pipes.both().map(|pipe| Op::DeletePipe { pipe, jail: name.clone() }));
                 }
                 ops
             }

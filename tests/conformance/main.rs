@@ -514,6 +514,7 @@ fn dummynet_pipes_are_made_changed_listed_and_deleted() {
     t.host.dn_pipe_config(pipe, 0).expect("changed in place");
     assert_eq!(find(&t), Some((pipe, 0)), "bw 0: no limit");
     assert_eq!(errno(t.host.dn_pipe_config(0, 1000)), Errno::EINVAL, "there is no pipe 0");
+    assert_eq!(errno(t.host.dn_pipe_config(pipe, u32::MAX)), Errno::EINVAL, "dnctl's bandwidth is an int");
     t.host.dn_pipe_delete(pipe).expect("deleted");
     assert_eq!(find(&t), None);
     assert_eq!(errno(t.host.dn_pipe_delete(pipe)), Errno::EINVAL, "a pipe dummynet does not have");

@@ -154,6 +154,21 @@ fn limits_are_refused_where_they_cannot_work() {
         (
             vec![
                 "create",
+                "l",
+                "--type",
+                "empty",
+                "--ip4",
+                "10.0.0.41/32",
+                "--interface",
+                "lo1",
+                "--set",
+                "limits.bandwidth_out=10M",
+            ],
+            "need its NAT",
+        ),
+        (
+            vec![
+                "create",
                 "z",
                 "--type",
                 "empty",
@@ -162,7 +177,7 @@ fn limits_are_refused_where_they_cannot_work() {
                 "--interface",
                 "em0",
                 "--set",
-                "limits.bandwidth_out=5G",
+                "limits.bandwidth_out=3G",
             ],
             "more than dummynet(4) can limit to",
         ),
@@ -208,4 +223,35 @@ fn brig_limits_shows_and_changes_bandwidth_live_or_says_when_it_waits() {
     sim.brig(&["restart", "box"]).ok();
     assert_eq!(pipes(&sim), Vec::new());
     assert_eq!(sim.host().pf_rules("brig/box").map_err(|e| e.errno), Err(Errno::EINVAL), "no anchor left");
+}
+
+#[test]
+fn a_stop_leaves_the_pipes_another_jails_record_names() {
+    crate::common::needs_jail_processes!();
+    let sim = limited("bandwidth_in = \"100M\"\n", true);
+    sim.brig(&["start", "box"]).ok();
+    // Another brig chose the same pipes for `other` and was killed before
+    // it made them: its record names box's pipes.
+    sim.brig(&["create", "other", "--type", "empty", "--ip4", "192.0.2.30/24", "--interface", "em0"]).ok();
+    let record = std::fs::read_to_string(sim.file("/var/db/brig/started/box.json")).expect("box's record");
+    let others = record.replace("192.0.2.20", "192.0.2.30").replace("2001:db8::20", "2001:db8::30");
+    std::fs::write(sim.file("/var/db/brig/started/other.json"), others).expect("other's record");
+    sim.brig(&["stop", "other"]).ok();
+    assert_eq!(pipes(&sim), vec![(32768, 100_000_000), (32769, 0)], "box's pipes are box's");
+    assert!(!sim.file("/var/db/brig/started/other.json").exists());
+    sim.brig(&["stop", "box"]).ok();
+    assert_eq!(pipes(&sim), Vec::new());
+}
+
+#[test]
+fn a_restart_without_dummynet_is_refused_before_the_jail_stops() {
+    crate::common::needs_jail_processes!();
+    let sim = limited("maxproc = 100\n", false);
+    sim.brig(&["start", "box"]).ok();
+    let text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+    std::fs::write(sim.file(DEF), format!("{text}bandwidth_in = \"10M\"\n")).expect("write");
+    let out = sim.brig(&["restart", "box"]);
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("dummynet(4) is not loaded; run `kldload dummynet`"), "{}", out.stderr);
+    assert_eq!(sim.host_jails(), vec!["box".to_string()], "still running");
 }

@@ -10,13 +10,10 @@ use crate::host::{HostError, HostResult};
 
 const DNCTL: &str = "/sbin/dnctl";
 
-/// A node dummynet.ko adds (ip_dn_io.c): without it, IP_DUMMYNET3 is
-/// ENOPROTOOPT (rip_ctloutput), and `dnctl pipe show` would print nothing
-/// and succeed.
-const LOADED: &str = "net.inet.ip.dummynet.io_fast";
-
+/// Without dummynet.ko, IP_DUMMYNET3 is ENOPROTOOPT (rip_ctloutput), and
+/// `dnctl pipe show` would print nothing and succeed: its sysctl says.
 fn loaded(op: &'static str) -> HostResult<()> {
-    match super::sysctl::kind(LOADED) {
+    match super::sysctl::kind(crate::kernel::dummynet::LOADED_SYSCTL) {
         Ok(_) => Ok(()),
         Err(e) if e.errno == Errno::ENOENT => Err(HostError::new(op, Errno::ENOPROTOOPT, "dummynet.ko is not loaded")),
         Err(e) => Err(e),
@@ -29,7 +26,7 @@ fn dnctl(op: &'static str, args: &[&str]) -> HostResult<String> {
     super::spawn::tool(op, DNCTL, args, None)?.map_err(|msg| {
         let errno = if msg.contains("Protocol not available") {
             Errno::ENOPROTOOPT
-        } else if msg.contains("Invalid argument") || msg.contains("need a pipe") {
+        } else if ["Invalid argument", "need a pipe", "too large"].iter().any(|m| msg.contains(m)) {
             Errno::EINVAL
         } else {
             Errno::EIO

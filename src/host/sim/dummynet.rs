@@ -19,12 +19,16 @@ fn loaded(cfg: &SimConfig) -> Result<(), Refusal> {
 }
 
 /// `dnctl pipe N config bw B`: config_link refuses link 0 (and none past
-/// DN_MAX_ID, which a u16 cannot name) with EINVAL, and reconfigures an
-/// existing pipe in place.
+/// DN_MAX_ID, which a u16 cannot name) with EINVAL, dnctl's
+/// read_bandwidth a bandwidth past its `int`; an existing pipe is
+/// reconfigured in place.
 pub fn config(st: &mut State, cfg: &SimConfig, pipe: u16, bandwidth: u32) -> Result<(), Refusal> {
     loaded(cfg)?;
     if pipe == 0 {
         return Err((Errno::EINVAL, "need a pipe/flowset/sched number".into()));
+    }
+    if bandwidth > crate::model::limits::MAX_BANDWIDTH {
+        return Err((Errno::EINVAL, "bandwidth too large".into()));
     }
     st.dn_pipes.insert(pipe, bandwidth);
     Ok(())

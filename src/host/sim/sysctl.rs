@@ -57,7 +57,7 @@ pub fn get(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno
         "kern.ostype" => return Ok(SysctlValue::Str("FreeBSD".into())),
         "hw.machine" => return Ok(SysctlValue::Str("amd64".into())),
         // A node of dummynet.ko (ip_dn_io.c): there while it is loaded.
-        "net.inet.ip.dummynet.io_fast" => {
+        kernel::dummynet::LOADED_SYSCTL => {
             return match cfg.modules.iter().any(|m| m == "dummynet") {
                 true => Ok(SysctlValue::Int(1)),
                 false => Err(Errno::ENOENT),
