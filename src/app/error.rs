@@ -13,6 +13,7 @@ use crate::config::templates::TemplateError;
 use crate::config::ConfigError;
 use crate::exec::ExecError;
 use crate::host::HostError;
+use crate::model::snapshot::SnapshotName;
 use crate::model::{JailName, ModelError, ReleaseName};
 use crate::plan::addresses::Taken;
 use crate::plan::apply::ApplyPlanError;
@@ -111,6 +112,18 @@ pub enum Refused {
     Defaults(String),
     #[error("jail {jail} has bandwidth limits, and every dummynet pipe brig takes ({first} to {last}) is in use; delete pipes of that range that are not brig's (dnctl pipe show), or stop jails with limits")]
     NoPipes { jail: JailName, first: u16, last: u16 },
+    #[error("jail {jail} already has a snapshot {snap}; give another name, or destroy that one first (brig snapshot destroy {jail} {snap})")]
+    SnapshotExists { jail: JailName, snap: SnapshotName },
+    #[error("jail {jail} has no snapshot {snap}; {}", if have.is_empty() { "it has none".to_string() } else { format!("it has {}", have.join(", ")) })]
+    NoSnapshot { jail: JailName, snap: SnapshotName, have: Vec<String> },
+    #[error("snapshot {snap} of jail {jail} does not cover {}, made after it, so the jail cannot be rolled back to it whole; roll back its other datasets with zfs(8) if that is what you want", missing.join(", "))]
+    SnapshotIncomplete { jail: JailName, snap: SnapshotName, missing: Vec<String> },
+    #[error("rolling jail {jail} back to {snap} destroys its later snapshots {}; pass --force to destroy them", later.join(", "))]
+    LaterSnapshots { jail: JailName, snap: SnapshotName, later: Vec<String> },
+    #[error("snapshots {} of jail {jail} are needed by their clones {}; destroy the clones first", snaps.join(", "), clones.join(", "))]
+    SnapshotCloned { jail: JailName, snaps: Vec<String>, clones: Vec<String> },
+    #[error("jail {jail} is running (jid {jid}), and a rollback would change its files under it; stop it first, or pass --restart")]
+    RollbackRunning { jail: JailName, jid: i32 },
     #[error("jail {jail} has bandwidth limits, and dummynet(4) is not loaded; {}", crate::kernel::dummynet::LOAD_IT)]
     NoDummynet { jail: JailName },
     #[error("jail {jail} has limits but kern.racct.enable is 0 on this host; add kern.racct.enable=1 to /boot/loader.conf and reboot, or pass --no-limits to start it without them")]

@@ -26,6 +26,7 @@ pub mod observe;
 pub mod release;
 pub mod run;
 pub mod select;
+pub mod snapshot;
 
 pub use error::{broken, Batch, Error, NotFound, Refused, Verb};
 

@@ -22,6 +22,7 @@ mod list;
 pub mod output;
 mod release;
 mod run;
+mod snapshot;
 mod template;
 mod validate;
 
@@ -73,6 +74,10 @@ pub enum Command {
     Stats(limits::StatsArgs),
     /// What each jail's root can do beyond the secure defaults, by severity; exit 1 on a high one.
     Audit(audit::AuditArgs),
+    /// Snapshot a jail's datasets at one instant; list and destroy its snapshots.
+    Snapshot(snapshot::SnapshotArgs),
+    /// Roll a jail's datasets back to one of its snapshots.
+    Rollback(snapshot::RollbackArgs),
     /// Run a command inside a running jail; its exit status is brig's.
     Exec(enter::ExecArgs),
     /// Log in to a running jail (login -f root inside it).
@@ -124,6 +129,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Limits(args) => limits::run(&mut *host_choice::open(choice)?, &args),
         Command::Stats(args) => limits::stats(&*host_choice::open(choice)?, &args),
         Command::Audit(args) => audit::run(&*host_choice::open(choice)?, &args),
+        Command::Snapshot(args) => snapshot::run(&mut *host_choice::open(choice)?, &args),
+        Command::Rollback(args) => snapshot::rollback(&mut *host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
         Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),

@@ -37,7 +37,7 @@ pub(super) fn destroy(host: &mut dyn Host, name: &DatasetName, recursive: bool) 
 
 pub(super) fn snapshot(host: &mut dyn Host, dataset: &DatasetName, snapshot: &str) -> Result<Undo, StepError> {
     let full = format!("{dataset}@{snapshot}");
-    host.zfs_snapshot(&full)?;
+    host.zfs_snapshot(&[&full])?;
     Ok(Undo::Destroy(full))
 }
 

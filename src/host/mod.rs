@@ -257,8 +257,22 @@ pub trait Host {
     /// it unless `canmount=off`, `mountpoint=none|legacy` or `jailed=on`.
     fn zfs_create(&mut self, name: &str, props: &[(String, String)]) -> HostResult<()>;
 
-    /// `zfs snapshot NAME@SNAP`.
-    fn zfs_snapshot(&mut self, snapshot: &str) -> HostResult<()>;
+    /// `zfs snapshot NAME@SNAP...`: every snapshot in one transaction
+    /// (lzc_snapshot), or none. EXDEV: two of one dataset, or of two
+    /// pools; EEXIST: one exists; ENOENT: a dataset does not; EINVAL: a bad
+    /// name.
+    fn zfs_snapshot(&mut self, snapshots: &[&str]) -> HostResult<()>;
+
+    /// `zfs rollback NAME@SNAP` (lzc_rollback_to): the dataset back to its
+    /// latest snapshot, mounted or not. EEXIST: a later snapshot exists
+    /// (zfs(8) needs -r); ESRCH: no such snapshot; ENOENT: no such dataset.
+    fn zfs_rollback(&mut self, snapshot: &str) -> HostResult<()>;
+
+    /// `zfs destroy NAME@SNAP...` in one transaction (lzc_destroy_snaps),
+    /// or none: EEXIST for a snapshot with clones, EBUSY for a held one,
+    /// EXDEV for snapshots of two pools; a snapshot that does not exist is
+    /// no error.
+    fn zfs_destroy_snapshots(&mut self, snapshots: &[&str]) -> HostResult<()>;
 
     /// `zfs clone -o PROP=VALUE... ORIGIN@SNAP NAME`, mounted like create.
     fn zfs_clone(&mut self, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()>;

@@ -14,6 +14,8 @@ pub enum ModelError {
     Release { name: String, why: String },
     #[error("unknown architecture {}; FreeBSD publishes releases for {known}", quoted(.name))]
     Arch { name: String, known: String },
+    #[error("invalid snapshot name {}: {why}", quoted(.name))]
+    Snapshot { name: String, why: String },
     #[error("invalid path {}: {why}", quoted(.path))]
     Path { path: String, why: String },
 }

@@ -43,6 +43,8 @@ pub mod network;
 pub mod param;
 pub mod raw;
 pub mod release;
+pub mod snapshot;
+pub mod time;
 pub mod zfs;
 
 pub use dataset::DatasetName;

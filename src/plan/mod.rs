@@ -14,6 +14,7 @@ pub mod order;
 pub mod pf;
 pub mod release;
 pub mod run;
+pub mod snapshot;
 
 pub use init::{init, InitObserved, InitPlanError};
 pub use op::{cpu_list, Op};

@@ -260,8 +260,8 @@ fn datasets_are_created_cloned_renamed_attached_and_destroyed() {
     let rel = format!("{d}/rel");
     t.host.zfs_create(&rel, &[("compression".into(), "lz4".into())]).expect("created");
     std::fs::write(t.host.local_path(&t.mountpoint().join("rel/COPYRIGHT")), "bsd").expect("write");
-    t.host.zfs_snapshot(&format!("{rel}@base")).expect("snapshot");
-    assert_eq!(errno(t.host.zfs_snapshot(&format!("{rel}@base"))), Errno::EEXIST);
+    t.host.zfs_snapshot(&[&format!("{rel}@base")]).expect("snapshot");
+    assert_eq!(errno(t.host.zfs_snapshot(&[&format!("{rel}@base")])), Errno::EEXIST);
     t.host.zfs_clone(&format!("{rel}@base"), &format!("{d}/clone"), &[]).expect("clone");
     let clone_file = t.host.local_path(&t.mountpoint().join("clone/COPYRIGHT"));
     assert_eq!(std::fs::read_to_string(clone_file).expect("the clone has the files"), "bsd");
@@ -518,4 +518,44 @@ fn dummynet_pipes_are_made_changed_listed_and_deleted() {
     t.host.dn_pipe_delete(pipe).expect("deleted");
     assert_eq!(find(&t), None);
     assert_eq!(errno(t.host.dn_pipe_delete(pipe)), Errno::EINVAL, "a pipe dummynet does not have");
+}
+
+#[test]
+fn snapshots_of_a_tree_are_taken_rolled_back_and_destroyed_all_or_none() {
+    let mut t = Target::new("snap");
+    let d = t.dataset.clone();
+    let (a, b) = (format!("{d}/a"), format!("{d}/a/b"));
+    t.host.zfs_create(&a, &[]).expect("a");
+    t.host.zfs_create(&b, &[]).expect("b");
+    let file = |t: &Target, rel: &str| t.host.local_path(&t.mountpoint().join(rel));
+    std::fs::write(file(&t, "a/f"), "one").expect("write");
+    std::fs::write(file(&t, "a/b/g"), "one").expect("write");
+    let (a1, b1) = (format!("{a}@one"), format!("{b}@one"));
+    t.host.zfs_snapshot(&[&a1, &b1]).expect("both at once");
+    // All or none: one that exists fails the call, and the other is not made.
+    let a2 = format!("{a}@two");
+    assert_eq!(errno(t.host.zfs_snapshot(&[&a2, &b1])), Errno::EEXIST);
+    assert_eq!(errno(t.host.zfs_get(&a2, &["type"])), Errno::ENOENT, "nothing of a failed call");
+    assert_eq!(errno(t.host.zfs_snapshot(&[&a2, &format!("{a}@three")])), Errno::EXDEV, "one a dataset");
+    assert_eq!(errno(t.host.zfs_snapshot(&[&format!("{d}/nope@x")])), Errno::ENOENT);
+
+    std::fs::write(file(&t, "a/f"), "two").expect("write");
+    std::fs::write(file(&t, "a/new"), "new").expect("write");
+    t.host.zfs_snapshot(&[&a2]).expect("a later one");
+    assert_eq!(errno(t.host.zfs_rollback(&a1)), Errno::EEXIST, "a later snapshot is in the way");
+    assert_eq!(errno(t.host.zfs_rollback(&format!("{a}@nope"))), Errno::ESRCH);
+    t.host.zfs_destroy_snapshots(&[&a2, &format!("{a}@never")]).expect("a missing one is no error");
+    t.host.zfs_rollback(&a1).expect("mounted, rolled back in place");
+    assert_eq!(std::fs::read_to_string(file(&t, "a/f")).expect("f"), "one");
+    assert!(!file(&t, "a/new").exists(), "what came after is gone");
+    assert_eq!(std::fs::read_to_string(file(&t, "a/b/g")).expect("a child's files stay"), "one");
+
+    // A snapshot with a clone holds back the whole call.
+    t.host.zfs_clone(&b1, &format!("{d}/c"), &[]).expect("clone");
+    assert_eq!(errno(t.host.zfs_destroy_snapshots(&[&a1, &b1])), Errno::EEXIST);
+    assert_eq!(t.host.zfs_get(&a1, &["type"]).expect("still there")["type"], "snapshot");
+    t.host.zfs_destroy(&format!("{d}/c"), false).expect("clone gone");
+    t.host.zfs_destroy_snapshots(&[&a1, &b1]).expect("both");
+    assert_eq!(errno(t.host.zfs_get(&b1, &["type"])), Errno::ENOENT);
+    t.host.zfs_destroy(&a, true).expect("tree gone");
 }

@@ -79,10 +79,15 @@ pub fn state(sim: &Sim) -> String {
 /// Kills `args` at each of its host calls in a fresh `setup()`, runs it
 /// again, and compares with an uninterrupted run.
 fn killed_at_every_call(setup: fn() -> Sim, args: &[&str]) {
+    killed_at_each_of(setup, args, 4);
+}
+
+/// The same, for a command known to make at least `least` host calls.
+fn killed_at_each_of(setup: fn() -> Sim, args: &[&str], least: usize) {
     let probe = setup();
     let calls = crate::common::every_call(&probe, args);
     let want = state(&probe);
-    assert!(calls.len() > 3, "{calls:?}");
+    assert!(calls.len() >= least, "{calls:?}");
     let mut killed = 0;
     for call in &calls {
         let sim = setup();
@@ -208,6 +213,27 @@ fn a_limited_start_stop_and_bandwidth_change_killed_anywhere_converge() {
         sim
     };
     killed_at_every_call(changed, &["apply"]);
+}
+
+/// The running `box` with two snapshots and a file changed since.
+fn snapshotted() -> Sim {
+    let sim = limited();
+    std::fs::write(sim.file(&format!("{ROOT}/etc/motd")), "one\n").expect("write");
+    sim.brig(&["snapshot", "box", "one"]).ok();
+    std::fs::write(sim.file(&format!("{ROOT}/etc/motd")), "two\n").expect("write");
+    sim.brig(&["snapshot", "box", "two"]).ok();
+    std::fs::write(sim.file(&format!("{ROOT}/etc/motd")), "three\n").expect("write");
+    sim.brig(&["start", "box"]).ok();
+    sim
+}
+
+#[test]
+fn snapshot_destroy_and_rollback_killed_anywhere_converge() {
+    crate::common::needs_jail_processes!();
+    // One listing, then one call for all datasets at once.
+    killed_at_each_of(snapshotted, &["snapshot", "box", "three"], 2);
+    killed_at_each_of(snapshotted, &["snapshot", "destroy", "box", "two"], 2);
+    killed_at_every_call(snapshotted, &["rollback", "box", "one", "--force", "--restart"]);
 }
 
 #[test]

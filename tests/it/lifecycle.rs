@@ -295,7 +295,7 @@ fn a_failed_destroy_is_finished_by_running_it_again() {
 fn a_busy_jail_dataset_fails_the_destroy_and_the_next_one_finishes() {
     let sim = with_release(&base_entries());
     sim.brig(&["create", "web", "--release", "14.3-RELEASE"]).ok();
-    sim.host().zfs_snapshot("zroot/brig/jails/web/root@before").expect("a snapshot of the jail");
+    sim.host().zfs_snapshot(&["zroot/brig/jails/web/root@before"]).expect("a snapshot of the jail");
     let mut shell = std::process::Command::new("sleep")
         .arg("300")
         .current_dir(sim.file("/usr/local/brig/jails/web/root/etc"))

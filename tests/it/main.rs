@@ -35,6 +35,7 @@ mod run;
 mod sim_jail;
 mod sim_misc;
 mod sim_zfs;
+mod snapshot;
 mod tenant;
 mod validate;
 mod vnet;

@@ -18,7 +18,7 @@ fn a_snapshot_with_a_clone_cannot_be_destroyed() {
     let mut h = sim.host();
     h.zfs_create("zroot/rel", &no_props()).expect("create");
     std::fs::write(sim.file("/zroot/rel/COPYRIGHT"), "bsd").expect("write");
-    h.zfs_snapshot("zroot/rel@base").expect("snapshot");
+    h.zfs_snapshot(&["zroot/rel@base"]).expect("snapshot");
     h.zfs_clone("zroot/rel@base", "zroot/jail", &no_props()).expect("clone");
     assert_eq!(std::fs::read_to_string(sim.file("/zroot/jail/COPYRIGHT")).expect("clone has the files"), "bsd");
     let e = h.zfs_destroy("zroot/rel@base", false).expect_err("has a clone");
@@ -38,7 +38,7 @@ fn destroy_needs_recursion_for_children_and_snapshots() {
     h.zfs_create("zroot/a", &no_props()).expect("a");
     h.zfs_create("zroot/a/b", &no_props()).expect("b");
     assert_eq!(errno(h.zfs_destroy("zroot/a", false)), Errno::EEXIST);
-    h.zfs_snapshot("zroot/a/b@s").expect("snap");
+    h.zfs_snapshot(&["zroot/a/b@s"]).expect("snap");
     assert_eq!(errno(h.zfs_destroy("zroot/a/b", false)), Errno::EBUSY);
     h.zfs_destroy("zroot/a", true).expect("recursive");
     assert!(!sim.file("/zroot/a").exists(), "mountpoint removed");
@@ -110,7 +110,7 @@ fn list_returns_the_tree_with_snapshots_in_one_call() {
     let mut h = sim.host();
     h.zfs_create("zroot/r", &no_props()).expect("r");
     h.zfs_create("zroot/r/a", &no_props()).expect("a");
-    h.zfs_snapshot("zroot/r/a@base").expect("snap");
+    h.zfs_snapshot(&["zroot/r/a@base"]).expect("snap");
     h.zfs_clone("zroot/r/a@base", "zroot/c", &no_props()).expect("clone");
     let l = h.zfs_list("zroot/r", &["origin", "clones"]).expect("list");
     let names: Vec<(&str, DatasetKind)> = l.iter().map(|d| (d.name.as_str(), d.kind)).collect();
@@ -154,7 +154,7 @@ fn a_busy_filesystem_is_neither_destroyed_nor_renamed() {
     h.zfs_create("zroot/a", &no_props()).expect("a");
     h.zfs_create("zroot/a/busy", &no_props()).expect("busy");
     h.zfs_create("zroot/a/idle", &no_props()).expect("idle");
-    h.zfs_snapshot("zroot/a/idle@s").expect("snapshot");
+    h.zfs_snapshot(&["zroot/a/idle@s"]).expect("snapshot");
     let mut child = resident(&sim.file("/zroot/a/busy"));
     let e = h.zfs_rename("zroot/a", "zroot/b").expect_err("busy");
     assert_eq!(e.errno, Errno::EBUSY, "{}", e.detail);
@@ -175,7 +175,7 @@ fn a_held_snapshot_stays_until_released() {
     let sim = Sim::new();
     let mut h = sim.host();
     h.zfs_create("zroot/r", &no_props()).expect("r");
-    h.zfs_snapshot("zroot/r@base").expect("snapshot");
+    h.zfs_snapshot(&["zroot/r@base"]).expect("snapshot");
     h.zfs_hold("zroot/r@base", "backup").expect("hold");
     assert_eq!(errno(h.zfs_hold("zroot/r@base", "backup")), Errno::EEXIST);
     assert_eq!(errno(h.zfs_hold("zroot/r", "backup")), Errno::EINVAL);
@@ -192,7 +192,7 @@ fn percent_is_refused_in_every_name() {
     let mut h = sim.host();
     assert_eq!(errno(h.zfs_create("zroot/a%b", &no_props())), Errno::EINVAL);
     h.zfs_create("zroot/a", &no_props()).expect("a");
-    assert_eq!(errno(h.zfs_snapshot("zroot/a@s%t")), Errno::EINVAL);
+    assert_eq!(errno(h.zfs_snapshot(&["zroot/a@s%t"])), Errno::EINVAL);
     assert_eq!(errno(h.zfs_rename("zroot/a", "zroot/%recv")), Errno::EINVAL);
 }
 

@@ -119,8 +119,16 @@ impl Host for FreeBsdHost {
         zfs::create(&mut self.zfs, name, props)
     }
 
-    fn zfs_snapshot(&mut self, snapshot: &str) -> HostResult<()> {
-        zfs::snapshot(&mut self.zfs, snapshot)
+    fn zfs_snapshot(&mut self, snapshots: &[&str]) -> HostResult<()> {
+        zfs::snapshot(&mut self.zfs, snapshots)
+    }
+
+    fn zfs_rollback(&mut self, snapshot: &str) -> HostResult<()> {
+        zfs::rollback(&mut self.zfs, snapshot)
+    }
+
+    fn zfs_destroy_snapshots(&mut self, snapshots: &[&str]) -> HostResult<()> {
+        zfs::destroy_snapshots(&mut self.zfs, snapshots)
     }
 
     fn zfs_clone(&mut self, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()> {

@@ -177,40 +177,102 @@ pub(super) fn clone(lzc: &mut Lzc, origin: &str, name: &str, props: &[(String, S
     mount_new(lzc, OP, name, props)
 }
 
-/// `zfs snapshot NAME@SNAP` through lzc_snapshot(), called directly: the
-/// zfs-core wrapper drops the return code whenever the kernel sent back an
-/// error list, and for ENOSPC or EXDEV that list is empty
-/// (kernel::zfs::snapshot_failure).
-pub(super) fn snapshot(lzc: &mut Lzc, snap: &str) -> HostResult<()> {
-    const OP: &str = "zfs_snapshot";
-    if !snap.contains('@') {
-        return Err(HostError::new(OP, Errno::EINVAL, format!("{snap} is not a snapshot name (DATASET@SNAP)")));
+/// A list of snapshot names as libzfs_core takes them: booleans named
+/// after each (`fnvlist_add_boolean`).
+fn snapshot_list(op: &'static str, snaps: &[&str]) -> HostResult<NvList> {
+    let alloc = |e: io::Error| HostError::new(op, io_errno(&e), "nvlist_alloc");
+    let mut list = NvList::try_new_unique_names().map_err(alloc)?;
+    for snap in snaps {
+        if !snap.contains('@') {
+            return Err(HostError::new(op, Errno::EINVAL, format!("{snap} is not a snapshot name (DATASET@SNAP)")));
+        }
+        let c = c_string(op, "snapshot name", snap)?;
+        list.add_boolean(c.as_c_str()).map_err(|e| HostError::new(op, io_errno(&e), snap.to_string()))?;
     }
-    let csnap = c_string(OP, "snapshot name", snap)?;
-    let alloc = |e: io::Error| HostError::new(OP, io_errno(&e), "nvlist_alloc");
-    let mut snaps = NvList::try_new_unique_names().map_err(alloc)?;
-    snaps.add_boolean(csnap.as_c_str()).map_err(|e| HostError::new(OP, io_errno(&e), snap.to_string()))?;
-    let mut props = NvList::try_new_unique_names().map_err(alloc)?;
-    // libzfs_core_init() must have run.
-    lzc.get(OP)?;
-    let mut errs: *mut nvpair_sys::nvlist = std::ptr::null_mut();
-    // SAFETY: `snaps` and `props` are valid nvlists we own, which
-    // lzc_snapshot only reads; it stores a newly allocated nvlist (or NULL)
-    // in `errs`, whose ownership passes to us.
-    let rc = unsafe { zfs_core_sys::lzc_snapshot(snaps.as_mut_ptr(), props.as_mut_ptr(), &mut errs) };
-    // SAFETY: a non-NULL `errs` is an nvlist nobody else owns; NvList
-    // frees it on drop.
+    Ok(list)
+}
+
+/// The first failure an lzc call listed in its error nvlist (snapshot
+/// name and errno), taking ownership of `errs`.
+fn first_listed(errs: *mut nvpair_sys::nvlist) -> Option<(String, i32)> {
+    // SAFETY: a non-NULL `errs` is an nvlist the call allocated for us and
+    // nobody else owns; NvList frees it on drop.
     let errs = (!errs.is_null()).then(|| unsafe { <NvList as ForeignType>::from_ptr(errs) });
-    let listed = errs.as_ref().and_then(|l| {
+    errs.as_ref().and_then(|l| {
         l.iter().find_map(|pair| match pair.data() {
             NvData::Int32(code) => Some((pair.name().to_string_lossy().into_owned(), code)),
             _ => None,
         })
-    });
-    match zfs_text::snapshot_failure(rc, listed, snap) {
+    })
+}
+
+/// `zfs snapshot NAME@SNAP...` through lzc_snapshot(), all in one
+/// transaction, called directly: the zfs-core wrapper drops the return
+/// code whenever the kernel sent back an error list, and for ENOSPC or
+/// EXDEV that list is empty (kernel::zfs::snapshot_failure).
+pub(super) fn snapshot(lzc: &mut Lzc, snaps: &[&str]) -> HostResult<()> {
+    const OP: &str = "zfs_snapshot";
+    let mut list = snapshot_list(OP, snaps)?;
+    let mut props = NvList::try_new_unique_names().map_err(|e| HostError::new(OP, io_errno(&e), "nvlist_alloc"))?;
+    // libzfs_core_init() must have run.
+    lzc.get(OP)?;
+    let mut errs: *mut nvpair_sys::nvlist = std::ptr::null_mut();
+    // SAFETY: `list` and `props` are valid nvlists we own, which
+    // lzc_snapshot only reads; it stores a newly allocated nvlist (or NULL)
+    // in `errs`, whose ownership passes to first_listed.
+    let rc = unsafe { zfs_core_sys::lzc_snapshot(list.as_mut_ptr(), props.as_mut_ptr(), &mut errs) };
+    let listed = first_listed(errs);
+    match zfs_text::snapshot_failure(rc, listed, &snaps.join(" ")) {
         None => Ok(()),
         Some((name, code)) => Err(lzc_err(OP, &io::Error::from_raw_os_error(code), &name)),
     }
+}
+
+/// `zfs rollback NAME@SNAP` through lzc_rollback_to(), which rolls a
+/// mounted filesystem back in place.
+pub(super) fn rollback(lzc: &mut Lzc, snap: &str) -> HostResult<()> {
+    const OP: &str = "zfs_rollback";
+    let Some((fs_name, _)) = snap.split_once('@') else {
+        return Err(HostError::new(OP, Errno::EINVAL, format!("{snap} is not a snapshot name (DATASET@SNAP)")));
+    };
+    let cfs = c_string(OP, "dataset name", fs_name)?;
+    let csnap = c_string(OP, "snapshot name", snap)?;
+    lzc.get(OP)?.rollback_to(cfs.as_c_str(), csnap.as_c_str()).map_err(|e| {
+        let e = lzc_err(OP, &e, snap);
+        match e.errno {
+            Errno::EEXIST => HostError::new(OP, e.errno, format!("{snap} is not the latest snapshot of {fs_name}")),
+            _ => e,
+        }
+    })
+}
+
+/// `zfs destroy NAME@SNAP...` through lzc_destroy_snaps(), all or none,
+/// called directly: the zfs-core wrapper takes the error list as an
+/// nvlist even when the kernel sent none back.
+pub(super) fn destroy_snapshots(lzc: &mut Lzc, snaps: &[&str]) -> HostResult<()> {
+    const OP: &str = "zfs_destroy_snapshots";
+    if snaps.is_empty() {
+        return Ok(());
+    }
+    let mut list = snapshot_list(OP, snaps)?;
+    lzc.get(OP)?;
+    let mut errs: *mut nvpair_sys::nvlist = std::ptr::null_mut();
+    // SAFETY: `list` is a valid nvlist we own, which lzc_destroy_snaps
+    // only reads; it stores a newly allocated nvlist (or NULL) in `errs`,
+    // whose ownership passes to first_listed.
+    let rc = unsafe { zfs_core_sys::lzc_destroy_snaps(list.as_mut_ptr(), 0, &mut errs) };
+    let listed = first_listed(errs);
+    if rc == 0 {
+        return Ok(());
+    }
+    let (name, code) = listed.unwrap_or_else(|| (snaps.join(" "), rc));
+    let e = lzc_err(OP, &io::Error::from_raw_os_error(code), &name);
+    let detail = match e.errno {
+        Errno::EEXIST => format!("snapshot {name} has dependent clones"),
+        Errno::EBUSY => format!("snapshot {name} is held or in use"),
+        _ => e.detail,
+    };
+    Err(HostError::new(OP, e.errno, detail))
 }
 
 /// `zfs destroy [-r] NAME`. Recursive destroys go to zfs(8); a single

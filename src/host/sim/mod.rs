@@ -107,6 +107,8 @@ pub const OPS: &[&str] = &[
     "jail_kill",
     "zfs_create",
     "zfs_snapshot",
+    "zfs_rollback",
+    "zfs_destroy_snapshots",
     "zfs_clone",
     "zfs_destroy",
     "zfs_rename",
@@ -633,9 +635,19 @@ impl Host for SimHost {
         self.write("zfs_create", |st| zfs::create(st, cfg, &paths, name, props))
     }
 
-    fn zfs_snapshot(&mut self, snapshot: &str) -> HostResult<()> {
+    fn zfs_snapshot(&mut self, snapshots: &[&str]) -> HostResult<()> {
         let paths = self.paths();
-        self.write("zfs_snapshot", |st| zfs::snapshot(st, &paths, snapshot))
+        self.write("zfs_snapshot", |st| zfs::snapshot(st, &paths, snapshots))
+    }
+
+    fn zfs_rollback(&mut self, snapshot: &str) -> HostResult<()> {
+        let paths = self.paths();
+        self.write("zfs_rollback", |st| zfs::rollback(st, &paths, snapshot))
+    }
+
+    fn zfs_destroy_snapshots(&mut self, snapshots: &[&str]) -> HostResult<()> {
+        let paths = self.paths();
+        self.write("zfs_destroy_snapshots", |st| zfs::destroy_snapshots(st, &paths, snapshots))
     }
 
     fn zfs_clone(&mut self, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()> {

@@ -22,7 +22,7 @@ mod props;
 
 pub use files::{mount_request, read_only_at, unmount_request};
 pub use jailed::{attach, detach, mount_in_jail};
-pub use ops::{clone, create, destroy, hold, rename, snapshot};
+pub use ops::{clone, create, destroy, destroy_snapshots, hold, rename, rollback, snapshot};
 pub use props::{get, list, parse_size, set};
 
 /// ZFS_MAX_DATASET_NAME_LEN

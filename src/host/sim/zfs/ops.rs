@@ -2,7 +2,7 @@
 //! hold, with the errnos of dmu_objset.c and dsl_destroy.c.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
@@ -80,26 +80,48 @@ pub fn create(
     Ok(())
 }
 
-pub fn snapshot(st: &mut State, paths: &Paths, snap: &str) -> Result<(), Refusal> {
-    check_name(snap)?;
-    let Some((fs_name, _)) = snap.split_once('@') else {
-        return Err(no(Errno::EINVAL, format!("'{snap}' is not a snapshot name")));
-    };
+/// `zfs snapshot NAME@SNAP...` as lzc_snapshot does it: every name
+/// checked first (zfs_ioc_snapshot: EINVAL for a bad one, EXDEV for two of
+/// one dataset or another pool than the first's; then
+/// dsl_dataset_snapshot_check: ENOENT for a missing dataset, EEXIST for a
+/// snapshot that exists), then all made in one transaction.
+pub fn snapshot(st: &mut State, paths: &Paths, snaps: &[&str]) -> Result<(), Refusal> {
+    let mut seen = std::collections::BTreeSet::new();
+    for snap in snaps {
+        check_name(snap)?;
+        let Some((fs_name, _)) = snap.split_once('@') else {
+            return Err(no(Errno::EINVAL, format!("'{snap}' is not a snapshot name")));
+        };
+        if pool_of(snap) != pool_of(snaps[0]) || !seen.insert(fs_name) {
+            return Err(no(Errno::EXDEV, format!("'{snap}': one snapshot a dataset, of one pool")));
+        }
+    }
+    for snap in snaps {
+        let fs_name = snap.split_once('@').map_or(*snap, |(f, _)| f);
+        match st.datasets.get(fs_name) {
+            None => return Err(no(Errno::ENOENT, format!("dataset does not exist: {fs_name}"))),
+            Some(d) if d.snapshot => return Err(no(Errno::EINVAL, format!("'{fs_name}' is a snapshot"))),
+            Some(_) => {}
+        }
+        if st.datasets.contains_key(*snap) {
+            return Err(no(Errno::EEXIST, format!("snapshot already exists: {snap}")));
+        }
+    }
+    for snap in snaps {
+        snapshot_one(st, paths, snap)?;
+    }
+    Ok(())
+}
+
+/// One snapshot, checked already: a copy of the dataset's files.
+fn snapshot_one(st: &mut State, paths: &Paths, snap: &str) -> Result<(), Refusal> {
+    let fs_name = snap.split_once('@').map_or(snap, |(f, _)| f);
     let Some(src) = st.datasets.get(fs_name).cloned() else {
         return Err(no(Errno::ENOENT, format!("dataset does not exist: {fs_name}")));
     };
-    if src.snapshot {
-        return Err(no(Errno::EINVAL, format!("'{fs_name}' is a snapshot")));
-    }
-    if st.datasets.contains_key(snap) {
-        return Err(no(Errno::EEXIST, format!("snapshot already exists: {snap}")));
-    }
     let ds = new_dataset(st, paths, BTreeMap::new(), None, true)?;
     let store = paths.snapshot_store(ds.guid);
-    let files = match &src.mounted {
-        Some(mp) => fs::local(paths.root, mp),
-        None => paths.stash(src.guid),
-    };
+    let files = dataset_files(paths, &src);
     let skip = other_mount_dirs(st, paths, src.mounted.as_deref().unwrap_or(Path::new("")));
     if files.is_dir() {
         copy_tree(&files, &store, &skip).map_err(|e| io(e, &store))?;
@@ -107,6 +129,96 @@ pub fn snapshot(st: &mut State, paths: &Paths, snap: &str) -> Result<(), Refusal
         std::fs::create_dir_all(&store).map_err(|e| io(e, &store))?;
     }
     st.datasets.insert(snap.to_string(), ds);
+    Ok(())
+}
+
+/// Where a dataset's files are: its mount point, or its stash.
+fn dataset_files(paths: &Paths, d: &SimDataset) -> PathBuf {
+    match &d.mounted {
+        Some(mp) => fs::local(paths.root, mp),
+        None => paths.stash(d.guid),
+    }
+}
+
+/// The snapshots of filesystem `fs_name`, oldest first (by guid, which
+/// grows as createtxg does).
+fn snapshots_of<'a>(st: &'a State, fs_name: &str) -> Vec<(&'a String, &'a SimDataset)> {
+    let prefix = format!("{fs_name}@");
+    let mut v: Vec<_> = st.datasets.iter().filter(|(n, _)| n.starts_with(&prefix)).collect();
+    v.sort_by_key(|(_, d)| d.guid);
+    v
+}
+
+/// `zfs rollback NAME@SNAP` as lzc_rollback_to does it
+/// (dsl_dataset_rollback_check): ENOENT for a missing dataset, ESRCH for
+/// a snapshot it does not have, EEXIST when a later snapshot exists (the
+/// caller destroys those first); a mounted filesystem is rolled back in
+/// place (zfs_ioc_rollback suspends and resumes it), what is mounted on
+/// it stays.
+pub fn rollback(st: &mut State, paths: &Paths, snap: &str) -> Result<(), Refusal> {
+    check_name(snap)?;
+    let Some((fs_name, _)) = snap.split_once('@') else {
+        return Err(no(Errno::EINVAL, format!("'{snap}' is not a snapshot name")));
+    };
+    let Some(fs_ds) = st.datasets.get(fs_name).filter(|d| !d.snapshot).cloned() else {
+        return Err(no(Errno::ENOENT, format!("dataset does not exist: {fs_name}")));
+    };
+    let snaps = snapshots_of(st, fs_name);
+    let Some((_, target)) = snaps.iter().find(|(n, _)| n.as_str() == snap) else {
+        return Err(no(Errno::ESRCH, format!("no snapshot {snap}")));
+    };
+    if let Some((latest, _)) = snaps.last().filter(|(n, _)| n.as_str() != snap) {
+        return Err(no(Errno::EEXIST, format!("'{snap}' is not the latest snapshot of {fs_name}: {latest} is")));
+    }
+    let store = paths.snapshot_store(target.guid);
+    let files = dataset_files(paths, &fs_ds);
+    let skip = other_mount_dirs(st, paths, fs_ds.mounted.as_deref().unwrap_or(Path::new("")));
+    clear_tree(&files, &skip).map_err(|e| io(e, &files))?;
+    copy_tree(&store, &files, &skip).map_err(|e| io(e, &files))
+}
+
+/// Empties a directory but for the mount points of other filesystems in
+/// it (and the directories that lead to them).
+fn clear_tree(dir: &Path, skip: &[PathBuf]) -> std::io::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    for entry in entries {
+        let path = entry?.path();
+        let m = std::fs::symlink_metadata(&path)?;
+        if m.is_dir() && skip.iter().any(|s| s.starts_with(&path)) {
+            if !skip.contains(&path) {
+                clear_tree(&path, skip)?;
+            }
+        } else if m.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// `zfs destroy NAME@SNAP...` as lzc_destroy_snaps does it
+/// (dsl_destroy_snapshots_nvl): EXDEV for snapshots of two pools, each
+/// checked first (dsl_destroy_snapshot_check: one that does not exist is
+/// skipped, EEXIST for one with clones, EBUSY for a held one), then all
+/// destroyed, or none.
+pub fn destroy_snapshots(st: &mut State, paths: &Paths, snaps: &[&str]) -> Result<(), Refusal> {
+    for snap in snaps {
+        check_name(snap)?;
+        if !snap.contains('@') {
+            return Err(no(Errno::EINVAL, format!("'{snap}' is not a snapshot name")));
+        }
+        if pool_of(snap) != pool_of(snaps[0]) {
+            return Err(no(Errno::EXDEV, format!("'{snap}' is in another pool")));
+        }
+    }
+    let present: Vec<&str> = snaps.iter().copied().filter(|s| st.datasets.contains_key(*s)).collect();
+    for snap in &present {
+        destroy_check(st, snap)?;
+    }
+    for snap in present {
+        destroy_one(st, paths, snap)?;
+    }
     Ok(())
 }
 

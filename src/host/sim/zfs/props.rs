@@ -31,6 +31,7 @@ pub(super) const NATIVE: &[(&str, Kind, bool, &str)] = &[
     ("type", Kind::ReadOnly, false, ""),
     ("name", Kind::ReadOnly, false, ""),
     ("creation", Kind::ReadOnly, false, ""),
+    ("createtxg", Kind::ReadOnly, false, ""),
     ("used", Kind::ReadOnly, false, ""),
     ("available", Kind::ReadOnly, false, ""),
     ("referenced", Kind::ReadOnly, false, ""),
@@ -214,6 +215,10 @@ pub(super) fn prop_value(
         "name" => name.to_string(),
         "creation" => d.creation.to_string(),
         "guid" => d.guid.to_string(),
+        // The sim's guids grow as transaction groups do: they order
+        // snapshots as createtxg orders them (snapshots of one dataset
+        // never share a txg, dsl_dataset_snapshot_check_impl).
+        "createtxg" => d.guid.to_string(),
         "origin" => d.origin.clone().unwrap_or_else(|| "-".into()),
         "used" => {
             if d.snapshot {

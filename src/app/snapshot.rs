@@ -1,0 +1,179 @@
+//! `snapshot`, `snapshot list`, `snapshot destroy` and `rollback`: a
+//! jail's whole dataset tree at one instant, and back to it.
+
+use serde::Serialize;
+
+use super::guard::guard;
+use super::run::RunRequest;
+use super::select::Names;
+use super::{Error, NotFound, Refused, Report};
+use crate::host::{Errno, Host};
+use crate::model::snapshot::SnapshotName;
+use crate::model::JailName;
+use crate::plan::jail as jail_plan;
+use crate::plan::snapshot::{self as plan, JailSnapshot, RollbackRefusal, Tree};
+
+/// The jail's tree as `zfs list` shows it; a jail without a dataset does
+/// not exist.
+fn tree(host: &dyn Host, cfg: &crate::config::HostConfig, name: &JailName) -> Result<Tree, Error> {
+    match host.zfs_list(jail_plan::dataset(cfg, name).as_str(), plan::PROPS) {
+        Ok(list) => Ok(Tree::read(&list)),
+        Err(e) if e.errno == Errno::ENOENT => Err(NotFound::Nothing(name.clone()).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Takes snapshot `snap` (default: the time now, in UTC) of every
+/// dataset of jail `name` in one call, so all are of one instant; a
+/// running jail's files are as a power cut would leave them.
+pub fn take(
+    host: &mut dyn Host,
+    name: &JailName,
+    snap: Option<SnapshotName>,
+    report: &dyn Report,
+) -> Result<SnapshotName, Error> {
+    let cfg = super::config(host)?;
+    let _lock = guard(host, &cfg, &[name], report)?;
+    let tree = tree(host, &cfg, name)?;
+    let snap = snap.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        SnapshotName::at(now)
+    });
+    if tree.find(&snap).is_some() {
+        return Err(Refused::SnapshotExists { jail: name.clone(), snap }.into());
+    }
+    let members = tree.members(&snap);
+    host.zfs_snapshot(&members.iter().map(String::as_str).collect::<Vec<_>>())?;
+    Ok(snap)
+}
+
+/// A jail's snapshots, oldest first.
+#[derive(Debug, Serialize)]
+pub struct JailSnapshots {
+    pub jail: String,
+    pub snapshots: Vec<JailSnapshot>,
+}
+
+/// The snapshots of jail `name`, or of every jail brig keeps: one `zfs
+/// list` of the jails dataset.
+pub fn list(host: &dyn Host, name: Option<&JailName>) -> Result<Vec<JailSnapshots>, Error> {
+    let cfg = super::config(host)?;
+    if let Some(n) = name {
+        return Ok(vec![JailSnapshots { jail: n.to_string(), snapshots: tree(host, &cfg, n)?.snapshots }]);
+    }
+    let jails = cfg.jails();
+    let list = host.zfs_list(jails.as_str(), plan::PROPS)?;
+    let prefix = format!("{jails}/");
+    // Each jail's part of the listing (zfs lists a tree depth first, a
+    // dataset's snapshots after it).
+    let mut by_jail: std::collections::BTreeMap<String, Vec<crate::kernel::DatasetInfo>> = Default::default();
+    for d in list {
+        let Some(rest) = d.name.strip_prefix(&prefix) else { continue };
+        let jail = rest.split(['/', '@']).next().unwrap_or(rest).to_string();
+        by_jail.entry(jail).or_default().push(d);
+    }
+    Ok(by_jail.into_iter().map(|(jail, list)| JailSnapshots { jail, snapshots: Tree::read(&list).snapshots }).collect())
+}
+
+/// Destroys snapshot `snap` of every dataset of jail `name`, all in one
+/// call, or none; refused while a clone needs it.
+pub fn destroy(host: &mut dyn Host, name: &JailName, snap: &SnapshotName, report: &dyn Report) -> Result<(), Error> {
+    let cfg = super::config(host)?;
+    let _lock = guard(host, &cfg, &[name], report)?;
+    let tree = tree(host, &cfg, name)?;
+    let Some(found) = tree.find(snap) else { return Err(no_such(name, snap, &tree)) };
+    if !found.clones.is_empty() {
+        return Err(Refused::SnapshotCloned {
+            jail: name.clone(),
+            snaps: vec![snap.to_string()],
+            clones: found.clones.clone(),
+        }
+        .into());
+    }
+    let present = tree.present(snap);
+    host.zfs_destroy_snapshots(&present.iter().map(String::as_str).collect::<Vec<_>>())?;
+    Ok(())
+}
+
+fn no_such(name: &JailName, snap: &SnapshotName, tree: &Tree) -> Error {
+    let have = tree.snapshots.iter().map(|s| s.name.clone()).collect();
+    Refused::NoSnapshot { jail: name.clone(), snap: snap.clone(), have }.into()
+}
+
+/// How `rollback` goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RollbackOptions {
+    /// Stop the jail if it runs, and start it after.
+    pub restart: bool,
+    /// Destroy the later snapshots a rollback must take.
+    pub force: bool,
+}
+
+/// What a rollback did.
+#[derive(Debug, Serialize)]
+pub struct RolledBack {
+    /// The later snapshots it destroyed.
+    pub destroyed: Vec<String>,
+    pub started: bool,
+}
+
+/// Rolls every dataset of jail `name` back to `snap`. Everything is
+/// checked before anything changes: the snapshot covers the whole tree,
+/// later snapshots go only with `force` (and never while a clone needs
+/// them), a running jail only with `restart`. A rollback killed half-way
+/// is finished by running it again: the later snapshots are gone, and a
+/// dataset already rolled back is rolled back again to the same state.
+pub fn rollback(
+    host: &mut dyn Host,
+    name: &JailName,
+    snap: &SnapshotName,
+    how: RollbackOptions,
+    report: &dyn Report,
+) -> Result<RolledBack, Error> {
+    let cfg = super::config(host)?;
+    let plan = {
+        let _lock = guard(host, &cfg, &[name], report)?;
+        let tree = tree(host, &cfg, name)?;
+        let plan = plan::rollback(&tree, snap, how.force).map_err(|r| refusal(name, snap, &tree, r))?;
+        if let (Some(j), false) = (host.jail_find(name.as_str())?, how.restart) {
+            return Err(Refused::RollbackRunning { jail: name.clone(), jid: j.jid }.into());
+        }
+        plan
+    };
+    let one =
+        || RunRequest { names: Names { names: vec![name.to_string()], all: false }, dry_run: false, no_limits: false };
+    if how.restart && host.jail_find(name.as_str())?.is_some() {
+        super::run::stop(host, &one(), report)?;
+    }
+    {
+        let _lock = guard(host, &cfg, &[name], report)?;
+        if let Some(j) = host.jail_find(name.as_str())? {
+            // Started meanwhile by another brig.
+            return Err(Refused::RollbackRunning { jail: name.clone(), jid: j.jid }.into());
+        }
+        if !plan.destroy.is_empty() {
+            host.zfs_destroy_snapshots(&plan.destroy.iter().map(String::as_str).collect::<Vec<_>>())?;
+        }
+        for s in &plan.rollback {
+            host.zfs_rollback(s)?;
+        }
+    }
+    if how.restart {
+        super::run::start(host, &one(), report)?;
+    }
+    Ok(RolledBack { destroyed: plan.later, started: how.restart })
+}
+
+fn refusal(name: &JailName, snap: &SnapshotName, tree: &Tree, r: RollbackRefusal) -> Error {
+    let jail = name.clone();
+    let snap_ = snap.clone();
+    match r {
+        RollbackRefusal::NoSuch { .. } => no_such(name, snap, tree),
+        RollbackRefusal::Incomplete { missing } => Refused::SnapshotIncomplete { jail, snap: snap_, missing }.into(),
+        RollbackRefusal::Later { later } => Refused::LaterSnapshots { jail, snap: snap_, later }.into(),
+        RollbackRefusal::Cloned { clones } => {
+            let snaps = tree.snapshots.iter().filter(|s| !s.clones.is_empty()).map(|s| s.name.clone()).collect();
+            Refused::SnapshotCloned { jail, snaps, clones }.into()
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! A jail's snapshots: one ZFS snapshot of each dataset of its tree (the
+//! dataset holding it, its root, its delegated datasets), all taken in
+//! one lzc_snapshot call, so they are of one instant. Pure: read from one
+//! `zfs list` of the tree.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::kernel::{DatasetInfo, DatasetKind};
+use crate::model::snapshot::SnapshotName;
+
+/// What `zfs list` must show for this module.
+pub const PROPS: &[&str] = &["createtxg", "creation", "used", "clones"];
+
+/// One snapshot of a jail, as its datasets have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JailSnapshot {
+    pub name: String,
+    /// Unix time it was taken.
+    pub created: u64,
+    /// Bytes only its snapshots hold, summed.
+    pub used: u64,
+    /// Datasets of the jail that have no snapshot of this name: made
+    /// after it.
+    pub missing: Vec<String>,
+    /// Clones of its snapshots (`brig clone`, or made by hand).
+    pub clones: Vec<String>,
+}
+
+/// A jail's dataset tree and its snapshots, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    pub filesystems: Vec<String>,
+    pub snapshots: Vec<JailSnapshot>,
+    /// Each filesystem's snapshots by name, with their createtxg.
+    by_fs: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+fn num(d: &DatasetInfo, prop: &str) -> u64 {
+    d.props.get(prop).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+impl Tree {
+    /// Reads `list`, the recursive listing of the jail's dataset (with
+    /// `PROPS`).
+    pub fn read(list: &[DatasetInfo]) -> Tree {
+        let mut tree = Tree::default();
+        let mut snaps: BTreeMap<String, (u64, JailSnapshot)> = BTreeMap::new();
+        for d in list {
+            match (d.kind, d.name.split_once('@')) {
+                (DatasetKind::Snapshot, Some((fs, snap))) => {
+                    let txg = num(d, "createtxg");
+                    tree.by_fs.entry(fs.to_string()).or_default().insert(snap.to_string(), txg);
+                    let (order, s) = snaps.entry(snap.to_string()).or_insert_with(|| {
+                        (
+                            txg,
+                            JailSnapshot {
+                                name: snap.to_string(),
+                                created: num(d, "creation"),
+                                used: 0,
+                                missing: Vec::new(),
+                                clones: Vec::new(),
+                            },
+                        )
+                    });
+                    *order = (*order).min(txg);
+                    s.created = s.created.min(num(d, "creation"));
+                    s.used += num(d, "used");
+                    let clones = d.props.get("clones").map(String::as_str).unwrap_or("");
+                    s.clones.extend(clones.split(',').filter(|c| !c.is_empty() && *c != "-").map(str::to_string));
+                }
+                (DatasetKind::Snapshot, None) => {}
+                _ => tree.filesystems.push(d.name.clone()),
+            }
+        }
+        let mut ordered: Vec<(u64, JailSnapshot)> = snaps.into_values().collect();
+        ordered.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+        for (_, mut s) in ordered {
+            s.missing = tree.filesystems.iter().filter(|f| !tree.has(f, &s.name)).cloned().collect();
+            tree.snapshots.push(s);
+        }
+        tree
+    }
+
+    fn has(&self, fs: &str, snap: &str) -> bool {
+        self.by_fs.get(fs).is_some_and(|s| s.contains_key(snap))
+    }
+
+    pub fn find(&self, snap: &SnapshotName) -> Option<&JailSnapshot> {
+        self.snapshots.iter().find(|s| s.name == snap.as_str())
+    }
+
+    /// The snapshot `snap` of each dataset of the tree: what one
+    /// lzc_snapshot call takes.
+    pub fn members(&self, snap: &SnapshotName) -> Vec<String> {
+        self.filesystems.iter().map(|f| format!("{f}@{snap}")).collect()
+    }
+
+    /// The snapshots of `snap` the datasets have (one made after it has
+    /// none).
+    pub fn present(&self, snap: &SnapshotName) -> Vec<String> {
+        self.filesystems.iter().filter(|f| self.has(f, snap.as_str())).map(|f| format!("{f}@{snap}")).collect()
+    }
+}
+
+/// What a rollback to a snapshot does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollback {
+    /// The later snapshots, each dataset's, that must go first (zfs
+    /// rolls a dataset back only to its latest snapshot).
+    pub destroy: Vec<String>,
+    /// Their names, as the jail's.
+    pub later: Vec<String>,
+    /// `DATASET@SNAP` of each dataset.
+    pub rollback: Vec<String>,
+}
+
+/// Why a rollback is refused before anything changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackRefusal {
+    /// The jail has no snapshot of that name; the names it has.
+    NoSuch { have: Vec<String> },
+    /// Datasets made after the snapshot, which it cannot take back.
+    Incomplete { missing: Vec<String> },
+    /// Later snapshots, which a rollback would destroy: only with force.
+    Later { later: Vec<String> },
+    /// Later snapshots that have clones, which keep them.
+    Cloned { clones: Vec<String> },
+}
+
+/// Plans a rollback of the jail's tree to `snap`; the later snapshots
+/// are destroyed only with `force`.
+pub fn rollback(tree: &Tree, snap: &SnapshotName, force: bool) -> Result<Rollback, RollbackRefusal> {
+    let Some(target) = tree.find(snap) else {
+        return Err(RollbackRefusal::NoSuch { have: tree.snapshots.iter().map(|s| s.name.clone()).collect() });
+    };
+    if !target.missing.is_empty() {
+        return Err(RollbackRefusal::Incomplete { missing: target.missing.clone() });
+    }
+    let mut plan = Rollback { destroy: Vec::new(), later: Vec::new(), rollback: tree.members(snap) };
+    for (fs, snaps) in &tree.by_fs {
+        let at = snaps.get(snap.as_str()).copied().unwrap_or(u64::MAX);
+        for (name, _) in snaps.iter().filter(|(_, txg)| **txg > at) {
+            plan.destroy.push(format!("{fs}@{name}"));
+            if !plan.later.contains(name) {
+                plan.later.push(name.clone());
+            }
+        }
+    }
+    // In the jail's order, oldest first.
+    let rank = |n: &String| tree.snapshots.iter().position(|s| &s.name == n);
+    plan.later.sort_by_key(rank);
+    if plan.later.is_empty() {
+        return Ok(plan);
+    }
+    let clones: Vec<String> =
+        tree.snapshots.iter().filter(|s| plan.later.contains(&s.name)).flat_map(|s| s.clones.clone()).collect();
+    if !clones.is_empty() {
+        return Err(RollbackRefusal::Cloned { clones });
+    }
+    if !force {
+        return Err(RollbackRefusal::Later { later: plan.later });
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, txg: u64, clones: &str) -> DatasetInfo {
+        let kind = if name.contains('@') { DatasetKind::Snapshot } else { DatasetKind::Filesystem };
+        let props = [
+            ("createtxg", txg.to_string()),
+            ("creation", (1000 + txg).to_string()),
+            ("used", "10".into()),
+            ("clones", clones.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        DatasetInfo { name: name.into(), kind, props }
+    }
+
+    fn tree() -> Tree {
+        let j = "zroot/brig/jails/web";
+        Tree::read(&[
+            info(j, 1, "-"),
+            info(&format!("{j}@a"), 5, ""),
+            info(&format!("{j}@b"), 9, ""),
+            info(&format!("{j}/root"), 2, "-"),
+            info(&format!("{j}/root@a"), 5, ""),
+            info(&format!("{j}/root@b"), 9, ""),
+            info(&format!("{j}/data"), 7, "-"),
+            info(&format!("{j}/data@b"), 9, "zroot/brig/jails/copy/data"),
+        ])
+    }
+
+    fn snap(s: &str) -> SnapshotName {
+        SnapshotName::parse(s).expect("name")
+    }
+
+    #[test]
+    fn a_jails_snapshots_are_its_datasets_snapshots_by_name_oldest_first() {
+        let t = tree();
+        assert_eq!(t.filesystems.len(), 3);
+        let names: Vec<&str> = t.snapshots.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(t.snapshots[0].missing, ["zroot/brig/jails/web/data"], "made after a");
+        assert_eq!((t.snapshots[1].used, t.snapshots[1].created), (30, 1009));
+        assert_eq!(t.members(&snap("c")).len(), 3);
+        assert_eq!(t.present(&snap("a")).len(), 2);
+    }
+
+    #[test]
+    fn a_rollback_needs_the_whole_tree_and_force_past_later_snapshots() {
+        let t = tree();
+        assert_eq!(
+            rollback(&t, &snap("x"), false),
+            Err(RollbackRefusal::NoSuch { have: vec!["a".into(), "b".into()] })
+        );
+        assert_eq!(
+            rollback(&t, &snap("a"), true),
+            Err(RollbackRefusal::Incomplete { missing: vec!["zroot/brig/jails/web/data".into()] })
+        );
+        let plain = rollback(&t, &snap("b"), false).expect("the latest");
+        assert!(plain.destroy.is_empty() && plain.rollback.len() == 3);
+        // The later snapshot b has a clone: even force stops.
+        let j = "zroot/brig/jails/web";
+        let two = Tree::read(&[info(j, 1, "-"), info(&format!("{j}@a"), 5, ""), info(&format!("{j}@b"), 9, "x/y")]);
+        assert_eq!(rollback(&two, &snap("a"), true), Err(RollbackRefusal::Cloned { clones: vec!["x/y".into()] }));
+        let free = Tree::read(&[info(j, 1, "-"), info(&format!("{j}@a"), 5, ""), info(&format!("{j}@b"), 9, "")]);
+        assert_eq!(rollback(&free, &snap("a"), false), Err(RollbackRefusal::Later { later: vec!["b".into()] }));
+        let forced = rollback(&free, &snap("a"), true).expect("forced");
+        assert_eq!((forced.destroy, forced.later), (vec![format!("{j}@b")], vec!["b".to_string()]));
+    }
+}

@@ -1,0 +1,98 @@
+//! Snapshots through the CLI against the sim: a jail's whole tree at one
+//! instant, rolled back (a running jail only with --restart, past later
+//! snapshots only with --force), listed and destroyed; the refusals that
+//! come before anything changes.
+
+use brig::host::Host;
+
+use crate::common::Sim;
+use crate::run::{defined, ROOT};
+
+fn file(sim: &Sim) -> std::path::PathBuf {
+    sim.file(&format!("{ROOT}/etc/motd"))
+}
+
+#[test]
+fn a_rollback_restores_the_jails_files_and_takes_the_later_snapshots_only_when_forced() {
+    let sim = defined(&[]);
+    std::fs::write(file(&sim), "before\n").expect("write");
+    sim.brig(&["snapshot", "box", "clean"]).ok();
+    std::fs::write(file(&sim), "after\n").expect("write");
+    std::fs::write(sim.file(&format!("{ROOT}/etc/new")), "new\n").expect("write");
+    sim.brig(&["snapshot", "box", "later"]).ok();
+
+    let refused = sim.brig(&["rollback", "box", "clean"]);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(refused.stderr.contains("destroys its later snapshots later; pass --force"), "{}", refused.stderr);
+    assert_eq!(std::fs::read_to_string(file(&sim)).expect("motd"), "after\n", "nothing changed");
+
+    let out = sim.brig(&["rollback", "box", "clean", "--force"]).ok().stdout.clone();
+    assert!(out.contains("rolled jail box back to clean, destroying the later snapshots later"), "{out}");
+    assert_eq!(std::fs::read_to_string(file(&sim)).expect("motd"), "before\n");
+    assert!(!sim.file(&format!("{ROOT}/etc/new")).exists());
+    let list = sim.brig(&["snapshot", "list", "box", "--json"]).json();
+    let names: Vec<&str> = list["jails"][0]["snapshots"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["clean"]);
+}
+
+#[test]
+fn a_running_jail_is_rolled_back_only_with_restart_and_runs_again_after() {
+    crate::common::needs_jail_processes!();
+    let sim = defined(&[]);
+    std::fs::write(file(&sim), "before\n").expect("write");
+    sim.brig(&["start", "box"]).ok();
+    sim.brig(&["snapshot", "box", "s1"]).ok();
+    std::fs::write(file(&sim), "after\n").expect("write");
+    let refused = sim.brig(&["rollback", "box", "s1"]);
+    assert!(refused.stderr.contains("is running") && refused.stderr.contains("--restart"), "{}", refused.stderr);
+    let jid = sim.host().jail_find("box").expect("find").expect("running").jid;
+    let out = sim.brig(&["rollback", "box", "s1", "--restart"]).ok().stdout.clone();
+    assert!(out.contains("and started it"), "{out}");
+    assert_eq!(std::fs::read_to_string(file(&sim)).expect("motd"), "before\n");
+    let again = sim.host().jail_find("box").expect("find").expect("running again");
+    assert_ne!(again.jid, jid, "stopped and started");
+}
+
+#[test]
+fn a_snapshot_covers_the_delegated_datasets_and_a_clone_keeps_it() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    std::fs::write(sim.file("/usr/local/etc/brig/jails/t1.toml"), "type = \"empty\"\n[zfs]\ndelegate = [\"data\"]\n")
+        .expect("definition");
+    sim.brig(&["apply"]).ok();
+    sim.brig(&["snapshot", "t1", "s"]).ok();
+    let names: Vec<String> =
+        sim.host().zfs_list("zroot/brig/jails/t1", &[]).expect("list").into_iter().map(|d| d.name).collect();
+    for ds in ["zroot/brig/jails/t1@s", "zroot/brig/jails/t1/root@s", "zroot/brig/jails/t1/data@s"] {
+        assert!(names.iter().any(|n| n == ds), "{ds} in {names:?}");
+    }
+    sim.host().zfs_clone("zroot/brig/jails/t1/data@s", "zroot/copy", &[]).expect("a clone by hand");
+    let refused = sim.brig(&["snapshot", "destroy", "t1", "s"]);
+    assert!(refused.stderr.contains("needed by their clones zroot/copy"), "{}", refused.stderr);
+    assert!(sim.brig(&["snapshot", "list"]).ok().stdout.contains("cloned to zroot/copy"));
+    sim.host().zfs_destroy("zroot/copy", false).expect("clone gone");
+    sim.brig(&["snapshot", "destroy", "t1", "s"]).ok();
+    assert!(sim.host().zfs_list("zroot/brig/jails/t1", &[]).expect("list").iter().all(|d| !d.name.contains('@')));
+}
+
+#[test]
+fn bad_names_and_missing_things_are_refused_with_a_sentence() {
+    let sim = defined(&[]);
+    sim.brig(&["snapshot", "box", "s"]).ok();
+    for (args, why) in [
+        (vec!["snapshot", "box", "s"], "already has a snapshot s; give another name"),
+        (vec!["snapshot", "box", "a/b"], "invalid snapshot name 'a/b'"),
+        (vec!["snapshot", "nobody"], "jail nobody does not exist"),
+        (vec!["rollback", "box", "nope"], "jail box has no snapshot nope; it has s"),
+        (vec!["snapshot", "destroy", "box", "nope"], "jail box has no snapshot nope"),
+    ] {
+        let out = sim.brig(&args);
+        assert_ne!(out.code, Some(0), "{args:?}");
+        assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
+    }
+}
