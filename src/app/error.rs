@@ -89,6 +89,7 @@ pub enum NotFound {
 pub enum Verb {
     Start,
     Stop,
+    Prune,
 }
 
 impl fmt::Display for Verb {
@@ -96,6 +97,7 @@ impl fmt::Display for Verb {
         f.write_str(match self {
             Verb::Start => "start",
             Verb::Stop => "stop",
+            Verb::Prune => "have their snapshots pruned",
         })
     }
 }
@@ -122,6 +124,8 @@ pub enum Refused {
     LaterSnapshots { jail: JailName, snap: SnapshotName, later: Vec<String> },
     #[error("snapshots {} of jail {jail} are needed by their clones {}; destroy the clones first", snaps.join(", "), clones.join(", "))]
     SnapshotCloned { jail: JailName, snaps: Vec<String>, clones: Vec<String> },
+    #[error("jail {jail} has no [snapshots] in its definition, so it has no automatic snapshots to take or prune; add [snapshots] with keep and every")]
+    NoRetention { jail: JailName },
     #[error("jail {jail} is running (jid {jid}), and a rollback would change its files under it; stop it first, or pass --restart")]
     RollbackRunning { jail: JailName, jid: i32 },
     #[error("jail {jail} has bandwidth limits, and dummynet(4) is not loaded; {}", crate::kernel::dummynet::LOAD_IT)]

@@ -131,6 +131,12 @@ pub enum Event<'a> {
         jail: &'a JailName,
         error: &'a Error,
     },
+    /// `snapshot prune` of a jail: what it did, or would do.
+    Pruned {
+        jail: &'a JailName,
+        prune: &'a crate::plan::snapshot::Prune,
+        dry_run: bool,
+    },
     /// A release is downloaded over plain http.
     PlainHttp {
         source: &'a str,

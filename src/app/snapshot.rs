@@ -177,3 +177,64 @@ fn refusal(name: &JailName, snap: &SnapshotName, tree: &Tree, r: RollbackRefusal
         }
     }
 }
+
+/// `snapshot prune`: each jail's automatic snapshot when it is due, and
+/// its automatic snapshots past `keep` destroyed, in one call each
+/// (`[snapshots]` of its definition). Every jail with `[snapshots]` when
+/// none is named (one that fails does not stop the others); a named jail
+/// without it is refused.
+pub fn prune(host: &mut dyn Host, names: &Names, dry_run: bool, report: &dyn Report) -> Result<(), Error> {
+    let cfg = super::config(host)?;
+    let targets = super::select::targets(host, names)?;
+    let (specs, mut failed) = super::select::load(host, &cfg, targets, names.all, report)?.every_valid();
+    let specs: Vec<_> = specs.into_iter().filter(|s| !names.all || s.snapshots.is_some()).collect();
+    let total = specs.len() + failed.len();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    for spec in &specs {
+        let outcome = match spec.snapshots {
+            None => Err(Refused::NoRetention { jail: spec.name.clone() }.into()),
+            Some(r) => prune_one(host, &cfg, &spec.name, r, now, dry_run, report),
+        };
+        if let Err(e) = outcome {
+            report.event(&super::Event::Failed { jail: &spec.name, error: &e });
+            failed.push((spec.name.clone(), e));
+        }
+    }
+    match (total, failed.pop()) {
+        (_, None) => Ok(()),
+        (1, Some((_, e))) => Err(e),
+        (_, Some(last)) => {
+            failed.push(last);
+            Err(super::Batch { verb: Some(super::Verb::Prune), total, failed }.into())
+        }
+    }
+}
+
+fn prune_one(
+    host: &mut dyn Host,
+    cfg: &crate::config::HostConfig,
+    name: &JailName,
+    retention: crate::model::snapshot::Retention,
+    now: u64,
+    dry_run: bool,
+    report: &dyn Report,
+) -> Result<(), Error> {
+    let _lock = if dry_run { Vec::new() } else { guard(host, cfg, &[name], report)? };
+    let tree = tree(host, cfg, name)?;
+    let plan = plan::prune(&tree, retention, now);
+    if !dry_run {
+        if let Some(t) = &plan.take {
+            let members = tree.members(&SnapshotName::parse(t)?);
+            host.zfs_snapshot(&members.iter().map(String::as_str).collect::<Vec<_>>())?;
+        }
+        let mut old = Vec::new();
+        for s in &plan.destroy {
+            old.extend(tree.present(&SnapshotName::parse(s)?));
+        }
+        if !old.is_empty() {
+            host.zfs_destroy_snapshots(&old.iter().map(String::as_str).collect::<Vec<_>>())?;
+        }
+    }
+    report.event(&super::Event::Pruned { jail: name, prune: &plan, dry_run });
+    Ok(())
+}

@@ -42,6 +42,21 @@ impl Report for Printer {
             Event::Notice(notice) => eprintln!("brig: note: {notice}"),
             Event::Broken { error, .. } => eprintln!("brig: {error}"),
             Event::Failed { jail, error } => eprintln!("brig: jail {jail}: {error}"),
+            Event::Pruned { jail, prune, dry_run } => {
+                let (take, destroy) = if *dry_run { ("would take", "would destroy") } else { ("took", "destroyed") };
+                let mut parts = Vec::new();
+                parts.extend(prune.take.iter().map(|t| format!("{take} {t}")));
+                if !prune.destroy.is_empty() {
+                    parts.push(format!("{destroy} {}", prune.destroy.join(", ")));
+                }
+                if !prune.kept.is_empty() {
+                    parts.push(format!("kept {}, which clones need", prune.kept.join(", ")));
+                }
+                if parts.is_empty() {
+                    parts.push("nothing to do".into());
+                }
+                println!("{jail}: {}", parts.join("; "));
+            }
             Event::PlainHttp { source } => eprintln!(
                 "brig: warning: {source} is plain http; the download is only as trustworthy as MANIFEST's checksums, which came the same way"
             ),

@@ -34,7 +34,7 @@ pub struct TakeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
-    /// Take a snapshot: the same as `brig snapshot NAME [SNAP]` (for a jail named list, create or destroy).
+    /// Take a snapshot: the same as `brig snapshot NAME [SNAP]` (for a jail named list, prune, create or destroy).
     Create(TakeArgs),
     /// List the snapshots of a jail, or of every jail, oldest first.
     List {
@@ -43,6 +43,14 @@ pub enum SnapshotCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Take each jail's automatic snapshot when due and destroy those past `keep` ([snapshots]); what periodic(8) runs.
+    Prune {
+        /// The jails (default: every jail with [snapshots]).
+        names: Vec<String>,
+        /// Say what would be taken and destroyed, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Destroy a snapshot of a jail: every dataset's, at once.
     Destroy {
@@ -72,6 +80,10 @@ pub fn run(host: &mut dyn Host, args: &SnapshotArgs) -> Result<ExitCode, CliErro
         None => take(host, &args.take),
         Some(SnapshotCommand::Create(t)) => take(host, t),
         Some(SnapshotCommand::List { name, json }) => list(host, name.as_deref(), *json),
+        Some(SnapshotCommand::Prune { names, dry_run }) => {
+            snapshot::prune(host, &crate::app::select::Names::or_all(names), *dry_run, &Printer)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(SnapshotCommand::Destroy { name, snap }) => {
             let (name, snap) = (JailName::parse(name)?, SnapshotName::parse(snap)?);
             snapshot::destroy(host, &name, &snap, &Printer)?;

@@ -97,6 +97,8 @@ pub struct JailSpec {
     pub exec: Exec,
     pub mounts: Vec<Mount>,
     pub limits: super::limits::Limits,
+    /// `[snapshots]`: automatic snapshots and how many are kept.
+    pub snapshots: Option<super::snapshot::Retention>,
     pub zfs: super::zfs::ZfsSpec,
 }
 
@@ -353,6 +355,7 @@ pub fn validate(
         exec,
         mounts,
         limits,
+        snapshots: super::snapshot::validate(raw.snapshots.as_ref())?,
     })
 }
 

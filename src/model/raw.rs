@@ -42,6 +42,15 @@ pub struct RawJail {
     /// rctl limits and CPUs, checked by `model::limits`.
     #[serde(default)]
     pub limits: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    /// Automatic snapshots, checked by `model::snapshot`.
+    pub snapshots: Option<RawSnapshots>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSnapshots {
+    pub keep: Option<Spanned<i64>>,
+    pub every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

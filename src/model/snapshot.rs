@@ -1,7 +1,69 @@
 //! The name of a jail's snapshot: the part after `@` of each of its
 //! datasets' snapshots, checked before it reaches ZFS.
 
+use serde::Serialize;
+use toml::Spanned;
+
+use super::raw::RawSnapshots;
 use super::{quoted, ModelError};
+
+/// What brig names the snapshots it takes by itself, and prunes: the
+/// others are the user's.
+pub const AUTO_PREFIX: &str = "auto-";
+
+/// `[snapshots]`: an automatic snapshot every `every` seconds, the newest
+/// `keep` of them kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Retention {
+    pub keep: u32,
+    pub every: u64,
+}
+
+pub const DEFAULT_KEEP: u32 = 7;
+pub const DEFAULT_EVERY: u64 = 86_400;
+/// The most automatic snapshots a jail keeps.
+pub const MAX_KEEP: u32 = 1000;
+
+/// `30m`, `1h`, `1d`, `2w`: seconds, at least a minute.
+pub fn parse_interval(text: &str) -> Result<u64, String> {
+    let bad = || format!("{} is not an interval; write a whole number with m, h, d or w, such as \"1d\"", quoted(text));
+    let t = text.trim();
+    let unit = match t.chars().last() {
+        Some('m') => 60,
+        Some('h') => 3600,
+        Some('d') => 86_400,
+        Some('w') => 7 * 86_400,
+        _ => return Err(bad()),
+    };
+    let digits = &t[..t.len() - 1];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    match n.checked_mul(unit) {
+        Some(0) | None => Err(bad()),
+        Some(s) => Ok(s),
+    }
+}
+
+/// Validates `[snapshots]`: a byte offset of the value and the sentence
+/// when it is wrong.
+pub fn validate(raw: Option<&RawSnapshots>) -> Result<Option<Retention>, (usize, String)> {
+    let Some(raw) = raw else { return Ok(None) };
+    let at = |s: &Spanned<String>, m: String| (s.span().start, m);
+    let keep = match &raw.keep {
+        Some(k) => u32::try_from(*k.get_ref())
+            .ok()
+            .filter(|v| (1..=MAX_KEEP).contains(v))
+            .ok_or_else(|| (k.span().start, format!("snapshots.keep must be between 1 and {MAX_KEEP}")))?,
+        None => DEFAULT_KEEP,
+    };
+    let every = match &raw.every {
+        Some(e) => parse_interval(e.get_ref()).map_err(|m| at(e, format!("snapshots.every: {m}")))?,
+        None => DEFAULT_EVERY,
+    };
+    Ok(Some(Retention { keep, every }))
+}
 
 /// Longest snapshot name brig gives: room left for the dataset part
 /// within ZFS's 255 characters.
@@ -34,6 +96,15 @@ impl SnapshotName {
             return Err(bad("it must start with a letter or digit"));
         }
         Ok(SnapshotName(s.to_string()))
+    }
+
+    /// The name of an automatic snapshot taken at Unix time `secs`.
+    pub fn auto_at(secs: u64) -> SnapshotName {
+        SnapshotName(format!("{AUTO_PREFIX}{}", SnapshotName::at(secs)))
+    }
+
+    pub fn is_auto(&self) -> bool {
+        self.0.starts_with(AUTO_PREFIX)
     }
 
     /// The name of a snapshot taken at Unix time `secs`:

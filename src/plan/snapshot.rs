@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::kernel::{DatasetInfo, DatasetKind};
-use crate::model::snapshot::SnapshotName;
+use crate::model::snapshot::{Retention, SnapshotName, AUTO_PREFIX};
 
 /// What `zfs list` must show for this module.
 pub const PROPS: &[&str] = &["createtxg", "creation", "used", "clones"];
@@ -165,6 +165,43 @@ pub fn rollback(tree: &Tree, snap: &SnapshotName, force: bool) -> Result<Rollbac
     Ok(plan)
 }
 
+/// What `snapshot prune` does to one jail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Prune {
+    /// The automatic snapshot it takes, when one is due.
+    pub take: Option<String>,
+    /// The automatic snapshots past `keep`, oldest first.
+    pub destroy: Vec<String>,
+    /// Those it keeps although past `keep`: a clone needs them.
+    pub kept: Vec<String>,
+}
+
+/// A run of `snapshot prune` less than this share of `every` after the
+/// last automatic snapshot takes none: periodic(8) and cron start a little
+/// earlier or later each time.
+const DUE_AT_PERCENT: u64 = 95;
+
+/// Plans `snapshot prune` of a jail at Unix time `now`: an automatic
+/// snapshot when the newest is `every` old (or there is none), then the
+/// oldest automatic ones past `keep` destroyed. The user's own snapshots
+/// are never touched.
+pub fn prune(tree: &Tree, r: Retention, now: u64) -> Prune {
+    let autos: Vec<&JailSnapshot> = tree.snapshots.iter().filter(|s| s.name.starts_with(AUTO_PREFIX)).collect();
+    let newest = autos.iter().map(|s| s.created).max();
+    let due = newest.is_none_or(|t| now.saturating_sub(t) * 100 >= r.every * DUE_AT_PERCENT);
+    let take = due.then(|| SnapshotName::auto_at(now)).filter(|n| tree.find(n).is_none());
+    let count = autos.len() + usize::from(take.is_some());
+    let mut plan = Prune { take: take.map(|t| t.to_string()), ..Prune::default() };
+    for s in autos.iter().take(count.saturating_sub(r.keep as usize)) {
+        if s.clones.is_empty() {
+            plan.destroy.push(s.name.clone());
+        } else {
+            plan.kept.push(s.name.clone());
+        }
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +248,32 @@ mod tests {
         assert_eq!((t.snapshots[1].used, t.snapshots[1].created), (30, 1009));
         assert_eq!(t.members(&snap("c")).len(), 3);
         assert_eq!(t.present(&snap("a")).len(), 2);
+    }
+
+    #[test]
+    fn prune_takes_one_when_due_and_destroys_the_oldest_automatic_ones_past_keep() {
+        let j = "zroot/brig/jails/web";
+        let snap = |n: &str, t: u64, clones: &str| {
+            let mut d = info(&format!("{j}@{n}"), t, clones);
+            d.props.insert("creation".into(), t.to_string());
+            d
+        };
+        let t = Tree::read(&[
+            info(j, 1, "-"),
+            snap("auto-a", 100, ""),
+            snap("mine", 150, ""),
+            snap("auto-b", 200, "x/y"),
+            snap("auto-c", 300, ""),
+        ]);
+        let r = Retention { keep: 2, every: 100 };
+        // Due: auto-c is 100 old. Four automatic then, two too many; auto-b is cloned.
+        let p = prune(&t, r, 400);
+        assert_eq!(p.take.as_deref(), Some("auto-1970-01-01T00:06:40Z"));
+        assert_eq!((p.destroy, p.kept), (vec!["auto-a".to_string()], vec!["auto-b".to_string()]));
+        // Not due within 95% of every; three automatic, one too many.
+        let q = prune(&t, r, 390);
+        assert_eq!((q.take, q.destroy), (None, vec!["auto-a".to_string()]));
+        assert_eq!(prune(&t, Retention { keep: 10, every: 1000 }, 390), Prune::default(), "mine is never touched");
     }
 
     #[test]

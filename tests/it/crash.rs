@@ -234,6 +234,17 @@ fn snapshot_destroy_and_rollback_killed_anywhere_converge() {
     killed_at_each_of(snapshotted, &["snapshot", "box", "three"], 2);
     killed_at_each_of(snapshotted, &["snapshot", "destroy", "box", "two"], 2);
     killed_at_every_call(snapshotted, &["rollback", "box", "one", "--force", "--restart"]);
+    // Not due (every week), two automatic snapshots past keep.
+    let pruned = || {
+        let sim = limited();
+        let text = std::fs::read_to_string(sim.file(DEF)).expect("definition");
+        std::fs::write(sim.file(DEF), format!("{text}\n[snapshots]\nkeep = 1\nevery = \"1w\"\n")).expect("write");
+        for s in ["auto-a", "auto-b", "auto-c"] {
+            sim.brig(&["snapshot", "box", s]).ok();
+        }
+        sim
+    };
+    killed_at_each_of(pruned, &["snapshot", "prune"], 2);
 }
 
 #[test]

@@ -87,7 +87,8 @@ fn accepted_keys(prefix: &str) -> Vec<String> {
     let text = format!("{prefix}zzz_not_a_key = 1\n");
     let err =
         brig::config::jail::parse(std::path::Path::new("probe.toml"), &text).expect_err("unknown key").to_string();
-    let list = err.split("expected one of").nth(1).unwrap_or_else(|| panic!("no key list in {err}"));
+    // serde says "expected one of `a`, `b`", or for two "expected `a` or `b`".
+    let list = err.split("expected").nth(1).unwrap_or_else(|| panic!("no key list in {err}"));
     list.split('`').skip(1).step_by(2).map(str::to_string).collect()
 }
 
@@ -102,6 +103,7 @@ fn brig_toml_5_documents_every_definition_key() {
         ("[zfs]\n", "zfs"),
         ("[firewall]\n", "firewall"),
         ("[[expose]]\nhost_port = 1\n", "expose"),
+        ("[snapshots]\n", "snapshots"),
     ];
     for (prefix, table) in tables {
         let keys = accepted_keys(prefix);
@@ -176,5 +178,8 @@ fn the_freebsd_port_installs_every_man_page_template_and_rc_script() {
     }
     for s in dir("rc.d") {
         assert!(plist.contains(&format!("etc/rc.d/{s}")), "pkg-plist lacks {s}");
+    }
+    for s in dir("periodic/daily") {
+        assert!(plist.contains(&format!("etc/periodic/daily/{s}")), "pkg-plist lacks {s}");
     }
 }

@@ -28,8 +28,16 @@ fn definition_text() -> impl Strategy<Value = String> {
         "relase",
         "",
     ]);
-    let table =
-        prop::sample::select(vec!["", "[network]\n", "[params]\n", "[limits]\n", "[zfs]\n", "[exec]\n", "[[mount]]\n"]);
+    let table = prop::sample::select(vec![
+        "",
+        "[network]\n",
+        "[params]\n",
+        "[limits]\n",
+        "[zfs]\n",
+        "[exec]\n",
+        "[[mount]]\n",
+        "[snapshots]\n",
+    ]);
     let value = prop::sample::select(vec![
         "\"14.3-RELEASE\"",
         "\"thin\"",
@@ -60,6 +68,9 @@ fn definition_text() -> impl Strategy<Value = String> {
         "source",
         "start",
         "maxproc",
+        "bandwidth_in",
+        "keep",
+        "every",
     ]);
     prop::collection::vec((table, key, sub, value, any::<bool>()), 0..12).prop_map(|parts| {
         parts

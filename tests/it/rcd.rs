@@ -59,3 +59,32 @@ fn rc_d_starts_the_boot_jails_and_stops_them() {
     assert!(out.status.success());
     assert!(sim.host_jails().is_empty());
 }
+
+/// periodic/daily/450.brig-snapshots run for real: nothing unless
+/// enabled, then `brig snapshot prune`, and periodic's 3 when it fails.
+#[test]
+fn the_periodic_script_prunes_the_snapshots_when_enabled() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    std::fs::write(sim.file("/usr/local/etc/brig/jails/db.toml"), "type = \"empty\"\n[snapshots]\nkeep = 2\n")
+        .expect("definition");
+    sim.brig(&["apply"]).ok();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/periodic/daily/450.brig-snapshots");
+    let run = |enable: &str, brig: &str| {
+        std::process::Command::new("/bin/sh")
+            .arg(script)
+            .env("daily_brig_snapshots_enable", enable)
+            .env("brig_program", brig)
+            .env("BRIG_HOST", format!("sim:{}", sim.path().display()))
+            .output()
+            .expect("sh runs")
+    };
+    let off = run("NO", env!("CARGO_BIN_EXE_brig"));
+    assert_eq!((off.status.code(), off.stdout.is_empty()), (Some(0), true));
+    let on = run("YES", env!("CARGO_BIN_EXE_brig"));
+    let out = String::from_utf8_lossy(&on.stdout);
+    assert_eq!(on.status.code(), Some(0), "{out}");
+    assert!(out.contains("Snapshots of brig's jails:") && out.contains("db: took auto-"), "{out}");
+    let failed = run("YES", "/bin/false");
+    assert_eq!(failed.status.code(), Some(3));
+}

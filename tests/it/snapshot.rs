@@ -96,3 +96,36 @@ fn bad_names_and_missing_things_are_refused_with_a_sentence() {
         assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
     }
 }
+
+#[test]
+fn prune_keeps_the_newest_automatic_snapshots_and_never_the_users() {
+    let sim = defined(&[]);
+    let def = sim.file("/usr/local/etc/brig/jails/box.toml");
+    let text = std::fs::read_to_string(&def).expect("definition");
+    std::fs::write(&def, format!("{text}\n[snapshots]\nkeep = 2\nevery = \"1d\"\n")).expect("write");
+    for s in ["mine", "auto-a", "auto-b", "auto-c"] {
+        sim.brig(&["snapshot", "box", s]).ok();
+    }
+    sim.brig(&["create", "other", "--type", "empty"]).ok();
+    let names = |sim: &Sim| -> Vec<String> {
+        let list = sim.brig(&["snapshot", "list", "box", "--json"]).json();
+        list["jails"][0]["snapshots"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|s| s["name"].as_str().expect("n").to_string())
+            .collect()
+    };
+    let dry = sim.brig(&["snapshot", "prune", "--dry-run"]).ok().stdout.clone();
+    assert_eq!(dry, "box: would destroy auto-a\n", "not due: auto-c is new; other has no [snapshots]");
+    assert_eq!(names(&sim).len(), 4, "a dry run changes nothing");
+    sim.brig(&["snapshot", "prune"]).ok();
+    assert_eq!(names(&sim), ["mine", "auto-b", "auto-c"]);
+    let refused = sim.brig(&["snapshot", "prune", "other"]);
+    assert!(refused.stderr.contains("jail other has no [snapshots]"), "{}", refused.stderr);
+    let bad = sim.brig(&["validate", "box"]);
+    bad.ok();
+    std::fs::write(&def, format!("{text}\n[snapshots]\nevery = \"sometimes\"\n")).expect("write");
+    let invalid = sim.brig(&["validate", "box"]);
+    assert!(invalid.stderr.contains("snapshots.every: 'sometimes' is not an interval"), "{}", invalid.stderr);
+}
