@@ -39,5 +39,19 @@ pub fn destroy(host: &mut dyn Host, name: &JailName, force: bool, report: &dyn R
     if !by.is_empty() && !force {
         return Err(Refused::DependedOn { jail: name.clone(), by }.into());
     }
+    // A clone of one of its snapshots (another jail made by `brig
+    // clone`) holds the snapshot, and with it the dataset: zfs would
+    // destroy the rest and leave a half jail.
+    if dataset_exists {
+        let own = format!("{}/", plan::dataset(&cfg, name));
+        let list = host.zfs_list(plan::dataset(&cfg, name).as_str(), crate::plan::snapshot::PROPS)?;
+        let tree = crate::plan::snapshot::Tree::read(&list);
+        let held: Vec<_> = tree.snapshots.iter().filter(|s| s.clones.iter().any(|c| !c.starts_with(&own))).collect();
+        if !held.is_empty() {
+            let snaps = held.iter().map(|s| s.name.clone()).collect();
+            let clones = held.iter().flat_map(|s| s.clones.clone()).collect();
+            return Err(Refused::SnapshotCloned { jail: name.clone(), snaps, clones }.into());
+        }
+    }
     journal::around(host, name, Action::Destroy, |h| remove(h, &cfg, name, true))
 }

@@ -124,6 +124,8 @@ pub enum Refused {
     LaterSnapshots { jail: JailName, snap: SnapshotName, later: Vec<String> },
     #[error("snapshots {} of jail {jail} are needed by their clones {}; destroy the clones first", snaps.join(", "), clones.join(", "))]
     SnapshotCloned { jail: JailName, snaps: Vec<String>, clones: Vec<String> },
+    #[error("jail {from} has addresses, and its clone {jail} needs its own; give them with --ip4 or --ip6")]
+    CloneNeedsAddresses { from: JailName, jail: JailName },
     #[error("jail {jail} has no [snapshots] in its definition, so it has no automatic snapshots to take or prune; add [snapshots] with keep and every")]
     NoRetention { jail: JailName },
     #[error("jail {jail} is running (jid {jid}), and a rollback would change its files under it; stop it first, or pass --restart")]

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod boot;
 pub mod check;
+pub mod clone;
 pub mod create;
 pub mod destroy;
 pub mod doctor;
@@ -130,6 +131,11 @@ pub enum Event<'a> {
     Failed {
         jail: &'a JailName,
         error: &'a Error,
+    },
+    /// Something of its source a clone does not get.
+    CloneDropped {
+        jail: &'a JailName,
+        what: &'a str,
     },
     /// `snapshot prune` of a jail: what it did, or would do.
     Pruned {

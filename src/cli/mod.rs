@@ -4,6 +4,7 @@
 mod apply;
 mod audit;
 mod boot;
+mod clone;
 mod completions;
 mod create;
 mod debug;
@@ -74,6 +75,8 @@ pub enum Command {
     Stats(limits::StatsArgs),
     /// What each jail's root can do beyond the secure defaults, by severity; exit 1 on a high one.
     Audit(audit::AuditArgs),
+    /// Make a jail whose datasets are clones of another jail's snapshot, with its own name and addresses.
+    Clone(clone::CloneArgs),
     /// Snapshot a jail's datasets at one instant; list and destroy its snapshots.
     Snapshot(snapshot::SnapshotArgs),
     /// Roll a jail's datasets back to one of its snapshots.
@@ -129,6 +132,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Limits(args) => limits::run(&mut *host_choice::open(choice)?, &args),
         Command::Stats(args) => limits::stats(&*host_choice::open(choice)?, &args),
         Command::Audit(args) => audit::run(&*host_choice::open(choice)?, &args),
+        Command::Clone(args) => clone::run(&mut *host_choice::open(choice)?, &args),
         Command::Snapshot(args) => snapshot::run(&mut *host_choice::open(choice)?, &args),
         Command::Rollback(args) => snapshot::rollback(&mut *host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),

@@ -42,6 +42,7 @@ impl Report for Printer {
             Event::Notice(notice) => eprintln!("brig: note: {notice}"),
             Event::Broken { error, .. } => eprintln!("brig: {error}"),
             Event::Failed { jail, error } => eprintln!("brig: jail {jail}: {error}"),
+            Event::CloneDropped { jail, what } => eprintln!("brig: note: jail {jail} does not get {what}"),
             Event::Pruned { jail, prune, dry_run } => {
                 let (take, destroy) = if *dry_run { ("would take", "would destroy") } else { ("took", "destroyed") };
                 let mut parts = Vec::new();

@@ -156,7 +156,10 @@ fn datasets(cfg: &HostConfig, spec: &JailSpec, seen: &Seen, plan: &mut JailPlan)
         Some(info) => {
             if let (JailType::Thin, Some(r)) = (spec.jail_type, &spec.release) {
                 let origin = info.props.get("origin").map_or("-", String::as_str);
-                if origin != release_origin(cfg, r) {
+                // A clone of another jail (`brig clone`) has that jail's
+                // snapshot for origin; only another release is news.
+                let of_a_release = origin.starts_with(&format!("{}/", cfg.releases()));
+                if of_a_release && origin != release_origin(cfg, r) {
                     plan.notes.push(Note::OtherRelease {
                         jail: spec.name.to_string(),
                         origin: origin.to_string(),
@@ -666,6 +669,21 @@ mod tests {
         let p = plan_of(&u, &made());
         assert!(p.in_sync(), "{:?}", lines(&p.ops));
         assert!(p.notes.is_empty());
+    }
+
+    #[test]
+    fn a_root_of_another_release_is_noted_and_a_clone_of_a_jail_is_not() {
+        let u = up(WEB);
+        let other = ds(&[
+            ("zroot/brig/jails/web", "-"),
+            ("zroot/brig/jails/web/root", "zroot/brig/releases/14.2-RELEASE@base"),
+        ]);
+        assert!(matches!(plan_of(&u, &other).notes.as_slice(), [Note::OtherRelease { .. }]));
+        let cloned = ds(&[
+            ("zroot/brig/jails/web", "-"),
+            ("zroot/brig/jails/web/root", "zroot/brig/jails/box/root@2026-12-06T10:40:00Z"),
+        ]);
+        assert!(plan_of(&u, &cloned).notes.is_empty(), "made by brig clone");
     }
 
     #[test]

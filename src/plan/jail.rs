@@ -8,6 +8,7 @@ use crate::config::HostConfig;
 use crate::kernel::{Interface, LiveJail, MountEntry};
 use crate::model::jail::JailSpec;
 use crate::model::jail::JailType;
+use crate::model::snapshot::SnapshotName;
 use crate::model::zfs::Delegated;
 use crate::model::{DatasetName, JailName, ReleaseName};
 use crate::state::layout::definition_path;
@@ -43,6 +44,24 @@ pub fn create(cfg: &HostConfig, spec: &JailSpec, definition: &str) -> Vec<Op> {
     let mut ops = vec![jail_dataset(cfg, spec)];
     ops.extend(root(cfg, spec));
     ops.extend(spec.zfs.delegate.iter().map(|d| delegated(cfg, spec, d)));
+    ops.push(Op::WriteFile { path: definition_path(&spec.name), contents: definition.to_string(), mode: 0o600 });
+    ops
+}
+
+/// The steps of `brig clone`: jail `spec` made from `source`'s snapshot
+/// `snap`: its dataset, its root and each delegated dataset the source
+/// has a clone of the source's (the others made empty), its hostname in
+/// rc.conf, its definition last.
+pub fn clone(cfg: &HostConfig, source: &JailName, spec: &JailSpec, snap: &SnapshotName, definition: &str) -> Vec<Op> {
+    let mut ops = vec![jail_dataset(cfg, spec)];
+    let root = root_dataset(cfg, &spec.name);
+    let origin = |ds: &DatasetName| format!("{ds}@{snap}");
+    ops.push(Op::Clone { origin: origin(&root_dataset(cfg, source)), name: root.clone(), props: root_props(spec) });
+    ops.push(Op::SetRcConf { dataset: root, vars: vec![("hostname".into(), spec.hostname.clone())] });
+    for d in &spec.zfs.delegate {
+        let Op::CreateDataset { name, props } = delegated(cfg, spec, d) else { continue };
+        ops.push(Op::Clone { origin: origin(&delegated_dataset(cfg, source, d)), name, props });
+    }
     ops.push(Op::WriteFile { path: definition_path(&spec.name), contents: definition.to_string(), mode: 0o600 });
     ops
 }

@@ -245,6 +245,9 @@ fn snapshot_destroy_and_rollback_killed_anywhere_converge() {
         sim
     };
     killed_at_each_of(pruned, &["snapshot", "prune"], 2);
+    // From a snapshot it names: a snapshot taken for it would be named
+    // after the time, and differ from run to run.
+    killed_at_every_call(snapshotted, &["clone", "box", "copy", "--snapshot", "one", "--ip4", "192.0.2.21/24"]);
 }
 
 #[test]

@@ -129,3 +129,48 @@ fn prune_keeps_the_newest_automatic_snapshots_and_never_the_users() {
     let invalid = sim.brig(&["validate", "box"]);
     assert!(invalid.stderr.contains("snapshots.every: 'sometimes' is not an interval"), "{}", invalid.stderr);
 }
+
+#[test]
+fn a_clone_starts_alongside_its_source_with_its_own_address() {
+    crate::common::needs_jail_processes!();
+    let sim = defined(&[]);
+    let def = sim.file("/usr/local/etc/brig/jails/box.toml");
+    let text = std::fs::read_to_string(&def).expect("definition");
+    std::fs::write(
+        &def,
+        format!("# the web box\n{text}\n[[expose]]\nhost_port = 8080\nport = 80\nhost_address = \"192.0.2.1\"\n"),
+    )
+    .expect("write");
+    std::fs::write(file(&sim), "from box\n").expect("write");
+    sim.brig(&["start", "box"]).ok();
+    let needs = sim.brig(&["clone", "box", "copy"]);
+    assert!(needs.stderr.contains("its clone copy needs its own; give them with --ip4"), "{}", needs.stderr);
+    let taken = sim.brig(&["clone", "box", "copy", "--ip4", "192.0.2.20/24"]);
+    assert!(taken.stderr.contains("192.0.2.20"), "{}", taken.stderr);
+    let out = sim.brig(&["clone", "box", "copy", "--ip4", "192.0.2.21/24"]);
+    out.ok();
+    assert!(out.stderr.contains("jail copy does not get 1 [[expose]]"), "{}", out.stderr);
+    let copy = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/copy.toml")).expect("its definition");
+    assert!(
+        copy.starts_with("# the web box\n") && copy.contains("192.0.2.21/24") && !copy.contains("192.0.2.20/24"),
+        "{copy}"
+    );
+    assert!(!copy.contains("expose"), "{copy}");
+    let copied = sim.file("/usr/local/brig/jails/copy/root/etc/motd");
+    assert_eq!(std::fs::read_to_string(copied).expect("the source's files"), "from box\n");
+    let origin = sim.host().zfs_get("zroot/brig/jails/copy/root", &["origin"]).expect("get")["origin"].clone();
+    assert!(origin.starts_with("zroot/brig/jails/box/root@"), "{origin}");
+    sim.brig(&["start", "copy"]).ok();
+    let running = sim.host_jails();
+    assert_eq!(running, vec!["box".to_string(), "copy".to_string()]);
+    let rc = std::fs::read_to_string(sim.file("/usr/local/brig/jails/copy/root/etc/rc.conf")).expect("rc.conf");
+    assert!(rc.contains("hostname=\"copy\""), "{rc}");
+
+    // The source keeps the snapshot its clone needs.
+    sim.brig(&["stop", "box"]).ok();
+    let refused = sim.brig(&["destroy", "box"]);
+    assert!(refused.stderr.contains("needed by their clones zroot/brig/jails/copy/root"), "{}", refused.stderr);
+    assert!(sim.file("/usr/local/etc/brig/jails/box.toml").exists());
+    sim.brig(&["destroy", "copy", "--force"]).ok();
+    sim.brig(&["destroy", "box"]).ok();
+}
