@@ -274,6 +274,27 @@ pub trait Host {
     /// no error.
     fn zfs_destroy_snapshots(&mut self, snapshots: &[&str]) -> HostResult<()>;
 
+    /// `zfs send [-i FROM] SNAP > out` (lzc_send): the stream of a
+    /// snapshot, whole or from the earlier snapshot `from` of its dataset.
+    /// ENOENT: no such snapshot; EXDEV: `from` is not an earlier snapshot
+    /// of it; an error writing `out` with its errno.
+    fn zfs_send(&mut self, snapshot: &str, from: Option<&str>, out: &mut dyn std::io::Write) -> HostResult<()>;
+
+    /// `zfs receive -o PROP=VALUE... FS@SNAP < input` (lzc_receive; the
+    /// filesystem mounted after, as zfs(8) does, unless `props` say not
+    /// to). A whole stream makes FS: EEXIST when it exists, ENOENT without
+    /// its parent; an incremental one adds to it: ENOENT without it,
+    /// ENODEV when its latest snapshot is not the stream's source, ETXTBSY
+    /// when it changed since. EINVAL (or EINTEGRITY on FreeBSD) for a
+    /// stream that is not one, ends early or fails its checksum: then
+    /// nothing is received.
+    fn zfs_receive(
+        &mut self,
+        snapshot: &str,
+        props: &[(String, String)],
+        input: &mut dyn std::io::Read,
+    ) -> HostResult<()>;
+
     /// `zfs clone -o PROP=VALUE... ORIGIN@SNAP NAME`, mounted like create.
     fn zfs_clone(&mut self, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()>;
 

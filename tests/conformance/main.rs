@@ -559,3 +559,49 @@ fn snapshots_of_a_tree_are_taken_rolled_back_and_destroyed_all_or_none() {
     assert_eq!(errno(t.host.zfs_get(&b1, &["type"])), Errno::ENOENT);
     t.host.zfs_destroy(&a, true).expect("tree gone");
 }
+
+#[test]
+fn streams_are_sent_and_received_whole_or_incrementally_and_refused_when_altered() {
+    let mut t = Target::new("send");
+    let d = t.dataset.clone();
+    let (a, b) = (format!("{d}/a"), format!("{d}/b"));
+    t.host.zfs_create(&a, &[]).expect("a");
+    let file = |t: &Target, rel: &str| t.host.local_path(&t.mountpoint().join(rel));
+    std::fs::write(file(&t, "a/f"), "one").expect("write");
+    t.host.zfs_snapshot(&[&format!("{a}@one")]).expect("snap");
+    let mut full = Vec::new();
+    t.host.zfs_send(&format!("{a}@one"), None, &mut full).expect("sent");
+    assert_eq!(errno(t.host.zfs_send(&format!("{a}@nope"), None, &mut Vec::new())), Errno::ENOENT);
+
+    // Cut short or altered: refused, and nothing is made.
+    let cut = &full[..full.len() / 2];
+    assert_eq!(errno(t.host.zfs_receive(&format!("{b}@one"), &[], &mut &cut[..])), Errno::EINVAL);
+    let mut flipped = full.clone();
+    let at = flipped.len() - 40;
+    flipped[at] ^= 0x20;
+    assert!(t.host.zfs_receive(&format!("{b}@one"), &[], &mut &flipped[..]).is_err(), "an altered stream");
+    assert_eq!(errno(t.host.zfs_get(&b, &["type"])), Errno::ENOENT, "nothing received");
+
+    t.host.zfs_receive(&format!("{b}@one"), &[], &mut &full[..]).expect("received");
+    assert_eq!(std::fs::read_to_string(file(&t, "b/f")).expect("b/f"), "one");
+    assert_eq!(errno(t.host.zfs_receive(&format!("{b}@again"), &[], &mut &full[..])), Errno::EEXIST);
+
+    std::fs::write(file(&t, "a/f"), "two").expect("write");
+    t.host.zfs_snapshot(&[&format!("{a}@two")]).expect("snap");
+    assert_eq!(errno(t.host.zfs_send(&format!("{a}@one"), Some(&format!("{a}@two")), &mut Vec::new())), Errno::EXDEV);
+    let mut inc = Vec::new();
+    t.host.zfs_send(&format!("{a}@two"), Some(&format!("{a}@one")), &mut inc).expect("incremental");
+    assert_eq!(errno(t.host.zfs_receive(&format!("{d}/c@two"), &[], &mut &inc[..])), Errno::ENOENT, "no base");
+    t.host.zfs_receive(&format!("{b}@two"), &[], &mut &inc[..]).expect("incremental received");
+    assert_eq!(std::fs::read_to_string(file(&t, "b/f")).expect("b/f"), "two");
+    // The source is no longer b's latest snapshot, and then b changed.
+    assert_eq!(errno(t.host.zfs_receive(&format!("{b}@three"), &[], &mut &inc[..])), Errno::ENODEV);
+    std::fs::write(file(&t, "a/f"), "three").expect("write");
+    t.host.zfs_snapshot(&[&format!("{a}@three")]).expect("snap");
+    let mut next = Vec::new();
+    t.host.zfs_send(&format!("{a}@three"), Some(&format!("{a}@two")), &mut next).expect("incremental");
+    std::fs::write(file(&t, "b/f"), "changed").expect("write");
+    assert_eq!(errno(t.host.zfs_receive(&format!("{b}@three"), &[], &mut &next[..])), Errno::ETXTBSY);
+    t.host.zfs_destroy(&a, true).expect("a gone");
+    t.host.zfs_destroy(&b, true).expect("b gone");
+}

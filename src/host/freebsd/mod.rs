@@ -127,6 +127,19 @@ impl Host for FreeBsdHost {
         zfs::rollback(&mut self.zfs, snapshot)
     }
 
+    fn zfs_send(&mut self, snapshot: &str, from: Option<&str>, out: &mut dyn std::io::Write) -> HostResult<()> {
+        zfs::send(&mut self.zfs, snapshot, from, out)
+    }
+
+    fn zfs_receive(
+        &mut self,
+        snapshot: &str,
+        props: &[(String, String)],
+        input: &mut dyn std::io::Read,
+    ) -> HostResult<()> {
+        zfs::receive(&mut self.zfs, snapshot, props, input)
+    }
+
     fn zfs_destroy_snapshots(&mut self, snapshots: &[&str]) -> HostResult<()> {
         zfs::destroy_snapshots(&mut self.zfs, snapshots)
     }

@@ -363,3 +363,83 @@ pub(super) fn list(root: &str, props: &[&str]) -> HostResult<Vec<DatasetInfo>> {
     let out = run_zfs(OP, &["list", "-Hp", "-r", "-t", "all", "-o", &columns, root])?;
     zfs_text::parse_list(&out, props).map_err(|e| HostError::new(OP, Errno::EIO, e))
 }
+
+/// Runs `kernel_side` (an lzc call given one end of a pipe) in a thread
+/// while `user_side` moves the stream through the other end; the
+/// kernel's errno, else the copy's. Closing its end when done tells the
+/// other side the stream is over.
+fn through_pipe(
+    op: &'static str,
+    kernel_reads: bool,
+    kernel_side: impl FnOnce(std::os::fd::RawFd) -> i32 + Send,
+    user_side: impl FnOnce(std::fs::File) -> io::Result<u64>,
+) -> HostResult<()> {
+    use std::os::fd::AsRawFd;
+    let (read_end, write_end) = super::spawn::pipe(op, "the stream's pipe")?;
+    let (kernel_end, user_end) = if kernel_reads { (read_end, write_end) } else { (write_end, read_end) };
+    let (rc, copied) = std::thread::scope(|s| {
+        let kernel = s.spawn(move || {
+            let rc = kernel_side(kernel_end.as_raw_fd());
+            drop(kernel_end);
+            rc
+        });
+        let copied = user_side(std::fs::File::from(user_end));
+        (kernel.join().unwrap_or(libc::EIO), copied)
+    });
+    if rc != 0 {
+        return Err(lzc_err(op, &io::Error::from_raw_os_error(rc), "the stream"));
+    }
+    copied.map(drop).map_err(|e| HostError::new(op, io_errno(&e), format!("copying the stream: {e}")))
+}
+
+/// `zfs send [-i FROM] SNAP` through lzc_send() into a pipe, copied to
+/// `out` (large blocks and embedded data kept, as `zfs send -Le`).
+pub(super) fn send(lzc: &mut Lzc, snap: &str, from: Option<&str>, out: &mut dyn std::io::Write) -> HostResult<()> {
+    const OP: &str = "zfs_send";
+    let csnap = c_string(OP, "snapshot name", snap)?;
+    let cfrom = from.map(|f| c_string(OP, "snapshot name", f)).transpose()?;
+    lzc.get(OP)?;
+    let flags = zfs_core_sys::lzc_send_flags::LZC_SEND_FLAG_EMBED_DATA
+        | zfs_core_sys::lzc_send_flags::LZC_SEND_FLAG_LARGE_BLOCK;
+    let kernel = |fd| {
+        let from_ptr = cfrom.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+        // SAFETY: both names are NUL-terminated strings that outlive the
+        // call; `fd` is the open write end of our pipe.
+        unsafe { zfs_core_sys::lzc_send(csnap.as_ptr(), from_ptr, fd, flags) }
+    };
+    through_pipe(OP, false, kernel, |mut r| io::copy(&mut r, out))
+}
+
+/// `zfs receive -o PROP=VALUE... FS@SNAP` through lzc_receive() from a
+/// pipe fed from `input`; the properties set and the filesystem mounted
+/// after, as zfs(8) does (lzc_receive mounts nothing).
+pub(super) fn receive(
+    lzc: &mut Lzc,
+    snap: &str,
+    props: &[(String, String)],
+    input: &mut dyn std::io::Read,
+) -> HostResult<()> {
+    const OP: &str = "zfs_receive";
+    let Some((fs, _)) = snap.split_once('@') else {
+        return Err(HostError::new(OP, Errno::EINVAL, format!("{snap} is not a snapshot name (DATASET@SNAP)")));
+    };
+    let csnap = c_string(OP, "snapshot name", snap)?;
+    lzc.get(OP)?;
+    let kernel = |fd| {
+        // SAFETY: the name is a NUL-terminated string that outlives the
+        // call, no props, no origin; `fd` is the open read end of our pipe.
+        unsafe {
+            zfs_core_sys::lzc_receive(
+                csnap.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                zfs_core_sys::boolean_t::B_FALSE,
+                zfs_core_sys::boolean_t::B_FALSE,
+                fd,
+            )
+        }
+    };
+    through_pipe(OP, true, kernel, |mut w| io::copy(input, &mut w))?;
+    set(fs, props)?;
+    mount_new(lzc, OP, fs, props)
+}

@@ -109,6 +109,8 @@ pub const OPS: &[&str] = &[
     "zfs_snapshot",
     "zfs_rollback",
     "zfs_destroy_snapshots",
+    "zfs_send",
+    "zfs_receive",
     "zfs_clone",
     "zfs_destroy",
     "zfs_rename",
@@ -643,6 +645,22 @@ impl Host for SimHost {
     fn zfs_rollback(&mut self, snapshot: &str) -> HostResult<()> {
         let paths = self.paths();
         self.write("zfs_rollback", |st| zfs::rollback(st, &paths, snapshot))
+    }
+
+    fn zfs_send(&mut self, snapshot: &str, from: Option<&str>, out: &mut dyn std::io::Write) -> HostResult<()> {
+        let paths = self.paths();
+        self.read("zfs_send", |st| zfs::send(st, &paths, snapshot, from, out))
+    }
+
+    fn zfs_receive(
+        &mut self,
+        snapshot: &str,
+        props: &[(String, String)],
+        input: &mut dyn std::io::Read,
+    ) -> HostResult<()> {
+        let paths = self.paths();
+        let cfg = &self.cfg;
+        self.write("zfs_receive", |st| zfs::receive(st, cfg, &paths, snapshot, props, input))
     }
 
     fn zfs_destroy_snapshots(&mut self, snapshots: &[&str]) -> HostResult<()> {

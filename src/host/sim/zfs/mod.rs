@@ -19,11 +19,13 @@ mod jailed;
 mod names;
 mod ops;
 mod props;
+mod stream;
 
 pub use files::{mount_request, read_only_at, unmount_request};
 pub use jailed::{attach, detach, mount_in_jail};
 pub use ops::{clone, create, destroy, destroy_snapshots, hold, rename, rollback, snapshot};
 pub use props::{get, list, parse_size, set};
+pub use stream::{receive, send};
 
 /// ZFS_MAX_DATASET_NAME_LEN
 const MAX_NAME: usize = 256;

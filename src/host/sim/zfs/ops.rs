@@ -108,18 +108,25 @@ pub fn snapshot(st: &mut State, paths: &Paths, snaps: &[&str]) -> Result<(), Ref
         }
     }
     for snap in snaps {
-        snapshot_one(st, paths, snap)?;
+        snapshot_one(st, paths, snap, None)?;
     }
     Ok(())
 }
 
+/// A received snapshot, checked already: made as `zfs snapshot` makes
+/// one, with the creation time it had where it was sent from.
+pub(super) fn snapshot_at(st: &mut State, paths: &Paths, snap: &str, creation: u64) -> Result<(), Refusal> {
+    snapshot_one(st, paths, snap, Some(creation))
+}
+
 /// One snapshot, checked already: a copy of the dataset's files.
-fn snapshot_one(st: &mut State, paths: &Paths, snap: &str) -> Result<(), Refusal> {
+fn snapshot_one(st: &mut State, paths: &Paths, snap: &str, creation: Option<u64>) -> Result<(), Refusal> {
     let fs_name = snap.split_once('@').map_or(snap, |(f, _)| f);
     let Some(src) = st.datasets.get(fs_name).cloned() else {
         return Err(no(Errno::ENOENT, format!("dataset does not exist: {fs_name}")));
     };
-    let ds = new_dataset(st, paths, BTreeMap::new(), None, true)?;
+    let mut ds = new_dataset(st, paths, BTreeMap::new(), None, true)?;
+    ds.creation = creation.unwrap_or(ds.creation);
     let store = paths.snapshot_store(ds.guid);
     let files = dataset_files(paths, &src);
     let skip = other_mount_dirs(st, paths, src.mounted.as_deref().unwrap_or(Path::new("")));
@@ -133,7 +140,7 @@ fn snapshot_one(st: &mut State, paths: &Paths, snap: &str) -> Result<(), Refusal
 }
 
 /// Where a dataset's files are: its mount point, or its stash.
-fn dataset_files(paths: &Paths, d: &SimDataset) -> PathBuf {
+pub(super) fn dataset_files(paths: &Paths, d: &SimDataset) -> PathBuf {
     match &d.mounted {
         Some(mp) => fs::local(paths.root, mp),
         None => paths.stash(d.guid),
@@ -142,7 +149,7 @@ fn dataset_files(paths: &Paths, d: &SimDataset) -> PathBuf {
 
 /// The snapshots of filesystem `fs_name`, oldest first (by guid, which
 /// grows as createtxg does).
-fn snapshots_of<'a>(st: &'a State, fs_name: &str) -> Vec<(&'a String, &'a SimDataset)> {
+pub(super) fn snapshots_of<'a>(st: &'a State, fs_name: &str) -> Vec<(&'a String, &'a SimDataset)> {
     let prefix = format!("{fs_name}@");
     let mut v: Vec<_> = st.datasets.iter().filter(|(n, _)| n.starts_with(&prefix)).collect();
     v.sort_by_key(|(_, d)| d.guid);
@@ -179,7 +186,7 @@ pub fn rollback(st: &mut State, paths: &Paths, snap: &str) -> Result<(), Refusal
 
 /// Empties a directory but for the mount points of other filesystems in
 /// it (and the directories that lead to them).
-fn clear_tree(dir: &Path, skip: &[PathBuf]) -> std::io::Result<()> {
+pub(super) fn clear_tree(dir: &Path, skip: &[PathBuf]) -> std::io::Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
     for entry in entries {
         let path = entry?.path();
