@@ -4,6 +4,7 @@
 //! (`atomic`), bounded reads (`bounded`) and operations confined beneath
 //! a directory that never follow a symlink (`beneath`).
 
+pub mod archive;
 pub mod atomic;
 pub mod beneath;
 pub mod bounded;
