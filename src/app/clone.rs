@@ -113,16 +113,7 @@ pub fn clone(host: &mut dyn Host, req: &CloneRequest, report: &dyn Report) -> Re
             }
             s
         }
-        None => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            let s = SnapshotName::at(now);
-            if tree.find(&s).is_some() {
-                return Err(Refused::SnapshotExists { jail: source, snap: s }.into());
-            }
-            let members = tree.members(&s);
-            host.zfs_snapshot(&members.iter().map(String::as_str).collect::<Vec<_>>())?;
-            s
-        }
+        None => super::snapshot::take_locked(host, &source, &tree, None)?,
     };
     let ops = crate::plan::jail::clone(&cfg, &source, &spec, &snap, &new_text);
     for d in &dropped {

@@ -59,6 +59,8 @@ pub enum Error {
     NotFound(#[from] NotFound),
     #[error(transparent)]
     Refused(#[from] Refused),
+    #[error(transparent)]
+    Archive(#[from] crate::state::archive::ArchiveError),
     /// A jail brig did not start has the name: brig leaves it alone.
     #[error(transparent)]
     Foreign(#[from] Foreign),

@@ -28,6 +28,7 @@ pub mod release;
 pub mod run;
 pub mod select;
 pub mod snapshot;
+pub mod transfer;
 
 pub use error::{broken, Batch, Error, NotFound, Refused, Verb};
 
@@ -131,6 +132,10 @@ pub enum Event<'a> {
     Failed {
         jail: &'a JailName,
         error: &'a Error,
+    },
+    /// A thin jail imported: its root arrived whole, so it is thick here.
+    ImportedThick {
+        jail: &'a JailName,
     },
     /// Something of its source a clone does not get.
     CloneDropped {

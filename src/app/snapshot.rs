@@ -35,6 +35,17 @@ pub fn take(
     let cfg = super::config(host)?;
     let _lock = guard(host, &cfg, &[name], report)?;
     let tree = tree(host, &cfg, name)?;
+    take_locked(host, name, &tree, snap)
+}
+
+/// Takes snapshot `snap` (default: the time now) of every dataset of
+/// `tree`, jail `name`'s, whose lock the caller holds.
+pub fn take_locked(
+    host: &mut dyn Host,
+    name: &JailName,
+    tree: &Tree,
+    snap: Option<SnapshotName>,
+) -> Result<SnapshotName, Error> {
     let snap = snap.unwrap_or_else(|| {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         SnapshotName::at(now)

@@ -25,6 +25,7 @@ mod release;
 mod run;
 mod snapshot;
 mod template;
+mod transfer;
 mod validate;
 
 use std::process::ExitCode;
@@ -77,6 +78,10 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Make a jail whose datasets are clones of another jail's snapshot, with its own name and addresses.
     Clone(clone::CloneArgs),
+    /// Write a jail to one archive: its definition and a checked stream of each dataset.
+    Export(transfer::ExportArgs),
+    /// Make a jail from an archive `brig export` wrote; nothing is made unless every check passes.
+    Import(transfer::ImportArgs),
     /// Snapshot a jail's datasets at one instant; list and destroy its snapshots.
     Snapshot(snapshot::SnapshotArgs),
     /// Roll a jail's datasets back to one of its snapshots.
@@ -133,6 +138,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Stats(args) => limits::stats(&*host_choice::open(choice)?, &args),
         Command::Audit(args) => audit::run(&*host_choice::open(choice)?, &args),
         Command::Clone(args) => clone::run(&mut *host_choice::open(choice)?, &args),
+        Command::Export(args) => transfer::export(&mut *host_choice::open(choice)?, &args),
+        Command::Import(args) => transfer::import(&mut *host_choice::open(choice)?, &args),
         Command::Snapshot(args) => snapshot::run(&mut *host_choice::open(choice)?, &args),
         Command::Rollback(args) => snapshot::rollback(&mut *host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),

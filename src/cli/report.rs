@@ -42,6 +42,9 @@ impl Report for Printer {
             Event::Notice(notice) => eprintln!("brig: note: {notice}"),
             Event::Broken { error, .. } => eprintln!("brig: {error}"),
             Event::Failed { jail, error } => eprintln!("brig: jail {jail}: {error}"),
+            Event::ImportedThick { jail } => eprintln!(
+                "brig: note: jail {jail} was thin where it was exported; its root arrives whole, so it is thick here"
+            ),
             Event::CloneDropped { jail, what } => eprintln!("brig: note: jail {jail} does not get {what}"),
             Event::Pruned { jail, prune, dry_run } => {
                 let (take, destroy) = if *dry_run { ("would take", "would destroy") } else { ("took", "destroyed") };

@@ -70,6 +70,8 @@ pub enum ArchiveError {
     Damaged(String),
     #[error("reading the archive: {0}")]
     Io(#[from] std::io::Error),
+    #[error("writing the archive: {0}")]
+    Write(std::io::Error),
 }
 
 fn damaged(what: impl Into<String>) -> ArchiveError {
@@ -98,7 +100,7 @@ impl<W: Write> Writer<W> {
         line.push(b'\n');
         let mut digest = Sha256::new();
         digest.update(&line);
-        write!(out, "{MAGIC} {FORMAT}\n")?;
+        writeln!(out, "{MAGIC} {FORMAT}")?;
         out.write_all(&line)?;
         writeln!(out, "manifest-sha256 {}", hex(&Sha256::digest(&line)))?;
         out.write_all(definition)?;
@@ -206,7 +208,8 @@ impl<R: BufRead> Reader<R> {
         if sum.strip_prefix("manifest-sha256 ") != Some(hex(&Sha256::digest(&with_newline)).as_str()) {
             return Err(damaged("its manifest does not match its checksum"));
         }
-        let manifest: Manifest = serde_json::from_str(&manifest_line).map_err(|e| damaged(format!("its manifest: {e}")))?;
+        let manifest: Manifest =
+            serde_json::from_str(&manifest_line).map_err(|e| damaged(format!("its manifest: {e}")))?;
         if manifest.format != format {
             return Err(damaged("its manifest is of another format than its first line"));
         }
@@ -236,7 +239,14 @@ impl<R: BufRead> Reader<R> {
                 if l.strip_prefix("part ") != Some(want.as_str()) {
                     return Err(damaged(format!("part {want} is not where the manifest says")));
                 }
-                Ok(Some(PartReader { archive: self, name: want, frame: Vec::new(), at: 0, hash: Sha256::new(), done: false }))
+                Ok(Some(PartReader {
+                    archive: self,
+                    name: want,
+                    frame: Vec::new(),
+                    at: 0,
+                    hash: Sha256::new(),
+                    done: false,
+                }))
             }
             None => {
                 if l.strip_prefix("end ") != Some(hex(&self.digest.finalize_reset()).as_str()) {
@@ -278,7 +288,10 @@ impl<R: BufRead> PartReader<'_, R> {
         let mut decoder = ruzstd::decoding::StreamingDecoder::new(&compressed[..])
             .map_err(|e| damaged(format!("part {}: {e}", self.name)))?;
         self.frame.clear();
-        (&mut decoder).take(CHUNK as u64 + 1).read_to_end(&mut self.frame).map_err(|e| damaged(format!("part {}: {e}", self.name)))?;
+        (&mut decoder)
+            .take(CHUNK as u64 + 1)
+            .read_to_end(&mut self.frame)
+            .map_err(|e| damaged(format!("part {}: {e}", self.name)))?;
         if self.frame.len() > CHUNK {
             return Err(damaged(format!("part {} has a frame past the format's limit", self.name)));
         }

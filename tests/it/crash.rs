@@ -251,6 +251,19 @@ fn snapshot_destroy_and_rollback_killed_anywhere_converge() {
 }
 
 #[test]
+fn import_killed_anywhere_is_taken_back_and_made_again() {
+    let archive = crate::transfer::archive().to_str().expect("utf-8").to_string();
+    let fresh = || {
+        let sim = Sim::new();
+        sim.brig(&["init"]).ok();
+        sim
+    };
+    // The harness runs the same arguments on each fresh sim.
+    let args = ["import", archive.as_str(), "--name", "box"];
+    killed_at_every_call(fresh, &args);
+}
+
+#[test]
 fn vnet_stop_killed_anywhere_is_finished() {
     crate::common::needs_jail_processes!();
     let running_vnet = || {

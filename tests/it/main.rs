@@ -37,5 +37,6 @@ mod sim_misc;
 mod sim_zfs;
 mod snapshot;
 mod tenant;
+pub mod transfer;
 mod validate;
 mod vnet;

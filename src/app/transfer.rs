@@ -1,0 +1,224 @@
+//! `export` and `import`: one jail as one archive (state::archive), its
+//! definition and a `zfs send` stream of each of its datasets, every part
+//! checked on import; an import that fails, however it fails, leaves
+//! nothing of the jail behind.
+
+use std::io::{BufRead, Write};
+
+use super::guard::guard;
+use super::{Error, Event, Refused, Report};
+use crate::config::{edit, jail, ConfigError};
+use crate::host::Host;
+use crate::model::jail::{validate, JailType};
+use crate::model::snapshot::SnapshotName;
+use crate::model::JailName;
+use crate::plan::jail as jail_plan;
+use crate::plan::snapshot::Tree;
+use crate::state::archive::{ArchiveError, Manifest, Reader, Writer, FORMAT};
+use crate::state::journal::{self, Action};
+use crate::state::layout::definition_path;
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// What an export wrote.
+#[derive(Debug)]
+pub struct Exported {
+    pub manifest: Manifest,
+}
+
+/// Writes jail `name` to `out` as an archive: a snapshot of its whole
+/// tree (`snapshot`, or one taken now, so a running jail is exported as
+/// of one instant), its definition, and a stream of each dataset. Any
+/// failure is an error: a failed send, a failed write.
+pub fn export(
+    host: &mut dyn Host,
+    name: &JailName,
+    snapshot: Option<SnapshotName>,
+    out: &mut dyn Write,
+    report: &dyn Report,
+) -> Result<Exported, Error> {
+    let cfg = super::config(host)?;
+    let (spec, text, tree, snap) = {
+        let _lock = guard(host, &cfg, &[name], report)?;
+        let spec = super::select::defined(host, &cfg, name)?;
+        let text = crate::config::read_machine_text(host, &definition_path(name))?;
+        let jail_ds = jail_plan::dataset(&cfg, name);
+        let tree = Tree::read(&host.zfs_list(jail_ds.as_str(), crate::plan::snapshot::PROPS)?);
+        let snap = match snapshot {
+            Some(s) => {
+                let Some(found) = tree.find(&s) else {
+                    let have = tree.snapshots.iter().map(|x| x.name.clone()).collect();
+                    return Err(Refused::NoSnapshot { jail: name.clone(), snap: s, have }.into());
+                };
+                if !found.missing.is_empty() {
+                    return Err(Refused::SnapshotIncomplete {
+                        jail: name.clone(),
+                        snap: s,
+                        missing: found.missing.clone(),
+                    }
+                    .into());
+                }
+                s
+            }
+            None => super::snapshot::take_locked(host, name, &tree, None)?,
+        };
+        (spec, text, tree, snap)
+    };
+    let jail_ds = jail_plan::dataset(&cfg, name).to_string();
+    // Its datasets below the one holding them, which has no files.
+    let datasets: Vec<String> =
+        tree.filesystems.iter().filter_map(|f| f.strip_prefix(&format!("{jail_ds}/")).map(str::to_string)).collect();
+    let manifest = Manifest {
+        format: FORMAT,
+        brig: env!("CARGO_PKG_VERSION").into(),
+        jail: name.to_string(),
+        release: spec.release.as_ref().map(ToString::to_string),
+        snapshot: snap.to_string(),
+        since: None,
+        created: now(),
+        datasets: datasets.clone(),
+        definition_bytes: 0,
+        definition_sha256: String::new(),
+    };
+    let write = |e: std::io::Error| Error::from(ArchiveError::Write(e));
+    let mut w = Writer::begin(out, &manifest, text.as_bytes()).map_err(write)?;
+    for d in &datasets {
+        let mut part = w.part(d).map_err(write)?;
+        host.zfs_send(&format!("{jail_ds}/{d}@{snap}"), None, &mut part)?;
+        part.close().map_err(write)?;
+    }
+    w.finish().map_err(write)?.flush().map_err(write)?;
+    Ok(Exported { manifest })
+}
+
+/// What to import as, as the user said it.
+#[derive(Debug, Clone, Default)]
+pub struct ImportRequest {
+    /// Another name than the archive's.
+    pub name: Option<String>,
+    /// Other addresses than its definition's.
+    pub ip4: Vec<String>,
+    pub ip6: Vec<String>,
+}
+
+/// What an import made.
+#[derive(Debug)]
+pub struct Imported {
+    pub name: JailName,
+    pub manifest: Manifest,
+}
+
+/// The imported definition: the archive's, with the addresses given and,
+/// for a thin jail, `type = "thick"`: its root arrives whole, not as a
+/// clone of this host's release.
+fn definition(text: &str, shown: &std::path::Path, req: &ImportRequest) -> Result<(String, bool), Error> {
+    let mut doc = text
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| ConfigError::at(shown, text, e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+    let not_a_table = |source| Error::from(Refused::NotATable { file: shown.to_path_buf(), source });
+    let array = |v: &[String]| toml_edit::Value::from(v.iter().map(String::as_str).collect::<toml_edit::Array>());
+    for (key, given) in [("ip4", &req.ip4), ("ip6", &req.ip6)] {
+        if !given.is_empty() {
+            edit::set(&mut doc, &["network"], key, array(given)).map_err(not_a_table)?;
+        }
+    }
+    let thin = doc.get("type").and_then(|t| t.as_str()) == Some("thin");
+    if thin {
+        doc["type"] = toml_edit::value("thick");
+    }
+    Ok((doc.to_string(), thin))
+}
+
+/// Reads an archive from `input` and makes its jail: the manifest and
+/// the definition are checked, and the name, the addresses, the release
+/// and the format refused, before anything is made; each dataset is
+/// received and its part's sum checked; the definition is written last.
+/// A failure takes back what was made (and a kill is taken back by the
+/// next command, from the journal).
+pub fn import(
+    host: &mut dyn Host,
+    input: &mut dyn BufRead,
+    req: &ImportRequest,
+    report: &dyn Report,
+) -> Result<Imported, Error> {
+    let cfg = super::config(host)?;
+    let (mut reader, manifest, text) = Reader::open(input)?;
+    let name = JailName::parse(req.name.as_deref().unwrap_or(&manifest.jail))?;
+    let snap = SnapshotName::parse(&manifest.snapshot)?;
+    let _lock = guard(host, &cfg, &[&name], report)?;
+    let text = String::from_utf8(text).map_err(|_| ArchiveError::Damaged("its definition is not text".into()))?;
+    let shown = std::path::PathBuf::from(format!("{} (in the archive)", manifest.jail));
+    let (text, thickened) = definition(&text, &shown, req)?;
+    let raw = jail::parse(&shown, &text)?;
+    let defaults = cfg.default_params().map_err(|(_, why)| Refused::Defaults(why))?;
+    let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
+        .map_err(|(offset, msg)| ConfigError::at(&shown, &text, offset, msg))?;
+    if host.exists(&definition_path(&name)) {
+        return Err(Refused::Exists { path: host.local_path(&definition_path(&name)), jail: name }.into());
+    }
+    let jail_ds = jail_plan::dataset(&cfg, &name);
+    if super::observe::dataset_exists(host, jail_ds.as_str())? {
+        return Err(Refused::OrphanDataset { jail: name, dataset: jail_ds.to_string() }.into());
+    }
+    if let (Some(r), JailType::Thick) = (&spec.release, spec.jail_type) {
+        let base = jail_plan::release_origin(&cfg, r);
+        if !super::observe::dataset_exists(host, &base)? {
+            return Err(Refused::ReleaseMissing(r.clone()).into());
+        }
+    }
+    for dep in &spec.depends {
+        if !host.exists(&definition_path(dep)) {
+            return Err(Refused::DependencyUndefined { jail: name, dep: dep.clone() }.into());
+        }
+    }
+    let _addresses = crate::state::lock::addresses(host)?;
+    super::create::check_addresses(host, &cfg, &spec)?;
+    let wanted: Vec<String> =
+        std::iter::once("root".to_string()).chain(spec.zfs.delegate.iter().map(|d| d.name.clone())).collect();
+    if let Some(odd) = manifest.datasets.iter().find(|d| !wanted.contains(d)) {
+        return Err(ArchiveError::Damaged(format!("it holds dataset {odd}, which its definition does not name")).into());
+    }
+    if thickened {
+        report.event(&Event::ImportedThick { jail: &name });
+    }
+    journal::around(host, &name, Action::Create, |h| {
+        let made = receive_all(h, &cfg, &spec, &snap, &mut reader, &text);
+        if made.is_err() {
+            // Whatever was received goes again; the error is the news.
+            let _ = super::lifecycle::remove(h, &cfg, &spec.name, true);
+        }
+        made
+    })?;
+    Ok(Imported { name, manifest })
+}
+
+/// The jail's dataset, each part received into its dataset (with the
+/// properties its definition gives it) and checked, the end checked, and
+/// the definition.
+fn receive_all(
+    host: &mut dyn Host,
+    cfg: &crate::config::HostConfig,
+    spec: &crate::model::jail::JailSpec,
+    snap: &SnapshotName,
+    reader: &mut Reader<&mut dyn BufRead>,
+    text: &str,
+) -> Result<(), Error> {
+    let jail_ds = jail_plan::dataset(cfg, &spec.name);
+    host.zfs_create(jail_ds.as_str(), &[("brig:jail".into(), spec.name.to_string())])?;
+    while let Some(mut part) = reader.part()? {
+        let props = match spec.zfs.delegate.iter().find(|d| d.name == part.name) {
+            Some(d) => match jail_plan::delegated(cfg, spec, d) {
+                crate::plan::Op::CreateDataset { props, .. } => props,
+                _ => Vec::new(),
+            },
+            None => jail_plan::root_props(spec),
+        };
+        host.zfs_receive(&format!("{jail_ds}/{}@{snap}", part.name), &props, &mut part)?;
+        part.finish()?;
+    }
+    host.write_file(&definition_path(&spec.name), text.as_bytes(), 0o600)
+        .map_err(|e| ConfigError::io(host.local_path(&definition_path(&spec.name)), e))?;
+    Ok(())
+}

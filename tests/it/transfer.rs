@@ -1,0 +1,134 @@
+//! Export and import through the CLI between two sims: the same jail on
+//! the other side, and an archive that was cut short or altered anywhere
+//! refused with nothing made.
+
+use crate::common::Sim;
+
+const WEB: &str = "/usr/local/brig/jails/web/root";
+
+/// A sim with jail `web` (an address, a delegated dataset, a file in its
+/// root), and its export.
+fn exported() -> (Sim, tempfile::TempDir, std::path::PathBuf) {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&[
+        "create",
+        "web",
+        "--type",
+        "empty",
+        "--ip4",
+        "192.0.2.9/24",
+        "--interface",
+        "em0",
+        "--set",
+        "zfs.delegate=[\"data\"]",
+    ])
+    .ok();
+    std::fs::create_dir_all(sim.file(&format!("{WEB}/etc"))).expect("mkdir");
+    std::fs::write(sim.file(&format!("{WEB}/etc/motd")), "hello from web\n").expect("write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("web.brig");
+    let out = sim.brig(&["export", "web", archive.to_str().expect("utf-8")]);
+    out.ok();
+    assert!(out.stdout.contains("exported jail web"), "{}", out.stdout);
+    (sim, dir, archive)
+}
+
+/// An initialised second sim.
+fn other() -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim
+}
+
+fn datasets(sim: &Sim) -> Vec<String> {
+    use brig::host::Host;
+    sim.host()
+        .zfs_list("zroot/brig/jails", &[])
+        .expect("list")
+        .into_iter()
+        .map(|d| d.name)
+        .filter(|n| n.starts_with("zroot/brig/jails/") && !n.contains('@'))
+        .collect()
+}
+
+#[test]
+fn an_imported_jail_is_the_exported_one() {
+    let (src, _dir, archive) = exported();
+    let dst = other();
+    let out = dst.brig(&["import", archive.to_str().expect("utf-8")]);
+    out.ok();
+    assert!(out.stdout.contains("imported jail web"), "{}", out.stdout);
+    let def = |s: &Sim| std::fs::read_to_string(s.file("/usr/local/etc/brig/jails/web.toml")).expect("definition");
+    assert_eq!(def(&dst), def(&src));
+    assert_eq!(std::fs::read_to_string(dst.file(&format!("{WEB}/etc/motd"))).expect("motd"), "hello from web\n");
+    assert_eq!(datasets(&dst), datasets(&src));
+    use brig::host::Host;
+    assert_eq!(dst.host().zfs_get("zroot/brig/jails/web/data", &["jailed"]).expect("get")["jailed"], "on");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&archive).expect("archive").permissions());
+    assert_eq!(mode & 0o777, 0o600, "the jail's files are the owner's alone");
+
+    // Again: the name is taken; under another name and address it is not.
+    let again = dst.brig(&["import", archive.to_str().expect("utf-8")]);
+    assert!(again.stderr.contains("jail web already exists"), "{}", again.stderr);
+    let clash = dst.brig(&["import", archive.to_str().expect("utf-8"), "--name", "web2"]);
+    assert!(clash.stderr.contains("192.0.2.9"), "{}", clash.stderr);
+    dst.brig(&["import", archive.to_str().expect("utf-8"), "--name", "web2", "--ip4", "192.0.2.10/24"]).ok();
+    assert_eq!(datasets(&dst).len(), 6);
+}
+
+#[test]
+fn an_altered_or_cut_archive_is_refused_and_nothing_is_made() {
+    let (_src, dir, archive) = exported();
+    let bytes = std::fs::read(&archive).expect("archive");
+    let bad = dir.path().join("bad.brig");
+    let dst = other();
+    // The head, a part, the end; and cuts.
+    let mut cases: Vec<Vec<u8>> = [20, 300, bytes.len() / 2, bytes.len() - 30, bytes.len() - 5]
+        .iter()
+        .map(|at| {
+            let mut b = bytes.clone();
+            b[*at] ^= 0x04;
+            b
+        })
+        .collect();
+    cases.extend([bytes[..bytes.len() / 2].to_vec(), bytes[..bytes.len() - 1].to_vec()]);
+    for (i, case) in cases.iter().enumerate() {
+        std::fs::write(&bad, case).expect("write");
+        let out = dst.brig(&["import", bad.to_str().expect("utf-8")]);
+        assert_eq!(out.code, Some(1), "case {i}: {}", out.stderr);
+        assert!(out.stderr.contains("brig: "), "case {i}");
+        assert!(datasets(&dst).is_empty(), "case {i}: nothing made: {:?}", datasets(&dst));
+        assert!(!dst.file("/usr/local/etc/brig/jails/web.toml").exists(), "case {i}");
+    }
+    let newer = String::from_utf8_lossy(&bytes).replacen("brig-export 1", "brig-export 9", 1);
+    std::fs::write(&bad, newer.as_bytes()).expect("write");
+    let out = dst.brig(&["import", bad.to_str().expect("utf-8")]);
+    assert!(out.stderr.contains("format 9, newer than this brig's 1"), "{}", out.stderr);
+}
+
+#[test]
+fn a_failed_export_leaves_no_archive_and_one_inside_a_jail_is_refused() {
+    let (src, dir, _) = exported();
+    let target = dir.path().join("again.brig");
+    let failed = src.brig_env(&["export", "web", target.to_str().expect("utf-8")], &[("BRIG_SIM_FAIL", "zfs_send:2")]);
+    assert_eq!(failed.code, Some(1), "{}", failed.stderr);
+    assert!(!target.exists(), "no archive after a failed send");
+    assert!(std::fs::read_dir(dir.path()).expect("dir").all(|e| !e
+        .expect("e")
+        .file_name()
+        .to_string_lossy()
+        .contains("partial")));
+    let inside = src.file(&format!("{WEB}/tmp.brig"));
+    let refused = src.brig(&["export", "web", inside.to_str().expect("utf-8")]);
+    assert!(refused.stderr.contains("inside a jail's directory"), "{}", refused.stderr);
+    assert!(!inside.exists());
+    let missing = src.brig(&["export", "nobody", target.to_str().expect("utf-8")]);
+    assert_eq!(missing.code, Some(3), "{}", missing.stderr);
+}
+
+/// An archive of `web`, made once for the tests that only read it.
+pub fn archive() -> &'static std::path::Path {
+    static ARCHIVE: std::sync::OnceLock<(Sim, tempfile::TempDir, std::path::PathBuf)> = std::sync::OnceLock::new();
+    &ARCHIVE.get_or_init(exported).2
+}
