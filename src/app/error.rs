@@ -128,6 +128,12 @@ pub enum Refused {
     SnapshotCloned { jail: JailName, snaps: Vec<String>, clones: Vec<String> },
     #[error("jail {from} has addresses, and its clone {jail} needs its own; give them with --ip4 or --ip6")]
     CloneNeedsAddresses { from: JailName, jail: JailName },
+    #[error("the archive holds what changed in jail {jail} since its snapshot {since}, and this host has no jail {jail} to add it to; import the whole jail first (an export without --since)")]
+    IncrementalWithoutJail { jail: JailName, since: SnapshotName },
+    #[error("jail {jail} is running (jid {jid}); stop it before an import adds to its datasets")]
+    ImportRunning { jail: JailName, jid: i32 },
+    #[error("the archive continues jail {jail}'s dataset {dataset} from snapshot {since}, and its latest snapshot here is {latest}; export again with --since {latest}")]
+    NotContinuing { jail: JailName, dataset: String, latest: String, since: SnapshotName },
     #[error("jail {jail} has no [snapshots] in its definition, so it has no automatic snapshots to take or prune; add [snapshots] with keep and every")]
     NoRetention { jail: JailName },
     #[error("jail {jail} is running (jid {jid}), and a rollback would change its files under it; stop it first, or pass --restart")]

@@ -28,43 +28,53 @@ pub struct Exported {
     pub manifest: Manifest,
 }
 
+/// Which snapshots an export sends.
+#[derive(Debug, Clone, Default)]
+pub struct ExportRequest {
+    /// The snapshot to send; default: one taken now.
+    pub snapshot: Option<SnapshotName>,
+    /// An earlier snapshot the other side has: the streams carry only
+    /// what changed since.
+    pub since: Option<SnapshotName>,
+}
+
+/// A snapshot of `tree` that covers all of it.
+fn whole(name: &JailName, tree: &Tree, s: SnapshotName) -> Result<SnapshotName, Error> {
+    let Some(found) = tree.find(&s) else {
+        let have = tree.snapshots.iter().map(|x| x.name.clone()).collect();
+        return Err(Refused::NoSnapshot { jail: name.clone(), snap: s, have }.into());
+    };
+    if !found.missing.is_empty() {
+        return Err(Refused::SnapshotIncomplete { jail: name.clone(), snap: s, missing: found.missing.clone() }.into());
+    }
+    Ok(s)
+}
+
 /// Writes jail `name` to `out` as an archive: a snapshot of its whole
-/// tree (`snapshot`, or one taken now, so a running jail is exported as
-/// of one instant), its definition, and a stream of each dataset. Any
-/// failure is an error: a failed send, a failed write.
+/// tree (`req.snapshot`, or one taken now, so a running jail is exported
+/// as of one instant), its definition, and a stream of each dataset, whole
+/// or since `req.since`. Any failure is an error: a failed send, a failed
+/// write.
 pub fn export(
     host: &mut dyn Host,
     name: &JailName,
-    snapshot: Option<SnapshotName>,
+    req: &ExportRequest,
     out: &mut dyn Write,
     report: &dyn Report,
 ) -> Result<Exported, Error> {
     let cfg = super::config(host)?;
-    let (spec, text, tree, snap) = {
+    let (spec, text, tree, snap, since) = {
         let _lock = guard(host, &cfg, &[name], report)?;
         let spec = super::select::defined(host, &cfg, name)?;
         let text = crate::config::read_machine_text(host, &definition_path(name))?;
         let jail_ds = jail_plan::dataset(&cfg, name);
         let tree = Tree::read(&host.zfs_list(jail_ds.as_str(), crate::plan::snapshot::PROPS)?);
-        let snap = match snapshot {
-            Some(s) => {
-                let Some(found) = tree.find(&s) else {
-                    let have = tree.snapshots.iter().map(|x| x.name.clone()).collect();
-                    return Err(Refused::NoSnapshot { jail: name.clone(), snap: s, have }.into());
-                };
-                if !found.missing.is_empty() {
-                    return Err(Refused::SnapshotIncomplete {
-                        jail: name.clone(),
-                        snap: s,
-                        missing: found.missing.clone(),
-                    }
-                    .into());
-                }
-                s
-            }
+        let since = req.since.clone().map(|s| whole(name, &tree, s)).transpose()?;
+        let snap = match req.snapshot.clone() {
+            Some(s) => whole(name, &tree, s)?,
             None => super::snapshot::take_locked(host, name, &tree, None)?,
         };
-        (spec, text, tree, snap)
+        (spec, text, tree, snap, since)
     };
     let jail_ds = jail_plan::dataset(&cfg, name).to_string();
     // Its datasets below the one holding them, which has no files.
@@ -76,7 +86,7 @@ pub fn export(
         jail: name.to_string(),
         release: spec.release.as_ref().map(ToString::to_string),
         snapshot: snap.to_string(),
-        since: None,
+        since: since.as_ref().map(ToString::to_string),
         created: now(),
         datasets: datasets.clone(),
         definition_bytes: 0,
@@ -86,7 +96,8 @@ pub fn export(
     let mut w = Writer::begin(out, &manifest, text.as_bytes()).map_err(write)?;
     for d in &datasets {
         let mut part = w.part(d).map_err(write)?;
-        host.zfs_send(&format!("{jail_ds}/{d}@{snap}"), None, &mut part)?;
+        let from = since.as_ref().map(|s| format!("{jail_ds}/{d}@{s}"));
+        host.zfs_send(&format!("{jail_ds}/{d}@{snap}"), from.as_deref(), &mut part)?;
         part.close().map_err(write)?;
     }
     w.finish().map_err(write)?.flush().map_err(write)?;
@@ -155,6 +166,11 @@ pub fn import(
     let defaults = cfg.default_params().map_err(|(_, why)| Refused::Defaults(why))?;
     let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
         .map_err(|(offset, msg)| ConfigError::at(&shown, &text, offset, msg))?;
+    if let Some(since) = &manifest.since {
+        let since = SnapshotName::parse(since)?;
+        add_to(host, &cfg, &spec, &since, &snap, &mut reader, &text)?;
+        return Ok(Imported { name, manifest });
+    }
     if host.exists(&definition_path(&name)) {
         return Err(Refused::Exists { path: host.local_path(&definition_path(&name)), jail: name }.into());
     }
@@ -192,6 +208,79 @@ pub fn import(
         made
     })?;
     Ok(Imported { name, manifest })
+}
+
+/// Receives an incremental archive into jail `spec.name`, which has the
+/// archive's datasets, each at snapshot `since` (or at `snap` already: an
+/// earlier run of the same import that was killed got that far), and is
+/// stopped; then writes the archive's definition. A failure takes each
+/// dataset this run advanced back to `since`.
+fn add_to(
+    host: &mut dyn Host,
+    cfg: &crate::config::HostConfig,
+    spec: &crate::model::jail::JailSpec,
+    since: &SnapshotName,
+    snap: &SnapshotName,
+    reader: &mut Reader<&mut dyn BufRead>,
+    text: &str,
+) -> Result<(), Error> {
+    let name = &spec.name;
+    let jail_ds = jail_plan::dataset(cfg, name);
+    if !host.exists(&definition_path(name)) || !super::observe::dataset_exists(host, jail_ds.as_str())? {
+        return Err(Refused::IncrementalWithoutJail { jail: name.clone(), since: since.clone() }.into());
+    }
+    if let Some(j) = host.jail_find(name.as_str())? {
+        return Err(Refused::ImportRunning { jail: name.clone(), jid: j.jid }.into());
+    }
+    let list = host.zfs_list(jail_ds.as_str(), crate::plan::snapshot::PROPS)?;
+    let latest = |d: &str| -> Option<String> {
+        let prefix = format!("{jail_ds}/{d}@");
+        let mut snaps: Vec<(u64, &str)> = list
+            .iter()
+            .filter_map(|x| {
+                x.name
+                    .strip_prefix(&prefix)
+                    .map(|s| (x.props.get("createtxg").and_then(|t| t.parse().ok()).unwrap_or(0), s))
+            })
+            .collect();
+        snaps.sort();
+        snaps.last().map(|(_, s)| s.to_string())
+    };
+    let mut advanced: Vec<String> = Vec::new();
+    let outcome = (|| -> Result<(), Error> {
+        while let Some(mut part) = reader.part()? {
+            let ds = format!("{jail_ds}/{}", part.name);
+            match latest(&part.name) {
+                Some(l) if l == since.as_str() => {
+                    host.zfs_receive(&format!("{ds}@{snap}"), &[], &mut part)?;
+                    advanced.push(ds);
+                }
+                // Received by an earlier run of this import.
+                Some(l) if l == snap.as_str() => {
+                    std::io::copy(&mut part, &mut std::io::sink()).map_err(ArchiveError::Io)?;
+                }
+                other => {
+                    return Err(Refused::NotContinuing {
+                        jail: name.clone(),
+                        dataset: part.name.clone(),
+                        latest: other.unwrap_or_else(|| "none".into()),
+                        since: since.clone(),
+                    }
+                    .into())
+                }
+            }
+            part.finish()?;
+        }
+        host.write_file(&definition_path(name), text.as_bytes(), 0o600)
+            .map_err(|e| ConfigError::io(host.local_path(&definition_path(name)), e).into())
+    })();
+    if outcome.is_err() {
+        for ds in &advanced {
+            let _ = host.zfs_destroy_snapshots(&[&format!("{ds}@{snap}")]);
+            let _ = host.zfs_rollback(&format!("{ds}@{since}"));
+        }
+    }
+    outcome
 }
 
 /// The jail's dataset, each part received into its dataset (with the

@@ -22,6 +22,9 @@ pub struct ExportArgs {
     /// Export this snapshot of the jail [default: one taken now].
     #[arg(long, value_name = "SNAP")]
     pub snapshot: Option<String>,
+    /// Send only what changed since this earlier snapshot, which the importing host has.
+    #[arg(long, value_name = "SNAP")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -58,13 +61,16 @@ impl<W: Write> Write for Counting<W> {
 
 pub fn export(host: &mut dyn Host, args: &ExportArgs) -> Result<ExitCode, CliError> {
     let name = JailName::parse(&args.name)?;
-    let snap = args.snapshot.as_deref().map(SnapshotName::parse).transpose()?;
+    let req = transfer::ExportRequest {
+        snapshot: args.snapshot.as_deref().map(SnapshotName::parse).transpose()?,
+        since: args.since.as_deref().map(SnapshotName::parse).transpose()?,
+    };
     if args.file == "-" {
         if std::io::stdout().is_terminal() {
             return Err(CliError::Usage("the archive is binary; redirect standard output, or give a FILE".into()));
         }
         let mut out = Counting { inner: std::io::stdout().lock(), bytes: 0 };
-        let done = transfer::export(host, &name, snap, &mut out, &Printer)?;
+        let done = transfer::export(host, &name, &req, &mut out, &Printer)?;
         eprintln!("exported jail {name} (snapshot {}, {} bytes)", done.manifest.snapshot, out.bytes);
         return Ok(ExitCode::SUCCESS);
     }
@@ -84,7 +90,7 @@ pub fn export(host: &mut dyn Host, args: &ExportArgs) -> Result<ExitCode, CliErr
         let file =
             std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial).map_err(failed)?;
         let mut out = Counting { inner: std::io::BufWriter::new(file), bytes: 0 };
-        let done = transfer::export(host, &name, snap, &mut out, &Printer)?;
+        let done = transfer::export(host, &name, &req, &mut out, &Printer)?;
         let file = out.inner.into_inner().map_err(|e| failed(e.into_error()))?;
         file.sync_all().map_err(failed)?;
         std::fs::rename(&partial, &path).map_err(failed)?;

@@ -132,3 +132,39 @@ pub fn archive() -> &'static std::path::Path {
     static ARCHIVE: std::sync::OnceLock<(Sim, tempfile::TempDir, std::path::PathBuf)> = std::sync::OnceLock::new();
     &ARCHIVE.get_or_init(exported).2
 }
+
+#[test]
+fn an_incremental_archive_brings_what_changed_to_the_jail_the_other_host_has() {
+    let (src, dir, full) = exported();
+    let dst = other();
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_string();
+    let inc = dir.path().join("inc.brig");
+    let since = {
+        let list = src.brig(&["snapshot", "list", "web", "--json"]).json();
+        list["jails"][0]["snapshots"][0]["name"].as_str().expect("name").to_string()
+    };
+    std::fs::write(src.file(&format!("{WEB}/etc/motd")), "changed\n").expect("write");
+    src.brig(&["snapshot", "web", "later"]).ok();
+    src.brig(&["export", "web", &path(&inc), "--snapshot", "later", "--since", &since]).ok();
+    assert!(std::fs::metadata(&inc).expect("inc").len() > 0);
+
+    let without = dst.brig(&["import", &path(&inc)]);
+    assert!(without.stderr.contains("this host has no jail web to add it to"), "{}", without.stderr);
+    dst.brig(&["import", &path(&full)]).ok();
+    dst.brig(&["import", &path(&inc)]).ok();
+    assert_eq!(std::fs::read_to_string(dst.file(&format!("{WEB}/etc/motd"))).expect("motd"), "changed\n");
+    // Again: each dataset is there already, and nothing changes.
+    dst.brig(&["import", &path(&inc)]).ok();
+    assert_eq!(std::fs::read_to_string(dst.file(&format!("{WEB}/etc/motd"))).expect("motd"), "changed\n");
+
+    // An archive that does not continue from what this host has.
+    src.brig(&["snapshot", "web", "third"]).ok();
+    let skip = dir.path().join("skip.brig");
+    src.brig(&["export", "web", &path(&skip), "--snapshot", "third", "--since", &since]).ok();
+    let refused = dst.brig(&["import", &path(&skip)]);
+    assert!(
+        refused.stderr.contains("its latest snapshot here is later; export again with --since later"),
+        "{}",
+        refused.stderr
+    );
+}
