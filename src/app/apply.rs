@@ -2,9 +2,8 @@
 //! definitions, and doing it.
 
 use super::guard::guard;
-use super::lifecycle::{
-    dummynet_on, known_params, limits_on, plans, start_one, stop_one, Books, StartContext, Surroundings,
-};
+use super::lifecycle::{dummynet_on, plans, start_alone, stop_one, Surroundings};
+
 use super::select::{load, selected, targets, Names};
 use super::{Error, Event, Refused, Report};
 use crate::host::Host;
@@ -59,12 +58,7 @@ pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn 
                 dummynet_on(host, std::slice::from_ref(spec))?;
                 let around = Surroundings::read(host, &cfg)?;
                 stop_one(host, &cfg, &spec.name, Some(spec), &around, false, report)?;
-                let one = std::slice::from_ref(spec);
-                let known = known_params(host, one)?;
-                let limits = limits_on(host, one, false, report)?;
-                let books = Books::read(host, one, false)?;
-                let ctx = StartContext { known: &known, books: &books, limits, batch: &specs, dry_run: false };
-                start_one(host, &cfg, spec, &ctx, report)?;
+                start_alone(host, &cfg, spec, &specs, report)?;
                 changes += 1;
             } else {
                 pending.push(p);

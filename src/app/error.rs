@@ -134,6 +134,10 @@ pub enum Refused {
     ImportRunning { jail: JailName, jid: i32 },
     #[error("the archive continues jail {jail}'s dataset {dataset} from snapshot {since}, and its latest snapshot here is {latest}; export again with --since {latest}")]
     NotContinuing { jail: JailName, dataset: String, latest: String, since: SnapshotName },
+    #[error("{what}: {why}")]
+    RemoteFailed { what: String, why: String },
+    #[error("the other machine has a jail {jail} with no snapshot in common with this one (its latest is not one here); destroy it there, or migrate under another name")]
+    NothingInCommon { jail: JailName },
     #[error("jail {jail} has no [snapshots] in its definition, so it has no automatic snapshots to take or prune; add [snapshots] with keep and every")]
     NoRetention { jail: JailName },
     #[error("jail {jail} is running (jid {jid}), and a rollback would change its files under it; stop it first, or pass --restart")]

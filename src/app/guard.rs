@@ -104,6 +104,17 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn 
             }
             Recovery::TakenBackAndRedone
         }
+        // The stop finished, and the jail runs here again; a migration
+        // run again moves it.
+        Action::Migrate => {
+            let spec = jail::load_defined(host, name, cfg)?;
+            if host.jail_find(name.as_str())?.is_none() {
+                let around = Surroundings::read(host, cfg)?;
+                super::lifecycle::stop_under_entry(host, cfg, name, Some(&spec), &around, report)?;
+                super::lifecycle::start_alone(host, cfg, &spec, &[], report)?;
+            }
+            Recovery::TakenBack
+        }
         Action::Apply => {
             let spec = jail::load_defined(host, name, cfg)?;
             let plans = plans(host, cfg, std::slice::from_ref(&spec))?;

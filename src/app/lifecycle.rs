@@ -74,6 +74,24 @@ pub struct StartContext<'a> {
     pub dry_run: bool,
 }
 
+/// Starts one jail whose lock the caller holds, reading what a start
+/// needs for it alone; the jails of `batch` count as starting with it.
+pub fn start_alone(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    batch: &[JailSpec],
+    report: &dyn Report,
+) -> Result<(), Error> {
+    let one = std::slice::from_ref(spec);
+    dummynet_on(host, one)?;
+    let known = known_params(host, one)?;
+    let limits = limits_on(host, one, false, report)?;
+    let books = Books::read(host, one, false)?;
+    let ctx = StartContext { known: &known, books: &books, limits, batch, dry_run: false };
+    start_one(host, cfg, spec, &ctx, report)
+}
+
 /// Starts `spec` in jail(8)'s order; a jail already running from brig's
 /// start is left as it is.
 pub fn start_one(
@@ -297,6 +315,33 @@ pub fn stop_one(
     dry_run: bool,
     report: &dyn Report,
 ) -> Result<(), Error> {
+    stop_journaled(host, cfg, name, spec, around, dry_run, Some(Action::Stop), report)
+}
+
+/// `stop_one` for a caller whose own journal entry covers the stop (its
+/// recovery finishes the stop, then does more).
+pub fn stop_under_entry(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    name: &JailName,
+    spec: Option<&JailSpec>,
+    around: &Surroundings,
+    report: &dyn Report,
+) -> Result<(), Error> {
+    stop_journaled(host, cfg, name, spec, around, false, None, report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stop_journaled(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    name: &JailName,
+    spec: Option<&JailSpec>,
+    around: &Surroundings,
+    dry_run: bool,
+    entry: Option<Action>,
+    report: &dyn Report,
+) -> Result<(), Error> {
     let Found { running, dying, started } = Found::read(host, name)?;
     if let Some(foreign) = running.as_ref().and_then(|j| observe::foreign(host, cfg, name, j)) {
         return Err(foreign.into());
@@ -321,7 +366,14 @@ pub fn stop_one(
         report.event(&Event::Steps { jail: name, ops: &ops });
         return Ok(());
     }
-    journal::around(host, name, Action::Stop, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
+    match entry {
+        Some(action) => {
+            journal::around(host, name, action, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
+        }
+        None => {
+            crate::exec::run(host, &ops)?;
+        }
+    }
     if running.is_some() {
         report.event(&Event::Stopped { jail: name });
     } else {

@@ -23,6 +23,7 @@ pub mod init;
 pub mod inspect;
 pub mod lifecycle;
 pub mod limits;
+pub mod migrate;
 pub mod observe;
 pub mod release;
 pub mod run;

@@ -46,10 +46,23 @@ pub fn take_locked(
     tree: &Tree,
     snap: Option<SnapshotName>,
 ) -> Result<SnapshotName, Error> {
-    let snap = snap.unwrap_or_else(|| {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        SnapshotName::at(now)
-    });
+    let snap = match snap {
+        Some(s) => s,
+        None => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            // Two in one second (a live migration takes two): the
+            // second numbered.
+            let first = SnapshotName::at(now);
+            let mut name = first.clone();
+            for n in 1..100 {
+                if tree.find(&name).is_none() {
+                    break;
+                }
+                name = SnapshotName::parse(&format!("{first}.{n}"))?;
+            }
+            name
+        }
+    };
     if tree.find(&snap).is_some() {
         return Err(Refused::SnapshotExists { jail: name.clone(), snap }.into());
     }

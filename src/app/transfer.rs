@@ -50,33 +50,38 @@ fn whole(name: &JailName, tree: &Tree, s: SnapshotName) -> Result<SnapshotName, 
     Ok(s)
 }
 
-/// Writes jail `name` to `out` as an archive: a snapshot of its whole
-/// tree (`req.snapshot`, or one taken now, so a running jail is exported
-/// as of one instant), its definition, and a stream of each dataset, whole
-/// or since `req.since`. Any failure is an error: a failed send, a failed
-/// write.
-pub fn export(
+/// What an export sends, fixed while the jail is locked: its definition
+/// and the snapshots of its tree.
+pub struct Prepared {
+    manifest: Manifest,
+    text: String,
+    jail_ds: String,
+}
+
+impl Prepared {
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+}
+
+/// Fixes what jail `name`'s export sends (`req.snapshot`, or a snapshot
+/// taken now, so a running jail is exported as of one instant; `since`
+/// checked); the caller holds the jail's lock.
+pub fn prepare(
     host: &mut dyn Host,
+    cfg: &crate::config::HostConfig,
     name: &JailName,
     req: &ExportRequest,
-    out: &mut dyn Write,
-    report: &dyn Report,
-) -> Result<Exported, Error> {
-    let cfg = super::config(host)?;
-    let (spec, text, tree, snap, since) = {
-        let _lock = guard(host, &cfg, &[name], report)?;
-        let spec = super::select::defined(host, &cfg, name)?;
-        let text = crate::config::read_machine_text(host, &definition_path(name))?;
-        let jail_ds = jail_plan::dataset(&cfg, name);
-        let tree = Tree::read(&host.zfs_list(jail_ds.as_str(), crate::plan::snapshot::PROPS)?);
-        let since = req.since.clone().map(|s| whole(name, &tree, s)).transpose()?;
-        let snap = match req.snapshot.clone() {
-            Some(s) => whole(name, &tree, s)?,
-            None => super::snapshot::take_locked(host, name, &tree, None)?,
-        };
-        (spec, text, tree, snap, since)
+) -> Result<Prepared, Error> {
+    let spec = super::select::defined(host, cfg, name)?;
+    let text = crate::config::read_machine_text(host, &definition_path(name))?;
+    let jail_ds = jail_plan::dataset(cfg, name).to_string();
+    let tree = Tree::read(&host.zfs_list(&jail_ds, crate::plan::snapshot::PROPS)?);
+    let since = req.since.clone().map(|s| whole(name, &tree, s)).transpose()?;
+    let snap = match req.snapshot.clone() {
+        Some(s) => whole(name, &tree, s)?,
+        None => super::snapshot::take_locked(host, name, &tree, None)?,
     };
-    let jail_ds = jail_plan::dataset(&cfg, name).to_string();
     // Its datasets below the one holding them, which has no files.
     let datasets: Vec<String> =
         tree.filesystems.iter().filter_map(|f| f.strip_prefix(&format!("{jail_ds}/")).map(str::to_string)).collect();
@@ -88,20 +93,46 @@ pub fn export(
         snapshot: snap.to_string(),
         since: since.as_ref().map(ToString::to_string),
         created: now(),
-        datasets: datasets.clone(),
+        datasets,
         definition_bytes: 0,
         definition_sha256: String::new(),
     };
+    Ok(Prepared { manifest, text, jail_ds })
+}
+
+/// Writes a prepared export to `out`: no lock needed, the snapshots stay
+/// (a snapshot destroyed meanwhile fails the send, and so the export).
+pub fn send(host: &mut dyn Host, p: &Prepared, out: &mut dyn Write) -> Result<Manifest, Error> {
     let write = |e: std::io::Error| Error::from(ArchiveError::Write(e));
-    let mut w = Writer::begin(out, &manifest, text.as_bytes()).map_err(write)?;
-    for d in &datasets {
+    let (snap, jail_ds) = (&p.manifest.snapshot, &p.jail_ds);
+    let mut w = Writer::begin(out, &p.manifest, p.text.as_bytes()).map_err(write)?;
+    for d in &p.manifest.datasets {
         let mut part = w.part(d).map_err(write)?;
-        let from = since.as_ref().map(|s| format!("{jail_ds}/{d}@{s}"));
+        let from = p.manifest.since.as_ref().map(|s| format!("{jail_ds}/{d}@{s}"));
         host.zfs_send(&format!("{jail_ds}/{d}@{snap}"), from.as_deref(), &mut part)?;
         part.close().map_err(write)?;
     }
     w.finish().map_err(write)?.flush().map_err(write)?;
-    Ok(Exported { manifest })
+    Ok(p.manifest.clone())
+}
+
+/// Writes jail `name` to `out` as an archive: its definition and a
+/// stream of each dataset, whole or since `req.since`, of one snapshot of
+/// its tree. The jail is locked only while that is fixed. Any failure is
+/// an error: a failed send, a failed write.
+pub fn export(
+    host: &mut dyn Host,
+    name: &JailName,
+    req: &ExportRequest,
+    out: &mut dyn Write,
+    report: &dyn Report,
+) -> Result<Exported, Error> {
+    let cfg = super::config(host)?;
+    let prepared = {
+        let _lock = guard(host, &cfg, &[name], report)?;
+        prepare(host, &cfg, name, req)?
+    };
+    Ok(Exported { manifest: send(host, &prepared, out)? })
 }
 
 /// What to import as, as the user said it.

@@ -20,6 +20,7 @@ mod info;
 mod init;
 mod limits;
 mod list;
+mod migrate;
 pub mod output;
 mod release;
 mod run;
@@ -82,6 +83,8 @@ pub enum Command {
     Export(transfer::ExportArgs),
     /// Make a jail from an archive `brig export` wrote; nothing is made unless every check passes.
     Import(transfer::ImportArgs),
+    /// Move a jail to brig on another machine over ssh, and say how long it was down.
+    Migrate(migrate::MigrateArgs),
     /// Snapshot a jail's datasets at one instant; list and destroy its snapshots.
     Snapshot(snapshot::SnapshotArgs),
     /// Roll a jail's datasets back to one of its snapshots.
@@ -140,6 +143,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Clone(args) => clone::run(&mut *host_choice::open(choice)?, &args),
         Command::Export(args) => transfer::export(&mut *host_choice::open(choice)?, &args),
         Command::Import(args) => transfer::import(&mut *host_choice::open(choice)?, &args),
+        Command::Migrate(args) => migrate::run(&mut *host_choice::open(choice)?, &args),
         Command::Snapshot(args) => snapshot::run(&mut *host_choice::open(choice)?, &args),
         Command::Rollback(args) => snapshot::rollback(&mut *host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),

@@ -25,6 +25,8 @@ pub enum Action {
     Apply,
     /// An apply that makes a jail's datasets from its definition.
     Provision,
+    /// A migration that stopped the jail here.
+    Migrate,
 }
 
 impl Action {
@@ -36,6 +38,7 @@ impl Action {
             Action::Destroy => "destroy",
             Action::Apply => "apply",
             Action::Provision => "apply making its datasets",
+            Action::Migrate => "migration",
         }
     }
 }

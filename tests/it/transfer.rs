@@ -168,3 +168,117 @@ fn an_incremental_archive_brings_what_changed_to_the_jail_the_other_host_has() {
         refused.stderr
     );
 }
+
+/// A stand-in for ssh that runs the command after `--` against sim `to`:
+/// `brig migrate` between two sims on this machine.
+fn fake_ssh(dir: &std::path::Path, to: &Sim) -> std::path::PathBuf {
+    let script = dir.join("ssh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nunset BRIG_SIM_FAIL\nwhile [ \"$1\" != \"--\" ]; do shift; done\nshift 2\nexec {} --host sim:{} \"$@\"\n",
+            env!("CARGO_BIN_EXE_brig"),
+            to.path().display()
+        ),
+    )
+    .expect("write");
+    std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&script).expect("m").permissions(), 0o755);
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    script
+}
+
+#[test]
+fn a_live_migration_moves_a_running_jail_and_says_how_long_it_was_down() {
+    crate::common::needs_jail_processes!();
+    let src = crate::run::defined(&[]);
+    let box_root = "/usr/local/brig/jails/box/root";
+    std::fs::write(src.file(&format!("{box_root}/etc/motd")), "moving\n").expect("write");
+    src.brig(&["start", "box"]).ok();
+    let dst = other();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ssh = fake_ssh(dir.path(), &dst);
+    let env = [("BRIG_SSH", ssh.to_str().expect("utf-8"))];
+    let out = src.brig_env(&["migrate", "box", "ssh://admin@other.example", "--live"], &env);
+    out.ok();
+    assert!(out.stdout.contains("moved jail box to admin@other.example: it was down for"), "{}", out.stdout);
+    assert!(src.host_jails().is_empty(), "stopped here");
+    assert_eq!(dst.host_jails(), vec!["box".to_string()], "running there");
+    assert_eq!(std::fs::read_to_string(dst.file(&format!("{box_root}/etc/motd"))).expect("motd"), "moving\n");
+    // Two snapshots went: the whole tree while it ran, then what changed.
+    let snaps = dst.brig(&["snapshot", "list", "box", "--json"]).json();
+    assert_eq!(snaps["jails"][0]["snapshots"].as_array().expect("list").len(), 2);
+}
+
+#[test]
+fn a_failed_migration_starts_the_jail_here_again() {
+    crate::common::needs_jail_processes!();
+    let src = crate::run::defined(&[]);
+    src.brig(&["start", "box"]).ok();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Without brig initialised there, nothing stops here.
+    let bare = Sim::new();
+    let ssh = fake_ssh(dir.path(), &bare);
+    let out = src.brig_env(&["migrate", "box", "ssh://other"], &[("BRIG_SSH", ssh.to_str().expect("utf-8"))]);
+    assert!(out.stderr.contains("brig snapshot list box: it ended with exit status 1"), "{}", out.stderr);
+    assert_eq!(src.host_jails(), vec!["box".to_string()]);
+    // There, another jail has its address: the import fails after the stop here.
+    let dst = other();
+    dst.brig(&["create", "squatter", "--type", "empty", "--ip4", "192.0.2.20/24", "--interface", "em0"]).ok();
+    let ssh = fake_ssh(dir.path(), &dst);
+    let out = src.brig_env(&["migrate", "box", "ssh://other"], &[("BRIG_SSH", ssh.to_str().expect("utf-8"))]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("other brig import -: it ended with"), "{}", out.stderr);
+    assert_eq!(src.host_jails(), vec!["box".to_string()], "running here again");
+    assert!(!dst.file("/usr/local/etc/brig/jails/box.toml").exists(), "nothing there");
+    let bad = src.brig(&["migrate", "box", "ssh://-oProxyCommand=x"]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+}
+
+#[test]
+fn a_migration_killed_anywhere_ends_moved_when_run_again() {
+    crate::common::needs_jail_processes!();
+    let motd = "/usr/local/brig/jails/box/root/etc/motd";
+    let setup = || {
+        let src = crate::run::defined(&[]);
+        std::fs::write(src.file(motd), "moving\n").expect("write");
+        src.brig(&["start", "box"]).ok();
+        (src, other())
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = ["migrate", "box", "ssh://other", "--live"];
+    // The calls a migration makes here, counted on one that goes through.
+    let (probe, probe_dst) = setup();
+    let ssh = fake_ssh(dir.path(), &probe_dst);
+    let env = [("BRIG_SSH", ssh.to_str().expect("utf-8"))];
+    probe.brig(&["debug", "sim-stats", "--reset"]).ok();
+    probe.brig_env(&args, &env).ok();
+    let stats = probe.brig(&["debug", "sim-stats", "--json"]).json();
+    let calls: Vec<String> = stats["ops"]
+        .as_object()
+        .expect("ops")
+        .iter()
+        .flat_map(|(op, n)| (1..=n.as_u64().expect("n")).map(move |i| format!("{op}:{i}")))
+        .collect();
+    assert!(calls.len() > 10, "{calls:?}");
+    for call in &calls {
+        let (src, dst) = setup();
+        let ssh = fake_ssh(dir.path(), &dst);
+        let ssh = ssh.to_str().expect("utf-8");
+        let killed = src.brig_env(&args, &[("BRIG_SSH", ssh), ("BRIG_SIM_FAIL", &format!("{call}:abort"))]);
+        if killed.code.is_some() {
+            continue;
+        }
+        let again = src.brig_env(&args, &[("BRIG_SSH", ssh)]);
+        assert_eq!(again.code, Some(0), "{call}: {}{}", again.stdout, again.stderr);
+        assert!(src.host_jails().is_empty(), "{call}: stopped here");
+        assert_eq!(
+            dst.host_jails(),
+            vec!["box".to_string()],
+            "{call}: running there: {}{}",
+            again.stdout,
+            again.stderr
+        );
+        assert_eq!(std::fs::read_to_string(dst.file(motd)).expect("motd"), "moving\n", "{call}");
+        assert!(!src.file("/var/db/brig/journal/box.json").exists(), "{call}");
+    }
+}
