@@ -90,6 +90,9 @@ pub fn clone(host: &mut dyn Host, req: &CloneRequest, report: &dyn Report) -> Re
     if host.exists(&definition_path(&name)) {
         return Err(Refused::Exists { path: host.local_path(&definition_path(&name)), jail: name }.into());
     }
+    if let Some(j) = host.jail_find(name.as_str())? {
+        return Err(Refused::Unmanaged { jail: name, jid: j.jid }.into());
+    }
     let dataset = jail_plan::dataset(&cfg, &name);
     if super::observe::dataset_exists(host, dataset.as_str())? {
         return Err(Refused::OrphanDataset { jail: name, dataset: dataset.to_string() }.into());

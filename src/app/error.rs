@@ -136,6 +136,8 @@ pub enum Refused {
     NotContinuing { jail: JailName, dataset: String, latest: String, since: SnapshotName },
     #[error("{what}: {why}")]
     RemoteFailed { what: String, why: String },
+    #[error("the archive's definition of jail {jail} would have this host run or mount: {}; check where the archive comes from and import it with --trust, or remove those from its definition there", what.join("; "))]
+    UntrustedDefinition { jail: JailName, what: Vec<String> },
     #[error("the other machine has a jail {jail} with no snapshot in common with this one (its latest is not one here); destroy it there, or migrate under another name")]
     NothingInCommon { jail: JailName },
     #[error("jail {jail} has no [snapshots] in its definition, so it has no automatic snapshots to take or prune; add [snapshots] with keep and every")]

@@ -55,7 +55,7 @@ pub fn take_locked(
             let first = SnapshotName::at(now);
             let mut name = first.clone();
             for n in 1..100 {
-                if tree.find(&name).is_none() {
+                if !tree.taken(&name) {
                     break;
                 }
                 name = SnapshotName::parse(&format!("{first}.{n}"))?;
@@ -63,7 +63,7 @@ pub fn take_locked(
             name
         }
     };
-    if tree.find(&snap).is_some() {
+    if tree.taken(&snap) {
         return Err(Refused::SnapshotExists { jail: name.clone(), snap }.into());
     }
     let members = tree.members(&snap);

@@ -143,6 +143,8 @@ pub struct ImportRequest {
     /// Other addresses than its definition's.
     pub ip4: Vec<String>,
     pub ip6: Vec<String>,
+    /// Take host hooks and host mounts of the archive's definition.
+    pub trust: bool,
 }
 
 /// What an import made.
@@ -152,13 +154,9 @@ pub struct Imported {
     pub manifest: Manifest,
 }
 
-/// The imported definition: the archive's, with the addresses given and,
-/// for a thin jail, `type = "thick"`: its root arrives whole, not as a
-/// clone of this host's release.
-fn definition(text: &str, shown: &std::path::Path, req: &ImportRequest) -> Result<(String, bool), Error> {
-    let mut doc = text
-        .parse::<toml_edit::DocumentMut>()
-        .map_err(|e| ConfigError::at(shown, text, e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+/// The archive's definition with the addresses given instead of its own.
+fn addresses(text: &str, shown: &std::path::Path, req: &ImportRequest) -> Result<String, Error> {
+    let mut doc = parse_doc(text, shown)?;
     let not_a_table = |source| Error::from(Refused::NotATable { file: shown.to_path_buf(), source });
     let array = |v: &[String]| toml_edit::Value::from(v.iter().map(String::as_str).collect::<toml_edit::Array>());
     for (key, given) in [("ip4", &req.ip4), ("ip6", &req.ip6)] {
@@ -166,11 +164,56 @@ fn definition(text: &str, shown: &std::path::Path, req: &ImportRequest) -> Resul
             edit::set(&mut doc, &["network"], key, array(given)).map_err(not_a_table)?;
         }
     }
-    let thin = doc.get("type").and_then(|t| t.as_str()) == Some("thin");
-    if thin {
-        doc["type"] = toml_edit::value("thick");
+    Ok(doc.to_string())
+}
+
+/// The definition with `type = "thick"`.
+fn thick(text: &str, shown: &std::path::Path) -> Result<String, Error> {
+    let mut doc = parse_doc(text, shown)?;
+    doc["type"] = toml_edit::value("thick");
+    Ok(doc.to_string())
+}
+
+fn parse_doc(text: &str, shown: &std::path::Path) -> Result<toml_edit::DocumentMut, Error> {
+    Ok(text
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| ConfigError::at(shown, text, e.span().map_or(0, |s| s.start), e.message().to_string()))?)
+}
+
+/// What a definition makes this host do, beyond the jail itself: hooks
+/// run on the host, host directories mounted into the jail. From an
+/// archive, only when the user says it is trusted.
+fn host_effects(spec: &crate::model::jail::JailSpec) -> Vec<String> {
+    let e = &spec.exec;
+    let mut out: Vec<String> = [
+        ("exec.prestart", &e.prestart),
+        ("exec.poststart", &e.poststart),
+        ("exec.prestop", &e.prestop),
+        ("exec.poststop", &e.poststop),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|c| format!("{k} = {c:?}")))
+    .collect();
+    out.extend(
+        spec.mounts.iter().filter(|m| m.fstype == "nullfs").map(|m| format!("a mount of host directory {}", m.source)),
+    );
+    out
+}
+
+/// Refuses an archive whose datasets are not the jail's: its root (which
+/// a whole archive must have), its delegated datasets, and datasets a
+/// jail made below those.
+fn refuse_odd_datasets(spec: &crate::model::jail::JailSpec, manifest: &Manifest, whole: bool) -> Result<(), Error> {
+    let ours = |d: &str| {
+        d == "root" || spec.zfs.delegate.iter().any(|x| d == x.name || d.starts_with(&format!("{}/", x.name)))
+    };
+    if let Some(odd) = manifest.datasets.iter().find(|d| !ours(d)) {
+        return Err(ArchiveError::Damaged(format!("it holds dataset {odd}, which its definition does not name")).into());
     }
-    Ok((doc.to_string(), thin))
+    if whole && !manifest.datasets.iter().any(|d| d == "root") {
+        return Err(ArchiveError::Damaged("it holds no root dataset".into()).into());
+    }
+    Ok(())
 }
 
 /// Reads an archive from `input` and makes its jail: the manifest and
@@ -190,22 +233,55 @@ pub fn import(
     let name = JailName::parse(req.name.as_deref().unwrap_or(&manifest.jail))?;
     let snap = SnapshotName::parse(&manifest.snapshot)?;
     let _lock = guard(host, &cfg, &[&name], report)?;
-    let text = String::from_utf8(text).map_err(|_| ArchiveError::Damaged("its definition is not text".into()))?;
-    let shown = std::path::PathBuf::from(format!("{} (in the archive)", manifest.jail));
-    let (text, thickened) = definition(&text, &shown, req)?;
-    let raw = jail::parse(&shown, &text)?;
-    let defaults = cfg.default_params().map_err(|(_, why)| Refused::Defaults(why))?;
-    let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
-        .map_err(|(offset, msg)| ConfigError::at(&shown, &text, offset, msg))?;
+    // Dataset names from the archive, checked before any reaches ZFS.
+    let jail_ds = jail_plan::dataset(&cfg, &name);
+    for d in &manifest.datasets {
+        crate::model::DatasetName::parse(&format!("{jail_ds}/{d}"))
+            .map_err(|_| ArchiveError::Damaged(format!("it names dataset {d:?}, which is not a dataset name")))?;
+    }
     if let Some(since) = &manifest.since {
+        // This host's definition stays: it may have been given other
+        // addresses, and the archive's would be another's to trust.
+        let spec = super::select::defined(host, &cfg, &name).map_err(|_| Refused::IncrementalWithoutJail {
+            jail: name.clone(),
+            since: SnapshotName::parse(since).unwrap_or_else(|_| snap.clone()),
+        })?;
+        refuse_odd_datasets(&spec, &manifest, false)?;
         let since = SnapshotName::parse(since)?;
-        add_to(host, &cfg, &spec, &since, &snap, &mut reader, &text)?;
+        add_to(host, &cfg, &spec, &since, &snap, &mut reader)?;
         return Ok(Imported { name, manifest });
     }
+    if let Some(j) = host.jail_find(name.as_str())? {
+        return Err(Refused::Unmanaged { jail: name, jid: j.jid }.into());
+    }
+    let text = String::from_utf8(text).map_err(|_| ArchiveError::Damaged("its definition is not text".into()))?;
+    let shown = std::path::PathBuf::from(format!("{} (in the archive)", manifest.jail));
+    let defaults = cfg.default_params().map_err(|(_, why)| Refused::Defaults(why))?;
+    let read = |text: &str| -> Result<crate::model::jail::JailSpec, Error> {
+        let raw = jail::parse(&shown, text)?;
+        Ok(validate(&name, &raw, &defaults, cfg.defaults.jail_type)
+            .map_err(|(offset, msg)| ConfigError::at(&shown, text, offset, msg))?)
+    };
+    let text = addresses(&text, &shown, req)?;
+    let mut spec = read(&text)?;
+    // A thin jail's root arrives whole, not as a clone of this host's
+    // release: it is thick here (whether `type` was written or defaulted).
+    let mut text = text;
+    let thickened = spec.jail_type == JailType::Thin;
+    if thickened {
+        text = thick(&text, &shown)?;
+        spec = read(&text)?;
+    }
+    if !req.trust {
+        let effects = host_effects(&spec);
+        if !effects.is_empty() {
+            return Err(Refused::UntrustedDefinition { jail: name, what: effects }.into());
+        }
+    }
+    refuse_odd_datasets(&spec, &manifest, true)?;
     if host.exists(&definition_path(&name)) {
         return Err(Refused::Exists { path: host.local_path(&definition_path(&name)), jail: name }.into());
     }
-    let jail_ds = jail_plan::dataset(&cfg, &name);
     if super::observe::dataset_exists(host, jail_ds.as_str())? {
         return Err(Refused::OrphanDataset { jail: name, dataset: jail_ds.to_string() }.into());
     }
@@ -222,11 +298,6 @@ pub fn import(
     }
     let _addresses = crate::state::lock::addresses(host)?;
     super::create::check_addresses(host, &cfg, &spec)?;
-    let wanted: Vec<String> =
-        std::iter::once("root".to_string()).chain(spec.zfs.delegate.iter().map(|d| d.name.clone())).collect();
-    if let Some(odd) = manifest.datasets.iter().find(|d| !wanted.contains(d)) {
-        return Err(ArchiveError::Damaged(format!("it holds dataset {odd}, which its definition does not name")).into());
-    }
     if thickened {
         report.event(&Event::ImportedThick { jail: &name });
     }
@@ -244,8 +315,8 @@ pub fn import(
 /// Receives an incremental archive into jail `spec.name`, which has the
 /// archive's datasets, each at snapshot `since` (or at `snap` already: an
 /// earlier run of the same import that was killed got that far), and is
-/// stopped; then writes the archive's definition. A failure takes each
-/// dataset this run advanced back to `since`.
+/// stopped; this host's definition stays. A failure takes each dataset
+/// this run advanced back to `since`.
 fn add_to(
     host: &mut dyn Host,
     cfg: &crate::config::HostConfig,
@@ -253,7 +324,6 @@ fn add_to(
     since: &SnapshotName,
     snap: &SnapshotName,
     reader: &mut Reader<&mut dyn BufRead>,
-    text: &str,
 ) -> Result<(), Error> {
     let name = &spec.name;
     let jail_ds = jail_plan::dataset(cfg, name);
@@ -283,8 +353,10 @@ fn add_to(
             let ds = format!("{jail_ds}/{}", part.name);
             match latest(&part.name) {
                 Some(l) if l == since.as_str() => {
+                    // Taken back on a failure, even of this receive: it
+                    // can fail after the kernel took the stream.
+                    advanced.push(ds.clone());
                     host.zfs_receive(&format!("{ds}@{snap}"), &[], &mut part)?;
-                    advanced.push(ds);
                 }
                 // Received by an earlier run of this import.
                 Some(l) if l == snap.as_str() => {
@@ -302,8 +374,7 @@ fn add_to(
             }
             part.finish()?;
         }
-        host.write_file(&definition_path(name), text.as_bytes(), 0o600)
-            .map_err(|e| ConfigError::io(host.local_path(&definition_path(name)), e).into())
+        mark(host, jail_ds.as_str(), snap)
     })();
     if outcome.is_err() {
         for ds in &advanced {
@@ -312,6 +383,16 @@ fn add_to(
         }
     }
     outcome
+}
+
+/// The snapshot on the dataset holding the jail, which has no stream of
+/// its own: brig knows a jail's snapshots by it (plan::snapshot).
+fn mark(host: &mut dyn Host, jail_ds: &str, snap: &SnapshotName) -> Result<(), Error> {
+    let name = format!("{jail_ds}@{snap}");
+    if !super::observe::dataset_exists(host, &name)? {
+        host.zfs_snapshot(&[&name])?;
+    }
+    Ok(())
 }
 
 /// The jail's dataset, each part received into its dataset (with the
@@ -338,6 +419,7 @@ fn receive_all(
         host.zfs_receive(&format!("{jail_ds}/{}@{snap}", part.name), &props, &mut part)?;
         part.finish()?;
     }
+    mark(host, jail_ds.as_str(), snap)?;
     host.write_file(&definition_path(&spec.name), text.as_bytes(), 0o600)
         .map_err(|e| ConfigError::io(host.local_path(&definition_path(&spec.name)), e))?;
     Ok(())

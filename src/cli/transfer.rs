@@ -40,6 +40,9 @@ pub struct ImportArgs {
     /// Give the jail these IPv6 addresses instead of its own (repeatable).
     #[arg(long, value_name = "ADDR/LEN")]
     pub ip6: Vec<String>,
+    /// Take the definition's host hooks (exec.prestart...) and host directory mounts, which run and mount on this host.
+    #[arg(long)]
+    pub trust: bool,
 }
 
 /// Counts what passes through.
@@ -125,7 +128,16 @@ fn refuse_inside_jails(host: &dyn Host, path: &std::path::Path) -> Result<(), Cl
 }
 
 pub fn import(host: &mut dyn Host, args: &ImportArgs) -> Result<ExitCode, CliError> {
-    let req = ImportRequest { name: args.name.clone(), ip4: args.ip4.clone(), ip6: args.ip6.clone() };
+    // main() lets SIGPIPE end brig quietly; here a kernel that stops
+    // reading a stream early (it refused it) must be an error brig takes
+    // back, not its end. Children spawned from here (zfs mount) get the
+    // default disposition back from Command.
+    // SAFETY: setting a signal's disposition has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    let req =
+        ImportRequest { name: args.name.clone(), ip4: args.ip4.clone(), ip6: args.ip6.clone(), trust: args.trust };
     let done = if args.file == "-" {
         let stdin = std::io::stdin();
         let mut input = stdin.lock();

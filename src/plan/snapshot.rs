@@ -74,6 +74,11 @@ impl Tree {
                 _ => tree.filesystems.push(d.name.clone()),
             }
         }
+        // brig's snapshots are those of the dataset holding the jail,
+        // which the jail cannot touch; its root may snapshot its delegated
+        // datasets as it likes, and those are its own business.
+        let container = tree.filesystems.iter().min_by_key(|f| f.matches('/').count()).cloned().unwrap_or_default();
+        snaps.retain(|name, _| tree.has(&container, name));
         let mut ordered: Vec<(u64, JailSnapshot)> = snaps.into_values().collect();
         ordered.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
         for (_, mut s) in ordered {
@@ -85,6 +90,13 @@ impl Tree {
 
     fn has(&self, fs: &str, snap: &str) -> bool {
         self.by_fs.get(fs).is_some_and(|s| s.contains_key(snap))
+    }
+
+    /// Whether any dataset of the tree has a snapshot of that name (the
+    /// jail's own, of its delegated datasets, included): a new snapshot
+    /// of that name would fail.
+    pub fn taken(&self, snap: &SnapshotName) -> bool {
+        self.by_fs.values().any(|s| s.contains_key(snap.as_str()))
     }
 
     pub fn find(&self, snap: &SnapshotName) -> Option<&JailSnapshot> {
@@ -189,7 +201,7 @@ pub fn prune(tree: &Tree, r: Retention, now: u64) -> Prune {
     let autos: Vec<&JailSnapshot> = tree.snapshots.iter().filter(|s| s.name.starts_with(AUTO_PREFIX)).collect();
     let newest = autos.iter().map(|s| s.created).max();
     let due = newest.is_none_or(|t| now.saturating_sub(t) * 100 >= r.every * DUE_AT_PERCENT);
-    let take = due.then(|| SnapshotName::auto_at(now)).filter(|n| tree.find(n).is_none());
+    let take = due.then(|| SnapshotName::auto_at(now)).filter(|n| !tree.taken(n));
     let count = autos.len() + usize::from(take.is_some());
     let mut plan = Prune { take: take.map(|t| t.to_string()), ..Prune::default() };
     for s in autos.iter().take(count.saturating_sub(r.keep as usize)) {
@@ -247,6 +259,15 @@ mod tests {
         assert_eq!(t.snapshots[0].missing, ["zroot/brig/jails/web/data"], "made after a");
         assert_eq!((t.snapshots[1].used, t.snapshots[1].created), (30, 1009));
         assert_eq!(t.members(&snap("c")).len(), 3);
+        // The jail's own snapshot of its delegated dataset is not brig's.
+        let j = "zroot/brig/jails/web";
+        let own = Tree::read(&[
+            info(j, 1, "-"),
+            info(&format!("{j}/data"), 2, "-"),
+            info(&format!("{j}/data@auto-x"), 5, ""),
+        ]);
+        assert!(own.snapshots.is_empty());
+        assert!(own.taken(&snap("auto-x")) && own.find(&snap("auto-x")).is_none());
         assert_eq!(t.present(&snap("a")).len(), 2);
     }
 

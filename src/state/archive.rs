@@ -285,7 +285,8 @@ impl<R: BufRead> PartReader<'_, R> {
         let mut compressed = vec![0u8; len as usize];
         self.archive.input.read_exact(&mut compressed).map_err(|_| damaged("it ends early"))?;
         self.hash.update(&compressed);
-        let mut decoder = ruzstd::decoding::StreamingDecoder::new(&compressed[..])
+        // A frame's window is bounded too: a chunk needs no more.
+        let mut decoder = ruzstd::decoding::StreamingDecoder::new_with_max_window_size(&compressed[..], CHUNK as u64)
             .map_err(|e| damaged(format!("part {}: {e}", self.name)))?;
         self.frame.clear();
         (&mut decoder)

@@ -227,7 +227,7 @@ fn a_failed_migration_starts_the_jail_here_again() {
     let ssh = fake_ssh(dir.path(), &dst);
     let out = src.brig_env(&["migrate", "box", "ssh://other"], &[("BRIG_SSH", ssh.to_str().expect("utf-8"))]);
     assert_eq!(out.code, Some(1), "{}", out.stderr);
-    assert!(out.stderr.contains("other brig import -: it ended with"), "{}", out.stderr);
+    assert!(out.stderr.contains("other brig import --trust -: it ended with"), "{}", out.stderr);
     assert_eq!(src.host_jails(), vec!["box".to_string()], "running here again");
     assert!(!dst.file("/usr/local/etc/brig/jails/box.toml").exists(), "nothing there");
     let bad = src.brig(&["migrate", "box", "ssh://-oProxyCommand=x"]);
@@ -281,4 +281,49 @@ fn a_migration_killed_anywhere_ends_moved_when_run_again() {
         assert_eq!(std::fs::read_to_string(dst.file(motd)).expect("motd"), "moving\n", "{call}");
         assert!(!src.file("/var/db/brig/journal/box.json").exists(), "{call}");
     }
+}
+
+#[test]
+fn an_archive_that_would_run_or_mount_on_this_host_needs_trust() {
+    let src = Sim::new();
+    src.brig(&["init"]).ok();
+    std::fs::write(
+        src.file("/usr/local/etc/brig/jails/hooked.toml"),
+        "type = \"empty\"\n[exec]\nprestart = \"touch /tmp/owned\"\n[zfs]\ndelegate = [\"data\"]\n",
+    )
+    .expect("definition");
+    src.brig(&["apply"]).ok();
+    // A dataset the jail made below its delegated one travels too.
+    use brig::host::Host;
+    src.host().zfs_create("zroot/brig/jails/hooked/data/mine", &[]).expect("the jail's own dataset");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("hooked.brig");
+    src.brig(&["export", "hooked", archive.to_str().expect("utf-8")]).ok();
+    let dst = other();
+    let refused = dst.brig(&["import", archive.to_str().expect("utf-8")]);
+    assert!(
+        refused.stderr.contains("would have this host run or mount: exec.prestart = \"touch /tmp/owned\""),
+        "{}",
+        refused.stderr
+    );
+    assert!(datasets(&dst).is_empty());
+    dst.brig(&["import", archive.to_str().expect("utf-8"), "--trust"]).ok();
+    assert!(datasets(&dst).contains(&"zroot/brig/jails/hooked/data/mine".to_string()), "{:?}", datasets(&dst));
+}
+
+#[test]
+fn an_incremental_import_keeps_this_hosts_definition() {
+    let (src, dir, full) = exported();
+    let dst = other();
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_string();
+    dst.brig(&["import", &path(&full), "--ip4", "192.0.2.99/24"]).ok();
+    let since = src.brig(&["snapshot", "list", "web", "--json"]).json()["jails"][0]["snapshots"][0]["name"]
+        .as_str()
+        .expect("name")
+        .to_string();
+    let inc = dir.path().join("inc2.brig");
+    src.brig(&["export", "web", &path(&inc), "--since", &since]).ok();
+    dst.brig(&["import", &path(&inc)]).ok();
+    let def = std::fs::read_to_string(dst.file("/usr/local/etc/brig/jails/web.toml")).expect("definition");
+    assert!(def.contains("192.0.2.99/24") && !def.contains("192.0.2.9/24"), "{def}");
 }

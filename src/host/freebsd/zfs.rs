@@ -386,10 +386,17 @@ fn through_pipe(
         let copied = user_side(std::fs::File::from(user_end));
         (kernel.join().unwrap_or(libc::EIO), copied)
     });
-    if rc != 0 {
-        return Err(lzc_err(op, &io::Error::from_raw_os_error(rc), "the stream"));
+    // Our side's failure first, unless it is only the kernel's side
+    // closing its end (then the kernel's errno says why): a damaged
+    // archive or a full disk is news, the broken pipe that follows not.
+    let ours = copied.map(drop).map_err(|e| (e.kind() != io::ErrorKind::BrokenPipe, e));
+    match (rc, ours) {
+        (_, Err((true, e))) | (0, Err((false, e))) => {
+            Err(HostError::new(op, io_errno(&e), format!("copying the stream: {e}")))
+        }
+        (0, Ok(())) => Ok(()),
+        (rc, _) => Err(lzc_err(op, &io::Error::from_raw_os_error(rc), "the stream")),
     }
-    copied.map(drop).map_err(|e| HostError::new(op, io_errno(&e), format!("copying the stream: {e}")))
 }
 
 /// `zfs send [-i FROM] SNAP` through lzc_send() into a pipe, copied to
@@ -439,7 +446,15 @@ pub(super) fn receive(
             )
         }
     };
+    // A whole stream makes the filesystem, which then gets its
+    // properties and is mounted as zfs(8) would; an incremental one adds
+    // to one that is as it was (mounted, if it was).
+    let cfs = c_string(OP, "dataset name", fs)?;
+    let existed = lzc.get(OP)?.exists(cfs.as_c_str());
     through_pipe(OP, true, kernel, |mut w| io::copy(input, &mut w))?;
+    if existed {
+        return Ok(());
+    }
     set(fs, props)?;
     mount_new(lzc, OP, fs, props)
 }

@@ -175,8 +175,9 @@ fn bad(why: &str) -> Refusal {
     no(Errno::EINVAL, format!("invalid stream: {why}"))
 }
 
-/// A path of a stream entry, inside `root`: relative, of plain names, and
-/// not through a symbolic link an earlier entry made.
+/// A path of a stream entry, inside `root`: relative, of plain names, not
+/// through a symbolic link an earlier entry made, and new (an entry
+/// named twice would write through what the first made).
 fn inside(root: &Path, p: &str) -> Result<std::path::PathBuf, Refusal> {
     let rel = Path::new(p);
     let plain = rel.components().all(|c| matches!(c, std::path::Component::Normal(_)));
@@ -190,14 +191,18 @@ fn inside(root: &Path, p: &str) -> Result<std::path::PathBuf, Refusal> {
             return Err(bad(&format!("entry path {p:?} goes through a link")));
         }
     }
-    Ok(root.join(rel))
+    let at = root.join(rel);
+    if std::fs::symlink_metadata(&at).is_ok() {
+        return Err(bad(&format!("entry path {p:?} comes twice")));
+    }
+    Ok(at)
 }
 
 /// Reads a stream's files into `into`, checking its checksum: EINVAL for
 /// a stream that is not one, ends early or does not match its checksum
 /// (ZFS: bad magic, ZFS_ERR_STREAM_TRUNCATED, ECKSUM).
 fn unpack(input: &mut dyn Read, into: &Path) -> Result<Header, Refusal> {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut reader = BufReader::new(input);
     let mut hash = Sha256::new();
     let first = line(&mut reader, Some(&mut hash))?;
@@ -219,12 +224,17 @@ fn unpack(input: &mut dyn Read, into: &Path) -> Result<Header, Refusal> {
         match entry {
             Entry::Dir { p, m } => {
                 let at = inside(into, &p)?;
-                std::fs::create_dir_all(&at).map_err(fail)?;
+                std::fs::create_dir(&at).map_err(fail)?;
                 std::fs::set_permissions(&at, std::fs::Permissions::from_mode(m & 0o7777)).map_err(fail)?;
             }
             Entry::File { p, m, n } => {
                 let at = inside(into, &p)?;
-                let mut f = std::fs::File::create(&at).map_err(fail)?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&at)
+                    .map_err(fail)?;
                 let mut src = HashingReader { inner: (&mut reader).take(n), hash: &mut hash };
                 if std::io::copy(&mut src, &mut f).map_err(fail)? != n {
                     return Err(bad("the stream ends early"));
@@ -357,4 +367,58 @@ fn same_tree(a: &Path, b: &Path) -> bool {
         out
     }
     list(a) == list(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream of `entries` (a file's bytes after its line), its sum right.
+    fn stream(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let header = Header { magic: MAGIC.into(), snapshot: Identity { name: "s".into(), creation: 1 }, from: None };
+        let mut out = serde_json::to_vec(&header).expect("json");
+        out.push(b'\n');
+        for (line, bytes) in entries {
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+            out.extend_from_slice(bytes);
+        }
+        let sum = hex(&Sha256::digest(&out));
+        out.extend_from_slice(format!("{{\"t\":\"end\",\"sha256\":\"{sum}\"}}\n").as_bytes());
+        out
+    }
+
+    #[test]
+    fn a_stream_never_writes_outside_where_it_is_received() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "safe").expect("write");
+        let into = dir.path().join("into");
+        let link = format!("{{\"t\":\"l\",\"p\":\"x\",\"to\":\"{}\"}}", victim.display());
+        for (name, entries) in [
+            (
+                "a file through its own link",
+                vec![(link.as_str(), &b""[..]), ("{\"t\":\"f\",\"p\":\"x\",\"m\":420,\"n\":4}", b"evil")],
+            ),
+            (
+                "a file below a link",
+                vec![(link.as_str(), &b""[..]), ("{\"t\":\"f\",\"p\":\"x/y\",\"m\":420,\"n\":4}", b"evil")],
+            ),
+            ("a path out", vec![("{\"t\":\"f\",\"p\":\"../victim\",\"m\":420,\"n\":4}", &b"evil"[..])]),
+        ] {
+            let _ = std::fs::remove_dir_all(&into);
+            std::fs::create_dir_all(&into).expect("mkdir");
+            let bytes = stream(&entries);
+            assert!(unpack(&mut &bytes[..], &into).is_err(), "{name}");
+            assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "safe", "{name}");
+        }
+        let _ = std::fs::remove_dir_all(&into);
+        std::fs::create_dir_all(&into).expect("mkdir");
+        let good = stream(&[
+            ("{\"t\":\"d\",\"p\":\"etc\",\"m\":493}", b""),
+            ("{\"t\":\"f\",\"p\":\"etc/motd\",\"m\":420,\"n\":2}", b"hi"),
+        ]);
+        unpack(&mut &good[..], &into).expect("an honest stream");
+        assert_eq!(std::fs::read_to_string(into.join("etc/motd")).expect("motd"), "hi");
+    }
 }
