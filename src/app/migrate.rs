@@ -198,8 +198,8 @@ pub fn migrate(
     let cfg_ = &cfg;
     let ship =
         |host: &mut dyn Host, remote: &mut dyn Remote, since: Option<SnapshotName>| -> Result<SnapshotName, Error> {
-            let prepared = prepare(host, cfg_, name, &ExportRequest { snapshot: None, since })?;
-            let mut feed = |w: &mut dyn Write| send(host, &prepared, w).map(drop);
+            let prepared = prepare(host, cfg_, name, &ExportRequest { snapshot: None, since, sign: None })?;
+            let mut feed = |w: &mut dyn Write| send(host, &prepared, None, w).map(drop);
             // Its own jail, from this host: the definition is trusted.
             remote.brig(&["import", "--trust", "-"], Some(&mut feed))?;
             Ok(SnapshotName::parse(&prepared.manifest().snapshot)?)

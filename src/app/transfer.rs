@@ -36,6 +36,8 @@ pub struct ExportRequest {
     /// An earlier snapshot the other side has: the streams carry only
     /// what changed since.
     pub since: Option<SnapshotName>,
+    /// The key that signs the archive.
+    pub sign: Option<ed25519_dalek::SigningKey>,
 }
 
 /// A snapshot of `tree` that covers all of it.
@@ -102,7 +104,12 @@ pub fn prepare(
 
 /// Writes a prepared export to `out`: no lock needed, the snapshots stay
 /// (a snapshot destroyed meanwhile fails the send, and so the export).
-pub fn send(host: &mut dyn Host, p: &Prepared, out: &mut dyn Write) -> Result<Manifest, Error> {
+pub fn send(
+    host: &mut dyn Host,
+    p: &Prepared,
+    key: Option<&ed25519_dalek::SigningKey>,
+    out: &mut dyn Write,
+) -> Result<Manifest, Error> {
     let write = |e: std::io::Error| Error::from(ArchiveError::Write(e));
     let (snap, jail_ds) = (&p.manifest.snapshot, &p.jail_ds);
     let mut w = Writer::begin(out, &p.manifest, p.text.as_bytes()).map_err(write)?;
@@ -112,7 +119,7 @@ pub fn send(host: &mut dyn Host, p: &Prepared, out: &mut dyn Write) -> Result<Ma
         host.zfs_send(&format!("{jail_ds}/{d}@{snap}"), from.as_deref(), &mut part)?;
         part.close().map_err(write)?;
     }
-    w.finish().map_err(write)?.flush().map_err(write)?;
+    w.finish(key).map_err(write)?.flush().map_err(write)?;
     Ok(p.manifest.clone())
 }
 
@@ -132,7 +139,7 @@ pub fn export(
         let _lock = guard(host, &cfg, &[name], report)?;
         prepare(host, &cfg, name, req)?
     };
-    Ok(Exported { manifest: send(host, &prepared, out)? })
+    Ok(Exported { manifest: send(host, &prepared, req.sign.as_ref(), out)? })
 }
 
 /// What to import as, as the user said it.
@@ -145,6 +152,8 @@ pub struct ImportRequest {
     pub ip6: Vec<String>,
     /// Take host hooks and host mounts of the archive's definition.
     pub trust: bool,
+    /// The key the archive must be signed with.
+    pub verify: Option<ed25519_dalek::VerifyingKey>,
 }
 
 /// What an import made.
@@ -248,7 +257,7 @@ pub fn import(
         })?;
         refuse_odd_datasets(&spec, &manifest, false)?;
         let since = SnapshotName::parse(since)?;
-        add_to(host, &cfg, &spec, &since, &snap, &mut reader)?;
+        add_to(host, &cfg, &spec, &since, &snap, &mut reader, req.verify.as_ref())?;
         return Ok(Imported { name, manifest });
     }
     if let Some(j) = host.jail_find(name.as_str())? {
@@ -302,7 +311,7 @@ pub fn import(
         report.event(&Event::ImportedThick { jail: &name });
     }
     journal::around(host, &name, Action::Create, |h| {
-        let made = receive_all(h, &cfg, &spec, &snap, &mut reader, &text);
+        let made = receive_all(h, &cfg, &spec, &snap, &mut reader, &text, req.verify.as_ref());
         if made.is_err() {
             // Whatever was received goes again; the error is the news.
             let _ = super::lifecycle::remove(h, &cfg, &spec.name, true);
@@ -324,6 +333,7 @@ fn add_to(
     since: &SnapshotName,
     snap: &SnapshotName,
     reader: &mut Reader<&mut dyn BufRead>,
+    verify: Option<&ed25519_dalek::VerifyingKey>,
 ) -> Result<(), Error> {
     let name = &spec.name;
     let jail_ds = jail_plan::dataset(cfg, name);
@@ -374,6 +384,9 @@ fn add_to(
             }
             part.finish()?;
         }
+        if let Some(k) = verify {
+            reader.verify(k)?;
+        }
         mark(host, jail_ds.as_str(), snap)
     })();
     if outcome.is_err() {
@@ -405,6 +418,7 @@ fn receive_all(
     snap: &SnapshotName,
     reader: &mut Reader<&mut dyn BufRead>,
     text: &str,
+    verify: Option<&ed25519_dalek::VerifyingKey>,
 ) -> Result<(), Error> {
     let jail_ds = jail_plan::dataset(cfg, &spec.name);
     host.zfs_create(jail_ds.as_str(), &[("brig:jail".into(), spec.name.to_string())])?;
@@ -418,6 +432,9 @@ fn receive_all(
         };
         host.zfs_receive(&format!("{jail_ds}/{}@{snap}", part.name), &props, &mut part)?;
         part.finish()?;
+    }
+    if let Some(k) = verify {
+        reader.verify(k)?;
     }
     mark(host, jail_ds.as_str(), snap)?;
     host.write_file(&definition_path(&spec.name), text.as_bytes(), 0o600)

@@ -83,6 +83,8 @@ pub enum Command {
     Export(transfer::ExportArgs),
     /// Make a jail from an archive `brig export` wrote; nothing is made unless every check passes.
     Import(transfer::ImportArgs),
+    /// Make a key pair to sign export archives with (export --sign, import --verify).
+    Keygen(transfer::KeygenArgs),
     /// Move a jail to brig on another machine over ssh, and say how long it was down.
     Migrate(migrate::MigrateArgs),
     /// Snapshot a jail's datasets at one instant; list and destroy its snapshots.
@@ -143,6 +145,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Clone(args) => clone::run(&mut *host_choice::open(choice)?, &args),
         Command::Export(args) => transfer::export(&mut *host_choice::open(choice)?, &args),
         Command::Import(args) => transfer::import(&mut *host_choice::open(choice)?, &args),
+        Command::Keygen(args) => transfer::keygen(&args),
         Command::Migrate(args) => migrate::run(&mut *host_choice::open(choice)?, &args),
         Command::Snapshot(args) => snapshot::run(&mut *host_choice::open(choice)?, &args),
         Command::Rollback(args) => snapshot::rollback(&mut *host_choice::open(choice)?, &args),

@@ -25,6 +25,9 @@ pub struct ExportArgs {
     /// Send only what changed since this earlier snapshot, which the importing host has.
     #[arg(long, value_name = "SNAP")]
     pub since: Option<String>,
+    /// Sign the archive with this secret key (`brig keygen` makes one).
+    #[arg(long, value_name = "KEYFILE")]
+    pub sign: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -43,6 +46,46 @@ pub struct ImportArgs {
     /// Take the definition's host hooks (exec.prestart...) and host directory mounts, which run and mount on this host.
     #[arg(long)]
     pub trust: bool,
+    /// Refuse the archive unless this public key signed it.
+    #[arg(long, value_name = "PUBKEYFILE")]
+    pub verify: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the secret key (mode 0600); the public key goes to FILE.pub.
+    pub file: std::path::PathBuf,
+}
+
+/// A key file's text, or a sentence naming it.
+fn key_text(path: &std::path::Path) -> Result<String, CliError> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_string(&mut text))
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    Ok(text)
+}
+
+pub fn keygen(args: &KeygenArgs) -> Result<ExitCode, CliError> {
+    use std::io::Read;
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .map_err(|e| CliError::Usage(format!("/dev/urandom: {e}")))?;
+    let (secret, public) = crate::state::keys::files(seed);
+    let pub_path = std::path::PathBuf::from(format!("{}.pub", args.file.display()));
+    for (path, text, mode) in [(&args.file, &secret, 0o600), (&pub_path, &public, 0o644)] {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    }
+    println!("wrote the secret key to {} and the public key to {}", args.file.display(), pub_path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Counts what passes through.
@@ -64,9 +107,17 @@ impl<W: Write> Write for Counting<W> {
 
 pub fn export(host: &mut dyn Host, args: &ExportArgs) -> Result<ExitCode, CliError> {
     let name = JailName::parse(&args.name)?;
+    let sign = match &args.sign {
+        Some(p) => Some(
+            crate::state::keys::secret(&key_text(p)?)
+                .map_err(|why| CliError::Usage(format!("{}: {why}", p.display())))?,
+        ),
+        None => None,
+    };
     let req = transfer::ExportRequest {
         snapshot: args.snapshot.as_deref().map(SnapshotName::parse).transpose()?,
         since: args.since.as_deref().map(SnapshotName::parse).transpose()?,
+        sign,
     };
     if args.file == "-" {
         if std::io::stdout().is_terminal() {
@@ -128,6 +179,13 @@ fn refuse_inside_jails(host: &dyn Host, path: &std::path::Path) -> Result<(), Cl
 }
 
 pub fn import(host: &mut dyn Host, args: &ImportArgs) -> Result<ExitCode, CliError> {
+    let verify = match &args.verify {
+        Some(p) => Some(
+            crate::state::keys::public(&key_text(p)?)
+                .map_err(|why| CliError::Usage(format!("{}: {why}", p.display())))?,
+        ),
+        None => None,
+    };
     // main() lets SIGPIPE end brig quietly; here a kernel that stops
     // reading a stream early (it refused it) must be an error brig takes
     // back, not its end. Children spawned from here (zfs mount) get the
@@ -136,8 +194,13 @@ pub fn import(host: &mut dyn Host, args: &ImportArgs) -> Result<ExitCode, CliErr
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    let req =
-        ImportRequest { name: args.name.clone(), ip4: args.ip4.clone(), ip6: args.ip6.clone(), trust: args.trust };
+    let req = ImportRequest {
+        name: args.name.clone(),
+        ip4: args.ip4.clone(),
+        ip6: args.ip6.clone(),
+        trust: args.trust,
+        verify,
+    };
     let done = if args.file == "-" {
         let stdin = std::io::stdin();
         let mut input = stdin.lock();

@@ -11,6 +11,7 @@
 //!   sha256 HEX\n                    of the part's bytes above (lengths and frames)
 //! end HEX\n                         SHA-256 of the manifest line and every
 //!                                   part's sha256 line
+//! signature HEX\n                   optional: ed25519 of the end line
 //! ```
 //!
 //! An importer reads the manifest and the definition, checked by their
@@ -72,6 +73,12 @@ pub enum ArchiveError {
     Io(#[from] std::io::Error),
     #[error("writing the archive: {0}")]
     Write(std::io::Error),
+    #[error("the archive is not signed, and --verify asks for its signature")]
+    Unsigned,
+    #[error(
+        "the archive's signature is not made by the key --verify names, or the archive was changed after it was signed"
+    )]
+    BadSignature,
 }
 
 fn damaged(what: impl Into<String>) -> ArchiveError {
@@ -114,10 +121,15 @@ impl<W: Write> Writer<W> {
         Ok(PartWriter { archive: self, buf: Vec::with_capacity(CHUNK), hash: Sha256::new() })
     }
 
-    /// Writes the end line; the output, for the caller to flush and sync.
-    pub fn finish(mut self) -> std::io::Result<W> {
-        let sum = hex(&self.digest.finalize_reset());
-        writeln!(self.out, "end {sum}")?;
+    /// Writes the end line, signed with `key` if given; the output, for
+    /// the caller to flush and sync.
+    pub fn finish(mut self, key: Option<&ed25519_dalek::SigningKey>) -> std::io::Result<W> {
+        use ed25519_dalek::Signer;
+        let end = format!("end {}\n", hex(&self.digest.finalize_reset()));
+        self.out.write_all(end.as_bytes())?;
+        if let Some(k) = key {
+            writeln!(self.out, "signature {}", hex(&k.sign(end.as_bytes()).to_bytes()))?;
+        }
         Ok(self.out)
     }
 }
@@ -190,6 +202,8 @@ pub struct Reader<R: BufRead> {
     input: R,
     digest: Sha256,
     parts: std::collections::VecDeque<String>,
+    /// The end line, once read and checked.
+    end: Option<String>,
 }
 
 impl<R: BufRead> Reader<R> {
@@ -227,7 +241,7 @@ impl<R: BufRead> Reader<R> {
         let mut digest = Sha256::new();
         digest.update(&with_newline);
         let parts = manifest.datasets.iter().cloned().collect();
-        Ok((Reader { input, digest, parts }, manifest, definition))
+        Ok((Reader { input, digest, parts, end: None }, manifest, definition))
     }
 
     /// The next part, in manifest order; None once every part was read and
@@ -252,10 +266,34 @@ impl<R: BufRead> Reader<R> {
                 if l.strip_prefix("end ") != Some(hex(&self.digest.finalize_reset()).as_str()) {
                     return Err(damaged("its end does not match its parts"));
                 }
+                self.end = Some(format!("{l}\n"));
                 Ok(None)
             }
         }
     }
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Checks, once every part was read, that `key` signed the archive.
+    pub fn verify(&mut self, key: &ed25519_dalek::VerifyingKey) -> Result<(), ArchiveError> {
+        let end = self.end.clone().ok_or_else(|| damaged("it was not read to its end"))?;
+        if self.input.fill_buf()?.is_empty() {
+            return Err(ArchiveError::Unsigned);
+        }
+        let l = line(&mut self.input)?;
+        let bytes = l.strip_prefix("signature ").and_then(unhex).ok_or(ArchiveError::BadSignature)?;
+        let sig: [u8; 64] = bytes.try_into().map_err(|_| ArchiveError::BadSignature)?;
+        key.verify_strict(end.as_bytes(), &ed25519_dalek::Signature::from_bytes(&sig))
+            .map_err(|_| ArchiveError::BadSignature)
+    }
+}
+
+/// Bytes from hex digits.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
 }
 
 /// One dataset's stream coming out of an archive. A read fails when the
@@ -371,7 +409,7 @@ mod tests {
         let mut p = w.part("data").expect("part");
         p.write_all(b"small").expect("write");
         p.close().expect("close");
-        (w.finish().expect("end"), big)
+        (w.finish(None).expect("end"), big)
     }
 
     fn read_all(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
@@ -409,6 +447,37 @@ mod tests {
         for cut in [0, 5, 40, bytes.len() / 2, bytes.len() - 1] {
             assert!(read_all(&bytes[..cut]).is_err(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_signed_archive_is_verified_by_its_key_and_by_no_other() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let other = ed25519_dalek::SigningKey::from_bytes(&[8u8; 32]);
+        let write = |signer: Option<&ed25519_dalek::SigningKey>| {
+            let mut w = Writer::begin(Vec::new(), &manifest(), b"x = 1\n").expect("head");
+            for name in ["root", "data"] {
+                let mut p = w.part(name).expect("part");
+                p.write_all(name.as_bytes()).expect("write");
+                p.close().expect("close");
+            }
+            w.finish(signer).expect("end")
+        };
+        let check = |bytes: &[u8], with: &ed25519_dalek::SigningKey| -> Result<(), ArchiveError> {
+            let (mut r, _, _) = Reader::open(bytes)?;
+            while let Some(mut p) = r.part()? {
+                std::io::copy(&mut p, &mut std::io::sink())?;
+                p.finish()?;
+            }
+            r.verify(&with.verifying_key())
+        };
+        let signed = write(Some(&key));
+        check(&signed, &key).expect("its own key");
+        assert!(matches!(check(&signed, &other), Err(ArchiveError::BadSignature)));
+        assert!(matches!(check(&write(None), &key), Err(ArchiveError::Unsigned)));
+        let mut flipped = signed.clone();
+        let at = flipped.len() - 10;
+        flipped[at] ^= 0x01;
+        assert!(check(&flipped, &key).is_err());
     }
 
     #[test]

@@ -9,5 +9,6 @@ pub mod atomic;
 pub mod beneath;
 pub mod bounded;
 pub mod journal;
+pub mod keys;
 pub mod layout;
 pub mod lock;

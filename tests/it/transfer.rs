@@ -327,3 +327,29 @@ fn an_incremental_import_keeps_this_hosts_definition() {
     let def = std::fs::read_to_string(dst.file("/usr/local/etc/brig/jails/web.toml")).expect("definition");
     assert!(def.contains("192.0.2.99/24") && !def.contains("192.0.2.9/24"), "{def}");
 }
+
+#[test]
+fn a_signed_archive_imports_only_with_its_key() {
+    let (src, dir, unsigned) = exported();
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_string();
+    let (key, other_key) = (dir.path().join("key"), dir.path().join("other"));
+    for k in [&key, &other_key] {
+        src.brig(&["keygen", &path(k)]).ok();
+    }
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).expect("key").permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let signed = dir.path().join("signed.brig");
+    src.brig(&["export", "web", &path(&signed), "--sign", &path(&key)]).ok();
+    let dst = other();
+    let pubkey = |k: &std::path::Path| format!("{}.pub", path(k));
+    let wrong = dst.brig(&["import", &path(&signed), "--verify", &pubkey(&other_key)]);
+    assert!(wrong.stderr.contains("signature is not made by the key --verify names"), "{}", wrong.stderr);
+    assert!(datasets(&dst).is_empty(), "taken back");
+    let bare = dst.brig(&["import", &path(&unsigned), "--verify", &pubkey(&key)]);
+    assert!(bare.stderr.contains("the archive is not signed"), "{}", bare.stderr);
+    assert!(datasets(&dst).is_empty(), "taken back");
+    dst.brig(&["import", &path(&signed), "--verify", &pubkey(&key)]).ok();
+    assert_eq!(datasets(&dst).len(), 3);
+    let bad_key = dst.brig(&["import", &path(&signed), "--verify", &path(&signed)]);
+    assert_eq!(bad_key.code, Some(2), "{}", bad_key.stderr);
+}
