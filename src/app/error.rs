@@ -92,6 +92,7 @@ pub enum Verb {
     Start,
     Stop,
     Prune,
+    Convert,
 }
 
 impl fmt::Display for Verb {
@@ -100,6 +101,7 @@ impl fmt::Display for Verb {
             Verb::Start => "start",
             Verb::Stop => "stop",
             Verb::Prune => "have their snapshots pruned",
+            Verb::Convert => "convert",
         })
     }
 }
@@ -136,6 +138,10 @@ pub enum Refused {
     NotContinuing { jail: JailName, dataset: String, latest: String, since: SnapshotName },
     #[error("{what}: {why}")]
     RemoteFailed { what: String, why: String },
+    #[error("jail {jail}: its path {path:?} is not a directory of this host, so there is no root to copy")]
+    NoRootToCopy { jail: JailName, path: String },
+    #[error("jail {jail} runs (jid {jid}), started by jail(8) or another manager; stop it there first (jail -r {jail}): its root is copied")]
+    ConvertRunning { jail: JailName, jid: i32 },
     #[error("the archive's definition of jail {jail} would have this host run or mount: {}; check where the archive comes from and import it with --trust, or remove those from its definition there", what.join("; "))]
     UntrustedDefinition { jail: JailName, what: Vec<String> },
     #[error("the other machine has a jail {jail} with no snapshot in common with this one (its latest is not one here); destroy it there, or migrate under another name")]

@@ -12,6 +12,7 @@ pub mod apply;
 pub mod boot;
 pub mod check;
 pub mod clone;
+pub mod convert;
 pub mod create;
 pub mod destroy;
 pub mod doctor;
@@ -133,6 +134,18 @@ pub enum Event<'a> {
     Failed {
         jail: &'a JailName,
         error: &'a Error,
+    },
+    /// A jail of another manager converted (or, on a dry run, that would
+    /// be), and what of it did not map.
+    Converted {
+        jail: &'a str,
+        unmapped: &'a [String],
+        dry_run: bool,
+    },
+    /// A definition as it would be written.
+    Definition {
+        jail: &'a JailName,
+        text: &'a str,
     },
     /// A thin jail imported: its root arrived whole, so it is thick here.
     ImportedThick {

@@ -42,6 +42,16 @@ impl Report for Printer {
             Event::Notice(notice) => eprintln!("brig: note: {notice}"),
             Event::Broken { error, .. } => eprintln!("brig: {error}"),
             Event::Failed { jail, error } => eprintln!("brig: jail {jail}: {error}"),
+            Event::Converted { jail, unmapped, dry_run } => {
+                println!("{} jail {jail}", if *dry_run { "would convert" } else { "converted" });
+                for u in *unmapped {
+                    println!("  not mapped: {u}");
+                }
+            }
+            Event::Definition { jail, text } => {
+                println!("# {jail}.toml");
+                print!("{text}");
+            }
             Event::ImportedThick { jail } => eprintln!(
                 "brig: note: jail {jail} was thin where it was exported; its root arrives whole, so it is thick here"
             ),

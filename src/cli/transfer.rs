@@ -30,10 +30,25 @@ pub struct ExportArgs {
     pub sign: Option<std::path::PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum From {
+    /// jail.conf(5): every jail of the file, or those --only names.
+    Jailconf,
+}
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The archive to read, or - for standard input.
+    /// The archive to read, or - for standard input; with --from, the other manager's file.
     pub file: String,
+    /// Convert another manager's jails instead: their definitions (saying what does not map) and their roots, copied.
+    #[arg(long, value_enum)]
+    pub from: Option<From>,
+    /// With --from: only this jail of the file (repeatable).
+    #[arg(long, value_name = "NAME", requires = "from")]
+    pub only: Vec<String>,
+    /// With --from: print the definitions and what does not map, and change nothing.
+    #[arg(long, requires = "from")]
+    pub dry_run: bool,
     /// Import the jail under another name.
     #[arg(long)]
     pub name: Option<String>,
@@ -179,6 +194,10 @@ fn refuse_inside_jails(host: &dyn Host, path: &std::path::Path) -> Result<(), Cl
 }
 
 pub fn import(host: &mut dyn Host, args: &ImportArgs) -> Result<ExitCode, CliError> {
+    if let Some(From::Jailconf) = args.from {
+        crate::app::convert::jail_conf(host, std::path::Path::new(&args.file), &args.only, args.dry_run, &Printer)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let verify = match &args.verify {
         Some(p) => Some(
             crate::state::keys::public(&key_text(p)?)

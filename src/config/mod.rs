@@ -3,10 +3,12 @@
 //! (`state::atomic`), every read bounded (`read_text`), and edits keep
 //! what the user wrote (`edit`).
 
+pub mod convert;
 pub mod edit;
 mod error;
 pub mod host;
 pub mod jail;
+pub mod jailconf;
 pub mod templates;
 
 pub use error::{line_col, ConfigError};

@@ -76,6 +76,11 @@ pub(super) fn copy_tree(host: &dyn Host, from: &DatasetName, to: &DatasetName) -
     Ok(())
 }
 
+pub(super) fn copy_dir(host: &dyn Host, from: &Path, to: &DatasetName) -> Result<(), StepError> {
+    dataset_root(host, to)?.copy_tree_from(&host.local_path(from))?;
+    Ok(())
+}
+
 pub(super) fn set_rc_conf(host: &dyn Host, dataset: &DatasetName, vars: &[(String, String)]) -> Result<(), StepError> {
     let root = dataset_root(host, dataset)?;
     let rc = Path::new("etc/rc.conf");

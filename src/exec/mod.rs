@@ -113,6 +113,7 @@ fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo
             files::extract(host, dataset, archives, *budget, notices).map(nothing)
         }
         Op::CopyTree { from, to } => files::copy_tree(host, from, to).map(nothing),
+        Op::CopyDir { from, to } => files::copy_dir(host, from, to).map(nothing),
         Op::SetRcConf { dataset, vars } => files::set_rc_conf(host, dataset, vars).map(nothing),
         Op::CopyIntoJail { dataset, from, to } => files::copy_into_jail(host, dataset, from, to).map(nothing),
         Op::RemoveFile { path } => files::remove(host, path).map(nothing),

@@ -32,6 +32,10 @@ pub enum Op {
     /// Copy the files of one dataset into another, symlink-safely (a thick
     /// jail's root from its release). Undone with the target dataset.
     CopyTree { from: DatasetName, to: DatasetName },
+    /// Copy the files of a host directory (another manager's jail root)
+    /// into a dataset, following no link on either side. Undone with the
+    /// dataset.
+    CopyDir { from: PathBuf, to: DatasetName },
     /// Set `NAME="VALUE"` lines in `etc/rc.conf` of a jail root, written
     /// atomically without following symlinks. Undone with the dataset.
     SetRcConf { dataset: DatasetName, vars: Vec<(String, String)> },
@@ -167,6 +171,7 @@ impl fmt::Display for Op {
             Op::AttachDataset { dataset, jail } => write!(f, "zfs jail {jail} {dataset}"),
             Op::DetachDataset { dataset, jail } => write!(f, "zfs unjail {jail} {dataset}"),
             Op::CopyTree { from, to } => write!(f, "copy the files of {from} into {to}"),
+            Op::CopyDir { from, to } => write!(f, "copy the files of {} into {to}", from.display()),
             Op::SetRcConf { dataset, vars } => {
                 let kv: Vec<String> = vars.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
                 write!(f, "set {} in etc/rc.conf of {dataset}", kv.join(" "))

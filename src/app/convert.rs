@@ -1,0 +1,109 @@
+//! `import --from jailconf`: another manager's jails as brig jails, each
+//! with its definition converted (what does not map said, nothing
+//! dropped unsaid) and its root copied into a dataset of brig's; the
+//! original is left as it was.
+
+use super::guard::guard;
+use super::{Error, Event, Refused, Report};
+use crate::config::convert::{self, Converted};
+use crate::config::{jail, jailconf, ConfigError};
+use crate::host::Host;
+use crate::model::jail::validate;
+use crate::model::JailName;
+use crate::plan::jail as jail_plan;
+use crate::plan::Op;
+use crate::state::journal::{self, Action};
+use crate::state::layout::definition_path;
+
+/// Converts the jails of the jail.conf at `path` (a path of the managed
+/// machine; `only` those named, when any are), and unless `dry_run`
+/// makes each a brig jail. A jail that cannot be made does not stop the
+/// others.
+pub fn jail_conf(
+    host: &mut dyn Host,
+    path: &std::path::Path,
+    only: &[String],
+    dry_run: bool,
+    report: &dyn Report,
+) -> Result<Vec<Converted>, Error> {
+    let cfg = super::config(host)?;
+    let text = crate::config::read_machine_text(host, path)?;
+    let shown = host.local_path(path);
+    let jails =
+        jailconf::parse(&text).map_err(|e| ConfigError::at(&shown, &text, line_offset(&text, e.line), e.why))?;
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    let chosen: Vec<_> = jails.iter().filter(|j| only.is_empty() || only.contains(&j.name)).collect();
+    if let Some(missing) = only.iter().find(|n| !jails.iter().any(|j| &j.name == *n)) {
+        return Err(Error::Usage(format!("{}: no jail {missing} in it", shown.display())));
+    }
+    for j in chosen {
+        let c = convert::jail_conf(j);
+        let outcome =
+            JailName::parse(&c.name).map_err(Error::from).and_then(|name| make(host, &cfg, &name, &c, dry_run, report));
+        match outcome {
+            Ok(()) => {
+                report.event(&Event::Converted { jail: &c.name, unmapped: &c.unmapped, dry_run });
+                done.push(c);
+            }
+            Err(e) => failed.push((c.name.clone(), e)),
+        }
+    }
+    match failed.len() {
+        0 => Ok(done),
+        _ => {
+            let total = done.len() + failed.len();
+            let failed = failed.into_iter().filter_map(|(n, e)| JailName::parse(&n).ok().map(|n| (n, e))).collect();
+            Err(super::Batch { verb: Some(super::Verb::Convert), total, failed }.into())
+        }
+    }
+}
+
+/// The byte offset of line `line` (1-based) of `text`.
+fn line_offset(text: &str, line: usize) -> usize {
+    text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum()
+}
+
+/// Checks converted jail `c` and, unless `dry_run`, makes it.
+fn make(
+    host: &mut dyn Host,
+    cfg: &crate::config::HostConfig,
+    name: &JailName,
+    c: &Converted,
+    dry_run: bool,
+    report: &dyn Report,
+) -> Result<(), Error> {
+    let _lock = if dry_run { Vec::new() } else { guard(host, cfg, &[name], report)? };
+    let shown = std::path::PathBuf::from(format!("{name} (converted)"));
+    let raw = jail::parse(&shown, &c.definition)?;
+    let defaults = cfg.default_params().map_err(|(_, why)| Refused::Defaults(why))?;
+    let spec = validate(name, &raw, &defaults, cfg.defaults.jail_type)
+        .map_err(|(offset, msg)| ConfigError::at(&shown, &c.definition, offset, msg))?;
+    if dry_run {
+        report.event(&Event::Definition { jail: name, text: &c.definition });
+        return Ok(());
+    }
+    let Some(root) = c.root.as_deref().map(std::path::PathBuf::from).filter(|r| host.exists(r)) else {
+        return Err(Refused::NoRootToCopy { jail: name.clone(), path: c.root.clone().unwrap_or_default() }.into());
+    };
+    // Its root changes under a running jail; and a jail of that name in
+    // the kernel is jail(8)'s, which brig must not take.
+    if let Some(j) = host.jail_find(name.as_str())? {
+        return Err(Refused::ConvertRunning { jail: name.clone(), jid: j.jid }.into());
+    }
+    if host.exists(&definition_path(name)) {
+        return Err(Refused::Exists { path: host.local_path(&definition_path(name)), jail: name.clone() }.into());
+    }
+    let jail_ds = jail_plan::dataset(cfg, name);
+    if super::observe::dataset_exists(host, jail_ds.as_str())? {
+        return Err(Refused::OrphanDataset { jail: name.clone(), dataset: jail_ds.to_string() }.into());
+    }
+    let _addresses = crate::state::lock::addresses(host)?;
+    super::create::check_addresses(host, cfg, &spec)?;
+    let root_ds = jail_plan::root_dataset(cfg, name);
+    let mut ops = vec![jail_plan::jail_dataset(cfg, &spec)];
+    ops.push(Op::CreateDataset { name: root_ds.clone(), props: jail_plan::root_props(&spec) });
+    ops.push(Op::CopyDir { from: root, to: root_ds });
+    ops.push(Op::WriteFile { path: definition_path(name), contents: c.definition.clone(), mode: 0o600 });
+    journal::around(host, name, Action::Create, |h| crate::exec::run(h, &ops).map(drop).map_err(Error::from))
+}
