@@ -49,12 +49,24 @@ pub fn jail_conf(
             Err(e) => failed.push((c.name.clone(), e)),
         }
     }
+    let total = done.len() + failed.len();
     match failed.len() {
         0 => Ok(done),
+        1 if total == 1 => Err(failed.remove(0).1),
         _ => {
-            let total = done.len() + failed.len();
-            let failed = failed.into_iter().filter_map(|(n, e)| JailName::parse(&n).ok().map(|n| (n, e))).collect();
-            Err(super::Batch { verb: Some(super::Verb::Convert), total, failed }.into())
+            // A name brig cannot take has its own sentence; the batch
+            // counts it.
+            let mut named = Vec::new();
+            for (n, e) in failed {
+                match JailName::parse(&n) {
+                    Ok(n) => named.push((n, e)),
+                    Err(_) => report.event(&Event::NotConverted { jail: &n, error: &e }),
+                }
+            }
+            match named.is_empty() {
+                true => Err(Error::Usage(format!("{} of {total} jails were not converted", total - done.len()))),
+                false => Err(super::Batch { verb: Some(super::Verb::Convert), total, failed: named }.into()),
+            }
         }
     }
 }

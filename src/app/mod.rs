@@ -142,6 +142,12 @@ pub enum Event<'a> {
         unmapped: &'a [String],
         dry_run: bool,
     },
+    /// A jail of another manager that was not converted, by a name brig
+    /// cannot take.
+    NotConverted {
+        jail: &'a str,
+        error: &'a Error,
+    },
     /// A definition as it would be written.
     Definition {
         jail: &'a JailName,

@@ -48,6 +48,7 @@ impl Report for Printer {
                     println!("  not mapped: {u}");
                 }
             }
+            Event::NotConverted { jail, error } => eprintln!("brig: jail {jail}: {error}"),
             Event::Definition { jail, text } => {
                 println!("# {jail}.toml");
                 print!("{text}");

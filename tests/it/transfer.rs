@@ -357,7 +357,7 @@ fn a_signed_archive_imports_only_with_its_key() {
 #[test]
 fn a_multi_jail_jail_conf_converts_with_a_report_of_what_did_not_map() {
     let sim = other();
-    let conf = "path = \"/usr/jails/$name\";\nmount.devfs;\nexec.start = \"/bin/sh /etc/rc\";\nexec.stop = \"/bin/sh /etc/rc.shutdown jail\";\nweb {\n host.hostname = web.example.org;\n ip4.addr = \"em0|192.0.2.30/24\";\n exec.consolelog = /var/log/web.log;\n depend = db;\n}\ndb {\n ip4.addr = \"em0|192.0.2.31/24\";\n allow.sysvipc;\n}\nghost { path = /nowhere; }\n";
+    let conf = "path = \"/usr/jails/$name\";\nmount.devfs;\nexec.start = \"/bin/sh /etc/rc\";\nexec.stop = \"/bin/sh /etc/rc.shutdown jail\";\nweb {\n host.hostname = web.example.org;\n ip4.addr = \"em0|192.0.2.30/24\";\n exec.consolelog = /var/log/web.log;\n depend = db;\n}\ndb {\n ip4.addr = \"em0|192.0.2.31/24\";\n allow.sysvipc;\n}\nghost { path = /nowhere; }\n12345 { path = /usr/jails/web; }\n";
     std::fs::write(sim.file("/etc/jail.conf"), conf).expect("jail.conf");
     for j in ["web", "db"] {
         std::fs::create_dir_all(sim.file(&format!("/usr/jails/{j}/etc"))).expect("mkdir");
@@ -372,6 +372,7 @@ fn a_multi_jail_jail_conf_converts_with_a_report_of_what_did_not_map() {
     let out = sim.brig(&["import", "--from", "jailconf", "/etc/jail.conf"]);
     assert_eq!(out.code, Some(1), "ghost has no root: {}", out.stderr);
     assert!(out.stderr.contains("jail ghost: its path \"/nowhere\" is not a directory"), "{}", out.stderr);
+    assert!(out.stderr.contains("jail 12345: invalid jail name '12345'"), "{}", out.stderr);
     assert!(out.stdout.contains("converted jail web") && out.stdout.contains("converted jail db"), "{}", out.stdout);
     assert_eq!(std::fs::read_to_string(sim.file("/usr/local/brig/jails/web/root/etc/motd")).expect("copied"), "web\n");
     assert!(sim.file("/usr/jails/web/etc/motd").exists(), "the original stays");
