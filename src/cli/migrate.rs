@@ -36,6 +36,9 @@ pub fn run(host: &mut dyn Host, args: &MigrateArgs) -> Result<ExitCode, CliError
     }
     let mut remote = Ssh::parse(&args.to, &args.remote_brig)?;
     let done = migrate::migrate(host, &name, &mut remote, args.live, &Printer)?;
+    if done.incremental {
+        println!("{} had jail {name} from an earlier migration: only what changed since went", remote.destination);
+    }
     match done.downtime {
         Some(d) => println!("moved jail {name} to {}: it was down for {:.1} s", remote.destination, d.as_secs_f64()),
         None => {
