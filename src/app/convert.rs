@@ -1,12 +1,13 @@
-//! `import --from jailconf`: another manager's jails as brig jails, each
-//! with its definition converted (what does not map said, nothing
-//! dropped unsaid) and its root copied into a dataset of brig's; the
-//! original is left as it was.
+//! `import --from`: another manager's jails as brig jails, each with its
+//! definition converted (what does not map said, nothing dropped unsaid)
+//! and its root copied into a dataset of brig's; the original is left as
+//! it was. jail.conf(5), Bastille (a jail.conf and an fstab a jail),
+//! ezjail (an rc file a jail) and iocage (a config.json a jail).
 
 use super::guard::guard;
 use super::{Error, Event, Refused, Report};
 use crate::config::convert::{self, Converted};
-use crate::config::{jail, jailconf, ConfigError};
+use crate::config::{foreign, jail, jailconf, ConfigError};
 use crate::host::Host;
 use crate::model::jail::validate;
 use crate::model::JailName;
@@ -15,30 +16,76 @@ use crate::plan::Op;
 use crate::state::journal::{self, Action};
 use crate::state::layout::definition_path;
 
-/// Converts the jails of the jail.conf at `path` (a path of the managed
-/// machine; `only` those named, when any are), and unless `dry_run`
-/// makes each a brig jail. A jail that cannot be made does not stop the
-/// others.
-pub fn jail_conf(
+/// Whose jails a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// jail.conf(5): any number of jails.
+    JailConf,
+    /// Bastille's `jails/NAME/jail.conf`, with the fstab it names.
+    Bastille,
+    /// ezjail's `/usr/local/etc/ezjail/NAME`.
+    Ezjail,
+    /// iocage's `jails/NAME/config.json`, the root beside it.
+    Iocage,
+}
+
+/// The jails of `path` (a path of the managed machine) converted.
+fn read(host: &dyn Host, source: Source, path: &std::path::Path) -> Result<Vec<Converted>, Error> {
+    let text = crate::config::read_machine_text(host, path)?;
+    let shown = host.local_path(path);
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let with_own = |f: foreign::Foreign, whose: &str| {
+        let mut c = convert::jail_conf(&f.jail);
+        c.unmapped.extend(f.own.iter().map(|o| format!("{o}: {whose}'s own setting, which brig has no place for")));
+        c
+    };
+    match source {
+        Source::JailConf | Source::Bastille => {
+            let mut jails = jailconf::parse(&text)
+                .map_err(|e| ConfigError::at(&shown, &text, line_offset(&text, e.line), e.why))?;
+            if source == Source::Bastille {
+                // Bastille mounts from the fstab beside jail.conf.
+                for j in &mut jails {
+                    if let Some(fstab) = j.params.remove("mount.fstab").and_then(|v| v.into_iter().next()) {
+                        let lines = crate::config::read_machine_text(host, std::path::Path::new(&fstab))?;
+                        let entries = lines.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+                        j.params.entry("mount".into()).or_default().extend(entries.map(str::to_string));
+                    }
+                }
+            }
+            Ok(jails.iter().map(convert::jail_conf).collect())
+        }
+        Source::Ezjail => Ok(vec![with_own(foreign::ezjail(&file_name, &text), "ezjail")]),
+        Source::Iocage => {
+            let json: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| ConfigError::at(&shown, &text, 0, format!("not JSON: {e}")))?;
+            let root = path.parent().unwrap_or(std::path::Path::new("/")).join("root");
+            let f = foreign::iocage(&json, &root.display().to_string())
+                .map_err(|why| ConfigError::at(&shown, &text, 0, why))?;
+            Ok(vec![with_own(f, "iocage")])
+        }
+    }
+}
+
+/// Converts the jails of `path` (`only` those named, when any are), and
+/// unless `dry_run` makes each a brig jail. A jail that cannot be made
+/// does not stop the others.
+pub fn import_from(
     host: &mut dyn Host,
+    source: Source,
     path: &std::path::Path,
     only: &[String],
     dry_run: bool,
     report: &dyn Report,
 ) -> Result<Vec<Converted>, Error> {
     let cfg = super::config(host)?;
-    let text = crate::config::read_machine_text(host, path)?;
-    let shown = host.local_path(path);
-    let jails =
-        jailconf::parse(&text).map_err(|e| ConfigError::at(&shown, &text, line_offset(&text, e.line), e.why))?;
+    let jails = read(host, source, path)?;
     let mut done = Vec::new();
     let mut failed = Vec::new();
-    let chosen: Vec<_> = jails.iter().filter(|j| only.is_empty() || only.contains(&j.name)).collect();
     if let Some(missing) = only.iter().find(|n| !jails.iter().any(|j| &j.name == *n)) {
-        return Err(Error::Usage(format!("{}: no jail {missing} in it", shown.display())));
+        return Err(Error::Usage(format!("{}: no jail {missing} in it", host.local_path(path).display())));
     }
-    for j in chosen {
-        let c = convert::jail_conf(j);
+    for c in jails.into_iter().filter(|j| only.is_empty() || only.contains(&j.name)) {
         let outcome =
             JailName::parse(&c.name).map_err(Error::from).and_then(|name| make(host, &cfg, &name, &c, dry_run, report));
         match outcome {

@@ -34,6 +34,12 @@ pub struct ExportArgs {
 pub enum From {
     /// jail.conf(5): every jail of the file, or those --only names.
     Jailconf,
+    /// Bastille's jails/NAME/jail.conf, with the fstab it names.
+    Bastille,
+    /// ezjail's /usr/local/etc/ezjail/NAME.
+    Ezjail,
+    /// iocage's jails/NAME/config.json, the root beside it.
+    Iocage,
 }
 
 #[derive(Debug, Args)]
@@ -194,8 +200,15 @@ fn refuse_inside_jails(host: &dyn Host, path: &std::path::Path) -> Result<(), Cl
 }
 
 pub fn import(host: &mut dyn Host, args: &ImportArgs) -> Result<ExitCode, CliError> {
-    if let Some(From::Jailconf) = args.from {
-        crate::app::convert::jail_conf(host, std::path::Path::new(&args.file), &args.only, args.dry_run, &Printer)?;
+    if let Some(from) = args.from {
+        use crate::app::convert::{import_from, Source};
+        let source = match from {
+            From::Jailconf => Source::JailConf,
+            From::Bastille => Source::Bastille,
+            From::Ezjail => Source::Ezjail,
+            From::Iocage => Source::Iocage,
+        };
+        import_from(host, source, std::path::Path::new(&args.file), &args.only, args.dry_run, &Printer)?;
         return Ok(ExitCode::SUCCESS);
     }
     let verify = match &args.verify {

@@ -105,6 +105,8 @@ pub fn jail_conf(jail: &ConfJail) -> Converted {
         match k.as_str() {
             "path" | "name" => {}
             "host.hostname" => doc["hostname"] = value(first),
+            // A manager's own boot flag (iocage's boot = 1).
+            "brig.boot" => doc["boot"] = value(true),
             "ip4.addr" | "ip6.addr" => {
                 let v6 = k == "ip6.addr";
                 let mut list = Array::new();

@@ -6,6 +6,7 @@
 pub mod convert;
 pub mod edit;
 mod error;
+pub mod foreign;
 pub mod host;
 pub mod jail;
 pub mod jailconf;

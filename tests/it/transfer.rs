@@ -380,3 +380,61 @@ fn a_multi_jail_jail_conf_converts_with_a_report_of_what_did_not_map() {
     assert!(def.contains("depends = [\"db\"]") && def.contains("192.0.2.30/24"), "{def}");
     sim.brig(&["validate"]).ok();
 }
+
+/// A root with a file, for a converted jail to copy.
+fn foreign_root(sim: &Sim, path: &str) {
+    std::fs::create_dir_all(sim.file(&format!("{path}/etc"))).expect("mkdir");
+    std::fs::write(sim.file(&format!("{path}/etc/motd")), "foreign\n").expect("write");
+}
+
+#[test]
+fn a_bastille_an_ezjail_and_an_iocage_jail_convert_saying_what_did_not_map() {
+    let sim = other();
+    // Bastille: jail.conf and the fstab it names.
+    let b = "/usr/local/bastille/jails/bweb";
+    foreign_root(&sim, &format!("{b}/root"));
+    std::fs::write(
+        sim.file(&format!("{b}/jail.conf")),
+        format!("bweb {{\n  devfs_ruleset = 4;\n  enforce_statfs = 2;\n  exec.clean;\n  exec.consolelog = /var/log/bastille/bweb_console.log;\n  exec.start = '/bin/sh /etc/rc';\n  exec.stop = '/bin/sh /etc/rc.shutdown';\n  host.hostname = bweb;\n  mount.devfs;\n  mount.fstab = {b}/fstab;\n  path = {b}/root;\n  securelevel = 2;\n  interface = em0;\n  ip4.addr = 192.0.2.40;\n  ip6 = disable;\n}}\n"),
+    )
+    .expect("jail.conf");
+    std::fs::write(
+        sim.file(&format!("{b}/fstab")),
+        format!("/usr/local/bastille/releases/14.1-RELEASE {b}/root/.bastille nullfs ro 0 0\n"),
+    )
+    .expect("fstab");
+    // ezjail: an rc file.
+    foreign_root(&sim, "/usr/jails/ez");
+    std::fs::create_dir_all(sim.file("/usr/local/etc/ezjail")).expect("mkdir");
+    std::fs::write(
+        sim.file("/usr/local/etc/ezjail/ez"),
+        "export jail_ez_hostname=\"ez\"\nexport jail_ez_ip=\"em0|192.0.2.41\"\nexport jail_ez_rootdir=\"/usr/jails/ez\"\nexport jail_ez_exec_start=\"/bin/sh /etc/rc\"\nexport jail_ez_devfs_enable=\"YES\"\nexport jail_ez_image=\"/usr/jails/ez.img\"\n",
+    )
+    .expect("ezjail");
+    // iocage: config.json, the root beside it.
+    let i = "/iocage/jails/ioc";
+    foreign_root(&sim, &format!("{i}/root"));
+    std::fs::write(
+        sim.file(&format!("{i}/config.json")),
+        "{\"host_hostuuid\": \"ioc\", \"host_hostname\": \"ioc.example.org\", \"ip4_addr\": \"em0|192.0.2.42/24\", \"boot\": 1, \"allow_raw_sockets\": 0, \"release\": \"14.1-RELEASE-p5\", \"basejail\": 0, \"notes\": \"none\"}\n",
+    )
+    .expect("config.json");
+
+    for (from, file, jail, not_mapped) in [
+        ("bastille", format!("{b}/jail.conf"), "bweb", "exec.consolelog: brig keeps no console log yet"),
+        ("ezjail", "/usr/local/etc/ezjail/ez".to_string(), "ez", "image = \"/usr/jails/ez.img\": ezjail's own setting"),
+        ("iocage", format!("{i}/config.json"), "ioc", "release = \"14.1-RELEASE-p5\": iocage's own setting"),
+    ] {
+        let out = sim.brig(&["import", "--from", from, &file]);
+        out.ok();
+        assert!(out.stdout.contains(&format!("converted jail {jail}")), "{from}: {}", out.stdout);
+        assert!(out.stdout.contains(not_mapped), "{from}: {}", out.stdout);
+        let copied = sim.file(&format!("/usr/local/brig/jails/{jail}/root/etc/motd"));
+        assert_eq!(std::fs::read_to_string(copied).expect("copied"), "foreign\n", "{from}");
+    }
+    let bweb = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/bweb.toml")).expect("definition");
+    assert!(bweb.contains("target = \"/.bastille\"") && bweb.contains("readonly = true"), "{bweb}");
+    let ioc = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/ioc.toml")).expect("definition");
+    assert!(ioc.contains("boot = true") && ioc.contains("\"allow.raw_sockets\" = false"), "{ioc}");
+    sim.brig(&["validate"]).ok();
+}
