@@ -116,7 +116,7 @@ pub fn clone(host: &mut dyn Host, req: &CloneRequest, report: &dyn Report) -> Re
             }
             s
         }
-        None => super::snapshot::take_locked(host, &source, &tree, None)?,
+        None => super::snapshot::take_locked(host, &cfg, &source, &tree, None)?,
     };
     let ops = crate::plan::jail::clone(&cfg, &source, &spec, &snap, &new_text);
     for d in &dropped {

@@ -148,6 +148,8 @@ pub enum Refused {
     NothingInCommon { jail: JailName },
     #[error("jail {jail} has no [snapshots] in its definition, so it has no automatic snapshots to take or prune; add [snapshots] with keep and every")]
     NoRetention { jail: JailName },
+    #[error("snapshot {snap} of jail {jail} was taken when it was on {was}, and its definition now names {now}: a rollback would leave it on {was}'s files; set release = \"{was}\" in its definition first, or clone the snapshot into a new jail")]
+    RollbackAcrossRelease { jail: JailName, snap: SnapshotName, was: String, now: crate::model::ReleaseName },
     #[error("jail {jail} is running (jid {jid}), and a rollback would change its files under it; stop it first, or pass --restart")]
     RollbackRunning { jail: JailName, jid: i32 },
     #[error("jail {jail} has bandwidth limits, and dummynet(4) is not loaded; {}", crate::kernel::dummynet::LOAD_IT)]

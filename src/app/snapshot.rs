@@ -35,13 +35,19 @@ pub fn take(
     let cfg = super::config(host)?;
     let _lock = guard(host, &cfg, &[name], report)?;
     let tree = tree(host, &cfg, name)?;
-    take_locked(host, name, &tree, snap)
+    take_locked(host, &cfg, name, &tree, snap)
 }
+
+/// The user property on the snapshot of the dataset holding a jail that
+/// says which release its definition named then: a rollback to it across
+/// a release change is refused.
+pub const RELEASE_PROP: &str = "brig:release";
 
 /// Takes snapshot `snap` (default: the time now) of every dataset of
 /// `tree`, jail `name`'s, whose lock the caller holds.
 pub fn take_locked(
     host: &mut dyn Host,
+    cfg: &crate::config::HostConfig,
     name: &JailName,
     tree: &Tree,
     snap: Option<SnapshotName>,
@@ -68,6 +74,10 @@ pub fn take_locked(
     }
     let members = tree.members(&snap);
     host.zfs_snapshot(&members.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let release = super::select::defined(host, cfg, name).ok().and_then(|s| s.release);
+    if let (Some(r), Some(top)) = (release, tree.container()) {
+        host.zfs_set(&format!("{top}@{snap}"), &[(RELEASE_PROP.into(), r.to_string())])?;
+    }
     Ok(snap)
 }
 
@@ -159,6 +169,14 @@ pub fn rollback(
         let _lock = guard(host, &cfg, &[name], report)?;
         let tree = tree(host, &cfg, name)?;
         let plan = plan::rollback(&tree, snap, how.force).map_err(|r| refusal(name, snap, &tree, r))?;
+        // Its files would be another release's than its definition names.
+        let now = super::select::defined(host, &cfg, name)?.release;
+        if let (Some(top), Some(now)) = (tree.container(), now) {
+            let was = host.zfs_get(&format!("{top}@{snap}"), &[RELEASE_PROP])?.remove(RELEASE_PROP);
+            if let Some(was) = was.filter(|w| *w != now.to_string()) {
+                return Err(Refused::RollbackAcrossRelease { jail: name.clone(), snap: snap.clone(), was, now }.into());
+            }
+        }
         if let (Some(j), false) = (host.jail_find(name.as_str())?, how.restart) {
             return Err(Refused::RollbackRunning { jail: name.clone(), jid: j.jid }.into());
         }
@@ -248,8 +266,7 @@ fn prune_one(
     let plan = plan::prune(&tree, retention, now);
     if !dry_run {
         if let Some(t) = &plan.take {
-            let members = tree.members(&SnapshotName::parse(t)?);
-            host.zfs_snapshot(&members.iter().map(String::as_str).collect::<Vec<_>>())?;
+            take_locked(host, cfg, name, &tree, Some(SnapshotName::parse(t)?))?;
         }
         let mut old = Vec::new();
         for s in &plan.destroy {

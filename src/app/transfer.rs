@@ -82,7 +82,7 @@ pub fn prepare(
     let since = req.since.clone().map(|s| whole(name, &tree, s)).transpose()?;
     let snap = match req.snapshot.clone() {
         Some(s) => whole(name, &tree, s)?,
-        None => super::snapshot::take_locked(host, name, &tree, None)?,
+        None => super::snapshot::take_locked(host, cfg, name, &tree, None)?,
     };
     // Its datasets below the one holding them, which has no files.
     let datasets: Vec<String> =

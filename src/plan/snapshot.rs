@@ -77,7 +77,7 @@ impl Tree {
         // brig's snapshots are those of the dataset holding the jail,
         // which the jail cannot touch; its root may snapshot its delegated
         // datasets as it likes, and those are its own business.
-        let container = tree.filesystems.iter().min_by_key(|f| f.matches('/').count()).cloned().unwrap_or_default();
+        let container = tree.container().unwrap_or_default().to_string();
         snaps.retain(|name, _| tree.has(&container, name));
         let mut ordered: Vec<(u64, JailSnapshot)> = snaps.into_values().collect();
         ordered.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
@@ -90,6 +90,11 @@ impl Tree {
 
     fn has(&self, fs: &str, snap: &str) -> bool {
         self.by_fs.get(fs).is_some_and(|s| s.contains_key(snap))
+    }
+
+    /// The dataset holding the jail: the top of the tree.
+    pub fn container(&self) -> Option<&str> {
+        self.filesystems.iter().min_by_key(|f| f.matches('/').count()).map(String::as_str)
     }
 
     /// Whether any dataset of the tree has a snapshot of that name (the

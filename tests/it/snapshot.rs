@@ -174,3 +174,24 @@ fn a_clone_starts_alongside_its_source_with_its_own_address() {
     sim.brig(&["destroy", "copy", "--force"]).ok();
     sim.brig(&["destroy", "box"]).ok();
 }
+
+#[test]
+fn a_rollback_across_a_release_change_is_refused() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let def = sim.file("/usr/local/etc/brig/jails/rel.toml");
+    std::fs::write(&def, "type = \"empty\"\nrelease = \"14.2-RELEASE\"\n").expect("definition");
+    sim.brig(&["apply"]).ok();
+    sim.brig(&["snapshot", "rel", "before"]).ok();
+    let prop = sim.host().zfs_get("zroot/brig/jails/rel@before", &["brig:release"]).expect("get");
+    assert_eq!(prop.get("brig:release").map(String::as_str), Some("14.2-RELEASE"));
+    std::fs::write(&def, "type = \"empty\"\nrelease = \"14.3-RELEASE\"\n").expect("an upgrade");
+    let refused = sim.brig(&["rollback", "rel", "before"]);
+    assert!(
+        refused.stderr.contains("was taken when it was on 14.2-RELEASE, and its definition now names 14.3-RELEASE"),
+        "{}",
+        refused.stderr
+    );
+    std::fs::write(&def, "type = \"empty\"\nrelease = \"14.2-RELEASE\"\n").expect("back");
+    sim.brig(&["rollback", "rel", "before"]).ok();
+}
