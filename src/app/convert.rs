@@ -53,7 +53,15 @@ fn read(host: &dyn Host, source: Source, path: &std::path::Path) -> Result<Vec<C
                     }
                 }
             }
-            Ok(jails.iter().map(convert::jail_conf).collect())
+            let mut converted: Vec<Converted> = jails.iter().map(convert::jail_conf).collect();
+            // Bastille keeps a jail's rctl rules beside its jail.conf.
+            let rctl = path.parent().map(|d| d.join("rctl.conf"));
+            if source == Source::Bastille && rctl.as_deref().is_some_and(|r| host.exists(r)) {
+                for c in &mut converted {
+                    c.unmapped.push("rctl.conf: Bastille's rctl rules; write them as [limits] (brig limits NAME set RESOURCE=AMOUNT)".into());
+                }
+            }
+            Ok(converted)
         }
         Source::Ezjail => Ok(vec![with_own(foreign::ezjail(&file_name, &text), "ezjail")]),
         Source::Iocage => {

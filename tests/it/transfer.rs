@@ -403,6 +403,7 @@ fn a_bastille_an_ezjail_and_an_iocage_jail_convert_saying_what_did_not_map() {
         format!("/usr/local/bastille/releases/14.1-RELEASE {b}/root/.bastille nullfs ro 0 0\n"),
     )
     .expect("fstab");
+    std::fs::write(sim.file(&format!("{b}/rctl.conf")), "jail:bweb:memoryuse:deny=1G\n").expect("rctl.conf");
     // ezjail: an rc file.
     foreign_root(&sim, "/usr/jails/ez");
     std::fs::create_dir_all(sim.file("/usr/local/etc/ezjail")).expect("mkdir");
@@ -432,6 +433,9 @@ fn a_bastille_an_ezjail_and_an_iocage_jail_convert_saying_what_did_not_map() {
         let copied = sim.file(&format!("/usr/local/brig/jails/{jail}/root/etc/motd"));
         assert_eq!(std::fs::read_to_string(copied).expect("copied"), "foreign\n", "{from}");
     }
+    let listed =
+        sim.brig(&["import", "--from", "bastille", &format!("{b}/jail.conf"), "--dry-run"]).ok().stdout.clone();
+    assert!(listed.contains("not mapped: rctl.conf: Bastille's rctl rules"), "{listed}");
     let bweb = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/bweb.toml")).expect("definition");
     assert!(bweb.contains("target = \"/.bastille\"") && bweb.contains("readonly = true"), "{bweb}");
     let ioc = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/ioc.toml")).expect("definition");
