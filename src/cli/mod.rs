@@ -81,13 +81,13 @@ pub enum Command {
     Clone(clone::CloneArgs),
     /// Write a jail to one archive: its definition and a checked stream of each dataset.
     Export(transfer::ExportArgs),
-    /// Make a jail from an archive `brig export` wrote; nothing is made unless every check passes.
+    /// Make a jail from an archive `brig export` wrote, or from another manager's files (--from); nothing is made unless every check passes.
     Import(transfer::ImportArgs),
     /// Make a key pair to sign export archives with (export --sign, import --verify).
     Keygen(transfer::KeygenArgs),
     /// Move a jail to brig on another machine over ssh, and say how long it was down.
     Migrate(migrate::MigrateArgs),
-    /// Snapshot a jail's datasets at one instant; list and destroy its snapshots.
+    /// Snapshot a jail's datasets at one instant; list, prune and destroy its snapshots.
     Snapshot(snapshot::SnapshotArgs),
     /// Roll a jail's datasets back to one of its snapshots.
     Rollback(snapshot::RollbackArgs),
