@@ -39,9 +39,7 @@ pub struct Cloned {
 /// The clone's definition: the source's text, every key it wrote kept,
 /// but for what must be unique.
 fn definition(source: &str, shown: &std::path::Path, req: &CloneRequest) -> Result<(String, Vec<String>), Error> {
-    let mut doc = source
-        .parse::<toml_edit::DocumentMut>()
-        .map_err(|e| ConfigError::at(shown, source, e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+    let mut doc = edit::document(source, shown)?;
     let not_a_table = |source| Error::from(Refused::NotATable { file: shown.to_path_buf(), source });
     match &req.hostname {
         Some(h) => doc["hostname"] = toml_edit::value(h.as_str()),
@@ -49,12 +47,11 @@ fn definition(source: &str, shown: &std::path::Path, req: &CloneRequest) -> Resu
             doc.remove("hostname");
         }
     }
-    let array = |v: &[String]| toml_edit::Value::from(v.iter().map(String::as_str).collect::<toml_edit::Array>());
     for (key, given) in [("ip4", &req.ip4), ("ip6", &req.ip6)] {
         if given.is_empty() {
             edit::remove(&mut doc, &["network"], key).map_err(not_a_table)?;
         } else {
-            edit::set(&mut doc, &["network"], key, array(given)).map_err(not_a_table)?;
+            edit::set(&mut doc, &["network"], key, edit::strings(given)).map_err(not_a_table)?;
         }
     }
     // A VNET jail's Ethernet address is its name's unless written.

@@ -74,10 +74,7 @@ fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf),
         }
         (None, Some(p)) => {
             let text = crate::config::read_text(p)?;
-            let doc = text.parse::<toml_edit::DocumentMut>().map_err(|e| {
-                let offset = e.span().map_or(0, |s| s.start);
-                ConfigError::at(p, &text, offset, e.message().to_string())
-            })?;
+            let doc = edit::document(&text, p)?;
             (doc, p.clone())
         }
         (None, None) => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", req.name))),
@@ -107,7 +104,6 @@ fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf),
         set("depends", req.depends.iter().map(String::as_str).collect::<toml_edit::Array>().into());
     }
     // Into [network] and [params] in whatever form the file wrote them.
-    let array = |v: &[String]| toml_edit::Value::from(v.iter().map(String::as_str).collect::<toml_edit::Array>());
     let not_a_table = |source| Error::from(Refused::NotATable { file: shown.clone(), source });
     if req.vnet {
         edit::set(&mut doc, &["network"], "mode", "vnet".into()).map_err(not_a_table)?;
@@ -119,10 +115,10 @@ fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf),
         edit::set(&mut doc, &["network"], "interface", i.as_str().into()).map_err(not_a_table)?;
     }
     if !req.ip4.is_empty() {
-        edit::set(&mut doc, &["network"], "ip4", array(&req.ip4)).map_err(not_a_table)?;
+        edit::set(&mut doc, &["network"], "ip4", edit::strings(&req.ip4)).map_err(not_a_table)?;
     }
     if !req.ip6.is_empty() {
-        edit::set(&mut doc, &["network"], "ip6", array(&req.ip6)).map_err(not_a_table)?;
+        edit::set(&mut doc, &["network"], "ip6", edit::strings(&req.ip6)).map_err(not_a_table)?;
     }
     for kv in &req.params {
         let (k, v) = kv.split_once('=').ok_or_else(|| {

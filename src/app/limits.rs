@@ -112,9 +112,7 @@ pub fn change(host: &mut dyn Host, name: &JailName, change: &Change, report: &dy
     let old = crate::config::read_machine_text(host, &machine_path)?;
     // Named in errors as the host shows it.
     let path = host.local_path(&machine_path);
-    let mut doc = old
-        .parse::<toml_edit::DocumentMut>()
-        .map_err(|e| ConfigError::at(&path, &old, e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+    let mut doc = edit::document(&old, &path)?;
     let not_a_table = |source| Error::from(Refused::NotATable { file: path.clone(), source });
     match change {
         Change::Set(values) => {

@@ -165,12 +165,11 @@ pub struct Imported {
 
 /// The archive's definition with the addresses given instead of its own.
 fn addresses(text: &str, shown: &std::path::Path, req: &ImportRequest) -> Result<String, Error> {
-    let mut doc = parse_doc(text, shown)?;
+    let mut doc = edit::document(text, shown)?;
     let not_a_table = |source| Error::from(Refused::NotATable { file: shown.to_path_buf(), source });
-    let array = |v: &[String]| toml_edit::Value::from(v.iter().map(String::as_str).collect::<toml_edit::Array>());
     for (key, given) in [("ip4", &req.ip4), ("ip6", &req.ip6)] {
         if !given.is_empty() {
-            edit::set(&mut doc, &["network"], key, array(given)).map_err(not_a_table)?;
+            edit::set(&mut doc, &["network"], key, edit::strings(given)).map_err(not_a_table)?;
         }
     }
     Ok(doc.to_string())
@@ -178,15 +177,9 @@ fn addresses(text: &str, shown: &std::path::Path, req: &ImportRequest) -> Result
 
 /// The definition with `type = "thick"`.
 fn thick(text: &str, shown: &std::path::Path) -> Result<String, Error> {
-    let mut doc = parse_doc(text, shown)?;
+    let mut doc = edit::document(text, shown)?;
     doc["type"] = toml_edit::value("thick");
     Ok(doc.to_string())
-}
-
-fn parse_doc(text: &str, shown: &std::path::Path) -> Result<toml_edit::DocumentMut, Error> {
-    Ok(text
-        .parse::<toml_edit::DocumentMut>()
-        .map_err(|e| ConfigError::at(shown, text, e.span().map_or(0, |s| s.start), e.message().to_string()))?)
 }
 
 /// What a definition makes this host do, beyond the jail itself: hooks

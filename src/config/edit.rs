@@ -15,6 +15,18 @@ pub struct NotATable {
     pub what: &'static str,
 }
 
+/// A definition's text as a document to edit; `shown` names it in the
+/// error, with the line and column.
+pub fn document(text: &str, shown: &std::path::Path) -> Result<DocumentMut, super::ConfigError> {
+    text.parse::<DocumentMut>()
+        .map_err(|e| super::ConfigError::at(shown, text, e.span().map_or(0, |s| s.start), e.message().to_string()))
+}
+
+/// A TOML array of strings, such as a list of addresses.
+pub fn strings(values: &[String]) -> Value {
+    Value::from(values.iter().map(String::as_str).collect::<toml_edit::Array>())
+}
+
 /// The table at `path` (such as `["network"]`), in the form it has; a
 /// missing one is made, as a `[table]`, or inline inside an inline table.
 pub fn table_at<'a>(doc: &'a mut DocumentMut, path: &[&str]) -> Result<&'a mut dyn TableLike, NotATable> {
