@@ -101,18 +101,7 @@ pub fn clone(host: &mut dyn Host, req: &CloneRequest, report: &dyn Report) -> Re
     let src_ds = jail_plan::dataset(&cfg, &source);
     let tree = Tree::read(&host.zfs_list(src_ds.as_str(), crate::plan::snapshot::PROPS)?);
     let snap = match snap {
-        Some(s) => {
-            let Some(found) = tree.find(&s) else {
-                let have = tree.snapshots.iter().map(|x| x.name.clone()).collect();
-                return Err(Refused::NoSnapshot { jail: source, snap: s, have }.into());
-            };
-            if !found.missing.is_empty() {
-                return Err(
-                    Refused::SnapshotIncomplete { jail: source, snap: s, missing: found.missing.clone() }.into()
-                );
-            }
-            s
-        }
+        Some(s) => super::snapshot::whole(&source, &tree, s)?,
         None => super::snapshot::take_locked(host, &cfg, &source, &tree, None)?,
     };
     let ops = crate::plan::jail::clone(&cfg, &source, &spec, &snap, &new_text);

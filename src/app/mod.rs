@@ -42,6 +42,12 @@ use crate::plan::apply::Note;
 use crate::plan::Op;
 use crate::state::journal::Action;
 
+/// Unix time now, in seconds: what snapshots are named and archives dated
+/// by.
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// The host config, or the refusal telling the user to run `brig init`.
 pub fn config(host: &dyn Host) -> Result<HostConfig, Error> {
     HostConfig::load(host)?.ok_or(Error::Refused(Refused::NotInitialised))

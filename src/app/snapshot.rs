@@ -55,7 +55,7 @@ pub fn take_locked(
     let snap = match snap {
         Some(s) => s,
         None => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let now = super::now();
             // Two in one second (a live migration takes two): the
             // second numbered.
             let first = SnapshotName::at(now);
@@ -132,6 +132,16 @@ pub fn destroy(host: &mut dyn Host, name: &JailName, snap: &SnapshotName, report
 fn no_such(name: &JailName, snap: &SnapshotName, tree: &Tree) -> Error {
     let have = tree.snapshots.iter().map(|s| s.name.clone()).collect();
     Refused::NoSnapshot { jail: name.clone(), snap: snap.clone(), have }.into()
+}
+
+/// Jail `name`'s snapshot `s`, which must cover its whole `tree`: what
+/// an export or a clone is made from.
+pub fn whole(name: &JailName, tree: &Tree, s: SnapshotName) -> Result<SnapshotName, Error> {
+    let Some(found) = tree.find(&s) else { return Err(no_such(name, &s, tree)) };
+    if !found.missing.is_empty() {
+        return Err(Refused::SnapshotIncomplete { jail: name.clone(), snap: s, missing: found.missing.clone() }.into());
+    }
+    Ok(s)
 }
 
 /// How `rollback` goes.
@@ -231,7 +241,7 @@ pub fn prune(host: &mut dyn Host, names: &Names, dry_run: bool, report: &dyn Rep
     let (specs, mut failed) = super::select::load(host, &cfg, targets, names.all, report)?.every_valid();
     let specs: Vec<_> = specs.into_iter().filter(|s| !names.all || s.snapshots.is_some()).collect();
     let total = specs.len() + failed.len();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = super::now();
     for spec in &specs {
         let outcome = match spec.snapshots {
             None => Err(Refused::NoRetention { jail: spec.name.clone() }.into()),

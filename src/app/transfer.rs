@@ -18,10 +18,6 @@ use crate::state::archive::{ArchiveError, Manifest, Reader, Writer, FORMAT};
 use crate::state::journal::{self, Action};
 use crate::state::layout::definition_path;
 
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// What an export wrote.
 #[derive(Debug)]
 pub struct Exported {
@@ -38,18 +34,6 @@ pub struct ExportRequest {
     pub since: Option<SnapshotName>,
     /// The key that signs the archive.
     pub sign: Option<ed25519_dalek::SigningKey>,
-}
-
-/// A snapshot of `tree` that covers all of it.
-fn whole(name: &JailName, tree: &Tree, s: SnapshotName) -> Result<SnapshotName, Error> {
-    let Some(found) = tree.find(&s) else {
-        let have = tree.snapshots.iter().map(|x| x.name.clone()).collect();
-        return Err(Refused::NoSnapshot { jail: name.clone(), snap: s, have }.into());
-    };
-    if !found.missing.is_empty() {
-        return Err(Refused::SnapshotIncomplete { jail: name.clone(), snap: s, missing: found.missing.clone() }.into());
-    }
-    Ok(s)
 }
 
 /// What an export sends, fixed while the jail is locked: its definition
@@ -79,9 +63,9 @@ pub fn prepare(
     let text = crate::config::read_machine_text(host, &definition_path(name))?;
     let jail_ds = jail_plan::dataset(cfg, name).to_string();
     let tree = Tree::read(&host.zfs_list(&jail_ds, crate::plan::snapshot::PROPS)?);
-    let since = req.since.clone().map(|s| whole(name, &tree, s)).transpose()?;
+    let since = req.since.clone().map(|s| super::snapshot::whole(name, &tree, s)).transpose()?;
     let snap = match req.snapshot.clone() {
-        Some(s) => whole(name, &tree, s)?,
+        Some(s) => super::snapshot::whole(name, &tree, s)?,
         None => super::snapshot::take_locked(host, cfg, name, &tree, None)?,
     };
     // Its datasets below the one holding them, which has no files.
@@ -94,7 +78,7 @@ pub fn prepare(
         release: spec.release.as_ref().map(ToString::to_string),
         snapshot: snap.to_string(),
         since: since.as_ref().map(ToString::to_string),
-        created: now(),
+        created: super::now(),
         datasets,
         definition_bytes: 0,
         definition_sha256: String::new(),
