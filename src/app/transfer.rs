@@ -320,25 +320,12 @@ fn add_to(
     if let Some(j) = host.jail_find(name.as_str())? {
         return Err(Refused::ImportRunning { jail: name.clone(), jid: j.jid }.into());
     }
-    let list = host.zfs_list(jail_ds.as_str(), crate::plan::snapshot::PROPS)?;
-    let latest = |d: &str| -> Option<String> {
-        let prefix = format!("{jail_ds}/{d}@");
-        let mut snaps: Vec<(u64, &str)> = list
-            .iter()
-            .filter_map(|x| {
-                x.name
-                    .strip_prefix(&prefix)
-                    .map(|s| (x.props.get("createtxg").and_then(|t| t.parse().ok()).unwrap_or(0), s))
-            })
-            .collect();
-        snaps.sort();
-        snaps.last().map(|(_, s)| s.to_string())
-    };
+    let tree = Tree::read(&host.zfs_list(jail_ds.as_str(), crate::plan::snapshot::PROPS)?);
     let mut advanced: Vec<String> = Vec::new();
     let outcome = (|| -> Result<(), Error> {
         while let Some(mut part) = reader.part()? {
             let ds = format!("{jail_ds}/{}", part.name);
-            match latest(&part.name) {
+            match tree.latest(&format!("{jail_ds}/{}", part.name)).map(str::to_string) {
                 Some(l) if l == since.as_str() => {
                     // Taken back on a failure, even of this receive: it
                     // can fail after the kernel took the stream.

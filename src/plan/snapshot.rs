@@ -97,6 +97,12 @@ impl Tree {
         self.filesystems.iter().min_by_key(|f| f.matches('/').count()).map(String::as_str)
     }
 
+    /// The latest snapshot of dataset `fs` of the tree, by createtxg,
+    /// whoever took it.
+    pub fn latest(&self, fs: &str) -> Option<&str> {
+        self.by_fs.get(fs)?.iter().max_by_key(|(_, txg)| **txg).map(|(name, _)| name.as_str())
+    }
+
     /// Whether any dataset of the tree has a snapshot of that name (the
     /// jail's own, of its delegated datasets, included): a new snapshot
     /// of that name would fail.
@@ -274,6 +280,7 @@ mod tests {
         assert!(own.snapshots.is_empty());
         assert!(own.taken(&snap("auto-x")) && own.find(&snap("auto-x")).is_none());
         assert_eq!(t.present(&snap("a")).len(), 2);
+        assert_eq!((t.latest("zroot/brig/jails/web/root"), t.latest("zroot/brig/jails/nope")), (Some("b"), None));
     }
 
     #[test]
