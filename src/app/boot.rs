@@ -56,14 +56,14 @@ fn plan_of(host: &dyn Host, cfg: &HostConfig) -> BootPlan {
     BootPlan { specs, invalid, waves }
 }
 
-/// Runs `work` on every jail of `wave` with up to `jobs` threads, each
-/// with a host of its own; the outcome per jail, in wave order.
-fn parallel<'a>(
+/// Runs `work` on every item of `wave` (jails) with up to `jobs`
+/// threads, each with a host of its own; the outcome per item, in order.
+pub(super) fn parallel<'a, T: Sync + ?Sized, R: Send>(
     connect: Connect,
     jobs: u16,
-    wave: &[&'a JailSpec],
-    work: &(dyn Fn(&mut dyn Host, &JailSpec) -> Result<(), Error> + Sync),
-) -> Vec<(&'a JailSpec, Result<(), Error>)> {
+    wave: &[&'a T],
+    work: &(dyn Fn(&mut dyn Host, &T) -> Result<R, Error> + Sync),
+) -> Vec<(&'a T, Result<R, Error>)> {
     let queue = Mutex::new(wave.iter().copied().enumerate().collect::<VecDeque<_>>());
     let results = Mutex::new(BTreeMap::new());
     let workers = usize::from(jobs).min(wave.len()).max(1);

@@ -191,7 +191,22 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
     let mine = crate::plan::addresses::of(&spec);
     let _addresses = if mine.is_empty() { None } else { Some(crate::state::lock::addresses(host)?) };
     check_addresses(host, &cfg, &spec)?;
-    let ops = plan::create(&cfg, &spec, &text);
+    let origin = match &spec.release {
+        Some(r) => newest_origin(host, &cfg, r)?,
+        None => String::new(),
+    };
+    let ops = plan::create(&cfg, &spec, &text, &origin);
     journal::around(host, &name, Action::Create, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
     Ok(Created { root: plan::root_path(&cfg, &name), name, jail_type: spec.jail_type, release: spec.release })
+}
+
+/// The snapshot a new thin jail of `r` is cloned from: its newest patch
+/// level (one listing of the release's snapshots).
+pub fn newest_origin(host: &dyn Host, cfg: &HostConfig, r: &crate::model::ReleaseName) -> Result<String, Error> {
+    let list = match host.zfs_list(release_plan::dataset(cfg, r).as_str(), &[]) {
+        Ok(l) => l,
+        Err(e) if e.errno == crate::host::Errno::ENOENT => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(plan::newest_origin(cfg, r, list.iter().map(|d| d.name.as_str())))
 }

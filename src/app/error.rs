@@ -212,6 +212,26 @@ pub enum Refused {
     #[error("started, but not ready after {timeout} s: `{command}` {}",
         status.map_or("was still running and was killed".to_string(), |s| format!("last exited with status {s}")))]
     NotReady { timeout: u32, command: String, status: Option<i32> },
+    #[error("{what} has no userland version brig can read in {}; brig reads the USERLAND_VERSION line of /bin/freebsd-version", path.display())]
+    NoUserland { what: String, path: PathBuf },
+    #[error("jail {jail} is not cloned from or copied from a release brig fetched (type \"empty\", or no release in its definition), so brig cannot upgrade it; upgrade its userland from inside")]
+    NotUpgradable { jail: JailName },
+    #[error("jail {jail} runs {from}, newer than {to}; brig does not downgrade a jail")]
+    Downgrade { jail: JailName, from: String, to: String },
+    #[error("jail {jail} is running (jid {jid}); stop it first, or pass --restart to stop it around the upgrade and start it after")]
+    UpgradeRunning { jail: JailName, jid: i32 },
+    #[error("jail {jail} is thick: brig brings a thick jail to its release's newest patch level in place, but does not move it to {release}; create a thin jail of {release} and move its data, or run freebsd-update -b inside it")]
+    ThickAcrossReleases { jail: JailName, release: ReleaseName },
+    #[error("freebsd-update failed for {what}: {output}")]
+    UpdateFailed { what: String, output: String },
+    #[error("jail {jail} was left as it was: its changes to {} clash with the new release's; merge them by hand in the jail (or remove them), then upgrade again", files.join(", "))]
+    UpgradeConflicts { jail: JailName, files: Vec<String> },
+    #[error("jail {jail} was left as it was: its new root says it is {got}, not {want}")]
+    UpgradeCheck { jail: JailName, want: String, got: String },
+    #[error("jail {jail} has no upgrade to undo: brig keeps the root an upgrade replaced (a thick jail's upgrade snapshot) until the next upgrade")]
+    NoUpgradeToUndo { jail: JailName },
+    #[error("{}: {source}", root.display())]
+    Beneath { root: PathBuf, source: crate::state::beneath::BeneathError },
     #[error("cannot catch Ctrl-C: {0}")]
     Interrupt(std::io::Error),
     #[error("{}: {source}", path.display())]

@@ -115,6 +115,7 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn 
             }
             Recovery::TakenBack
         }
+        Action::Upgrade => super::upgrade::recover(host, cfg, name, &entry, report)?,
         Action::Apply => {
             let spec = jail::load_defined(host, name, cfg)?;
             let plans = plans(host, cfg, std::slice::from_ref(&spec))?;

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Error;
-use crate::config::jail;
+use crate::config::{jail, HostConfig};
 use ipnet::IpNet;
 
 use crate::host::{Errno, GetFlags, Host, JailKey, LiveJail, MountEntry, VnetView, LIVE_PARAMS};
 use crate::model::jail::JailSpec;
 use crate::model::network::{Link, Network};
+use crate::model::version::Version;
 use crate::model::JailName;
 use crate::plan::jail as plan;
 use crate::state::layout::definition_path;
@@ -227,6 +228,50 @@ pub struct Listed {
     pub parent: Option<String>,
     /// Why the definition does not validate.
     pub error: Option<String>,
+    /// The userland in its root (/bin/freebsd-version).
+    pub version: Option<String>,
+    /// A newer patch level of the same release that is here to upgrade
+    /// to (`brig upgrade`): its release's newest, or the host's own.
+    pub available: Option<String>,
+}
+
+/// Versions for `list`: each release's newest level and the host's own
+/// userland, each read once from a file; no ZFS call, no process.
+pub struct Versions<'a> {
+    host: &'a dyn Host,
+    cfg: &'a HostConfig,
+    own: Option<Version>,
+    releases: std::cell::RefCell<BTreeMap<String, Option<Version>>>,
+}
+
+impl<'a> Versions<'a> {
+    pub fn new(host: &'a dyn Host, cfg: &'a HostConfig) -> Versions<'a> {
+        let own = super::upgrade::userland(host, std::path::Path::new("/"));
+        Versions { host, cfg, own, releases: Default::default() }
+    }
+
+    /// The jail's version and the newer one it could have.
+    pub fn of(&self, name: &JailName, spec: &JailSpec) -> (Option<String>, Option<String>) {
+        let Some(mine) = super::upgrade::userland(self.host, &plan::root_path(self.cfg, name)) else {
+            return (None, None);
+        };
+        let release = spec.release.as_ref().map(|r| {
+            self.releases
+                .borrow_mut()
+                .entry(r.to_string())
+                .or_insert_with(|| {
+                    let files = self.cfg.mountpoint.join("releases").join(r.as_str());
+                    super::upgrade::userland(self.host, &files)
+                })
+                .clone()
+        });
+        let newer = [release.flatten(), self.own.clone()]
+            .into_iter()
+            .flatten()
+            .filter(|v| v.release == mine.release && v.patch > mine.patch)
+            .max_by_key(|v| v.patch);
+        (Some(mine.to_string()), newer.map(|v| v.snapshot()))
+    }
 }
 
 fn live_ips(j: &LiveJail) -> Vec<String> {
@@ -251,33 +296,41 @@ pub fn list(host: &dyn Host) -> Result<Vec<Listed>, Error> {
     let mut names: Vec<JailName> =
         jail::definition_files(host).unwrap_or_default().iter().filter_map(|p| jail::name_of(p)).collect();
     names.sort();
+    let versions = Versions::new(host, &cfg);
     let mut rows = Vec::new();
     for name in &names {
         let running = live.get(name.as_str());
         let state = running.map_or("stopped", state_of);
         rows.push(match jail::load_defined(host, name, &cfg) {
-            Ok(spec) => Listed {
-                name: name.to_string(),
-                state: state.into(),
-                jid: running.map(|j| j.jid),
-                ip: match (running, &spec.network) {
-                    // The kernel keeps no addresses for a VNET jail; a stopped
-                    // jail has only its definition's.
-                    (_, Network::Vnet(_)) | (None, Network::Alias { .. }) => {
-                        spec.network.addresses().iter().map(|a| a.addr().to_string()).collect()
-                    }
-                    (Some(j), _) => live_ips(j),
-                    (None, Network::Inherit) => vec!["inherit".into()],
-                    (None, Network::None) => Vec::new(),
-                },
-                release: spec.release.as_ref().map(ToString::to_string),
-                jail_type: Some(spec.jail_type.as_str().into()),
-                boot: Some(spec.boot),
-                managed: true,
-                parent: None,
-                error: None,
-            },
+            Ok(spec) => {
+                let (version, available) = versions.of(name, &spec);
+                Listed {
+                    version,
+                    available,
+                    name: name.to_string(),
+                    state: state.into(),
+                    jid: running.map(|j| j.jid),
+                    ip: match (running, &spec.network) {
+                        // The kernel keeps no addresses for a VNET jail; a stopped
+                        // jail has only its definition's.
+                        (_, Network::Vnet(_)) | (None, Network::Alias { .. }) => {
+                            spec.network.addresses().iter().map(|a| a.addr().to_string()).collect()
+                        }
+                        (Some(j), _) => live_ips(j),
+                        (None, Network::Inherit) => vec!["inherit".into()],
+                        (None, Network::None) => Vec::new(),
+                    },
+                    release: spec.release.as_ref().map(ToString::to_string),
+                    jail_type: Some(spec.jail_type.as_str().into()),
+                    boot: Some(spec.boot),
+                    managed: true,
+                    parent: None,
+                    error: None,
+                }
+            }
             Err(e) => Listed {
+                version: None,
+                available: None,
                 name: name.to_string(),
                 state: running.map_or("invalid", state_of).into(),
                 jid: running.map(|j| j.jid),
@@ -304,6 +357,8 @@ pub fn list(host: &dyn Host) -> Result<Vec<Listed>, Error> {
                 managed: false,
                 parent: n.rsplit_once('.').map(|(p, _)| p.to_string()),
                 error: None,
+                version: None,
+                available: None,
             });
         }
     }

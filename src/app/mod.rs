@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod boot;
+pub mod carry;
 pub mod check;
 pub mod clone;
 pub mod convert;
@@ -31,13 +32,14 @@ pub mod run;
 pub mod select;
 pub mod snapshot;
 pub mod transfer;
+pub mod upgrade;
 
 pub use error::{broken, Batch, Error, NotFound, Refused, Verb};
 
 use crate::config::HostConfig;
 use crate::exec::Notice;
 use crate::host::Host;
-use crate::model::JailName;
+use crate::model::{JailName, ReleaseName};
 use crate::plan::apply::Note;
 use crate::plan::Op;
 use crate::state::journal::Action;
@@ -177,5 +179,9 @@ pub enum Event<'a> {
     /// A release is downloaded over plain http.
     PlainHttp {
         source: &'a str,
+    },
+    /// A `release update` killed half-way was taken back.
+    UpdateTakenBack {
+        release: &'a ReleaseName,
     },
 }

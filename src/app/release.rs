@@ -155,6 +155,110 @@ pub fn fetch(
     Ok(done(Some(source.describe())))
 }
 
+/// What `release update` did.
+#[derive(Debug, Serialize)]
+pub struct Updated {
+    pub release: String,
+    pub from: String,
+    pub to: String,
+    /// The new snapshot; None when the release was up to date.
+    pub snapshot: Option<String>,
+}
+
+/// Brings a release to its newest patch level as a new snapshot of it
+/// (`@p5`): freebsd-update runs on a clone of its newest snapshot, and
+/// only when that succeeded are the changes carried onto the release and
+/// snapshotted. Jails keep the snapshot they were cloned from; new thin
+/// jails and `brig upgrade` take the new one. A run killed half-way is
+/// taken back by the next.
+pub fn update(host: &mut dyn Host, name: &str, report: &dyn Report) -> Result<Updated, Error> {
+    let cfg = super::config(host)?;
+    let release = ReleaseName::parse(name)?;
+    let _updating = crate::state::lock::release(host, release.as_str())?;
+    let _lock = crate::state::lock::host(host)?;
+    let dataset = plan::dataset(&cfg, &release);
+    let scratch = plan::updating(&cfg, &release);
+    if super::observe::dataset_exists(host, scratch.as_str())? {
+        take_back_update(host, &cfg, &release)?;
+        report.event(&Event::UpdateTakenBack { release: &release });
+    }
+    let level = super::upgrade::level(host, &cfg, &release)?;
+    let done = |to: &crate::model::version::Version, snapshot| Updated {
+        release: release.to_string(),
+        from: level.version.to_string(),
+        to: to.to_string(),
+        snapshot,
+    };
+    host.zfs_clone(&level.snapshot, scratch.as_str(), &[])?;
+    let updated = (|| -> Result<Option<crate::model::version::Version>, Error> {
+        let files = mountpoint(host, scratch.as_str())?;
+        let workdir = super::upgrade::workdir(host, &cfg, release.as_str())?;
+        host.freebsd_update(&files, &workdir, &level.version)
+            .map_err(|e| Refused::UpdateFailed { what: format!("release {release}"), output: e.detail.clone() })?;
+        let got = super::upgrade::userland(host, &files);
+        match got {
+            Some(v) if v == level.version => Ok(None),
+            Some(v) if v.release == level.version.release && v.patch > level.version.patch => Ok(Some(v)),
+            other => Err(Refused::UpdateFailed {
+                what: format!("release {release}"),
+                output: format!(
+                    "it left /bin/freebsd-version saying {}, not a newer patch level of {}",
+                    other.map_or_else(|| "nothing brig can read".into(), |v| v.to_string()),
+                    level.version.release
+                ),
+            }
+            .into()),
+        }
+    })();
+    let newer = match updated {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            host.zfs_destroy(scratch.as_str(), true)?;
+            return Ok(done(&level.version, None));
+        }
+        Err(e) => {
+            host.zfs_destroy(scratch.as_str(), true)?;
+            return Err(e);
+        }
+    };
+    // The release itself, changed only now; a failure or kill from here
+    // is taken back to its newest snapshot by the next run.
+    let patched = format!("{scratch}@{}", newer.snapshot());
+    host.zfs_snapshot(&[&patched])?;
+    host.zfs_set(dataset.as_str(), &[("readonly".into(), "off".into())])?;
+    let release_files = mountpoint(host, dataset.as_str())?;
+    let carried = super::carry::carry(host, &level.snapshot, &patched, &release_files, false);
+    if let Err(e) = carried {
+        take_back_update(host, &cfg, &release)?;
+        return Err(e);
+    }
+    host.zfs_set(dataset.as_str(), &[("readonly".into(), "on".into())])?;
+    let snapshot = format!("{dataset}@{}", newer.snapshot());
+    host.zfs_snapshot(&[&snapshot])?;
+    host.zfs_destroy(scratch.as_str(), true)?;
+    Ok(done(&newer, Some(snapshot)))
+}
+
+/// An update that did not finish: the release's files back to its newest
+/// snapshot and read-only, its clone gone.
+fn take_back_update(host: &mut dyn Host, cfg: &HostConfig, release: &ReleaseName) -> Result<(), Error> {
+    let dataset = plan::dataset(cfg, release);
+    let level = super::upgrade::level(host, cfg, release)?;
+    host.zfs_rollback(&level.snapshot)?;
+    host.zfs_set(dataset.as_str(), &[("readonly".into(), "on".into())])?;
+    let scratch = plan::updating(cfg, release);
+    if super::observe::dataset_exists(host, scratch.as_str())? {
+        host.zfs_destroy(scratch.as_str(), true)?;
+    }
+    Ok(())
+}
+
+/// Where a dataset is mounted (a path of the machine).
+pub fn mountpoint(host: &dyn Host, dataset: &str) -> Result<PathBuf, Error> {
+    let props = host.zfs_get(dataset, &["mountpoint"])?;
+    Ok(PathBuf::from(props.get("mountpoint").cloned().unwrap_or_default()))
+}
+
 /// A fetched release.
 #[derive(Debug, Serialize)]
 pub struct Release {

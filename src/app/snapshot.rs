@@ -15,7 +15,7 @@ use crate::plan::snapshot::{self as plan, JailSnapshot, RollbackRefusal, Tree};
 
 /// The jail's tree as `zfs list` shows it; a jail without a dataset does
 /// not exist.
-fn tree(host: &dyn Host, cfg: &crate::config::HostConfig, name: &JailName) -> Result<Tree, Error> {
+pub(super) fn tree(host: &dyn Host, cfg: &crate::config::HostConfig, name: &JailName) -> Result<Tree, Error> {
     match host.zfs_list(jail_plan::dataset(cfg, name).as_str(), plan::PROPS) {
         Ok(list) => Ok(Tree::read(&list)),
         Err(e) if e.errno == Errno::ENOENT => Err(NotFound::Nothing(name.clone()).into()),

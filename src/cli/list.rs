@@ -15,6 +15,9 @@ pub struct ListArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Only the jails behind a newer patch level of their release (or the host's); `brig upgrade` takes them there.
+    #[arg(long)]
+    pub outdated: bool,
 }
 
 #[derive(Serialize)]
@@ -23,7 +26,10 @@ struct ListJson {
 }
 
 pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
-    let rows = list(host)?;
+    let mut rows = list(host)?;
+    if args.outdated {
+        rows.retain(|r| r.available.is_some());
+    }
     // Every jail is listed; one whose definition does not read makes the
     // exit status 1, so a script notices.
     let code = if rows.iter().any(|r| r.error.is_some()) { ExitCode::from(1) } else { ExitCode::SUCCESS };
@@ -41,7 +47,11 @@ pub fn run(host: &dyn Host, args: &ListArgs) -> Result<ExitCode, CliError> {
                 r.state.clone(),
                 r.jid.map_or_else(dash, |j| j.to_string()),
                 if r.ip.is_empty() { dash() } else { r.ip.join(",") },
-                r.release.clone().unwrap_or_else(dash),
+                match (&r.version, &r.available) {
+                    (Some(v), Some(p)) => format!("{v} ({p} available)"),
+                    (Some(v), None) => v.clone(),
+                    (None, _) => r.release.clone().unwrap_or_else(dash),
+                },
                 r.jail_type.clone().unwrap_or_else(dash),
                 r.boot.map_or_else(dash, |b| if b { "yes".into() } else { "no".into() }),
             ]

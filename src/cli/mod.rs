@@ -27,6 +27,7 @@ mod run;
 mod snapshot;
 mod template;
 mod transfer;
+mod upgrade;
 mod validate;
 
 use std::process::ExitCode;
@@ -91,6 +92,8 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Roll a jail's datasets back to one of its snapshots.
     Rollback(snapshot::RollbackArgs),
+    /// Bring jails to their release's newest patch level or to another release; a thin jail stays thin.
+    Upgrade(upgrade::UpgradeArgs),
     /// Run a command inside a running jail; its exit status is brig's.
     Exec(enter::ExecArgs),
     /// Log in to a running jail (login -f root inside it).
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Completions(args) => completions::run(&args),
         Command::Debug(cmd) => debug::run(cmd, choice),
         Command::Boot(cmd) => boot::run(choice, &cmd),
+        Command::Upgrade(args) => upgrade::run(choice, &args),
         Command::Init(args) => init::run(&mut *host_choice::open(choice)?, &args),
         Command::Doctor(args) => doctor::run(&*host_choice::open(choice)?, &args),
         Command::Create(args) => create::run(&mut *host_choice::open(choice)?, &args),

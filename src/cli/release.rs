@@ -1,4 +1,4 @@
-//! `brig release fetch|list|destroy`.
+//! `brig release fetch|update|list|destroy`.
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -21,6 +21,14 @@ pub enum ReleaseCommand {
     /// List fetched releases and how many jails each one is the origin of.
     List {
         /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring a release to its newest patch level (freebsd-update) as a new snapshot, such as @p5.
+    Update {
+        /// The release, such as 14.3-RELEASE.
+        release: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -53,6 +61,18 @@ pub fn run(host: &mut dyn Host, cmd: &ReleaseCommand) -> Result<ExitCode, CliErr
     match cmd {
         ReleaseCommand::Fetch(args) => fetch(host, args),
         ReleaseCommand::List { json } => list(host, *json),
+        ReleaseCommand::Update { release, json } => {
+            let u = release::update(host, release, &Printer)?;
+            if *json {
+                print_json(&u)?;
+            } else {
+                match &u.snapshot {
+                    Some(s) => println!("updated {} from {} to {}: {s}", u.release, u.from, u.to),
+                    None => println!("release {} is up to date ({})", u.release, u.to),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         ReleaseCommand::Destroy { release } => {
             let release = release::destroy(host, release)?;
             println!("destroyed release {release}");

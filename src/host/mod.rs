@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 
+use crate::model::version::Version;
 use crate::state::beneath::{BeneathError, Root};
 use crate::state::bounded::ReadError;
 
@@ -296,6 +297,18 @@ pub trait Host {
     ) -> HostResult<()>;
 
     /// `zfs clone -o PROP=VALUE... ORIGIN@SNAP NAME`, mounted like create.
+    /// `zfs diff -FH FROM TO`: what changed between snapshot FROM and
+    /// snapshot TO, where FROM is earlier in TO's history (an earlier
+    /// snapshot of its dataset, or its origin); paths are relative to the
+    /// dataset's root. ENOENT: no such snapshot; EXDEV: FROM is not in
+    /// TO's history.
+    fn zfs_diff(&self, from: &str, to: &str) -> HostResult<Vec<DiffEntry>>;
+
+    /// The local directory a snapshot's files are read from
+    /// (`MOUNTPOINT/.zfs/snapshot/NAME` on FreeBSD). ENOENT: no such
+    /// snapshot, or its dataset is not mounted.
+    fn zfs_snapshot_files(&self, snapshot: &str) -> HostResult<PathBuf>;
+
     fn zfs_clone(&mut self, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()>;
 
     /// `zfs destroy [-r] NAME` (unmounting first, as zfs(8) does).
@@ -465,6 +478,17 @@ pub trait Host {
     /// Every dummynet pipe and its bandwidth (`dnctl pipe show`), by
     /// number. ENOPROTOOPT: dummynet.ko is not loaded.
     fn dn_pipes(&self) -> HostResult<Vec<(u16, u32)>>;
+
+    // --- base system updates --------------------------------------------
+
+    /// `freebsd-update -b ROOT -d WORKDIR --currently-running VERSION
+    /// --not-running-from-cron fetch install`: the userland at `root` (a
+    /// path of the machine; not the running system) brought to the newest
+    /// patch level of `running`'s release, checked against the keys the
+    /// host's freebsd-update.conf trusts. Returns what it printed. EIO
+    /// when it fails (a tool has no errno), with its last words; `root`
+    /// may then be changed part-way.
+    fn freebsd_update(&mut self, root: &Path, workdir: &Path, running: &Version) -> HostResult<String>;
 
     // --- processes ------------------------------------------------------
 

@@ -320,3 +320,32 @@ pub struct VnetView {
     pub ip4_gateway: Option<std::net::Ipv4Addr>,
     pub ip6_gateway: Option<std::net::Ipv6Addr>,
 }
+
+/// How a path changed between two snapshots (`zfs diff`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Removed,
+    Modified,
+    /// Moved to this path (relative to the dataset's root).
+    Renamed(PathBuf),
+}
+
+/// What a changed path is (`zfs diff -F`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    /// A device, FIFO, socket or door.
+    Other,
+}
+
+/// One line of `zfs diff -FH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffEntry {
+    pub change: Change,
+    pub kind: FileKind,
+    /// Relative to the dataset's root.
+    pub path: PathBuf,
+}

@@ -1,14 +1,15 @@
 //! The ZFS side of the FreeBSD backend that needs no pool, kept apart from
 //! the calls so it is tested everywhere: the nvlist values libzfs would hand to
 //! lzc_create()/lzc_clone() for the properties brig sets, whether zfs(8)
-//! would mount a new filesystem, the parsing of `zfs get -Hp` and
-//! `zfs list -Hp`, and the errno a zfs(8) failure stands for.
+//! would mount a new filesystem, the parsing of `zfs get -Hp`,
+//! `zfs list -Hp` and `zfs diff -FH`, and the errno a zfs(8) failure
+//! stands for.
 
 use std::collections::BTreeMap;
 
 use nix::errno::Errno;
 
-use super::types::{DatasetInfo, DatasetKind};
+use super::types::{Change, DatasetInfo, DatasetKind, DiffEntry, FileKind};
 
 /// A property value as the kernel takes it in the props nvlist of
 /// lzc_create()/lzc_clone(): strings for string and user properties,
@@ -239,10 +240,85 @@ pub fn parse_list(out: &str, props: &[&str]) -> Result<Vec<DatasetInfo>, String>
 /// The errno a zfs(8) failure stands for, from its message (zfs(8) prints
 /// libzfs's text, not the errno). Checked from the most to the least
 /// specific; EIO when nothing matches.
+/// A path as `zfs diff` prints it, unescaped: libzfs_diff.c's
+/// stream_bytes() writes every byte that is not a printable ASCII
+/// character other than space and backslash as `\` and four octal
+/// digits (`\0040` for a space).
+fn unescape(s: &str) -> Result<Vec<u8>, String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            let digits = b.get(i + 1..i + 5).ok_or_else(|| format!("a cut escape in {s:?}"))?;
+            let text = std::str::from_utf8(digits).map_err(|_| format!("a bad escape in {s:?}"))?;
+            let v = u32::from_str_radix(text, 8).map_err(|_| format!("a bad escape in {s:?}"))?;
+            out.push(u8::try_from(v).map_err(|_| format!("a bad escape in {s:?}"))?);
+            i += 5;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// A printed path relative to `mountpoint` (the TO dataset's, which
+/// print_cmn() puts before each path; `/` is printed as nothing).
+fn relative(s: &str, mountpoint: &str) -> Result<std::path::PathBuf, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let raw = unescape(s)?;
+    let mp = mountpoint.trim_end_matches('/').as_bytes();
+    let rest = raw.strip_prefix(mp).filter(|r| r.is_empty() || r.starts_with(b"/"));
+    let rest = rest.ok_or_else(|| format!("{s:?} is not under {mountpoint}"))?;
+    let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+    Ok(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(rest)))
+}
+
+/// The lines of `zfs diff -FH FROM TO` (libzfs_diff.c print_file and
+/// its kin): `CHANGE\tTYPE\tPATH`, `R\tTYPE\tOLD\tNEW` for a rename,
+/// and `M\tTYPE\tPATH\t(+N)` for a changed link count. Paths are made
+/// relative to `mountpoint`; an object on the delete queue, which has no
+/// path, is skipped.
+pub fn parse_diff(out: &str, mountpoint: &str) -> Result<Vec<DiffEntry>, String> {
+    let mut entries = Vec::new();
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (Some(change), Some(kind), Some(path)) = (f.first(), f.get(1), f.get(2)) else {
+            return Err(format!("zfs diff printed {line:?}, not CHANGE TYPE PATH"));
+        };
+        if *path == "(on_delete_queue)" {
+            continue;
+        }
+        let kind = match *kind {
+            "F" => FileKind::File,
+            "/" => FileKind::Dir,
+            "@" => FileKind::Symlink,
+            "B" | "C" | ">" | "|" | "P" | "=" | "?" => FileKind::Other,
+            k => return Err(format!("zfs diff printed the unknown type {k:?} in {line:?}")),
+        };
+        let change = match *change {
+            "+" => Change::Added,
+            "-" => Change::Removed,
+            "M" => Change::Modified,
+            "R" => Change::Renamed(relative(
+                f.get(3).ok_or_else(|| format!("a rename without its new path: {line:?}"))?,
+                mountpoint,
+            )?),
+            c => return Err(format!("zfs diff printed the unknown change {c:?} in {line:?}")),
+        };
+        entries.push(DiffEntry { change, kind, path: relative(path, mountpoint)? });
+    }
+    Ok(entries)
+}
+
 pub fn errno_for(stderr: &str) -> Errno {
     let s = stderr.to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| s.contains(n));
-    if has(&["does not exist", "no such pool", "no such file"]) {
+    if has(&["not an earlier snapshot"]) {
+        // dmu_diff and dmu_send: FROM is not in TO's history.
+        Errno::EXDEV
+    } else if has(&["does not exist", "no such pool", "no such file"]) {
         Errno::ENOENT
     } else if has(&["already exists"]) {
         Errno::EEXIST
@@ -280,6 +356,38 @@ pub fn stderr_detail(stderr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zfs_diff_lines_read_as_libzfs_prints_them() {
+        let out = "M\t/\t/jails/web/root/\n\
+                   +\tF\t/jails/web/root/usr/local/etc/app\\0040name.conf\n\
+                   -\t@\t/jails/web/root/sys\n\
+                   R\tF\t/jails/web/root/etc/a\t/jails/web/root/etc/b\n\
+                   M\tF\t/jails/web/root/bin/sh\t(+1)\n\
+                   -\tF\t(on_delete_queue)\n";
+        let d = parse_diff(out, "/jails/web/root").expect("parses");
+        let shown: Vec<(Change, FileKind, String)> =
+            d.into_iter().map(|e| (e.change, e.kind, e.path.display().to_string())).collect();
+        assert_eq!(
+            shown,
+            [
+                (Change::Modified, FileKind::Dir, "".to_string()),
+                (Change::Added, FileKind::File, "usr/local/etc/app name.conf".into()),
+                (Change::Removed, FileKind::Symlink, "sys".into()),
+                (Change::Renamed("etc/b".into()), FileKind::File, "etc/a".into()),
+                (Change::Modified, FileKind::File, "bin/sh".into()),
+            ]
+        );
+        // A mountpoint of / prints paths as they are.
+        assert_eq!(parse_diff("+\tF\t/etc/x\n", "/").expect("parses")[0].path, std::path::PathBuf::from("etc/x"));
+        // A path with a backslash and a high byte, escaped.
+        let odd = parse_diff("+\tF\t/m/a\\0134b\\0303\\0251\n", "/m").expect("parses");
+        assert_eq!(odd[0].path.as_os_str().as_encoded_bytes(), b"a\\b\xc3\xa9");
+        for bad in ["+\tF\n", "X\tF\t/m/a\n", "+\tQ\t/m/a\n", "+\tF\t/other/a\n", "+\tF\t/m/a\\01\n", "+\tF\t/mx/a\n"] {
+            assert!(parse_diff(bad, "/m").is_err(), "{bad:?}");
+        }
+        assert_eq!(errno_for("Not an earlier snapshot from the same fs"), Errno::EXDEV);
+    }
 
     #[test]
     fn sizes_are_powers_of_1024() {

@@ -45,6 +45,7 @@ pub mod raw;
 pub mod release;
 pub mod snapshot;
 pub mod time;
+pub mod version;
 pub mod zfs;
 
 pub use dataset::DatasetName;

@@ -55,8 +55,12 @@ fn check_name(n: &str) -> Result<(), String> {
             quoted(n)
         ));
     }
-    if n == "root" {
-        return Err("'root' is the jail's own root dataset; give the delegated dataset another name".into());
+    // root.next and root.prev are the roots an upgrade builds and keeps.
+    if n == "root" || n.starts_with("root.") {
+        return Err(format!(
+            "{} is a name brig keeps for the jail's own root (root, and root.next and root.prev while upgrading); give the delegated dataset another name",
+            quoted(n)
+        ));
     }
     Ok(())
 }
@@ -143,7 +147,8 @@ mod tests {
     fn bad_values_are_refused() {
         let err = |t: &str| zfs(t).expect_err(t);
         assert!(err("[zfs]\nquota = -1\n").contains("zfs.quota cannot be negative"));
-        assert!(err("[zfs]\ndelegate = [\"root\"]\n").contains("the jail's own root dataset"));
+        assert!(err("[zfs]\ndelegate = [\"root\"]\n").contains("a name brig keeps for the jail's own root"));
+        assert!(err("[zfs]\ndelegate = [\"root.next\"]\n").contains("a name brig keeps"));
         assert!(err("[zfs]\ndelegate = [\"../x\"]\n").contains("must be 1 to 64 letters"));
         assert!(err("[zfs]\ndelegate = [\"a\", \"a\"]\n").contains("listed twice"));
         assert!(err("[zfs]\ndelegate = [{ name = \"a\", mountpoint = \"rel\" }]\n").contains("absolute path"));

@@ -12,7 +12,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::dummynet::Pipes;
-use super::jail::{dataset, delegated, delegated_dataset, jail_dataset, release_origin, root, root_dataset, root_path};
+use super::jail::{
+    dataset, delegated, delegated_dataset, jail_dataset, newest_origin, release_origin, root, root_dataset, root_path,
+};
 use super::run::{aliases_of, delegated_of, mounts, rules_of, Alias, Started, StartedFirewall, StartedVnet};
 use super::Op;
 use crate::config::HostConfig;
@@ -80,7 +82,7 @@ impl std::fmt::Display for Note {
         match self {
             Note::OtherRelease { jail, origin, release } => write!(
                 f,
-                "the root of {jail} is a clone of {origin}, not of {release}: brig does not rebuild a root when `release` changes; destroy and create the jail again to move it"
+                "the root of {jail} is a clone of {origin}, not of {release}: apply does not rebuild a root when `release` changes; run `brig upgrade {jail} --to {release}`"
             ),
             Note::RootMissing { jail, dataset } => {
                 write!(f, "{jail} is running without its root dataset {dataset}; stop it first")
@@ -159,7 +161,9 @@ fn datasets(cfg: &HostConfig, spec: &JailSpec, seen: &Seen, plan: &mut JailPlan)
                 // A clone of another jail (`brig clone`) has that jail's
                 // snapshot for origin; only another release is news.
                 let of_a_release = origin.starts_with(&format!("{}/", cfg.releases()));
-                if of_a_release && origin != release_origin(cfg, r) {
+                // Any patch level of its own release is its release.
+                let of_its_release = origin.starts_with(&format!("{}@", super::release::dataset(cfg, r)));
+                if of_a_release && !of_its_release {
                     plan.notes.push(Note::OtherRelease {
                         jail: spec.name.to_string(),
                         origin: origin.to_string(),
@@ -183,7 +187,8 @@ fn datasets(cfg: &HostConfig, spec: &JailSpec, seen: &Seen, plan: &mut JailPlan)
             if !seen.datasets.contains_key(dataset(cfg, &spec.name).as_str()) {
                 plan.ops.push(jail_dataset(cfg, spec));
             }
-            plan.ops.extend(root(cfg, spec));
+            let origin = spec.release.as_ref().map(|r| newest_origin(cfg, r, seen.datasets.keys().map(String::as_str)));
+            plan.ops.extend(root(cfg, spec, origin.as_deref().unwrap_or_default()));
             plan.provisions = true;
         }
     }
@@ -699,12 +704,17 @@ mod tests {
         };
         let p = jail(&cfg(), &s, &seen).expect("plans");
         // Exactly what `brig create` does, but for writing the definition.
-        let mut created = crate::plan::jail::create(&cfg(), &s, "");
+        let mut created = crate::plan::jail::create(&cfg(), &s, "", "zroot/brig/releases/14.3-RELEASE@base");
         assert!(matches!(created.pop(), Some(Op::WriteFile { .. })));
         assert_eq!(p.ops, created);
-        let half = ds(&[("zroot/brig/releases/14.3-RELEASE@base", "-"), ("zroot/brig/jails/web", "-")]);
+        // The release's newest patch level, once `release update` made one.
+        let half = ds(&[
+            ("zroot/brig/releases/14.3-RELEASE@base", "-"),
+            ("zroot/brig/releases/14.3-RELEASE@p5", "-"),
+            ("zroot/brig/jails/web", "-"),
+        ]);
         let p = jail(&cfg(), &s, &Seen { datasets: &half, running: None, ..seen }).expect("plans");
-        assert_eq!(p.ops[0].to_string(), "zfs clone zroot/brig/releases/14.3-RELEASE@base zroot/brig/jails/web/root");
+        assert_eq!(p.ops[0].to_string(), "zfs clone zroot/brig/releases/14.3-RELEASE@p5 zroot/brig/jails/web/root");
         let none = ds(&[]);
         assert_eq!(
             jail(&cfg(), &s, &Seen { datasets: &none, ..seen }),

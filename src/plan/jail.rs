@@ -40,9 +40,9 @@ pub enum Foreign {
 /// The steps of `brig create`: datasets first, then the files inside the
 /// root, the definition last, so that a failure undoes everything and a
 /// jail is only defined once it exists.
-pub fn create(cfg: &HostConfig, spec: &JailSpec, definition: &str) -> Vec<Op> {
+pub fn create(cfg: &HostConfig, spec: &JailSpec, definition: &str, origin: &str) -> Vec<Op> {
     let mut ops = vec![jail_dataset(cfg, spec)];
-    ops.extend(root(cfg, spec));
+    ops.extend(root(cfg, spec, origin));
     ops.extend(spec.zfs.delegate.iter().map(|d| delegated(cfg, spec, d)));
     ops.push(Op::WriteFile { path: definition_path(&spec.name), contents: definition.to_string(), mode: 0o600 });
     ops
@@ -71,15 +71,16 @@ pub fn jail_dataset(cfg: &HostConfig, spec: &JailSpec) -> Op {
     Op::CreateDataset { name: dataset(cfg, &spec.name), props: vec![("brig:jail".into(), spec.name.to_string())] }
 }
 
-/// The jail's root dataset (a clone, a copy or empty, with its quota and
-/// reservation) and the files brig writes into it.
-pub fn root(cfg: &HostConfig, spec: &JailSpec) -> Vec<Op> {
+/// The jail's root dataset (a clone of release snapshot `origin`, a copy
+/// or empty, with its quota and reservation) and the files brig writes
+/// into it.
+pub fn root(cfg: &HostConfig, spec: &JailSpec, origin: &str) -> Vec<Op> {
     let root = root_dataset(cfg, &spec.name);
     let props = root_props(spec);
     let mut ops = Vec::new();
     match (spec.jail_type, &spec.release) {
-        (JailType::Thin, Some(r)) => {
-            ops.push(Op::Clone { origin: release_origin(cfg, r), name: root.clone(), props });
+        (JailType::Thin, Some(_)) => {
+            ops.push(Op::Clone { origin: origin.to_string(), name: root.clone(), props });
         }
         (JailType::Thick, Some(r)) => {
             ops.push(Op::CreateDataset { name: root.clone(), props });
@@ -122,9 +123,21 @@ pub fn delegated(cfg: &HostConfig, spec: &JailSpec, d: &Delegated) -> Op {
     Op::CreateDataset { name: delegated_dataset(cfg, &spec.name, d), props }
 }
 
-/// The snapshot a thin jail of release `r` is cloned from.
+/// The snapshot `brig release fetch` sealed release `r` with.
 pub fn release_origin(cfg: &HostConfig, r: &ReleaseName) -> String {
     format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(cfg, r))
+}
+
+/// The snapshot a new thin jail of release `r` is cloned from: the
+/// newest patch level (`release update`) among the dataset and snapshot
+/// names given, else the fetched one.
+pub fn newest_origin<'a>(cfg: &HostConfig, r: &ReleaseName, names: impl IntoIterator<Item = &'a str>) -> String {
+    let prefix = format!("{}@", release_plan::dataset(cfg, r));
+    let levels = names.into_iter().filter_map(|n| n.strip_prefix(&prefix));
+    match crate::model::version::newest_snapshot(levels) {
+        Some(s) => format!("{prefix}{s}"),
+        None => release_origin(cfg, r),
+    }
 }
 
 /// What `brig destroy` found on the machine.
@@ -184,15 +197,15 @@ mod tests {
     #[test]
     fn golden_thin_create() {
         let s = spec("release = \"14.3-RELEASE\"\nhostname = \"web.example.org\"\n");
-        golden("create-thin.txt", &create(&cfg(), &s, ""));
+        golden("create-thin.txt", &create(&cfg(), &s, "", "zroot/brig/releases/14.3-RELEASE@base"));
     }
 
     #[test]
     fn thick_copies_and_empty_creates() {
-        let thick = lines(&create(&cfg(), &spec("release = \"14.3-RELEASE\"\ntype = \"thick\"\n"), ""));
+        let thick = lines(&create(&cfg(), &spec("release = \"14.3-RELEASE\"\ntype = \"thick\"\n"), "", ""));
         assert_eq!(thick[1], "zfs create zroot/brig/jails/web/root");
         assert_eq!(thick[2], "copy the files of zroot/brig/releases/14.3-RELEASE into zroot/brig/jails/web/root");
-        let empty = lines(&create(&cfg(), &spec("type = \"empty\"\n"), ""));
+        let empty = lines(&create(&cfg(), &spec("type = \"empty\"\n"), "", ""));
         assert_eq!(empty[1], "zfs create zroot/brig/jails/web/root");
         assert!(!empty.iter().any(|l| l.contains("clone") || l.contains("copy the files")));
     }

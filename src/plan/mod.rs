@@ -15,6 +15,7 @@ pub mod pf;
 pub mod release;
 pub mod run;
 pub mod snapshot;
+pub mod upgrade;
 
 pub use init::{init, InitObserved, InitPlanError};
 pub use op::{cpu_list, Op};

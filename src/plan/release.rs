@@ -9,8 +9,7 @@ use super::Op;
 use crate::config::HostConfig;
 use crate::model::{Arch, DatasetName, ReleaseName};
 
-/// The snapshot thin jails clone.
-pub const BASE_SNAPSHOT: &str = "base";
+pub use crate::model::version::BASE_SNAPSHOT;
 
 /// `<root>/releases/R`
 pub fn dataset(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
@@ -20,6 +19,13 @@ pub fn dataset(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
 /// Where a release is unpacked before it is complete.
 pub fn scratch(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
     cfg.releases().child(&format!("incoming-{release}"))
+}
+
+/// The clone a `release update` runs the update on: the release
+/// changes only once it succeeded, and a run that dies leaves only this,
+/// which the next run takes back.
+pub fn updating(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
+    cfg.releases().child(&format!("updating-{release}"))
 }
 
 pub struct FetchPlan<'a> {

@@ -311,4 +311,128 @@ impl Root {
         }
         Ok(())
     }
+
+    /// What is at `rel`, not following a symlink there; None if nothing.
+    pub fn entry(&self, rel: &Path) -> Result<Option<Entry>, BeneathError> {
+        let (dir, name) = match self.parent_of(rel, false) {
+            Ok(p) => p,
+            Err(e) if e.errno == Some(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match nix::sys::stat::fstatat(dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(Entry::of(&st))),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(err(rel, e)),
+        }
+    }
+
+    /// Removes what is at `rel`, a whole directory tree included, never
+    /// following a symlink; nothing there is fine.
+    pub fn remove_all(&self, rel: &Path) -> Result<(), BeneathError> {
+        self.writable(rel)?;
+        let Some(e) = self.entry(rel)? else { return Ok(()) };
+        let (dir, name) = self.parent_of(rel, false)?;
+        if e.kind == EntryKind::Dir {
+            let sub = openat(dir.as_fd(), name, DIR_FLAGS, Mode::empty()).map_err(|e| err_at(&dir, name, rel, e))?;
+            let sub = Root { fd: sub, path: self.path.join(rel), read_only: false };
+            for child in sub.names(Path::new("."))? {
+                sub.remove_all(Path::new(&child))
+                    .map_err(|e| BeneathError { path: rel.join(&e.path).display().to_string(), ..e })?;
+            }
+            return nix::unistd::unlinkat(dir.as_fd(), name, nix::unistd::UnlinkatFlags::RemoveDir)
+                .map_err(|e| err(rel, e));
+        }
+        nix::unistd::unlinkat(dir.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir).map_err(|e| err(rel, e))
+    }
+
+    /// The names in the directory at `rel` (`.` for the root itself).
+    pub fn names(&self, rel: &Path) -> Result<Vec<std::ffi::OsString>, BeneathError> {
+        let fd = if components(rel)?.is_empty() {
+            self.dup()?
+        } else {
+            let (dir, name) = self.parent_of(rel, false)?;
+            openat(dir.as_fd(), name, DIR_FLAGS, Mode::empty()).map_err(|e| err_at(&dir, name, rel, e))?
+        };
+        let mut d = nix::dir::Dir::from_fd(fd).map_err(|e| err(rel, e))?;
+        let mut out = Vec::new();
+        for entry in d.iter() {
+            let entry = entry.map_err(|e| err(rel, e))?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                out.push(<OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name).to_os_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes `rel` here what it is in `src`: a file copied whole, a
+    /// symlink made anew, a directory made (its contents are not copied);
+    /// owner and mode kept. Whatever of another kind is here first is
+    /// removed. Nothing is followed on either side.
+    pub fn copy_entry_from(&self, src: &Root, rel: &Path) -> Result<(), BeneathError> {
+        self.writable(rel)?;
+        let Some(from) = src.entry(rel)? else {
+            return Err(err(rel, Errno::ENOENT));
+        };
+        if let Some(here) = self.entry(rel)? {
+            if here.kind != from.kind || from.kind == EntryKind::Symlink {
+                self.remove_all(rel)?;
+            }
+        }
+        match from.kind {
+            EntryKind::Dir => self.create_dir(rel, from.mode)?,
+            EntryKind::Symlink => {
+                let (dir, name) = src.parent_of(rel, false)?;
+                let target = nix::fcntl::readlinkat(dir.as_fd(), name).map_err(|e| err(rel, e))?;
+                self.symlink(rel, Path::new(&target))?;
+                return self.set_owner_mode(rel, from.uid, from.gid, None);
+            }
+            EntryKind::File => {
+                let mut input = src.open_file(rel)?;
+                let mut out = self.create_file(rel, 0o600)?;
+                std::io::copy(&mut input, &mut out).map_err(|e| BeneathError::from_io(rel, e))?;
+            }
+            EntryKind::Other => {
+                return Err(BeneathError {
+                    path: rel.display().to_string(),
+                    why: "is a device, FIFO or socket; brig copies only files, directories and symbolic links".into(),
+                    errno: None,
+                })
+            }
+        }
+        self.set_owner_mode(rel, from.uid, from.gid, Some(from.mode))
+    }
+}
+
+/// What an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// An entry's kind, owner and permission bits (lstat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: EntryKind,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+}
+
+impl Entry {
+    fn of(st: &nix::sys::stat::FileStat) -> Entry {
+        let kind = match st.st_mode & libc::S_IFMT {
+            libc::S_IFREG => EntryKind::File,
+            libc::S_IFDIR => EntryKind::Dir,
+            libc::S_IFLNK => EntryKind::Symlink,
+            _ => EntryKind::Other,
+        };
+        #[allow(clippy::unnecessary_cast)] // mode_t is u16 on FreeBSD
+        let mode = (st.st_mode as u32) & 0o7777;
+        Entry { kind, mode, uid: st.st_uid, gid: st.st_gid, size: u64::try_from(st.st_size).unwrap_or(0) }
+    }
 }

@@ -27,6 +27,8 @@ pub enum Action {
     Provision,
     /// A migration that stopped the jail here.
     Migrate,
+    /// An upgrade of the jail's userland.
+    Upgrade,
 }
 
 impl Action {
@@ -39,6 +41,7 @@ impl Action {
             Action::Apply => "apply",
             Action::Provision => "apply making its datasets",
             Action::Migrate => "migration",
+            Action::Upgrade => "upgrade",
         }
     }
 }
@@ -48,6 +51,17 @@ pub struct Entry {
     pub action: Action,
     /// The process that wrote it, for the message.
     pub pid: u32,
+    /// An upgrade's: the snapshot it took first, and whether it stopped
+    /// the jail (to start it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradeEntry>,
+}
+
+/// What recovering an upgrade needs that the machine does not show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeEntry {
+    pub snapshot: String,
+    pub restart: bool,
 }
 
 #[derive(Debug, Error)]
@@ -64,13 +78,21 @@ pub fn path(name: &JailName) -> PathBuf {
 
 /// Records that `action` on `name` begins; `Open::finish` removes it.
 pub fn begin(host: &dyn Host, name: &JailName, action: Action) -> Result<Open, JournalError> {
+    write(host, name, &Entry { action, pid: std::process::id(), upgrade: None })
+}
+
+/// Records that an upgrade of `name` begins.
+pub fn begin_upgrade(host: &dyn Host, name: &JailName, upgrade: UpgradeEntry) -> Result<Open, JournalError> {
+    write(host, name, &Entry { action: Action::Upgrade, pid: std::process::id(), upgrade: Some(upgrade) })
+}
+
+fn write(host: &dyn Host, name: &JailName, entry: &Entry) -> Result<Open, JournalError> {
     let path = path(name);
     let err = |source| JournalError { path: host.local_path(&path), source };
     if let Some(dir) = path.parent() {
         host.make_dirs(dir, 0o700).map_err(err)?;
     }
-    let entry = Entry { action, pid: std::process::id() };
-    let text = serde_json::to_vec(&entry).map_err(|e| err(e.into()))?;
+    let text = serde_json::to_vec(entry).map_err(|e| err(e.into()))?;
     host.write_file(&path, &text, 0o600).map_err(err)?;
     Ok(Open { path })
 }
@@ -112,7 +134,9 @@ impl Open {
 pub fn unfinished(host: &dyn Host, name: &JailName) -> Result<Option<Entry>, JournalError> {
     let path = path(name);
     match host.read_file(&path, crate::state::bounded::CONFIG_LIMIT) {
-        Ok(text) => Ok(Some(serde_json::from_slice(&text).unwrap_or(Entry { action: Action::Apply, pid: 0 }))),
+        Ok(text) => {
+            Ok(Some(serde_json::from_slice(&text).unwrap_or(Entry { action: Action::Apply, pid: 0, upgrade: None })))
+        }
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(JournalError { path: host.local_path(&path), source: e.into() }),
     }

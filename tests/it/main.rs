@@ -38,5 +38,6 @@ mod sim_zfs;
 mod snapshot;
 mod tenant;
 pub mod transfer;
+mod upgrade;
 mod validate;
 mod vnet;

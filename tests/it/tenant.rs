@@ -154,7 +154,7 @@ fn delegation_and_its_parameters_must_agree() {
     r.fails(2);
     assert!(r.stderr.contains("t1.toml:5:13: delegated datasets need enforce_statfs below 2"), "{}", r.stderr);
     std::fs::write(&path, "type = \"empty\"\n[zfs]\ndelegate = [\"root\"]\n").expect("write");
-    assert!(sim.brig(&["validate", "t1"]).stderr.contains("'root' is the jail's own root dataset"));
+    assert!(sim.brig(&["validate", "t1"]).stderr.contains("'root' is a name brig keeps for the jail's own root"));
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod pf;
 mod rctl;
 mod spawn;
 mod sysctl;
+mod update;
 mod vnet;
 mod zfs;
 
@@ -34,10 +35,11 @@ use ipnet::IpNet;
 use nix::errno::Errno;
 
 use crate::kernel::sysctl::SysctlType;
+use crate::model::version::Version;
 
 use super::{
-    Command, DatasetInfo, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid,
-    MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
+    Command, DatasetInfo, DiffEntry, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam,
+    Jid, MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
 };
 
 /// The FreeBSD machine brig runs on.
@@ -138,6 +140,14 @@ impl Host for FreeBsdHost {
         input: &mut dyn std::io::Read,
     ) -> HostResult<()> {
         zfs::receive(&mut self.zfs, snapshot, props, input)
+    }
+
+    fn zfs_diff(&self, from: &str, to: &str) -> HostResult<Vec<DiffEntry>> {
+        zfs::diff(from, to)
+    }
+
+    fn zfs_snapshot_files(&self, snapshot: &str) -> HostResult<PathBuf> {
+        zfs::snapshot_files(snapshot)
     }
 
     fn zfs_destroy_snapshots(&mut self, snapshots: &[&str]) -> HostResult<()> {
@@ -332,6 +342,10 @@ impl Host for FreeBsdHost {
 
     fn dn_pipes(&self) -> HostResult<Vec<(u16, u32)>> {
         dummynet::list("dn_pipes")
+    }
+
+    fn freebsd_update(&mut self, root: &Path, workdir: &Path, running: &Version) -> HostResult<String> {
+        update::run(root, workdir, running)
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

@@ -20,7 +20,7 @@ use nvpair::{NvData, NvList};
 use zfs_core::{DataSetType, Zfs};
 
 use super::{c_string, io_errno, mount};
-use crate::host::{DatasetInfo, HostError, HostResult, MountEntry};
+use crate::host::{DatasetInfo, DiffEntry, HostError, HostResult, MountEntry};
 use crate::kernel::zfs::{self as zfs_text, NativeValue};
 
 /// zfs(8) in the base system.
@@ -362,6 +362,36 @@ pub(super) fn list(root: &str, props: &[&str]) -> HostResult<Vec<DatasetInfo>> {
     let columns = columns.collect::<Vec<_>>().join(",");
     let out = run_zfs(OP, &["list", "-Hp", "-r", "-t", "all", "-o", &columns, root])?;
     zfs_text::parse_list(&out, props).map_err(|e| HostError::new(OP, Errno::EIO, e))
+}
+
+/// `zfs diff -FH FROM TO`, its paths made relative to TO's mountpoint,
+/// which zfs(8) prints before each (libzfs_diff.c print_cmn).
+pub(super) fn diff(from: &str, to: &str) -> HostResult<Vec<DiffEntry>> {
+    const OP: &str = "zfs_diff";
+    let fs = to.split('@').next().unwrap_or(to);
+    let mountpoint = get(fs, &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
+    let out = run_zfs(OP, &["diff", "-FH", from, to])?;
+    zfs_text::parse_diff(&out, &mountpoint).map_err(|e| HostError::new(OP, Errno::EIO, e))
+}
+
+/// `MOUNTPOINT/.zfs/snapshot/NAME`, which the ZFS control directory
+/// mounts when it is looked up (zfsctl_snapdir_lookup): ENOENT when the
+/// filesystem is not mounted or the snapshot does not exist.
+pub(super) fn snapshot_files(snap: &str) -> HostResult<std::path::PathBuf> {
+    const OP: &str = "zfs_snapshot_files";
+    let Some((fs, name)) = snap.split_once('@') else {
+        return Err(HostError::new(OP, Errno::EINVAL, format!("{snap} is not a snapshot name (DATASET@SNAP)")));
+    };
+    let props = get(fs, &["mountpoint", "mounted"])?;
+    let mountpoint = props.get("mountpoint").map(String::as_str).unwrap_or_default();
+    if props.get("mounted").map(String::as_str) != Some("yes") || !mountpoint.starts_with('/') {
+        return Err(HostError::new(OP, Errno::ENOENT, format!("{fs} is not mounted, so {snap} cannot be read")));
+    }
+    let dir = std::path::Path::new(mountpoint).join(".zfs/snapshot").join(name);
+    if !dir.is_dir() {
+        return Err(HostError::new(OP, Errno::ENOENT, format!("{}: no such snapshot directory", dir.display())));
+    }
+    Ok(dir)
 }
 
 /// Runs `kernel_side` (an lzc call given one end of a pipe) in a thread

@@ -61,6 +61,10 @@ pub struct SimConfig {
     /// default the three brig's anchors need.
     #[serde(default = "default_pf_conf_anchors")]
     pub pf_conf_anchors: Vec<String>,
+    /// The directory standing for update.FreeBSD.org: `RELEASE/pN/` holds
+    /// the files patch level N installs. None: no server answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_server: Option<std::path::PathBuf>,
 }
 
 fn yes() -> bool {
@@ -133,6 +137,7 @@ impl Default for SimConfig {
             sysctl: BTreeMap::new(),
             pf_enabled: true,
             pf_conf_anchors: default_pf_conf_anchors(),
+            update_server: None,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod show;
 mod state;
 mod sysctl;
 mod tracked;
+mod update;
 #[cfg(target_os = "linux")]
 mod userns;
 mod vnet;
@@ -44,10 +45,11 @@ pub use config::SimConfig;
 
 use crate::host::rctl as rules;
 use crate::host::{
-    Command, DatasetInfo, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam, Jid,
-    MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
+    Command, DatasetInfo, DiffEntry, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam,
+    Jid, MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
 };
 use crate::kernel::encode;
+use crate::model::version::Version;
 use crate::state::beneath::{BeneathError, Root};
 use crate::state::bounded::ReadError;
 use state::{SimRule, State, Store};
@@ -111,6 +113,8 @@ pub const OPS: &[&str] = &[
     "zfs_destroy_snapshots",
     "zfs_send",
     "zfs_receive",
+    "zfs_diff",
+    "freebsd_update",
     "zfs_clone",
     "zfs_destroy",
     "zfs_rename",
@@ -652,6 +656,16 @@ impl Host for SimHost {
         self.read("zfs_send", |st| zfs::send(st, &paths, snapshot, from, out))
     }
 
+    fn zfs_diff(&self, from: &str, to: &str) -> HostResult<Vec<DiffEntry>> {
+        let paths = self.paths();
+        self.read("zfs_diff", |st| zfs::diff(st, &paths, from, to))
+    }
+
+    fn zfs_snapshot_files(&self, snapshot: &str) -> HostResult<PathBuf> {
+        let paths = self.paths();
+        self.read("zfs_get", |st| zfs::snapshot_files(st, &paths, snapshot))
+    }
+
     fn zfs_receive(
         &mut self,
         snapshot: &str,
@@ -959,6 +973,22 @@ impl Host for SimHost {
     fn dn_pipes(&self) -> HostResult<Vec<(u16, u32)>> {
         let cfg = &self.cfg;
         self.read("dn_pipes", |st| dummynet::list(st, cfg))
+    }
+
+    fn freebsd_update(&mut self, root: &Path, _workdir: &Path, running: &Version) -> HostResult<String> {
+        const OP: &str = "freebsd_update";
+        self.begin(OP)?;
+        self.calls.borrow_mut().spawned += 1;
+        // install(1) into a read-only filesystem fails as every write does.
+        let read_only = self.read_only_at(root).map_err(|e| {
+            HostError::new(OP, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), root.display().to_string())
+        })?;
+        if read_only {
+            return Err(HostError::new(OP, Errno::EROFS, format!("{}: Read-only file system", root.display())));
+        }
+        let local = fs::local(&self.dir, root);
+        let server = self.cfg.update_server.as_deref();
+        self.timed_command(|| update::run(server, &local, running)).map_err(|(e, d)| HostError::new(OP, e, d))
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

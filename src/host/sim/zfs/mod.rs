@@ -14,6 +14,7 @@ use nix::errno::Errno;
 
 use super::jail::Refusal;
 
+mod diff;
 mod files;
 mod jailed;
 mod names;
@@ -21,6 +22,7 @@ mod ops;
 mod props;
 mod stream;
 
+pub use diff::{diff, snapshot_files};
 pub use files::{mount_request, read_only_at, unmount_request};
 pub use jailed::{attach, detach, mount_in_jail};
 pub use ops::{clone, create, destroy, destroy_snapshots, hold, rename, rollback, snapshot};

@@ -118,8 +118,8 @@ impl Write for HashingWriter<'_> {
 }
 
 /// `zfs send [-i FROM] SNAP` (lzc_send): ENOENT for a snapshot that does
-/// not exist; EXDEV when `from` is not an earlier snapshot of the same
-/// dataset (dmu_send: dsl_dataset_is_before).
+/// not exist; EXDEV when `from` is neither an earlier snapshot of the
+/// same dataset nor its origin's (dmu_send: dsl_dataset_is_before).
 pub fn send(st: &State, paths: &Paths, snap: &str, from: Option<&str>, out: &mut dyn Write) -> Result<(), Refusal> {
     check_name(snap)?;
     let Some((fs, name)) = snap.split_once('@') else {
@@ -134,9 +134,8 @@ pub fn send(st: &State, paths: &Paths, snap: &str, from: Option<&str>, out: &mut
             let Some(fd) = st.datasets.get(f).filter(|d| d.snapshot) else {
                 return Err(no(Errno::ENOENT, format!("snapshot does not exist: {f}")));
             };
-            let same_fs = f.split_once('@').is_some_and(|(ffs, _)| ffs == fs);
-            if !same_fs || fd.guid >= ds.guid {
-                return Err(no(Errno::EXDEV, format!("{f} is not an earlier snapshot of {fs}")));
+            if !super::diff::is_before(st, snap, f) {
+                return Err(no(Errno::EXDEV, format!("{f} is not an earlier snapshot of {fs} or of its origin")));
             }
             let fname = f.split_once('@').map_or("", |(_, n)| n);
             Some(Identity { name: fname.to_string(), creation: fd.creation })

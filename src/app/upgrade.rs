@@ -1,0 +1,452 @@
+//! `brig upgrade`: a jail brought to its release's newest patch level
+//! (`--patch`, the default) or to another release (`--to`), reversibly.
+//!
+//! A thin jail stays thin: a fresh clone of the target release snapshot
+//! (`root.next`) gets the jail's own changes (what `zfs diff` says
+//! changed since the release snapshot its root came from), with /etc
+//! merged three ways; then the roots are switched and the old one is
+//! kept as `root.prev` for `--rollback`. A thick jail is brought up to
+//! date in place by freebsd-update, after a snapshot it is rolled back
+//! to on any failure. Each jail's upgrade is journaled: a killed one is
+//! finished or taken back by the next command that takes the jail.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::carry::carry;
+use super::guard::guard;
+use super::lifecycle::{start_alone, stop_under_entry, Surroundings};
+use super::{Error, NotFound, Recovery, Refused, Report};
+use crate::config::{edit, jail, ConfigError, HostConfig};
+use crate::host::{Errno, Host};
+use crate::model::jail::{JailSpec, JailType};
+use crate::model::snapshot::SnapshotName;
+use crate::model::version::{newest_snapshot, Version};
+use crate::model::{JailName, ReleaseName};
+use crate::plan::jail::{root_dataset, root_path, root_props};
+use crate::plan::release as release_plan;
+use crate::plan::upgrade::{next_root, previous_root, SNAPSHOT_PREFIX};
+use crate::state::journal::{self, UpgradeEntry};
+use crate::state::layout::definition_path;
+
+/// The user property on an upgraded root naming the release it is of,
+/// so a killed upgrade's definition can be brought in line with it.
+const ROOT_RELEASE_PROP: &str = "brig:release";
+
+/// The newest level of a release: its snapshot and the version in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Level {
+    /// `<root>/releases/R@pN`
+    pub snapshot: String,
+    pub version: Version,
+}
+
+/// The version in a root's `/bin/freebsd-version` (a path of the machine),
+/// read without running it; None when it has none that reads.
+pub fn userland(host: &dyn Host, root: &std::path::Path) -> Option<Version> {
+    let r = host.open_root(root).ok()?;
+    Version::from_script(&r.read_to_string(std::path::Path::new("bin/freebsd-version")).ok()??)
+}
+
+/// The newest level of release `r`: its newest snapshot (`base`, `p1`,
+/// ...) and the version its files say. NotFound when it is not fetched.
+pub fn level(host: &dyn Host, cfg: &HostConfig, r: &ReleaseName) -> Result<Level, Error> {
+    let dataset = release_plan::dataset(cfg, r);
+    let list = match host.zfs_list(dataset.as_str(), &[]) {
+        Ok(l) => l,
+        Err(e) if e.errno == Errno::ENOENT => return Err(Refused::ReleaseMissing(r.clone()).into()),
+        Err(e) => return Err(e.into()),
+    };
+    let prefix = format!("{dataset}@");
+    let names = list.iter().filter_map(|d| d.name.strip_prefix(&prefix));
+    let Some(newest) = newest_snapshot(names) else { return Err(Refused::ReleaseMissing(r.clone()).into()) };
+    let snapshot = format!("{prefix}{newest}");
+    let files = host.zfs_snapshot_files(&snapshot)?;
+    let version = crate::state::beneath::Root::open(&files)
+        .ok()
+        .and_then(|root| root.read_to_string(std::path::Path::new("bin/freebsd-version")).ok().flatten())
+        .and_then(|t| Version::from_script(&t))
+        .ok_or_else(|| Refused::NoUserland { what: format!("release {r}"), path: files.join("bin/freebsd-version") })?;
+    Ok(Level { snapshot, version })
+}
+
+/// Where to take jails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The newest patch level of the release each names.
+    Patch,
+    /// Another release, which must be fetched.
+    To(ReleaseName),
+}
+
+#[derive(Debug, Clone)]
+pub struct UpgradeRequest {
+    pub target: Target,
+    /// Stop a running jail around the switch and start it again.
+    pub restart: bool,
+    pub dry_run: bool,
+}
+
+/// How one jail's upgrade ended.
+#[derive(Debug, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Upgraded {
+        from: String,
+        to: String,
+        /// Entries of the jail's own carried onto the new root (thin).
+        carried: Option<usize>,
+        merged: Vec<String>,
+        kept: Vec<String>,
+        /// The snapshot taken first.
+        snapshot: String,
+    },
+    /// What a dry run would do.
+    Would {
+        from: String,
+        to: String,
+    },
+    Unchanged {
+        version: String,
+    },
+}
+
+/// Upgrades one jail, whose lock is not held: it is taken here.
+pub fn upgrade(
+    host: &mut dyn Host,
+    name: &JailName,
+    req: &UpgradeRequest,
+    report: &dyn Report,
+) -> Result<Outcome, Error> {
+    let cfg = super::config(host)?;
+    let _lock = if req.dry_run { Vec::new() } else { guard(host, &cfg, &[name], report)? };
+    let spec = super::select::defined(host, &cfg, name)?;
+    let Some(release) = spec.release.clone().filter(|_| spec.jail_type != JailType::Empty) else {
+        return Err(Refused::NotUpgradable { jail: name.clone() }.into());
+    };
+    let target_release = match &req.target {
+        Target::Patch => release.clone(),
+        Target::To(r) => r.clone(),
+    };
+    let target = level(host, &cfg, &target_release)?;
+    let root = root_path(&cfg, name);
+    let current = userland(host, &root).ok_or_else(|| Refused::NoUserland {
+        what: format!("jail {name}"),
+        path: host.local_path(&root.join("bin/freebsd-version")),
+    })?;
+    if current == target.version {
+        return Ok(Outcome::Unchanged { version: current.to_string() });
+    }
+    if current.major() > target.version.major()
+        || (current.release == target.version.release && current.patch > target.version.patch)
+    {
+        return Err(Refused::Downgrade {
+            jail: name.clone(),
+            from: current.to_string(),
+            to: target.version.to_string(),
+        }
+        .into());
+    }
+    let running = host.jail_find(name.as_str())?;
+    if let (Some(j), false) = (&running, req.restart) {
+        return Err(Refused::UpgradeRunning { jail: name.clone(), jid: j.jid }.into());
+    }
+    if spec.jail_type == JailType::Thick && target_release != release {
+        return Err(Refused::ThickAcrossReleases { jail: name.clone(), release: target_release }.into());
+    }
+    if req.dry_run {
+        return Ok(Outcome::Would { from: current.to_string(), to: target.version.to_string() });
+    }
+    let snap = SnapshotName::parse(&format!("{SNAPSHOT_PREFIX}{}", SnapshotName::at(super::now())))?;
+    let entry =
+        journal::begin_upgrade(host, name, UpgradeEntry { snapshot: snap.to_string(), restart: running.is_some() })?;
+    if running.is_some() {
+        let around = Surroundings::read(host, &cfg)?;
+        stop_under_entry(host, &cfg, name, Some(&spec), &around, report)?;
+    }
+    // Taken stopped, so that it holds everything the jail wrote.
+    let done = super::snapshot::tree(host, &cfg, name)
+        .and_then(|tree| super::snapshot::take_locked(host, &cfg, name, &tree, Some(snap.clone())))
+        .and_then(|_| match spec.jail_type {
+            JailType::Thick => in_place(host, &cfg, name, &current),
+            _ => rebuild(host, &cfg, &spec, &snap, &target, &target_release),
+        });
+    let outcome = match done {
+        Ok((carried, merged, kept)) => Outcome::Upgraded {
+            from: current.to_string(),
+            to: target.version.to_string(),
+            carried,
+            merged,
+            kept,
+            snapshot: snap.to_string(),
+        },
+        Err(e) => {
+            // Back as it was, then the failure.
+            take_back(host, &cfg, &spec, &snap)?;
+            if running.is_some() {
+                start_alone(host, &cfg, &spec, &[], report)?;
+            }
+            entry.finish(host)?;
+            return Err(e);
+        }
+    };
+    if running.is_some() {
+        let spec = super::select::defined(host, &cfg, name)?;
+        start_alone(host, &cfg, &spec, &[], report)?;
+    }
+    entry.finish(host)?;
+    Ok(outcome)
+}
+
+type Done = (Option<usize>, Vec<String>, Vec<String>);
+
+/// A thick jail: freebsd-update on its root, then its version checked.
+fn in_place(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, current: &Version) -> Result<Done, Error> {
+    let root = root_path(cfg, name);
+    let workdir = workdir(host, cfg, &current.release)?;
+    host.freebsd_update(&root, &workdir, current)
+        .map_err(|e| Refused::UpdateFailed { what: format!("jail {name}"), output: e.detail.clone() })?;
+    Ok((None, Vec::new(), Vec::new()))
+}
+
+/// freebsd-update's working directory for a release, made if missing.
+pub fn workdir(host: &dyn Host, cfg: &HostConfig, release: &str) -> Result<PathBuf, Error> {
+    let dir = cfg.mountpoint.join("cache").join("freebsd-update").join(release);
+    host.make_dirs(&dir, 0o700).map_err(|e| ConfigError::io(host.local_path(&dir), e))?;
+    Ok(dir)
+}
+
+/// A thin jail: `root.next` cloned from the target snapshot, the jail's
+/// changes carried onto it, its version checked, then switched in.
+fn rebuild(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    snap: &SnapshotName,
+    target: &Level,
+    target_release: &ReleaseName,
+) -> Result<Done, Error> {
+    let name = &spec.name;
+    let root = root_dataset(cfg, name);
+    let origin =
+        release_origin(host, cfg, root.as_str())?.ok_or_else(|| Refused::NotUpgradable { jail: name.clone() })?;
+    let next = next_root(cfg, name);
+    if super::observe::dataset_exists(host, next.as_str())? {
+        host.zfs_destroy(next.as_str(), true)?;
+    }
+    let mut props = root_props(spec);
+    props.push((ROOT_RELEASE_PROP.into(), target_release.to_string()));
+    host.zfs_clone(&target.snapshot, next.as_str(), &props)?;
+    let next_path = super::release::mountpoint(host, next.as_str())?;
+    let carried = carry(host, &origin, &format!("{root}@{snap}"), &next_path, true)?;
+    if !carried.conflicts.is_empty() {
+        return Err(Refused::UpgradeConflicts { jail: name.clone(), files: carried.conflicts }.into());
+    }
+    let got = userland(host, &next_path);
+    if got.as_ref() != Some(&target.version) {
+        return Err(Refused::UpgradeCheck {
+            jail: name.clone(),
+            want: target.version.to_string(),
+            got: got.map_or_else(|| "none".into(), |v| v.to_string()),
+        }
+        .into());
+    }
+    switch(host, cfg, name)?;
+    set_release(host, cfg, name, target_release)?;
+    Ok((Some(carried.changes), carried.merged, carried.kept))
+}
+
+/// `root` becomes `root.prev` (an older one goes) and `root.next` becomes
+/// `root`.
+fn switch(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(), Error> {
+    let (root, next, prev) = (root_dataset(cfg, name), next_root(cfg, name), previous_root(cfg, name));
+    if super::observe::dataset_exists(host, prev.as_str())? {
+        host.zfs_destroy(prev.as_str(), true)?;
+    }
+    host.zfs_rename(root.as_str(), prev.as_str())?;
+    host.zfs_rename(next.as_str(), root.as_str())?;
+    Ok(())
+}
+
+/// The definition's `release`, written in place (every other key and
+/// comment kept); nothing when it already says so.
+fn set_release(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, release: &ReleaseName) -> Result<(), Error> {
+    let spec = super::select::defined(host, cfg, name)?;
+    if spec.release.as_ref() == Some(release) {
+        return Ok(());
+    }
+    let machine_path = definition_path(name);
+    let old = crate::config::read_machine_text(host, &machine_path)?;
+    let path = host.local_path(&machine_path);
+    let mut doc = edit::document(&old, &path)?;
+    edit::set(&mut doc, &[], "release", release.as_str().into())
+        .map_err(|source| Refused::NotATable { file: path.clone(), source })?;
+    let text = doc.to_string();
+    jail::check(&path, &text, name, cfg)?;
+    host.write_file(&machine_path, text.as_bytes(), 0o600).map_err(|e| ConfigError::io(&path, e))?;
+    Ok(())
+}
+
+/// The release snapshot at the start of a root's history: its origin,
+/// or its origin's origin for a clone of a jail (`brig clone`).
+fn release_origin(host: &dyn Host, cfg: &HostConfig, dataset: &str) -> Result<Option<String>, Error> {
+    let releases = format!("{}/", cfg.releases());
+    let mut at = dataset.to_string();
+    // A chain of clones of clones is short; the bound only stops a loop.
+    for _ in 0..32 {
+        let origin = host.zfs_get(&at, &["origin"])?.remove("origin").filter(|o| o != "-" && !o.is_empty());
+        match origin {
+            None => return Ok(None),
+            Some(o) if o.starts_with(&releases) => return Ok(Some(o)),
+            Some(o) => at = o.split('@').next().unwrap_or_default().to_string(),
+        }
+    }
+    Ok(None)
+}
+
+/// Undoes what an upgrade did before its switch: a thin jail's
+/// `root.next` destroyed, a thick jail's root rolled back to `snap`.
+fn take_back(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, snap: &SnapshotName) -> Result<(), Error> {
+    let name = &spec.name;
+    if spec.jail_type == JailType::Thick {
+        let s = format!("{}@{snap}", root_dataset(cfg, name));
+        if super::observe::dataset_exists(host, &s)? {
+            host.zfs_rollback(&s)?;
+        }
+        return Ok(());
+    }
+    let next = next_root(cfg, name);
+    if super::observe::dataset_exists(host, next.as_str())? {
+        host.zfs_destroy(next.as_str(), true)?;
+    }
+    Ok(())
+}
+
+/// Recovers an upgrade a killed brig left: before the switch it is taken
+/// back; half-way through the switch or after it, it is finished (the
+/// definition names the release the root is of). A jail it stopped is
+/// started again.
+pub fn recover(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    name: &JailName,
+    entry: &journal::Entry,
+    report: &dyn Report,
+) -> Result<Recovery, Error> {
+    let spec = super::select::defined(host, cfg, name)?;
+    let (root, next) = (root_dataset(cfg, name), next_root(cfg, name));
+    let has = |host: &dyn Host, d: &str| super::observe::dataset_exists(host, d);
+    let how = if spec.jail_type == JailType::Thick {
+        if let Some(u) = &entry.upgrade {
+            take_back(host, cfg, &spec, &SnapshotName::parse(&u.snapshot)?)?;
+        }
+        Recovery::TakenBack
+    } else {
+        match (has(host, root.as_str())?, has(host, next.as_str())?) {
+            (true, true) => {
+                host.zfs_destroy(next.as_str(), true)?;
+                Recovery::TakenBack
+            }
+            (false, true) => {
+                host.zfs_rename(next.as_str(), root.as_str())?;
+                Recovery::Finished
+            }
+            (true, false) => Recovery::Finished,
+            (false, false) => return Err(NotFound::Nothing(name.clone()).into()),
+        }
+    };
+    {
+        let release = host.zfs_get(root.as_str(), &[ROOT_RELEASE_PROP])?.remove(ROOT_RELEASE_PROP);
+        if let Some(r) = release.and_then(|r| ReleaseName::parse(&r).ok()) {
+            set_release(host, cfg, name, &r)?;
+        }
+    }
+    if entry.upgrade.as_ref().is_some_and(|u| u.restart) && host.jail_find(name.as_str())?.is_none() {
+        let spec = super::select::defined(host, cfg, name)?;
+        start_alone(host, cfg, &spec, &[], report)?;
+    }
+    Ok(how)
+}
+
+/// `upgrade --rollback`: a thin jail's previous root switched back in
+/// (and its release back in the definition); a thick jail rolled back to
+/// its newest upgrade snapshot. The jail must be stopped, or `restart`.
+pub fn rollback(host: &mut dyn Host, name: &JailName, restart: bool, report: &dyn Report) -> Result<String, Error> {
+    let cfg = super::config(host)?;
+    let spec = super::select::defined(host, &cfg, name)?;
+    if spec.jail_type == JailType::Thick {
+        let tree = super::snapshot::tree(host, &cfg, name)?;
+        let snap = tree
+            .snapshots
+            .iter()
+            .rev()
+            .find(|s| s.name.starts_with(SNAPSHOT_PREFIX))
+            .ok_or_else(|| Refused::NoUpgradeToUndo { jail: name.clone() })?;
+        let snap = SnapshotName::parse(&snap.name)?;
+        let how = super::snapshot::RollbackOptions { force: false, restart };
+        super::snapshot::rollback(host, name, &snap, how, report)?;
+        return Ok(snap.to_string());
+    }
+    let _lock = guard(host, &cfg, &[name], report)?;
+    let (root, prev) = (root_dataset(&cfg, name), previous_root(&cfg, name));
+    if !super::observe::dataset_exists(host, prev.as_str())? {
+        return Err(Refused::NoUpgradeToUndo { jail: name.clone() }.into());
+    }
+    let running = host.jail_find(name.as_str())?;
+    if let (Some(j), false) = (&running, restart) {
+        return Err(Refused::UpgradeRunning { jail: name.clone(), jid: j.jid }.into());
+    }
+    let was = release_origin(host, &cfg, prev.as_str())?;
+    let release = was
+        .as_deref()
+        .and_then(|o| o.strip_prefix(&format!("{}/", cfg.releases())))
+        .and_then(|o| o.split('@').next())
+        .and_then(|r| ReleaseName::parse(r).ok());
+    // Named on the root to be before the switch: a recovery brings the
+    // definition in line with whichever root it finds.
+    if let Some(r) = &release {
+        host.zfs_set(prev.as_str(), &[(ROOT_RELEASE_PROP.into(), r.to_string())])?;
+    }
+    let entry =
+        journal::begin_upgrade(host, name, UpgradeEntry { snapshot: String::new(), restart: running.is_some() })?;
+    if running.is_some() {
+        let around = Surroundings::read(host, &cfg)?;
+        stop_under_entry(host, &cfg, name, Some(&spec), &around, report)?;
+    }
+    // The upgraded root becomes the one being built, which recovery
+    // takes back; the previous one the root.
+    let next = next_root(&cfg, name);
+    host.zfs_rename(root.as_str(), next.as_str())?;
+    host.zfs_rename(prev.as_str(), root.as_str())?;
+    host.zfs_destroy(next.as_str(), true)?;
+    if let Some(r) = &release {
+        set_release(host, &cfg, name, r)?;
+    }
+    if running.is_some() {
+        let spec = super::select::defined(host, &cfg, name)?;
+        start_alone(host, &cfg, &spec, &[], report)?;
+    }
+    entry.finish(host)?;
+    Ok(userland(host, &root_path(&cfg, name)).map_or_else(|| "its previous root".into(), |v| v.to_string()))
+}
+
+/// One jail of a batch and how its upgrade ended.
+pub type Upgrade = (JailName, Result<Outcome, Error>);
+
+/// Upgrades each named jail (every jail with `--all`), `jobs` at a time,
+/// each with a host connection of its own: one failing (and taken back)
+/// does not stop the others. The outcome per jail, in name order.
+pub fn upgrade_all(
+    host: &mut dyn Host,
+    connect: super::boot::Connect,
+    names: &super::select::Names,
+    req: &UpgradeRequest,
+    jobs: u16,
+    report: &(dyn Report + Sync),
+) -> Result<Vec<Upgrade>, Error> {
+    let targets = super::select::targets(host, names)?;
+    let refs: Vec<&JailName> = targets.iter().collect();
+    let work = |h: &mut dyn Host, name: &JailName| upgrade(h, name, req, report);
+    Ok(super::boot::parallel(connect, jobs, &refs, &work).into_iter().map(|(n, r)| (n.clone(), r)).collect())
+}

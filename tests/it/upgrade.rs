@@ -1,0 +1,171 @@
+//! `brig release update`, `brig upgrade` and the versions `list` shows,
+//! against the sim and its freebsd-update server (a directory of patch
+//! levels).
+
+use std::path::Path;
+
+use brig::host::Host;
+
+use crate::common::Sim;
+use crate::release::{mirror, Entry};
+
+const RELEASE: &str = "14.3-RELEASE";
+const RELEASES: &str = "zroot/brig/releases/14.3-RELEASE";
+
+fn version_script(v: &str) -> Vec<u8> {
+    format!("#!/bin/sh\nUSERLAND_VERSION=\"{v}\"\necho $USERLAND_VERSION\n").into_bytes()
+}
+
+/// A small 14.3-RELEASE-p2 with an /etc to merge.
+fn base(version: &[u8]) -> Vec<Entry<'_>> {
+    use tar::EntryType::*;
+    vec![
+        ("bin/", Directory, b"", 0o755),
+        ("bin/sh", Regular, b"sh p2\n", 0o555),
+        ("bin/freebsd-version", Regular, version, 0o555),
+        ("etc/", Directory, b"", 0o755),
+        ("etc/rc.conf", Regular, b"# rc.conf\nsendmail_enable=\"NONE\"\n", 0o644),
+        ("etc/motd", Regular, b"FreeBSD 14.3-RELEASE-p2\n", 0o644),
+        ("etc/hosts", Regular, b"# hosts\n::1 localhost\n127.0.0.1 localhost\n", 0o644),
+        ("usr/", Directory, b"", 0o755),
+        ("usr/share/", Directory, b"", 0o755),
+        ("usr/share/misc", Regular, b"misc p2\n", 0o644),
+    ]
+}
+
+/// The update server's patch level 5: a new sh, motd, hosts' first
+/// line and the version.
+fn update_server() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    let p5 = d.path().join(RELEASE).join("p5");
+    let put = |rel: &str, body: &[u8]| {
+        let f = p5.join(rel);
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&f, body).expect("write");
+    };
+    put("bin/sh", b"sh p5\n");
+    put("bin/freebsd-version", &version_script("14.3-RELEASE-p5"));
+    put("etc/motd", b"FreeBSD 14.3-RELEASE-p5\n");
+    put("etc/hosts", b"# hosts, p5\n::1 localhost\n127.0.0.1 localhost\n");
+    d
+}
+
+/// An initialised sim with 14.3-RELEASE-p2 fetched and the update
+/// server answering.
+fn fetched(server: &Path) -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let script = version_script("14.3-RELEASE-p2");
+    let m = mirror(&base(&script), None);
+    sim.brig(&["release", "fetch", RELEASE, "--from", &m.path().display().to_string()]).ok();
+    let server = server.display().to_string();
+    sim.configure(|t| format!("update_server = {server:?}\n{t}"));
+    sim
+}
+
+fn root_file(sim: &Sim, jail: &str, rel: &str) -> std::path::PathBuf {
+    sim.file(&format!("/usr/local/brig/jails/{jail}/root/{rel}"))
+}
+
+fn origin(sim: &Sim, jail: &str) -> String {
+    let ds = format!("zroot/brig/jails/{jail}/root");
+    sim.host().zfs_get(&ds, &["origin"]).expect("get").remove("origin").unwrap_or_default()
+}
+
+#[test]
+fn release_update_makes_a_patch_snapshot_and_a_second_run_changes_nothing() {
+    let server = update_server();
+    let sim = fetched(server.path());
+    let r = sim.brig(&["release", "update", RELEASE]);
+    r.ok();
+    assert!(r.stdout.contains("updated 14.3-RELEASE from 14.3-RELEASE-p2 to 14.3-RELEASE-p5"), "{}", r.stdout);
+    let snaps: Vec<String> =
+        sim.host().zfs_list(RELEASES, &[]).expect("list").into_iter().map(|d| d.name).skip(1).collect();
+    assert_eq!(snaps, [format!("{RELEASES}@base"), format!("{RELEASES}@p5")]);
+    let files = sim.file("/usr/local/brig/releases/14.3-RELEASE");
+    assert_eq!(std::fs::read(files.join("bin/sh")).expect("sh"), b"sh p5\n");
+    // Read-only again, the clone gone.
+    let h = sim.host();
+    assert_eq!(h.zfs_get(RELEASES, &["readonly"]).expect("get")["readonly"], "on");
+    assert!(h.zfs_get("zroot/brig/releases/updating-14.3-RELEASE", &["type"]).is_err());
+    drop(h);
+    let again = sim.brig(&["release", "update", RELEASE]);
+    again.ok();
+    assert!(again.stdout.contains("release 14.3-RELEASE is up to date (14.3-RELEASE-p5)"), "{}", again.stdout);
+}
+
+#[test]
+fn a_failed_update_leaves_the_release_as_it_was() {
+    let server = update_server();
+    let sim = fetched(server.path());
+    sim.configure(|t| t.lines().filter(|l| !l.starts_with("update_server")).collect::<Vec<_>>().join("\n"));
+    let r = sim.brig(&["release", "update", RELEASE]);
+    r.fails(1);
+    assert!(r.stderr.contains("freebsd-update failed for release 14.3-RELEASE"), "{}", r.stderr);
+    assert!(r.stderr.contains("No mirrors remaining, giving up."), "{}", r.stderr);
+    let names: Vec<String> =
+        sim.host().zfs_list("zroot/brig/releases", &[]).expect("list").into_iter().map(|d| d.name).collect();
+    assert_eq!(names, ["zroot/brig/releases", RELEASES, &format!("{RELEASES}@base")]);
+}
+
+#[test]
+fn a_thin_jail_upgraded_stays_thin_keeps_its_changes_and_merges_etc() {
+    let server = update_server();
+    let sim = fetched(server.path());
+    sim.brig(&["create", "web", "--release", RELEASE]).ok();
+    // The jail's own changes: a new file, a changed /etc file the
+    // release also changes (merged), one it does not (kept), a removal.
+    std::fs::create_dir_all(root_file(&sim, "web", "usr/local/etc")).expect("mkdir");
+    std::fs::write(root_file(&sim, "web", "usr/local/etc/app.conf"), "port=80\n").expect("write");
+    std::fs::write(root_file(&sim, "web", "etc/hosts"), "# hosts\n::1 localhost\n127.0.0.1 localhost web\n")
+        .expect("write");
+    std::fs::remove_file(root_file(&sim, "web", "usr/share/misc")).expect("rm");
+    sim.brig(&["release", "update", RELEASE]).ok();
+
+    let listed = sim.brig(&["list", "--outdated"]);
+    listed.ok();
+    assert!(listed.stdout.contains("web"), "{}", listed.stdout);
+    assert!(listed.stdout.contains("14.3-RELEASE-p2 (p5 available)"), "{}", listed.stdout);
+
+    let r = sim.brig(&["upgrade", "web"]);
+    r.ok();
+    assert!(r.stdout.contains("upgraded jail web: 14.3-RELEASE-p2 -> 14.3-RELEASE-p5"), "{}", r.stdout);
+    assert!(r.stdout.contains("merged: etc/hosts"), "{}", r.stdout);
+    assert_eq!(origin(&sim, "web"), format!("{RELEASES}@p5"));
+    let read = |rel: &str| std::fs::read_to_string(root_file(&sim, "web", rel)).unwrap_or_default();
+    assert_eq!(read("bin/sh"), "sh p5\n");
+    assert_eq!(read("usr/local/etc/app.conf"), "port=80\n");
+    assert_eq!(read("etc/hosts"), "# hosts, p5\n::1 localhost\n127.0.0.1 localhost web\n");
+    assert!(!root_file(&sim, "web", "usr/share/misc").exists());
+    // brig wrote rc.conf's hostname at create: carried too.
+    assert!(read("etc/rc.conf").contains("hostname="), "{}", read("etc/rc.conf"));
+    let outdated = sim.brig(&["list", "--outdated"]);
+    outdated.ok();
+    assert!(!outdated.stdout.contains("web"), "{}", outdated.stdout);
+    let again = sim.brig(&["upgrade", "web"]);
+    again.ok();
+    assert!(again.stdout.contains("jail web is up to date (14.3-RELEASE-p5)"), "{}", again.stdout);
+
+    let back = sim.brig(&["upgrade", "--rollback", "web"]);
+    back.ok();
+    assert!(back.stdout.contains("rolled back jail web: it is on 14.3-RELEASE-p2 again"), "{}", back.stdout);
+    assert_eq!(origin(&sim, "web"), format!("{RELEASES}@base"));
+    assert_eq!(read("bin/sh"), "sh p2\n");
+    assert_eq!(read("usr/local/etc/app.conf"), "port=80\n");
+}
+
+#[test]
+fn an_etc_conflict_leaves_the_jail_as_it_was_and_fails() {
+    let server = update_server();
+    let sim = fetched(server.path());
+    sim.brig(&["create", "web", "--release", RELEASE]).ok();
+    std::fs::write(root_file(&sim, "web", "etc/motd"), "Welcome to web\n").expect("write");
+    sim.brig(&["release", "update", RELEASE]).ok();
+    let r = sim.brig(&["upgrade", "web"]);
+    r.fails(1);
+    assert!(r.stderr.contains("jail web was left as it was: its changes to etc/motd clash"), "{}", r.stderr);
+    assert_eq!(origin(&sim, "web"), format!("{RELEASES}@base"));
+    let names: Vec<String> =
+        sim.host().zfs_list("zroot/brig/jails/web", &[]).expect("list").into_iter().map(|d| d.name).collect();
+    assert!(!names.iter().any(|n| n.contains("root.next")), "{names:?}");
+}
