@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::carry::carry;
 use super::guard::guard;
 use super::lifecycle::{start_alone, stop_under_entry, Surroundings};
-use super::{Error, NotFound, Recovery, Refused, Report};
+use super::{Error, Recovery, Refused, Report};
 use crate::config::{edit, jail, ConfigError, HostConfig};
 use crate::host::{Errno, Host};
 use crate::model::jail::{JailSpec, JailType};
@@ -158,29 +158,22 @@ pub fn upgrade(
     if req.dry_run {
         return Ok(Outcome::Would { from: current.to_string(), to: target.version.to_string() });
     }
-    let snap = SnapshotName::parse(&format!("{SNAPSHOT_PREFIX}{}", SnapshotName::at(super::now())))?;
-    let entry =
-        journal::begin_upgrade(host, name, UpgradeEntry { snapshot: snap.to_string(), restart: running.is_some() })?;
+    let tree = super::snapshot::tree(host, &cfg, name)?;
+    let snap = snapshot_name(&tree, &current)?;
+    let mut progress = UpgradeEntry { snapshot: snap.to_string(), restart: running.is_some(), done: false };
+    let entry = journal::begin_upgrade(host, name, progress.clone())?;
     if running.is_some() {
         let around = Surroundings::read(host, &cfg)?;
         stop_under_entry(host, &cfg, name, Some(&spec), &around, report)?;
     }
     // Taken stopped, so that it holds everything the jail wrote.
-    let done = super::snapshot::tree(host, &cfg, name)
-        .and_then(|tree| super::snapshot::take_locked(host, &cfg, name, &tree, Some(snap.clone())))
-        .and_then(|_| match spec.jail_type {
+    let done =
+        super::snapshot::take_locked(host, &cfg, name, &tree, Some(snap.clone())).and_then(|_| match spec.jail_type {
             JailType::Thick => in_place(host, &cfg, name, &current),
             _ => rebuild(host, &cfg, &spec, &snap, &target, &target_release),
         });
-    let outcome = match done {
-        Ok((carried, merged, kept)) => Outcome::Upgraded {
-            from: current.to_string(),
-            to: target.version.to_string(),
-            carried,
-            merged,
-            kept,
-            snapshot: snap.to_string(),
-        },
+    let (carried, merged, kept) = match done {
+        Ok(d) => d,
         Err(e) => {
             // Back as it was, then the failure.
             take_back(host, &cfg, &spec, &snap)?;
@@ -191,12 +184,35 @@ pub fn upgrade(
             return Err(e);
         }
     };
+    progress.done = true;
+    entry.record(host, progress)?;
     if running.is_some() {
         let spec = super::select::defined(host, &cfg, name)?;
         start_alone(host, &cfg, &spec, &[], report)?;
     }
     entry.finish(host)?;
-    Ok(outcome)
+    Ok(Outcome::Upgraded {
+        from: current.to_string(),
+        to: target.version.to_string(),
+        carried,
+        merged,
+        kept,
+        snapshot: snap.to_string(),
+    })
+}
+
+/// `upgrade-from-VERSION` (numbered when a rolled-back upgrade left one):
+/// the snapshot before the upgrade says what it holds.
+fn snapshot_name(tree: &crate::plan::snapshot::Tree, current: &Version) -> Result<SnapshotName, Error> {
+    let first = SnapshotName::parse(&format!("{SNAPSHOT_PREFIX}from-{current}"))?;
+    let mut name = first.clone();
+    for n in 1..100 {
+        if !tree.taken(&name) {
+            break;
+        }
+        name = SnapshotName::parse(&format!("{first}.{n}"))?;
+    }
+    Ok(name)
 }
 
 type Done = (Option<usize>, Vec<String>, Vec<String>);
@@ -306,7 +322,8 @@ fn release_origin(host: &dyn Host, cfg: &HostConfig, dataset: &str) -> Result<Op
 }
 
 /// Undoes what an upgrade did before its switch: a thin jail's
-/// `root.next` destroyed, a thick jail's root rolled back to `snap`.
+/// `root.next` destroyed, a thick jail's root rolled back to `snap`; then
+/// the snapshot `snap` of its tree goes too, so the jail is as it was.
 fn take_back(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, snap: &SnapshotName) -> Result<(), Error> {
     let name = &spec.name;
     if spec.jail_type == JailType::Thick {
@@ -314,19 +331,23 @@ fn take_back(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, snap: &Snap
         if super::observe::dataset_exists(host, &s)? {
             host.zfs_rollback(&s)?;
         }
-        return Ok(());
     }
     let next = next_root(cfg, name);
     if super::observe::dataset_exists(host, next.as_str())? {
         host.zfs_destroy(next.as_str(), true)?;
     }
+    let taken = super::snapshot::tree(host, cfg, name)?.present(snap);
+    if !taken.is_empty() {
+        host.zfs_destroy_snapshots(&taken.iter().map(String::as_str).collect::<Vec<_>>())?;
+    }
     Ok(())
 }
 
-/// Recovers an upgrade a killed brig left: before the switch it is taken
-/// back; half-way through the switch or after it, it is finished (the
-/// definition names the release the root is of). A jail it stopped is
-/// started again.
+/// Recovers an upgrade a killed brig left. One that had switched roots
+/// (a thin jail's old root is `root.prev` with the upgrade snapshot; half
+/// switched, only `root.next` is left) or was done is finished, the
+/// definition naming the release its root is of; any other is taken
+/// back. A jail it stopped is started again.
 pub fn recover(
     host: &mut dyn Host,
     cfg: &HostConfig,
@@ -335,35 +356,36 @@ pub fn recover(
     report: &dyn Report,
 ) -> Result<Recovery, Error> {
     let spec = super::select::defined(host, cfg, name)?;
+    let Some(up) = &entry.upgrade else { return Ok(Recovery::TakenBack) };
     let (root, next) = (root_dataset(cfg, name), next_root(cfg, name));
     let has = |host: &dyn Host, d: &str| super::observe::dataset_exists(host, d);
-    let how = if spec.jail_type == JailType::Thick {
-        if let Some(u) = &entry.upgrade {
-            take_back(host, cfg, &spec, &SnapshotName::parse(&u.snapshot)?)?;
-        }
-        Recovery::TakenBack
-    } else {
-        match (has(host, root.as_str())?, has(host, next.as_str())?) {
-            (true, true) => {
+    let switched = up.done
+        || (spec.jail_type != JailType::Thick
+            && (has(host, &format!("{}@{}", previous_root(cfg, name), up.snapshot))? || !has(host, root.as_str())?));
+    let how = if switched {
+        // Half-way through a switch (or a rollback's): the root being
+        // switched in becomes the root; the one switched out goes.
+        if has(host, next.as_str())? {
+            if has(host, root.as_str())? {
                 host.zfs_destroy(next.as_str(), true)?;
-                Recovery::TakenBack
-            }
-            (false, true) => {
+            } else {
                 host.zfs_rename(next.as_str(), root.as_str())?;
-                Recovery::Finished
             }
-            (true, false) => Recovery::Finished,
-            (false, false) => return Err(NotFound::Nothing(name.clone()).into()),
         }
-    };
-    {
         let release = host.zfs_get(root.as_str(), &[ROOT_RELEASE_PROP])?.remove(ROOT_RELEASE_PROP);
         if let Some(r) = release.and_then(|r| ReleaseName::parse(&r).ok()) {
             set_release(host, cfg, name, &r)?;
         }
-    }
-    if entry.upgrade.as_ref().is_some_and(|u| u.restart) && host.jail_find(name.as_str())?.is_none() {
+        Recovery::Finished
+    } else {
+        take_back(host, cfg, &spec, &SnapshotName::parse(&up.snapshot)?)?;
+        Recovery::TakenBack
+    };
+    if up.restart {
+        // Whatever a start killed half-way left goes first.
         let spec = super::select::defined(host, cfg, name)?;
+        let around = Surroundings::read(host, cfg)?;
+        stop_under_entry(host, cfg, name, Some(&spec), &around, report)?;
         start_alone(host, cfg, &spec, &[], report)?;
     }
     Ok(how)
@@ -408,8 +430,10 @@ pub fn rollback(host: &mut dyn Host, name: &JailName, restart: bool, report: &dy
     if let Some(r) = &release {
         host.zfs_set(prev.as_str(), &[(ROOT_RELEASE_PROP.into(), r.to_string())])?;
     }
-    let entry =
-        journal::begin_upgrade(host, name, UpgradeEntry { snapshot: String::new(), restart: running.is_some() })?;
+    // Nothing to take back: done from the start, so that a kill is
+    // finished from whichever root is there.
+    let progress = UpgradeEntry { snapshot: String::new(), restart: running.is_some(), done: true };
+    let entry = journal::begin_upgrade(host, name, progress)?;
     if running.is_some() {
         let around = Surroundings::read(host, &cfg)?;
         stop_under_entry(host, &cfg, name, Some(&spec), &around, report)?;

@@ -62,6 +62,9 @@ pub struct Entry {
 pub struct UpgradeEntry {
     pub snapshot: String,
     pub restart: bool,
+    /// The upgrade itself is complete; only the start may be left.
+    #[serde(default)]
+    pub done: bool,
 }
 
 #[derive(Debug, Error)]
@@ -81,20 +84,36 @@ pub fn begin(host: &dyn Host, name: &JailName, action: Action) -> Result<Open, J
     write(host, name, &Entry { action, pid: std::process::id(), upgrade: None })
 }
 
-/// Records that an upgrade of `name` begins.
+/// Records that an upgrade of `name` begins, or (`done`) how far it got.
 pub fn begin_upgrade(host: &dyn Host, name: &JailName, upgrade: UpgradeEntry) -> Result<Open, JournalError> {
-    write(host, name, &Entry { action: Action::Upgrade, pid: std::process::id(), upgrade: Some(upgrade) })
+    let path = path(name);
+    let entry = Entry { action: Action::Upgrade, pid: std::process::id(), upgrade: Some(upgrade) };
+    write_entry(host, &path, &entry)?;
+    Ok(Open { path, nested: false })
 }
 
+/// A step under an entry this process already wrote (a start or stop
+/// inside an upgrade or a migration) leaves that entry as it is: a kill
+/// during the step is recovered as the whole command, which knows what
+/// to redo.
 fn write(host: &dyn Host, name: &JailName, entry: &Entry) -> Result<Open, JournalError> {
     let path = path(name);
-    let err = |source| JournalError { path: host.local_path(&path), source };
+    if let Ok(Some(outer)) = unfinished(host, name) {
+        if outer.pid == entry.pid {
+            return Ok(Open { path, nested: true });
+        }
+    }
+    write_entry(host, &path, entry)?;
+    Ok(Open { path, nested: false })
+}
+
+fn write_entry(host: &dyn Host, path: &Path, entry: &Entry) -> Result<(), JournalError> {
+    let err = |source| JournalError { path: host.local_path(path), source };
     if let Some(dir) = path.parent() {
         host.make_dirs(dir, 0o700).map_err(err)?;
     }
     let text = serde_json::to_vec(entry).map_err(|e| err(e.into()))?;
-    host.write_file(&path, &text, 0o600).map_err(err)?;
-    Ok(Open { path })
+    host.write_file(path, &text, 0o600).map_err(err)
 }
 
 /// Runs `f`, the changes of `action` to `name`, with a journal entry that
@@ -117,11 +136,22 @@ pub fn around<T, E: From<JournalError>>(
 #[must_use = "an entry that is never finished makes the next command recover"]
 pub struct Open {
     path: PathBuf,
+    /// Under an entry of the same process, which its command finishes.
+    nested: bool,
 }
 
 impl Open {
+    /// Records how far an upgrade got, in place of what the entry said.
+    pub fn record(&self, host: &dyn Host, upgrade: UpgradeEntry) -> Result<(), JournalError> {
+        let entry = Entry { action: Action::Upgrade, pid: std::process::id(), upgrade: Some(upgrade) };
+        write_entry(host, &self.path, &entry)
+    }
+
     /// The command ended (done, or failed and undone): the entry goes.
     pub fn finish(self, host: &dyn Host) -> Result<(), JournalError> {
+        if self.nested {
+            return Ok(());
+        }
         host.remove_file(&self.path).map_err(|source| JournalError { path: host.local_path(&self.path), source })
     }
 }
@@ -144,5 +174,5 @@ pub fn unfinished(host: &dyn Host, name: &JailName) -> Result<Option<Entry>, Jou
 
 /// Removes an entry once it has been recovered.
 pub fn clear(host: &dyn Host, name: &JailName) -> Result<(), JournalError> {
-    Open { path: path(name) }.finish(host)
+    Open { path: path(name), nested: false }.finish(host)
 }

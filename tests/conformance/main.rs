@@ -605,3 +605,67 @@ fn streams_are_sent_and_received_whole_or_incrementally_and_refused_when_altered
     t.host.zfs_destroy(&a, true).expect("a gone");
     t.host.zfs_destroy(&b, true).expect("b gone");
 }
+
+#[test]
+fn a_clone_is_diffed_against_its_origin_and_snapshot_files_are_read() {
+    let mut t = Target::new("diff");
+    let d = t.dataset.clone();
+    let (a, c) = (format!("{d}/a"), format!("{d}/c"));
+    t.host.zfs_create(&a, &[]).expect("a");
+    let file = |t: &Target, rel: &str| t.host.local_path(&t.mountpoint().join(rel));
+    std::fs::write(file(&t, "a/kept"), "kept").expect("write");
+    std::fs::write(file(&t, "a/changed"), "one").expect("write");
+    std::fs::write(file(&t, "a/gone"), "gone").expect("write");
+    let one = format!("{a}@one");
+    t.host.zfs_snapshot(&[&one]).expect("snap");
+    t.host.zfs_clone(&one, &c, &[]).expect("clone");
+    std::fs::write(file(&t, "c/changed"), "two").expect("write");
+    std::fs::remove_file(file(&t, "c/gone")).expect("rm");
+    std::fs::create_dir(file(&t, "c/new")).expect("mkdir");
+    std::fs::write(file(&t, "c/new/file"), "new").expect("write");
+    std::os::unix::fs::symlink("kept", file(&t, "c/link")).expect("symlink");
+    let two = format!("{c}@two");
+    t.host.zfs_snapshot(&[&two]).expect("snap");
+
+    use brig::host::{Change, FileKind};
+    let diff = t.host.zfs_diff(&one, &two).expect("a clone against its origin");
+    let has = |change: Change, kind: FileKind, p: &str| {
+        diff.iter().any(|e| e.change == change && e.kind == kind && e.path == Path::new(p))
+    };
+    assert!(has(Change::Modified, FileKind::File, "changed"), "{diff:?}");
+    assert!(has(Change::Removed, FileKind::File, "gone"), "{diff:?}");
+    assert!(has(Change::Added, FileKind::Dir, "new"), "{diff:?}");
+    assert!(has(Change::Added, FileKind::File, "new/file"), "{diff:?}");
+    assert!(has(Change::Added, FileKind::Symlink, "link"), "{diff:?}");
+    assert!(!diff.iter().any(|e| e.path == Path::new("kept")), "{diff:?}");
+    assert_eq!(errno(t.host.zfs_diff(&two, &one)), Errno::EXDEV, "not in its history");
+    assert_eq!(errno(t.host.zfs_diff(&format!("{a}@nope"), &two)), Errno::ENOENT);
+
+    let files = t.host.zfs_snapshot_files(&one).expect("its files");
+    assert_eq!(std::fs::read_to_string(files.join("changed")).expect("read"), "one");
+    assert_eq!(std::fs::read_to_string(files.join("gone")).expect("read"), "gone");
+    assert_eq!(errno(t.host.zfs_snapshot_files(&format!("{a}@nope"))), Errno::ENOENT);
+
+    // A clone's snapshot sends incrementally from its origin, and that
+    // stream goes into no filesystem that exists (dmu_recv_begin_check).
+    let mut stream = Vec::new();
+    t.host.zfs_send(&two, Some(&one), &mut stream).expect("sent from the origin");
+    assert_eq!(errno(t.host.zfs_receive(&format!("{a}@two"), &[], &mut &stream[..])), Errno::EINVAL);
+    t.host.zfs_destroy(&c, true).expect("c gone");
+    t.host.zfs_destroy(&a, true).expect("a gone");
+}
+
+#[test]
+fn freebsd_update_brings_a_root_to_its_newest_patch_level() {
+    let mut t = Target::new("update");
+    let (root, before) = t.outdated_root();
+    let workdir = t.dir("update-work");
+    let out = t.host.freebsd_update(&root, &workdir, &before).expect("updated");
+    let text = std::fs::read_to_string(t.host.local_path(&root.join("bin/freebsd-version"))).expect("read");
+    let after = brig::model::version::Version::from_script(&text).expect("a version");
+    assert_eq!(after.release, before.release);
+    assert!(after.patch > before.patch || out.contains("No updates needed"), "{out}");
+    // Run again: nothing newer.
+    let again = t.host.freebsd_update(&root, &workdir, &after).expect("run again");
+    assert!(again.contains("No updates needed"), "{again}");
+}

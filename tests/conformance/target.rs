@@ -103,6 +103,47 @@ impl Target {
         }
     }
 
+    /// A root of the machine at an older patch level than its release's
+    /// newest, and that version: on FreeBSD the directory
+    /// BRIG_CONFORMANCE_UPDATE_ROOT names (a copy of a release such as
+    /// 14.3-RELEASE as fetched, which freebsd-update may change); on the
+    /// sim a small root at 14.3-RELEASE-p1, with the sim's update server
+    /// offering p3.
+    pub fn outdated_root(&mut self) -> (PathBuf, brig::model::version::Version) {
+        let read = |host: &dyn Host, root: &Path| {
+            let text =
+                std::fs::read_to_string(host.local_path(&root.join("bin/freebsd-version"))).expect("freebsd-version");
+            brig::model::version::Version::from_script(&text).expect("a version")
+        };
+        let Some(sim) = &self._sim else {
+            let root = std::env::var("BRIG_CONFORMANCE_UPDATE_ROOT").unwrap_or_else(|_| {
+                panic!("on FreeBSD this scenario updates a root: set BRIG_CONFORMANCE_UPDATE_ROOT to a copy of a fetched release, such as /tank/brig-test-root")
+            });
+            let root = PathBuf::from(root);
+            let v = read(&*self.host, &root);
+            return (root, v);
+        };
+        let server = sim.path().join("update-server/14.3-RELEASE");
+        for (level, sh) in [("p2", "sh p2\n"), ("p3", "sh p3\n")] {
+            std::fs::create_dir_all(server.join(level).join("bin")).expect("mkdir");
+            std::fs::write(server.join(level).join("bin/sh"), sh).expect("write");
+            let v = format!("USERLAND_VERSION=\"14.3-RELEASE-{level}\"\n");
+            std::fs::write(server.join(level).join("bin/freebsd-version"), v).expect("write");
+        }
+        let config = sim.path().join("sim.toml");
+        let text = std::fs::read_to_string(&config).expect("sim.toml");
+        let server = sim.path().join("update-server").display().to_string();
+        std::fs::write(&config, format!("update_server = {server:?}\n{text}")).expect("sim.toml");
+        self.host = Box::new(brig::host::sim::SimHost::open(sim.path()).expect("sim"));
+        let root = self.dir("update-root");
+        let local = self.host.local_path(&root);
+        std::fs::create_dir_all(local.join("bin")).expect("mkdir");
+        std::fs::write(local.join("bin/sh"), "sh p1\n").expect("write");
+        std::fs::write(local.join("bin/freebsd-version"), "USERLAND_VERSION=\"14.3-RELEASE-p1\"\n").expect("write");
+        let v = read(&*self.host, &root);
+        (root, v)
+    }
+
     /// The scenario dataset's mountpoint, a path of the machine.
     pub fn mountpoint(&self) -> PathBuf {
         let p = self.host.zfs_get(&self.dataset, &["mountpoint"]).expect("mountpoint");

@@ -379,3 +379,41 @@ fn temporary_files_a_killed_brig_left_are_swept_by_the_next_that_locks_the_jail(
     }
     assert_eq!(std::fs::read_to_string(&target).expect("target"), "keep");
 }
+
+#[test]
+fn release_update_killed_anywhere_is_taken_back_and_done_by_the_next_run() {
+    killed_at_each_of(crate::upgrade::outdated_release, &["release", "update", "14.3-RELEASE"], 6);
+}
+
+#[test]
+fn upgrade_killed_anywhere_is_taken_back_or_finished_never_half() {
+    killed_at_every_call(crate::upgrade::upgradable, &["upgrade", "box"]);
+}
+
+#[test]
+fn upgrade_rollback_killed_anywhere_is_finished_by_the_next_command() {
+    // Killed after the roots were switched back, the next command finishes
+    // the rollback, and running it again finds no upgrade to undo.
+    let args = ["upgrade", "--rollback", "box"];
+    let probe = crate::upgrade::upgraded();
+    let calls = crate::common::every_call(&probe, &args);
+    let want = state(&probe);
+    assert!(calls.len() >= 4, "{calls:?}");
+    for call in &calls {
+        let sim = crate::upgrade::upgraded();
+        let r = sim.brig_env(&args, &[("BRIG_SIM_FAIL", &format!("{call}:abort"))]);
+        assert!(r.code.is_none(), "{call}: not killed: {}", r.stderr);
+        let again = sim.brig(&args);
+        if again.code != Some(0) {
+            assert!(again.stderr.contains("interrupted upgrade"), "{call}: {}", again.stderr);
+            assert!(again.stderr.contains("has no upgrade to undo"), "{call}: {}", again.stderr);
+        }
+        assert_eq!(state(&sim), want, "upgrade --rollback killed at {call}, then run again");
+    }
+}
+
+#[test]
+fn upgrade_of_a_running_jail_killed_anywhere_ends_with_it_running() {
+    crate::common::needs_jail_processes!();
+    killed_at_every_call(crate::upgrade::upgradable_running, &["upgrade", "box", "--restart"]);
+}

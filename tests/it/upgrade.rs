@@ -63,6 +63,52 @@ fn fetched(server: &Path) -> Sim {
     sim
 }
 
+/// The directories every `upgradable()` shares, kept for the whole test
+/// run: a mirror of the p2 release and the update server.
+fn shared() -> &'static (tempfile::TempDir, tempfile::TempDir) {
+    static DIRS: std::sync::OnceLock<(tempfile::TempDir, tempfile::TempDir)> = std::sync::OnceLock::new();
+    DIRS.get_or_init(|| (mirror(&base(&version_script("14.3-RELEASE-p2")), None), update_server()))
+}
+
+/// A thin jail `box` of 14.3-RELEASE-p2 with changes of its own (a
+/// bootable root, an /etc file to merge), and the release updated to p5.
+pub fn upgradable() -> Sim {
+    let sim = outdated_release();
+    sim.brig(&["release", "update", RELEASE]).ok();
+    sim
+}
+
+/// `upgradable()`, upgraded.
+pub fn upgraded() -> Sim {
+    let sim = upgradable();
+    sim.brig(&["upgrade", "box"]).ok();
+    sim
+}
+
+/// `upgradable()` before the release update.
+pub fn outdated_release() -> Sim {
+    let (m, server) = shared();
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["release", "fetch", RELEASE, "--from", &m.path().display().to_string()]).ok();
+    let server = server.path().display().to_string();
+    sim.configure(|t| format!("update_server = {server:?}\n{t}"));
+    sim.brig(&["create", "box", "--release", RELEASE, "--ip4", "192.0.2.20/24", "--interface", "em0"]).ok();
+    // The test userland's sh in place of the release's: a change of kind.
+    std::fs::remove_file(root_file(&sim, "box", "bin/sh")).expect("rm");
+    crate::common::bootable_root(&sim, crate::run::ROOT, "sleep 300 &\n");
+    std::fs::write(root_file(&sim, "box", "etc/hosts"), "# hosts\n::1 localhost\n127.0.0.1 localhost box\n")
+        .expect("write");
+    sim
+}
+
+/// `upgradable()`, running.
+pub fn upgradable_running() -> Sim {
+    let sim = upgradable();
+    sim.brig(&["start", "box"]).ok();
+    sim
+}
+
 fn root_file(sim: &Sim, jail: &str, rel: &str) -> std::path::PathBuf {
     sim.file(&format!("/usr/local/brig/jails/{jail}/root/{rel}"))
 }

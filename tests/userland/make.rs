@@ -190,6 +190,8 @@ fn entries(program: &[u8]) -> Vec<(String, u32, Kind)> {
         ("etc/passwd", 0o644, PASSWD),
         ("etc/group", 0o644, GROUP),
         ("COPYRIGHT", 0o444, COPYRIGHT),
+        // Read by brig (list, upgrade), never run: the line newvers.sh writes.
+        ("bin/freebsd-version", 0o555, "#!/bin/sh\nUSERLAND_VERSION=\"14.3-RELEASE\"\necho $USERLAND_VERSION\n"),
     ] {
         e.push((path.to_string(), mode, Kind::File(text.as_bytes().to_vec())));
     }

@@ -979,12 +979,14 @@ impl Host for SimHost {
         const OP: &str = "freebsd_update";
         self.begin(OP)?;
         self.calls.borrow_mut().spawned += 1;
-        // install(1) into a read-only filesystem fails as every write does.
+        // install(1) into a read-only filesystem fails, and so does the
+        // tool (a tool's failure is EIO).
         let read_only = self.read_only_at(root).map_err(|e| {
             HostError::new(OP, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), root.display().to_string())
         })?;
         if read_only {
-            return Err(HostError::new(OP, Errno::EROFS, format!("{}: Read-only file system", root.display())));
+            let msg = format!("install: {}/bin/freebsd-version: Read-only file system", root.display());
+            return Err(HostError::new(OP, Errno::EIO, msg));
         }
         let local = fs::local(&self.dir, root);
         let server = self.cfg.update_server.as_deref();

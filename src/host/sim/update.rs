@@ -43,9 +43,13 @@ fn levels(server: &Path, release: &str) -> Vec<(u32, PathBuf)> {
 ///   but failed an integrity check"), exit 1;
 /// - no level newer than `running`: "No updates needed", exit 0, and
 ///   `install` after a `fetch` in the same run is then a no-op;
-/// - otherwise every newer level's files are installed in order (never
-///   through a symbolic link of the root: install_from_index writes
-///   with install(1) into the base directory it was given).
+/// - otherwise every newer level's files are installed in order, but
+///   only where the root has the file: fetch_filter_unmodified_notpresent
+///   drops updates to files that are not installed (a component such as
+///   lib32 left out). Never through a symbolic link of the root:
+///   install_from_index writes with install(1) into the base directory.
+///   (Not modelled: freebsd-update also skips files modified locally,
+///   and installs files new in a patch level.)
 pub fn run(server: Option<&Path>, root: &Path, running: &Version) -> Result<String, Refusal> {
     let Some(server) = server else {
         return Err(failed("Looking up update.FreeBSD.org mirrors... none found.\nNo mirrors remaining, giving up."));
@@ -82,9 +86,8 @@ fn install(target: &Root, level: &Path) -> Result<(), crate::state::beneath::Ben
             let to = rel.join(entry.file_name());
             let m = std::fs::symlink_metadata(&from).map_err(|e| io(&from, e))?;
             if m.is_dir() {
-                target.create_dir(&to, m.mode())?;
                 stack.push(to);
-            } else if m.is_file() {
+            } else if m.is_file() && target.entry(&to)?.is_some() {
                 let bytes = std::fs::read(&from).map_err(|e| io(&from, e))?;
                 target.write_atomic(&to, &bytes, m.mode() & 0o7777)?;
             }

@@ -39,6 +39,10 @@ struct Header {
     snapshot: Identity,
     /// The snapshot an incremental stream starts from.
     from: Option<Identity>,
+    /// `from` is the origin of the snapshot's filesystem, not one of its
+    /// own snapshots (dmu_send sets DRR_FLAG_CLONE).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    clone: bool,
 }
 
 /// One entry of a stream: a directory, a file (its bytes follow) or a
@@ -128,6 +132,7 @@ pub fn send(st: &State, paths: &Paths, snap: &str, from: Option<&str>, out: &mut
     let Some(ds) = st.datasets.get(snap) else {
         return Err(no(Errno::ENOENT, format!("snapshot does not exist: {snap}")));
     };
+    let clone = from.is_some_and(|f| !f.starts_with(&format!("{fs}@")));
     let from = match from {
         None => None,
         Some(f) => {
@@ -141,8 +146,12 @@ pub fn send(st: &State, paths: &Paths, snap: &str, from: Option<&str>, out: &mut
             Some(Identity { name: fname.to_string(), creation: fd.creation })
         }
     };
-    let header =
-        Header { magic: MAGIC.into(), snapshot: Identity { name: name.to_string(), creation: ds.creation }, from };
+    let header = Header {
+        magic: MAGIC.into(),
+        snapshot: Identity { name: name.to_string(), creation: ds.creation },
+        from,
+        clone,
+    };
     let mut hash = Sha256::new();
     let mut line = serde_json::to_vec(&header).map_err(|e| no(Errno::EIO, e.to_string()))?;
     line.push(b'\n');
@@ -301,6 +310,11 @@ fn receive_staged(
     staging: &Path,
 ) -> Result<(), Refusal> {
     let header = unpack(input, staging)?;
+    // dmu_recv_begin_check: a clone stream needs its origin given (brig
+    // gives none), and never goes into a filesystem that exists.
+    if header.clone {
+        return Err(no(Errno::EINVAL, format!("cannot receive a clone stream into {fs}")));
+    }
     if st.datasets.contains_key(&format!("{fs}@{name}")) {
         return Err(no(Errno::EEXIST, format!("destination snapshot {fs}@{name} exists")));
     }
@@ -374,7 +388,12 @@ mod tests {
 
     /// A stream of `entries` (a file's bytes after its line), its sum right.
     fn stream(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let header = Header { magic: MAGIC.into(), snapshot: Identity { name: "s".into(), creation: 1 }, from: None };
+        let header = Header {
+            magic: MAGIC.into(),
+            snapshot: Identity { name: "s".into(), creation: 1 },
+            from: None,
+            clone: false,
+        };
         let mut out = serde_json::to_vec(&header).expect("json");
         out.push(b'\n');
         for (line, bytes) in entries {
