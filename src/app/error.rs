@@ -174,6 +174,8 @@ pub enum Refused {
     Unmanaged { jail: JailName, jid: i32 },
     #[error("release {0} is not fetched; run `brig release fetch {0}` first")]
     ReleaseMissing(ReleaseName),
+    #[error("release {release} is newer than this host's kernel ({kernel}): its programs may need system calls the kernel does not have; upgrade the host first, or use a release up to {kernel}")]
+    NewerThanKernel { release: ReleaseName, kernel: String },
     #[error("dataset {dataset} already exists without a definition; destroy it with `brig destroy {jail}` first")]
     OrphanDataset { jail: JailName, dataset: String },
     #[error("jail {0} is not running; start it first")]

@@ -48,6 +48,16 @@ fn component_file(c: &str) -> Result<String, Error> {
     Ok(format!("{c}.txz"))
 }
 
+/// A userland newer than the kernel it would run on is refused: jails
+/// share the host's kernel.
+pub fn refuse_newer_than_kernel(host: &dyn Host, release: &ReleaseName) -> Result<(), Error> {
+    let kernel = host.sysctl_get("kern.osrelease")?.to_string();
+    if crate::model::version::newer_than_kernel(release.as_str(), &kernel) {
+        return Err(Refused::NewerThanKernel { release: release.clone(), kernel }.into());
+    }
+    Ok(())
+}
+
 fn source_prefix(s: &Source) -> String {
     match s {
         Source::Dir(d) => format!("{}/", d.display()),
@@ -72,6 +82,7 @@ pub fn fetch(
     if req.components.first().map(String::as_str) != Some("base") {
         return Err(Error::Usage("--components must start with base; every release needs it".into()));
     }
+    refuse_newer_than_kernel(host, &release)?;
     let files: Vec<String> = req.components.iter().map(|c| component_file(c)).collect::<Result<_, _>>()?;
     if let Some(h) = &req.sha256 {
         if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -264,15 +275,25 @@ pub fn mountpoint(host: &dyn Host, dataset: &str) -> Result<PathBuf, Error> {
 pub struct Release {
     pub name: String,
     pub arch: String,
+    /// `dist` (distribution sets) or `pkgbase` (base packages).
+    pub kind: String,
+    /// The userland version of its newest level (its /bin/freebsd-version).
+    pub version: Option<String>,
     pub used: u64,
     pub created: u64,
+    /// Its newest level's snapshot: the one new thin jails clone.
     pub snapshot: Option<String>,
+    /// Every level it has, oldest first (`base`, `p3`, `p5`).
+    pub levels: Vec<String>,
     pub source: String,
-    /// The datasets cloned from its snapshot.
+    /// The datasets cloned from any of its levels.
     pub clones: Vec<String>,
 }
 
-/// Every complete release, from one ZFS listing.
+/// The user property naming how a release was fetched.
+pub const KIND_PROP: &str = "brig:kind";
+
+/// Every complete release, from one ZFS listing and one file each.
 pub fn list(host: &dyn Host) -> Result<Vec<Release>, Error> {
     let cfg = super::config(host)?;
     releases(host, &cfg)
@@ -280,30 +301,40 @@ pub fn list(host: &dyn Host) -> Result<Vec<Release>, Error> {
 
 fn releases(host: &dyn Host, cfg: &HostConfig) -> Result<Vec<Release>, Error> {
     let root = cfg.releases();
-    let all = host.zfs_list(root.as_str(), &["used", "creation", "brig:arch", "brig:source", "clones"])?;
+    let all = host.zfs_list(root.as_str(), &["used", "creation", "brig:arch", "brig:source", KIND_PROP, "clones"])?;
     let prefix = format!("{root}/");
     let mut out = Vec::new();
     for d in &all {
         let Some(name) = d.name.strip_prefix(&prefix) else { continue };
         // Only complete releases: the scratch datasets of unfinished
-        // fetches do not parse as release names.
+        // fetches and updates do not parse as release names.
         if name.contains(['/', '@']) || ReleaseName::parse(name).is_err() {
             continue;
         }
-        let snap_name = format!("{}@{BASE_SNAPSHOT}", d.name);
-        let snap = all.iter().find(|s| s.name == snap_name);
-        let prop = |k: &str| d.props.get(k).cloned().unwrap_or_else(|| "-".into());
+        let snaps = format!("{}@", d.name);
+        let mut levels: Vec<(&str, &crate::host::DatasetInfo)> = all
+            .iter()
+            .filter_map(|s| s.name.strip_prefix(&snaps).map(|l| (l, s)))
+            .filter(|(l, _)| crate::model::version::snapshot_rank(l).is_some())
+            .collect();
+        levels.sort_by_key(|(l, _)| crate::model::version::snapshot_rank(l));
+        let prop = |k: &str| d.props.get(k).cloned().filter(|v| !v.is_empty()).unwrap_or_else(|| "-".into());
+        let files = cfg.mountpoint.join("releases").join(name);
         out.push(Release {
             name: name.to_string(),
             arch: prop("brig:arch"),
+            kind: d.props.get(KIND_PROP).filter(|k| *k == "pkgbase").map_or("dist", |_| "pkgbase").to_string(),
+            version: super::upgrade::userland(host, &files).map(|v| v.to_string()),
             used: prop("used").parse().unwrap_or(0),
             created: prop("creation").parse().unwrap_or(0),
-            snapshot: snap.map(|s| s.name.clone()),
+            snapshot: levels.last().map(|(_, s)| s.name.clone()),
+            levels: levels.iter().map(|(l, _)| l.to_string()).collect(),
             source: prop("brig:source"),
-            clones: snap
-                .and_then(|s| s.props.get("clones"))
-                .map(|c| c.split(',').filter(|x| !x.is_empty() && *x != "-").map(str::to_string).collect())
-                .unwrap_or_default(),
+            clones: levels
+                .iter()
+                .filter_map(|(_, s)| s.props.get("clones"))
+                .flat_map(|c| c.split(',').filter(|x| !x.is_empty() && *x != "-").map(str::to_string))
+                .collect(),
         });
     }
     Ok(out)

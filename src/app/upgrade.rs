@@ -129,6 +129,7 @@ pub fn upgrade(
         Target::Patch => release.clone(),
         Target::To(r) => r.clone(),
     };
+    super::release::refuse_newer_than_kernel(host, &target_release)?;
     let target = level(host, &cfg, &target_release)?;
     let root = root_path(&cfg, name);
     let current = userland(host, &root).ok_or_else(|| Refused::NoUserland {

@@ -152,14 +152,17 @@ fn list(host: &dyn Host, json: bool) -> Result<ExitCode, CliError> {
                 vec![
                     r.name.clone(),
                     r.arch.clone(),
+                    r.kind.clone(),
+                    r.version.clone().unwrap_or_else(|| "-".into()),
                     super::output::size(r.used),
                     utc(r.created),
-                    r.snapshot.as_deref().map_or("-".into(), |s| format!("@{}", s.rsplit('@').next().unwrap_or(s))),
+                    r.levels.iter().map(|l| format!("@{l}")).collect::<Vec<_>>().join(" "),
                     r.clones.len().to_string(),
                 ]
             })
             .collect();
-        println!("{}", table(&["NAME", "ARCH", "SIZE", "CREATED", "SNAPSHOT", "JAILS"], rows));
+        let head = ["NAME", "ARCH", "KIND", "VERSION", "SIZE", "CREATED", "SNAPSHOTS", "JAILS"];
+        println!("{}", table(&head, rows));
     }
     Ok(ExitCode::SUCCESS)
 }

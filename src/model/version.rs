@@ -53,7 +53,12 @@ impl Version {
 
     /// The major version: 14 for 14.3-RELEASE.
     pub fn major(&self) -> u32 {
-        self.release.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0)
+        self.number().0
+    }
+
+    /// (major, minor): (14, 3) for 14.3-RELEASE.
+    pub fn number(&self) -> (u32, u32) {
+        number_of(&self.release)
     }
 }
 
@@ -64,6 +69,21 @@ impl fmt::Display for Version {
             n => write!(f, "{}-p{n}", self.release),
         }
     }
+}
+
+/// (major, minor) of a release or version name: (15, 0) for
+/// 15.0-RELEASE-p1; (0, 0) for what is not one.
+pub fn number_of(name: &str) -> (u32, u32) {
+    let number = name.split('-').next().unwrap_or_default();
+    let (major, minor) = number.split_once('.').unwrap_or((number, ""));
+    (major.parse().unwrap_or(0), minor.parse().unwrap_or(0))
+}
+
+/// Whether a userland of `release` is newer than a kernel that says
+/// `osrelease` (kern.osrelease): its programs may need system calls the
+/// kernel does not have.
+pub fn newer_than_kernel(release: &str, osrelease: &str) -> bool {
+    number_of(release) > number_of(osrelease)
 }
 
 /// The snapshot `brig release fetch` seals a release with.
@@ -114,6 +134,16 @@ mod tests {
         assert_eq!(Version::from_script(script).map(|v| v.to_string()), Some("14.3-RELEASE-p5".into()));
         assert_eq!(Version::from_script("#!/bin/sh\necho hi\n"), None);
         assert_eq!(Version::from_script("USERLAND_VERSION=\"$(reboot)\"\n"), None);
+    }
+
+    #[test]
+    fn a_userland_newer_than_the_kernel_is_told_apart() {
+        assert!(newer_than_kernel("15.0-RELEASE", "14.3-RELEASE-p5"));
+        assert!(newer_than_kernel("14.4-RELEASE", "14.3-RELEASE"));
+        assert!(!newer_than_kernel("14.3-RELEASE", "14.3-RELEASE"));
+        assert!(!newer_than_kernel("13.5-RELEASE", "14.3-RELEASE"));
+        assert!(!newer_than_kernel("14.10-RELEASE", "15.0-CURRENT"));
+        assert_eq!(number_of("14.10-RELEASE"), (14, 10));
     }
 
     #[test]

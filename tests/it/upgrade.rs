@@ -215,3 +215,57 @@ fn an_etc_conflict_leaves_the_jail_as_it_was_and_fails() {
         sim.host().zfs_list("zroot/brig/jails/web", &[]).expect("list").into_iter().map(|d| d.name).collect();
     assert!(!names.iter().any(|n| n.contains("root.next")), "{names:?}");
 }
+
+#[test]
+fn twenty_jails_upgrade_four_at_a_time_stay_thin_and_one_conflict_fails_alone() {
+    let server = update_server();
+    let sim = fetched(server.path());
+    let names: Vec<String> = (1..=20).map(|n| format!("j{n:02}")).collect();
+    for n in &names {
+        sim.brig(&["create", n, "--release", RELEASE]).ok();
+        std::fs::write(root_file(&sim, n, "etc/app.conf"), format!("name={n}\n")).expect("write");
+    }
+    std::fs::write(root_file(&sim, "j07", "etc/motd"), "j07's own motd\n").expect("write");
+    sim.brig(&["release", "update", RELEASE]).ok();
+    let outdated = |sim: &Sim| -> Vec<String> {
+        let j = sim.brig(&["list", "--outdated", "--json"]).json();
+        let jails = j["jails"].as_array().cloned().unwrap_or_default();
+        jails.iter().map(|r| r["name"].as_str().unwrap_or_default().to_string()).collect()
+    };
+    assert_eq!(outdated(&sim), names);
+
+    let r = sim.brig(&["upgrade", "--all", "--jobs", "4"]);
+    r.fails(1);
+    assert!(r.stdout.contains("19 upgraded, 0 unchanged, 1 failed and left as they were"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("brig: jail j07: jail j07 was left as it was: its changes to etc/motd clash"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(outdated(&sim), ["j07"]);
+    let h = sim.host();
+    for n in names.iter().filter(|n| *n != "j07") {
+        let root = format!("zroot/brig/jails/{n}/root");
+        let p = h.zfs_get(&root, &["origin", "used", "referenced"]).expect("get");
+        assert_eq!(p["origin"], format!("{RELEASES}@p5"), "{n}");
+        // Thin: its own changes only (app.conf, rc.conf's hostname and the
+        // files create copied in), not the release.
+        let (used, referenced): (u64, u64) = (p["used"].parse().expect("used"), p["referenced"].parse().expect("ref"));
+        assert!(used * 2 < referenced, "{n}: used {used} of {referenced}");
+        assert_eq!(std::fs::read_to_string(root_file(&sim, n, "etc/app.conf")).expect("read"), format!("name={n}\n"));
+    }
+    assert_eq!(
+        h.zfs_get("zroot/brig/jails/j07/root", &["origin"]).expect("get")["origin"],
+        format!("{RELEASES}@base"),
+        "j07 as it was"
+    );
+}
+
+#[test]
+fn a_release_newer_than_the_kernel_is_refused_before_anything() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let r = sim.brig(&["release", "fetch", "15.0-RELEASE", "--from", "/nonexistent"]);
+    r.fails(1);
+    assert!(r.stderr.contains("release 15.0-RELEASE is newer than this host's kernel (14.3-RELEASE)"), "{}", r.stderr);
+}

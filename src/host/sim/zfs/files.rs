@@ -88,6 +88,45 @@ pub(super) fn tree_size(dir: &Path, skip: &[PathBuf]) -> u64 {
         .sum()
 }
 
+/// The size of what a clone's tree holds that its origin's does not:
+/// files new or different, directories new. ZFS counts the blocks a
+/// clone wrote since it was made as its `used`; the sim counts whole
+/// files.
+pub(super) fn unique_size(dir: &Path, origin: &Path, skip: &[PathBuf]) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    rd.flatten()
+        .map(|e| {
+            let (p, o) = (e.path(), origin.join(e.file_name()));
+            let theirs = std::fs::symlink_metadata(&o).ok();
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.is_dir() && skip.contains(&p) => 0,
+                Ok(m) if m.is_dir() => {
+                    let new = if theirs.is_some_and(|t| t.is_dir()) { 0 } else { 512 };
+                    new + unique_size(&p, &o, skip)
+                }
+                Ok(m) if m.file_type().is_symlink() => {
+                    let same = std::fs::read_link(&p).ok() == std::fs::read_link(&o).ok() && theirs.is_some();
+                    if same {
+                        0
+                    } else {
+                        m.len().max(1)
+                    }
+                }
+                Ok(m) => {
+                    let same = theirs.is_some_and(|t| t.is_file() && t.len() == m.len())
+                        && std::fs::read(&p).ok() == std::fs::read(&o).ok();
+                    if same {
+                        0
+                    } else {
+                        m.len().max(1)
+                    }
+                }
+                Err(_) => 0,
+            }
+        })
+        .sum()
+}
+
 pub(super) fn other_mount_dirs(st: &State, paths: &Paths, except: &Path) -> Vec<PathBuf> {
     st.mounts.values().filter(|m| m.target != except).map(|m| fs::local(paths.root, &m.target)).collect()
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use super::files::{mount_at, none_busy, other_mount_dirs, should_mount, tree_size, unmount_ds};
+use super::files::{mount_at, none_busy, other_mount_dirs, should_mount, tree_size, unique_size, unmount_ds};
 use super::names::{check_name, is_descendant, parent_name};
 use super::ops::{checked_props, clones_of};
 use super::{no, Paths};
@@ -162,8 +162,18 @@ pub fn mountpoint(st: &State, cfg: &SimConfig, name: &str) -> Option<PathBuf> {
     }
 }
 
+/// A dataset's `used`: what it references, but for a clone only what
+/// it holds that its origin does not; and its children's.
 pub(super) fn used(st: &State, paths: &Paths, name: &str) -> u64 {
-    let own = referenced(st, paths, name);
+    let origin = st.datasets.get(name).and_then(|d| d.origin.as_ref()).and_then(|o| st.datasets.get(o));
+    let own = match (st.datasets.get(name), origin) {
+        (Some(d), Some(o)) if !d.snapshot => {
+            let files = super::ops::dataset_files(paths, d);
+            let skip = d.mounted.as_ref().map(|mp| other_mount_dirs(st, paths, mp)).unwrap_or_default();
+            unique_size(&files, &paths.snapshot_store(o.guid), &skip)
+        }
+        _ => referenced(st, paths, name),
+    };
     let kids: u64 = st
         .datasets
         .keys()
