@@ -39,3 +39,20 @@ pub fn console(host: &mut dyn Host, name: &JailName, user: &str) -> Result<i32, 
     cmd.stdio = Stdio::Inherit;
     Ok(host.spawn(&cmd, Place::Jail(jid))?.status)
 }
+
+/// The pkg(8) brig runs for jails: the base system's, or the program
+/// in BRIG_PKG (another build, or a wrapper that logs).
+fn pkg_program() -> String {
+    std::env::var("BRIG_PKG").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "/usr/sbin/pkg".into())
+}
+
+/// `pkg -j JID ARGS...`: the host's pkg(8) working on the packages of
+/// brig's running jail `name` (it attaches to the jail, so the jail's own
+/// repositories and database are used, and nothing needs to be installed
+/// in it). With `Stdio::Inherit` it shares brig's terminal.
+pub fn pkg(host: &mut dyn Host, name: &JailName, args: &[String], stdio: Stdio) -> Result<crate::host::Output, Error> {
+    let jid = jid_of(host, name)?;
+    let mut cmd = Command::new(pkg_program()).args(["-j".to_string(), jid.to_string()]).args(args.iter().cloned());
+    cmd.stdio = stdio;
+    Ok(host.spawn(&cmd, Place::Host)?)
+}

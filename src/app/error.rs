@@ -174,6 +174,8 @@ pub enum Refused {
     Unmanaged { jail: JailName, jid: i32 },
     #[error("release {0} is not fetched; run `brig release fetch {0}` first")]
     ReleaseMissing(ReleaseName),
+    #[error("this host has no pkgbase keys for {release} in {}: brig checks base packages with the keys the host already trusts and downloads none; they come with the base system of a FreeBSD {} host (or copy them there from one you trust)", dir.display(), crate::model::version::number_of(release.as_str()).0)]
+    NoPkgbaseKeys { release: ReleaseName, dir: PathBuf },
     #[error("release {release} is newer than this host's kernel ({kernel}): its programs may need system calls the kernel does not have; upgrade the host first, or use a release up to {kernel}")]
     NewerThanKernel { release: ReleaseName, kernel: String },
     #[error("dataset {dataset} already exists without a definition; destroy it with `brig destroy {jail}` first")]
@@ -224,8 +226,8 @@ pub enum Refused {
     UpgradeRunning { jail: JailName, jid: i32 },
     #[error("jail {jail} is thick: brig brings a thick jail to its release's newest patch level in place, but does not move it to {release}; create a thin jail of {release} and move its data, or run freebsd-update -b inside it")]
     ThickAcrossReleases { jail: JailName, release: ReleaseName },
-    #[error("freebsd-update failed for {what}: {output}")]
-    UpdateFailed { what: String, output: String },
+    #[error("{tool} failed for {what}: {output}")]
+    UpdateFailed { tool: &'static str, what: String, output: String },
     #[error("jail {jail} was left as it was: its changes to {} clash with the new release's; merge them by hand in the jail (or remove them), then upgrade again", files.join(", "))]
     UpgradeConflicts { jail: JailName, files: Vec<String> },
     #[error("jail {jail} was left as it was: its new root says it is {got}, not {want}")]

@@ -11,7 +11,7 @@ use crate::config::HostConfig;
 use crate::host::{Errno, Host};
 use crate::model::release::{Archive, Budget};
 use crate::model::{Arch, ReleaseName};
-use crate::plan::release::{self as plan, FetchPlan, BASE_SNAPSHOT};
+use crate::plan::release::{self as plan, FetchPlan, BASE_SNAPSHOT, KIND_PROP};
 use crate::release::fetch::{self, Progress, Quiet, Source};
 use crate::release::manifest;
 use crate::state::bounded::{self, CONFIG_LIMIT};
@@ -28,6 +28,94 @@ pub struct FetchRequest {
     pub components: Vec<String>,
     /// The SHA-256 base.txz must have, besides MANIFEST's.
     pub sha256: Option<String>,
+    /// Base packages (pkgbase) instead of distribution sets; the default
+    /// for releases that have no distribution sets.
+    pub pkgbase: bool,
+    /// The pkgbase set to install (`FreeBSD-set-SET`).
+    pub set: Option<String>,
+}
+
+/// A release installed from base packages: the host's pkgbase keys
+/// copied into the new root, pkg run there with brig's repository
+/// configuration, the result checked and sealed as `fetch` seals one.
+fn fetch_pkgbase(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    release: &ReleaseName,
+    arch: &Arch,
+    set: Option<&str>,
+) -> Result<Fetched, Error> {
+    use crate::release::pkgbase;
+    let set = set.unwrap_or(pkgbase::DEFAULT_SET);
+    if !pkgbase::SETS.contains(&set) {
+        return Err(Error::Usage(format!("--set: '{set}' is not one of {}", pkgbase::SETS.join(", "))));
+    }
+    let keys = PathBuf::from(pkgbase::keys_dir(release));
+    let listed = |sub: &str| -> Vec<PathBuf> {
+        let dir = keys.join(sub);
+        host.list_dir(&dir).unwrap_or_default().into_iter().map(|n| dir.join(n)).collect()
+    };
+    let trusted = listed("trusted");
+    if trusted.is_empty() {
+        return Err(Refused::NoPkgbaseKeys { release: release.clone(), dir: keys }.into());
+    }
+    let target = plan::dataset(cfg, release);
+    let done = |source| Fetched {
+        release: release.clone(),
+        arch: arch.clone(),
+        snapshot: format!("{target}@{BASE_SNAPSHOT}"),
+        source,
+    };
+    let _downloading = crate::state::lock::release(host, release.as_str())?;
+    if super::observe::dataset_exists(host, target.as_str())? {
+        return Ok(done(None));
+    }
+    let _lock = crate::state::lock::host(host)?;
+    if super::observe::dataset_exists(host, target.as_str())? {
+        return Ok(done(None));
+    }
+    let job = pkg_job(host, cfg, release, arch, crate::host::PkgAction::Install(vec![pkgbase::set_package(set)]))?;
+    let ops = plan::fetch_pkgbase(&plan::PkgbasePlan {
+        cfg,
+        release,
+        arch,
+        set,
+        job,
+        keys: trusted.into_iter().chain(listed("revoked")).collect(),
+        stale_scratch: super::observe::dataset_exists(host, plan::scratch(cfg, release).as_str())?,
+    });
+    crate::exec::run(host, &ops)?;
+    Ok(done(Some(pkgbase::url(release, arch))))
+}
+
+/// pkg's run for a release: brig's repository configuration for it
+/// written (again) under the cache, and the cache for its packages. The
+/// root is the caller's to fill in.
+fn pkg_job(
+    host: &dyn Host,
+    cfg: &HostConfig,
+    release: &ReleaseName,
+    arch: &Arch,
+    action: crate::host::PkgAction,
+) -> Result<crate::host::PkgBaseJob, Error> {
+    use crate::release::pkgbase;
+    let dir = cfg.mountpoint.join("cache").join("pkgbase").join(release.as_str());
+    let (repos, cache) = (dir.join("repos"), dir.join("packages"));
+    for d in [&repos, &cache] {
+        host.make_dirs(d, 0o755).map_err(|e| Refused::Io { path: host.local_path(d), source: e })?;
+    }
+    let conf = repos.join(format!("{}.conf", pkgbase::REPOSITORY));
+    host.write_file(&conf, pkgbase::repo_conf(release, arch).as_bytes(), 0o644)
+        .map_err(|e| Refused::Io { path: host.local_path(&conf), source: e })?;
+    Ok(crate::host::PkgBaseJob {
+        root: PathBuf::new(),
+        repos,
+        repository: pkgbase::REPOSITORY.into(),
+        cache,
+        abi: pkgbase::abi(release, arch),
+        osversion: pkgbase::osversion(release),
+        action,
+    })
 }
 
 /// A fetched release.
@@ -79,6 +167,16 @@ pub fn fetch(
         Some(a) => Arch::parse(a)?,
         None => Arch::parse(&host.sysctl_get("hw.machine").map(|v| v.to_string()).unwrap_or_else(|_| "amd64".into()))?,
     };
+    let for_dist_sets = req.from.is_some() || req.sha256.is_some() || req.components != ["base"];
+    let by_default = crate::release::pkgbase::by_default(&release) && !for_dist_sets;
+    if req.pkgbase || req.set.is_some() || by_default {
+        if for_dist_sets {
+            return Err(Error::Usage(
+                "--from, --components and --sha256 are for distribution sets; a pkgbase release comes from pkg's FreeBSD-base repository".into(),
+            ));
+        }
+        return fetch_pkgbase(host, &cfg, &release, &arch, req.set.as_deref());
+    }
     if req.components.first().map(String::as_str) != Some("base") {
         return Err(Error::Usage("--components must start with base; every release needs it".into()));
     }
@@ -203,14 +301,13 @@ pub fn update(host: &mut dyn Host, name: &str, report: &dyn Report) -> Result<Up
     host.zfs_clone(&level.snapshot, scratch.as_str(), &[])?;
     let updated = (|| -> Result<Option<crate::model::version::Version>, Error> {
         let files = mountpoint(host, scratch.as_str())?;
-        let workdir = super::upgrade::workdir(host, &cfg, release.as_str())?;
-        host.freebsd_update(&files, &workdir, &level.version)
-            .map_err(|e| Refused::UpdateFailed { what: format!("release {release}"), output: e.detail.clone() })?;
+        update_root(host, &cfg, &release, &files, &level.version, &format!("release {release}"))?;
         let got = super::upgrade::userland(host, &files);
         match got {
             Some(v) if v == level.version => Ok(None),
             Some(v) if v.release == level.version.release && v.patch > level.version.patch => Ok(Some(v)),
             other => Err(Refused::UpdateFailed {
+                tool: "the update",
                 what: format!("release {release}"),
                 output: format!(
                     "it left /bin/freebsd-version saying {}, not a newer patch level of {}",
@@ -248,6 +345,33 @@ pub fn update(host: &mut dyn Host, name: &str, report: &dyn Report) -> Result<Up
     host.zfs_snapshot(&[&snapshot])?;
     host.zfs_destroy(scratch.as_str(), true)?;
     Ok(done(&newer, Some(snapshot)))
+}
+
+/// Brings the userland at `root` (a path of the machine: a clone of
+/// release `release`, or a thick jail's root copied from it) to the
+/// newest patch level of its branch, with the tool of the release's kind:
+/// freebsd-update for distribution sets, `pkg upgrade` for base packages.
+pub fn update_root(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    release: &ReleaseName,
+    root: &Path,
+    current: &crate::model::version::Version,
+    what: &str,
+) -> Result<(), Error> {
+    let props = host.zfs_get(plan::dataset(cfg, release).as_str(), &[KIND_PROP, "brig:arch"])?;
+    let failed = |tool: &'static str| {
+        move |e: crate::host::HostError| Refused::UpdateFailed { tool, what: what.to_string(), output: e.detail }
+    };
+    if props.get(KIND_PROP).map(String::as_str) == Some("pkgbase") {
+        let arch = Arch::parse(props.get("brig:arch").map_or("", String::as_str))?;
+        let job = pkg_job(host, cfg, release, &arch, crate::host::PkgAction::Upgrade)?;
+        host.pkg_base(&crate::host::PkgBaseJob { root: root.to_path_buf(), ..job }).map_err(failed("pkg"))?;
+    } else {
+        let workdir = super::upgrade::workdir(host, cfg, release.as_str())?;
+        host.freebsd_update(root, &workdir, current).map_err(failed("freebsd-update"))?;
+    }
+    Ok(())
 }
 
 /// An update that did not finish: the release's files back to its newest
@@ -289,9 +413,6 @@ pub struct Release {
     /// The datasets cloned from any of its levels.
     pub clones: Vec<String>,
 }
-
-/// The user property naming how a release was fetched.
-pub const KIND_PROP: &str = "brig:kind";
 
 /// Every complete release, from one ZFS listing and one file each.
 pub fn list(host: &dyn Host) -> Result<Vec<Release>, Error> {

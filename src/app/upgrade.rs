@@ -170,7 +170,7 @@ pub fn upgrade(
     // Taken stopped, so that it holds everything the jail wrote.
     let done =
         super::snapshot::take_locked(host, &cfg, name, &tree, Some(snap.clone())).and_then(|_| match spec.jail_type {
-            JailType::Thick => in_place(host, &cfg, name, &current),
+            JailType::Thick => in_place(host, &cfg, name, &release, &current, &target.version),
             _ => rebuild(host, &cfg, &spec, &snap, &target, &target_release),
         });
     let (carried, merged, kept) = match done {
@@ -218,13 +218,27 @@ fn snapshot_name(tree: &crate::plan::snapshot::Tree, current: &Version) -> Resul
 
 type Done = (Option<usize>, Vec<String>, Vec<String>);
 
-/// A thick jail: freebsd-update on its root, then its version checked.
-fn in_place(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, current: &Version) -> Result<Done, Error> {
+/// A thick jail: its release's update tool on its root.
+fn in_place(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    name: &JailName,
+    release: &ReleaseName,
+    current: &Version,
+    want: &Version,
+) -> Result<Done, Error> {
     let root = root_path(cfg, name);
-    let workdir = workdir(host, cfg, &current.release)?;
-    host.freebsd_update(&root, &workdir, current)
-        .map_err(|e| Refused::UpdateFailed { what: format!("jail {name}"), output: e.detail.clone() })?;
-    Ok((None, Vec::new(), Vec::new()))
+    super::release::update_root(host, cfg, release, &root, current, &format!("jail {name}"))?;
+    // At least the level its release has: the tool may have found a newer.
+    match userland(host, &root) {
+        Some(v) if v.release == want.release && v.patch >= want.patch => Ok((None, Vec::new(), Vec::new())),
+        got => Err(Refused::UpgradeCheck {
+            jail: name.clone(),
+            want: want.to_string(),
+            got: got.map_or_else(|| "none".into(), |v| v.to_string()),
+        }
+        .into()),
+    }
 }
 
 /// freebsd-update's working directory for a release, made if missing.

@@ -98,6 +98,8 @@ pub enum Command {
     Exec(enter::ExecArgs),
     /// Log in to a running jail (login -f root inside it).
     Console(enter::ConsoleArgs),
+    /// Run the host's pkg(8) on a running jail's packages (pkg -j); its exit status is brig's.
+    Pkg(enter::PkgArgs),
     /// Destroy a jail: its datasets and its definition; never its release.
     Destroy(destroy::DestroyArgs),
     /// Edit a jail's definition with $EDITOR; it is validated before it replaces the old one.
@@ -155,6 +157,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Rollback(args) => snapshot::rollback(&mut *host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
+        Command::Pkg(args) => enter::pkg(&mut *host_choice::open(choice)?, &args),
         Command::Destroy(args) => destroy::run(&mut *host_choice::open(choice)?, &args),
         Command::Edit(args) => edit::run(&mut *host_choice::open(choice)?, &args),
         Command::Info(args) => info::run(&*host_choice::open(choice)?, &args),

@@ -16,7 +16,7 @@ use crate::release::fetch::{Progress, Quiet};
 
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
-    /// Download, verify and unpack a FreeBSD release, then snapshot it as @base.
+    /// Download, verify and unpack a FreeBSD release (or install it from base packages), then snapshot it as @base.
     Fetch(FetchArgs),
     /// List fetched releases and how many jails each one is the origin of.
     List {
@@ -55,6 +55,12 @@ pub struct FetchArgs {
     /// Expected SHA-256 of base.txz, checked in addition to MANIFEST.
     #[arg(long, value_name = "HEX")]
     pub sha256: Option<String>,
+    /// Install base packages with pkg(8) instead of distribution sets (the default from FreeBSD 16, which has none).
+    #[arg(long)]
+    pub pkgbase: bool,
+    /// The pkgbase set to install: minimal-jail (the default), base-jail, minimal or base.
+    #[arg(long, value_name = "SET")]
+    pub set: Option<String>,
 }
 
 pub fn run(host: &mut dyn Host, cmd: &ReleaseCommand) -> Result<ExitCode, CliError> {
@@ -88,6 +94,8 @@ fn fetch(host: &mut dyn Host, args: &FetchArgs) -> Result<ExitCode, CliError> {
         from: args.from.clone(),
         components: args.components.clone(),
         sha256: args.sha256.clone(),
+        pkgbase: args.pkgbase,
+        set: args.set.clone(),
     };
     let bar = Bar(RefCell::new(None));
     let progress: &dyn Progress = if std::io::stderr().is_terminal() { &bar } else { &Quiet };

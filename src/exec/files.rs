@@ -70,6 +70,28 @@ pub(super) fn extract(
     Ok(())
 }
 
+/// pkg(8) fills the dataset; its root must then say `release` in
+/// /bin/freebsd-version (a repository of another release must not pass).
+pub(super) fn install_packages(
+    host: &mut dyn Host,
+    dataset: &DatasetName,
+    job: &crate::host::PkgBaseJob,
+    release: &str,
+) -> Result<(), StepError> {
+    let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
+    let job = crate::host::PkgBaseJob { root: PathBuf::from(&mp), ..job.clone() };
+    host.pkg_base(&job)?;
+    let script = host.open_root(Path::new(&mp))?.read_to_string(Path::new("bin/freebsd-version"))?;
+    let version = script.as_deref().and_then(crate::model::version::Version::from_script);
+    match version {
+        Some(v) if v.release == release => Ok(()),
+        other => Err(StepError::Refused(format!(
+            "the packages installed a userland that says {}, not {release}",
+            other.map_or_else(|| "no version in /bin/freebsd-version".to_string(), |v| v.to_string())
+        ))),
+    }
+}
+
 pub(super) fn copy_tree(host: &dyn Host, from: &DatasetName, to: &DatasetName) -> Result<(), StepError> {
     let src = dataset_root(host, from)?;
     dataset_root(host, to)?.copy_tree_from(src.path())?;

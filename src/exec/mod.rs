@@ -112,6 +112,9 @@ fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo
         Op::Extract { dataset, archives, budget } => {
             files::extract(host, dataset, archives, *budget, notices).map(nothing)
         }
+        Op::InstallPackages { dataset, job, release } => {
+            files::install_packages(host, dataset, job, release).map(nothing)
+        }
         Op::CopyTree { from, to } => files::copy_tree(host, from, to).map(nothing),
         Op::CopyDir { from, to } => files::copy_dir(host, from, to).map(nothing),
         Op::SetRcConf { dataset, vars } => files::set_rc_conf(host, dataset, vars).map(nothing),

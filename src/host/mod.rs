@@ -111,6 +111,32 @@ pub struct Output {
     pub timed_out: bool,
 }
 
+/// What pkg(8) is to do to a base system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PkgAction {
+    /// `install -y -r REPOSITORY PACKAGE...`
+    Install(Vec<String>),
+    /// `upgrade -y -r REPOSITORY`
+    Upgrade,
+}
+
+/// One run of pkg(8) on a base system (`Host::pkg_base`); paths are the
+/// machine's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkgBaseJob {
+    pub root: PathBuf,
+    /// The directory holding brig's repository configuration.
+    pub repos: PathBuf,
+    /// The repository to use of those.
+    pub repository: String,
+    /// Where downloaded packages are kept (PKG_CACHEDIR).
+    pub cache: PathBuf,
+    /// `FreeBSD:15:amd64`, and the OSVERSION that goes with it.
+    pub abi: String,
+    pub osversion: u32,
+    pub action: PkgAction,
+}
+
 /// Which implementation a `Host` is, for `brig doctor` and messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostKind {
@@ -489,6 +515,14 @@ pub trait Host {
     /// when it fails (a tool has no errno), with its last words; `root`
     /// may then be changed part-way.
     fn freebsd_update(&mut self, root: &Path, workdir: &Path, running: &Version) -> HostResult<String>;
+
+    /// pkg(8) on the base system at `job.root` (`pkg --rootdir`), from the
+    /// repositories of `job.repos` only (`--repo-conf-dir`), with the
+    /// catalogue's signature checked against the fingerprints its
+    /// configuration names. Returns what it printed. EIO when pkg fails (a
+    /// tool has no errno), with its last words; the root may then be
+    /// changed part-way.
+    fn pkg_base(&mut self, job: &PkgBaseJob) -> HostResult<String>;
 
     // --- processes ------------------------------------------------------
 

@@ -27,6 +27,10 @@ pub enum Op {
     /// dataset's creation.
     /// Together they may unpack to no more than `budget`.
     Extract { dataset: DatasetName, archives: Vec<Archive>, budget: Budget },
+    /// Install base packages into a dataset's mountpoint with pkg(8)
+    /// (`Host::pkg_base`, the root filled in), then check that its
+    /// /bin/freebsd-version says `release`. Undone with the dataset.
+    InstallPackages { dataset: DatasetName, job: crate::host::PkgBaseJob, release: String },
     /// `zfs clone -o PROP=VALUE ORIGIN NAME` (mounted). Undo: destroy the clone.
     Clone { origin: String, name: DatasetName, props: Vec<(String, String)> },
     /// Copy the files of one dataset into another, symlink-safely (a thick
@@ -268,6 +272,12 @@ impl fmt::Display for Op {
             Op::RemoveAlias { interface, addr } => write!(f, "ifconfig {interface} {} -alias", addr.addr()),
             Op::RemoveFile { path } => write!(f, "rm {}", path.display()),
             Op::Rename { from, to } => write!(f, "zfs rename {from} {to}"),
+            Op::InstallPackages { dataset, job, .. } => match &job.action {
+                crate::host::PkgAction::Install(p) => {
+                    write!(f, "pkg --rootdir <{dataset}> install -r {} {}", job.repository, p.join(" "))
+                }
+                crate::host::PkgAction::Upgrade => write!(f, "pkg --rootdir <{dataset}> upgrade -r {}", job.repository),
+            },
             Op::Extract { dataset, archives, .. } => {
                 let names: Vec<String> = archives
                     .iter()

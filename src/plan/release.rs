@@ -63,6 +63,53 @@ pub fn fetch(p: &FetchPlan) -> Vec<Op> {
     ops
 }
 
+/// A release made of base packages.
+pub struct PkgbasePlan<'a> {
+    pub cfg: &'a HostConfig,
+    pub release: &'a ReleaseName,
+    pub arch: &'a Arch,
+    pub set: &'a str,
+    /// pkg's run, but for the root (the scratch dataset's).
+    pub job: crate::host::PkgBaseJob,
+    /// The host's key files (trusted/ and revoked/ of its pkgbase keys),
+    /// copied into the root where pkg before 2.8 looks for them.
+    pub keys: Vec<std::path::PathBuf>,
+    pub stale_scratch: bool,
+}
+
+/// `brig release fetch --pkgbase`: as `fetch`, but the scratch dataset is
+/// filled by pkg(8) from the host's keys and brig's repository
+/// configuration instead of by unpacking archives.
+pub fn fetch_pkgbase(p: &PkgbasePlan) -> Vec<Op> {
+    let scratch = scratch(p.cfg, p.release);
+    let mut ops = Vec::new();
+    if p.stale_scratch {
+        ops.push(Op::DestroyDataset { name: scratch.clone(), recursive: true });
+    }
+    ops.push(Op::CreateDataset {
+        name: scratch.clone(),
+        props: vec![
+            ("brig:release".into(), p.release.to_string()),
+            ("brig:arch".into(), p.arch.to_string()),
+            ("brig:source".into(), crate::release::pkgbase::url(p.release, p.arch)),
+            (KIND_PROP.into(), "pkgbase".into()),
+            ("brig:set".into(), p.set.to_string()),
+        ],
+    });
+    for k in &p.keys {
+        ops.push(Op::CopyIntoJail { dataset: scratch.clone(), from: k.clone(), to: k.clone() });
+    }
+    ops.push(Op::InstallPackages { dataset: scratch.clone(), job: p.job.clone(), release: p.release.to_string() });
+    ops.push(Op::SetProps { name: scratch.clone(), props: vec![("readonly".into(), "on".into())] });
+    ops.push(Op::Snapshot { dataset: scratch.clone(), snapshot: BASE_SNAPSHOT.into() });
+    ops.push(Op::Rename { from: scratch, to: dataset(p.cfg, p.release) });
+    ops
+}
+
+/// The user property naming how a release was fetched: `pkgbase`, or
+/// none for distribution sets.
+pub const KIND_PROP: &str = "brig:kind";
+
 #[cfg(test)]
 mod tests {
     use super::*;

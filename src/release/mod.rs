@@ -6,6 +6,7 @@ pub mod extract;
 pub mod fetch;
 pub mod interrupt;
 pub mod manifest;
+pub mod pkgbase;
 
 use std::path::PathBuf;
 

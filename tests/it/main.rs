@@ -26,6 +26,7 @@ mod firewall;
 mod fuzz;
 mod init;
 mod lifecycle;
+mod pkgbase;
 pub mod limits;
 mod locks;
 mod rcd;

@@ -38,7 +38,7 @@ use crate::kernel::sysctl::SysctlType;
 use crate::model::version::Version;
 
 use super::{
-    Command, DatasetInfo, DiffEntry, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam,
+    Command, DatasetInfo, DiffEntry, GetFlags, Host, PkgBaseJob, HostError, HostKind, HostResult, Interface, JailKey, JailParam,
     Jid, MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
 };
 
@@ -346,6 +346,10 @@ impl Host for FreeBsdHost {
 
     fn freebsd_update(&mut self, root: &Path, workdir: &Path, running: &Version) -> HostResult<String> {
         update::run(root, workdir, running)
+    }
+
+    fn pkg_base(&mut self, job: &PkgBaseJob) -> HostResult<String> {
+        update::pkg_base(job)
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

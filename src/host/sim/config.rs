@@ -65,6 +65,10 @@ pub struct SimConfig {
     /// the files patch level N installs. None: no server answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_server: Option<std::path::PathBuf>,
+    /// The directory standing for pkg.FreeBSD.org: `ABI/base_release_N/`
+    /// holds a package repository in pkg's layout. None: no server answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkg_server: Option<std::path::PathBuf>,
 }
 
 fn yes() -> bool {
@@ -138,6 +142,7 @@ impl Default for SimConfig {
             pf_enabled: true,
             pf_conf_anchors: default_pf_conf_anchors(),
             update_server: None,
+            pkg_server: None,
         }
     }
 }

@@ -21,6 +21,7 @@ mod jail;
 mod mount;
 mod net;
 mod pf;
+mod pkg;
 mod process;
 pub mod show;
 mod state;
@@ -46,7 +47,7 @@ pub use config::SimConfig;
 use crate::host::rctl as rules;
 use crate::host::{
     Command, DatasetInfo, DiffEntry, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam,
-    Jid, MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
+    Jid, MountEntry, MountRequest, Output, Place, PkgBaseJob, SetFlags, SysctlValue, VnetSetup, VnetView,
 };
 use crate::kernel::encode;
 use crate::model::version::Version;
@@ -115,6 +116,7 @@ pub const OPS: &[&str] = &[
     "zfs_receive",
     "zfs_diff",
     "freebsd_update",
+    "pkg_base",
     "zfs_clone",
     "zfs_destroy",
     "zfs_rename",
@@ -991,6 +993,22 @@ impl Host for SimHost {
         let local = fs::local(&self.dir, root);
         let server = self.cfg.update_server.as_deref();
         self.timed_command(|| update::run(server, &local, running)).map_err(|(e, d)| HostError::new(OP, e, d))
+    }
+
+    fn pkg_base(&mut self, job: &PkgBaseJob) -> HostResult<String> {
+        const OP: &str = "pkg_base";
+        self.begin(OP)?;
+        self.calls.borrow_mut().spawned += 1;
+        let read_only = self.read_only_at(&job.root).map_err(|e| {
+            HostError::new(OP, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), job.root.display().to_string())
+        })?;
+        if read_only {
+            let msg = format!("pkg: {}: Read-only file system (exit status 3)", job.root.display());
+            return Err(HostError::new(OP, Errno::EIO, msg));
+        }
+        let root = fs::local(&self.dir, &job.root);
+        let server = self.cfg.pkg_server.as_deref();
+        self.timed_command(|| pkg::run(server, &self.dir, &root, job)).map_err(|(e, d)| HostError::new(OP, e, d))
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

@@ -1,0 +1,275 @@
+//! pkg(8) with `--rootdir` on the simulated machine, against a package
+//! repository in pkg's own layout on local disk: `pkg_server` of
+//! sim.toml stands for https://pkg.FreeBSD.org, so the repository of URL
+//! `pkg+https://pkg.FreeBSD.org/ABI/base_release_N` is the directory
+//! `ABI/base_release_N` there. It holds `packagesite.pkg` (a zstd tar of
+//! `packagesite.yaml`, one compact manifest a line, with
+//! `packagesite.yaml.sig` and `packagesite.yaml.pub`) and the packages
+//! each line's `repopath` names (zstd tars of `+COMPACT_MANIFEST`,
+//! `+MANIFEST`, then files by absolute path), each with its SHA-256 as
+//! `sum`.
+//!
+//! As libpkg does: the signature is over the SHA-256 hex of
+//! packagesite.yaml, and the SHA-256 of the `.pub` must be a trusted
+//! fingerprint of the directory the repository configuration names, read
+//! under the root first and then on the host (pkg_repo_load_fingerprints
+//! since pkg 2.8), a revoked one refused first (pkg_repo_check_fingerprint).
+//! The sim's signatures are ed25519 (`$PKGSIGN:eddsa$`, one of pkg's
+//! signer types) with the key in hex; FreeBSD's repository signs with RSA.
+//! Installed packages are recorded in `var/db/pkg/local.sim.json` of the
+//! root, where pkg keeps its SQLite database.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::jail::Refusal;
+use crate::host::{PkgAction, PkgBaseJob};
+use crate::state::beneath::Root;
+
+const SERVER_URL: &str = "pkg+https://pkg.FreeBSD.org/";
+/// The largest catalogue or package the sim reads.
+const MAX_ARCHIVE: u64 = 256 << 20;
+const INSTALLED: &str = "var/db/pkg/local.sim.json";
+const SIGNATURE_TAG: &[u8] = b"$PKGSIGN:eddsa$";
+
+/// pkg's failure: EIO, its message and exit status (EPKG_FATAL is 3).
+fn failed(status: i32, msg: impl Into<String>) -> Refusal {
+    (Errno::EIO, format!("{} (exit status {status})", msg.into()))
+}
+
+/// One line of packagesite.yaml, the keys the sim uses.
+#[derive(Debug, Clone, Deserialize)]
+struct Manifest {
+    name: String,
+    version: String,
+    abi: String,
+    repopath: String,
+    sum: String,
+    #[serde(default)]
+    deps: BTreeMap<String, serde_json::Value>,
+}
+
+/// The `url` and `fingerprints` of `repository` in the `.conf` files of
+/// `repos` (UCL, read as far as brig writes it).
+fn repository(repos: &Path, name: &str) -> Result<(String, String), Refusal> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(repos)
+        .map_err(|e| failed(3, format!("pkg: {}: {e}", repos.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+        .collect();
+    entries.sort();
+    for file in entries {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let mut inside = false;
+        let (mut url, mut fingerprints) = (None, None);
+        for line in text.lines().map(str::trim) {
+            if let Some(head) = line.strip_suffix('{') {
+                inside = head.trim().trim_end_matches(':').trim() == name;
+                continue;
+            }
+            let Some((k, v)) = line.split_once(':').filter(|_| inside) else { continue };
+            let v = v.trim().trim_end_matches(',').trim_matches('"').to_string();
+            match k.trim() {
+                "url" => url = Some(v),
+                "fingerprints" => fingerprints = Some(v),
+                _ => {}
+            }
+        }
+        if let (Some(u), Some(f)) = (url, fingerprints) {
+            return Ok((u, f));
+        }
+    }
+    Err(failed(3, format!("pkg: Repository {name} cannot be found or has no fingerprints")))
+}
+
+/// The members of a zstd tar, by name.
+fn members(bytes: &[u8], what: &str) -> Result<Vec<(String, Vec<u8>, u32, Option<PathBuf>)>, Refusal> {
+    let bad = |e: &dyn std::fmt::Display| failed(3, format!("pkg: {what}: {e}"));
+    let decoder = ruzstd::decoding::StreamingDecoder::new(bytes).map_err(|e| bad(&e))?;
+    let mut tar = tar::Archive::new(decoder.take(MAX_ARCHIVE));
+    let mut out = Vec::new();
+    for entry in tar.entries().map_err(|e| bad(&e))? {
+        let mut entry = entry.map_err(|e| bad(&e))?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mode = entry.header().mode().map_err(|e| bad(&e))?;
+        let link = entry.link_name().map_err(|e| bad(&e))?.map(|l| l.into_owned());
+        let mut data = Vec::new();
+        if entry.header().entry_type().is_file() {
+            entry.read_to_end(&mut data).map_err(|e| bad(&e))?;
+        }
+        out.push((name, data, mode, link));
+    }
+    Ok(out)
+}
+
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    std::fs::File::open(path)?.take(MAX_ARCHIVE).read_to_end(&mut data)?;
+    Ok(data)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fingerprints (SHA-256 hex) listed in `dir/kind/*`.
+fn fingerprints(dir: &Path, kind: &str) -> BTreeSet<String> {
+    std::fs::read_dir(dir.join(kind))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|t| {
+            t.lines()
+                .find_map(|l| l.trim().strip_prefix("fingerprint:").map(|v| v.trim().trim_matches('"').to_lowercase()))
+        })
+        .collect()
+}
+
+/// packagesite.yaml of the repository, its signature checked.
+fn catalogue(repo: &Path, url: &str, keys: &[PathBuf]) -> Result<Vec<Manifest>, Refusal> {
+    let site = repo.join("packagesite.pkg");
+    let bytes = read_bounded(&site).map_err(|_| {
+        failed(3, format!("pkg: {url}/packagesite.pkg: Not Found\nUnable to update repository {}", "FreeBSD-base"))
+    })?;
+    let files: BTreeMap<String, Vec<u8>> =
+        members(&bytes, "packagesite.pkg")?.into_iter().map(|(n, d, _, _)| (n, d)).collect();
+    let (Some(yaml), Some(sig), Some(public)) =
+        (files.get("packagesite.yaml"), files.get("packagesite.yaml.sig"), files.get("packagesite.yaml.pub"))
+    else {
+        return Err(failed(3, "pkg: No signature found"));
+    };
+    let fingerprint = hex(&Sha256::digest(public));
+    let (trusted, revoked): (BTreeSet<String>, BTreeSet<String>) = keys
+        .iter()
+        .map(|d| (fingerprints(d, "trusted"), fingerprints(d, "revoked")))
+        .find(|(t, _)| !t.is_empty())
+        .unwrap_or_default();
+    if revoked.contains(&fingerprint) {
+        return Err(failed(3, "pkg: At least one of the certificates has been revoked"));
+    }
+    if trusted.is_empty() {
+        return Err(failed(3, "pkg: No trusted certificates"));
+    }
+    if !trusted.contains(&fingerprint) {
+        return Err(failed(3, "pkg: No trusted public keys found"));
+    }
+    let verified = (|| {
+        let key: [u8; 32] = (0..32)
+            .map(|i| u8::from_str_radix(std::str::from_utf8(public.get(2 * i..2 * i + 2)?).ok()?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?
+            .try_into()
+            .ok()?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&key).ok()?;
+        let sig: [u8; 64] = sig.strip_prefix(SIGNATURE_TAG)?.try_into().ok()?;
+        let message = hex(&Sha256::digest(yaml));
+        key.verify_strict(message.as_bytes(), &ed25519_dalek::Signature::from_bytes(&sig)).ok()
+    })();
+    if verified.is_none() {
+        return Err(failed(3, "pkg: signature verification failure"));
+    }
+    String::from_utf8_lossy(yaml)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| failed(3, format!("pkg: packagesite.yaml: {e}"))))
+        .collect()
+}
+
+/// The packages to install for `wanted`, with what they depend on.
+fn resolve<'a>(all: &'a [Manifest], wanted: &[String]) -> Result<Vec<&'a Manifest>, Refusal> {
+    let mut out: Vec<&Manifest> = Vec::new();
+    let mut queue: VecDeque<String> = wanted.iter().cloned().collect();
+    while let Some(name) = queue.pop_front() {
+        if out.iter().any(|m| m.name == name) {
+            continue;
+        }
+        let Some(m) = all.iter().find(|m| m.name == name) else {
+            return Err(failed(
+                1,
+                format!("pkg: No packages available to install matching '{name}' have been found in the repositories"),
+            ));
+        };
+        queue.extend(m.deps.keys().cloned());
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// Whether a package's ABI fits the one pkg runs for (is_valid_abi):
+/// equal, or `*` for its last part.
+fn abi_fits(package: &str, wanted: &str) -> bool {
+    package == wanted || package.strip_suffix('*').is_some_and(|p| wanted.starts_with(p))
+}
+
+/// Unpacks a package's files into the root, never through its links.
+fn install(root: &Root, bytes: &[u8], name: &str) -> Result<(), Refusal> {
+    let bad = |e: crate::state::beneath::BeneathError| failed(3, format!("pkg: {name}: {e}"));
+    for (path, data, mode, link) in members(bytes, name)? {
+        if path.starts_with('+') {
+            continue;
+        }
+        let rel = Path::new(path.trim_start_matches('/'));
+        if path.ends_with('/') {
+            root.create_dir(rel, mode).map_err(bad)?;
+        } else if let Some(target) = link {
+            root.remove_all(rel).map_err(bad)?;
+            root.symlink(rel, &target).map_err(bad)?;
+        } else {
+            root.write_atomic(rel, &data, mode & 0o7777).map_err(bad)?;
+        }
+    }
+    Ok(())
+}
+
+/// `pkg --rootdir ROOT --repo-conf-dir REPOS install|upgrade -y -r REPO`:
+/// `machine` is the sim's directory (`/` of the machine), `root` the
+/// local path of the job's root.
+pub fn run(server: Option<&Path>, machine: &Path, root: &Path, job: &PkgBaseJob) -> Result<String, Refusal> {
+    let repos = super::fs::local(machine, &job.repos);
+    let (url, keys) = repository(&repos, &job.repository)?;
+    let Some(rel) = url.strip_prefix(SERVER_URL) else {
+        return Err(failed(3, format!("pkg: {url}: the simulated host reaches only {SERVER_URL}")));
+    };
+    let repo = match server {
+        Some(s) if s.join(rel).is_dir() => s.join(rel),
+        _ => return Err(failed(3, format!("pkg: {url}/meta.conf: Not Found\nUnable to update repository {}", job.repository))),
+    };
+    let key_dirs = [root.join(keys.trim_start_matches('/')), machine.join(keys.trim_start_matches('/'))];
+    let all = catalogue(&repo, &url, &key_dirs)?;
+    let target = Root::open(root).map_err(|e| (e.errno.unwrap_or(Errno::EIO), e.to_string()))?;
+    let record = root.join(INSTALLED);
+    let mut installed: BTreeMap<String, String> =
+        std::fs::read(&record).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let todo: Vec<&Manifest> = match &job.action {
+        PkgAction::Install(names) => resolve(&all, names)?,
+        PkgAction::Upgrade => {
+            all.iter().filter(|m| installed.get(&m.name).is_some_and(|v| *v != m.version)).collect()
+        }
+    };
+    if todo.is_empty() {
+        return Ok("Your packages are up to date.".into());
+    }
+    let mut said = Vec::new();
+    for m in todo {
+        if !abi_fits(&m.abi, &job.abi) {
+            return Err(failed(3, format!("pkg: wrong architecture: {} instead of {}", m.abi, job.abi)));
+        }
+        let bytes = read_bounded(&repo.join(&m.repopath))
+            .map_err(|_| failed(3, format!("pkg: {url}/{}: Not Found", m.repopath)))?;
+        if hex(&Sha256::digest(&bytes)) != m.sum {
+            return Err(failed(3, format!("pkg: {}-{} failed checksum from repository", m.name, m.version)));
+        }
+        install(&target, &bytes, &m.name)?;
+        installed.insert(m.name.clone(), m.version.clone());
+        let text = serde_json::to_vec(&installed).map_err(|e| failed(3, e.to_string()))?;
+        target.write_atomic(Path::new(INSTALLED), &text, 0o644).map_err(|e| failed(3, e.to_string()))?;
+        said.push(format!("Installing {}-{}...", m.name, m.version));
+    }
+    Ok(said.join("\n"))
+}
