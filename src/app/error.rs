@@ -222,6 +222,8 @@ pub enum Refused {
     NotUpgradable { jail: JailName },
     #[error("jail {jail} runs {from}, newer than {to}; brig does not downgrade a jail")]
     Downgrade { jail: JailName, from: String, to: String },
+    #[error("jail {jail} is not running, and --packages upgrades its packages with pkg -j, inside it; start it first (with --restart it runs again after the base upgrade)")]
+    PackagesNeedRunning { jail: JailName },
     #[error("jail {jail} is running (jid {jid}); stop it first, or pass --restart to stop it around the upgrade and start it after")]
     UpgradeRunning { jail: JailName, jid: i32 },
     #[error("jail {jail} is thick: brig brings a thick jail to its release's newest patch level in place, but does not move it to {release}; create a thin jail of {release} and move its data, or run freebsd-update -b inside it")]

@@ -86,6 +86,8 @@ pub struct UpgradeRequest {
     /// Stop a running jail around the switch and start it again.
     pub restart: bool,
     pub dry_run: bool,
+    /// Then the jail's packages (`pkg -j JID upgrade -y`): it must run.
+    pub packages: bool,
 }
 
 /// How one jail's upgrade ended.
@@ -101,14 +103,15 @@ pub enum Outcome {
         kept: Vec<String>,
         /// The snapshot taken first.
         snapshot: String,
+        /// Its packages were upgraded too.
+        packages: bool,
     },
     /// What a dry run would do.
-    Would {
-        from: String,
-        to: String,
-    },
+    Would { from: String, to: String },
     Unchanged {
         version: String,
+        /// Its packages were upgraded.
+        packages: bool,
     },
 }
 
@@ -136,8 +139,15 @@ pub fn upgrade(
         what: format!("jail {name}"),
         path: host.local_path(&root.join("bin/freebsd-version")),
     })?;
+    let running = host.jail_find(name.as_str())?;
+    if req.packages && running.is_none() {
+        return Err(Refused::PackagesNeedRunning { jail: name.clone() }.into());
+    }
     if current == target.version {
-        return Ok(Outcome::Unchanged { version: current.to_string() });
+        if req.packages && !req.dry_run {
+            upgrade_packages(host, name)?;
+        }
+        return Ok(Outcome::Unchanged { version: current.to_string(), packages: req.packages });
     }
     if current.major() > target.version.major()
         || (current.release == target.version.release && current.patch > target.version.patch)
@@ -149,7 +159,6 @@ pub fn upgrade(
         }
         .into());
     }
-    let running = host.jail_find(name.as_str())?;
     if let (Some(j), false) = (&running, req.restart) {
         return Err(Refused::UpgradeRunning { jail: name.clone(), jid: j.jid }.into());
     }
@@ -190,6 +199,21 @@ pub fn upgrade(
     if running.is_some() {
         let spec = super::select::defined(host, &cfg, name)?;
         start_alone(host, &cfg, &spec, &[], report)?;
+        if req.packages {
+            if let Err(e) = upgrade_packages(host, name) {
+                // The base back too: the jail as it was before.
+                let around = Surroundings::read(host, &cfg)?;
+                stop_under_entry(host, &cfg, name, Some(&spec), &around, report)?;
+                if spec.jail_type != JailType::Thick {
+                    swap_back(host, &cfg, name)?;
+                }
+                take_back(host, &cfg, &spec, &snap)?;
+                let spec = super::select::defined(host, &cfg, name)?;
+                start_alone(host, &cfg, &spec, &[], report)?;
+                entry.finish(host)?;
+                return Err(e);
+            }
+        }
     }
     entry.finish(host)?;
     Ok(Outcome::Upgraded {
@@ -199,7 +223,26 @@ pub fn upgrade(
         merged,
         kept,
         snapshot: snap.to_string(),
+        packages: req.packages,
     })
+}
+
+/// `pkg -j JID upgrade -y`: the running jail's packages, from its own
+/// repositories; a failure is the upgrade's.
+fn upgrade_packages(host: &mut dyn Host, name: &JailName) -> Result<(), Error> {
+    let args = ["upgrade".to_string(), "-y".to_string()];
+    let out = super::enter::pkg(host, name, &args, crate::host::Stdio::Capture)?;
+    if out.status != 0 {
+        let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+        let last: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        return Err(Refused::UpdateFailed {
+            tool: "pkg upgrade",
+            what: format!("the packages of jail {name}"),
+            output: format!("{} (exit status {})", last[last.len().saturating_sub(4)..].join(" "), out.status),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// `upgrade-from-VERSION` (numbered when a rolled-back upgrade left one):
@@ -336,6 +379,32 @@ fn release_origin(host: &dyn Host, cfg: &HostConfig, dataset: &str) -> Result<Op
     Ok(None)
 }
 
+/// The previous root (`root.prev`) switched back in, the upgraded one
+/// destroyed, and the definition's release the previous root's. The
+/// jail is stopped and its lock held.
+fn swap_back(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<(), Error> {
+    let (root, prev, next) = (root_dataset(cfg, name), previous_root(cfg, name), next_root(cfg, name));
+    let release = release_origin(host, cfg, prev.as_str())?
+        .as_deref()
+        .and_then(|o| o.strip_prefix(&format!("{}/", cfg.releases())))
+        .and_then(|o| o.split('@').next())
+        .and_then(|r| ReleaseName::parse(r).ok());
+    // Named on the root to be before the switch: a recovery brings the
+    // definition in line with whichever root it finds.
+    if let Some(r) = &release {
+        host.zfs_set(prev.as_str(), &[(ROOT_RELEASE_PROP.into(), r.to_string())])?;
+    }
+    // The upgraded root becomes the one being built, which a recovery
+    // destroys once the previous one is the root.
+    host.zfs_rename(root.as_str(), next.as_str())?;
+    host.zfs_rename(prev.as_str(), root.as_str())?;
+    host.zfs_destroy(next.as_str(), true)?;
+    if let Some(r) = &release {
+        set_release(host, cfg, name, r)?;
+    }
+    Ok(())
+}
+
 /// Undoes what an upgrade did before its switch: a thin jail's
 /// `root.next` destroyed, a thick jail's root rolled back to `snap`; then
 /// the snapshot `snap` of its tree goes too, so the jail is as it was.
@@ -426,24 +495,13 @@ pub fn rollback(host: &mut dyn Host, name: &JailName, restart: bool, report: &dy
         return Ok(snap.to_string());
     }
     let _lock = guard(host, &cfg, &[name], report)?;
-    let (root, prev) = (root_dataset(&cfg, name), previous_root(&cfg, name));
+    let prev = previous_root(&cfg, name);
     if !super::observe::dataset_exists(host, prev.as_str())? {
         return Err(Refused::NoUpgradeToUndo { jail: name.clone() }.into());
     }
     let running = host.jail_find(name.as_str())?;
     if let (Some(j), false) = (&running, restart) {
         return Err(Refused::UpgradeRunning { jail: name.clone(), jid: j.jid }.into());
-    }
-    let was = release_origin(host, &cfg, prev.as_str())?;
-    let release = was
-        .as_deref()
-        .and_then(|o| o.strip_prefix(&format!("{}/", cfg.releases())))
-        .and_then(|o| o.split('@').next())
-        .and_then(|r| ReleaseName::parse(r).ok());
-    // Named on the root to be before the switch: a recovery brings the
-    // definition in line with whichever root it finds.
-    if let Some(r) = &release {
-        host.zfs_set(prev.as_str(), &[(ROOT_RELEASE_PROP.into(), r.to_string())])?;
     }
     // Nothing to take back: done from the start, so that a kill is
     // finished from whichever root is there.
@@ -453,15 +511,7 @@ pub fn rollback(host: &mut dyn Host, name: &JailName, restart: bool, report: &dy
         let around = Surroundings::read(host, &cfg)?;
         stop_under_entry(host, &cfg, name, Some(&spec), &around, report)?;
     }
-    // The upgraded root becomes the one being built, which recovery
-    // takes back; the previous one the root.
-    let next = next_root(&cfg, name);
-    host.zfs_rename(root.as_str(), next.as_str())?;
-    host.zfs_rename(prev.as_str(), root.as_str())?;
-    host.zfs_destroy(next.as_str(), true)?;
-    if let Some(r) = &release {
-        set_release(host, &cfg, name, r)?;
-    }
+    swap_back(host, &cfg, name)?;
     if running.is_some() {
         let spec = super::select::defined(host, &cfg, name)?;
         start_alone(host, &cfg, &spec, &[], report)?;

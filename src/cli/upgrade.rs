@@ -33,6 +33,9 @@ pub struct UpgradeArgs {
     /// Stop running jails around the upgrade and start them again.
     #[arg(long)]
     pub restart: bool,
+    /// Then upgrade each jail's packages (pkg -j JID upgrade -y; the jail must run); a failure takes the base back too.
+    #[arg(long, conflicts_with = "rollback")]
+    pub packages: bool,
     /// Show what would be upgraded; change nothing.
     #[arg(long, conflicts_with = "rollback")]
     pub dry_run: bool,
@@ -70,7 +73,7 @@ pub fn run(choice: Option<HostChoice>, args: &UpgradeArgs) -> Result<ExitCode, C
         Some(r) => Target::To(ReleaseName::parse(r)?),
         None => Target::Patch,
     };
-    let req = UpgradeRequest { target, restart: args.restart, dry_run: args.dry_run };
+    let req = UpgradeRequest { target, restart: args.restart, dry_run: args.dry_run, packages: args.packages };
     let connect = || host_choice::open(choice.clone()).map_err(|e| Error::Usage(e.to_string()));
     let names = Names { names: args.names.clone(), all: args.all };
     let results = upgrade::upgrade_all(&mut *host, &connect, &names, &req, args.jobs, &Printer)?;
@@ -88,10 +91,11 @@ pub fn run(choice: Option<HostChoice>, args: &UpgradeArgs) -> Result<ExitCode, C
         let (mut upgraded, mut unchanged) = (0, 0);
         for (name, r) in &results {
             match r {
-                Ok(Outcome::Upgraded { from, to, carried, merged, kept, snapshot }) => {
+                Ok(Outcome::Upgraded { from, to, carried, merged, kept, snapshot, packages }) => {
                     upgraded += 1;
                     let own = carried.map_or(String::new(), |n| format!(", {n} of its own changes carried"));
-                    println!("upgraded jail {name}: {from} -> {to}{own} (snapshot before: {snapshot})");
+                    let pkgs = if *packages { ", its packages upgraded" } else { "" };
+                    println!("upgraded jail {name}: {from} -> {to}{own}{pkgs} (snapshot before: {snapshot})");
                     if !merged.is_empty() {
                         println!("  merged: {}", merged.join(", "));
                     }
@@ -100,9 +104,10 @@ pub fn run(choice: Option<HostChoice>, args: &UpgradeArgs) -> Result<ExitCode, C
                     }
                 }
                 Ok(Outcome::Would { from, to }) => println!("would upgrade jail {name}: {from} -> {to}"),
-                Ok(Outcome::Unchanged { version }) => {
+                Ok(Outcome::Unchanged { version, packages }) => {
                     unchanged += 1;
-                    println!("jail {name} is up to date ({version})");
+                    let pkgs = if *packages { "; its packages upgraded" } else { "" };
+                    println!("jail {name} is up to date ({version}){pkgs}");
                 }
                 Err(e) => eprintln!("brig: jail {name}: {e}"),
             }

@@ -10,6 +10,9 @@
 //! on one of them: that is what this suite is for.
 
 mod cli;
+/// A signed package repository for the simulated pkg.
+#[path = "../pkgrepo.rs"]
+mod pkgrepo;
 mod target;
 /// Builds brig's test userland and test release for the sim's jails.
 #[path = "../userland/make.rs"]
@@ -668,4 +671,41 @@ fn freebsd_update_brings_a_root_to_its_newest_patch_level() {
     // Run again: nothing newer.
     let again = t.host.freebsd_update(&root, &workdir, &after).expect("run again");
     assert!(again.contains("No updates needed"), "{again}");
+}
+
+#[test]
+fn pkg_installs_a_base_set_into_a_root_from_the_hosts_keys() {
+    use brig::host::{PkgAction, PkgBaseJob};
+    use brig::model::{Arch, ReleaseName};
+    use brig::release::pkgbase;
+    let mut t = Target::new("pkgbase");
+    let kernel = t.pkgbase_host();
+    let release = ReleaseName::parse(kernel.split_once("-p").map_or(kernel.as_str(), |(r, _)| r)).expect("a release");
+    let arch = Arch::parse(&t.host.sysctl_get("hw.machine").expect("hw.machine").to_string()).expect("an arch");
+    let repos = t.dir("repos");
+    let conf = repos.join("FreeBSD-base.conf");
+    std::fs::write(t.host.local_path(&conf), pkgbase::repo_conf(&release, &arch)).expect("write");
+    let root = t.dir("root");
+    let job = PkgBaseJob {
+        root: root.clone(),
+        repos,
+        repository: pkgbase::REPOSITORY.into(),
+        cache: t.dir("cache"),
+        abi: pkgbase::abi(&release, &arch),
+        osversion: pkgbase::osversion(&release),
+        action: PkgAction::Install(vec![pkgbase::set_package(pkgbase::DEFAULT_SET)]),
+    };
+    let has_keys = t.host.is_dir(Path::new(&pkgbase::keys_dir(&release)).join("trusted").as_path());
+    let outcome = t.host.pkg_base(&job);
+    if !has_keys {
+        // No pkgbase for this release here (FreeBSD 14): pkg fails.
+        assert_eq!(errno(outcome), Errno::EIO);
+        return;
+    }
+    outcome.expect("installed");
+    let text = std::fs::read_to_string(t.host.local_path(&root.join("bin/freebsd-version"))).expect("read");
+    let v = brig::model::version::Version::from_script(&text).expect("a version");
+    assert_eq!(v.release, release.as_str());
+    // Up to date right after: an upgrade changes nothing and succeeds.
+    t.host.pkg_base(&PkgBaseJob { action: PkgAction::Upgrade, ..job }).expect("upgrade");
 }

@@ -144,6 +144,25 @@ impl Target {
         (root, v)
     }
 
+    /// The host's kern.osrelease, after making the sim a FreeBSD 15.0
+    /// host that trusts a pkgbase repository its pkg server holds. A real
+    /// host is what it is: FreeBSD 15 has pkgbase keys and reaches
+    /// pkg.FreeBSD.org, 14 has neither.
+    pub fn pkgbase_host(&mut self) -> String {
+        if let Some(sim) = &self._sim {
+            let server = sim.path().join("pkg-server");
+            crate::pkgrepo::publish(&server, &crate::pkgrepo::packages("15.0"), &crate::pkgrepo::key(7), false);
+            crate::pkgrepo::trust(sim.path(), &crate::pkgrepo::key(7));
+            let config = sim.path().join("sim.toml");
+            let text = std::fs::read_to_string(&config).expect("sim.toml");
+            let text = text.replace("osrelease = \"14.3-RELEASE\"", "osrelease = \"15.0-RELEASE\"");
+            std::fs::write(&config, format!("pkg_server = {:?}\n{text}", server.display().to_string()))
+                .expect("sim.toml");
+            self.host = Box::new(brig::host::sim::SimHost::open(sim.path()).expect("sim"));
+        }
+        self.host.sysctl_get("kern.osrelease").expect("kern.osrelease").to_string()
+    }
+
     /// The scenario dataset's mountpoint, a path of the machine.
     pub fn mountpoint(&self) -> PathBuf {
         let p = self.host.zfs_get(&self.dataset, &["mountpoint"]).expect("mountpoint");

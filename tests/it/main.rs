@@ -2,6 +2,10 @@
 //! simulated FreeBSD host. One binary, so cargo links once.
 
 mod common;
+/// A signed package repository for the simulated pkg (shared with the
+/// conformance suite).
+#[path = "../pkgrepo.rs"]
+mod pkgrepo;
 /// Builds brig's test userland and test release (shared with the
 /// conformance suite, the benchmarks and examples/make-release.rs).
 #[path = "../userland/make.rs"]
@@ -26,9 +30,9 @@ mod firewall;
 mod fuzz;
 mod init;
 mod lifecycle;
-mod pkgbase;
 pub mod limits;
 mod locks;
+mod pkgbase;
 mod rcd;
 mod readme_tour;
 mod release;

@@ -269,3 +269,71 @@ fn a_release_newer_than_the_kernel_is_refused_before_anything() {
     r.fails(1);
     assert!(r.stderr.contains("release 15.0-RELEASE is newer than this host's kernel (14.3-RELEASE)"), "{}", r.stderr);
 }
+
+/// A pkg(8) for BRIG_PKG that logs its arguments and exits with the
+/// status in the file `status` beside it (0 when there is none).
+fn fake_pkg() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    let script = d.path().join("pkg");
+    let log = d.path().join("log");
+    let status = d.path().join("status");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {log:?}\necho pkg said no >&2\n[ -f {status:?} ] && exit \"$(cat {status:?})\"\nexit 0\n"
+        ),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    d
+}
+
+#[test]
+fn brig_pkg_runs_the_hosts_pkg_on_a_running_jail_and_gives_its_status() {
+    crate::common::needs_jail_processes!();
+    let pkg = fake_pkg();
+    let program = pkg.path().join("pkg").display().to_string();
+    let env = [("BRIG_PKG", program.as_str())];
+    let sim = upgradable();
+    let r = sim.brig_env(&["pkg", "box", "--", "install", "-y", "nginx"], &env);
+    r.fails(1);
+    assert!(r.stderr.contains("jail box is not running; start it first"), "{}", r.stderr);
+    sim.brig(&["start", "box"]).ok();
+    let jid = sim.host().jail_find("box").expect("get").expect("running").jid;
+    sim.brig_env(&["pkg", "box", "--", "install", "-y", "nginx"], &env).ok();
+    std::fs::write(pkg.path().join("status"), "3").expect("write");
+    sim.brig_env(&["pkg", "box", "--", "info"], &env).fails(3);
+    let log = std::fs::read_to_string(pkg.path().join("log")).expect("log");
+    assert_eq!(log, format!("-j {jid} install -y nginx\n-j {jid} info\n"));
+}
+
+#[test]
+fn packages_upgrade_after_the_base_and_a_failure_takes_the_base_back_too() {
+    crate::common::needs_jail_processes!();
+    let pkg = fake_pkg();
+    let program = pkg.path().join("pkg").display().to_string();
+    let env = [("BRIG_PKG", program.as_str())];
+    let sim = upgradable_running();
+    let r = sim.brig_env(&["upgrade", "box", "--restart", "--packages"], &env);
+    r.ok();
+    assert!(r.stdout.contains("its packages upgraded"), "{}", r.stdout);
+    assert!(std::fs::read_to_string(pkg.path().join("log")).expect("log").contains("upgrade -y"));
+    sim.brig(&["upgrade", "--rollback", "box", "--restart"]).ok();
+
+    let snapshots = |sim: &Sim| -> Vec<String> {
+        sim.host().zfs_list("zroot/brig/jails/box", &[]).expect("list").into_iter().map(|d| d.name).collect()
+    };
+    let before = snapshots(&sim);
+    std::fs::write(pkg.path().join("status"), "1").expect("write");
+    let r = sim.brig_env(&["upgrade", "box", "--restart", "--packages"], &env);
+    r.fails(1);
+    assert!(
+        r.stderr.contains("pkg upgrade failed for the packages of jail box: pkg said no (exit status 1)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(origin(&sim, "box"), format!("{RELEASES}@base"), "the base taken back");
+    assert!(sim.host().jail_find("box").expect("get").is_some(), "running again");
+    assert_eq!(snapshots(&sim), before, "no snapshot of the failed upgrade left");
+}

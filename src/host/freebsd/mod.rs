@@ -38,8 +38,8 @@ use crate::kernel::sysctl::SysctlType;
 use crate::model::version::Version;
 
 use super::{
-    Command, DatasetInfo, DiffEntry, GetFlags, Host, PkgBaseJob, HostError, HostKind, HostResult, Interface, JailKey, JailParam,
-    Jid, MountEntry, MountRequest, Output, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
+    Command, DatasetInfo, DiffEntry, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam,
+    Jid, MountEntry, MountRequest, Output, PkgBaseJob, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
 };
 
 /// The FreeBSD machine brig runs on.

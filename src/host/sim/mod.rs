@@ -47,7 +47,7 @@ pub use config::SimConfig;
 use crate::host::rctl as rules;
 use crate::host::{
     Command, DatasetInfo, DiffEntry, GetFlags, Host, HostError, HostKind, HostResult, Interface, JailKey, JailParam,
-    Jid, MountEntry, MountRequest, Output, Place, PkgBaseJob, SetFlags, SysctlValue, VnetSetup, VnetView,
+    Jid, MountEntry, MountRequest, Output, PkgBaseJob, Place, SetFlags, SysctlValue, VnetSetup, VnetView,
 };
 use crate::kernel::encode;
 use crate::model::version::Version;

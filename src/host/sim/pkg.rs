@@ -88,8 +88,17 @@ fn repository(repos: &Path, name: &str) -> Result<(String, String), Refusal> {
     Err(failed(3, format!("pkg: Repository {name} cannot be found or has no fingerprints")))
 }
 
-/// The members of a zstd tar, by name.
-fn members(bytes: &[u8], what: &str) -> Result<Vec<(String, Vec<u8>, u32, Option<PathBuf>)>, Refusal> {
+/// One member of an archive: its name, contents (a file's), mode and
+/// link target (a symbolic link's).
+struct Member {
+    name: String,
+    data: Vec<u8>,
+    mode: u32,
+    link: Option<PathBuf>,
+}
+
+/// The members of a zstd tar, in order.
+fn members(bytes: &[u8], what: &str) -> Result<Vec<Member>, Refusal> {
     let bad = |e: &dyn std::fmt::Display| failed(3, format!("pkg: {what}: {e}"));
     let decoder = ruzstd::decoding::StreamingDecoder::new(bytes).map_err(|e| bad(&e))?;
     let mut tar = tar::Archive::new(decoder.take(MAX_ARCHIVE));
@@ -103,7 +112,7 @@ fn members(bytes: &[u8], what: &str) -> Result<Vec<(String, Vec<u8>, u32, Option
         if entry.header().entry_type().is_file() {
             entry.read_to_end(&mut data).map_err(|e| bad(&e))?;
         }
-        out.push((name, data, mode, link));
+        out.push(Member { name, data, mode, link });
     }
     Ok(out)
 }
@@ -139,7 +148,7 @@ fn catalogue(repo: &Path, url: &str, keys: &[PathBuf]) -> Result<Vec<Manifest>, 
         failed(3, format!("pkg: {url}/packagesite.pkg: Not Found\nUnable to update repository {}", "FreeBSD-base"))
     })?;
     let files: BTreeMap<String, Vec<u8>> =
-        members(&bytes, "packagesite.pkg")?.into_iter().map(|(n, d, _, _)| (n, d)).collect();
+        members(&bytes, "packagesite.pkg")?.into_iter().map(|m| (m.name, m.data)).collect();
     let (Some(yaml), Some(sig), Some(public)) =
         (files.get("packagesite.yaml"), files.get("packagesite.yaml.sig"), files.get("packagesite.yaml.pub"))
     else {
@@ -210,18 +219,18 @@ fn abi_fits(package: &str, wanted: &str) -> bool {
 /// Unpacks a package's files into the root, never through its links.
 fn install(root: &Root, bytes: &[u8], name: &str) -> Result<(), Refusal> {
     let bad = |e: crate::state::beneath::BeneathError| failed(3, format!("pkg: {name}: {e}"));
-    for (path, data, mode, link) in members(bytes, name)? {
-        if path.starts_with('+') {
+    for m in members(bytes, name)? {
+        if m.name.starts_with('+') {
             continue;
         }
-        let rel = Path::new(path.trim_start_matches('/'));
-        if path.ends_with('/') {
-            root.create_dir(rel, mode).map_err(bad)?;
-        } else if let Some(target) = link {
+        let rel = Path::new(m.name.trim_start_matches('/'));
+        if m.name.ends_with('/') {
+            root.create_dir(rel, m.mode).map_err(bad)?;
+        } else if let Some(target) = m.link {
             root.remove_all(rel).map_err(bad)?;
             root.symlink(rel, &target).map_err(bad)?;
         } else {
-            root.write_atomic(rel, &data, mode & 0o7777).map_err(bad)?;
+            root.write_atomic(rel, &m.data, m.mode & 0o7777).map_err(bad)?;
         }
     }
     Ok(())
@@ -238,7 +247,12 @@ pub fn run(server: Option<&Path>, machine: &Path, root: &Path, job: &PkgBaseJob)
     };
     let repo = match server {
         Some(s) if s.join(rel).is_dir() => s.join(rel),
-        _ => return Err(failed(3, format!("pkg: {url}/meta.conf: Not Found\nUnable to update repository {}", job.repository))),
+        _ => {
+            return Err(failed(
+                3,
+                format!("pkg: {url}/meta.conf: Not Found\nUnable to update repository {}", job.repository),
+            ))
+        }
     };
     let key_dirs = [root.join(keys.trim_start_matches('/')), machine.join(keys.trim_start_matches('/'))];
     let all = catalogue(&repo, &url, &key_dirs)?;
@@ -248,9 +262,7 @@ pub fn run(server: Option<&Path>, machine: &Path, root: &Path, job: &PkgBaseJob)
         std::fs::read(&record).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let todo: Vec<&Manifest> = match &job.action {
         PkgAction::Install(names) => resolve(&all, names)?,
-        PkgAction::Upgrade => {
-            all.iter().filter(|m| installed.get(&m.name).is_some_and(|v| *v != m.version)).collect()
-        }
+        PkgAction::Upgrade => all.iter().filter(|m| installed.get(&m.name).is_some_and(|v| *v != m.version)).collect(),
     };
     if todo.is_empty() {
         return Ok("Your packages are up to date.".into());
