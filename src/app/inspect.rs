@@ -85,6 +85,9 @@ pub struct JailInfo {
     pub mounts: Vec<MountEntry>,
     /// A running VNET jail's stack, as seen from inside it.
     pub inside: Option<VnetView>,
+    /// The userland in its root, and a newer patch level to upgrade to.
+    pub version: Option<String>,
+    pub available: Option<String>,
     /// The pf rules its start (or the last apply) loaded.
     pub firewall_loaded: Option<String>,
 }
@@ -197,7 +200,10 @@ pub fn info(host: &dyn Host, name: &JailName) -> Result<JailInfo, Error> {
         _ => None,
     };
     let firewall_loaded = record.and_then(|s| s.firewall).map(|f| f.rules);
+    let (version, available) = Versions::new(host, &cfg).of(name, &spec);
     Ok(JailInfo {
+        version,
+        available,
         inside,
         firewall_loaded,
         name: name.to_string(),

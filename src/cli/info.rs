@@ -32,6 +32,14 @@ pub fn run(host: &dyn Host, args: &InfoArgs) -> Result<ExitCode, CliError> {
         vec!["state".into(), info.jid.map_or(info.state.clone(), |j| format!("{} (jid {j})", info.state))],
         vec!["file".into(), info.file.clone()],
         vec!["release".into(), d.release.clone().unwrap_or_else(|| "-".into())],
+        vec![
+            "version".into(),
+            match (&info.version, &info.available) {
+                (Some(v), Some(p)) => format!("{v} ({p} available: brig upgrade {})", info.name),
+                (Some(v), None) => v.clone(),
+                (None, _) => "-".into(),
+            },
+        ],
         vec!["type".into(), d.jail_type.clone()],
         vec!["hostname".into(), d.hostname.clone()],
         vec!["boot".into(), format!("{} (priority {})", if d.boot { "yes" } else { "no" }, d.priority)],

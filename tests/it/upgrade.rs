@@ -172,6 +172,8 @@ fn a_thin_jail_upgraded_stays_thin_keeps_its_changes_and_merges_etc() {
     listed.ok();
     assert!(listed.stdout.contains("web"), "{}", listed.stdout);
     assert!(listed.stdout.contains("14.3-RELEASE-p2 (p5 available)"), "{}", listed.stdout);
+    let info = sim.brig(&["info", "web"]);
+    assert!(info.ok().stdout.contains("14.3-RELEASE-p2 (p5 available: brig upgrade web)"), "{}", info.stdout);
 
     let r = sim.brig(&["upgrade", "web"]);
     r.ok();
