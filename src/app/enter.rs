@@ -40,10 +40,11 @@ pub fn console(host: &mut dyn Host, name: &JailName, user: &str) -> Result<i32, 
     Ok(host.spawn(&cmd, Place::Jail(jid))?.status)
 }
 
-/// The pkg(8) brig runs for jails: the base system's, or the program
-/// in BRIG_PKG (another build, or a wrapper that logs).
+/// The pkg(8) brig runs for jails: the host's (/usr/local/sbin/pkg, not
+/// the pkg(7) bootstrapper in /usr/sbin), or the program in BRIG_PKG
+/// (another build, or a wrapper that logs).
 fn pkg_program() -> String {
-    std::env::var("BRIG_PKG").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "/usr/sbin/pkg".into())
+    std::env::var("BRIG_PKG").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "/usr/local/sbin/pkg".into())
 }
 
 /// `pkg -j JID ARGS...`: the host's pkg(8) working on the packages of
@@ -54,5 +55,8 @@ pub fn pkg(host: &mut dyn Host, name: &JailName, args: &[String], stdio: Stdio) 
     let jid = jid_of(host, name)?;
     let mut cmd = Command::new(pkg_program()).args(["-j".to_string(), jid.to_string()]).args(args.iter().cloned());
     cmd.stdio = stdio;
-    Ok(host.spawn(&cmd, Place::Host)?)
+    match host.spawn(&cmd, Place::Host) {
+        Err(e) if e.errno == crate::host::Errno::ENOENT => Err(Refused::NoPkg { program: cmd.program }.into()),
+        other => Ok(other?),
+    }
 }

@@ -222,6 +222,10 @@ pub enum Refused {
     NotUpgradable { jail: JailName },
     #[error("jail {jail} runs {from}, newer than {to}; brig does not downgrade a jail")]
     Downgrade { jail: JailName, from: String, to: String },
+    #[error("release {release} is for {arch} and this host is {machine}: freebsd-update installs the files of the host's own architecture; update it on a {arch} host, or fetch it anew")]
+    ForeignArch { release: ReleaseName, arch: String, machine: String },
+    #[error("{program} is not on this host: brig runs the host's pkg(8) for jails; install it with `pkg bootstrap`")]
+    NoPkg { program: String },
     #[error("jail {jail} is not running, and --packages upgrades its packages with pkg -j, inside it; start it first (with --restart it runs again after the base upgrade)")]
     PackagesNeedRunning { jail: JailName },
     #[error("jail {jail} is running (jid {jid}); stop it first, or pass --restart to stop it around the upgrade and start it after")]

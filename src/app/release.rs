@@ -167,6 +167,7 @@ pub fn fetch(
         Some(a) => Arch::parse(a)?,
         None => Arch::parse(&host.sysctl_get("hw.machine").map(|v| v.to_string()).unwrap_or_else(|_| "amd64".into()))?,
     };
+    refuse_newer_than_kernel(host, &release)?;
     let for_dist_sets = req.from.is_some() || req.sha256.is_some() || req.components != ["base"];
     let by_default = crate::release::pkgbase::by_default(&release) && !for_dist_sets;
     if req.pkgbase || req.set.is_some() || by_default {
@@ -180,7 +181,6 @@ pub fn fetch(
     if req.components.first().map(String::as_str) != Some("base") {
         return Err(Error::Usage("--components must start with base; every release needs it".into()));
     }
-    refuse_newer_than_kernel(host, &release)?;
     let files: Vec<String> = req.components.iter().map(|c| component_file(c)).collect::<Result<_, _>>()?;
     if let Some(h) = &req.sha256 {
         if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -368,10 +368,31 @@ pub fn update_root(
         let job = pkg_job(host, cfg, release, &arch, crate::host::PkgAction::Upgrade)?;
         host.pkg_base(&crate::host::PkgBaseJob { root: root.to_path_buf(), ..job }).map_err(failed("pkg"))?;
     } else {
+        // freebsd-update installs the files of `uname -m`'s architecture.
+        let arch = props.get("brig:arch").cloned().unwrap_or_default();
+        let machine = host.sysctl_get("hw.machine")?.to_string();
+        if arch != machine {
+            return Err(Refused::ForeignArch { release: release.clone(), arch, machine }.into());
+        }
         let workdir = super::upgrade::workdir(host, cfg, release.as_str())?;
-        host.freebsd_update(root, &workdir, current).map_err(failed("freebsd-update"))?;
+        let config = update_config(host, &workdir)?;
+        host.freebsd_update(root, &workdir, &config, current).map_err(failed("freebsd-update"))?;
     }
     Ok(())
+}
+
+/// freebsd-update's configuration for a root: the host's, with
+/// `Components world` and `BackupKernel no`, written into `workdir`.
+fn update_config(host: &dyn Host, workdir: &Path) -> Result<PathBuf, Error> {
+    let host_conf = Path::new("/etc/freebsd-update.conf");
+    let text = host
+        .read_file(host_conf, CONFIG_LIMIT)
+        .map_err(|e| Refused::Io { path: host.local_path(host_conf), source: e.into() })?;
+    let config = workdir.join("freebsd-update.conf");
+    let ours = crate::release::update::config_for_root(&String::from_utf8_lossy(&text));
+    host.write_file(&config, ours.as_bytes(), 0o644)
+        .map_err(|e| Refused::Io { path: host.local_path(&config), source: e })?;
+    Ok(config)
 }
 
 /// An update that did not finish: the release's files back to its newest

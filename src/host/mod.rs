@@ -507,14 +507,15 @@ pub trait Host {
 
     // --- base system updates --------------------------------------------
 
-    /// `freebsd-update -b ROOT -d WORKDIR --currently-running VERSION
-    /// --not-running-from-cron fetch install`: the userland at `root` (a
-    /// path of the machine; not the running system) brought to the newest
-    /// patch level of `running`'s release, checked against the keys the
-    /// host's freebsd-update.conf trusts. Returns what it printed. EIO
-    /// when it fails (a tool has no errno), with its last words; `root`
-    /// may then be changed part-way.
-    fn freebsd_update(&mut self, root: &Path, workdir: &Path, running: &Version) -> HostResult<String>;
+    /// `freebsd-update -f CONFIG -b ROOT -d WORKDIR --currently-running
+    /// VERSION --not-running-from-cron fetch`, then `install`: the
+    /// userland at `root` (a path of the machine; not the running system)
+    /// brought to the newest patch level of `running`'s release, checked
+    /// against the keys CONFIG trusts. A fetch that fails only because the
+    /// release is past its end of life still installs. Returns what it
+    /// printed. EIO when it fails (a tool has no errno), with its last
+    /// words; `root` may then be changed part-way.
+    fn freebsd_update(&mut self, root: &Path, workdir: &Path, config: &Path, running: &Version) -> HostResult<String>;
 
     /// pkg(8) on the base system at `job.root` (`pkg --rootdir`), from the
     /// repositories of `job.repos` only (`--repo-conf-dir`), with the

@@ -279,7 +279,7 @@ fn relative(s: &str, mountpoint: &str) -> Result<std::path::PathBuf, String> {
 /// its kin): `CHANGE\tTYPE\tPATH`, `R\tTYPE\tOLD\tNEW` for a rename,
 /// and `M\tTYPE\tPATH\t(+N)` for a changed link count. Paths are made
 /// relative to `mountpoint`; an object on the delete queue, which has no
-/// path, is skipped.
+/// path (`MOUNTPOINT(on_delete_queue)`), is skipped.
 pub fn parse_diff(out: &str, mountpoint: &str) -> Result<Vec<DiffEntry>, String> {
     let mut entries = Vec::new();
     for line in out.lines().filter(|l| !l.is_empty()) {
@@ -287,7 +287,9 @@ pub fn parse_diff(out: &str, mountpoint: &str) -> Result<Vec<DiffEntry>, String>
         let (Some(change), Some(kind), Some(path)) = (f.first(), f.get(1), f.get(2)) else {
             return Err(format!("zfs diff printed {line:?}, not CHANGE TYPE PATH"));
         };
-        if *path == "(on_delete_queue)" {
+        // An object on the delete queue has no path: zfs prints the
+        // mountpoint and "(on_delete_queue)", in either path field.
+        if f[2..].iter().any(|p| p.ends_with("(on_delete_queue)")) {
             continue;
         }
         let kind = match *kind {
@@ -364,7 +366,8 @@ mod tests {
                    -\t@\t/jails/web/root/sys\n\
                    R\tF\t/jails/web/root/etc/a\t/jails/web/root/etc/b\n\
                    M\tF\t/jails/web/root/bin/sh\t(+1)\n\
-                   -\tF\t(on_delete_queue)\n";
+                   -\tF\t/jails/web/root(on_delete_queue)\n\
+                   R\tF\t/jails/web/root/a\t/jails/web/root(on_delete_queue)\n";
         let d = parse_diff(out, "/jails/web/root").expect("parses");
         let shown: Vec<(Change, FileKind, String)> =
             d.into_iter().map(|e| (e.change, e.kind, e.path.display().to_string())).collect();

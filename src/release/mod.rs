@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod interrupt;
 pub mod manifest;
 pub mod pkgbase;
+pub mod update;
 
 use std::path::PathBuf;
 

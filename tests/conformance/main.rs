@@ -663,13 +663,18 @@ fn freebsd_update_brings_a_root_to_its_newest_patch_level() {
     let mut t = Target::new("update");
     let (root, before) = t.outdated_root();
     let workdir = t.dir("update-work");
-    let out = t.host.freebsd_update(&root, &workdir, &before).expect("updated");
+    let host_conf = t.host.read_file(Path::new("/etc/freebsd-update.conf"), 1 << 20).expect("the host's");
+    let config = workdir.join("freebsd-update.conf");
+    let ours = brig::release::update::config_for_root(&String::from_utf8_lossy(&host_conf));
+    std::fs::write(t.host.local_path(&config), ours).expect("write");
+    assert_eq!(errno(t.host.freebsd_update(&root, &workdir, &workdir.join("none.conf"), &before)), Errno::EIO);
+    let out = t.host.freebsd_update(&root, &workdir, &config, &before).expect("updated");
     let text = std::fs::read_to_string(t.host.local_path(&root.join("bin/freebsd-version"))).expect("read");
     let after = brig::model::version::Version::from_script(&text).expect("a version");
     assert_eq!(after.release, before.release);
     assert!(after.patch > before.patch || out.contains("No updates needed"), "{out}");
     // Run again: nothing newer.
-    let again = t.host.freebsd_update(&root, &workdir, &after).expect("run again");
+    let again = t.host.freebsd_update(&root, &workdir, &config, &after).expect("run again");
     assert!(again.contains("No updates needed"), "{again}");
 }
 

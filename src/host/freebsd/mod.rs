@@ -344,8 +344,8 @@ impl Host for FreeBsdHost {
         dummynet::list("dn_pipes")
     }
 
-    fn freebsd_update(&mut self, root: &Path, workdir: &Path, running: &Version) -> HostResult<String> {
-        update::run(root, workdir, running)
+    fn freebsd_update(&mut self, root: &Path, workdir: &Path, config: &Path, running: &Version) -> HostResult<String> {
+        update::run(root, workdir, config, running)
     }
 
     fn pkg_base(&mut self, job: &PkgBaseJob) -> HostResult<String> {

@@ -13,40 +13,70 @@ use crate::host::{HostError, HostResult, PkgAction, PkgBaseJob};
 use crate::model::version::Version;
 
 const FREEBSD_UPDATE: &str = "/usr/sbin/freebsd-update";
-const PKG: &str = "/usr/sbin/pkg";
+/// pkg(8) itself: /usr/sbin/pkg is pkg(7), which bootstraps it and, run
+/// without a terminal before that, fails.
+const PKG: &str = "/usr/local/sbin/pkg";
 
 /// How much of a failed run's output goes into the error.
 const LAST_LINES: usize = 6;
 
-/// `freebsd-update -b ROOT -d WORKDIR --currently-running V
-/// --not-running-from-cron fetch install`. `--currently-running` stands
-/// for uname -r, which would be the host's; `--not-running-from-cron`
-/// lets fetch run without a terminal; PAGER=cat keeps it from paging the
-/// file lists through less(1). The keys are the host's
-/// /etc/freebsd-update.conf KeyPrint: brig fetches none. A failure is
-/// EIO with its last lines.
-pub(super) fn run(root: &Path, workdir: &Path, running: &Version) -> HostResult<String> {
+/// `freebsd-update -f CONFIG -b ROOT -d WORKDIR --currently-running V
+/// --not-running-from-cron fetch`, then the same with `install`.
+/// `--currently-running` stands for uname -r, which would be the host's;
+/// `--not-running-from-cron` lets fetch run without a terminal; PAGER=cat
+/// keeps it from paging the file lists through less(1). The keys are
+/// CONFIG's KeyPrint (the host's): brig fetches none.
+///
+/// fetch exits 1 after preparing the updates when the release is past
+/// its end of life (cmd_fetch: `fetch_run || exit 1`, fetch_warn_eol),
+/// so a failed fetch that left `WORKDIR/HASH-install` (HASH: the SHA-256
+/// of "ROOT\n", as freebsd-update's BDHASH) goes on to install; install
+/// exits 2 when there is nothing to install.
+pub(super) fn run(root: &Path, workdir: &Path, config: &Path, running: &Version) -> HostResult<String> {
     const OP: &str = "freebsd_update";
-    let out = std::process::Command::new(FREEBSD_UPDATE)
-        .arg("-b")
-        .arg(root)
-        .arg("-d")
-        .arg(workdir)
-        .arg("--currently-running")
-        .arg(running.to_string())
-        .arg("--not-running-from-cron")
-        .args(["fetch", "install"])
-        .env("PAGER", "cat")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| HostError::new(OP, io_errno(&e), format!("cannot run {FREEBSD_UPDATE}: {e}")))?;
-    finished(OP, &out)
+    let step = |what: &str| -> HostResult<std::process::Output> {
+        std::process::Command::new(FREEBSD_UPDATE)
+            .arg("-f")
+            .arg(config)
+            .arg("-b")
+            .arg(root)
+            .arg("-d")
+            .arg(workdir)
+            .arg("--currently-running")
+            .arg(running.to_string())
+            .arg("--not-running-from-cron")
+            .arg(what)
+            .env("PAGER", "cat")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| HostError::new(OP, io_errno(&e), format!("cannot run {FREEBSD_UPDATE}: {e}")))
+    };
+    let fetched = step("fetch")?;
+    let prepared = {
+        use sha2::Digest;
+        let mut line = root.as_os_str().as_encoded_bytes().to_vec();
+        line.push(b'\n');
+        let hash: String = sha2::Sha256::digest(&line).iter().map(|b| format!("{b:02x}")).collect();
+        std::fs::symlink_metadata(workdir.join(format!("{hash}-install"))).is_ok()
+    };
+    let mut said = if fetched.status.success() || prepared { text(&fetched) } else { return finished(OP, &fetched) };
+    let installed = step("install")?;
+    if installed.status.code() == Some(2) {
+        return Ok(said);
+    }
+    said.push_str(&finished(OP, &installed)?);
+    Ok(said)
+}
+
+fn text(out: &std::process::Output) -> String {
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    text
 }
 
 /// What a tool printed, or EIO with its last lines when it failed.
 fn finished(op: &'static str, out: &std::process::Output) -> HostResult<String> {
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    let text = text(out);
     if !out.status.success() {
         let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         let last = lines[lines.len().saturating_sub(LAST_LINES)..].join(" ");
@@ -79,9 +109,9 @@ pub(super) fn pkg_base(job: &PkgBaseJob) -> HostResult<String> {
         PkgAction::Install(packages) => cmd.args(["install", "-y", "-r", &job.repository]).args(packages),
         PkgAction::Upgrade => cmd.args(["upgrade", "-y", "-r", &job.repository]),
     };
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| HostError::new(OP, io_errno(&e), format!("cannot run {PKG}: {e}")))?;
+    let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound { "; install pkg with `pkg bootstrap`" } else { "" };
+        HostError::new(OP, io_errno(&e), format!("cannot run {PKG}: {e}{hint}"))
+    })?;
     finished(OP, &out)
 }

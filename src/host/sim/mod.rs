@@ -467,6 +467,14 @@ fn lay_out_filesystem(dir: &Path) -> std::io::Result<()> {
     if !resolv.exists() {
         std::fs::write(&resolv, "# simulated host\nnameserver 192.0.2.53\n")?;
     }
+    let update_conf = dir.join("etc/freebsd-update.conf");
+    if !update_conf.exists() {
+        std::fs::write(
+            &update_conf,
+            "# simulated host\nKeyPrint 800651ef4b4c71c27e60786d7b487188970f4b4169cc055784e21eb71d410cc5\n\
+             ServerName update.FreeBSD.org\nComponents src world kernel\nIDSIgnorePaths /usr/share/man/cat\n",
+        )?;
+    }
     let localtime = dir.join("etc/localtime");
     if !localtime.exists() {
         std::fs::write(&localtime, b"TZif2\0simulated UTC\n")?;
@@ -977,10 +985,16 @@ impl Host for SimHost {
         self.read("dn_pipes", |st| dummynet::list(st, cfg))
     }
 
-    fn freebsd_update(&mut self, root: &Path, _workdir: &Path, running: &Version) -> HostResult<String> {
+    fn freebsd_update(&mut self, root: &Path, _workdir: &Path, config: &Path, running: &Version) -> HostResult<String> {
         const OP: &str = "freebsd_update";
         self.begin(OP)?;
         self.calls.borrow_mut().spawned += 1;
+        // freebsd-update.sh parse_cfgfile: a missing -f file ends it
+        // (exit 1) before anything is fetched.
+        if !fs::local(&self.dir, config).is_file() {
+            let msg = format!("File does not exist or is not readable: {}", config.display());
+            return Err(HostError::new(OP, Errno::EIO, msg));
+        }
         // install(1) into a read-only filesystem fails, and so does the
         // tool (a tool's failure is EIO).
         let read_only = self.read_only_at(root).map_err(|e| {
