@@ -7,6 +7,8 @@
 //! Every path is jail-controlled: sources are read and targets written
 //! beneath their roots, following no symbolic link (`state::beneath`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +31,8 @@ pub struct Carried {
     pub conflicts: Vec<String>,
 }
 
-/// The three roots of a carry.
+/// The three roots of a carry, and the files with several names copied
+/// so far.
 struct Roots {
     /// The release snapshot the root started from.
     base: Root,
@@ -37,6 +40,89 @@ struct Roots {
     ours: Root,
     /// The root being changed.
     onto: Root,
+    /// A hard-linked file of `ours` (by inode) and the first of its names
+    /// copied onto `onto`: its other names become links to that one.
+    linked: RefCell<HashMap<u64, PathBuf>>,
+}
+
+impl Roots {
+    /// `rel` copied from `ours` onto `onto`; a file with several names
+    /// whose first name is there already becomes a link to it.
+    fn copy(&self, rel: &Path) -> Result<(), BeneathError> {
+        let entry = self.ours.entry(rel)?;
+        let shared = entry.filter(|e| e.kind == EntryKind::File && e.nlink > 1);
+        let first = shared.and_then(|e| self.linked.borrow().get(&e.ino).cloned());
+        self.onto.copy_entry_from(&self.ours, rel, first.as_deref())?;
+        if let (Some(e), None) = (shared, first) {
+            self.linked.borrow_mut().insert(e.ino, rel.to_path_buf());
+        }
+        Ok(())
+    }
+
+    /// The other names of the hard-linked files copied: `zfs diff` lists
+    /// a changed file under one name only (zfs_obj_to_path follows one
+    /// parent), so every name `ours` has for it is linked to the copy,
+    /// found in the directories that changed, or in the whole tree when
+    /// some are still missing.
+    fn relink(&self, changed_dirs: &[PathBuf]) -> Result<(), BeneathError> {
+        if self.linked.borrow().is_empty() {
+            return Ok(());
+        }
+        if self.relink_in(changed_dirs, false)? {
+            let mut every = Vec::new();
+            let mut stack = vec![PathBuf::new()];
+            while let Some(dir) = stack.pop() {
+                for n in self.ours.names(if dir.as_os_str().is_empty() { Path::new(".") } else { &dir })? {
+                    let rel = dir.join(n);
+                    if self.ours.entry(&rel)?.is_some_and(|e| e.kind == EntryKind::Dir) {
+                        stack.push(rel);
+                    }
+                }
+                every.push(dir);
+            }
+            self.relink_in(&every, true)?;
+        }
+        Ok(())
+    }
+
+    /// Links the names in `dirs`; whether some linked file still has
+    /// names not seen (after a walk of the whole tree, nothing more can
+    /// be found: those are outside it).
+    fn relink_in(&self, dirs: &[PathBuf], whole: bool) -> Result<bool, BeneathError> {
+        let linked = self.linked.borrow().clone();
+        let mut seen: HashMap<u64, u64> = HashMap::new();
+        for dir in dirs {
+            let at = if dir.as_os_str().is_empty() { Path::new(".") } else { dir.as_path() };
+            // A directory the diff listed may be gone by now (renamed).
+            let root = dir.as_os_str().is_empty();
+            if !root && !self.ours.entry(at)?.is_some_and(|e| e.kind == EntryKind::Dir) {
+                continue;
+            }
+            for n in self.ours.names(at)? {
+                let rel = dir.join(n);
+                let Some(e) = self.ours.entry(&rel)?.filter(|e| e.kind == EntryKind::File && e.nlink > 1) else {
+                    continue;
+                };
+                let Some(first) = linked.get(&e.ino) else { continue };
+                *seen.entry(e.ino).or_insert(0) += 1;
+                if *first == rel {
+                    continue;
+                }
+                let same = match (self.onto.entry(first)?, self.onto.entry(&rel)?) {
+                    (Some(a), Some(b)) => a.ino == b.ino,
+                    _ => false,
+                };
+                if !same {
+                    self.onto.copy_entry_from(&self.ours, &rel, Some(first))?;
+                }
+            }
+        }
+        if whole {
+            return Ok(false);
+        }
+        let nlinks = |ino: &u64| linked.get(ino).and_then(|p| self.ours.entry(p).ok().flatten()).map_or(0, |e| e.nlink);
+        Ok(linked.keys().any(|ino| seen.get(ino).copied().unwrap_or(0) < nlinks(ino)))
+    }
 }
 
 fn beneath(root: &Path) -> impl Fn(BeneathError) -> Error + '_ {
@@ -54,16 +140,18 @@ pub fn carry(host: &dyn Host, from: &str, to: &str, onto: &Path, merge: bool) ->
         base: open(host.zfs_snapshot_files(from)?)?,
         ours: open(host.zfs_snapshot_files(to)?)?,
         onto: open(host.local_path(onto))?,
+        linked: RefCell::new(HashMap::new()),
     };
     let fail = beneath(onto);
     let mut done = Carried::default();
+    let mut changed_dirs = Vec::new();
     for step in steps(&diff) {
         match step {
             Step::Remove(p) => roots.onto.remove_all(&p).map_err(&fail)?,
             Step::CopyTree(p) => copy_tree(&roots, &p).map_err(&fail)?,
             Step::Copy { path, kind: FileKind::File, modified: true } if merge => {
                 if !both_changed(&roots, &path).map_err(&fail)? {
-                    roots.onto.copy_entry_from(&roots.ours, &path).map_err(&fail)?;
+                    roots.copy(&path).map_err(&fail)?;
                 } else if merged(&path) && roots.onto.entry(&path).map_err(&fail)?.is_some() {
                     match merge_file(&roots, &path).map_err(&fail)? {
                         Merge::Clean => done.merged.push(path.display().to_string()),
@@ -71,19 +159,27 @@ pub fn carry(host: &dyn Host, from: &str, to: &str, onto: &Path, merge: bool) ->
                         Merge::Conflict => done.conflicts.push(path.display().to_string()),
                     }
                 } else {
-                    roots.onto.copy_entry_from(&roots.ours, &path).map_err(&fail)?;
+                    roots.copy(&path).map_err(&fail)?;
                     done.kept.push(path.display().to_string());
                 }
             }
-            Step::Copy { path, .. } => match roots.ours.entry(&path).map_err(&fail)? {
+            Step::Copy { path, kind, .. } => match roots.ours.entry(&path).map_err(&fail)? {
                 // Gone from the snapshot's view (a later rename moved
                 // it): the rename's own entry carries it.
                 None => continue,
-                Some(_) => roots.onto.copy_entry_from(&roots.ours, &path).map_err(&fail)?,
+                Some(_) => {
+                    roots.copy(&path).map_err(&fail)?;
+                    if kind == FileKind::Dir {
+                        changed_dirs.push(path);
+                    }
+                }
             },
         }
         done.changes += 1;
     }
+    // The root's own directory changes too when a name is added there.
+    changed_dirs.push(PathBuf::new());
+    roots.relink(&changed_dirs).map_err(&fail)?;
     Ok(done)
 }
 
@@ -91,7 +187,7 @@ pub fn carry(host: &dyn Host, from: &str, to: &str, onto: &Path, merge: bool) ->
 fn copy_tree(roots: &Roots, top: &Path) -> Result<(), BeneathError> {
     let mut stack = vec![top.to_path_buf()];
     while let Some(rel) = stack.pop() {
-        roots.onto.copy_entry_from(&roots.ours, &rel)?;
+        roots.copy(&rel)?;
         if roots.ours.entry(&rel)?.is_some_and(|e| e.kind == EntryKind::Dir) {
             stack.extend(roots.ours.names(&rel)?.into_iter().map(|n| rel.join(n)));
         }

@@ -304,9 +304,10 @@ impl Root {
         }
         if let Some(mode) = mode {
             // fchmodat cannot skip symlinks on Linux: open the entry itself
-            // with O_NOFOLLOW (refused for a symlink) and chmod the fd.
-            let fd = openat(dir.as_fd(), name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-                .map_err(|e| err(rel, e))?;
+            // with O_NOFOLLOW (refused for a symlink) and chmod the fd;
+            // O_NONBLOCK, or a FIFO would wait for a writer.
+            let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+            let fd = openat(dir.as_fd(), name, flags, Mode::empty()).map_err(|e| err(rel, e))?;
             nix::sys::stat::fchmod(fd.as_fd(), mode_of(mode)).map_err(|e| err(rel, e))?;
         }
         Ok(())
@@ -332,6 +333,9 @@ impl Root {
         self.writable(rel)?;
         let Some(e) = self.entry(rel)? else { return Ok(()) };
         let (dir, name) = self.parent_of(rel, false)?;
+        if e.flags != 0 {
+            set_flags(&dir, name, 0, rel)?;
+        }
         if e.kind == EntryKind::Dir {
             let sub = openat(dir.as_fd(), name, DIR_FLAGS, Mode::empty()).map_err(|e| err_at(&dir, name, rel, e))?;
             let sub = Root { fd: sub, path: self.path.join(rel), read_only: false };
@@ -365,42 +369,62 @@ impl Root {
         Ok(out)
     }
 
-    /// Makes `rel` here what it is in `src`: a file copied whole, a
-    /// symlink made anew, a directory made (its contents are not copied);
-    /// owner and mode kept. Whatever of another kind is here first is
-    /// removed. Nothing is followed on either side.
-    pub fn copy_entry_from(&self, src: &Root, rel: &Path) -> Result<(), BeneathError> {
+    /// Makes `rel` here what it is in `src`: a file copied whole (or, with
+    /// `link_to`, a hard link to that path here), a symlink or FIFO made
+    /// anew, a directory made (its contents are not copied); owner, mode
+    /// and file flags kept. Whatever is here first that is not a
+    /// directory, or is of another kind, is removed (its flags cleared).
+    /// A socket is not copied: the program that made it makes it again. A
+    /// device is refused: a jail's devices come from devfs. Nothing is
+    /// followed on either side.
+    pub fn copy_entry_from(&self, src: &Root, rel: &Path, link_to: Option<&Path>) -> Result<(), BeneathError> {
         self.writable(rel)?;
         let Some(from) = src.entry(rel)? else {
             return Err(err(rel, Errno::ENOENT));
         };
+        if from.kind == EntryKind::Socket {
+            return Ok(());
+        }
+        if from.kind == EntryKind::Device {
+            return Err(BeneathError {
+                path: rel.display().to_string(),
+                why: "is a device node; a jail's devices come from devfs, so brig does not copy them".into(),
+                errno: None,
+            });
+        }
         if let Some(here) = self.entry(rel)? {
-            if here.kind != from.kind || from.kind == EntryKind::Symlink {
+            if here.kind != from.kind || from.kind != EntryKind::Dir {
                 self.remove_all(rel)?;
+            } else if here.flags != 0 {
+                let (dir, name) = self.parent_of(rel, false)?;
+                set_flags(&dir, name, 0, rel)?;
             }
         }
-        match from.kind {
-            EntryKind::Dir => self.create_dir(rel, from.mode)?,
-            EntryKind::Symlink => {
+        match (from.kind, link_to) {
+            (EntryKind::File, Some(first)) => return self.hard_link(first, rel),
+            (EntryKind::Dir, _) => self.create_dir(rel, from.mode)?,
+            (EntryKind::Symlink, _) => {
                 let (dir, name) = src.parent_of(rel, false)?;
                 let target = nix::fcntl::readlinkat(dir.as_fd(), name).map_err(|e| err(rel, e))?;
                 self.symlink(rel, Path::new(&target))?;
                 return self.set_owner_mode(rel, from.uid, from.gid, None);
             }
-            EntryKind::File => {
+            (EntryKind::Fifo, _) => {
+                let (dir, name) = self.parent_of(rel, true)?;
+                nix::unistd::mkfifoat(dir.as_fd(), name, mode_of(from.mode & 0o777)).map_err(|e| err(rel, e))?;
+            }
+            _ => {
                 let mut input = src.open_file(rel)?;
                 let mut out = self.create_file(rel, 0o600)?;
                 std::io::copy(&mut input, &mut out).map_err(|e| BeneathError::from_io(rel, e))?;
             }
-            EntryKind::Other => {
-                return Err(BeneathError {
-                    path: rel.display().to_string(),
-                    why: "is a device, FIFO or socket; brig copies only files, directories and symbolic links".into(),
-                    errno: None,
-                })
-            }
         }
-        self.set_owner_mode(rel, from.uid, from.gid, Some(from.mode))
+        self.set_owner_mode(rel, from.uid, from.gid, Some(from.mode))?;
+        if from.flags != 0 {
+            let (dir, name) = self.parent_of(rel, false)?;
+            set_flags(&dir, name, from.flags, rel)?;
+        }
+        Ok(())
     }
 }
 
@@ -410,10 +434,13 @@ pub enum EntryKind {
     File,
     Dir,
     Symlink,
-    Other,
+    Fifo,
+    Socket,
+    /// A character or block device.
+    Device,
 }
 
-/// An entry's kind, owner and permission bits (lstat).
+/// An entry as lstat sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
     pub kind: EntryKind,
@@ -421,18 +448,66 @@ pub struct Entry {
     pub uid: u32,
     pub gid: u32,
     pub size: u64,
+    /// Which file it is, and how many names it has.
+    pub ino: u64,
+    pub nlink: u64,
+    /// File flags (chflags(2): schg, uappnd...); always 0 on Linux.
+    pub flags: u32,
 }
 
 impl Entry {
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)] // stat's field types differ by platform
     fn of(st: &nix::sys::stat::FileStat) -> Entry {
         let kind = match st.st_mode & libc::S_IFMT {
             libc::S_IFREG => EntryKind::File,
             libc::S_IFDIR => EntryKind::Dir,
             libc::S_IFLNK => EntryKind::Symlink,
-            _ => EntryKind::Other,
+            libc::S_IFIFO => EntryKind::Fifo,
+            libc::S_IFSOCK => EntryKind::Socket,
+            _ => EntryKind::Device,
         };
-        #[allow(clippy::unnecessary_cast)] // mode_t is u16 on FreeBSD
-        let mode = (st.st_mode as u32) & 0o7777;
-        Entry { kind, mode, uid: st.st_uid, gid: st.st_gid, size: u64::try_from(st.st_size).unwrap_or(0) }
+        Entry {
+            kind,
+            mode: (st.st_mode as u32) & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            ino: st.st_ino as u64,
+            nlink: st.st_nlink as u64,
+            flags: flags_of(st),
+        }
     }
+}
+
+#[cfg(target_os = "freebsd")]
+fn flags_of(st: &nix::sys::stat::FileStat) -> u32 {
+    st.st_flags
+}
+
+#[cfg(not(target_os = "freebsd"))]
+fn flags_of(_: &nix::sys::stat::FileStat) -> u32 {
+    0
+}
+
+/// chflagsat(2) without following a link: an immutable or append-only
+/// file (the base system's libc and su are schg) can be neither replaced
+/// nor removed until its flags are cleared (zfs_zaccess, EPERM).
+#[cfg(target_os = "freebsd")]
+fn set_flags(dir: &OwnedFd, name: &OsStr, flags: u32, rel: &Path) -> Result<(), BeneathError> {
+    use std::os::fd::AsRawFd;
+    let c = std::ffi::CString::new(name.as_encoded_bytes()).map_err(|_| err(rel, Errno::EINVAL))?;
+    // SAFETY: `dir` is an open directory and `c` a NUL-terminated name
+    // that outlives the call.
+    let rc =
+        unsafe { libc::chflagsat(dir.as_raw_fd(), c.as_ptr(), libc::c_ulong::from(flags), libc::AT_SYMLINK_NOFOLLOW) };
+    if rc != 0 {
+        return Err(err(rel, Errno::last()));
+    }
+    Ok(())
+}
+
+/// Linux has no chflags(2) flags to keep (the simulated host has none).
+#[cfg(not(target_os = "freebsd"))]
+fn set_flags(_: &OwnedFd, _: &OsStr, _: u32, _: &Path) -> Result<(), BeneathError> {
+    Ok(())
 }

@@ -339,3 +339,30 @@ fn packages_upgrade_after_the_base_and_a_failure_takes_the_base_back_too() {
     assert!(sim.host().jail_find("box").expect("get").is_some(), "running again");
     assert_eq!(snapshots(&sim), before, "no snapshot of the failed upgrade left");
 }
+
+#[test]
+fn hard_links_and_fifos_of_a_jail_survive_an_upgrade_and_sockets_are_left_to_their_programs() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let server = update_server();
+    let sim = fetched(server.path());
+    sim.brig(&["create", "web", "--release", RELEASE]).ok();
+    let bin = root_file(&sim, "web", "usr/local/bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::fs::write(bin.join("tool"), "tool\n").expect("write");
+    std::fs::hard_link(bin.join("tool"), bin.join("tool-alias")).expect("link");
+    // A second name in a directory of the release: found by the walk.
+    std::fs::hard_link(bin.join("tool"), root_file(&sim, "web", "etc/tool.lnk")).expect("link");
+    let run = root_file(&sim, "web", "var/run");
+    std::fs::create_dir_all(&run).expect("mkdir");
+    nix::unistd::mkfifo(&run.join("fifo"), nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    drop(std::os::unix::net::UnixListener::bind(run.join("sock")).expect("bind"));
+    sim.brig(&["release", "update", RELEASE]).ok();
+    sim.brig(&["upgrade", "web"]).ok();
+    let ino = |p: &Path| std::fs::symlink_metadata(p).expect("stat").ino();
+    assert_eq!(ino(&bin.join("tool")), ino(&bin.join("tool-alias")), "one file, two names");
+    assert_eq!(ino(&bin.join("tool")), ino(&root_file(&sim, "web", "etc/tool.lnk")));
+    assert_eq!(std::fs::read_to_string(bin.join("tool-alias")).expect("read"), "tool\n");
+    assert!(std::fs::symlink_metadata(run.join("fifo")).expect("fifo").file_type().is_fifo());
+    assert!(!run.join("sock").exists(), "a socket is its program's to make again");
+    assert_eq!(origin(&sim, "web"), format!("{RELEASES}@p5"));
+}

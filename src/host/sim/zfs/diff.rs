@@ -42,9 +42,9 @@ pub(super) fn is_before(st: &State, later: &str, earlier: &str) -> bool {
     }
 }
 
-/// One entry of a tree: its kind and what tells a change (mode, size and
-/// contents for a file, the target for a link).
-fn entries(root: &Path) -> BTreeMap<PathBuf, (FileKind, Vec<u8>)> {
+/// One entry of a tree: its kind, what tells a change (mode, size and
+/// contents for a file, the target for a link) and its inode.
+fn entries(root: &Path) -> BTreeMap<PathBuf, (FileKind, Vec<u8>, u64)> {
     use std::os::unix::fs::MetadataExt;
     let mut out = BTreeMap::new();
     let mut stack = vec![PathBuf::new()];
@@ -58,6 +58,12 @@ fn entries(root: &Path) -> BTreeMap<PathBuf, (FileKind, Vec<u8>)> {
                 sig.extend(std::fs::read_link(e.path()).unwrap_or_default().into_os_string().into_encoded_bytes());
                 FileKind::Symlink
             } else if m.is_dir() {
+                // A directory changes when a name in it does, as its
+                // mtime does on ZFS.
+                let mut names: Vec<_> =
+                    std::fs::read_dir(e.path()).into_iter().flatten().flatten().map(|c| c.file_name()).collect();
+                names.sort();
+                names.iter().for_each(|n| sig.extend(n.as_encoded_bytes().iter().chain(b"\n")));
                 stack.push(r.clone());
                 FileKind::Dir
             } else if m.is_file() {
@@ -66,7 +72,7 @@ fn entries(root: &Path) -> BTreeMap<PathBuf, (FileKind, Vec<u8>)> {
             } else {
                 FileKind::Other
             };
-            out.insert(r, (kind, sig));
+            out.insert(r, (kind, sig, m.ino()));
         }
     }
     out
@@ -90,19 +96,28 @@ pub fn diff(st: &State, paths: &Paths, from: &str, to: &str) -> Result<Vec<DiffE
     }
     let (old, new) = (entries(&a), entries(&b));
     let mut out = Vec::new();
-    for (p, (kind, sig)) in &old {
+    // ZFS reports a changed object once, under one of its names
+    // (zfs_obj_to_path follows a single parent): a file's other hard
+    // links are not listed.
+    let mut reported = std::collections::BTreeSet::new();
+    let mut once = |kind: FileKind, ino: u64| kind != FileKind::File || reported.insert(ino);
+    for (p, (kind, sig, _)) in &old {
         match new.get(p) {
             None => out.push(DiffEntry { change: Change::Removed, kind: *kind, path: p.clone() }),
-            Some((k, _)) if k != kind => {
+            Some((k, _, ino)) if k != kind => {
                 out.push(DiffEntry { change: Change::Removed, kind: *kind, path: p.clone() });
-                out.push(DiffEntry { change: Change::Added, kind: *k, path: p.clone() });
+                if once(*k, *ino) {
+                    out.push(DiffEntry { change: Change::Added, kind: *k, path: p.clone() });
+                }
             }
-            Some((k, s)) if s != sig => out.push(DiffEntry { change: Change::Modified, kind: *k, path: p.clone() }),
+            Some((k, s, ino)) if s != sig && once(*k, *ino) => {
+                out.push(DiffEntry { change: Change::Modified, kind: *k, path: p.clone() })
+            }
             Some(_) => {}
         }
     }
-    for (p, (kind, _)) in &new {
-        if !old.contains_key(p) {
+    for (p, (kind, _, ino)) in &new {
+        if !old.contains_key(p) && once(*kind, *ino) {
             out.push(DiffEntry { change: Change::Added, kind: *kind, path: p.clone() });
         }
     }

@@ -62,6 +62,17 @@ pub(super) fn copy_tree(src: &Path, dst: &Path, skip: &[PathBuf]) -> std::io::Re
                 let _ = std::os::unix::fs::lchown(&to, Some(m.uid()), Some(m.gid()));
                 // lchown clears setuid bits; put the mode back.
                 std::fs::set_permissions(&to, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+            } else {
+                use std::os::unix::fs::FileTypeExt;
+                // FIFOs and sockets are inodes a snapshot keeps too;
+                // device nodes the sim cannot make without root.
+                let kind = match m.file_type() {
+                    t if t.is_fifo() => nix::sys::stat::SFlag::S_IFIFO,
+                    t if t.is_socket() => nix::sys::stat::SFlag::S_IFSOCK,
+                    _ => continue,
+                };
+                let mode = nix::sys::stat::Mode::from_bits_truncate((m.mode() & 0o777) as libc::mode_t);
+                nix::sys::stat::mknod(&to, kind, mode, 0).map_err(std::io::Error::from)?;
             }
         }
         // The directory's own mode last: as a plain user the sim could not
@@ -112,7 +123,8 @@ pub(super) fn unique_size(dir: &Path, origin: &Path, skip: &[PathBuf]) -> u64 {
                         m.len().max(1)
                     }
                 }
-                Ok(m) => {
+                // Only regular files are read: a FIFO would block.
+                Ok(m) if m.is_file() => {
                     let same = theirs.is_some_and(|t| t.is_file() && t.len() == m.len())
                         && std::fs::read(&p).ok() == std::fs::read(&o).ok();
                     if same {
@@ -121,6 +133,7 @@ pub(super) fn unique_size(dir: &Path, origin: &Path, skip: &[PathBuf]) -> u64 {
                         m.len().max(1)
                     }
                 }
+                Ok(m) => u64::from(theirs.is_none_or(|t| t.file_type() != m.file_type())),
                 Err(_) => 0,
             }
         })
