@@ -180,8 +180,9 @@ pub enum Event<'a> {
     PlainHttp {
         source: &'a str,
     },
-    /// A `release update` killed half-way was taken back.
-    UpdateTakenBack {
+    /// A `release update` killed half-way was finished or taken back.
+    UpdateRecovered {
         release: &'a ReleaseName,
+        how: Recovery,
     },
 }

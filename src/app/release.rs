@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Error, Event, NotFound, Refused, Report};
+use super::{Error, Event, NotFound, Recovery, Refused, Report};
 use crate::config::HostConfig;
 use crate::host::{Errno, Host};
 use crate::model::release::{Archive, Budget};
@@ -275,21 +275,21 @@ pub struct Updated {
 }
 
 /// Brings a release to its newest patch level as a new snapshot of it
-/// (`@p5`): freebsd-update runs on a clone of its newest snapshot, and
-/// only when that succeeded are the changes carried onto the release and
-/// snapshotted. Jails keep the snapshot they were cloned from; new thin
-/// jails and `brig upgrade` take the new one. A run killed half-way is
-/// taken back by the next.
+/// (`@p5`): the update tool runs on a clone of its newest snapshot, which
+/// is snapshotted when it succeeded and then promoted into the release's
+/// place (`zfs promote` hands it the release's snapshots, which jails
+/// keep as their origins), so the release never holds half an update and
+/// the new level is exactly what the tool made, hard links and file
+/// flags included. A run killed half-way is finished (once the new level
+/// was snapshotted) or taken back by the next.
 pub fn update(host: &mut dyn Host, name: &str, report: &dyn Report) -> Result<Updated, Error> {
     let cfg = super::config(host)?;
     let release = ReleaseName::parse(name)?;
     let _updating = crate::state::lock::release(host, release.as_str())?;
     let _lock = crate::state::lock::host(host)?;
-    let dataset = plan::dataset(&cfg, &release);
     let scratch = plan::updating(&cfg, &release);
-    if super::observe::dataset_exists(host, scratch.as_str())? {
-        take_back_update(host, &cfg, &release)?;
-        report.event(&Event::UpdateTakenBack { release: &release });
+    if let Some(how) = recover_update(host, &cfg, &release)? {
+        report.event(&Event::UpdateRecovered { release: &release, how });
     }
     let level = super::upgrade::level(host, &cfg, &release)?;
     let done = |to: &crate::model::version::Version, snapshot| Updated {
@@ -329,22 +329,70 @@ pub fn update(host: &mut dyn Host, name: &str, report: &dyn Report) -> Result<Up
             return Err(e);
         }
     };
-    // The release itself, changed only now; a failure or kill from here
-    // is taken back to its newest snapshot by the next run.
-    let patched = format!("{scratch}@{}", newer.snapshot());
-    host.zfs_snapshot(&[&patched])?;
-    host.zfs_set(dataset.as_str(), &[("readonly".into(), "off".into())])?;
-    let release_files = mountpoint(host, dataset.as_str())?;
-    let carried = super::carry::carry(host, &level.snapshot, &patched, &release_files, false);
-    if let Err(e) = carried {
-        take_back_update(host, &cfg, &release)?;
-        return Err(e);
+    // Sealed as the release is, then snapshotted: from here a kill is
+    // finished by the next run, not taken back.
+    let dataset = plan::dataset(&cfg, &release);
+    let mut props: Vec<(String, String)> = host
+        .zfs_get(dataset.as_str(), SEALED)?
+        .into_iter()
+        .filter(|(k, v)| k.starts_with("brig:") && !v.is_empty() && v != "-")
+        .collect();
+    props.push(("readonly".into(), "on".into()));
+    host.zfs_set(scratch.as_str(), &props)?;
+    host.zfs_snapshot(&[&format!("{scratch}@{}", newer.snapshot())])?;
+    take_place(host, &cfg, &release)?;
+    Ok(done(&newer, Some(format!("{dataset}@{}", newer.snapshot()))))
+}
+
+/// The user properties a release carries, which its updated clone takes.
+const SEALED: &[&str] = &["brig:release", "brig:arch", "brig:source", KIND_PROP, "brig:set"];
+
+/// The updated clone takes the release's place: promoted (so it holds
+/// every snapshot and the release becomes its clone), renamed, and the
+/// old head, which holds nothing of its own, destroyed. Each step is
+/// skipped when a killed run had done it.
+fn take_place(host: &mut dyn Host, cfg: &HostConfig, release: &ReleaseName) -> Result<(), Error> {
+    let (dataset, scratch, retired) =
+        (plan::dataset(cfg, release), plan::updating(cfg, release), plan::retired(cfg, release));
+    let exists = |host: &dyn Host, d: &crate::model::DatasetName| super::observe::dataset_exists(host, d.as_str());
+    if exists(host, &scratch)? {
+        let origin = host.zfs_get(scratch.as_str(), &["origin"])?.remove("origin").unwrap_or_default();
+        if origin.starts_with(&format!("{dataset}@")) {
+            host.zfs_promote(scratch.as_str())?;
+        }
+        if exists(host, &dataset)? {
+            host.zfs_rename(dataset.as_str(), retired.as_str())?;
+        }
+        host.zfs_rename(scratch.as_str(), dataset.as_str())?;
     }
-    host.zfs_set(dataset.as_str(), &[("readonly".into(), "on".into())])?;
-    let snapshot = format!("{dataset}@{}", newer.snapshot());
-    host.zfs_snapshot(&[&snapshot])?;
+    if exists(host, &retired)? {
+        host.zfs_destroy(retired.as_str(), false)?;
+    }
+    Ok(())
+}
+
+/// What a killed `release update` left: once the updated clone had its
+/// new level's snapshot, the update is finished; before, the clone is
+/// destroyed and the release is as it was.
+fn recover_update(host: &mut dyn Host, cfg: &HostConfig, release: &ReleaseName) -> Result<Option<Recovery>, Error> {
+    let (scratch, retired) = (plan::updating(cfg, release), plan::retired(cfg, release));
+    if super::observe::dataset_exists(host, retired.as_str())? {
+        take_place(host, cfg, release)?;
+        return Ok(Some(Recovery::Finished));
+    }
+    if !super::observe::dataset_exists(host, scratch.as_str())? {
+        return Ok(None);
+    }
+    // Snapshotted only once the tool succeeded: before its promotion the
+    // clone has no snapshot of its own, after it all the release's.
+    let prefix = format!("{scratch}@");
+    let sealed = host.zfs_list(scratch.as_str(), &[])?.iter().any(|d| d.name.starts_with(&prefix));
+    if sealed {
+        take_place(host, cfg, release)?;
+        return Ok(Some(Recovery::Finished));
+    }
     host.zfs_destroy(scratch.as_str(), true)?;
-    Ok(done(&newer, Some(snapshot)))
+    Ok(Some(Recovery::TakenBack))
 }
 
 /// Brings the userland at `root` (a path of the machine: a clone of
@@ -393,20 +441,6 @@ fn update_config(host: &dyn Host, workdir: &Path) -> Result<PathBuf, Error> {
     host.write_file(&config, ours.as_bytes(), 0o644)
         .map_err(|e| Refused::Io { path: host.local_path(&config), source: e })?;
     Ok(config)
-}
-
-/// An update that did not finish: the release's files back to its newest
-/// snapshot and read-only, its clone gone.
-fn take_back_update(host: &mut dyn Host, cfg: &HostConfig, release: &ReleaseName) -> Result<(), Error> {
-    let dataset = plan::dataset(cfg, release);
-    let level = super::upgrade::level(host, cfg, release)?;
-    host.zfs_rollback(&level.snapshot)?;
-    host.zfs_set(dataset.as_str(), &[("readonly".into(), "on".into())])?;
-    let scratch = plan::updating(cfg, release);
-    if super::observe::dataset_exists(host, scratch.as_str())? {
-        host.zfs_destroy(scratch.as_str(), true)?;
-    }
-    Ok(())
 }
 
 /// Where a dataset is mounted (a path of the machine).

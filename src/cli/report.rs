@@ -72,9 +72,10 @@ impl Report for Printer {
                 }
                 println!("{jail}: {}", parts.join("; "));
             }
-            Event::UpdateTakenBack { release } => {
-                eprintln!("brig: note: an update of {release} that was killed half-way was taken back")
-            }
+            Event::UpdateRecovered { release, how } => eprintln!(
+                "brig: note: an update of {release} that was killed half-way was {}",
+                if *how == crate::app::Recovery::Finished { "finished" } else { "taken back" }
+            ),
             Event::PlainHttp { source } => eprintln!(
                 "brig: warning: {source} is plain http; the download is only as trustworthy as MANIFEST's checksums, which came the same way"
             ),

@@ -323,6 +323,12 @@ pub trait Host {
     ) -> HostResult<()>;
 
     /// `zfs clone -o PROP=VALUE... ORIGIN@SNAP NAME`, mounted like create.
+    /// `zfs promote NAME` (lzc_promote): clone NAME takes over the
+    /// snapshots of the filesystem it was cloned from up to its origin,
+    /// and that filesystem becomes a clone of NAME's. EINVAL: NAME is not
+    /// a clone; EEXIST: NAME has a snapshot of one of their names.
+    fn zfs_promote(&mut self, name: &str) -> HostResult<()>;
+
     /// `zfs diff -FH FROM TO`: what changed between snapshot FROM and
     /// snapshot TO, where FROM is earlier in TO's history (an earlier
     /// snapshot of its dataset, or its origin); paths are relative to the

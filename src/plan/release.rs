@@ -21,11 +21,17 @@ pub fn scratch(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
     cfg.releases().child(&format!("incoming-{release}"))
 }
 
-/// The clone a `release update` runs the update on: the release
-/// changes only once it succeeded, and a run that dies leaves only this,
-/// which the next run takes back.
+/// The clone a `release update` runs the update on; once it succeeded it
+/// is promoted and takes the release's name (a run that dies before that
+/// leaves only this, which the next run takes back).
 pub fn updating(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
     cfg.releases().child(&format!("updating-{release}"))
+}
+
+/// The release's old head while the promoted clone takes its name: a
+/// clone of the promoted one's snapshot, with nothing of its own.
+pub fn retired(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
+    cfg.releases().child(&format!("retired-{release}"))
 }
 
 pub struct FetchPlan<'a> {

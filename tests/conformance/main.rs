@@ -714,3 +714,35 @@ fn pkg_installs_a_base_set_into_a_root_from_the_hosts_keys() {
     // Up to date right after: an upgrade changes nothing and succeeds.
     t.host.pkg_base(&PkgBaseJob { action: PkgAction::Upgrade, ..job }).expect("upgrade");
 }
+
+#[test]
+fn a_promoted_clone_takes_over_its_origins_snapshots_and_their_clones_follow() {
+    let mut t = Target::new("promote");
+    let d = t.dataset.clone();
+    let (a, b, c) = (format!("{d}/a"), format!("{d}/b"), format!("{d}/c"));
+    t.host.zfs_create(&a, &[]).expect("a");
+    t.host.zfs_snapshot(&[&format!("{a}@one")]).expect("one");
+    t.host.zfs_snapshot(&[&format!("{a}@two")]).expect("two");
+    t.host.zfs_snapshot(&[&format!("{a}@three")]).expect("three");
+    t.host.zfs_clone(&format!("{a}@two"), &b, &[]).expect("b");
+    t.host.zfs_clone(&format!("{a}@one"), &c, &[]).expect("c, a clone of an earlier snapshot");
+    assert_eq!(errno(t.host.zfs_promote(&a)), Errno::EINVAL, "not a clone");
+    t.host.zfs_promote(&b).expect("promoted");
+    let origin = |t: &Target, n: &str| t.host.zfs_get(n, &["origin"]).expect("origin")["origin"].clone();
+    assert_eq!(origin(&t, &b), "-");
+    assert_eq!(origin(&t, &a), format!("{b}@two"), "a is now b's clone");
+    assert_eq!(origin(&t, &c), format!("{b}@one"), "c follows its snapshot");
+    let snaps = |t: &Target, n: &str| -> Vec<String> {
+        t.host.zfs_list(n, &[]).expect("list").into_iter().map(|x| x.name).filter(|x| x.contains('@')).collect()
+    };
+    assert_eq!(snaps(&t, &b), [format!("{b}@one"), format!("{b}@two")]);
+    assert_eq!(snaps(&t, &a), [format!("{a}@three")], "what came after the origin stays");
+    // Promoting a back would hand it one and two, and it has a one of
+    // its own now.
+    t.host.zfs_snapshot(&[&format!("{a}@one")]).expect("a's own one");
+    assert_eq!(errno(t.host.zfs_promote(&a)), Errno::EEXIST, "one clashes");
+    assert_eq!(origin(&t, &a), format!("{b}@two"), "nothing moved");
+    t.host.zfs_destroy(&c, false).expect("c");
+    t.host.zfs_destroy(&a, true).expect("a");
+    t.host.zfs_destroy(&b, true).expect("b");
+}

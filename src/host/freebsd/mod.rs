@@ -142,6 +142,10 @@ impl Host for FreeBsdHost {
         zfs::receive(&mut self.zfs, snapshot, props, input)
     }
 
+    fn zfs_promote(&mut self, name: &str) -> HostResult<()> {
+        zfs::promote(&mut self.zfs, name)
+    }
+
     fn zfs_diff(&self, from: &str, to: &str) -> HostResult<Vec<DiffEntry>> {
         zfs::diff(from, to)
     }

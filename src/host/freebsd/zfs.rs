@@ -326,6 +326,27 @@ pub(super) fn rename(lzc: &mut Lzc, from: &str, to: &str) -> HostResult<()> {
     lzc.get(OP)?.rename(cfrom.as_c_str(), cto.as_c_str()).map_err(|e| lzc_err(OP, &e, &format!("{from} -> {to}")))
 }
 
+/// `zfs promote NAME` through lzc_promote(), which names a conflicting
+/// snapshot in the buffer it is given.
+pub(super) fn promote(lzc: &mut Lzc, name: &str) -> HostResult<()> {
+    const OP: &str = "zfs_promote";
+    let cname = c_string(OP, "dataset name", name)?;
+    lzc.get(OP)?;
+    let mut conflict = [0 as std::os::raw::c_char; 256];
+    let len = std::os::raw::c_int::try_from(conflict.len()).unwrap_or(0);
+    // SAFETY: the name is NUL-terminated and outlives the call; the buffer
+    // is `len` bytes, which lzc_promote fills with a NUL-terminated name.
+    let rc = unsafe { zfs_core_sys::lzc_promote(cname.as_ptr(), conflict.as_mut_ptr(), len) };
+    if rc == 0 {
+        return Ok(());
+    }
+    // SAFETY: zero-filled and written NUL-terminated by lzc_promote.
+    let clash = unsafe { CStr::from_ptr(conflict.as_ptr()) }.to_string_lossy().into_owned();
+    let e = io::Error::from_raw_os_error(rc);
+    let what = if clash.is_empty() { name.to_string() } else { format!("{name} (conflicting snapshot {clash})") };
+    Err(lzc_err(OP, &e, &what))
+}
+
 /// `zfs get -Hp -o property,value,source PROPS NAME`.
 pub(super) fn get(name: &str, props: &[&str]) -> HostResult<BTreeMap<String, String>> {
     const OP: &str = "zfs_get";

@@ -120,6 +120,7 @@ pub const OPS: &[&str] = &[
     "zfs_clone",
     "zfs_destroy",
     "zfs_rename",
+    "zfs_promote",
     "zfs_jail",
     "zfs_unjail",
     "jail_zfs_mount",
@@ -664,6 +665,10 @@ impl Host for SimHost {
     fn zfs_send(&mut self, snapshot: &str, from: Option<&str>, out: &mut dyn std::io::Write) -> HostResult<()> {
         let paths = self.paths();
         self.read("zfs_send", |st| zfs::send(st, &paths, snapshot, from, out))
+    }
+
+    fn zfs_promote(&mut self, name: &str) -> HostResult<()> {
+        self.write("zfs_promote", |st| zfs::promote(st, name))
     }
 
     fn zfs_diff(&self, from: &str, to: &str) -> HostResult<Vec<DiffEntry>> {

@@ -25,7 +25,7 @@ mod stream;
 pub use diff::{diff, snapshot_files};
 pub use files::{mount_request, read_only_at, unmount_request};
 pub use jailed::{attach, detach, mount_in_jail};
-pub use ops::{clone, create, destroy, destroy_snapshots, hold, rename, rollback, snapshot};
+pub use ops::{clone, create, destroy, destroy_snapshots, hold, promote, rename, rollback, snapshot};
 pub use props::{get, list, parse_size, set};
 pub use stream::{receive, send};
 

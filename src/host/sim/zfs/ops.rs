@@ -256,6 +256,49 @@ pub fn clone(
     Ok(())
 }
 
+/// `zfs promote NAME` (lzc_promote), as dsl_dataset_promote does it: the
+/// clone takes over its origin's snapshots up to and including the
+/// origin, the filesystem it was cloned from becomes a clone of that
+/// snapshot, and every other clone of a moved snapshot follows it.
+/// EINVAL for a filesystem that is not a clone; EEXIST when the clone
+/// already has a snapshot of a moved one's name
+/// (dsl_dataset_promote_check).
+pub fn promote(st: &mut State, name: &str) -> Result<(), Refusal> {
+    check_name(name)?;
+    let Some(d) = st.datasets.get(name).filter(|d| !d.snapshot) else {
+        return Err(no(Errno::ENOENT, format!("dataset does not exist: {name}")));
+    };
+    let Some(origin) = d.origin.clone() else {
+        return Err(no(Errno::EINVAL, format!("cannot promote '{name}': not a cloned filesystem")));
+    };
+    let (from_fs, _) = origin.split_once('@').unwrap_or((origin.as_str(), ""));
+    let from_fs = from_fs.to_string();
+    let limit = st.datasets.get(&origin).map_or(0, |o| o.guid);
+    let moved: Vec<String> =
+        snapshots_of(st, &from_fs).into_iter().filter(|(_, s)| s.guid <= limit).map(|(n, _)| n.clone()).collect();
+    let rename = |n: &str| format!("{name}@{}", n.split_once('@').map_or("", |(_, s)| s));
+    if let Some(clash) = moved.iter().map(|n| rename(n)).find(|n| st.datasets.contains_key(n)) {
+        return Err(no(Errno::EEXIST, format!("cannot promote '{name}': a conflicting snapshot name {clash} exists")));
+    }
+    for old in &moved {
+        if let Some(snap) = st.datasets.remove(old) {
+            st.datasets.insert(rename(old), snap);
+        }
+    }
+    for ds in st.datasets.values_mut() {
+        if let Some(o) = ds.origin.as_mut().filter(|o| moved.contains(o)) {
+            *o = rename(o);
+        }
+    }
+    if let Some(d) = st.datasets.get_mut(name) {
+        d.origin = None;
+    }
+    if let Some(f) = st.datasets.get_mut(&from_fs) {
+        f.origin = Some(rename(&origin));
+    }
+    Ok(())
+}
+
 pub(super) fn clones_of(st: &State, snap: &str) -> Vec<String> {
     st.datasets.iter().filter(|(_, d)| d.origin.as_deref() == Some(snap)).map(|(n, _)| n.clone()).collect()
 }
