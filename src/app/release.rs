@@ -59,20 +59,11 @@ fn fetch_pkgbase(
     if trusted.is_empty() {
         return Err(Refused::NoPkgbaseKeys { release: release.clone(), dir: keys }.into());
     }
-    let target = plan::dataset(cfg, release);
-    let done = |source| Fetched {
-        release: release.clone(),
-        arch: arch.clone(),
-        snapshot: format!("{target}@{BASE_SNAPSHOT}"),
-        source,
-    };
-    let _downloading = crate::state::lock::release(host, release.as_str())?;
-    if super::observe::dataset_exists(host, target.as_str())? {
-        return Ok(done(None));
-    }
+    // Nothing is downloaded before pkg runs, so both locks at once.
+    let _installing = crate::state::lock::release(host, release.as_str())?;
     let _lock = crate::state::lock::host(host)?;
-    if super::observe::dataset_exists(host, target.as_str())? {
-        return Ok(done(None));
+    if super::observe::dataset_exists(host, plan::dataset(cfg, release).as_str())? {
+        return Ok(Fetched::of(cfg, release, arch, None));
     }
     let job = pkg_job(host, cfg, release, arch, crate::host::PkgAction::Install(vec![pkgbase::set_package(set)]))?;
     let ops = plan::fetch_pkgbase(&plan::PkgbasePlan {
@@ -85,7 +76,7 @@ fn fetch_pkgbase(
         stale_scratch: super::observe::dataset_exists(host, plan::scratch(cfg, release).as_str())?,
     });
     crate::exec::run(host, &ops)?;
-    Ok(done(Some(pkgbase::url(release, arch))))
+    Ok(Fetched::of(cfg, release, arch, Some(pkgbase::url(release, arch))))
 }
 
 /// pkg's run for a release: brig's repository configuration for it
@@ -127,6 +118,13 @@ pub struct Fetched {
     pub snapshot: String,
     /// Where it came from; None when it was already fetched.
     pub source: Option<String>,
+}
+
+impl Fetched {
+    fn of(cfg: &HostConfig, release: &ReleaseName, arch: &Arch, source: Option<String>) -> Fetched {
+        let snapshot = format!("{}@{BASE_SNAPSHOT}", plan::dataset(cfg, release));
+        Fetched { release: release.clone(), arch: arch.clone(), snapshot, source }
+    }
 }
 
 fn component_file(c: &str) -> Result<String, Error> {
@@ -188,12 +186,7 @@ pub fn fetch(
         }
     }
     let target = plan::dataset(&cfg, &release);
-    let done = |source| Fetched {
-        release: release.clone(),
-        arch: arch.clone(),
-        snapshot: format!("{target}@{BASE_SNAPSHOT}"),
-        source,
-    };
+    let done = |source| Fetched::of(&cfg, &release, &arch, source);
     let _downloading = crate::state::lock::release(host, release.as_str())?;
     if super::observe::dataset_exists(host, target.as_str())? {
         return Ok(done(None));

@@ -149,7 +149,7 @@ pub fn upgrade(
         }
         return Ok(Outcome::Unchanged { version: current.to_string(), packages: req.packages });
     }
-    if current.major() > target.version.major()
+    if current.number() > target.version.number()
         || (current.release == target.version.release && current.patch > target.version.patch)
     {
         return Err(Refused::Downgrade {

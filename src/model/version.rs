@@ -51,11 +51,6 @@ impl Version {
         format!("p{}", self.patch)
     }
 
-    /// The major version: 14 for 14.3-RELEASE.
-    pub fn major(&self) -> u32 {
-        self.number().0
-    }
-
     /// (major, minor): (14, 3) for 14.3-RELEASE.
     pub fn number(&self) -> (u32, u32) {
         number_of(&self.release)
@@ -115,7 +110,7 @@ mod tests {
     #[test]
     fn versions_read_as_newvers_writes_them() {
         let v = Version::parse("14.3-RELEASE-p2").expect("valid");
-        assert_eq!((v.release.as_str(), v.patch, v.major()), ("14.3-RELEASE", 2, 14));
+        assert_eq!((v.release.as_str(), v.patch, v.number()), ("14.3-RELEASE", 2, (14, 3)));
         assert_eq!(v.to_string(), "14.3-RELEASE-p2");
         assert_eq!(v.snapshot(), "p2");
         let v = Version::parse("15.0-RELEASE").expect("valid");

@@ -50,22 +50,39 @@ pub struct FetchPlan<'a> {
 
 pub fn fetch(p: &FetchPlan) -> Vec<Op> {
     let scratch = scratch(p.cfg, p.release);
+    let fill = vec![Op::Extract { dataset: scratch, archives: p.archives.clone(), budget: p.budget }];
+    sealed(p.cfg, p.release, p.stale_scratch, release_props(p.release, p.arch, &p.source), fill)
+}
+
+/// The user properties every release gets.
+fn release_props(release: &ReleaseName, arch: &Arch, source: &str) -> Vec<(String, String)> {
+    vec![
+        ("brig:release".into(), release.to_string()),
+        ("brig:arch".into(), arch.to_string()),
+        ("brig:source".into(), source.to_string()),
+    ]
+}
+
+/// The steps every fetch takes around filling the release: a stale
+/// scratch dataset destroyed, a new one made with `props`, `fill`, then
+/// sealed read-only, snapshotted and given the release's name.
+fn sealed(
+    cfg: &HostConfig,
+    release: &ReleaseName,
+    stale_scratch: bool,
+    props: Vec<(String, String)>,
+    fill: Vec<Op>,
+) -> Vec<Op> {
+    let scratch = scratch(cfg, release);
     let mut ops = Vec::new();
-    if p.stale_scratch {
+    if stale_scratch {
         ops.push(Op::DestroyDataset { name: scratch.clone(), recursive: true });
     }
-    ops.push(Op::CreateDataset {
-        name: scratch.clone(),
-        props: vec![
-            ("brig:release".into(), p.release.to_string()),
-            ("brig:arch".into(), p.arch.to_string()),
-            ("brig:source".into(), p.source.clone()),
-        ],
-    });
-    ops.push(Op::Extract { dataset: scratch.clone(), archives: p.archives.clone(), budget: p.budget });
+    ops.push(Op::CreateDataset { name: scratch.clone(), props });
+    ops.extend(fill);
     ops.push(Op::SetProps { name: scratch.clone(), props: vec![("readonly".into(), "on".into())] });
     ops.push(Op::Snapshot { dataset: scratch.clone(), snapshot: BASE_SNAPSHOT.into() });
-    ops.push(Op::Rename { from: scratch, to: dataset(p.cfg, p.release) });
+    ops.push(Op::Rename { from: scratch, to: dataset(cfg, release) });
     ops
 }
 
@@ -88,28 +105,13 @@ pub struct PkgbasePlan<'a> {
 /// configuration instead of by unpacking archives.
 pub fn fetch_pkgbase(p: &PkgbasePlan) -> Vec<Op> {
     let scratch = scratch(p.cfg, p.release);
-    let mut ops = Vec::new();
-    if p.stale_scratch {
-        ops.push(Op::DestroyDataset { name: scratch.clone(), recursive: true });
-    }
-    ops.push(Op::CreateDataset {
-        name: scratch.clone(),
-        props: vec![
-            ("brig:release".into(), p.release.to_string()),
-            ("brig:arch".into(), p.arch.to_string()),
-            ("brig:source".into(), crate::release::pkgbase::url(p.release, p.arch)),
-            (KIND_PROP.into(), "pkgbase".into()),
-            ("brig:set".into(), p.set.to_string()),
-        ],
-    });
-    for k in &p.keys {
-        ops.push(Op::CopyIntoJail { dataset: scratch.clone(), from: k.clone(), to: k.clone() });
-    }
-    ops.push(Op::InstallPackages { dataset: scratch.clone(), job: p.job.clone(), release: p.release.to_string() });
-    ops.push(Op::SetProps { name: scratch.clone(), props: vec![("readonly".into(), "on".into())] });
-    ops.push(Op::Snapshot { dataset: scratch.clone(), snapshot: BASE_SNAPSHOT.into() });
-    ops.push(Op::Rename { from: scratch, to: dataset(p.cfg, p.release) });
-    ops
+    let mut props = release_props(p.release, p.arch, &crate::release::pkgbase::url(p.release, p.arch));
+    props.push((KIND_PROP.into(), "pkgbase".into()));
+    props.push(("brig:set".into(), p.set.to_string()));
+    let mut fill: Vec<Op> =
+        p.keys.iter().map(|k| Op::CopyIntoJail { dataset: scratch.clone(), from: k.clone(), to: k.clone() }).collect();
+    fill.push(Op::InstallPackages { dataset: scratch, job: p.job.clone(), release: p.release.to_string() });
+    sealed(p.cfg, p.release, p.stale_scratch, props, fill)
 }
 
 /// The user property naming how a release was fetched: `pkgbase`, or
