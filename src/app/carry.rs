@@ -43,6 +43,8 @@ struct Roots {
     /// A hard-linked file of `ours` (by inode) and the first of its names
     /// copied onto `onto`: its other names become links to that one.
     linked: RefCell<HashMap<u64, PathBuf>>,
+    /// The entries copied that have file flags, set once all is written.
+    flagged: RefCell<Vec<(PathBuf, u32, bool)>>,
 }
 
 impl Roots {
@@ -55,6 +57,21 @@ impl Roots {
         self.onto.copy_entry_from(&self.ours, rel, first.as_deref())?;
         if let (Some(e), None) = (shared, first) {
             self.linked.borrow_mut().insert(e.ino, rel.to_path_buf());
+        }
+        if let Some(e) = entry.filter(|e| e.flags != 0) {
+            self.flagged.borrow_mut().push((rel.to_path_buf(), e.flags, e.kind == EntryKind::Dir));
+        }
+        Ok(())
+    }
+
+    /// The file flags of what was copied, files first, then directories
+    /// deepest first, as bsdtar's fixup pass does: an immutable entry
+    /// takes no new name or entry after.
+    fn set_flags(&self) -> Result<(), BeneathError> {
+        let mut flagged = self.flagged.take();
+        flagged.sort_by_key(|(p, _, dir)| (*dir, std::cmp::Reverse(p.components().count())));
+        for (rel, flags, _) in flagged {
+            self.onto.set_entry_flags(&rel, flags)?;
         }
         Ok(())
     }
@@ -141,6 +158,7 @@ pub fn carry(host: &dyn Host, from: &str, to: &str, onto: &Path, merge: bool) ->
         ours: open(host.zfs_snapshot_files(to)?)?,
         onto: open(host.local_path(onto))?,
         linked: RefCell::new(HashMap::new()),
+        flagged: RefCell::new(Vec::new()),
     };
     let fail = beneath(onto);
     let mut done = Carried::default();
@@ -180,6 +198,7 @@ pub fn carry(host: &dyn Host, from: &str, to: &str, onto: &Path, merge: bool) ->
     // The root's own directory changes too when a name is added there.
     changed_dirs.push(PathBuf::new());
     roots.relink(&changed_dirs).map_err(&fail)?;
+    roots.set_flags().map_err(&fail)?;
     Ok(done)
 }
 

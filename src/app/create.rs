@@ -172,6 +172,7 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
         return Err(Refused::Unmanaged { jail: name, jid: j.jid }.into());
     }
     if let (Some(r), JailType::Thin | JailType::Thick) = (&spec.release, spec.jail_type) {
+        super::release::refuse_interrupted(host, &cfg, r)?;
         if !super::observe::dataset_exists(host, &format!("{}@{BASE_SNAPSHOT}", release_plan::dataset(&cfg, r)))? {
             return Err(Refused::ReleaseMissing(r.clone()).into());
         }
@@ -203,6 +204,7 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
 /// The snapshot a new thin jail of `r` is cloned from: its newest patch
 /// level (one listing of the release's snapshots).
 pub fn newest_origin(host: &dyn Host, cfg: &HostConfig, r: &crate::model::ReleaseName) -> Result<String, Error> {
+    super::release::refuse_interrupted(host, cfg, r)?;
     let list = match host.zfs_list(release_plan::dataset(cfg, r).as_str(), &[]) {
         Ok(l) => l,
         Err(e) if e.errno == crate::host::Errno::ENOENT => Vec::new(),

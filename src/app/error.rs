@@ -176,6 +176,12 @@ pub enum Refused {
     ReleaseMissing(ReleaseName),
     #[error("this host has no pkgbase keys for {release} in {}: brig checks base packages with the keys the host already trusts and downloads none; they come with the base system of a FreeBSD {} host (or copy them there from one you trust)", dir.display(), crate::model::version::number_of(release.as_str()).0)]
     NoPkgbaseKeys { release: ReleaseName, dir: PathBuf },
+    #[error("release {release} has {} taken after its newest level {level}: an update moves the release's snapshots into the updated release, and later ones would be left behind; destroy {} (zfs destroy), then update", list(later), if later.len() == 1 { "it" } else { "them" })]
+    SnapshotsAfterLevel { release: ReleaseName, level: String, later: Vec<String> },
+    #[error("an update of release {release} did not finish ({dataset} is left); run `brig release update {release}`, which finishes it or takes it back")]
+    UpdateInterrupted { release: ReleaseName, dataset: String },
+    #[error("release {release} was updated, but its old head {dataset} keeps snapshots of its own: {}; destroy them (zfs destroy), then run `brig release update {release}` to remove it", list(snapshots))]
+    RetiredKept { release: ReleaseName, dataset: String, snapshots: Vec<String> },
     #[error("release {release} is newer than this host's kernel ({kernel}): its programs may need system calls the kernel does not have; upgrade the host first, or use a release up to {kernel}")]
     NewerThanKernel { release: ReleaseName, kernel: String },
     #[error("dataset {dataset} already exists without a definition; destroy it with `brig destroy {jail}` first")]

@@ -166,6 +166,7 @@ pub fn fetch(
         None => Arch::parse(&host.sysctl_get("hw.machine").map(|v| v.to_string()).unwrap_or_else(|_| "amd64".into()))?,
     };
     refuse_newer_than_kernel(host, &release)?;
+    refuse_interrupted(host, &cfg, &release)?;
     let for_dist_sets = req.from.is_some() || req.sha256.is_some() || req.components != ["base"];
     let by_default = crate::release::pkgbase::by_default(&release) && !for_dist_sets;
     if req.pkgbase || req.set.is_some() || by_default {
@@ -285,6 +286,7 @@ pub fn update(host: &mut dyn Host, name: &str, report: &dyn Report) -> Result<Up
         report.event(&Event::UpdateRecovered { release: &release, how });
     }
     let level = super::upgrade::level(host, &cfg, &release)?;
+    refuse_stranded(host, &cfg, &release, &level.snapshot)?;
     let done = |to: &crate::model::version::Version, snapshot| Updated {
         release: release.to_string(),
         from: level.version.to_string(),
@@ -337,6 +339,39 @@ pub fn update(host: &mut dyn Host, name: &str, report: &dyn Report) -> Result<Up
     Ok(done(&newer, Some(format!("{dataset}@{}", newer.snapshot()))))
 }
 
+/// A snapshot of the release taken after its newest level (by a periodic
+/// snapshot tool, by hand) would stay behind on the old head when the
+/// updated clone is promoted, and keep it from being destroyed: refused
+/// before anything is made.
+fn refuse_stranded(host: &dyn Host, cfg: &HostConfig, release: &ReleaseName, level: &str) -> Result<(), Error> {
+    let list = host.zfs_list(plan::dataset(cfg, release).as_str(), &["createtxg"])?;
+    let txg = |name: &str| -> u64 {
+        list.iter()
+            .find(|d| d.name == name)
+            .and_then(|d| d.props.get("createtxg"))
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0)
+    };
+    let newest = txg(level);
+    let later: Vec<String> =
+        list.iter().filter(|d| d.name.contains('@') && txg(&d.name) > newest).map(|d| d.name.clone()).collect();
+    if !later.is_empty() {
+        return Err(Refused::SnapshotsAfterLevel { release: release.clone(), level: level.to_string(), later }.into());
+    }
+    Ok(())
+}
+
+/// An update that did not finish leaves `updating-R` or `retired-R`;
+/// until `release update` finishes it, the release is not used.
+pub fn refuse_interrupted(host: &dyn Host, cfg: &HostConfig, release: &ReleaseName) -> Result<(), Error> {
+    for d in [plan::updating(cfg, release), plan::retired(cfg, release)] {
+        if super::observe::dataset_exists(host, d.as_str())? {
+            return Err(Refused::UpdateInterrupted { release: release.clone(), dataset: d.to_string() }.into());
+        }
+    }
+    Ok(())
+}
+
 /// The user properties a release carries, which its updated clone takes.
 const SEALED: &[&str] = &["brig:release", "brig:arch", "brig:source", KIND_PROP, "brig:set"];
 
@@ -359,6 +394,23 @@ fn take_place(host: &mut dyn Host, cfg: &HostConfig, release: &ReleaseName) -> R
         host.zfs_rename(scratch.as_str(), dataset.as_str())?;
     }
     if exists(host, &retired)? {
+        // Snapshots of its own (taken while a killed update waited) keep
+        // it; they are named, and left for their owner.
+        let prefix = format!("{retired}@");
+        let own: Vec<String> = host
+            .zfs_list(retired.as_str(), &[])?
+            .into_iter()
+            .map(|d| d.name)
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        if !own.is_empty() {
+            return Err(Refused::RetiredKept {
+                release: release.clone(),
+                dataset: retired.to_string(),
+                snapshots: own,
+            }
+            .into());
+        }
         host.zfs_destroy(retired.as_str(), false)?;
     }
     Ok(())
@@ -376,10 +428,26 @@ fn recover_update(host: &mut dyn Host, cfg: &HostConfig, release: &ReleaseName) 
     if !super::observe::dataset_exists(host, scratch.as_str())? {
         return Ok(None);
     }
-    // Snapshotted only once the tool succeeded: before its promotion the
-    // clone has no snapshot of its own, after it all the release's.
-    let prefix = format!("{scratch}@");
-    let sealed = host.zfs_list(scratch.as_str(), &[])?.iter().any(|d| d.name.starts_with(&prefix));
+    // Sealed (read-only, the release's properties) and snapshotted at a
+    // level above the release's only once the tool succeeded; a snapshot
+    // some other tool took of the clone meanwhile does not count.
+    let levels = |host: &dyn Host, d: &str| -> Result<Option<u32>, Error> {
+        let prefix = format!("{d}@");
+        let list = match host.zfs_list(d, &[]) {
+            Ok(l) => l,
+            Err(e) if e.errno == crate::host::Errno::ENOENT => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(list
+            .iter()
+            .filter_map(|x| x.name.strip_prefix(&prefix))
+            .filter_map(crate::model::version::snapshot_rank)
+            .max())
+    };
+    let props = host.zfs_get(scratch.as_str(), &["readonly", "brig:release"])?;
+    let sealed = props.get("readonly").is_some_and(|v| v == "on")
+        && props.get("brig:release").is_some_and(|v| v == release.as_str())
+        && levels(host, scratch.as_str())? > levels(host, plan::dataset(cfg, release).as_str())?;
     if sealed {
         take_place(host, cfg, release)?;
         return Ok(Some(Recovery::Finished));
@@ -514,6 +582,7 @@ pub fn destroy(host: &mut dyn Host, name: &str) -> Result<ReleaseName, Error> {
     let cfg = super::config(host)?;
     let _lock = crate::state::lock::host(host)?;
     let release = ReleaseName::parse(name)?;
+    refuse_interrupted(host, &cfg, &release)?;
     let rels = releases(host, &cfg)?;
     let Some(r) = rels.iter().find(|r| r.name == release.as_str()) else {
         return Err(NotFound::Release(release).into());

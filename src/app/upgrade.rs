@@ -52,6 +52,7 @@ pub fn userland(host: &dyn Host, root: &std::path::Path) -> Option<Version> {
 /// The newest level of release `r`: its newest snapshot (`base`, `p1`,
 /// ...) and the version its files say. NotFound when it is not fetched.
 pub fn level(host: &dyn Host, cfg: &HostConfig, r: &ReleaseName) -> Result<Level, Error> {
+    super::release::refuse_interrupted(host, cfg, r)?;
     let dataset = release_plan::dataset(cfg, r);
     let list = match host.zfs_list(dataset.as_str(), &[]) {
         Ok(l) => l,

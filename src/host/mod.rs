@@ -322,7 +322,6 @@ pub trait Host {
         input: &mut dyn std::io::Read,
     ) -> HostResult<()>;
 
-    /// `zfs clone -o PROP=VALUE... ORIGIN@SNAP NAME`, mounted like create.
     /// `zfs promote NAME` (lzc_promote): clone NAME takes over the
     /// snapshots of the filesystem it was cloned from up to its origin,
     /// and that filesystem becomes a clone of NAME's. EINVAL: NAME is not
@@ -341,6 +340,7 @@ pub trait Host {
     /// snapshot, or its dataset is not mounted.
     fn zfs_snapshot_files(&self, snapshot: &str) -> HostResult<PathBuf>;
 
+    /// `zfs clone -o PROP=VALUE... ORIGIN@SNAP NAME`, mounted like create.
     fn zfs_clone(&mut self, origin: &str, name: &str, props: &[(String, String)]) -> HostResult<()>;
 
     /// `zfs destroy [-r] NAME` (unmounting first, as zfs(8) does).

@@ -371,9 +371,10 @@ impl Root {
 
     /// Makes `rel` here what it is in `src`: a file copied whole (or, with
     /// `link_to`, a hard link to that path here), a symlink or FIFO made
-    /// anew, a directory made (its contents are not copied); owner, mode
-    /// and file flags kept. Whatever is here first that is not a
-    /// directory, or is of another kind, is removed (its flags cleared).
+    /// anew, a directory made (its contents are not copied); owner and
+    /// mode kept (file flags are the caller's to set, last). Whatever is
+    /// here first that is not a directory, or is of another kind, is
+    /// removed (its flags cleared).
     /// A socket is not copied: the program that made it makes it again. A
     /// device is refused: a jail's devices come from devfs. Nothing is
     /// followed on either side.
@@ -419,12 +420,17 @@ impl Root {
                 std::io::copy(&mut input, &mut out).map_err(|e| BeneathError::from_io(rel, e))?;
             }
         }
-        self.set_owner_mode(rel, from.uid, from.gid, Some(from.mode))?;
-        if from.flags != 0 {
-            let (dir, name) = self.parent_of(rel, false)?;
-            set_flags(&dir, name, from.flags, rel)?;
-        }
-        Ok(())
+        self.set_owner_mode(rel, from.uid, from.gid, Some(from.mode))
+    }
+
+    /// Sets an entry's file flags (chflags(2)) without following a link;
+    /// nothing on Linux. Last, once nothing more is written there: an
+    /// immutable file takes no new name and an immutable directory no
+    /// new entry (zfs_link, zfs_zaccess: EPERM).
+    pub fn set_entry_flags(&self, rel: &Path, flags: u32) -> Result<(), BeneathError> {
+        self.writable(rel)?;
+        let (dir, name) = self.parent_of(rel, false)?;
+        set_flags(&dir, name, flags, rel)
     }
 }
 

@@ -366,3 +366,44 @@ fn hard_links_and_fifos_of_a_jail_survive_an_upgrade_and_sockets_are_left_to_the
     assert!(!run.join("sock").exists(), "a socket is its program's to make again");
     assert_eq!(origin(&sim, "web"), format!("{RELEASES}@p5"));
 }
+
+#[test]
+fn a_snapshot_after_the_newest_level_is_refused_before_anything() {
+    let server = update_server();
+    let sim = fetched(server.path());
+    sim.host().zfs_snapshot(&[&format!("{RELEASES}@hourly")]).expect("snapshot");
+    let r = sim.brig(&["release", "update", RELEASE]);
+    r.fails(1);
+    assert!(
+        r.stderr.contains(&format!("release 14.3-RELEASE has {RELEASES}@hourly taken after its newest level")),
+        "{}",
+        r.stderr
+    );
+    assert!(sim.host().zfs_get("zroot/brig/releases/updating-14.3-RELEASE", &["type"]).is_err(), "nothing made");
+}
+
+#[test]
+fn an_interrupted_update_holds_the_release_until_update_finishes_it() {
+    let sim = outdated_release();
+    // Killed once the clone was promoted, before it took the name.
+    let r = sim.brig_env(&["release", "update", RELEASE], &[("BRIG_SIM_FAIL", "zfs_rename:1:abort")]);
+    assert_eq!(r.code, None, "{}", r.stderr);
+    let blocked = sim.brig(&["create", "other", "--release", RELEASE]);
+    blocked.fails(1);
+    assert!(
+        blocked.stderr.contains("an update of release 14.3-RELEASE did not finish (zroot/brig/releases/updating-14.3-RELEASE is left); run `brig release update 14.3-RELEASE`"),
+        "{}",
+        blocked.stderr
+    );
+    let again = sim.brig(&["release", "update", RELEASE]);
+    again.ok();
+    assert!(
+        again.stderr.contains("an update of 14.3-RELEASE that was killed half-way was finished"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stdout.contains("release 14.3-RELEASE is up to date (14.3-RELEASE-p5)"), "{}", again.stdout);
+    sim.brig(&["create", "other", "--release", RELEASE]).ok();
+    assert_eq!(origin(&sim, "box"), format!("{RELEASES}@base"), "the jail's origin followed the promotion");
+    assert_eq!(origin(&sim, "other"), format!("{RELEASES}@p5"));
+}

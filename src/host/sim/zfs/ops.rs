@@ -290,8 +290,10 @@ pub fn promote(st: &mut State, name: &str) -> Result<(), Refusal> {
             *o = rename(o);
         }
     }
+    // It takes its origin's own place in the clone tree.
+    let grand = st.datasets.get(&from_fs).and_then(|f| f.origin.clone());
     if let Some(d) = st.datasets.get_mut(name) {
-        d.origin = None;
+        d.origin = grand;
     }
     if let Some(f) = st.datasets.get_mut(&from_fs) {
         f.origin = Some(rename(&origin));
