@@ -535,7 +535,15 @@ pub fn upgrade_all(
     jobs: u16,
     report: &(dyn Report + Sync),
 ) -> Result<Vec<Upgrade>, Error> {
-    let targets = super::select::targets(host, names)?;
+    let mut targets = super::select::targets(host, names)?;
+    if names.all {
+        // Every jail that has a userland of a release to upgrade; an empty
+        // one is not for brig to upgrade (one named is refused).
+        let cfg = super::config(host)?;
+        targets.retain(|n| {
+            jail::load_defined(host, n, &cfg).map_or(true, |s| s.release.is_some() && s.jail_type != JailType::Empty)
+        });
+    }
     let refs: Vec<&JailName> = targets.iter().collect();
     let work = |h: &mut dyn Host, name: &JailName| upgrade(h, name, req, report);
     Ok(super::boot::parallel(connect, jobs, &refs, &work).into_iter().map(|(n, r)| (n.clone(), r)).collect())

@@ -407,3 +407,23 @@ fn an_interrupted_update_holds_the_release_until_update_finishes_it() {
     assert_eq!(origin(&sim, "box"), format!("{RELEASES}@base"), "the jail's origin followed the promotion");
     assert_eq!(origin(&sim, "other"), format!("{RELEASES}@p5"));
 }
+
+#[test]
+fn upgrade_all_leaves_empty_jails_alone_and_refuses_one_named() {
+    let server = update_server();
+    let sim = fetched(server.path());
+    sim.brig(&["create", "web", "--release", RELEASE]).ok();
+    sim.brig(&["create", "bare", "--type", "empty"]).ok();
+    sim.brig(&["release", "update", RELEASE]).ok();
+    let r = sim.brig(&["upgrade", "--all"]);
+    r.ok();
+    assert!(r.stdout.contains("upgraded jail web"), "{}", r.stdout);
+    assert!(!r.stdout.contains("bare") && !r.stderr.contains("bare"), "{}{}", r.stdout, r.stderr);
+    let named = sim.brig(&["upgrade", "bare"]);
+    named.fails(1);
+    assert!(
+        named.stderr.contains("jail bare is not cloned from or copied from a release brig fetched"),
+        "{}",
+        named.stderr
+    );
+}
