@@ -134,6 +134,16 @@ fn pkg_refusals_leave_no_release() {
 }
 
 #[test]
+fn a_pkgbase_release_newer_than_the_kernel_is_refused() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let r = sim.brig(&["release", "fetch", RELEASE, "--pkgbase"]);
+    r.fails(1);
+    assert!(r.stderr.contains("release 15.0-RELEASE is newer than this host's kernel (14.3-RELEASE)"), "{}", r.stderr);
+    assert_eq!(releases(&sim), Vec::<String>::new());
+}
+
+#[test]
 fn pkgbase_options_are_checked_first() {
     let server = tempfile::tempdir().expect("tempdir");
     let sim = host15(server.path());

@@ -35,8 +35,8 @@ const LAST_LINES: usize = 6;
 pub(super) fn run(root: &Path, workdir: &Path, config: &Path, running: &Version) -> HostResult<String> {
     const OP: &str = "freebsd_update";
     let step = |what: &str| -> HostResult<std::process::Output> {
-        std::process::Command::new(FREEBSD_UPDATE)
-            .arg("-f")
+        let mut cmd = std::process::Command::new(FREEBSD_UPDATE);
+        cmd.arg("-f")
             .arg(config)
             .arg("-b")
             .arg(root)
@@ -46,10 +46,8 @@ pub(super) fn run(root: &Path, workdir: &Path, config: &Path, running: &Version)
             .arg(running.to_string())
             .arg("--not-running-from-cron")
             .arg(what)
-            .env("PAGER", "cat")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| HostError::new(OP, io_errno(&e), format!("cannot run {FREEBSD_UPDATE}: {e}")))
+            .env("PAGER", "cat");
+        shown(&mut cmd).map_err(|e| HostError::new(OP, io_errno(&e), format!("cannot run {FREEBSD_UPDATE}: {e}")))
     };
     let fetched = step("fetch")?;
     let prepared = {
@@ -74,12 +72,27 @@ fn text(out: &std::process::Output) -> String {
     text
 }
 
+/// Runs a tool with no input. On a terminal its output goes there as it
+/// comes (its own progress, for a long fetch); elsewhere it is kept.
+fn shown(cmd: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    use std::io::IsTerminal;
+    cmd.stdin(Stdio::null());
+    if std::io::stderr().is_terminal() {
+        let status = cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()).status()?;
+        return Ok(std::process::Output { status, stdout: Vec::new(), stderr: Vec::new() });
+    }
+    cmd.output()
+}
+
 /// What a tool printed, or EIO with its last lines when it failed.
 fn finished(op: &'static str, out: &std::process::Output) -> HostResult<String> {
     let text = text(out);
     if !out.status.success() {
         let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        let last = lines[lines.len().saturating_sub(LAST_LINES)..].join(" ");
+        let last = match lines.len() {
+            0 => "its output is above".to_string(),
+            n => lines[n.saturating_sub(LAST_LINES)..].join(" "),
+        };
         return Err(HostError::new(op, Errno::EIO, format!("{last} ({})", out.status)));
     }
     Ok(text)
@@ -109,7 +122,7 @@ pub(super) fn pkg_base(job: &PkgBaseJob) -> HostResult<String> {
         PkgAction::Install(packages) => cmd.args(["install", "-y", "-r", &job.repository]).args(packages),
         PkgAction::Upgrade => cmd.args(["upgrade", "-y", "-r", &job.repository]),
     };
-    let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
+    let out = shown(&mut cmd).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound { "; install pkg with `pkg bootstrap`" } else { "" };
         HostError::new(OP, io_errno(&e), format!("cannot run {PKG}: {e}{hint}"))
     })?;
