@@ -493,7 +493,7 @@ pub fn rollback(host: &mut dyn Host, name: &JailName, restart: bool, report: &dy
         let snap = SnapshotName::parse(&snap.name)?;
         let how = super::snapshot::RollbackOptions { force: false, restart };
         super::snapshot::rollback(host, name, &snap, how, report)?;
-        return Ok(snap.to_string());
+        return Ok(userland(host, &root_path(&cfg, name)).map_or_else(|| snap.to_string(), |v| v.to_string()));
     }
     let _lock = guard(host, &cfg, &[name], report)?;
     let prev = previous_root(&cfg, name);

@@ -427,3 +427,43 @@ fn upgrade_all_leaves_empty_jails_alone_and_refuses_one_named() {
         named.stderr
     );
 }
+
+#[test]
+fn a_thick_jail_is_updated_in_place_rolled_back_on_failure_and_on_request() {
+    let server = update_server();
+    let sim = fetched(server.path());
+    sim.brig(&["create", "fat", "--release", RELEASE, "--type", "thick"]).ok();
+    std::fs::write(root_file(&sim, "fat", "etc/app.conf"), "mine\n").expect("write");
+    sim.brig(&["release", "update", RELEASE]).ok();
+    let read = |rel: &str| std::fs::read_to_string(root_file(&sim, "fat", rel)).unwrap_or_default();
+
+    // The server gone: freebsd-update fails, the root is as it was.
+    let config = sim.path().join("sim.toml");
+    let with_server = std::fs::read_to_string(&config).expect("sim.toml");
+    sim.configure(|t| t.lines().filter(|l| !l.starts_with("update_server")).collect::<Vec<_>>().join("\n"));
+    let r = sim.brig(&["upgrade", "fat"]);
+    r.fails(1);
+    assert!(
+        r.stderr.contains("freebsd-update failed for jail fat: Looking up update.FreeBSD.org mirrors"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(read("bin/sh"), "sh p2\n");
+    let snaps = |sim: &Sim| -> Vec<String> {
+        sim.host().zfs_list("zroot/brig/jails/fat", &[]).expect("list").into_iter().map(|d| d.name).collect()
+    };
+    assert!(!snaps(&sim).iter().any(|n| n.contains("@upgrade-")), "{:?}", snaps(&sim));
+
+    std::fs::write(&config, with_server).expect("sim.toml");
+    let r = sim.brig(&["upgrade", "fat"]);
+    r.ok();
+    assert!(r.stdout.contains("upgraded jail fat: 14.3-RELEASE-p2 -> 14.3-RELEASE-p5"), "{}", r.stdout);
+    assert_eq!(read("bin/sh"), "sh p5\n");
+    assert_eq!(read("etc/app.conf"), "mine\n");
+
+    let back = sim.brig(&["upgrade", "--rollback", "fat"]);
+    back.ok();
+    assert!(back.stdout.contains("rolled back jail fat: it is on 14.3-RELEASE-p2 again"), "{}", back.stdout);
+    assert_eq!(read("bin/sh"), "sh p2\n");
+    assert_eq!(read("etc/app.conf"), "mine\n");
+}
