@@ -391,6 +391,11 @@ fn upgrade_killed_anywhere_is_taken_back_or_finished_never_half() {
 }
 
 #[test]
+fn a_thick_upgrade_killed_anywhere_is_rolled_back_or_finished() {
+    killed_at_every_call(crate::upgrade::upgradable_thick, &["upgrade", "box"]);
+}
+
+#[test]
 fn upgrade_rollback_killed_anywhere_is_finished_by_the_next_command() {
     // Killed after the roots were switched back, the next command finishes
     // the rollback, and running it again finds no upgrade to undo.

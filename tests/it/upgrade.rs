@@ -70,6 +70,18 @@ fn shared() -> &'static (tempfile::TempDir, tempfile::TempDir) {
     DIRS.get_or_init(|| (mirror(&base(&version_script("14.3-RELEASE-p2")), None), update_server()))
 }
 
+/// An initialised sim with the shared p2 release fetched and the shared
+/// update server answering.
+fn shared_release() -> Sim {
+    let (m, server) = shared();
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["release", "fetch", RELEASE, "--from", &m.path().display().to_string()]).ok();
+    let server = server.path().display().to_string();
+    sim.configure(|t| format!("update_server = {server:?}\n{t}"));
+    sim
+}
+
 /// A thin jail `box` of 14.3-RELEASE-p2 with changes of its own (a
 /// bootable root, an /etc file to merge), and the release updated to p5.
 pub fn upgradable() -> Sim {
@@ -87,18 +99,23 @@ pub fn upgraded() -> Sim {
 
 /// `upgradable()` before the release update.
 pub fn outdated_release() -> Sim {
-    let (m, server) = shared();
-    let sim = Sim::new();
-    sim.brig(&["init"]).ok();
-    sim.brig(&["release", "fetch", RELEASE, "--from", &m.path().display().to_string()]).ok();
-    let server = server.path().display().to_string();
-    sim.configure(|t| format!("update_server = {server:?}\n{t}"));
+    let sim = shared_release();
     sim.brig(&["create", "box", "--release", RELEASE, "--ip4", "192.0.2.20/24", "--interface", "em0"]).ok();
     // The test userland's sh in place of the release's: a change of kind.
     std::fs::remove_file(root_file(&sim, "box", "bin/sh")).expect("rm");
     crate::common::bootable_root(&sim, crate::run::ROOT, "sleep 300 &\n");
     std::fs::write(root_file(&sim, "box", "etc/hosts"), "# hosts\n::1 localhost\n127.0.0.1 localhost box\n")
         .expect("write");
+    sim
+}
+
+/// A thick jail `box` of 14.3-RELEASE-p2 with a file of its own, the
+/// release updated to p5.
+pub fn upgradable_thick() -> Sim {
+    let sim = shared_release();
+    sim.brig(&["create", "box", "--release", RELEASE, "--type", "thick"]).ok();
+    std::fs::write(root_file(&sim, "box", "etc/app.conf"), "mine\n").expect("write");
+    sim.brig(&["release", "update", RELEASE]).ok();
     sim
 }
 
