@@ -202,9 +202,9 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
 }
 
 /// The snapshot a new thin jail of `r` is cloned from: its newest patch
-/// level (one listing of the release's snapshots).
-pub fn newest_origin(host: &dyn Host, cfg: &HostConfig, r: &crate::model::ReleaseName) -> Result<String, Error> {
-    super::release::refuse_interrupted(host, cfg, r)?;
+/// level (one listing of the release's snapshots; the caller has refused
+/// a release whose update did not finish).
+fn newest_origin(host: &dyn Host, cfg: &HostConfig, r: &crate::model::ReleaseName) -> Result<String, Error> {
     let list = match host.zfs_list(release_plan::dataset(cfg, r).as_str(), &[]) {
         Ok(l) => l,
         Err(e) if e.errno == crate::host::Errno::ENOENT => Vec::new(),

@@ -265,10 +265,7 @@ impl<'a> Versions<'a> {
             self.releases
                 .borrow_mut()
                 .entry(r.to_string())
-                .or_insert_with(|| {
-                    let files = self.cfg.mountpoint.join("releases").join(r.as_str());
-                    super::upgrade::userland(self.host, &files)
-                })
+                .or_insert_with(|| super::upgrade::userland(self.host, &crate::plan::release::files(self.cfg, r)))
                 .clone()
         });
         let newer = [release.flatten(), self.own.clone()]

@@ -545,9 +545,9 @@ fn releases(host: &dyn Host, cfg: &HostConfig) -> Result<Vec<Release>, Error> {
         let Some(name) = d.name.strip_prefix(&prefix) else { continue };
         // Only complete releases: the scratch datasets of unfinished
         // fetches and updates do not parse as release names.
-        if name.contains(['/', '@']) || ReleaseName::parse(name).is_err() {
+        let Some(release) = ReleaseName::parse(name).ok().filter(|_| !name.contains(['/', '@'])) else {
             continue;
-        }
+        };
         let snaps = format!("{}@", d.name);
         let mut levels: Vec<(&str, &crate::host::DatasetInfo)> = all
             .iter()
@@ -556,7 +556,7 @@ fn releases(host: &dyn Host, cfg: &HostConfig) -> Result<Vec<Release>, Error> {
             .collect();
         levels.sort_by_key(|(l, _)| crate::model::version::snapshot_rank(l));
         let prop = |k: &str| d.props.get(k).cloned().filter(|v| !v.is_empty()).unwrap_or_else(|| "-".into());
-        let files = cfg.mountpoint.join("releases").join(name);
+        let files = plan::files(cfg, &release);
         out.push(Release {
             name: name.to_string(),
             arch: prop("brig:arch"),
@@ -604,7 +604,7 @@ pub fn destroy(host: &mut dyn Host, name: &str) -> Result<ReleaseName, Error> {
         // in the release's files: ZFS refuses, and so does brig, saying
         // how to find the holder.
         Err(e) if e.errno == Errno::EBUSY => {
-            let files = cfg.mountpoint.join("releases").join(release.as_str());
+            let files = plan::files(&cfg, &release);
             return Err(Refused::ReleaseBusy { release, dataset: dataset.to_string(), files }.into());
         }
         Err(e) => return Err(e.into()),

@@ -54,20 +54,9 @@ pub fn take_locked(
 ) -> Result<SnapshotName, Error> {
     let snap = match snap {
         Some(s) => s,
-        None => {
-            let now = super::now();
-            // Two in one second (a live migration takes two): the
-            // second numbered.
-            let first = SnapshotName::at(now);
-            let mut name = first.clone();
-            for n in 1..100 {
-                if !tree.taken(&name) {
-                    break;
-                }
-                name = SnapshotName::parse(&format!("{first}.{n}"))?;
-            }
-            name
-        }
+        // Two in one second (a live migration takes two): the second
+        // numbered.
+        None => tree.free(&SnapshotName::at(super::now()))?,
     };
     if tree.taken(&snap) {
         return Err(Refused::SnapshotExists { jail: name.clone(), snap }.into());

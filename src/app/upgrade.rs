@@ -45,8 +45,7 @@ pub struct Level {
 /// The version in a root's `/bin/freebsd-version` (a path of the machine),
 /// read without running it; None when it has none that reads.
 pub fn userland(host: &dyn Host, root: &std::path::Path) -> Option<Version> {
-    let r = host.open_root(root).ok()?;
-    Version::from_script(&r.read_to_string(std::path::Path::new("bin/freebsd-version")).ok()??)
+    crate::release::userland(&host.open_root(root).ok()?).ok().flatten()
 }
 
 /// The newest level of release `r`: its newest snapshot (`base`, `p1`,
@@ -66,9 +65,11 @@ pub fn level(host: &dyn Host, cfg: &HostConfig, r: &ReleaseName) -> Result<Level
     let files = host.zfs_snapshot_files(&snapshot)?;
     let version = crate::state::beneath::Root::open(&files)
         .ok()
-        .and_then(|root| root.read_to_string(std::path::Path::new("bin/freebsd-version")).ok().flatten())
-        .and_then(|t| Version::from_script(&t))
-        .ok_or_else(|| Refused::NoUserland { what: format!("release {r}"), path: files.join("bin/freebsd-version") })?;
+        .and_then(|root| crate::release::userland(&root).ok().flatten())
+        .ok_or_else(|| Refused::NoUserland {
+            what: format!("release {r}"),
+            path: files.join(crate::release::VERSION_FILE),
+        })?;
     Ok(Level { snapshot, version })
 }
 
@@ -138,7 +139,7 @@ pub fn upgrade(
     let root = root_path(&cfg, name);
     let current = userland(host, &root).ok_or_else(|| Refused::NoUserland {
         what: format!("jail {name}"),
-        path: host.local_path(&root.join("bin/freebsd-version")),
+        path: host.local_path(&root.join(crate::release::VERSION_FILE)),
     })?;
     let running = host.jail_find(name.as_str())?;
     if req.packages && running.is_none() {
@@ -249,15 +250,7 @@ fn upgrade_packages(host: &mut dyn Host, name: &JailName) -> Result<(), Error> {
 /// `upgrade-from-VERSION` (numbered when a rolled-back upgrade left one):
 /// the snapshot before the upgrade says what it holds.
 fn snapshot_name(tree: &crate::plan::snapshot::Tree, current: &Version) -> Result<SnapshotName, Error> {
-    let first = SnapshotName::parse(&format!("{SNAPSHOT_PREFIX}from-{current}"))?;
-    let mut name = first.clone();
-    for n in 1..100 {
-        if !tree.taken(&name) {
-            break;
-        }
-        name = SnapshotName::parse(&format!("{first}.{n}"))?;
-    }
-    Ok(name)
+    Ok(tree.free(&SnapshotName::parse(&format!("{SNAPSHOT_PREFIX}from-{current}"))?)?)
 }
 
 type Done = (Option<usize>, Vec<String>, Vec<String>);

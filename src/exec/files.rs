@@ -81,9 +81,7 @@ pub(super) fn install_packages(
     let mp = host.zfs_get(dataset.as_str(), &["mountpoint"])?.remove("mountpoint").unwrap_or_default();
     let job = crate::host::PkgBaseJob { root: PathBuf::from(&mp), ..job.clone() };
     host.pkg_base(&job)?;
-    let script = host.open_root(Path::new(&mp))?.read_to_string(Path::new("bin/freebsd-version"))?;
-    let version = script.as_deref().and_then(crate::model::version::Version::from_script);
-    match version {
+    match crate::release::userland(&host.open_root(Path::new(&mp))?)? {
         Some(v) if v.release == release => Ok(()),
         other => Err(StepError::Refused(format!(
             "the packages installed a userland that says {}, not {release}",

@@ -16,6 +16,11 @@ pub fn dataset(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
     cfg.releases().child(release.as_str())
 }
 
+/// Where release `r`'s files are (the mountpoint its dataset inherits).
+pub fn files(cfg: &HostConfig, release: &ReleaseName) -> std::path::PathBuf {
+    cfg.mountpoint.join("releases").join(release.as_str())
+}
+
 /// Where a release is unpacked before it is complete.
 pub fn scratch(cfg: &HostConfig, release: &ReleaseName) -> DatasetName {
     cfg.releases().child(&format!("incoming-{release}"))

@@ -110,6 +110,20 @@ impl Tree {
         self.by_fs.values().any(|s| s.contains_key(snap.as_str()))
     }
 
+    /// `first`, or `first.1`, `first.2`... the first name no dataset of
+    /// the tree has yet (two snapshots in one second; an upgrade again
+    /// from the same version).
+    pub fn free(&self, first: &SnapshotName) -> Result<SnapshotName, crate::model::ModelError> {
+        let mut name = first.clone();
+        for n in 1..100 {
+            if !self.taken(&name) {
+                break;
+            }
+            name = SnapshotName::parse(&format!("{first}.{n}"))?;
+        }
+        Ok(name)
+    }
+
     pub fn find(&self, snap: &SnapshotName) -> Option<&JailSnapshot> {
         self.snapshots.iter().find(|s| s.name == snap.as_str())
     }

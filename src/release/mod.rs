@@ -13,7 +13,17 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::state::beneath::BeneathError;
+use crate::model::version::Version;
+use crate::state::beneath::{BeneathError, Root};
+
+/// Where a root says its userland version.
+pub const VERSION_FILE: &str = "bin/freebsd-version";
+
+/// The version in a root's /bin/freebsd-version, read beneath the root
+/// and never run; None when the file is missing or has no version line.
+pub fn userland(root: &Root) -> Result<Option<Version>, BeneathError> {
+    Ok(root.read_to_string(std::path::Path::new(VERSION_FILE))?.as_deref().and_then(Version::from_script))
+}
 
 #[derive(Debug, Error)]
 pub enum ReleaseError {
