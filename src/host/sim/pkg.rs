@@ -37,9 +37,10 @@ const MAX_ARCHIVE: u64 = 256 << 20;
 const INSTALLED: &str = "var/db/pkg/local.sim.json";
 const SIGNATURE_TAG: &[u8] = b"$PKGSIGN:eddsa$";
 
-/// pkg's failure: EIO, its message and exit status (EPKG_FATAL is 3).
+/// pkg's failure: EIO, its message on one line and its exit status
+/// (EPKG_FATAL is 3), as the FreeBSD host reports a tool's last lines.
 fn failed(status: i32, msg: impl Into<String>) -> Refusal {
-    (Errno::EIO, format!("{} (exit status {status})", msg.into()))
+    (Errno::EIO, format!("{} (exit status {status})", msg.into().lines().collect::<Vec<_>>().join(" ")))
 }
 
 /// One line of packagesite.yaml, the keys the sim uses.

@@ -13,10 +13,11 @@ use super::jail::Refusal;
 use crate::model::version::Version;
 use crate::state::beneath::Root;
 
-/// brig's convention for a tool that exits non-zero: EIO, with what the
-/// tool printed (a tool has no errno of its own).
+/// brig's convention for a tool that exits non-zero: EIO, with the
+/// tool's last lines joined into one (a tool has no errno of its own), as
+/// the FreeBSD host reports them.
 fn failed(msg: impl Into<String>) -> Refusal {
-    (Errno::EIO, msg.into())
+    (Errno::EIO, msg.into().lines().collect::<Vec<_>>().join(" "))
 }
 
 /// The patch levels the server has for `release`, ascending.
