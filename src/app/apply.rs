@@ -15,6 +15,8 @@ use crate::state::journal::{self, Action};
 /// definitions that did not read, with why.
 pub struct Planned {
     pub plans: Vec<JailPlan>,
+    /// Each plan's provision steps (`brig provision` runs them, not apply).
+    pub provisions: Vec<Option<super::provision::Preview>>,
     pub broken: Vec<(JailName, Error)>,
 }
 
@@ -23,7 +25,15 @@ pub struct Planned {
 pub fn plan(host: &dyn Host, names: &[String], report: &dyn Report) -> Result<Planned, Error> {
     let cfg = super::config(host)?;
     let (specs, broken) = selected(host, &cfg, &Names::or_all(names), report)?.every_valid();
-    Ok(Planned { plans: plans(host, &cfg, &specs)?, broken })
+    let plans = plans(host, &cfg, &specs)?;
+    let provisions = specs
+        .iter()
+        .map(|s| match s.provision.steps.is_empty() {
+            true => Ok(None),
+            false => super::provision::preview(host, &cfg, &s.name, false),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Planned { plans, provisions, broken })
 }
 
 /// What an apply did.

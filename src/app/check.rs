@@ -146,6 +146,29 @@ fn cross_checks(specs: &[JailSpec]) -> Vec<(usize, String)> {
 /// Checks `targets` (jail names or definition files; every definition
 /// when empty), each alone and, for the whole set, against each other;
 /// also against the host's addresses and running jails.
+/// Every file a `copy` or `render` step reads exists in the
+/// definition's directory (`NAME/` beside `NAME.toml`).
+fn step_sources(
+    spec: &JailSpec,
+    text: &str,
+    file: &str,
+    exists: &dyn Fn(&std::path::Path) -> bool,
+    shown: &dyn Fn(&std::path::Path) -> PathBuf,
+) -> Result<(), String> {
+    use crate::model::provision::Action;
+    for step in &spec.provision.steps {
+        let (Action::Copy(f) | Action::Render { file: f, .. }) = &step.action else { continue };
+        if !exists(&f.from) {
+            let line = crate::config::line_col(text, step.offset).0;
+            return Err(format!(
+                "{file}:{line}: the step's file {} does not exist; put it in the definition's directory",
+                shown(&f.from).display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn validate(host: &dyn Host, targets: &[String]) -> Result<Vec<Checked>, Error> {
     let cfg = match HostConfig::load(host)? {
         Some(c) => c,
@@ -180,12 +203,25 @@ pub fn validate(host: &dyn Host, targets: &[String]) -> Result<Vec<Checked>, Err
             }
             Ok(Target::Defined(name)) => {
                 let file = host.local_path(&definition_path(&name)).display().to_string();
-                let loaded = jail::load_defined(host, &name, &cfg);
+                let loaded = jail::load_defined(host, &name, &cfg).map_err(|e| e.to_string()).and_then(|spec| {
+                    let text = crate::config::read_machine_text(host, &definition_path(&name)).unwrap_or_default();
+                    let dir = crate::state::layout::files_dir(&name);
+                    step_sources(&spec, &text, &file, &|rel| host.exists(&dir.join(rel)), &|rel| {
+                        host.local_path(&dir.join(rel))
+                    })
+                    .map(|()| spec)
+                });
                 (name, file, loaded)
             }
             Ok(Target::File(name, path)) => {
-                let loaded = jail::load(&path, &name, &cfg);
-                (name, path.display().to_string(), loaded)
+                let file = path.display().to_string();
+                let loaded = jail::load(&path, &name, &cfg).map_err(|e| e.to_string()).and_then(|spec| {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let dir = path.with_extension("");
+                    step_sources(&spec, &text, &file, &|rel| dir.join(rel).exists(), &|rel| dir.join(rel))
+                        .map(|()| spec)
+                });
+                (name, file, loaded)
             }
         };
         match loaded {
@@ -194,7 +230,7 @@ pub fn validate(host: &dyn Host, targets: &[String]) -> Result<Vec<Checked>, Err
                 results.push(Checked { name: name.to_string(), file, valid: true, error: None });
                 valid.push(spec);
             }
-            Err(e) => results.push(Checked { name: name.to_string(), file, valid: false, error: Some(e.to_string()) }),
+            Err(e) => results.push(Checked { name: name.to_string(), file, valid: false, error: Some(e) }),
         }
     }
     // Cross-definition checks only mean something over the whole set;

@@ -111,6 +111,12 @@ impl fmt::Display for Verb {
 pub enum Refused {
     #[error("brig is not initialised; run `brig init` first")]
     NotInitialised,
+    #[error("{place}: the step's file {} {why}; put it in the definition's directory or fix the step", path.display())]
+    StepSource { place: String, path: PathBuf, why: String },
+    #[error("{place}: step {n}/{total} of jail {jail} ({summary}) failed: {why}\nthe jail's root is back at the layer before it; fix the step and run `brig provision {jail}` again")]
+    StepFailed { jail: JailName, place: String, n: usize, total: usize, summary: String, why: String },
+    #[error("jail {jail}'s root has snapshots of its own ({}), which starting it from a cached layer would destroy; destroy them (`brig snapshot destroy {jail} SNAP`) first", snapshots.join(", "))]
+    ProvisionSnapshots { jail: JailName, snapshots: Vec<String> },
     /// An interface or host port another definition takes.
     #[error("{0}")]
     Clash(String),

@@ -116,6 +116,11 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn 
             Recovery::TakenBack
         }
         Action::Upgrade => super::upgrade::recover(host, cfg, name, &entry, report)?,
+        Action::Build => {
+            let build = entry.build.unwrap_or(journal::BuildEntry { was_running: false, busy: true });
+            super::provision::recover(host, cfg, name, &build, report)?;
+            Recovery::TakenBack
+        }
         Action::Apply => {
             let spec = jail::load_defined(host, name, cfg)?;
             let plans = plans(host, cfg, std::slice::from_ref(&spec))?;

@@ -27,6 +27,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod migrate;
 pub mod observe;
+pub mod provision;
 pub mod release;
 pub mod run;
 pub mod select;
@@ -179,6 +180,17 @@ pub enum Event<'a> {
     /// A release is downloaded over plain http.
     PlainHttp {
         source: &'a str,
+    },
+    /// A provision step ended (or was skipped: its `creates` exists).
+    Step {
+        jail: &'a JailName,
+        n: usize,
+        total: usize,
+        /// `FILE:LINE` of the step.
+        place: &'a str,
+        summary: &'a str,
+        elapsed: std::time::Duration,
+        skipped: bool,
     },
     /// A `release update` killed half-way was finished or taken back.
     UpdateRecovered {

@@ -66,7 +66,19 @@ pub fn start(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Resu
     warn_inert_firewalls(host, &specs, req.dry_run, report);
     let books = Books::read(host, &specs, req.dry_run)?;
     let ctx = StartContext { known: &known, books: &books, limits, batch: &specs, dry_run: req.dry_run };
-    each(&specs, broken, Verb::Start, |s| (&s.name, &s.depends), |s| start_one(host, &cfg, s, &ctx, report))
+    each(
+        &specs,
+        broken,
+        Verb::Start,
+        |s| (&s.name, &s.depends),
+        |s| {
+            start_one(host, &cfg, s, &ctx, report)?;
+            if s.provision.on_create && !req.dry_run && super::provision::never_provisioned(host, &cfg, &s.name)? {
+                super::provision::provision_locked(host, &cfg, &s.name, false, report)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 pub fn stop(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Result<(), Error> {

@@ -45,6 +45,7 @@ struct JailJson<'a> {
     operations: Vec<String>,
     restart: &'a [Restart],
     notes: Vec<String>,
+    provision: Option<&'a crate::app::provision::Preview>,
 }
 
 fn state(p: &JailPlan) -> &'static str {
@@ -75,12 +76,14 @@ fn finish(broken: Vec<(crate::model::JailName, app::Error)>, handled: usize) -> 
 }
 
 pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
-    let Planned { plans, broken } = app::apply::plan(host, &args.names, &Printer)?;
+    let Planned { plans, provisions, broken } = app::apply::plan(host, &args.names, &Printer)?;
     let changes = plans.iter().map(|p| p.ops.len()).sum();
     if args.json {
         let jails = plans
             .iter()
-            .map(|p| JailJson {
+            .zip(&provisions)
+            .map(|(p, provision)| JailJson {
+                provision: provision.as_ref(),
                 name: p.name.to_string(),
                 state: state(p),
                 in_sync: p.in_sync(),
@@ -92,7 +95,11 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
         print_json(&PlanJson { jails, changes })?;
         return finish(broken, plans.len());
     }
-    for p in plans.iter().filter(|p| !p.in_sync() || !p.notes.is_empty()) {
+    for (p, provision) in plans.iter().zip(&provisions) {
+        let steps = provision.as_ref().filter(|v| v.would_run() > 0);
+        if p.in_sync() && p.notes.is_empty() && steps.is_none() {
+            continue;
+        }
         println!("{} ({}):", p.name, state(p));
         for op in &p.ops {
             println!("  {op}");
@@ -102,6 +109,18 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
         }
         for n in &p.notes {
             println!("  note: {n}");
+        }
+        if let Some(v) = steps {
+            for s in &v.steps {
+                let how = if s.cached { "cached" } else { "would run" };
+                println!("  provision step {}/{} {}: {}: {how}", s.n, v.steps.len(), s.place, s.step);
+            }
+            println!(
+                "  note: `brig provision {}` runs {} of its {}",
+                p.name,
+                v.would_run(),
+                plural(v.steps.len(), "step")
+            );
         }
     }
     let restarts = plans.iter().filter(|p| !p.restart.is_empty()).count();

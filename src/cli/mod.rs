@@ -22,6 +22,7 @@ mod limits;
 mod list;
 mod migrate;
 pub mod output;
+mod provision;
 mod release;
 mod run;
 mod snapshot;
@@ -94,6 +95,8 @@ pub enum Command {
     Rollback(snapshot::RollbackArgs),
     /// Bring jails to their release's newest patch level or to another release; a thin jail stays thin.
     Upgrade(upgrade::UpgradeArgs),
+    /// Run a jail's [[provision]] steps: only those after the latest cached layer of the steps as written.
+    Provision(provision::ProvisionArgs),
     /// Run a command inside a running jail; its exit status is brig's.
     Exec(enter::ExecArgs),
     /// Log in to a running jail (login -f root inside it).
@@ -155,6 +158,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Migrate(args) => migrate::run(&mut *host_choice::open(choice)?, &args),
         Command::Snapshot(args) => snapshot::run(&mut *host_choice::open(choice)?, &args),
         Command::Rollback(args) => snapshot::rollback(&mut *host_choice::open(choice)?, &args),
+        Command::Provision(args) => provision::run(&mut *host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),
         Command::Pkg(args) => enter::pkg(&mut *host_choice::open(choice)?, &args),

@@ -17,6 +17,10 @@ impl Report for Printer {
                 };
                 eprintln!("brig: jail {jail}: an interrupted {} (pid {pid}) was {how}", action.as_str());
             }
+            Event::Step { jail, n, total, place, summary, elapsed, skipped } => {
+                let done = if *skipped { "done already" } else { "ok" };
+                println!("{jail}: step {n}/{total} {place}: {summary}: {done} ({:.2} s)", elapsed.as_secs_f64());
+            }
             Event::Vanished { jail } => eprintln!("brig: jail {jail} was destroyed meanwhile; skipped"),
             Event::Steps { jail, ops } => {
                 for op in *ops {

@@ -6,7 +6,7 @@
 //! jail, limits) keeps its execution and its undo side by side in its
 //! own module; this one dispatches.
 
-mod files;
+pub mod files;
 mod jail;
 mod limits;
 mod mounts;

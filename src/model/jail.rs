@@ -12,7 +12,7 @@ use super::limits::Bandwidth;
 use super::network::Network;
 use super::param;
 use super::quoted;
-use super::raw::RawJail;
+use super::raw::{RawJail, RawMount};
 use super::{JailName, ReleaseName};
 use crate::kernel::params::{self, ParamType};
 use crate::kernel::{JailParam, ParamValue};
@@ -100,6 +100,8 @@ pub struct JailSpec {
     /// `[snapshots]`: automatic snapshots and how many are kept.
     pub snapshots: Option<super::snapshot::Retention>,
     pub zfs: super::zfs::ZfsSpec,
+    /// `[[provision]]` steps and `[vars]`.
+    pub provision: super::provision::Provision,
 }
 
 impl JailSpec {
@@ -175,7 +177,7 @@ pub fn check_hostname(h: &str) -> Result<(), String> {
 }
 
 /// An absolute path without `.`/`..`, normalised.
-fn plain_absolute(p: &str) -> Option<PathBuf> {
+pub(crate) fn plain_absolute(p: &str) -> Option<PathBuf> {
     if !p.starts_with('/') || p.chars().any(char::is_control) {
         return None;
     }
@@ -275,34 +277,14 @@ pub fn validate(
             None => DEFAULT_TIMEOUT,
         },
     };
-    let mut mounts = Vec::new();
+    let mut mounts: Vec<Mount> = Vec::new();
     let mut targets = std::collections::HashSet::new();
     for m in &raw.mounts {
-        let fstype = m.fstype.as_ref().map_or("nullfs".to_string(), |f| f.get_ref().clone());
-        if !MOUNT_FSTYPES.contains(&fstype.as_str()) {
-            let span = m.fstype.as_ref().map_or(m.target.span().start, |f| f.span().start);
-            return Err((span, format!("fstype {} is not one of {}", quoted(&fstype), MOUNT_FSTYPES.join(", "))));
+        let mount = mount(m)?;
+        if !targets.insert(mount.target.clone()) {
+            return Err(at(&m.target, format!("{} is mounted twice", mount.target.display())));
         }
-        let target = plain_absolute(m.target.get_ref()).filter(|t| t != Path::new("/")).ok_or_else(|| {
-            at(
-                &m.target,
-                format!(
-                    "target {} must be an absolute path inside the jail of plain names (no '.', '..', '//' or control characters), not /",
-                    quoted(m.target.get_ref())
-                ),
-            )
-        })?;
-        let source = match (&m.source, fstype.as_str()) {
-            (Some(s), "nullfs") => plain_absolute(s.get_ref()).map(|p| p.display().to_string()).ok_or_else(|| {
-                at(s, format!("source {} must be an absolute host path of plain names (no '.', '..', '//' or control characters)", quoted(s.get_ref())))
-            })?,
-            (None, "nullfs") => return Err(at(&m.target, "a nullfs mount needs a source directory")),
-            (_, other) => other.to_string(),
-        };
-        if !targets.insert(target.clone()) {
-            return Err(at(&m.target, format!("{} is mounted twice", target.display())));
-        }
-        mounts.push(Mount { source, target, fstype, readonly: m.readonly });
+        mounts.push(mount);
     }
     // dhclient(8) reads and writes the interface through bpf(4), which
     // every stock devfs ruleset hides (/etc/defaults/devfs.rules).
@@ -339,7 +321,21 @@ pub fn validate(
     if let Some(first) = raw.zfs.delegate.first() {
         delegation_params(raw, &mut params).map_err(|why| at(first, why))?;
     }
+    let provision = super::provision::validate(raw, name.as_str(), &hostname)?;
+    // A step's mount is unmounted when provisioning ends: never one of
+    // the jail's own.
+    for step in &provision.steps {
+        if let super::provision::Action::Mount(m) = &step.action {
+            if targets.contains(&m.target) {
+                return Err((
+                    step.offset,
+                    format!("{} is a [[mount]] of the jail already; a step cannot mount it too", m.target.display()),
+                ));
+            }
+        }
+    }
     Ok(JailSpec {
+        provision,
         zfs,
         name: name.clone(),
         release,
@@ -357,6 +353,38 @@ pub fn validate(
         limits,
         snapshots: super::snapshot::validate(raw.snapshots.as_ref())?,
     })
+}
+
+/// One `[[mount]]` (or a provision step's `mount`), checked.
+pub(crate) fn mount(m: &RawMount) -> Result<Mount, Invalid> {
+    let fstype = m.fstype.as_ref().map_or("nullfs".to_string(), |f| f.get_ref().clone());
+    if !MOUNT_FSTYPES.contains(&fstype.as_str()) {
+        let span = m.fstype.as_ref().map_or(m.target.span().start, |f| f.span().start);
+        return Err((span, format!("fstype {} is not one of {}", quoted(&fstype), MOUNT_FSTYPES.join(", "))));
+    }
+    let target = plain_absolute(m.target.get_ref()).filter(|t| t != Path::new("/")).ok_or_else(|| {
+        at(
+            &m.target,
+            format!(
+                "target {} must be an absolute path inside the jail of plain names (no '.', '..', '//' or control characters), not /",
+                quoted(m.target.get_ref())
+            ),
+        )
+    })?;
+    let source = match (&m.source, fstype.as_str()) {
+        (Some(s), "nullfs") => plain_absolute(s.get_ref()).map(|p| p.display().to_string()).ok_or_else(|| {
+            at(
+                s,
+                format!(
+                    "source {} must be an absolute host path of plain names (no '.', '..', '//' or control characters)",
+                    quoted(s.get_ref())
+                ),
+            )
+        })?,
+        (None, "nullfs") => return Err(at(&m.target, "a nullfs mount needs a source directory")),
+        (_, other) => other.to_string(),
+    };
+    Ok(Mount { source, target, fstype, readonly: m.readonly })
 }
 
 fn ready(raw: &RawJail) -> Result<Option<Ready>, Invalid> {

@@ -44,6 +44,71 @@ pub struct RawJail {
     pub limits: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     /// Automatic snapshots, checked by `model::snapshot`.
     pub snapshots: Option<RawSnapshots>,
+    /// Variables of the provision steps, checked by `model::provision`.
+    #[serde(default)]
+    pub vars: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    /// `[[provision]]` steps, checked by `model::provision`.
+    #[serde(default)]
+    pub provision: Vec<RawStep>,
+    /// Provision at the first start after create.
+    pub provision_on_create: Option<Spanned<bool>>,
+}
+
+/// One `[[provision]]` step as written: exactly one of the kinds, and
+/// `creates` beside `run`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub pkg: Option<Spanned<Vec<Spanned<String>>>>,
+    pub copy: Option<Spanned<RawCopy>>,
+    pub render: Option<Spanned<RawRender>>,
+    pub sysrc: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    pub service: Option<Spanned<RawService>>,
+    pub run: Option<Spanned<String>>,
+    pub creates: Option<Spanned<String>>,
+    pub user: Option<Spanned<RawUser>>,
+    pub mount: Option<Spanned<RawMount>>,
+}
+
+/// Where a copied or rendered file goes and whose it is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCopy {
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+    pub mode: Option<Spanned<String>>,
+    pub owner: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRender {
+    pub template: Spanned<String>,
+    pub to: Spanned<String>,
+    #[serde(default)]
+    pub vars: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    pub mode: Option<Spanned<String>>,
+    pub owner: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub name: Option<Spanned<String>>,
+    pub action: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    pub name: Spanned<String>,
+    pub uid: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub groups: Vec<Spanned<String>>,
+    pub home: Option<Spanned<String>>,
+    pub shell: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -88,7 +88,15 @@ pub fn root(cfg: &HostConfig, spec: &JailSpec, origin: &str) -> Vec<Op> {
         }
         _ => ops.push(Op::CreateDataset { name: root.clone(), props }),
     }
-    ops.push(Op::SetRcConf { dataset: root.clone(), vars: vec![("hostname".into(), spec.hostname.clone())] });
+    ops.extend(root_files(cfg, spec));
+    ops
+}
+
+/// The files brig writes into every new root: the hostname in rc.conf,
+/// the host's resolv.conf and localtime.
+pub fn root_files(cfg: &HostConfig, spec: &JailSpec) -> Vec<Op> {
+    let root = root_dataset(cfg, &spec.name);
+    let mut ops = vec![Op::SetRcConf { dataset: root.clone(), vars: vec![("hostname".into(), spec.hostname.clone())] }];
     for f in ["/etc/resolv.conf", "/etc/localtime"] {
         ops.push(Op::CopyIntoJail { dataset: root.clone(), from: f.into(), to: f.into() });
     }

@@ -12,6 +12,7 @@ pub mod jail;
 mod op;
 pub mod order;
 pub mod pf;
+pub mod provision;
 pub mod release;
 pub mod run;
 pub mod snapshot;

@@ -29,6 +29,8 @@ pub enum Action {
     Migrate,
     /// An upgrade of the jail's userland.
     Upgrade,
+    /// A run of its `[[provision]]` steps.
+    Build,
 }
 
 impl Action {
@@ -42,6 +44,7 @@ impl Action {
             Action::Provision => "apply making its datasets",
             Action::Migrate => "migration",
             Action::Upgrade => "upgrade",
+            Action::Build => "provisioning",
         }
     }
 }
@@ -55,6 +58,19 @@ pub struct Entry {
     /// the jail (to start it again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<UpgradeEntry>,
+    /// A provision run's: whether the jail ran before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildEntry>,
+}
+
+/// What recovering a provision run needs that the machine does not show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildEntry {
+    pub was_running: bool,
+    /// The root may be between two layers (a restore or a step under
+    /// way): recovery takes it back to its latest layer.
+    #[serde(default)]
+    pub busy: bool,
 }
 
 /// What recovering an upgrade needs that the machine does not show.
@@ -81,15 +97,20 @@ pub fn path(name: &JailName) -> PathBuf {
 
 /// Records that `action` on `name` begins; `Open::finish` removes it.
 pub fn begin(host: &dyn Host, name: &JailName, action: Action) -> Result<Open, JournalError> {
-    write(host, name, &Entry { action, pid: std::process::id(), upgrade: None })
+    write(host, name, &Entry { action, pid: std::process::id(), upgrade: None, build: None })
 }
 
 /// Records that an upgrade of `name` begins, or (`done`) how far it got.
 pub fn begin_upgrade(host: &dyn Host, name: &JailName, upgrade: UpgradeEntry) -> Result<Open, JournalError> {
     let path = path(name);
-    let entry = Entry { action: Action::Upgrade, pid: std::process::id(), upgrade: Some(upgrade) };
+    let entry = Entry { action: Action::Upgrade, pid: std::process::id(), upgrade: Some(upgrade), build: None };
     write_entry(host, &path, &entry)?;
     Ok(Open { path, nested: false })
+}
+
+/// Records that a provision run of `name` begins.
+pub fn begin_build(host: &dyn Host, name: &JailName, build: BuildEntry) -> Result<Open, JournalError> {
+    write(host, name, &Entry { action: Action::Build, pid: std::process::id(), upgrade: None, build: Some(build) })
 }
 
 /// A step under an entry this process already wrote (a start or stop
@@ -143,7 +164,17 @@ pub struct Open {
 impl Open {
     /// Records how far an upgrade got, in place of what the entry said.
     pub fn record(&self, host: &dyn Host, upgrade: UpgradeEntry) -> Result<(), JournalError> {
-        let entry = Entry { action: Action::Upgrade, pid: std::process::id(), upgrade: Some(upgrade) };
+        let entry = Entry { action: Action::Upgrade, pid: std::process::id(), upgrade: Some(upgrade), build: None };
+        write_entry(host, &self.path, &entry)
+    }
+
+    /// Records how far a provision run got, in place of what the entry
+    /// said; nothing under another command's entry.
+    pub fn record_build(&self, host: &dyn Host, build: BuildEntry) -> Result<(), JournalError> {
+        if self.nested {
+            return Ok(());
+        }
+        let entry = Entry { action: Action::Build, pid: std::process::id(), upgrade: None, build: Some(build) };
         write_entry(host, &self.path, &entry)
     }
 
@@ -164,9 +195,12 @@ impl Open {
 pub fn unfinished(host: &dyn Host, name: &JailName) -> Result<Option<Entry>, JournalError> {
     let path = path(name);
     match host.read_file(&path, crate::state::bounded::CONFIG_LIMIT) {
-        Ok(text) => {
-            Ok(Some(serde_json::from_slice(&text).unwrap_or(Entry { action: Action::Apply, pid: 0, upgrade: None })))
-        }
+        Ok(text) => Ok(Some(serde_json::from_slice(&text).unwrap_or(Entry {
+            action: Action::Apply,
+            pid: 0,
+            upgrade: None,
+            build: None,
+        }))),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(JournalError { path: host.local_path(&path), source: e.into() }),
     }

@@ -31,3 +31,9 @@ pub const STARTED_DIR: &str = "/var/db/brig/started";
 pub fn definition_path(name: &JailName) -> PathBuf {
     PathBuf::from(JAILS_DIR).join(format!("{name}.toml"))
 }
+
+/// The directory of a definition's own files, beside it (`jails/NAME/`):
+/// what its `copy` and `render` steps' relative paths start from.
+pub fn files_dir(name: &JailName) -> PathBuf {
+    PathBuf::from(JAILS_DIR).join(name.as_str())
+}

@@ -422,3 +422,36 @@ fn upgrade_of_a_running_jail_killed_anywhere_ends_with_it_running() {
     crate::common::needs_jail_processes!();
     killed_at_every_call(crate::upgrade::upgradable_running, &["upgrade", "box", "--restart"]);
 }
+
+/// `box` with six provision steps, its /etc/rc and rc.shutdown keeping
+/// no log: a run killed while the jail ran starts it once more, and
+/// how often it started is not what must converge.
+fn six_quiet_steps() -> Sim {
+    let sim = crate::provision::six_steps();
+    for f in ["etc/rc", "etc/rc.shutdown"] {
+        std::fs::write(sim.file(&format!("{ROOT}/{f}")), "exit 0\n").expect("write");
+    }
+    sim
+}
+
+#[test]
+fn provision_killed_anywhere_converges() {
+    crate::common::needs_jail_processes!();
+    killed_at_every_call(six_quiet_steps, &["provision", "box"]);
+}
+
+/// `box` provisioned, then its fourth step changed: the next run starts
+/// from a cached layer in the root's place.
+fn reprovisioned() -> Sim {
+    let sim = six_quiet_steps();
+    sim.brig(&["provision", "box"]).ok();
+    let text = crate::provision::SIX.replace("echo four", "echo FOUR");
+    std::fs::write(sim.file(DEF), text).expect("write");
+    sim
+}
+
+#[test]
+fn a_reprovision_from_a_cached_layer_killed_anywhere_converges() {
+    crate::common::needs_jail_processes!();
+    killed_at_every_call(reprovisioned, &["provision", "box"]);
+}

@@ -33,6 +33,7 @@ mod lifecycle;
 pub mod limits;
 mod locks;
 mod pkgbase;
+pub mod provision;
 mod rcd;
 mod readme_tour;
 mod release;

@@ -1,0 +1,44 @@
+//! `brig provision`.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::output::print_json;
+use super::report::Printer;
+use super::CliError;
+use crate::app::provision::provision;
+use crate::app::{Report, Silent};
+use crate::host::Host;
+use crate::model::JailName;
+
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// The jail whose [[provision]] steps run.
+    pub name: String,
+    /// Run every step again from the release, using no cached layer.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print the outcome as JSON (steps, cached, ran, skipped, layer).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(host: &mut dyn Host, args: &ProvisionArgs) -> Result<ExitCode, CliError> {
+    let name = JailName::parse(&args.name)?;
+    let report: &dyn Report = if args.json { &Silent } else { &Printer };
+    let p = provision(host, &name, args.no_cache, report)?;
+    if args.json {
+        print_json(&p)?;
+    } else {
+        println!(
+            "provisioned jail {}: {} steps, {} from the cache, {} run{}",
+            p.jail,
+            p.steps,
+            p.cached,
+            p.ran,
+            p.published.map(|d| format!("; its layers are cached in {d}")).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

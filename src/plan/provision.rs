@@ -1,0 +1,187 @@
+//! Which provision steps run, and from which layer: pure.
+//!
+//! A layer is a snapshot named `l-KEY` (`model::provision::layer_name`)
+//! holding a root as it was after the steps KEY hashes. A jail's root
+//! takes layers as it runs its steps; a thin jail's are then handed to
+//! the cache (`<root>/layers/BASE/KEY`, a clone of the root's last layer
+//! that is promoted, so that it owns the layers and the root becomes its
+//! clone), where every jail built on the same base finds them. The plan
+//! starts from the latest layer of the steps as written that the jail has
+//! or the cache holds, and runs the steps after it only.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::HostConfig;
+use crate::model::provision::{layer_name, LAYER_PREFIX};
+use crate::model::DatasetName;
+
+/// `<root>/layers`: the layer cache.
+pub fn cache(cfg: &HostConfig) -> DatasetName {
+    cfg.dataset.child("layers")
+}
+
+/// The cache's datasets for one base (`14.3-RELEASE`, or an image's name).
+pub fn cache_of(cfg: &HostConfig, base: &str) -> DatasetName {
+    cache(cfg).child(base)
+}
+
+/// The clone that takes a jail's root's place when a run starts from a
+/// cached layer.
+pub fn next_root(cfg: &HostConfig, name: &crate::model::JailName) -> DatasetName {
+    super::jail::dataset(cfg, name).child("root.build")
+}
+
+/// What the machine holds of a jail's layers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layers {
+    /// The root's own layer snapshots, oldest first (their names).
+    pub own: Vec<String>,
+    /// The root's origin, when it is a layer of the cache: its name.
+    pub origin: Option<String>,
+    /// Layers of the cache, by name, with the snapshot to clone.
+    pub shared: BTreeMap<String, String>,
+    /// Snapshots of the root that are not layers (the user's): a root
+    /// that has them is not replaced (the caller refuses), and its layers
+    /// stay its own.
+    pub others: Vec<String>,
+    /// What a thin root is cloned from before any step: the release's or
+    /// image's snapshot.
+    pub base: Option<String>,
+}
+
+/// How the root gets to the layer the steps start from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum Restore {
+    /// It is there already (or nothing has run on it yet).
+    Nothing,
+    /// Its own layer, after the later ones are destroyed.
+    Rollback { snapshot: String, destroy: Vec<String> },
+    /// A fresh clone of a cached layer (or of the base) in its place.
+    Replace { origin: String },
+}
+
+/// What a provision run does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildPlan {
+    /// How many steps the layer it starts from holds.
+    pub cached: usize,
+    pub restore: Restore,
+}
+
+/// Steps `keys[1..]` (keys[0] is the base's key) against what the machine
+/// holds. `no_cache` starts from the base.
+pub fn build(keys: &[String], layers: &Layers, no_cache: bool) -> BuildPlan {
+    let names: Vec<String> = keys.iter().map(|k| layer_name(k)).collect();
+    let last = names.len().saturating_sub(1);
+    let current = layers.own.last().or(layers.origin.as_ref());
+    let nothing = |cached| BuildPlan { cached, restore: Restore::Nothing };
+    if !no_cache && current == names.last() {
+        return nothing(last);
+    }
+    let fresh = current.is_none();
+    let candidates: Vec<usize> = if no_cache { vec![0] } else { (0..=last).rev().collect() };
+    for j in candidates {
+        let name = &names[j];
+        if current == Some(name) && !no_cache {
+            return nothing(j);
+        }
+        if let Some(i) = layers.own.iter().position(|o| o == name) {
+            let destroy = layers.own[i + 1..].to_vec();
+            return BuildPlan { cached: j, restore: Restore::Rollback { snapshot: name.clone(), destroy } };
+        }
+        if j == 0 && fresh {
+            return nothing(0);
+        }
+        let origin = match (layers.shared.get(name), j) {
+            (Some(s), _) => Some(s.clone()),
+            (None, 0) => layers.base.clone(),
+            _ => None,
+        };
+        if let Some(origin) = origin {
+            return BuildPlan { cached: j, restore: Restore::Replace { origin } };
+        }
+    }
+    nothing(0)
+}
+
+/// Whether a snapshot name is a layer's.
+pub fn is_layer(snapshot: &str) -> bool {
+    snapshot.strip_prefix(LAYER_PREFIX).is_some_and(|k| k.len() == 24 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(n: usize, tag: &str) -> Vec<String> {
+        (0..=n).map(|i| format!("{:0>24}", format!("{tag}{i}"))).collect()
+    }
+
+    fn l(k: &str) -> String {
+        layer_name(k)
+    }
+
+    #[test]
+    fn a_fresh_root_runs_every_step_on_itself() {
+        let k = keys(6, "a");
+        let p = build(&k, &Layers { base: Some("r@base".into()), ..Layers::default() }, false);
+        assert_eq!(p, BuildPlan { cached: 0, restore: Restore::Nothing });
+    }
+
+    #[test]
+    fn a_second_jail_clones_the_cached_layer() {
+        let k = keys(6, "a");
+        let shared: BTreeMap<String, String> = k.iter().map(|x| (l(x), format!("c/{x}@{}", l(x)))).collect();
+        let p = build(&k, &Layers { shared, base: Some("r@base".into()), ..Layers::default() }, false);
+        assert_eq!(p.cached, 6);
+        assert_eq!(p.restore, Restore::Replace { origin: format!("c/{}@{}", k[6], l(&k[6])) });
+    }
+
+    #[test]
+    fn a_changed_fourth_step_starts_after_the_third() {
+        let old = keys(6, "a");
+        let mut new = old[..4].to_vec();
+        new.extend(keys(6, "b")[4..].iter().cloned());
+        let shared: BTreeMap<String, String> = old.iter().map(|x| (l(x), format!("c@{}", l(x)))).collect();
+        let layers = Layers { origin: Some(l(&old[6])), shared, ..Layers::default() };
+        let p = build(&new, &layers, false);
+        assert_eq!(p, BuildPlan { cached: 3, restore: Restore::Replace { origin: format!("c@{}", l(&old[3])) } });
+        assert_eq!(build(&old, &layers, false), BuildPlan { cached: 6, restore: Restore::Nothing });
+    }
+
+    #[test]
+    fn own_layers_are_rolled_back_to_and_the_user_s_snapshots_keep_the_root() {
+        let k = keys(3, "a");
+        let own: Vec<String> = k.iter().map(|x| l(x)).collect();
+        let mut changed = k[..2].to_vec();
+        changed.push(format!("{:0>24}", "z"));
+        changed.push(format!("{:0>24}", "y"));
+        let layers = Layers { own: own.clone(), ..Layers::default() };
+        assert_eq!(
+            build(&changed, &layers, false).restore,
+            Restore::Rollback { snapshot: own[1].clone(), destroy: own[2..].to_vec() }
+        );
+        assert_eq!(
+            build(&k, &layers, true).restore,
+            Restore::Rollback { snapshot: own[0].clone(), destroy: own[1..].to_vec() }
+        );
+        let shared: BTreeMap<String, String> = k.iter().map(|x| (l(x), format!("c@{}", l(x)))).collect();
+        let mine = Layers {
+            origin: Some("other".into()),
+            others: vec!["auto-1".into()],
+            shared,
+            base: Some("r@base".into()),
+            ..Layers::default()
+        };
+        assert_eq!(build(&k, &mine, false).restore, Restore::Replace { origin: format!("c@{}", l(&k[3])) });
+    }
+
+    #[test]
+    fn layer_names_are_recognised() {
+        assert!(is_layer(&l(&"ab".repeat(32))));
+        assert!(!is_layer("l-xyz") && !is_layer("2026-01-01T00:00:00Z"));
+    }
+}

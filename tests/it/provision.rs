@@ -1,0 +1,207 @@
+//! `brig provision` against the sim: steps really run in the chrooted
+//! jail (the test userland's sh), layers cached and shared, a changed
+//! step re-running only itself and what follows it.
+
+use std::path::Path;
+
+use brig::host::Host;
+
+use crate::common::Sim;
+
+pub const RELEASE: &str = "14.3-RELEASE";
+
+/// The test release (the test userland, a bootable /etc/rc), built once.
+fn mirror() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = tempfile::tempdir().expect("tempdir");
+        crate::userland::release(crate::common::userland(), d.path()).unwrap_or_else(|e| panic!("{e}"));
+        d
+    })
+    .path()
+}
+
+/// An initialised sim with the test release fetched.
+pub fn released() -> Sim {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["release", "fetch", RELEASE, "--from", &mirror().display().to_string()]).ok();
+    sim
+}
+
+/// Six steps: a copy, a render, rc.conf, and three commands that leave
+/// their mark in /steps.log (the last one only once, by `creates`).
+pub const SIX: &str = r#"release = "14.3-RELEASE"
+
+[vars]
+port = 8080
+
+[[provision]]
+copy = { from = "files/motd", to = "/etc/motd.brig", mode = "0640" }
+
+[[provision]]
+render = { template = "files/site.conf.in", to = "/usr/local/etc/site.conf" }
+
+[[provision]]
+sysrc = { web_enable = true }
+
+[[provision]]
+run = "echo four >> /steps.log"
+
+[[provision]]
+run = "echo five >> /steps.log"
+
+[[provision]]
+run = "echo six >> /steps.log; mkdir /srv"
+creates = "/srv"
+"#;
+
+/// Jail `name` defined by `text`, with the files its steps copy.
+pub fn define(sim: &Sim, name: &str, text: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join(format!("{name}.toml"));
+    std::fs::write(&file, text).expect("write");
+    sim.brig(&["create", name, "--from", &file.display().to_string()]).ok();
+    let files = sim.file(&format!("/usr/local/etc/brig/jails/{name}/files"));
+    std::fs::create_dir_all(&files).expect("mkdir");
+    std::fs::write(files.join("motd"), "welcome\n").expect("write");
+    std::fs::write(files.join("site.conf.in"), "listen {{ port }};\n").expect("write");
+}
+
+/// Rewrites jail `name`'s definition.
+fn redefine(sim: &Sim, name: &str, text: &str) {
+    std::fs::write(sim.file(&format!("/usr/local/etc/brig/jails/{name}.toml")), text).expect("write");
+}
+
+fn root_file(sim: &Sim, name: &str, rel: &str) -> String {
+    std::fs::read_to_string(sim.file(&format!("/usr/local/brig/jails/{name}/root/{rel}"))).unwrap_or_default()
+}
+
+/// (steps, cached, ran) of `brig provision NAME --json`.
+fn provision(sim: &Sim, name: &str) -> (u64, u64, u64) {
+    let j = sim.brig(&["provision", name, "--json"]).ok().json();
+    let n = |k: &str| j[k].as_u64().unwrap_or_else(|| panic!("{k} in {j}"));
+    (n("steps"), n("cached"), n("ran"))
+}
+
+/// `box` of the test release, defined with the six steps.
+pub fn six_steps() -> Sim {
+    let sim = released();
+    define(&sim, "box", SIX);
+    sim
+}
+
+#[test]
+fn six_steps_run_once_a_changed_fourth_reruns_from_there_and_a_second_jail_runs_none() {
+    crate::common::needs_jail_processes!();
+    let sim = six_steps();
+    let r = sim.brig(&["provision", "box"]);
+    r.ok();
+    assert!(r.stdout.contains("box: step 4/6 "), "{}", r.stdout);
+    assert!(r.stdout.contains("box.toml:16: run echo four >> /steps.log: ok"), "{}", r.stdout);
+    assert_eq!(root_file(&sim, "box", "steps.log"), "four\nfive\nsix\n");
+    assert_eq!(root_file(&sim, "box", "etc/motd.brig"), "welcome\n");
+    assert_eq!(root_file(&sim, "box", "usr/local/etc/site.conf"), "listen 8080;\n");
+    assert!(root_file(&sim, "box", "etc/rc.conf").contains("web_enable=\"YES\""));
+    assert_eq!(sim.host().jail_find("box").expect("get"), None, "left running");
+    // Nothing changed: nothing runs.
+    assert_eq!(provision(&sim, "box"), (6, 6, 0));
+
+    let changed = SIX.replace("echo four", "echo FOUR");
+    redefine(&sim, "box", &changed);
+    assert_eq!(provision(&sim, "box"), (6, 3, 3));
+    // From the layer after step 3: the first run's lines are gone.
+    assert_eq!(root_file(&sim, "box", "steps.log"), "FOUR\nfive\nsix\n");
+
+    define(&sim, "other", &changed);
+    assert_eq!(provision(&sim, "other"), (6, 6, 0));
+    assert_eq!(root_file(&sim, "other", "steps.log"), "FOUR\nfive\nsix\n");
+    // Its own hostname, not the jail's the layer was made in.
+    let rc = root_file(&sim, "other", "etc/rc.conf");
+    assert!(rc.contains("hostname=\"other\"") && rc.contains("web_enable"), "{rc}");
+    // A step whose file differs by jail runs again from there.
+    let files = sim.file("/usr/local/etc/brig/jails/third/files");
+    define(&sim, "third", &changed);
+    std::fs::write(files.join("site.conf.in"), "server_name {{ jail.hostname }};\n").expect("write");
+    assert_eq!(provision(&sim, "third"), (6, 1, 5));
+    assert_eq!(root_file(&sim, "third", "usr/local/etc/site.conf"), "server_name third;\n");
+    // --no-cache runs everything again.
+    assert_eq!(provision_no_cache(&sim, "other"), (6, 0, 6));
+    // Both jails are independent of each other: either can go.
+    sim.brig(&["destroy", "box"]).ok();
+    assert_eq!(root_file(&sim, "other", "steps.log"), "FOUR\nfive\nsix\n");
+}
+
+fn provision_no_cache(sim: &Sim, name: &str) -> (u64, u64, u64) {
+    let j = sim.brig(&["provision", name, "--no-cache", "--json"]).ok().json();
+    (j["steps"].as_u64().unwrap_or(0), j["cached"].as_u64().unwrap_or(0), j["ran"].as_u64().unwrap_or(0))
+}
+
+#[test]
+fn a_failed_step_names_its_line_and_keeps_the_last_good_layer() {
+    crate::common::needs_jail_processes!();
+    let sim = six_steps();
+    sim.brig(&["provision", "box"]).ok();
+    redefine(&sim, "box", &SIX.replace("echo five >> /steps.log", "echo broken >> /steps.log; exit 3"));
+    let r = sim.brig(&["provision", "box"]);
+    r.fails(1);
+    assert!(r.stderr.contains("box.toml:19: step 5/6 of jail box (run echo broken"), "{}", r.stderr);
+    assert!(r.stderr.contains("exited with status 3"), "{}", r.stderr);
+    assert_eq!(root_file(&sim, "box", "steps.log"), "four\n");
+    assert_eq!(sim.host().jail_find("box").expect("get"), None, "left running");
+    // Fixed, it goes on from the layer after step 4.
+    redefine(&sim, "box", SIX);
+    assert_eq!(provision(&sim, "box"), (6, 6, 0));
+    assert_eq!(root_file(&sim, "box", "steps.log"), "four\nfive\nsix\n");
+}
+
+#[test]
+fn a_missing_file_is_named_before_anything_runs() {
+    let sim = six_steps();
+    std::fs::remove_file(sim.file("/usr/local/etc/brig/jails/box/files/motd")).expect("rm");
+    let r = sim.brig(&["provision", "box"]);
+    r.fails(1);
+    assert!(r.stderr.contains("box.toml:7: the step's file"), "{}", r.stderr);
+    assert!(r.stderr.contains("jails/box/files/motd"), "{}", r.stderr);
+    let snaps: Vec<String> =
+        sim.host().zfs_list("zroot/brig/jails/box/root", &[]).expect("list").into_iter().map(|d| d.name).collect();
+    assert_eq!(snaps, ["zroot/brig/jails/box/root"]);
+}
+
+#[test]
+fn plan_shows_which_steps_would_run_and_validate_names_a_missing_file() {
+    let sim = six_steps();
+    let r = sim.brig(&["plan", "box"]);
+    r.ok();
+    assert!(r.stdout.contains("provision step 4/6 "), "{}", r.stdout);
+    assert!(r.stdout.contains("box.toml:16: run echo four >> /steps.log: would run"), "{}", r.stdout);
+    assert!(r.stdout.contains("`brig provision box` runs 6 of its 6 steps"), "{}", r.stdout);
+    let j = sim.brig(&["plan", "box", "--json"]).ok().json();
+    assert_eq!(j["jails"][0]["provision"]["steps"].as_array().map(Vec::len), Some(6));
+    sim.brig(&["validate", "box"]).ok();
+    std::fs::remove_file(sim.file("/usr/local/etc/brig/jails/box/files/motd")).expect("rm");
+    let r = sim.brig(&["validate", "box"]);
+    r.fails(2);
+    assert!(
+        r.stdout.contains("box.toml:7: the step's file") || r.stderr.contains("box.toml:7: the step's file"),
+        "{} {}",
+        r.stdout,
+        r.stderr
+    );
+}
+
+#[test]
+fn provision_on_create_runs_at_the_first_start_only() {
+    crate::common::needs_jail_processes!();
+    let sim = released();
+    define(&sim, "box", &SIX.replace("[vars]", "provision_on_create = true\n\n[vars]"));
+    let r = sim.brig(&["start", "box"]);
+    r.ok();
+    assert!(r.stdout.contains("box: step 6/6 "), "{}", r.stdout);
+    assert!(sim.host().jail_find("box").expect("get").is_some(), "not running");
+    assert_eq!(root_file(&sim, "box", "steps.log"), "four\nfive\nsix\n");
+    sim.brig(&["stop", "box"]).ok();
+    let again = sim.brig(&["start", "box"]);
+    assert!(!again.ok().stdout.contains("step"), "{}", again.stdout);
+    assert_eq!(root_file(&sim, "box", "steps.log"), "four\nfive\nsix\n");
+}
