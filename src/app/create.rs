@@ -43,6 +43,8 @@ pub struct CreateRequest {
     pub template: Option<String>,
     /// `KEY=VALUE` settings of the definition.
     pub sets: Vec<String>,
+    /// An image (`brig commit`) to clone instead of the release.
+    pub image: Option<String>,
 }
 
 /// The jail that was created.
@@ -87,6 +89,9 @@ fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf),
     };
     if let Some(r) = &req.release {
         set("release", r.as_str().into());
+    }
+    if let Some(i) = &req.image {
+        set("image", i.as_str().into());
     }
     if let Some(t) = &req.jail_type {
         set("type", t.as_str().into());
@@ -159,7 +164,10 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
             return Err(Error::Usage(format!("--type {t}: expected thin, thick or empty")));
         }
     }
-    let (text, shown) = definition(host, req)?;
+    let (mut text, shown) = definition(host, req)?;
+    if let (Some(i), None) = (&req.image, &req.release) {
+        text = with_image_release(host, &cfg, i, &text, &shown)?;
+    }
     let raw = jail::parse(&shown, &text)?;
     let defaults = cfg.default_params().map_err(|(_, why)| Refused::Defaults(why))?;
     let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
@@ -192,13 +200,46 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
     let mine = crate::plan::addresses::of(&spec);
     let _addresses = if mine.is_empty() { None } else { Some(crate::state::lock::addresses(host)?) };
     check_addresses(host, &cfg, &spec)?;
-    let origin = match &spec.release {
-        Some(r) => newest_origin(host, &cfg, r)?,
-        None => String::new(),
+    let origin = match (&spec.image, &spec.release) {
+        (Some(i), _) => {
+            let origin = crate::plan::image::origin(&cfg, i);
+            if !super::observe::dataset_exists(host, &origin)? {
+                return Err(Refused::NoImage(i.clone()).into());
+            }
+            origin
+        }
+        (None, Some(r)) => newest_origin(host, &cfg, r)?,
+        (None, None) => String::new(),
     };
     let ops = plan::create(&cfg, &spec, &text, &origin);
     journal::around(host, &name, Action::Create, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
     Ok(Created { root: plan::root_path(&cfg, &name), name, jail_type: spec.jail_type, release: spec.release })
+}
+
+/// The definition with the release image `image` was made on, when it
+/// names none: what the image's dataset records.
+fn with_image_release(
+    host: &dyn Host,
+    cfg: &HostConfig,
+    image: &str,
+    text: &str,
+    shown: &std::path::Path,
+) -> Result<String, Error> {
+    let mut doc = edit::document(text, shown)?;
+    if doc.contains_key("release") {
+        return Ok(text.to_string());
+    }
+    let name = JailName::parse(image)?;
+    let dataset = crate::plan::image::image(cfg, &name);
+    let props = match host.zfs_get(dataset.as_str(), &[crate::plan::image::RELEASE_PROP]) {
+        Ok(p) => p,
+        Err(e) if e.errno == crate::host::Errno::ENOENT => return Err(Refused::NoImage(name).into()),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(r) = props.get(crate::plan::image::RELEASE_PROP).filter(|r| !r.is_empty() && *r != "-") {
+        doc["release"] = toml_edit::value(r.as_str());
+    }
+    Ok(doc.to_string())
 }
 
 /// The snapshot a new thin jail of `r` is cloned from: its newest patch

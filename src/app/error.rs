@@ -117,6 +117,16 @@ pub enum Refused {
     StepFailed { jail: JailName, place: String, n: usize, total: usize, summary: String, why: String },
     #[error("jail {jail}'s root has snapshots of its own ({}), which starting it from a cached layer would destroy; destroy them (`brig snapshot destroy {jail} SNAP`) first", snapshots.join(", "))]
     ProvisionSnapshots { jail: JailName, snapshots: Vec<String> },
+    #[error("jail {jail} is running (jid {jid}); stop it first: an image is made of a root at rest")]
+    CommitRunning { jail: JailName, jid: i32 },
+    #[error("image {0} exists; choose another name or `brig image destroy {0}` first")]
+    ImageExists(JailName),
+    #[error("jail {jail}'s root has snapshots ({}), which making an image would move into it; destroy them (`brig snapshot destroy {jail} SNAP`) first", snapshots.join(", "))]
+    CommitSnapshots { jail: JailName, snapshots: Vec<String> },
+    #[error("there is no image {0}; `brig image list` shows them")]
+    NoImage(JailName),
+    #[error("image {image} is in use by {}; destroy those first", users.join(", "))]
+    ImageInUse { image: JailName, users: Vec<String> },
     /// An interface or host port another definition takes.
     #[error("{0}")]
     Clash(String),

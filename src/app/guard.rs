@@ -116,6 +116,7 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn 
             Recovery::TakenBack
         }
         Action::Upgrade => super::upgrade::recover(host, cfg, name, &entry, report)?,
+        Action::Commit => super::image::recover_commit(host, cfg, name)?,
         Action::Build => {
             let build = entry.build.unwrap_or(journal::BuildEntry { was_running: false, busy: true });
             super::provision::recover(host, cfg, name, &build, report)?;

@@ -21,6 +21,7 @@ pub mod edit;
 pub mod enter;
 mod error;
 pub mod guard;
+pub mod image;
 pub mod init;
 pub mod inspect;
 pub mod lifecycle;

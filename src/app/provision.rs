@@ -74,6 +74,7 @@ fn place(file: &Path, text: &str, step: &Step) -> String {
 pub fn base(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> Result<Base, Error> {
     let own = Base { identity: format!("jail {name}"), shared: None };
     let releases = format!("{}/", cfg.releases());
+    let images = format!("{}/", crate::plan::image::images(cfg));
     let cache = format!("{}/", plan::cache(cfg));
     let mut dataset = root_dataset(cfg, name).to_string();
     for _ in 0..ORIGIN_DEPTH {
@@ -83,6 +84,12 @@ pub fn base(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> Result<Base, 
             return Ok(Base {
                 identity: format!("{release}@{snap}"),
                 shared: Some((release.to_string(), origin.clone())),
+            });
+        }
+        if let Some(image) = ds.strip_prefix(&images) {
+            return Ok(Base {
+                identity: format!("image {image}@{snap}"),
+                shared: Some((format!("image-{image}"), origin.clone())),
             });
         }
         if !ds.starts_with(&cache) {

@@ -59,6 +59,9 @@ pub struct CreateArgs {
     /// Set a key of the definition, such as limits.memoryuse=4G or zfs.quota=50G (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Clone an image (`brig commit`) instead of the release; the release is the image's.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
 }
 
 pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError> {
@@ -79,6 +82,7 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
         from: args.from.clone(),
         template: args.template.clone(),
         sets: args.sets.clone(),
+        image: args.image.clone(),
     };
     let c = create(host, &req, &Printer)?;
     println!(

@@ -16,6 +16,7 @@ mod error;
 mod report;
 
 mod host_choice;
+mod image;
 mod info;
 mod init;
 mod limits;
@@ -95,6 +96,11 @@ pub enum Command {
     Rollback(snapshot::RollbackArgs),
     /// Bring jails to their release's newest patch level or to another release; a thin jail stays thin.
     Upgrade(upgrade::UpgradeArgs),
+    /// Make a stopped jail's root an image that `brig create --image` clones.
+    Commit(image::CommitArgs),
+    /// Images and the cache of provision layers.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
     /// Run a jail's [[provision]] steps: only those after the latest cached layer of the steps as written.
     Provision(provision::ProvisionArgs),
     /// Run a command inside a running jail; its exit status is brig's.
@@ -158,6 +164,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Migrate(args) => migrate::run(&mut *host_choice::open(choice)?, &args),
         Command::Snapshot(args) => snapshot::run(&mut *host_choice::open(choice)?, &args),
         Command::Rollback(args) => snapshot::rollback(&mut *host_choice::open(choice)?, &args),
+        Command::Commit(args) => image::commit(&mut *host_choice::open(choice)?, &args),
+        Command::Image(cmd) => image::run(&mut *host_choice::open(choice)?, &cmd),
         Command::Provision(args) => provision::run(&mut *host_choice::open(choice)?, &args),
         Command::Exec(args) => enter::exec(&mut *host_choice::open(choice)?, &args),
         Command::Console(args) => enter::console(&mut *host_choice::open(choice)?, &args),

@@ -102,6 +102,8 @@ pub struct JailSpec {
     pub zfs: super::zfs::ZfsSpec,
     /// `[[provision]]` steps and `[vars]`.
     pub provision: super::provision::Provision,
+    /// The image a thin jail is cloned from instead of its release.
+    pub image: Option<JailName>,
 }
 
 impl JailSpec {
@@ -335,6 +337,7 @@ pub fn validate(
         }
     }
     Ok(JailSpec {
+        image: image(raw, jail_type)?,
         provision,
         zfs,
         name: name.clone(),
@@ -385,6 +388,22 @@ pub(crate) fn mount(m: &RawMount) -> Result<Mount, Invalid> {
         (_, other) => other.to_string(),
     };
     Ok(Mount { source, target, fstype, readonly: m.readonly })
+}
+
+/// `image = "NAME"`: named like a jail (without '.'), for a thin jail.
+fn image(raw: &RawJail, jail_type: JailType) -> Result<Option<JailName>, Invalid> {
+    let Some(i) = &raw.image else { return Ok(None) };
+    if jail_type != JailType::Thin {
+        return Err(at(
+            i,
+            format!("image is for a thin jail, which is cloned from it; this one is {}", jail_type.as_str()),
+        ));
+    }
+    match JailName::parse(i.get_ref()) {
+        Ok(n) if !n.as_str().contains('.') => Ok(Some(n)),
+        Ok(_) => Err(at(i, format!("image {} cannot hold '.'", quoted(i.get_ref())))),
+        Err(e) => Err(at(i, format!("image: {e}"))),
+    }
 }
 
 fn ready(raw: &RawJail) -> Result<Option<Ready>, Invalid> {

@@ -52,6 +52,9 @@ pub struct RawJail {
     pub provision: Vec<RawStep>,
     /// Provision at the first start after create.
     pub provision_on_create: Option<Spanned<bool>>,
+    /// The image (`brig commit`) a thin jail is cloned from instead of
+    /// its release.
+    pub image: Option<Spanned<String>>,
 }
 
 /// One `[[provision]]` step as written: exactly one of the kinds, and

@@ -31,6 +31,8 @@ pub enum Action {
     Upgrade,
     /// A run of its `[[provision]]` steps.
     Build,
+    /// `brig commit` making an image of its root.
+    Commit,
 }
 
 impl Action {
@@ -45,6 +47,7 @@ impl Action {
             Action::Migrate => "migration",
             Action::Upgrade => "upgrade",
             Action::Build => "provisioning",
+            Action::Commit => "commit",
         }
     }
 }

@@ -455,3 +455,15 @@ fn a_reprovision_from_a_cached_layer_killed_anywhere_converges() {
     crate::common::needs_jail_processes!();
     killed_at_every_call(reprovisioned, &["provision", "box"]);
 }
+
+/// A thin jail `box` of the test release, stopped.
+fn thin_box() -> Sim {
+    let sim = crate::provision::released();
+    sim.brig(&["create", "box", "--release", crate::provision::RELEASE]).ok();
+    sim
+}
+
+#[test]
+fn commit_killed_anywhere_converges() {
+    killed_at_each_of(thin_box, &["commit", "box", "img"], 3);
+}

@@ -205,3 +205,67 @@ fn provision_on_create_runs_at_the_first_start_only() {
     assert!(!again.ok().stdout.contains("step"), "{}", again.stdout);
     assert_eq!(root_file(&sim, "box", "steps.log"), "four\nfive\nsix\n");
 }
+
+fn image_users(sim: &Sim) -> serde_json::Value {
+    sim.brig(&["image", "list", "--json"]).ok().json()
+}
+
+#[test]
+fn a_committed_jail_is_an_image_that_create_clones_thin_and_destroy_refuses_while_used() {
+    let sim = released();
+    sim.brig(&["create", "box", "--release", RELEASE]).ok();
+    std::fs::write(sim.file("/usr/local/brig/jails/box/root/etc/app.conf"), "mine\n").expect("write");
+    sim.brig(&["snapshot", "box", "mine"]).ok();
+    let r = sim.brig(&["commit", "box", "web"]);
+    r.fails(1);
+    assert!(r.stderr.contains("jail box's root has snapshots (mine)"), "{}", r.stderr);
+    sim.brig(&["snapshot", "destroy", "box", "mine"]).ok();
+    let r = sim.brig(&["commit", "box", "web"]);
+    assert!(r.ok().stdout.contains("committed jail box as image web"), "{}", r.stdout);
+    sim.brig(&["commit", "box", "web"]).fails(1);
+
+    sim.brig(&["create", "app", "--image", "web"]).ok();
+    assert_eq!(root_file(&sim, "app", "etc/app.conf"), "mine\n");
+    let def = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/app.toml")).expect("definition");
+    assert!(def.contains("release = \"14.3-RELEASE\"") && def.contains("image = \"web\""), "{def}");
+    let origin = |j: &str| {
+        sim.host().zfs_get(&format!("zroot/brig/jails/{j}/root"), &["origin"]).expect("get")["origin"].clone()
+    };
+    assert_eq!(origin("app"), "zroot/brig/images/web@base");
+    assert_eq!(origin("box"), "zroot/brig/images/web@base");
+    let l = image_users(&sim);
+    assert_eq!(l["images"][0]["name"], "web");
+    assert_eq!(l["images"][0]["release"], RELEASE);
+    assert_eq!(l["images"][0]["used_by"], serde_json::json!(["jail app", "jail box"]));
+
+    let r = sim.brig(&["image", "destroy", "web"]);
+    r.fails(1);
+    assert!(r.stderr.contains("image web is in use by jail app, jail box"), "{}", r.stderr);
+    sim.brig(&["create", "bad", "--image", "nope"]).fails(1);
+    sim.brig(&["destroy", "app"]).ok();
+    sim.brig(&["destroy", "box"]).ok();
+    sim.brig(&["image", "destroy", "web"]).ok();
+    assert_eq!(image_users(&sim)["images"], serde_json::json!([]));
+}
+
+#[test]
+fn cached_layers_are_listed_with_their_users_and_pruned_once_unused() {
+    crate::common::needs_jail_processes!();
+    let sim = six_steps();
+    sim.brig(&["provision", "box"]).ok();
+    define(&sim, "other", SIX);
+    sim.brig(&["provision", "other"]).ok();
+    let l = image_users(&sim);
+    assert_eq!(l["layers"].as_array().map(Vec::len), Some(1), "{l}");
+    assert_eq!(l["layers"][0]["base"], RELEASE);
+    assert_eq!(l["layers"][0]["used_by"], serde_json::json!(["jail box", "jail other"]));
+    assert!(sim.brig(&["image", "prune"]).ok().stdout.contains("destroyed 0 unused cached layers"));
+    sim.brig(&["destroy", "box"]).ok();
+    sim.brig(&["destroy", "other"]).ok();
+    let r = sim.brig(&["image", "prune", "--dry-run"]);
+    assert!(r.ok().stdout.contains("would destroy 1 unused cached layer"), "{}", r.stdout);
+    sim.brig(&["image", "prune"]).ok();
+    assert_eq!(image_users(&sim)["layers"], serde_json::json!([]));
+    // The release has nothing cloned from it left.
+    sim.brig(&["release", "destroy", RELEASE]).ok();
+}

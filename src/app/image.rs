@@ -1,0 +1,190 @@
+//! `brig commit` and `brig image list|destroy|prune`: a stopped jail's
+//! root made a read-only image that `brig create --image` clones as it
+//! clones a release; and the layer cache of provisioning kept in bounds.
+
+use serde::Serialize;
+
+use super::guard::guard;
+use super::{Error, Refused, Report};
+use crate::config::HostConfig;
+use crate::host::{Errno, Host};
+use crate::model::JailName;
+use crate::plan::image::{self as plan, ImageRow, LayerRow, IMAGE_SNAPSHOT};
+use crate::plan::jail::root_dataset;
+use crate::plan::provision::{cache, is_layer};
+use crate::state::journal::{self, Action};
+
+/// A listing of `root` with `props`; nothing when it does not exist.
+fn listing(host: &dyn Host, root: &str, props: &[&str]) -> Result<Vec<crate::host::DatasetInfo>, Error> {
+    match host.zfs_list(root, props) {
+        Ok(l) => Ok(l),
+        Err(e) if e.errno == Errno::ENOENT => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The image a commit made.
+#[derive(Debug, Serialize)]
+pub struct Committed {
+    pub image: String,
+    pub jail: String,
+    pub release: Option<String>,
+    pub dataset: String,
+}
+
+/// Makes stopped jail `name`'s root the image `image`: a snapshot
+/// `@base`, cloned to `<root>/images/IMAGE` (read-only) and promoted, so
+/// the image holds the root's history and the jail's root becomes its
+/// clone. A root with snapshots of the user's is refused: promotion would
+/// move them into the image.
+pub fn commit(host: &mut dyn Host, name: &JailName, image: &JailName, report: &dyn Report) -> Result<Committed, Error> {
+    let cfg = super::config(host)?;
+    let _lock = guard(host, &cfg, &[name], report)?;
+    let spec = super::select::defined(host, &cfg, name)?;
+    if let Some(j) = host.jail_find(name.as_str())? {
+        return Err(Refused::CommitRunning { jail: name.clone(), jid: j.jid }.into());
+    }
+    let target = plan::image(&cfg, image);
+    if super::observe::dataset_exists(host, target.as_str())? {
+        return Err(Refused::ImageExists(image.clone()).into());
+    }
+    let root = root_dataset(&cfg, name).to_string();
+    let theirs: Vec<String> = listing(host, &root, &[])?
+        .into_iter()
+        .filter_map(|d| d.name.split_once('@').map(|(_, s)| s.to_string()))
+        .filter(|s| !is_layer(s))
+        .collect();
+    if !theirs.is_empty() {
+        return Err(Refused::CommitSnapshots { jail: name.clone(), snapshots: theirs }.into());
+    }
+    let release = spec.release.as_ref().map(ToString::to_string);
+    let mut props = vec![("readonly".to_string(), "on".to_string()), (plan::FROM_PROP.to_string(), name.to_string())];
+    if let Some(r) = &release {
+        props.push((plan::RELEASE_PROP.to_string(), r.clone()));
+    }
+    let images = plan::images(&cfg);
+    journal::around(host, name, Action::Commit, |h| -> Result<(), Error> {
+        if !super::observe::dataset_exists(h, images.as_str())? {
+            h.zfs_create(images.as_str(), &[("canmount".into(), "off".into())])?;
+        }
+        let snap = format!("{root}@{IMAGE_SNAPSHOT}");
+        h.zfs_snapshot(&[&snap])?;
+        h.zfs_clone(&snap, target.as_str(), &props)?;
+        h.zfs_promote(target.as_str())?;
+        Ok(())
+    })?;
+    Ok(Committed { image: image.to_string(), jail: name.to_string(), release, dataset: target.to_string() })
+}
+
+/// Takes back a commit a killed brig left: an image clone not yet
+/// promoted and the root's `@base` go; a promoted one is the image.
+pub fn recover_commit(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) -> Result<super::Recovery, Error> {
+    let root = root_dataset(cfg, name).to_string();
+    let snap = format!("{root}@{IMAGE_SNAPSHOT}");
+    let images = plan::images(cfg);
+    for d in listing(host, images.as_str(), &["origin"])? {
+        if d.props.get("origin") == Some(&snap) {
+            host.zfs_destroy(&d.name, false)?;
+        }
+    }
+    if super::observe::dataset_exists(host, &snap)? {
+        host.zfs_destroy_snapshots(&[&snap])?;
+        return Ok(super::Recovery::TakenBack);
+    }
+    Ok(super::Recovery::Finished)
+}
+
+/// The images and the cached layers, with what uses each.
+#[derive(Debug, Serialize)]
+pub struct Images {
+    pub images: Vec<ImageRow>,
+    pub layers: Vec<LayerRow>,
+}
+
+pub fn list(host: &dyn Host) -> Result<Images, Error> {
+    let cfg = super::config(host)?;
+    let images_root = plan::images(&cfg).to_string();
+    let image_list = listing(host, &images_root, &["clones", plan::RELEASE_PROP, plan::FROM_PROP])?;
+    let users = plan::users(&image_list);
+    let prefix = format!("{images_root}/");
+    let images = image_list
+        .iter()
+        .filter(|d| d.name.strip_prefix(&prefix).is_some_and(|n| !n.contains(['/', '@'])))
+        .map(|d| ImageRow {
+            name: d.name[prefix.len()..].to_string(),
+            release: d.props.get(plan::RELEASE_PROP).cloned().unwrap_or_default(),
+            from: d.props.get(plan::FROM_PROP).cloned().unwrap_or_default(),
+            used_by: users.get(&d.name).into_iter().flatten().map(|u| plan::user_name(&cfg, u)).collect(),
+        })
+        .collect();
+    let (layer_list, users, counts) = layer_users(host, &cfg)?;
+    let layers = layer_list
+        .iter()
+        .map(|l| {
+            let mut parts = l.rsplit('/');
+            let (layer, base) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+            LayerRow {
+                base: base.to_string(),
+                layer: layer.to_string(),
+                snapshots: counts.get(l).copied().unwrap_or(0),
+                used_by: users.get(l).into_iter().flatten().map(|u| plan::user_name(&cfg, u)).collect(),
+            }
+        })
+        .collect();
+    Ok(Images { images, layers })
+}
+
+type Users = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+/// The cache's layer datasets (`BASE/LAYER`), the clones of each, and
+/// how many layers (snapshots) each holds: one listing.
+fn layer_users(host: &dyn Host, cfg: &HostConfig) -> Result<(Vec<String>, Users, Counts), Error> {
+    let root = cache(cfg).to_string();
+    let list = listing(host, &root, &["clones"])?;
+    let prefix = format!("{root}/");
+    let layers = list
+        .iter()
+        .filter(|d| d.name.strip_prefix(&prefix).is_some_and(|n| !n.contains('@') && n.matches('/').count() == 1))
+        .map(|d| d.name.clone())
+        .collect();
+    let mut counts = Counts::new();
+    for d in &list {
+        if let Some((fs, _)) = d.name.split_once('@') {
+            *counts.entry(fs.to_string()).or_default() += 1;
+        }
+    }
+    Ok((layers, plan::users(&list), counts))
+}
+
+/// Snapshot counts by dataset.
+type Counts = std::collections::BTreeMap<String, usize>;
+
+/// Destroys image `name`; refused while a jail (or layer) is cloned from
+/// it, naming them.
+pub fn destroy(host: &mut dyn Host, name: &JailName) -> Result<(), Error> {
+    let cfg = super::config(host)?;
+    let dataset = plan::image(&cfg, name);
+    let list = listing(host, dataset.as_str(), &["clones"])?;
+    if list.is_empty() {
+        return Err(Refused::NoImage(name.clone()).into());
+    }
+    let users: Vec<String> = plan::users(&list).into_values().flatten().map(|u| plan::user_name(&cfg, &u)).collect();
+    if !users.is_empty() {
+        return Err(Refused::ImageInUse { image: name.clone(), users }.into());
+    }
+    host.zfs_destroy(dataset.as_str(), true)?;
+    Ok(())
+}
+
+/// Destroys the cached layers nothing uses (or says which, `dry_run`).
+pub fn prune(host: &mut dyn Host, dry_run: bool) -> Result<Vec<String>, Error> {
+    let cfg = super::config(host)?;
+    let (layers, users, _) = layer_users(host, &cfg)?;
+    let gone = plan::prunable(&layers, &users);
+    if !dry_run {
+        for l in &gone {
+            host.zfs_destroy(l, true)?;
+        }
+    }
+    Ok(gone)
+}
