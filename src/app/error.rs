@@ -115,7 +115,7 @@ pub enum Refused {
     StepSource { place: String, path: PathBuf, why: String },
     #[error("{place}: step {n}/{total} of jail {jail} ({summary}) failed: {why}\nthe jail's root is back at the layer before it; fix the step and run `brig provision {jail}` again")]
     StepFailed { jail: JailName, place: String, n: usize, total: usize, summary: String, why: String },
-    #[error("jail {jail}'s root has snapshots of its own ({}), which starting it from a cached layer would destroy; destroy them (`brig snapshot destroy {jail} SNAP`) first", snapshots.join(", "))]
+    #[error("jail {jail}'s root has snapshots of its own ({}), which provisioning would destroy (it takes the root back to a layer, or puts a cached layer in its place); destroy them (`brig snapshot destroy {jail} SNAP`) first", snapshots.join(", "))]
     ProvisionSnapshots { jail: JailName, snapshots: Vec<String> },
     #[error("jail {jail} is running (jid {jid}); stop it first: an image is made of a root at rest")]
     CommitRunning { jail: JailName, jid: i32 },

@@ -19,6 +19,7 @@ pub mod destroy;
 pub mod doctor;
 pub mod edit;
 pub mod enter;
+pub mod ephemeral;
 mod error;
 pub mod guard;
 pub mod image;
@@ -192,6 +193,13 @@ pub enum Event<'a> {
         summary: &'a str,
         elapsed: std::time::Duration,
         skipped: bool,
+    },
+    /// The jail of a `brig run` whose brig was killed was stopped and
+    /// (`removed`) destroyed.
+    RunCleaned {
+        jail: &'a JailName,
+        pid: u32,
+        removed: bool,
     },
     /// A `release update` killed half-way was finished or taken back.
     UpdateRecovered {

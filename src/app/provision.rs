@@ -175,6 +175,13 @@ fn layers(host: &dyn Host, cfg: &HostConfig, name: &JailName, base: &Base) -> Re
         })
         .collect();
     snaps.sort();
+    // The user's snapshots taken after the newest layer: a rollback to a
+    // layer would have to destroy them (lzc_rollback_to: EEXIST).
+    let newest_layer = snaps.iter().rposition(|(_, s)| is_layer(s));
+    let later: Vec<String> = match newest_layer {
+        Some(i) => snaps[i + 1..].iter().map(|(_, s)| s.clone()).collect(),
+        None => Vec::new(),
+    };
     let (own, others): (Vec<String>, Vec<String>) = snaps.into_iter().map(|(_, s)| s).partition(|s| is_layer(s));
     let cache = format!("{}/", plan::cache(cfg));
     let origin = host.zfs_get(&root, &["origin"])?.remove("origin").unwrap_or_default();
@@ -193,7 +200,7 @@ fn layers(host: &dyn Host, cfg: &HostConfig, name: &JailName, base: &Base) -> Re
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(Layers { own, origin, shared, others, base: base.shared.as_ref().map(|(_, s)| s.clone()) })
+    Ok(Layers { own, origin, shared, others, later, base: base.shared.as_ref().map(|(_, s)| s.clone()) })
 }
 
 /// One step as a plan shows it.
@@ -271,8 +278,12 @@ pub fn provision_locked(
 ) -> Result<Provisioned, Error> {
     let p = prepare(host, cfg, name, no_cache)?;
     let total = p.spec.provision.steps.len();
+    let to_run = p.plan.cached < total || p.plan.restore != Restore::Nothing;
     if let (Restore::Replace { .. }, Some(_)) = (&p.plan.restore, p.layers.others.first()) {
         return Err(Refused::ProvisionSnapshots { jail: name.clone(), snapshots: p.layers.others.clone() }.into());
+    }
+    if to_run && !p.layers.later.is_empty() {
+        return Err(Refused::ProvisionSnapshots { jail: name.clone(), snapshots: p.layers.later.clone() }.into());
     }
     let mut out = Provisioned {
         jail: name.to_string(),
@@ -380,9 +391,10 @@ fn run(
     }
     let unmounted = unmount_steps(host, cfg, &p.spec);
     if outcome.is_err() {
-        // Back to the last good layer: what the failed step changed goes.
-        let last = latest_layer(host, &root)?;
-        if let Some(l) = last {
+        // Back to the last good layer: what the failed step changed goes,
+        // and so do the processes it started (the jail stops first).
+        stop_if_running(host, cfg, &p.spec, report)?;
+        if let Some(l) = latest_layer(host, &root)? {
             host.zfs_rollback(&format!("{root}@{l}"))?;
         }
     }
@@ -415,6 +427,8 @@ fn restore(
     match how {
         Restore::Nothing => Ok(()),
         Restore::Rollback { snapshot, destroy } => {
+            // Processes of the steps rolled back would outlive them.
+            stop_if_running(host, cfg, spec, report)?;
             if !destroy.is_empty() {
                 let names: Vec<String> = destroy.iter().map(|s| format!("{root}@{s}")).collect();
                 host.zfs_destroy_snapshots(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
@@ -423,15 +437,20 @@ fn restore(
             Ok(())
         }
         Restore::Replace { origin } => {
-            if host.jail_find(spec.name.as_str())?.is_some() {
-                let around = Surroundings::read(host, cfg)?;
-                stop_under_entry(host, cfg, &spec.name, Some(spec), &around, report)?;
-            }
+            stop_if_running(host, cfg, spec, report)?;
             let next = plan::next_root(cfg, &spec.name);
             host.zfs_clone(origin, next.as_str(), &root_props(spec))?;
             replace_root(host, cfg, spec)
         }
     }
+}
+
+fn stop_if_running(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, report: &dyn Report) -> Result<(), Error> {
+    if host.jail_find(spec.name.as_str())?.is_some() {
+        let around = Surroundings::read(host, cfg)?;
+        stop_under_entry(host, cfg, &spec.name, Some(spec), &around, report)?;
+    }
+    Ok(())
 }
 
 /// `root.next` in the place of the root (whose layers go with it), and

@@ -12,6 +12,7 @@ mod destroy;
 mod doctor;
 mod edit;
 mod enter;
+mod ephemeral;
 mod error;
 mod report;
 
@@ -96,6 +97,8 @@ pub enum Command {
     Rollback(snapshot::RollbackArgs),
     /// Bring jails to their release's newest patch level or to another release; a thin jail stays thin.
     Upgrade(upgrade::UpgradeArgs),
+    /// Run a command in a jail made for it from a release or an image, its exit status brig's.
+    Run(ephemeral::RunArgs),
     /// Make a stopped jail's root an image that `brig create --image` clones.
     Commit(image::CommitArgs),
     /// Images and the cache of provision layers.
@@ -164,6 +167,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Migrate(args) => migrate::run(&mut *host_choice::open(choice)?, &args),
         Command::Snapshot(args) => snapshot::run(&mut *host_choice::open(choice)?, &args),
         Command::Rollback(args) => snapshot::rollback(&mut *host_choice::open(choice)?, &args),
+        Command::Run(args) => ephemeral::run(&mut *host_choice::open(choice)?, &args),
         Command::Commit(args) => image::commit(&mut *host_choice::open(choice)?, &args),
         Command::Image(cmd) => image::run(&mut *host_choice::open(choice)?, &cmd),
         Command::Provision(args) => provision::run(&mut *host_choice::open(choice)?, &args),

@@ -21,6 +21,10 @@ impl Report for Printer {
                 let done = if *skipped { "done already" } else { "ok" };
                 println!("{jail}: step {n}/{total} {place}: {summary}: {done} ({:.2} s)", elapsed.as_secs_f64());
             }
+            Event::RunCleaned { jail, pid, removed } => eprintln!(
+                "brig: note: jail {jail}, left by `brig run` (pid {pid}) when it was killed, was {}",
+                if *removed { "stopped and destroyed" } else { "stopped" }
+            ),
             Event::Vanished { jail } => eprintln!("brig: jail {jail} was destroyed meanwhile; skipped"),
             Event::Steps { jail, ops } => {
                 for op in *ops {

@@ -46,6 +46,9 @@ pub struct Layers {
     /// that has them is not replaced (the caller refuses), and its layers
     /// stay its own.
     pub others: Vec<String>,
+    /// Those of `others` taken after the root's newest layer: rolling back
+    /// to a layer would destroy them, so a run that may is refused.
+    pub later: Vec<String>,
     /// What a thin root is cloned from before any step: the release's or
     /// image's snapshot.
     pub base: Option<String>,

@@ -26,6 +26,8 @@ pub const JOURNAL_DIR: &str = "/var/db/brig/journal";
 pub const EPAIR_INTENT: &str = "/var/run/brig-epair-intent.json";
 /// What brig set up for each started jail, kept until it stops.
 pub const STARTED_DIR: &str = "/var/db/brig/started";
+/// Records of `brig run` jails in use, removed with their jails.
+pub const RUNS_DIR: &str = "/var/db/brig/runs";
 
 /// The definition of jail `name`.
 pub fn definition_path(name: &JailName) -> PathBuf {

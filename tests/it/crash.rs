@@ -467,3 +467,10 @@ fn thin_box() -> Sim {
 fn commit_killed_anywhere_converges() {
     killed_at_each_of(thin_box, &["commit", "box", "img"], 3);
 }
+
+#[test]
+fn brig_run_killed_anywhere_leaves_nothing_after_the_next_run() {
+    crate::common::needs_jail_processes!();
+    let args = ["run", "--release", crate::provision::RELEASE, "--rm", "--name", "box", "--", "/bin/true"];
+    killed_at_every_call(crate::provision::released, &args);
+}

@@ -269,3 +269,74 @@ fn cached_layers_are_listed_with_their_users_and_pruned_once_unused() {
     // The release has nothing cloned from it left.
     sim.brig(&["release", "destroy", RELEASE]).ok();
 }
+
+/// Nothing of `brig run` is left: no jail, definition, dataset or record.
+#[track_caller]
+fn nothing_left(sim: &Sim) {
+    assert_eq!(sim.host().jail_list().expect("jails"), Vec::new());
+    assert_eq!(crate::common::tree(&sim.file("/usr/local/etc/brig/jails")), Vec::<String>::new());
+    assert_eq!(crate::common::tree(&sim.file("/var/db/brig/runs")), Vec::<String>::new());
+    let left: Vec<String> =
+        sim.host().zfs_list("zroot/brig/jails", &[]).expect("list").into_iter().map(|d| d.name).collect();
+    assert_eq!(left, ["zroot/brig/jails"]);
+}
+
+#[test]
+fn brig_run_gives_the_commands_status_and_output_and_leaves_nothing() {
+    crate::common::needs_jail_processes!();
+    let sim = released();
+    let r = sim.brig(&["run", "--release", RELEASE, "--rm", "--", "/bin/sh", "-c", "echo inside; exit 7"]);
+    assert_eq!(r.code, Some(7), "{}", r.stderr);
+    assert_eq!(r.stdout, "inside\n");
+    nothing_left(&sim);
+    // Without --rm the jail stays, stopped.
+    let r = sim.brig(&["run", "--release", RELEASE, "--name", "kept", "--", "/bin/sh", "-c", "echo hi > /left"]);
+    r.ok();
+    assert!(r.stderr.contains("jail kept is kept, stopped"), "{}", r.stderr);
+    assert_eq!(root_file(&sim, "kept", "left"), "hi\n");
+    assert_eq!(sim.host().jail_find("kept").expect("get"), None);
+    sim.brig(&["run", "--release", RELEASE, "--name", "kept", "--", "/bin/true"]).fails(1);
+    sim.brig(&["destroy", "kept"]).ok();
+    sim.brig(&["run", "--release", "13.0-RELEASE", "--rm", "--", "/bin/true"]).fails(1);
+    sim.brig(&["run", "--rm", "--", "/bin/true"]).fails(2);
+    nothing_left(&sim);
+}
+
+#[test]
+fn a_killed_brig_run_is_cleaned_up_by_the_next() {
+    crate::common::needs_jail_processes!();
+    let sim = released();
+    let r = sim.brig_env(
+        &["run", "--release", RELEASE, "--rm", "--name", "box", "--", "/bin/true"],
+        &[("BRIG_SIM_FAIL", "spawn:1:abort")],
+    );
+    assert_eq!(r.code, None, "{}", r.stderr);
+    assert!(sim.host().jail_find("box").expect("get").is_some(), "the kill left the jail running");
+    let r = sim.brig(&["run", "--release", RELEASE, "--rm", "--", "/bin/true"]);
+    r.ok();
+    assert!(r.stderr.contains("jail box, left by `brig run`"), "{}", r.stderr);
+    nothing_left(&sim);
+}
+
+#[test]
+fn a_snapshot_of_the_users_after_the_last_layer_is_never_destroyed() {
+    crate::common::needs_jail_processes!();
+    let sim = six_steps();
+    sim.brig(&["create", "solo", "--release", RELEASE, "--type", "thick"]).ok();
+    // A thick jail keeps its layers: a snapshot of the user's after them.
+    let text = SIX.replace("release = \"14.3-RELEASE\"", "release = \"14.3-RELEASE\"\ntype = \"thick\"");
+    redefine(&sim, "solo", &text);
+    let files = sim.file("/usr/local/etc/brig/jails/solo/files");
+    std::fs::create_dir_all(&files).expect("mkdir");
+    std::fs::write(files.join("motd"), "welcome\n").expect("write");
+    std::fs::write(files.join("site.conf.in"), "x\n").expect("write");
+    sim.brig(&["provision", "solo"]).ok();
+    sim.brig(&["snapshot", "solo", "mine"]).ok();
+    redefine(&sim, "solo", &text.replace("echo four", "echo FOUR"));
+    let r = sim.brig(&["provision", "solo"]);
+    r.fails(1);
+    assert!(r.stderr.contains("jail solo's root has snapshots of its own (mine)"), "{}", r.stderr);
+    sim.brig(&["snapshot", "destroy", "solo", "mine"]).ok();
+    let j = sim.brig(&["provision", "solo", "--json"]).ok().json();
+    assert_eq!((j["cached"].as_u64(), j["ran"].as_u64(), j["published"].is_null()), (Some(3), Some(3), true));
+}
