@@ -65,21 +65,25 @@ fn param_value(v: &str) -> toml_edit::Value {
     }
 }
 
+/// Files that go beside a definition (`jails/NAME/...`): a template's.
+type Files = Vec<(PathBuf, Vec<u8>)>;
+
 /// The definition text: the file or the template with its settings, with
-/// the request's values applied on top; and how to name it in errors.
-fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf), Error> {
-    let (mut doc, shown) = match (&req.template, &req.from) {
+/// the request's values applied on top; how to name it in errors; and
+/// the template's files.
+fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf, Files), Error> {
+    let (mut doc, shown, files) = match (&req.template, &req.from) {
         (Some(t), _) => {
             let t = templates::find(host, t)?;
             let doc = templates::instantiate(&t, &[])?;
-            (doc, PathBuf::from(format!("brig create {} --template {}", req.name, t.name)))
+            (doc, PathBuf::from(format!("brig create {} --template {}", req.name, t.name)), t.files)
         }
         (None, Some(p)) => {
             let text = crate::config::read_text(p)?;
             let doc = edit::document(&text, p)?;
-            (doc, p.clone())
+            (doc, p.clone(), Vec::new())
         }
-        (None, None) => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", req.name))),
+        (None, None) => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", req.name)), Vec::new()),
     };
     for assignment in &req.sets {
         templates::set(&mut doc, assignment)?;
@@ -131,7 +135,7 @@ fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf),
         })?;
         edit::set(&mut doc, &["params"], k.trim(), param_value(v.trim())).map_err(not_a_table)?;
     }
-    Ok((doc.to_string(), shown))
+    Ok((doc.to_string(), shown, files))
 }
 
 /// Refuses addresses of `spec` that the host, a running jail or another
@@ -164,7 +168,7 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
             return Err(Error::Usage(format!("--type {t}: expected thin, thick or empty")));
         }
     }
-    let (mut text, shown) = definition(host, req)?;
+    let (mut text, shown, files) = definition(host, req)?;
     if let (Some(i), None) = (&req.image, &req.release) {
         text = with_image_release(host, &cfg, i, &text, &shown)?;
     }
@@ -212,8 +216,59 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
         (None, None) => String::new(),
     };
     let ops = plan::create(&cfg, &spec, &text, &origin);
-    journal::around(host, &name, Action::Create, |h| crate::exec::run(h, &ops).map_err(Error::from))?;
+    let written = write_files(host, &name, &files)?;
+    let made = journal::around(host, &name, Action::Create, |h| crate::exec::run(h, &ops).map_err(Error::from));
+    if made.is_err() {
+        remove_files(host, &written);
+    }
+    made?;
     Ok(Created { root: plan::root_path(&cfg, &name), name, jail_type: spec.jail_type, release: spec.release })
+}
+
+/// Writes a template's files beside the definition (`jails/NAME/`); a
+/// file that is there with other contents is refused, not replaced.
+/// Returns what it made, for `remove_files`.
+fn write_files(host: &dyn Host, name: &JailName, files: &Files) -> Result<Vec<PathBuf>, Error> {
+    let dir = crate::state::layout::files_dir(name);
+    for (rel, bytes) in files {
+        let path = dir.join(rel);
+        match host.read_file(&path, crate::model::provision::SOURCE_LIMIT) {
+            Ok(old) if old != *bytes => {
+                return Err(Refused::FileThere { jail: name.clone(), path: host.local_path(&path) }.into())
+            }
+            _ => {}
+        }
+    }
+    let mut made = Vec::new();
+    let io = |p: &std::path::Path| {
+        let shown = host.local_path(p);
+        move |e| Error::from(ConfigError::io(shown, e))
+    };
+    for (rel, bytes) in files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            made.extend(host.make_dirs(parent, 0o755).map_err(io(parent))?);
+        }
+        if !host.exists(&path) {
+            let mode = if bytes.starts_with(b"#!") { 0o755 } else { 0o644 };
+            host.write_file(&path, bytes, mode).map_err(io(&path))?;
+            made.push(path);
+        }
+    }
+    Ok(made)
+}
+
+/// Takes back what `write_files` made: the files, then the directories,
+/// deepest first.
+fn remove_files(host: &dyn Host, made: &[PathBuf]) {
+    let (mut dirs, files): (Vec<&PathBuf>, Vec<&PathBuf>) = made.iter().partition(|p| host.is_dir(p));
+    for f in files {
+        let _ = host.remove_file(f);
+    }
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for d in dirs {
+        let _ = host.remove_dir(d);
+    }
 }
 
 /// The definition with the release image `image` was made on, when it

@@ -123,6 +123,8 @@ pub enum Refused {
     ImageExists(JailName),
     #[error("jail {jail}'s root has snapshots ({}), which making an image would move into it; destroy them (`brig snapshot destroy {jail} SNAP`) first", snapshots.join(", "))]
     CommitSnapshots { jail: JailName, snapshots: Vec<String> },
+    #[error("{} exists with other contents than the template's file; move it away or create jail {jail} without --template", path.display())]
+    FileThere { jail: JailName, path: PathBuf },
     #[error("there is no image {0}; `brig image list` shows them")]
     NoImage(JailName),
     #[error("image {image} is in use by {}; destroy those first", users.join(", "))]

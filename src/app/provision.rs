@@ -28,8 +28,7 @@ use crate::plan::Op;
 use crate::state::journal::{self, BuildEntry};
 use crate::state::layout::{definition_path, files_dir};
 
-/// The largest file a `copy` or `render` step reads.
-pub const SOURCE_LIMIT: u64 = 64 << 20;
+use crate::model::provision::SOURCE_LIMIT;
 /// How many lines of a failed step's output its error repeats.
 const OUTPUT_LINES: usize = 20;
 /// How deep a chain of origins is followed to find a root's base.

@@ -3,7 +3,9 @@
 //! built into the binary (so they exist wherever brig runs); a file
 //! `/usr/local/etc/brig/templates/NAME.toml` adds one or replaces a
 //! shipped one of the same name. A template is a definition plus an
-//! optional `[template]` table (`description`), which is not copied.
+//! optional `[template]` table (`description`), which is not copied, and
+//! may come with files for its provision steps (`templates/NAME/...`),
+//! which `create` puts beside the new definition (`jails/JAIL/...`).
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +14,41 @@ use thiserror::Error;
 use crate::host::Host;
 use crate::model::JailName;
 
+/// A template built into brig: its name, text and files (paths relative
+/// to its directory).
+pub struct Shipped {
+    pub name: &'static str,
+    pub text: &'static str,
+    pub files: &'static [(&'static str, &'static str)],
+}
+
 /// The templates that ship with brig.
-pub const SHIPPED: &[(&str, &str)] = &[("tenant", include_str!("../../templates/tenant.toml"))];
+pub const SHIPPED: &[Shipped] = &[
+    Shipped {
+        name: "nginx",
+        text: include_str!("../../templates/nginx.toml"),
+        files: &[
+            ("files/nginx.conf.in", include_str!("../../templates/nginx/files/nginx.conf.in")),
+            ("files/index.html", include_str!("../../templates/nginx/files/index.html")),
+        ],
+    },
+    Shipped {
+        name: "postgresql",
+        text: include_str!("../../templates/postgresql.toml"),
+        files: &[("files/pginit", include_str!("../../templates/postgresql/files/pginit"))],
+    },
+    Shipped { name: "tenant", text: include_str!("../../templates/tenant.toml"), files: &[] },
+    Shipped {
+        name: "unbound",
+        text: include_str!("../../templates/unbound.toml"),
+        files: &[("files/unbound.conf.in", include_str!("../../templates/unbound/files/unbound.conf.in"))],
+    },
+];
+
+/// The most files, and the deepest directories, a local template's
+/// directory may hold.
+const MAX_FILES: usize = 256;
+const MAX_DEPTH: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -22,6 +57,8 @@ pub struct Template {
     pub source: String,
     pub description: String,
     pub text: String,
+    /// Its files, by path relative to its directory.
+    pub files: Vec<(PathBuf, Vec<u8>)>,
 }
 
 #[derive(Debug, Error)]
@@ -58,20 +95,44 @@ pub fn list(host: &dyn Host) -> Vec<Template> {
         // Bounded, and never through a symlink, as every configuration file.
         let text = super::read_machine_text(host, &p).unwrap_or_default();
         let source = host.local_path(&p).display().to_string();
-        out.push(Template { description: description(&text), name, source, text });
+        let mut files = Vec::new();
+        local_tree(host, &p.with_extension(""), Path::new(""), 0, &mut files);
+        out.push(Template { description: description(&text), name, source, text, files });
     }
-    for (name, text) in SHIPPED {
-        if !out.iter().any(|t| t.name == *name) {
+    for s in SHIPPED {
+        if !out.iter().any(|t| t.name == s.name) {
             out.push(Template {
-                name: name.to_string(),
+                name: s.name.to_string(),
                 source: "shipped".into(),
-                description: description(text),
-                text: text.to_string(),
+                description: description(s.text),
+                text: s.text.to_string(),
+                files: s.files.iter().map(|(p, c)| (PathBuf::from(p), c.as_bytes().to_vec())).collect(),
             });
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// The files under a local template's directory (`templates/NAME/`),
+/// bounded in number, depth and size.
+fn local_tree(host: &dyn Host, dir: &Path, rel: &Path, depth: usize, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let mut names = host.list_dir(&dir.join(rel)).unwrap_or_default();
+    names.sort();
+    for n in names {
+        if out.len() >= MAX_FILES {
+            return;
+        }
+        let r = rel.join(&n);
+        if host.is_dir(&dir.join(&r)) {
+            local_tree(host, dir, &r, depth + 1, out);
+        } else if let Ok(bytes) = host.read_file(&dir.join(&r), crate::model::provision::SOURCE_LIMIT) {
+            out.push((r, bytes));
+        }
+    }
 }
 
 pub fn find(host: &dyn Host, name: &str) -> Result<Template, TemplateError> {
@@ -116,12 +177,39 @@ pub fn instantiate(t: &Template, sets: &[String]) -> Result<toml_edit::DocumentM
 mod tests {
     use super::*;
 
-    fn tenant() -> Template {
+    fn shipped(name: &str) -> Template {
+        let s = SHIPPED.iter().find(|s| s.name == name).expect("shipped");
         Template {
-            name: "tenant".into(),
+            name: name.into(),
             source: "shipped".into(),
             description: String::new(),
-            text: SHIPPED[0].1.into(),
+            text: s.text.into(),
+            files: Vec::new(),
+        }
+    }
+
+    fn tenant() -> Template {
+        shipped("tenant")
+    }
+
+    #[test]
+    fn every_shipped_template_is_a_valid_definition_with_the_files_its_steps_read() {
+        for s in SHIPPED {
+            let doc = instantiate(&shipped(s.name), &["release=14.3-RELEASE".into()]).expect("instantiates");
+            let raw = crate::config::jail::parse(Path::new(s.name), &doc.to_string()).expect("parses");
+            let spec = crate::model::jail::validate(
+                &JailName::parse("j").expect("name"),
+                &raw,
+                &[],
+                crate::model::jail::JailType::Thin,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e:?}", s.name));
+            for step in &spec.provision.steps {
+                use crate::model::provision::Action;
+                let (Action::Copy(f) | Action::Render { file: f, .. }) = &step.action else { continue };
+                assert!(s.files.iter().any(|(p, _)| Path::new(p) == f.from), "{}: {}", s.name, f.from.display());
+            }
+            assert!(!description(s.text).is_empty(), "{}", s.name);
         }
     }
 
@@ -138,7 +226,7 @@ mod tests {
         .expect("valid");
         assert_eq!(spec.zfs.delegate[0].name, "data");
         assert!(spec.limits.rules.iter().any(|l| l.resource == "memoryuse"));
-        assert!(description(SHIPPED[0].1).starts_with("customer jail"));
+        assert!(description(tenant().text.as_str()).starts_with("customer jail"));
     }
 
     #[test]

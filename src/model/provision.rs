@@ -136,6 +136,9 @@ pub struct Provision {
     pub on_create: bool,
 }
 
+/// The largest file a `copy` or `render` step reads.
+pub const SOURCE_LIMIT: u64 = 64 << 20;
+
 /// Service actions a step may take.
 pub const SERVICE_ACTIONS: &[&str] =
     &["start", "stop", "restart", "reload", "enable", "disable", "onestart", "onestop", "onerestart"];

@@ -340,3 +340,31 @@ fn a_snapshot_of_the_users_after_the_last_layer_is_never_destroyed() {
     let j = sim.brig(&["provision", "solo", "--json"]).ok().json();
     assert_eq!((j["cached"].as_u64(), j["ran"].as_u64(), j["published"].is_null()), (Some(3), Some(3), true));
 }
+
+#[test]
+fn the_shipped_templates_bring_their_files_and_plan_their_steps() {
+    let sim = released();
+    sim.brig(&["create", "web", "--template", "nginx", "--release", RELEASE, "--set", "vars.port=8080"]).ok();
+    let conf = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/web/files/nginx.conf.in")).expect("file");
+    assert!(conf.contains("listen {{ port }};"), "{conf}");
+    let r = sim.brig(&["plan", "web"]);
+    assert!(r.ok().stdout.contains("provision step 1/5 "), "{}", r.stdout);
+    assert!(r.stdout.contains("pkg nginx: would run"), "{}", r.stdout);
+    sim.brig(&["validate", "web"]).ok();
+    sim.brig(&["create", "db", "--template", "postgresql", "--release", RELEASE]).ok();
+    let init = sim.file("/usr/local/etc/brig/jails/db/files/pginit");
+    assert!(std::fs::read_to_string(&init).expect("pginit").contains("oneinitdb"));
+    sim.brig(&["create", "dns", "--template", "unbound", "--release", RELEASE]).ok();
+    // A file of another content where a template's goes is not replaced.
+    std::fs::create_dir_all(sim.file("/usr/local/etc/brig/jails/web2/files")).expect("mkdir");
+    std::fs::write(sim.file("/usr/local/etc/brig/jails/web2/files/index.html"), "mine\n").expect("write");
+    let r = sim.brig(&["create", "web2", "--template", "nginx", "--release", RELEASE]);
+    r.fails(1);
+    assert!(r.stderr.contains("index.html exists with other contents"), "{}", r.stderr);
+    assert!(!sim.file("/usr/local/etc/brig/jails/web2.toml").exists());
+    assert!(!sim.file("/usr/local/etc/brig/jails/web2/files/nginx.conf.in").exists());
+    let list = sim.brig(&["template", "list"]);
+    for t in ["nginx", "postgresql", "tenant", "unbound"] {
+        assert!(list.ok().stdout.contains(t), "{}", list.stdout);
+    }
+}
