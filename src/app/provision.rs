@@ -165,23 +165,14 @@ pub fn prepare(host: &dyn Host, cfg: &HostConfig, name: &JailName, no_cache: boo
 /// cached layer, and the cache of its base.
 fn layers(host: &dyn Host, cfg: &HostConfig, name: &JailName, base: &Base) -> Result<Layers, Error> {
     let root = root_dataset(cfg, name).to_string();
-    let mut snaps: Vec<(u64, String)> = host
-        .zfs_list(&root, &["createtxg"])?
-        .into_iter()
-        .filter_map(|d| {
-            let snap = d.name.strip_prefix(&format!("{root}@"))?.to_string();
-            Some((d.props.get("createtxg").and_then(|t| t.parse().ok()).unwrap_or(0), snap))
-        })
-        .collect();
-    snaps.sort();
+    let snaps = snapshots(host, &root)?;
     // The user's snapshots taken after the newest layer: a rollback to a
     // layer would have to destroy them (lzc_rollback_to: EEXIST).
-    let newest_layer = snaps.iter().rposition(|(_, s)| is_layer(s));
-    let later: Vec<String> = match newest_layer {
-        Some(i) => snaps[i + 1..].iter().map(|(_, s)| s.clone()).collect(),
+    let later: Vec<String> = match snaps.iter().rposition(|s| is_layer(s)) {
+        Some(i) => snaps[i + 1..].to_vec(),
         None => Vec::new(),
     };
-    let (own, others): (Vec<String>, Vec<String>) = snaps.into_iter().map(|(_, s)| s).partition(|s| is_layer(s));
+    let (own, others): (Vec<String>, Vec<String>) = snaps.into_iter().partition(|s| is_layer(s));
     let cache = format!("{}/", plan::cache(cfg));
     let origin = host.zfs_get(&root, &["origin"])?.remove("origin").unwrap_or_default();
     let origin = origin.split_once('@').filter(|(ds, _)| ds.starts_with(&cache)).map(|(_, s)| s.to_string());
@@ -402,16 +393,22 @@ fn run(
 
 /// The newest layer snapshot of a root.
 fn latest_layer(host: &dyn Host, root: &str) -> Result<Option<String>, Error> {
+    Ok(snapshots(host, root)?.into_iter().rfind(|s| is_layer(s)))
+}
+
+/// The names of a root's snapshots, oldest first (by createtxg).
+fn snapshots(host: &dyn Host, root: &str) -> Result<Vec<String>, Error> {
+    let prefix = format!("{root}@");
     let mut snaps: Vec<(u64, String)> = host
         .zfs_list(root, &["createtxg"])?
         .into_iter()
         .filter_map(|d| {
-            let s = d.name.strip_prefix(&format!("{root}@"))?.to_string();
-            is_layer(&s).then(|| (d.props.get("createtxg").and_then(|t| t.parse().ok()).unwrap_or(0), s))
+            let s = d.name.strip_prefix(&prefix)?.to_string();
+            Some((d.props.get("createtxg").and_then(|t| t.parse().ok()).unwrap_or(0), s))
         })
         .collect();
     snaps.sort();
-    Ok(snaps.pop().map(|(_, s)| s))
+    Ok(snaps.into_iter().map(|(_, s)| s).collect())
 }
 
 /// Gets the root to the layer the steps start from.
@@ -456,12 +453,8 @@ fn stop_if_running(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, repor
 /// the files brig writes into every root written into it.
 fn replace_root(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<(), Error> {
     let root = root_dataset(cfg, &spec.name).to_string();
-    let own: Vec<String> = host
-        .zfs_list(&root, &[])?
-        .into_iter()
-        .filter(|d| d.name.split_once('@').is_some_and(|(_, s)| is_layer(s)))
-        .map(|d| d.name)
-        .collect();
+    let own: Vec<String> =
+        snapshots(host, &root)?.into_iter().filter(|s| is_layer(s)).map(|s| format!("{root}@{s}")).collect();
     if !own.is_empty() {
         host.zfs_destroy_snapshots(&own.iter().map(String::as_str).collect::<Vec<_>>())?;
     }

@@ -368,3 +368,25 @@ fn the_shipped_templates_bring_their_files_and_plan_their_steps() {
         assert!(list.ok().stdout.contains(t), "{}", list.stdout);
     }
 }
+
+#[test]
+fn a_pkg_step_runs_the_hosts_pkg_on_the_jail_and_its_failure_is_the_steps() {
+    crate::common::needs_jail_processes!();
+    let pkg = crate::upgrade::fake_pkg();
+    let program = pkg.path().join("pkg").display().to_string();
+    let env = [("BRIG_PKG", program.as_str())];
+    let sim = released();
+    let text = format!(
+        "{}\n[[provision]]\npkg = [\"nginx\", \"www/py-certbot\"]\n",
+        SIX.split("\n[[provision]]").next().unwrap_or("")
+    );
+    define(&sim, "box", &text);
+    let r = sim.brig_env(&["provision", "box", "--json"], &env);
+    assert_eq!(r.ok().json()["ran"], 1);
+    let log = std::fs::read_to_string(pkg.path().join("log")).expect("log");
+    assert!(log.starts_with("-j ") && log.ends_with(" install -y nginx www/py-certbot\n"), "{log}");
+    std::fs::write(pkg.path().join("status"), "3").expect("write");
+    let r = sim.brig_env(&["provision", "box", "--no-cache"], &env);
+    r.fails(1);
+    assert!(r.stderr.contains("box.toml:7: step 1/1 of jail box (pkg nginx www/py-certbot) failed: pkg exited with status 3:\n  pkg said no"), "{}", r.stderr);
+}

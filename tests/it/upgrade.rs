@@ -291,7 +291,7 @@ fn a_release_newer_than_the_kernel_is_refused_before_anything() {
 
 /// A pkg(8) for BRIG_PKG that logs its arguments and exits with the
 /// status in the file `status` beside it (0 when there is none).
-fn fake_pkg() -> tempfile::TempDir {
+pub fn fake_pkg() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
     let script = d.path().join("pkg");
     let log = d.path().join("log");
