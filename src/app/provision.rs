@@ -238,12 +238,25 @@ pub fn preview(host: &dyn Host, cfg: &HostConfig, name: &JailName, no_cache: boo
     Ok(Some(Preview { steps, restore: p.plan.restore }))
 }
 
-/// Whether jail `name`'s root never had a provision run: no layer of its
-/// own and none as its origin (`provision_on_create` runs then).
+/// The user property of a jail's dataset (which outlives its root: an
+/// upgrade or a cached layer puts another in place) naming the layer its
+/// last provision run ended at.
+const PROVISIONED_PROP: &str = "brig:provisioned";
+
+/// Whether jail `name` never had a provision run finish
+/// (`provision_on_create` runs then).
 pub fn never_provisioned(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> Result<bool, Error> {
-    let base = base(host, cfg, name)?;
-    let l = layers(host, cfg, name, &base)?;
-    Ok(l.own.is_empty() && l.origin.is_none())
+    let dataset = crate::plan::jail::dataset(cfg, name);
+    let v = host.zfs_get(dataset.as_str(), &[PROVISIONED_PROP])?.remove(PROVISIONED_PROP).unwrap_or_default();
+    Ok(v.is_empty() || v == "-")
+}
+
+/// Records on the jail's dataset that a run finished, at which layer.
+fn mark(host: &mut dyn Host, cfg: &HostConfig, out: &Provisioned, name: &JailName) -> Result<(), Error> {
+    let layer = out.layer.clone().unwrap_or_else(|| "none".into());
+    let dataset = crate::plan::jail::dataset(cfg, name);
+    host.zfs_set(dataset.as_str(), &[(PROVISIONED_PROP.to_string(), layer)])?;
+    Ok(())
 }
 
 /// Provisions jail `name`, whose lock is taken here.
@@ -288,6 +301,7 @@ pub fn provision_locked(
     if p.plan.cached == total && p.plan.restore == Restore::Nothing {
         // A run that ended before its layers went to the cache.
         out.published = publish(host, cfg, &p)?;
+        mark(host, cfg, &out, name)?;
         return Ok(out);
     }
     let was_running = host.jail_find(name.as_str())?.is_some();
@@ -303,6 +317,7 @@ pub fn provision_locked(
     entry.finish(host)?;
     result?;
     out.published = published?;
+    mark(host, cfg, &out, name)?;
     Ok(out)
 }
 
