@@ -24,15 +24,23 @@ pub struct Planned {
 /// only: no lock, no process.
 pub fn plan(host: &dyn Host, names: &[String], report: &dyn Report) -> Result<Planned, Error> {
     let cfg = super::config(host)?;
-    let (specs, broken) = selected(host, &cfg, &Names::or_all(names), report)?.every_valid();
+    let (specs, mut broken) = selected(host, &cfg, &Names::or_all(names), report)?.every_valid();
     let plans = plans(host, &cfg, &specs)?;
-    let provisions = specs
-        .iter()
-        .map(|s| match s.provision.steps.is_empty() {
-            true => Ok(None),
-            false => super::provision::preview(host, &cfg, &s.name, false),
-        })
-        .collect::<Result<_, _>>()?;
+    // A jail whose steps cannot be planned (a file missing) is named;
+    // the others are planned.
+    let mut provisions = Vec::with_capacity(specs.len());
+    for s in &specs {
+        match s.provision.steps.is_empty() {
+            true => provisions.push(None),
+            false => match super::provision::preview(host, &cfg, &s.name, false) {
+                Ok(p) => provisions.push(p),
+                Err(e) => {
+                    provisions.push(None);
+                    broken.push((s.name.clone(), e));
+                }
+            },
+        }
+    }
     Ok(Planned { plans, provisions, broken })
 }
 

@@ -81,7 +81,7 @@ fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf, 
         (None, Some(p)) => {
             let text = crate::config::read_text(p)?;
             let doc = edit::document(&text, p)?;
-            (doc, p.clone(), Vec::new())
+            (doc, p.clone(), files_beside(p))
         }
         (None, None) => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", req.name)), Vec::new()),
     };
@@ -189,6 +189,8 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
             return Err(Refused::ReleaseMissing(r.clone()).into());
         }
     }
+    // A killed `brig run`'s record of the name must not name this jail.
+    super::ephemeral::forget_stale(host, &name)?;
     let dataset = plan::dataset(&cfg, &name);
     if super::observe::dataset_exists(host, dataset.as_str())? {
         return Err(Refused::OrphanDataset { jail: name, dataset: dataset.to_string() }.into());
@@ -225,6 +227,21 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
     Ok(Created { root: plan::root_path(&cfg, &name), name, jail_type: spec.jail_type, release: spec.release })
 }
 
+/// The files of a definition file of this machine (`NAME/` beside
+/// `NAME.toml`), which its steps read.
+fn files_beside(file: &std::path::Path) -> Files {
+    let entries = |d: &std::path::Path| {
+        std::fs::symlink_metadata(d).ok().filter(std::fs::Metadata::is_dir)?;
+        let names = std::fs::read_dir(d).ok()?.flatten().map(|e| e.file_name().to_string_lossy().into_owned());
+        Some(names.collect())
+    };
+    let read = |f: &std::path::Path| {
+        let file = std::fs::File::open(f).ok()?;
+        crate::state::bounded::read_file(file, crate::model::provision::SOURCE_LIMIT).ok()
+    };
+    templates::files_under(&templates::TreeReader { entries: &entries, read: &read }, &file.with_extension(""))
+}
+
 /// Writes a template's files beside the definition (`jails/NAME/`); a
 /// file that is there with other contents is refused, not replaced.
 /// Returns what it made, for `remove_files`.
@@ -233,10 +250,10 @@ fn write_files(host: &dyn Host, name: &JailName, files: &Files) -> Result<Vec<Pa
     for (rel, bytes) in files {
         let path = dir.join(rel);
         match host.read_file(&path, crate::model::provision::SOURCE_LIMIT) {
-            Ok(old) if old != *bytes => {
-                return Err(Refused::FileThere { jail: name.clone(), path: host.local_path(&path) }.into())
-            }
-            _ => {}
+            Ok(old) if old == *bytes => {}
+            Err(e) if e.is_not_found() => {}
+            // Other contents, or something that is not a file that reads.
+            _ => return Err(Refused::FileThere { jail: name.clone(), path: host.local_path(&path) }.into()),
         }
     }
     let mut made = Vec::new();

@@ -53,5 +53,7 @@ pub fn destroy(host: &mut dyn Host, name: &JailName, force: bool, report: &dyn R
             return Err(Refused::SnapshotCloned { jail: name.clone(), snaps, clones }.into());
         }
     }
-    journal::around(host, name, Action::Destroy, |h| remove(h, &cfg, name, true))
+    journal::around(host, name, Action::Destroy, |h| remove(h, &cfg, name, true))?;
+    // A `brig run` record of the name names nothing now.
+    super::ephemeral::forget(host, name)
 }

@@ -72,6 +72,11 @@ impl Report for Quiet<'_> {
     }
 }
 
+/// A start or stop of the run's jail alone.
+fn alone(name: &JailName) -> RunRequest {
+    RunRequest { names: Names { names: vec![name.to_string()], all: false }, dry_run: false, no_limits: false }
+}
+
 /// Whether process `pid` of this machine still runs.
 fn alive(pid: u32) -> bool {
     let Ok(pid) = i32::try_from(pid) else { return false };
@@ -85,9 +90,16 @@ pub fn sweep(host: &mut dyn Host, report: &dyn Report) -> Result<(), Error> {
     for file in names {
         let Some(name) = file.strip_suffix(".json").and_then(|n| JailName::parse(n).ok()) else { continue };
         let path = record_path(&name);
-        let text = host.read_file(&path, crate::state::bounded::CONFIG_LIMIT).unwrap_or_default();
-        let record: Record = serde_json::from_slice(&text).unwrap_or(Record { pid: 0, rm: true });
-        if alive(record.pid) && record.pid != 0 {
+        // A record that does not read names nothing brig may remove.
+        let Some(record) = host
+            .read_file(&path, crate::state::bounded::CONFIG_LIMIT)
+            .ok()
+            .and_then(|text| serde_json::from_slice::<Record>(&text).ok())
+        else {
+            report.event(&Event::RunRecordUnread { jail: &name, path: &host.local_path(&path) });
+            continue;
+        };
+        if alive(record.pid) {
             continue;
         }
         finish(host, &name, record.rm, report)?;
@@ -99,8 +111,7 @@ pub fn sweep(host: &mut dyn Host, report: &dyn Report) -> Result<(), Error> {
 /// The jail stopped, then destroyed when `rm`, then its record removed.
 fn finish(host: &mut dyn Host, name: &JailName, rm: bool, report: &dyn Report) -> Result<(), Error> {
     let quiet = Quiet(report);
-    let one =
-        RunRequest { names: Names { names: vec![name.to_string()], all: false }, dry_run: false, no_limits: false };
+    let one = alone(name);
     // A destroy with force stops the jail first; a jail a killed create
     // or destroy left is taken back or finished by the lock's recovery,
     // and then there is nothing.
@@ -109,6 +120,13 @@ fn finish(host: &mut dyn Host, name: &JailName, rm: bool, report: &dyn Report) -
         Ok(()) | Err(Error::NotFound(_)) => {}
         Err(e) => return Err(e),
     }
+    forget(host, name)
+}
+
+/// Removes the record of a `brig run` jail named `name`: the jail was
+/// destroyed, or one of that name is being made by another command, so
+/// what the record names is gone either way.
+pub fn forget(host: &dyn Host, name: &JailName) -> Result<(), Error> {
     let path = record_path(name);
     match host.remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -116,6 +134,29 @@ fn finish(host: &mut dyn Host, name: &JailName, rm: bool, report: &dyn Report) -
         }
         _ => Ok(()),
     }
+}
+
+/// `forget` for a record whose brig is gone (a live one is creating this
+/// very jail, from `run_once`).
+pub fn forget_stale(host: &dyn Host, name: &JailName) -> Result<(), Error> {
+    let text = host.read_file(&record_path(name), crate::state::bounded::CONFIG_LIMIT).unwrap_or_default();
+    match serde_json::from_slice::<Record>(&text) {
+        Ok(r) if alive(r.pid) => Ok(()),
+        _ if text.is_empty() => Ok(()),
+        _ => forget(host, name),
+    }
+}
+
+/// Starts the jail made for the run, then runs the command in it: its
+/// exit status.
+fn start_and_run(host: &mut dyn Host, name: &JailName, req: &RunOnce, report: &dyn Report) -> Result<i32, Error> {
+    let one = alone(name);
+    start(host, &one, report)?;
+    if crate::release::interrupt::flag().load(Ordering::SeqCst) {
+        // Ctrl-C before the command began: it never runs.
+        return Ok(130);
+    }
+    super::enter::exec(host, name, req.user.as_deref(), &req.command)
 }
 
 /// Runs the command in a jail made for it.
@@ -141,6 +182,9 @@ pub fn run_once(host: &mut dyn Host, req: &RunOnce, report: &dyn Report) -> Resu
         .into());
     }
     let path = record_path(&name);
+    if host.exists(&path) {
+        return Err(Refused::RunInProgress(name).into());
+    }
     let record = serde_json::to_vec(&Record { pid: std::process::id(), rm: req.rm }).unwrap_or_default();
     let io = |e| crate::config::ConfigError::io(host.local_path(&path), e);
     host.make_dirs(Path::new(RUNS_DIR), 0o700).map_err(io)?;
@@ -155,16 +199,12 @@ pub fn run_once(host: &mut dyn Host, req: &RunOnce, report: &dyn Report) -> Resu
         sets: req.limits.iter().map(|l| format!("limits.{l}")).collect(),
         ..CreateRequest::default()
     };
-    let outcome = create(host, &made, &quiet).and_then(|_| {
-        let one =
-            RunRequest { names: Names { names: vec![name.to_string()], all: false }, dry_run: false, no_limits: false };
-        start(host, &one, &quiet)?;
-        if crate::release::interrupt::flag().load(Ordering::SeqCst) {
-            // Ctrl-C before the command began: it never runs.
-            return Ok(130);
-        }
-        super::enter::exec(host, &name, req.user.as_deref(), &req.command)
-    });
+    if let Err(e) = create(host, &made, &quiet) {
+        // Nothing of this run was made: whatever has the name is not its.
+        forget(host, &name)?;
+        return Err(e);
+    }
+    let outcome = start_and_run(host, &name, req, &quiet);
     let finished = finish(host, &name, req.rm, report);
     let status = outcome?;
     finished?;

@@ -111,7 +111,7 @@ impl fmt::Display for Verb {
 pub enum Refused {
     #[error("brig is not initialised; run `brig init` first")]
     NotInitialised,
-    #[error("{place}: the step's file {} {why}; put it in the definition's directory or fix the step", path.display())]
+    #[error("{place}: the step's file {}: {why}; put it in the definition's directory or fix the step", path.display())]
     StepSource { place: String, path: PathBuf, why: String },
     #[error("{place}: step {n}/{total} of jail {jail} ({summary}) failed: {why}\nthe jail's root is back at the layer before it; fix the step and run `brig provision {jail}` again")]
     StepFailed { jail: JailName, place: String, n: usize, total: usize, summary: String, why: String },
@@ -125,6 +125,8 @@ pub enum Refused {
     CommitSnapshots { jail: JailName, snapshots: Vec<String> },
     #[error("{} exists with other contents than the template's file; move it away or create jail {jail} without --template", path.display())]
     FileThere { jail: JailName, path: PathBuf },
+    #[error("a `brig run` of jail {0} is under way (its record is in /var/db/brig/runs); choose another --name")]
+    RunInProgress(JailName),
     #[error("there is no image {0}; `brig image list` shows them")]
     NoImage(JailName),
     #[error("image {image} is in use by {}; destroy those first", users.join(", "))]

@@ -7,21 +7,12 @@ use serde::Serialize;
 use super::guard::guard;
 use super::{Error, Refused, Report};
 use crate::config::HostConfig;
-use crate::host::{Errno, Host};
+use crate::host::Host;
 use crate::model::JailName;
 use crate::plan::image::{self as plan, ImageRow, LayerRow, IMAGE_SNAPSHOT};
 use crate::plan::jail::root_dataset;
 use crate::plan::provision::{cache, is_layer};
 use crate::state::journal::{self, Action};
-
-/// A listing of `root` with `props`; nothing when it does not exist.
-fn listing(host: &dyn Host, root: &str, props: &[&str]) -> Result<Vec<crate::host::DatasetInfo>, Error> {
-    match host.zfs_list(root, props) {
-        Ok(l) => Ok(l),
-        Err(e) if e.errno == Errno::ENOENT => Ok(Vec::new()),
-        Err(e) => Err(e.into()),
-    }
-}
 
 /// The image a commit made.
 #[derive(Debug, Serialize)]
@@ -49,7 +40,7 @@ pub fn commit(host: &mut dyn Host, name: &JailName, image: &JailName, report: &d
         return Err(Refused::ImageExists(image.clone()).into());
     }
     let root = root_dataset(&cfg, name).to_string();
-    let theirs: Vec<String> = listing(host, &root, &[])?
+    let theirs: Vec<String> = super::observe::listing(host, &root, &[])?
         .into_iter()
         .filter_map(|d| d.name.split_once('@').map(|(_, s)| s.to_string()))
         .filter(|s| !is_layer(s))
@@ -63,7 +54,7 @@ pub fn commit(host: &mut dyn Host, name: &JailName, image: &JailName, report: &d
         props.push((plan::RELEASE_PROP.to_string(), r.clone()));
     }
     let images = plan::images(&cfg);
-    journal::around(host, name, Action::Commit, |h| -> Result<(), Error> {
+    let made = journal::around(host, name, Action::Commit, |h| -> Result<(), Error> {
         if !super::observe::dataset_exists(h, images.as_str())? {
             h.zfs_create(images.as_str(), &[("canmount".into(), "off".into())])?;
         }
@@ -72,7 +63,12 @@ pub fn commit(host: &mut dyn Host, name: &JailName, image: &JailName, report: &d
         h.zfs_clone(&snap, target.as_str(), &props)?;
         h.zfs_promote(target.as_str())?;
         Ok(())
-    })?;
+    });
+    if let Err(e) = made {
+        // What was made before the failure goes, as a kill's would.
+        recover_commit(host, &cfg, name)?;
+        return Err(e);
+    }
     Ok(Committed { image: image.to_string(), jail: name.to_string(), release, dataset: target.to_string() })
 }
 
@@ -82,7 +78,7 @@ pub fn recover_commit(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) ->
     let root = root_dataset(cfg, name).to_string();
     let snap = format!("{root}@{IMAGE_SNAPSHOT}");
     let images = plan::images(cfg);
-    for d in listing(host, images.as_str(), &["origin"])? {
+    for d in super::observe::listing(host, images.as_str(), &["origin"])? {
         if d.props.get("origin") == Some(&snap) {
             host.zfs_destroy(&d.name, false)?;
         }
@@ -104,7 +100,7 @@ pub struct Images {
 pub fn list(host: &dyn Host) -> Result<Images, Error> {
     let cfg = super::config(host)?;
     let images_root = plan::images(&cfg).to_string();
-    let image_list = listing(host, &images_root, &["clones", plan::RELEASE_PROP, plan::FROM_PROP])?;
+    let image_list = super::observe::listing(host, &images_root, &["clones", plan::RELEASE_PROP, plan::FROM_PROP])?;
     let users = plan::users(&image_list);
     let prefix = format!("{images_root}/");
     let images = image_list
@@ -140,7 +136,7 @@ type Users = std::collections::BTreeMap<String, std::collections::BTreeSet<Strin
 /// how many layers (snapshots) each holds: one listing.
 fn layer_users(host: &dyn Host, cfg: &HostConfig) -> Result<(Vec<String>, Users, Counts), Error> {
     let root = cache(cfg).to_string();
-    let list = listing(host, &root, &["clones"])?;
+    let list = super::observe::listing(host, &root, &["clones"])?;
     let prefix = format!("{root}/");
     let layers = list
         .iter()
@@ -164,7 +160,7 @@ type Counts = std::collections::BTreeMap<String, usize>;
 pub fn destroy(host: &mut dyn Host, name: &JailName) -> Result<(), Error> {
     let cfg = super::config(host)?;
     let dataset = plan::image(&cfg, name);
-    let list = listing(host, dataset.as_str(), &["clones"])?;
+    let list = super::observe::listing(host, dataset.as_str(), &["clones"])?;
     if list.is_empty() {
         return Err(Refused::NoImage(name.clone()).into());
     }

@@ -201,6 +201,11 @@ pub enum Event<'a> {
         pid: u32,
         removed: bool,
     },
+    /// A record of `brig run` that does not read was left alone.
+    RunRecordUnread {
+        jail: &'a JailName,
+        path: &'a std::path::Path,
+    },
     /// A `release update` killed half-way was finished or taken back.
     UpdateRecovered {
         release: &'a ReleaseName,

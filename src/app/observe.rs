@@ -24,6 +24,14 @@ fn dataset(host: &dyn Host, name: &str, props: &[&str]) -> HostResult<Option<BTr
 
 /// Whether a dataset or snapshot exists (ENOENT: no; other errors are
 /// errors).
+/// `zfs_list` of `root` with `props`; nothing when it does not exist.
+pub fn listing(host: &dyn Host, root: &str, props: &[&str]) -> HostResult<Vec<crate::host::DatasetInfo>> {
+    match host.zfs_list(root, props) {
+        Err(e) if e.errno == crate::host::Errno::ENOENT => Ok(Vec::new()),
+        other => other,
+    }
+}
+
 pub fn dataset_exists(host: &dyn Host, name: &str) -> HostResult<bool> {
     Ok(dataset(host, name, &["type"])?.is_some())
 }

@@ -18,7 +18,7 @@ use super::guard::guard;
 use super::lifecycle::{start_alone, stop_under_entry, Surroundings};
 use super::{Error, Event, Refused, Report};
 use crate::config::HostConfig;
-use crate::host::{Command, Errno, Host, Place, Stdio};
+use crate::host::{Command, Host, Place, Stdio};
 use crate::model::jail::{JailSpec, JailType};
 use crate::model::provision::{base_key, layer_name, step_key, Action, FileStep, Step};
 use crate::model::JailName;
@@ -165,32 +165,20 @@ pub fn prepare(host: &dyn Host, cfg: &HostConfig, name: &JailName, no_cache: boo
 /// cached layer, and the cache of its base.
 fn layers(host: &dyn Host, cfg: &HostConfig, name: &JailName, base: &Base) -> Result<Layers, Error> {
     let root = root_dataset(cfg, name).to_string();
-    let snaps = snapshots(host, &root)?;
-    // The user's snapshots taken after the newest layer: a rollback to a
-    // layer would have to destroy them (lzc_rollback_to: EEXIST).
-    let later: Vec<String> = match snaps.iter().rposition(|s| is_layer(s)) {
-        Some(i) => snaps[i + 1..].to_vec(),
-        None => Vec::new(),
-    };
-    let (own, others): (Vec<String>, Vec<String>) = snaps.into_iter().partition(|s| is_layer(s));
+    let all = snapshots(host, &root)?;
+    let (own, others): (Vec<String>, Vec<String>) = all.iter().cloned().partition(|s| is_layer(s));
     let cache = format!("{}/", plan::cache(cfg));
     let origin = host.zfs_get(&root, &["origin"])?.remove("origin").unwrap_or_default();
     let origin = origin.split_once('@').filter(|(ds, _)| ds.starts_with(&cache)).map(|(_, s)| s.to_string());
     let mut shared = BTreeMap::new();
     if let Some((group, _)) = &base.shared {
-        match host.zfs_list(plan::cache_of(cfg, group).as_str(), &[]) {
-            Ok(list) => {
-                for d in list {
-                    if let Some((_, snap)) = d.name.split_once('@').filter(|(_, s)| is_layer(s)) {
-                        shared.entry(snap.to_string()).or_insert(d.name.clone());
-                    }
-                }
+        for d in super::observe::listing(host, plan::cache_of(cfg, group).as_str(), &[])? {
+            if let Some((_, snap)) = d.name.split_once('@').filter(|(_, s)| is_layer(s)) {
+                shared.entry(snap.to_string()).or_insert(d.name.clone());
             }
-            Err(e) if e.errno == Errno::ENOENT => {}
-            Err(e) => return Err(e.into()),
         }
     }
-    Ok(Layers { own, origin, shared, others, later, base: base.shared.as_ref().map(|(_, s)| s.clone()) })
+    Ok(Layers { own, origin, shared, others, all, base: base.shared.as_ref().map(|(_, s)| s.clone()) })
 }
 
 /// One step as a plan shows it.
@@ -281,12 +269,9 @@ pub fn provision_locked(
 ) -> Result<Provisioned, Error> {
     let p = prepare(host, cfg, name, no_cache)?;
     let total = p.spec.provision.steps.len();
-    let to_run = p.plan.cached < total || p.plan.restore != Restore::Nothing;
-    if let (Restore::Replace { .. }, Some(_)) = (&p.plan.restore, p.layers.others.first()) {
-        return Err(Refused::ProvisionSnapshots { jail: name.clone(), snapshots: p.layers.others.clone() }.into());
-    }
-    if to_run && !p.layers.later.is_empty() {
-        return Err(Refused::ProvisionSnapshots { jail: name.clone(), snapshots: p.layers.later.clone() }.into());
+    let in_the_way = p.layers.in_the_way(&p.plan.restore);
+    if !in_the_way.is_empty() {
+        return Err(Refused::ProvisionSnapshots { jail: name.clone(), snapshots: in_the_way }.into());
     }
     let mut out = Provisioned {
         jail: name.to_string(),
@@ -298,15 +283,23 @@ pub fn provision_locked(
         layer: p.keys.last().map(|k| layer_name(k)).filter(|_| total > 0),
         published: None,
     };
+    let was_running = host.jail_find(name.as_str())?.is_some();
     if p.plan.cached == total && p.plan.restore == Restore::Nothing {
         // A run that ended before its layers went to the cache.
+        let entry = journal::begin_build(host, name, BuildEntry { was_running, busy: false })?;
         out.published = publish(host, cfg, &p)?;
+        entry.finish(host)?;
         mark(host, cfg, &out, name)?;
         return Ok(out);
     }
-    let was_running = host.jail_find(name.as_str())?.is_some();
     let entry = journal::begin_build(host, name, BuildEntry { was_running, busy: true })?;
-    let result = run(host, cfg, &p, &entry, was_running, &mut out, report);
+    let mut busy = Busy { entry: &entry, was_running, now: true };
+    let result = run(host, cfg, &p, &mut busy, &mut out, report);
+    if result.is_err() && busy.now {
+        // The root may be between layers: the entry stays, and the next
+        // command that takes the jail takes it back to its last layer.
+        return result.map(|()| out);
+    }
     // Whatever happened, the jail ends as it was found: running or not.
     let settled = settle(host, cfg, &p.spec, was_running, report);
     let published = match (&result, settled) {
@@ -321,18 +314,31 @@ pub fn provision_locked(
     Ok(out)
 }
 
+/// Whether the root may be between two layers, as the journal says.
+struct Busy<'a> {
+    entry: &'a journal::Open,
+    was_running: bool,
+    now: bool,
+}
+
+impl Busy<'_> {
+    fn set(&mut self, host: &dyn Host, busy: bool) -> Result<(), Error> {
+        self.entry.record_build(host, BuildEntry { was_running: self.was_running, busy })?;
+        self.now = busy;
+        Ok(())
+    }
+}
+
 /// The restore, then every step after the cached ones, each followed by
 /// its layer.
 fn run(
     host: &mut dyn Host,
     cfg: &HostConfig,
     p: &Prepared,
-    entry: &journal::Open,
-    was_running: bool,
+    busy: &mut Busy,
     out: &mut Provisioned,
     report: &dyn Report,
 ) -> Result<(), Error> {
-    let busy = |host: &dyn Host, busy: bool| entry.record_build(host, BuildEntry { was_running, busy });
     let name = &p.spec.name;
     let root = root_dataset(cfg, name).to_string();
     restore(host, cfg, &p.spec, &p.plan.restore, report)?;
@@ -349,14 +355,22 @@ fn run(
     let steps = &p.spec.provision.steps;
     let mut mounted: Vec<PathBuf> = Vec::new();
     let mut outcome = Ok(());
-    busy(host, false)?;
+    busy.set(host, false)?;
     for (i, step) in steps.iter().enumerate().skip(start) {
-        busy(host, true)?;
-        if step.action.needs_jail() && host.jail_find(name.as_str())?.is_none() {
-            if let Err(e) = start_alone(host, cfg, &p.spec, &[], report) {
-                outcome = Err(e);
-                break;
-            }
+        busy.set(host, true)?;
+        // Nothing may run in the jail while a mount is made in it: a
+        // process there could swap a directory of the mount point for a
+        // link between the check and nmount(2), which follows it.
+        let ready = if matches!(step.action, Action::Mount(_)) {
+            stop_if_running(host, cfg, &p.spec, report)
+        } else if step.action.needs_jail() && host.jail_find(name.as_str())?.is_none() {
+            start_alone(host, cfg, &p.spec, &[], report)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = ready {
+            outcome = Err(e);
+            break;
         }
         let began = Instant::now();
         let done = execute(host, cfg, &p.spec, step, p.contents[i].as_deref(), &mut mounted);
@@ -375,8 +389,7 @@ fn run(
                 out.ran += 1;
                 out.skipped += usize::from(d == Done::Skipped);
                 let layer = format!("{root}@{}", layer_name(&p.keys[i + 1]));
-                if let Err(e) = host.zfs_snapshot(&[&layer]).map_err(Error::from).and_then(|()| Ok(busy(host, false)?))
-                {
+                if let Err(e) = host.zfs_snapshot(&[&layer]).map_err(Error::from).and_then(|()| busy.set(host, false)) {
                     outcome = Err(e);
                     break;
                 }
@@ -402,6 +415,7 @@ fn run(
         if let Some(l) = latest_layer(host, &root)? {
             host.zfs_rollback(&format!("{root}@{l}"))?;
         }
+        busy.set(host, false)?;
     }
     outcome.and(unmounted)
 }
@@ -450,6 +464,10 @@ fn restore(
         Restore::Replace { origin } => {
             stop_if_running(host, cfg, spec, report)?;
             let next = plan::next_root(cfg, &spec.name);
+            // One a failed replacement left.
+            if super::observe::dataset_exists(host, next.as_str())? {
+                host.zfs_destroy(next.as_str(), false)?;
+            }
             host.zfs_clone(origin, next.as_str(), &root_props(spec))?;
             replace_root(host, cfg, spec)
         }
@@ -729,16 +747,10 @@ pub fn recover(
     }
     // A layer clone of this root that was not promoted yet.
     let cache = plan::cache(cfg);
-    match host.zfs_list(cache.as_str(), &["origin"]) {
-        Ok(list) => {
-            for d in list {
-                if d.props.get("origin").is_some_and(|o| o.starts_with(&format!("{root}@"))) {
-                    host.zfs_destroy(&d.name, false)?;
-                }
-            }
+    for d in super::observe::listing(host, cache.as_str(), &["origin"])? {
+        if d.props.get("origin").is_some_and(|o| o.starts_with(&format!("{root}@"))) {
+            host.zfs_destroy(&d.name, false)?;
         }
-        Err(e) if e.errno == Errno::ENOENT => {}
-        Err(e) => return Err(e.into()),
     }
     match latest_layer(host, &root)? {
         Some(l) if entry.busy => host.zfs_rollback(&format!("{root}@{l}"))?,

@@ -111,6 +111,17 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
             println!("  note: {n}");
         }
         if let Some(v) = steps {
+            match &v.restore {
+                crate::plan::provision::Restore::Nothing => {}
+                crate::plan::provision::Restore::Rollback { snapshot, .. } => {
+                    println!(
+                        "  provision: the root goes back to its layer {snapshot}; what changed in it since is lost"
+                    )
+                }
+                crate::plan::provision::Restore::Replace { origin } => println!(
+                    "  provision: the root is replaced by a fresh clone of {origin}; what changed in it is lost"
+                ),
+            }
             for s in &v.steps {
                 let how = if s.cached { "cached" } else { "would run" };
                 println!("  provision step {}/{} {}: {}: {how}", s.n, v.steps.len(), s.place, s.step);

@@ -43,13 +43,8 @@ pub enum ImageCommand {
     },
 }
 
-/// An image name: a jail name without '.'.
 fn image_name(s: &str) -> Result<JailName, CliError> {
-    let n = JailName::parse(s)?;
-    if n.as_str().contains('.') {
-        return Err(crate::app::Error::Usage(format!("image {s}: a name cannot hold '.'")).into());
-    }
-    Ok(n)
+    crate::model::name::image_name(s).map_err(|why| crate::app::Error::Usage(why).into())
 }
 
 pub fn commit(host: &mut dyn Host, args: &CommitArgs) -> Result<ExitCode, CliError> {

@@ -25,6 +25,10 @@ impl Report for Printer {
                 "brig: note: jail {jail}, left by `brig run` (pid {pid}) when it was killed, was {}",
                 if *removed { "stopped and destroyed" } else { "stopped" }
             ),
+            Event::RunRecordUnread { jail, path } => eprintln!(
+                "brig: warning: {} does not read; jail {jail} is left as it is (remove the file once you have looked)",
+                path.display()
+            ),
             Event::Vanished { jail } => eprintln!("brig: jail {jail} was destroyed meanwhile; skipped"),
             Event::Steps { jail, ops } => {
                 for op in *ops {

@@ -95,8 +95,9 @@ pub fn list(host: &dyn Host) -> Vec<Template> {
         // Bounded, and never through a symlink, as every configuration file.
         let text = super::read_machine_text(host, &p).unwrap_or_default();
         let source = host.local_path(&p).display().to_string();
-        let mut files = Vec::new();
-        local_tree(host, &p.with_extension(""), Path::new(""), 0, &mut files);
+        let entries = |d: &Path| host.is_dir(d).then(|| host.list_dir(d).unwrap_or_default());
+        let read = |f: &Path| host.read_file(f, crate::model::provision::SOURCE_LIMIT).ok();
+        let files = files_under(&TreeReader { entries: &entries, read: &read }, &p.with_extension(""));
         out.push(Template { description: description(&text), name, source, text, files });
     }
     for s in SHIPPED {
@@ -114,22 +115,33 @@ pub fn list(host: &dyn Host) -> Vec<Template> {
     out
 }
 
-/// The files under a local template's directory (`templates/NAME/`),
-/// bounded in number, depth and size.
-fn local_tree(host: &dyn Host, dir: &Path, rel: &Path, depth: usize, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    let mut names = host.list_dir(&dir.join(rel)).unwrap_or_default();
+/// How `files_under` reads a directory: its entries (None when it is
+/// not a directory) and a file's bytes.
+pub struct TreeReader<'a> {
+    pub entries: &'a dyn Fn(&Path) -> Option<Vec<String>>,
+    pub read: &'a dyn Fn(&Path) -> Option<Vec<u8>>,
+}
+
+/// The files under a definition's or template's own directory
+/// (`NAME/` beside `NAME.toml`), by path relative to it, bounded in
+/// number, depth and size.
+pub fn files_under(reader: &TreeReader, dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    walk(reader, dir, Path::new(""), 0, &mut out);
+    out
+}
+
+fn walk(reader: &TreeReader, dir: &Path, rel: &Path, depth: usize, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let Some(mut names) = (reader.entries)(&dir.join(rel)).filter(|_| depth <= MAX_DEPTH) else { return };
     names.sort();
     for n in names {
         if out.len() >= MAX_FILES {
             return;
         }
         let r = rel.join(&n);
-        if host.is_dir(&dir.join(&r)) {
-            local_tree(host, dir, &r, depth + 1, out);
-        } else if let Ok(bytes) = host.read_file(&dir.join(&r), crate::model::provision::SOURCE_LIMIT) {
+        if (reader.entries)(&dir.join(&r)).is_some() {
+            walk(reader, dir, &r, depth + 1, out);
+        } else if let Some(bytes) = (reader.read)(&dir.join(&r)) {
             out.push((r, bytes));
         }
     }

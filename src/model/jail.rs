@@ -399,11 +399,7 @@ fn image(raw: &RawJail, jail_type: JailType) -> Result<Option<JailName>, Invalid
             format!("image is for a thin jail, which is cloned from it; this one is {}", jail_type.as_str()),
         ));
     }
-    match JailName::parse(i.get_ref()) {
-        Ok(n) if !n.as_str().contains('.') => Ok(Some(n)),
-        Ok(_) => Err(at(i, format!("image {} cannot hold '.'", quoted(i.get_ref())))),
-        Err(e) => Err(at(i, format!("image: {e}"))),
-    }
+    super::name::image_name(i.get_ref()).map(Some).map_err(|why| at(i, why))
 }
 
 fn ready(raw: &RawJail) -> Result<Option<Ready>, Invalid> {

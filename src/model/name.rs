@@ -17,6 +17,16 @@ pub const MAX_PART: usize = 63;
 #[serde(try_from = "String", into = "String")]
 pub struct JailName(String);
 
+/// An image's name (`brig commit`): a jail name without '.', which is a
+/// dataset of `<root>/images`.
+pub fn image_name(s: &str) -> Result<JailName, String> {
+    match JailName::parse(s) {
+        Ok(n) if !n.as_str().contains('.') => Ok(n),
+        Ok(_) => Err(format!("image {} cannot hold '.'", super::quoted(s))),
+        Err(e) => Err(format!("image: {e}")),
+    }
+}
+
 impl JailName {
     pub fn parse(s: &str) -> Result<JailName, ModelError> {
         let bad = |why: &str| ModelError::JailName { name: s.to_string(), why: why.to_string() };

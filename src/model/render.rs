@@ -30,13 +30,15 @@ pub fn is_var_name(n: &str) -> bool {
 pub fn render(text: &str, vars: &BTreeMap<String, String>) -> Result<String, RenderError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    let line_of = |rest: &str| text[..text.len() - rest.len()].matches('\n').count() + 1;
+    // Counted only for an error: counting at every placeholder would make
+    // a large template quadratic.
+    let line_at = |rest: &str| text[..text.len() - rest.len()].matches('\n').count() + 1;
     while let Some(open) = rest.find("{{") {
         out.push_str(&rest[..open]);
         let after = &rest[open + 2..];
-        let line = line_of(&rest[open..]);
+        let here = &rest[open..];
         let close = after.find("}}").ok_or_else(|| RenderError {
-            line,
+            line: line_at(here),
             why: "'{{' is not closed by '}}'; write {{ \"{{\" }} for a literal '{{'".into(),
         })?;
         let inner = after[..close].trim();
@@ -44,7 +46,7 @@ pub fn render(text: &str, vars: &BTreeMap<String, String>) -> Result<String, Ren
             out.push_str(literal);
         } else if is_var_name(inner) {
             let value = vars.get(inner).ok_or_else(|| RenderError {
-                line,
+                line: line_at(here),
                 why: format!(
                     "{{{{ {inner} }}}} names no variable; define it in [vars] or the step's vars (known: {})",
                     known(vars)
@@ -53,7 +55,7 @@ pub fn render(text: &str, vars: &BTreeMap<String, String>) -> Result<String, Ren
             out.push_str(value);
         } else {
             return Err(RenderError {
-                line,
+                line: line_at(here),
                 why: format!(
                     "{} is not a variable name; write {{{{ NAME }}}} or {{{{ \"TEXT\" }}}}",
                     super::quoted(inner)
@@ -61,7 +63,10 @@ pub fn render(text: &str, vars: &BTreeMap<String, String>) -> Result<String, Ren
             });
         }
         if out.len() > MAX_OUTPUT {
-            return Err(RenderError { line, why: format!("the text would be over {} bytes", MAX_OUTPUT) });
+            return Err(RenderError {
+                line: line_at(here),
+                why: format!("the text would be over {} bytes", MAX_OUTPUT),
+            });
         }
         rest = &after[close + 2..];
     }

@@ -46,9 +46,8 @@ pub struct Layers {
     /// that has them is not replaced (the caller refuses), and its layers
     /// stay its own.
     pub others: Vec<String>,
-    /// Those of `others` taken after the root's newest layer: rolling back
-    /// to a layer would destroy them, so a run that may is refused.
-    pub later: Vec<String>,
+    /// Every snapshot of the root, oldest first.
+    pub all: Vec<String>,
     /// What a thin root is cloned from before any step: the release's or
     /// image's snapshot.
     pub base: Option<String>,
@@ -76,38 +75,49 @@ pub struct BuildPlan {
 
 /// Steps `keys[1..]` (keys[0] is the base's key) against what the machine
 /// holds. `no_cache` starts from the base.
+///
+/// Steps never run on a root as it happens to be when the jail has a
+/// snapshot to start from: what the jail's root user changed in it since
+/// would go into the layers, and through the cache into other jails. The
+/// root is rolled back to its own layer (those were made the same way),
+/// or replaced by a fresh clone of a cached layer or of the release.
+/// Only a root of its own (thick, empty) without layers runs its first
+/// steps as it is; its layers are never shared.
 pub fn build(keys: &[String], layers: &Layers, no_cache: bool) -> BuildPlan {
     let names: Vec<String> = keys.iter().map(|k| layer_name(k)).collect();
     let last = names.len().saturating_sub(1);
     let current = layers.own.last().or(layers.origin.as_ref());
-    let nothing = |cached| BuildPlan { cached, restore: Restore::Nothing };
     if !no_cache && current == names.last() {
-        return nothing(last);
+        return BuildPlan { cached: last, restore: Restore::Nothing };
     }
-    let fresh = current.is_none();
     let candidates: Vec<usize> = if no_cache { vec![0] } else { (0..=last).rev().collect() };
     for j in candidates {
         let name = &names[j];
-        if current == Some(name) && !no_cache {
-            return nothing(j);
-        }
         if let Some(i) = layers.own.iter().position(|o| o == name) {
             let destroy = layers.own[i + 1..].to_vec();
             return BuildPlan { cached: j, restore: Restore::Rollback { snapshot: name.clone(), destroy } };
         }
-        if j == 0 && fresh {
-            return nothing(0);
-        }
-        let origin = match (layers.shared.get(name), j) {
-            (Some(s), _) => Some(s.clone()),
-            (None, 0) => layers.base.clone(),
-            _ => None,
-        };
+        // The release itself is what a first layer is made from.
+        let origin = if j == 0 { layers.base.clone() } else { layers.shared.get(name).cloned() };
         if let Some(origin) = origin {
             return BuildPlan { cached: j, restore: Restore::Replace { origin } };
         }
     }
-    nothing(0)
+    BuildPlan { cached: 0, restore: Restore::Nothing }
+}
+
+impl Layers {
+    /// The user's snapshots a restore would destroy, or leave the root
+    /// unable to be restored past: every one for a replacement, those
+    /// taken after the layer for a rollback (lzc_rollback_to: EEXIST).
+    pub fn in_the_way(&self, restore: &Restore) -> Vec<String> {
+        let after = match restore {
+            Restore::Nothing => return Vec::new(),
+            Restore::Replace { .. } => 0,
+            Restore::Rollback { snapshot, .. } => self.all.iter().position(|s| s == snapshot).map_or(0, |i| i + 1),
+        };
+        self.all.iter().skip(after).filter(|s| !is_layer(s)).cloned().collect()
+    }
 }
 
 /// Whether a snapshot name is a layer's.
@@ -128,10 +138,19 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_root_runs_every_step_on_itself() {
+    fn a_thin_root_starts_from_a_fresh_clone_and_one_of_its_own_as_it_is() {
         let k = keys(6, "a");
         let p = build(&k, &Layers { base: Some("r@base".into()), ..Layers::default() }, false);
-        assert_eq!(p, BuildPlan { cached: 0, restore: Restore::Nothing });
+        assert_eq!(p, BuildPlan { cached: 0, restore: Restore::Replace { origin: "r@base".into() } });
+        assert_eq!(build(&k, &Layers::default(), false), BuildPlan { cached: 0, restore: Restore::Nothing });
+        // A clone of a cached layer that ran meanwhile is cloned afresh.
+        let shared: BTreeMap<String, String> = [(l(&k[2]), "c@x".to_string())].into_iter().collect();
+        let used = Layers { origin: Some(l(&k[2])), shared, base: Some("r@base".into()), ..Layers::default() };
+        assert_eq!(build(&k, &used, false).restore, Restore::Replace { origin: "c@x".into() });
+        // --no-cache: the release, never a cached first layer.
+        let shared: BTreeMap<String, String> = [(l(&k[0]), "c@k0".to_string())].into_iter().collect();
+        let cached = Layers { shared, base: Some("r@base".into()), ..Layers::default() };
+        assert_eq!(build(&k, &cached, true).restore, Restore::Replace { origin: "r@base".into() });
     }
 
     #[test]

@@ -423,14 +423,14 @@ fn upgrade_of_a_running_jail_killed_anywhere_ends_with_it_running() {
     killed_at_every_call(crate::upgrade::upgradable_running, &["upgrade", "box", "--restart"]);
 }
 
-/// `box` with six provision steps, its /etc/rc and rc.shutdown keeping
-/// no log: a run killed while the jail ran starts it once more, and
-/// how often it started is not what must converge.
+/// `box` with the six provision steps after two that give it an /etc/rc
+/// and rc.shutdown keeping no log: a run killed while the jail ran starts
+/// it once more, and how often it started is not what must converge.
 fn six_quiet_steps() -> Sim {
-    let sim = crate::provision::six_steps();
-    for f in ["etc/rc", "etc/rc.shutdown"] {
-        std::fs::write(sim.file(&format!("{ROOT}/{f}")), "exit 0\n").expect("write");
-    }
+    let sim = crate::provision::released();
+    let quiet = "\n[[provision]]\ncopy = { from = \"files/quiet\", to = \"/etc/rc\" }\n\n[[provision]]\ncopy = { from = \"files/quiet\", to = \"/etc/rc.shutdown\" }\n\n[[provision]]";
+    crate::provision::define(&sim, "box", &crate::provision::SIX.replacen("\n[[provision]]", quiet, 1));
+    std::fs::write(sim.file("/usr/local/etc/brig/jails/box/files/quiet"), "exit 0\n").expect("write");
     sim
 }
 
@@ -445,7 +445,7 @@ fn provision_killed_anywhere_converges() {
 fn reprovisioned() -> Sim {
     let sim = six_quiet_steps();
     sim.brig(&["provision", "box"]).ok();
-    let text = crate::provision::SIX.replace("echo four", "echo FOUR");
+    let text = std::fs::read_to_string(sim.file(DEF)).expect("read").replace("echo four", "echo FOUR");
     std::fs::write(sim.file(DEF), text).expect("write");
     sim
 }

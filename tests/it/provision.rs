@@ -390,3 +390,62 @@ fn a_pkg_step_runs_the_hosts_pkg_on_the_jail_and_its_failure_is_the_steps() {
     r.fails(1);
     assert!(r.stderr.contains("box.toml:7: step 1/1 of jail box (pkg nginx www/py-certbot) failed: pkg exited with status 3:\n  pkg said no"), "{}", r.stderr);
 }
+
+#[test]
+fn a_mount_step_serves_the_steps_after_it_and_is_gone_afterwards() {
+    crate::common::needs_jail_processes!();
+    let sim = released();
+    std::fs::create_dir_all(sim.file("/srv/cache")).expect("mkdir");
+    // The sim records mounts without showing them to the jail's
+    // processes: the step after sees the mount point, the host the mount.
+    let text = "release = \"14.3-RELEASE\"\n\n[[provision]]\nmount = { source = \"/srv/cache\", target = \"/mnt/cache\", readonly = true }\n\n[[provision]]\nrun = \"test -d /mnt/cache && echo seen > /copied\"\n";
+    define(&sim, "box", text);
+    sim.brig(&["debug", "sim-stats", "--reset"]).ok();
+    sim.brig(&["provision", "box"]).ok();
+    assert_eq!(root_file(&sim, "box", "copied"), "seen\n");
+    let ops = sim.brig(&["debug", "sim-stats", "--json"]).ok().json()["ops"].clone();
+    assert_eq!((ops["mount"].as_u64(), ops["unmount"].as_u64().map(|n| n >= 1)), (Some(2), Some(true)), "{ops}");
+    let mounts = sim.host().mounts().expect("mounts");
+    assert!(mounts.iter().all(|m| !m.target.ends_with("mnt/cache")), "{mounts:?}");
+    assert_eq!(sim.host().jail_find("box").expect("get"), None);
+}
+
+#[test]
+fn brig_run_never_removes_what_it_did_not_make() {
+    let sim = released();
+    sim.host().zfs_create("zroot/brig/jails/orphan", &[]).expect("create");
+    let r = sim.brig(&["run", "--release", RELEASE, "--rm", "--name", "orphan", "--", "/bin/true"]);
+    r.fails(1);
+    assert!(sim.host().zfs_get("zroot/brig/jails/orphan", &["origin"]).is_ok(), "the orphan went: {}", r.stderr);
+    // A record that does not read names nothing brig removes.
+    sim.brig(&["create", "box", "--release", RELEASE]).ok();
+    std::fs::create_dir_all(sim.file("/var/db/brig/runs")).expect("mkdir");
+    std::fs::write(sim.file("/var/db/brig/runs/box.json"), "garbage").expect("write");
+    let r = sim.brig(&["run", "--release", RELEASE, "--rm", "--", "/bin/true"]);
+    assert!(r.stderr.contains("box.json does not read; jail box is left as it is"), "{}", r.stderr);
+    assert!(sim.file("/usr/local/etc/brig/jails/box.toml").exists());
+    // A destroyed jail's record goes with it; a new jail of the name is safe.
+    std::fs::write(sim.file("/var/db/brig/runs/box.json"), "{\"pid\": 999999999, \"rm\": true}").expect("write");
+    sim.brig(&["destroy", "box"]).ok();
+    assert!(!sim.file("/var/db/brig/runs/box.json").exists());
+}
+
+#[test]
+fn create_from_a_file_brings_the_directory_beside_it_and_plan_names_a_missing_file_alone() {
+    let sim = released();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("box.toml"), SIX).expect("write");
+    std::fs::create_dir_all(dir.path().join("box/files")).expect("mkdir");
+    std::fs::write(dir.path().join("box/files/motd"), "welcome\n").expect("write");
+    std::fs::write(dir.path().join("box/files/site.conf.in"), "x\n").expect("write");
+    sim.brig(&["validate", &dir.path().join("box.toml").display().to_string()]).ok();
+    sim.brig(&["create", "box", "--from", &dir.path().join("box.toml").display().to_string()]).ok();
+    let copied = std::fs::read_to_string(sim.file("/usr/local/etc/brig/jails/box/files/motd")).expect("copied");
+    assert_eq!(copied, "welcome\n");
+    define(&sim, "other", SIX);
+    std::fs::remove_file(sim.file("/usr/local/etc/brig/jails/other/files/motd")).expect("rm");
+    let r = sim.brig(&["plan"]);
+    r.fails(1);
+    assert!(r.stdout.contains("box (stopped):"), "{}", r.stdout);
+    assert!(r.stderr.contains("other.toml:7: the step's file"), "{}", r.stderr);
+}
