@@ -651,14 +651,22 @@ fn useradd(u: &crate::model::provision::User) -> Vec<String> {
     a
 }
 
+/// How long a step's command may run before it is killed with what it
+/// started: a step that hangs must not hold the jail's lock for ever.
+const STEP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 fn inside(host: &mut dyn Host, jid: i32, program: &str, args: &[&str]) -> Result<crate::host::Output, String> {
     let mut cmd = Command::new(program).args(args.iter().copied());
     cmd.clean_env = true;
+    cmd.deadline = Some(STEP_DEADLINE);
     host.spawn(&cmd, Place::Jail(jid)).map_err(|e| e.to_string())
 }
 
 /// A command's end as a step's: exit 0, or the status and last lines.
 fn finished(o: &crate::host::Output, what: &str) -> Result<Done, String> {
+    if o.timed_out {
+        return Err(format!("{what} ran past {} s and was killed, with what it started", STEP_DEADLINE.as_secs()));
+    }
     if o.status == 0 {
         return Ok(Done::Ran);
     }

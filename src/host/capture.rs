@@ -29,10 +29,15 @@ fn scratch() -> std::io::Result<std::fs::File> {
     Ok(f)
 }
 
+/// The most of a command's output kept in memory: its end, where a
+/// failure says why.
+const KEPT: u64 = 64 << 20;
+
 fn read_all(mut f: std::fs::File) -> std::io::Result<Vec<u8>> {
-    f.seek(SeekFrom::Start(0))?;
+    let len = f.seek(SeekFrom::End(0))?;
+    f.seek(SeekFrom::Start(len.saturating_sub(KEPT)))?;
     let mut v = Vec::new();
-    f.read_to_end(&mut v)?;
+    f.take(KEPT).read_to_end(&mut v)?;
     Ok(v)
 }
 
