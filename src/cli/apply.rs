@@ -135,7 +135,10 @@ pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
         }
     }
     let restarts = plans.iter().filter(|p| !p.restart.is_empty()).count();
-    if changes == 0 && restarts == 0 {
+    let steps: usize = provisions.iter().flatten().map(|v| v.would_run()).sum();
+    if changes == 0 && restarts == 0 && steps > 0 {
+        println!("nothing for apply to do; `brig provision` would run {}", plural(steps, "step"));
+    } else if changes == 0 && restarts == 0 {
         println!("{}", nothing_to_do(plans.len()));
     } else {
         let touched = plans.iter().filter(|p| !p.ops.is_empty()).count();
