@@ -127,6 +127,10 @@ pub enum Refused {
     FileThere { jail: JailName, path: PathBuf },
     #[error("a `brig run` of jail {0} is under way (its record is in /var/db/brig/runs); choose another --name")]
     RunInProgress(JailName),
+    #[error("the archive holds image {0}, not a jail; import it with `brig import --image`")]
+    ImageArchive(String),
+    #[error("the archive holds a jail ({0}), not an image; import it without --image")]
+    JailArchive(String),
     #[error("there is no image {0}; `brig image list` shows them")]
     NoImage(JailName),
     #[error("image {image} is in use by {}; destroy those first", users.join(", "))]

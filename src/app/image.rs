@@ -12,6 +12,7 @@ use crate::model::JailName;
 use crate::plan::image::{self as plan, ImageRow, LayerRow, IMAGE_SNAPSHOT};
 use crate::plan::jail::root_dataset;
 use crate::plan::provision::{cache, is_layer};
+use crate::state::archive::{ArchiveError, Manifest, Reader, Writer, IMAGE_FORMAT};
 use crate::state::journal::{self, Action};
 
 /// The image a commit made.
@@ -105,7 +106,8 @@ pub fn list(host: &dyn Host) -> Result<Images, Error> {
     let prefix = format!("{images_root}/");
     let images = image_list
         .iter()
-        .filter(|d| d.name.strip_prefix(&prefix).is_some_and(|n| !n.contains(['/', '@'])))
+        // Not one being received (`NAME.incoming`).
+        .filter(|d| d.name.strip_prefix(&prefix).is_some_and(|n| !n.contains(['/', '@', '.'])))
         .map(|d| ImageRow {
             name: d.name[prefix.len()..].to_string(),
             release: d.props.get(plan::RELEASE_PROP).cloned().unwrap_or_default(),
@@ -183,4 +185,106 @@ pub fn prune(host: &mut dyn Host, dry_run: bool) -> Result<Vec<String>, Error> {
         }
     }
     Ok(gone)
+}
+
+/// The part of an image's archive that holds its stream.
+const PART: &str = "image";
+
+/// Writes image `name` to `out` as an archive (the export format of
+/// jails, as `IMAGE_FORMAT`): one whole stream of its `@base`, so the
+/// other host needs nothing it was made from.
+pub fn export(
+    host: &mut dyn Host,
+    name: &JailName,
+    key: Option<&ed25519_dalek::SigningKey>,
+    out: &mut dyn std::io::Write,
+) -> Result<Manifest, Error> {
+    let cfg = super::config(host)?;
+    let dataset = plan::image(&cfg, name);
+    let snap = plan::origin(&cfg, name);
+    if !super::observe::dataset_exists(host, &snap)? {
+        return Err(Refused::NoImage(name.clone()).into());
+    }
+    let props = host.zfs_get(dataset.as_str(), &[plan::RELEASE_PROP])?;
+    let manifest = Manifest {
+        format: IMAGE_FORMAT,
+        brig: env!("CARGO_PKG_VERSION").into(),
+        jail: name.to_string(),
+        release: props.get(plan::RELEASE_PROP).filter(|r| !r.is_empty() && *r != "-").cloned(),
+        snapshot: IMAGE_SNAPSHOT.into(),
+        since: None,
+        created: super::now(),
+        datasets: vec![PART.into()],
+        definition_bytes: 0,
+        definition_sha256: String::new(),
+        image: Some(name.to_string()),
+    };
+    let write = |e: std::io::Error| Error::from(ArchiveError::Write(e));
+    let mut w = Writer::begin(out, &manifest, b"").map_err(write)?;
+    let mut part = w.part(PART).map_err(write)?;
+    host.zfs_send(&snap, None, &mut part)?;
+    part.close().map_err(write)?;
+    w.finish(key).map_err(write)?.flush().map_err(write)?;
+    Ok(manifest)
+}
+
+/// Where an image is received before it is whole: a name no image has
+/// (image names hold no '.'), destroyed by the next import of the name.
+fn incoming(cfg: &HostConfig, name: &JailName) -> crate::model::DatasetName {
+    plan::images(cfg).child(&format!("{name}.incoming"))
+}
+
+/// Reads an image's archive into image `name` (default: its own name):
+/// received whole under a scratch name, its end and signature checked,
+/// then read-only and renamed into place; any failure leaves nothing.
+pub fn import(
+    host: &mut dyn Host,
+    input: &mut dyn std::io::BufRead,
+    name: Option<&str>,
+    verify: Option<&ed25519_dalek::VerifyingKey>,
+) -> Result<(JailName, Manifest), Error> {
+    let cfg = super::config(host)?;
+    let (mut reader, manifest, _) = Reader::open(input)?;
+    let Some(own) = manifest.image.clone() else { return Err(Refused::JailArchive(manifest.jail.clone()).into()) };
+    let name = crate::model::name::image_name(name.unwrap_or(&own)).map_err(Error::Usage)?;
+    if manifest.datasets != [PART] || manifest.snapshot != IMAGE_SNAPSHOT {
+        return Err(ArchiveError::Damaged("it is not laid out as an image's archive".into()).into());
+    }
+    let target = plan::image(&cfg, &name);
+    if super::observe::dataset_exists(host, target.as_str())? {
+        return Err(Refused::ImageExists(name).into());
+    }
+    let images = plan::images(&cfg);
+    if !super::observe::dataset_exists(host, images.as_str())? {
+        host.zfs_create(images.as_str(), &[("canmount".into(), "off".into())])?;
+    }
+    let scratch = incoming(&cfg, &name);
+    if super::observe::dataset_exists(host, scratch.as_str())? {
+        host.zfs_destroy(scratch.as_str(), true)?;
+    }
+    let mut props = vec![("readonly".to_string(), "on".to_string())];
+    if let Some(r) = &manifest.release {
+        crate::model::ReleaseName::parse(r)?;
+        props.push((plan::RELEASE_PROP.to_string(), r.clone()));
+    }
+    let received = (|| -> Result<(), Error> {
+        let mut part = reader.part()?.ok_or_else(|| ArchiveError::Damaged("it ends before its image".into()))?;
+        host.zfs_receive(&format!("{scratch}@{IMAGE_SNAPSHOT}"), &props, &mut part)?;
+        part.finish()?;
+        if reader.part()?.is_some() {
+            return Err(ArchiveError::Damaged("it holds more than an image".into()).into());
+        }
+        if let Some(k) = verify {
+            reader.verify(k)?;
+        }
+        host.zfs_rename(scratch.as_str(), target.as_str())?;
+        Ok(())
+    })();
+    if let Err(e) = received {
+        if super::observe::dataset_exists(host, scratch.as_str()).unwrap_or(false) {
+            let _ = host.zfs_destroy(scratch.as_str(), true);
+        }
+        return Err(e);
+    }
+    Ok((name, manifest))
 }

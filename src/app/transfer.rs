@@ -82,6 +82,7 @@ pub fn prepare(
         datasets,
         definition_bytes: 0,
         definition_sha256: String::new(),
+        image: None,
     };
     Ok(Prepared { manifest, text, jail_ds })
 }
@@ -216,6 +217,9 @@ pub fn import(
 ) -> Result<Imported, Error> {
     let cfg = super::config(host)?;
     let (mut reader, manifest, text) = Reader::open(input)?;
+    if let Some(image) = &manifest.image {
+        return Err(Refused::ImageArchive(image.clone()).into());
+    }
     let name = JailName::parse(req.name.as_deref().unwrap_or(&manifest.jail))?;
     let snap = SnapshotName::parse(&manifest.snapshot)?;
     let _lock = guard(host, &cfg, &[&name], report)?;

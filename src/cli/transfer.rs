@@ -15,10 +15,13 @@ use crate::model::JailName;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The jail to export.
+    /// The jail to export (with --image, the image).
     pub name: String,
     /// The archive to write, or - for standard output.
     pub file: String,
+    /// NAME is an image (`brig commit`), exported whole.
+    #[arg(long, conflicts_with_all = ["snapshot", "since"])]
+    pub image: bool,
     /// Export this snapshot of the jail [default: one taken now].
     #[arg(long, value_name = "SNAP")]
     pub snapshot: Option<String>,
@@ -55,7 +58,10 @@ pub struct ImportArgs {
     /// With --from: print the definitions and what does not map, and change nothing.
     #[arg(long, requires = "from")]
     pub dry_run: bool,
-    /// Import the jail under another name.
+    /// The archive holds an image (`brig export --image`).
+    #[arg(long, conflicts_with_all = ["from", "ip4", "ip6", "trust"])]
+    pub image: bool,
+    /// Import the jail (or image) under another name.
     #[arg(long)]
     pub name: Option<String>,
     /// Give the jail these IPv4 addresses instead of its own (repeatable).
@@ -127,7 +133,12 @@ impl<W: Write> Write for Counting<W> {
 }
 
 pub fn export(host: &mut dyn Host, args: &ExportArgs) -> Result<ExitCode, CliError> {
-    let name = JailName::parse(&args.name)?;
+    let name = if args.image {
+        crate::model::name::image_name(&args.name).map_err(CliError::Usage)?
+    } else {
+        JailName::parse(&args.name)?
+    };
+    let what = if args.image { "image" } else { "jail" };
     let sign = match &args.sign {
         Some(p) => Some(
             crate::state::keys::secret(&key_text(p)?)
@@ -145,8 +156,8 @@ pub fn export(host: &mut dyn Host, args: &ExportArgs) -> Result<ExitCode, CliErr
             return Err(CliError::Usage("the archive is binary; redirect standard output, or give a FILE".into()));
         }
         let mut out = Counting { inner: std::io::stdout().lock(), bytes: 0 };
-        let done = transfer::export(host, &name, &req, &mut out, &Printer)?;
-        eprintln!("exported jail {name} (snapshot {}, {} bytes)", done.manifest.snapshot, out.bytes);
+        let done = send(host, &name, &req, args.image, &mut out)?;
+        eprintln!("exported {what} {name} (snapshot {}, {} bytes)", done.snapshot, out.bytes);
         return Ok(ExitCode::SUCCESS);
     }
     let path = std::path::PathBuf::from(&args.file);
@@ -165,22 +176,41 @@ pub fn export(host: &mut dyn Host, args: &ExportArgs) -> Result<ExitCode, CliErr
         let file =
             std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial).map_err(failed)?;
         let mut out = Counting { inner: std::io::BufWriter::new(file), bytes: 0 };
-        let done = transfer::export(host, &name, &req, &mut out, &Printer)?;
+        let done = send(host, &name, &req, args.image, &mut out)?;
         let file = out.inner.into_inner().map_err(|e| failed(e.into_error()))?;
         file.sync_all().map_err(failed)?;
         std::fs::rename(&partial, &path).map_err(failed)?;
-        println!(
-            "exported jail {name} (snapshot {}, {} bytes) to {}",
-            done.manifest.snapshot,
-            out.bytes,
-            path.display()
-        );
+        println!("exported {what} {name} (snapshot {}, {} bytes) to {}", done.snapshot, out.bytes, path.display());
         Ok(out.bytes)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     written.map(|_| ExitCode::SUCCESS)
+}
+
+/// Writes the archive of jail (or image) `name`.
+fn send(
+    host: &mut dyn Host,
+    name: &JailName,
+    req: &transfer::ExportRequest,
+    image: bool,
+    out: &mut dyn Write,
+) -> Result<crate::state::archive::Manifest, CliError> {
+    if image {
+        return Ok(crate::app::image::export(host, name, req.sign.as_ref(), out)?);
+    }
+    Ok(transfer::export(host, name, req, out, &Printer)?.manifest)
+}
+
+/// An archive file to read, or a sentence naming it.
+fn open_archive(file: &str) -> Result<std::io::BufReader<std::fs::File>, CliError> {
+    let f = std::fs::File::open(file).map_err(|e| {
+        CliError::App(
+            crate::state::archive::ArchiveError::Io(std::io::Error::new(e.kind(), format!("{file}: {e}"))).into(),
+        )
+    })?;
+    Ok(std::io::BufReader::new(f))
 }
 
 /// An archive written into a jail's root would be in the hands of that
@@ -226,6 +256,15 @@ pub fn import(host: &mut dyn Host, args: &ImportArgs) -> Result<ExitCode, CliErr
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+    if args.image {
+        let done = if args.file == "-" {
+            crate::app::image::import(host, &mut std::io::stdin().lock(), args.name.as_deref(), verify.as_ref())?
+        } else {
+            crate::app::image::import(host, &mut open_archive(&args.file)?, args.name.as_deref(), verify.as_ref())?
+        };
+        println!("imported image {} (of {})", done.0, done.1.release.as_deref().unwrap_or("no release"));
+        return Ok(ExitCode::SUCCESS);
+    }
     let req = ImportRequest {
         name: args.name.clone(),
         ip4: args.ip4.clone(),
@@ -238,14 +277,7 @@ pub fn import(host: &mut dyn Host, args: &ImportArgs) -> Result<ExitCode, CliErr
         let mut input = stdin.lock();
         transfer::import(host, &mut input, &req, &Printer)?
     } else {
-        let file = std::fs::File::open(&args.file).map_err(|e| {
-            CliError::App(
-                crate::state::archive::ArchiveError::Io(std::io::Error::new(e.kind(), format!("{}: {e}", args.file)))
-                    .into(),
-            )
-        })?;
-        let mut input = std::io::BufReader::new(file);
-        transfer::import(host, &mut input, &req, &Printer)?
+        transfer::import(host, &mut open_archive(&args.file)?, &req, &Printer)?
     };
     println!("imported jail {} (snapshot {} of {})", done.name, done.manifest.snapshot, done.manifest.jail);
     Ok(ExitCode::SUCCESS)

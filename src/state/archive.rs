@@ -27,8 +27,13 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 const MAGIC: &str = "brig-export";
-/// The archive format this brig writes, and the newest it reads.
+/// The archive format this brig writes for a jail.
 pub const FORMAT: u32 = 1;
+/// The format of an image's archive (`brig export --image`): a brig that
+/// reads only jails' refuses it as newer instead of taking it for one.
+pub const IMAGE_FORMAT: u32 = 2;
+/// The newest format this brig reads.
+pub const NEWEST: u32 = IMAGE_FORMAT;
 /// Uncompressed bytes of one frame.
 const CHUNK: usize = 1 << 20;
 /// Compressed bytes of one frame a reader takes: zstd's worst case for
@@ -59,13 +64,16 @@ pub struct Manifest {
     pub datasets: Vec<String>,
     pub definition_bytes: u64,
     pub definition_sha256: String,
+    /// An image's archive: the image's name (`jail` is it too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Error)]
 pub enum ArchiveError {
     #[error("not a brig export archive")]
     NotAnArchive,
-    #[error("the archive is of format {0}, newer than this brig's {FORMAT}; import it with a newer brig")]
+    #[error("the archive is of format {0}, newer than this brig's {NEWEST}; import it with a newer brig")]
     Newer(u32),
     #[error("the archive is damaged: {0}")]
     Damaged(String),
@@ -107,7 +115,7 @@ impl<W: Write> Writer<W> {
         line.push(b'\n');
         let mut digest = Sha256::new();
         digest.update(&line);
-        writeln!(out, "{MAGIC} {FORMAT}")?;
+        writeln!(out, "{MAGIC} {}", manifest.format)?;
         out.write_all(&line)?;
         writeln!(out, "manifest-sha256 {}", hex(&Sha256::digest(&line)))?;
         out.write_all(definition)?;
@@ -212,7 +220,7 @@ impl<R: BufRead> Reader<R> {
         let first = line(&mut input).map_err(|_| ArchiveError::NotAnArchive)?;
         let format = first.strip_prefix(MAGIC).and_then(|r| r.strip_prefix(' ')).ok_or(ArchiveError::NotAnArchive)?;
         let format: u32 = format.parse().ok().filter(|f| *f > 0).ok_or(ArchiveError::NotAnArchive)?;
-        if format > FORMAT {
+        if format > NEWEST {
             return Err(ArchiveError::Newer(format));
         }
         let manifest_line = line(&mut input)?;
@@ -396,6 +404,7 @@ mod tests {
             datasets: vec!["root".into(), "data".into()],
             definition_bytes: 0,
             definition_sha256: String::new(),
+            image: None,
         }
     }
 
@@ -483,9 +492,12 @@ mod tests {
     #[test]
     fn a_newer_format_or_something_else_is_refused_with_a_sentence() {
         let (bytes, _) = archive();
-        let newer = String::from_utf8_lossy(&bytes).replacen("brig-export 1", "brig-export 2", 1);
+        let newer = String::from_utf8_lossy(&bytes).replacen("brig-export 1", "brig-export 3", 1);
         let e = read_all(newer.as_bytes()).expect_err("newer");
-        assert_eq!(e.to_string(), "the archive is of format 2, newer than this brig's 1; import it with a newer brig");
+        assert_eq!(e.to_string(), "the archive is of format 3, newer than this brig's 2; import it with a newer brig");
+        // Its first line and its manifest must agree.
+        let odd = String::from_utf8_lossy(&bytes).replacen("brig-export 1", "brig-export 2", 1);
+        assert!(read_all(odd.as_bytes()).expect_err("odd").to_string().contains("another format"));
         assert!(matches!(read_all(b"PK\x03\x04zip"), Err(ArchiveError::NotAnArchive)));
     }
 }

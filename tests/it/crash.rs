@@ -474,3 +474,23 @@ fn brig_run_killed_anywhere_leaves_nothing_after_the_next_run() {
     let args = ["run", "--release", crate::provision::RELEASE, "--rm", "--name", "box", "--", "/bin/true"];
     killed_at_every_call(crate::provision::released, &args);
 }
+
+/// An image's archive, made once: `web`, committed from a thin jail.
+fn image_archive() -> &'static str {
+    static FILE: std::sync::OnceLock<(tempfile::TempDir, String)> = std::sync::OnceLock::new();
+    &FILE
+        .get_or_init(|| {
+            let sim = thin_box();
+            sim.brig(&["commit", "box", "web"]).ok();
+            let dir = tempfile::tempdir().expect("tempdir");
+            let file = dir.path().join("web.brig").display().to_string();
+            sim.brig(&["export", "--image", "web", &file]).ok();
+            (dir, file)
+        })
+        .1
+}
+
+#[test]
+fn image_import_killed_anywhere_leaves_nothing_or_the_image() {
+    killed_at_each_of(crate::provision::released, &["import", "--image", image_archive()], 2);
+}

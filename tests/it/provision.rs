@@ -481,3 +481,47 @@ fn keyless(s: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[test]
+fn an_image_travels_as_an_archive_and_clones_on_the_other_host() {
+    let a = released();
+    a.brig(&["create", "box", "--release", RELEASE]).ok();
+    std::fs::write(a.file("/usr/local/brig/jails/box/root/etc/app.conf"), "mine\n").expect("write");
+    a.brig(&["commit", "box", "web"]).ok();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("web.brig").display().to_string();
+    let r = a.brig(&["export", "--image", "web", &file]);
+    assert!(r.ok().stdout.contains("exported image web"), "{}", r.stdout);
+    let jail_file = dir.path().join("box.brig").display().to_string();
+    a.brig(&["export", "box", &jail_file]).ok();
+
+    let b = released();
+    let r = b.brig(&["import", &file]);
+    r.fails(1);
+    assert!(r.stderr.contains("holds image web, not a jail"), "{}", r.stderr);
+    let r = b.brig(&["import", "--image", &jail_file]);
+    r.fails(1);
+    assert!(r.stderr.contains("holds a jail (box), not an image"), "{}", r.stderr);
+    // A damaged archive leaves nothing.
+    let bytes = std::fs::read(&file).expect("read");
+    let cut = dir.path().join("cut.brig");
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).expect("write");
+    b.brig(&["import", "--image", &cut.display().to_string()]).fails(1);
+    assert_eq!(image_users(&b)["images"], serde_json::json!([]));
+    let images: Vec<String> = b
+        .host()
+        .zfs_list("zroot/brig", &[])
+        .expect("list")
+        .into_iter()
+        .map(|d| d.name)
+        .filter(|n| n.contains("images/"))
+        .collect();
+    assert_eq!(images, Vec::<String>::new());
+
+    let r = b.brig(&["import", "--image", &file, "--name", "site"]);
+    assert!(r.ok().stdout.contains("imported image site (of 14.3-RELEASE)"), "{}", r.stdout);
+    b.brig(&["import", "--image", &file, "--name", "site"]).fails(1);
+    b.brig(&["create", "app", "--image", "site"]).ok();
+    assert_eq!(root_file(&b, "app", "etc/app.conf"), "mine\n");
+    assert_eq!(image_users(&b)["images"][0]["used_by"], serde_json::json!(["jail app"]));
+}

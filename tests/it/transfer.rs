@@ -104,7 +104,7 @@ fn an_altered_or_cut_archive_is_refused_and_nothing_is_made() {
     let newer = String::from_utf8_lossy(&bytes).replacen("brig-export 1", "brig-export 9", 1);
     std::fs::write(&bad, newer.as_bytes()).expect("write");
     let out = dst.brig(&["import", bad.to_str().expect("utf-8")]);
-    assert!(out.stderr.contains("format 9, newer than this brig's 1"), "{}", out.stderr);
+    assert!(out.stderr.contains("format 9, newer than this brig's 2"), "{}", out.stderr);
 }
 
 #[test]
