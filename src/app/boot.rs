@@ -147,6 +147,8 @@ pub fn start(
             let limits = limits_on(h, std::slice::from_ref(s), no_limits, report)?;
             let ctx = StartContext { known: &known, books: &books, limits, batch: &[], dry_run: false };
             start_one(h, &cfg, s, &ctx, report)?;
+            // Its dependents wait for its steps as for its readiness.
+            super::provision::on_first_start(h, &cfg, s, report)?;
             match &s.ready {
                 Some(r) => wait_ready(h, s, r),
                 None => Ok(()),

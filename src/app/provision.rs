@@ -239,6 +239,20 @@ pub fn never_provisioned(host: &dyn Host, cfg: &HostConfig, name: &JailName) -> 
     Ok(v.is_empty() || v == "-")
 }
 
+/// After a start: the steps of a jail with `provision_on_create` that
+/// no run has finished for yet. The caller holds the jail's lock.
+pub fn on_first_start(
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    report: &dyn Report,
+) -> Result<(), Error> {
+    if spec.provision.on_create && never_provisioned(host, cfg, &spec.name)? {
+        provision_locked(host, cfg, &spec.name, false, report)?;
+    }
+    Ok(())
+}
+
 /// Records on the jail's dataset that a run finished, at which layer.
 fn mark(host: &mut dyn Host, cfg: &HostConfig, out: &Provisioned, name: &JailName) -> Result<(), Error> {
     let layer = out.layer.clone().unwrap_or_else(|| "none".into());

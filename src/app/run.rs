@@ -73,10 +73,10 @@ pub fn start(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Resu
         |s| (&s.name, &s.depends),
         |s| {
             start_one(host, &cfg, s, &ctx, report)?;
-            if s.provision.on_create && !req.dry_run && super::provision::never_provisioned(host, &cfg, &s.name)? {
-                super::provision::provision_locked(host, &cfg, &s.name, false, report)?;
+            if req.dry_run {
+                return Ok(());
             }
-            Ok(())
+            super::provision::on_first_start(host, &cfg, s, report)
         },
     )
 }

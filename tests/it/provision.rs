@@ -525,3 +525,17 @@ fn an_image_travels_as_an_archive_and_clones_on_the_other_host() {
     assert_eq!(root_file(&b, "app", "etc/app.conf"), "mine\n");
     assert_eq!(image_users(&b)["images"][0]["used_by"], serde_json::json!(["jail app"]));
 }
+
+#[test]
+fn boot_start_provisions_a_jail_marked_for_it_before_its_dependents() {
+    crate::common::needs_jail_processes!();
+    let sim = released();
+    define(&sim, "box", &SIX.replace("[vars]", "boot = true\nprovision_on_create = true\n\n[vars]"));
+    sim.brig(&["create", "app", "--release", RELEASE, "--boot", "--depends", "box"]).ok();
+    let r = sim.brig(&["boot", "start"]);
+    r.ok();
+    assert!(r.stdout.contains("box: step 6/6 "), "{}", r.stdout);
+    assert_eq!(root_file(&sim, "box", "steps.log"), "four\nfive\nsix\n");
+    sim.brig(&["boot", "stop"]).ok();
+    assert!(!sim.brig(&["boot", "start"]).ok().stdout.contains("step "));
+}
