@@ -117,6 +117,8 @@ pub enum Refused {
     StepFailed { jail: JailName, place: String, n: usize, total: usize, summary: String, why: String },
     #[error("jail {jail}'s root has snapshots of its own ({}), which provisioning would destroy (it takes the root back to a layer, or puts a cached layer in its place); destroy them (`brig snapshot destroy {jail} SNAP`) first", snapshots.join(", "))]
     ProvisionSnapshots { jail: JailName, snapshots: Vec<String> },
+    #[error("jail {0} has no [[provision]] steps; add some to its definition (see brig.toml(5))")]
+    NoSteps(JailName),
     #[error("jail {jail} is running (jid {jid}); stop it first: an image is made of a root at rest")]
     CommitRunning { jail: JailName, jid: i32 },
     #[error("image {0} exists; choose another name or `brig image destroy {0}` first")]

@@ -20,7 +20,7 @@ use super::{Error, Event, Refused, Report};
 use crate::config::HostConfig;
 use crate::host::{Command, Host, Place, Stdio};
 use crate::model::jail::{JailSpec, JailType};
-use crate::model::provision::{base_key, layer_name, step_key, Action, FileStep, Step};
+use crate::model::provision::{base_key, layer_name, step_key, Action, FileStep, Step, SOURCE_LIMIT};
 use crate::model::JailName;
 use crate::plan::jail::{root_dataset, root_files, root_path, root_props};
 use crate::plan::provision::{self as plan, is_layer, BuildPlan, Layers, Restore};
@@ -28,7 +28,6 @@ use crate::plan::Op;
 use crate::state::journal::{self, BuildEntry};
 use crate::state::layout::{definition_path, files_dir};
 
-use crate::model::provision::SOURCE_LIMIT;
 /// How many lines of a failed step's output its error repeats.
 const OUTPUT_LINES: usize = 20;
 /// How deep a chain of origins is followed to find a root's base.
@@ -283,6 +282,9 @@ pub fn provision_locked(
 ) -> Result<Provisioned, Error> {
     let p = prepare(host, cfg, name, no_cache)?;
     let total = p.spec.provision.steps.len();
+    if total == 0 {
+        return Err(Refused::NoSteps(name.clone()).into());
+    }
     let in_the_way = p.layers.in_the_way(&p.plan.restore);
     if !in_the_way.is_empty() {
         return Err(Refused::ProvisionSnapshots { jail: name.clone(), snapshots: in_the_way }.into());
@@ -367,7 +369,6 @@ fn run(
         host.zfs_snapshot(&[&format!("{root}@{first}")])?;
     }
     let steps = &p.spec.provision.steps;
-    let mut mounted: Vec<PathBuf> = Vec::new();
     let mut outcome = Ok(());
     busy.set(host, false)?;
     for (i, step) in steps.iter().enumerate().skip(start) {
@@ -387,7 +388,7 @@ fn run(
             break;
         }
         let began = Instant::now();
-        let done = execute(host, cfg, &p.spec, step, p.contents[i].as_deref(), &mut mounted);
+        let done = execute(host, cfg, &p.spec, step, p.contents[i].as_deref());
         let elapsed = began.elapsed();
         report.event(&Event::Step {
             jail: name,
@@ -576,7 +577,6 @@ fn execute(
     spec: &JailSpec,
     step: &Step,
     content: Option<&[u8]>,
-    mounted: &mut Vec<PathBuf>,
 ) -> Result<Done, String> {
     let root_dir = root_path(cfg, &spec.name);
     let root = host.open_root(&root_dir).map_err(|e| e.to_string())?;
@@ -641,7 +641,6 @@ fn execute(
                 options: Vec::new(),
             };
             crate::exec::run(host, &[op]).map_err(|e| e.to_string())?;
-            mounted.push(m.target.clone());
             Ok(Done::Ran)
         }
     }

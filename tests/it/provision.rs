@@ -539,3 +539,14 @@ fn boot_start_provisions_a_jail_marked_for_it_before_its_dependents() {
     sim.brig(&["boot", "stop"]).ok();
     assert!(!sim.brig(&["boot", "start"]).ok().stdout.contains("step "));
 }
+
+#[test]
+fn a_jail_without_steps_is_not_provisioned_and_its_root_stays() {
+    let sim = released();
+    sim.brig(&["create", "box", "--release", RELEASE]).ok();
+    std::fs::write(sim.file("/usr/local/brig/jails/box/root/etc/app.conf"), "mine\n").expect("write");
+    let r = sim.brig(&["provision", "box"]);
+    r.fails(1);
+    assert!(r.stderr.contains("jail box has no [[provision]] steps"), "{}", r.stderr);
+    assert_eq!(root_file(&sim, "box", "etc/app.conf"), "mine\n");
+}
