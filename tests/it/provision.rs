@@ -550,3 +550,20 @@ fn a_jail_without_steps_is_not_provisioned_and_its_root_stays() {
     assert!(r.stderr.contains("jail box has no [[provision]] steps"), "{}", r.stderr);
     assert_eq!(root_file(&sim, "box", "etc/app.conf"), "mine\n");
 }
+
+#[test]
+fn service_and_user_steps_run_the_jails_own_tools() {
+    crate::common::needs_jail_processes!();
+    let sim = released();
+    // Stand-ins for service(8) and pw(8), which the test userland lacks.
+    let text = "release = \"14.3-RELEASE\"\n\n[[provision]]\ncopy = { from = \"files/tool\", to = \"/usr/sbin/service\", mode = \"0555\" }\n\n[[provision]]\ncopy = { from = \"files/tool\", to = \"/usr/sbin/pw\", mode = \"0555\" }\n\n[[provision]]\nservice = { name = \"nginx\", action = \"onestart\" }\n\n[[provision]]\nuser = { name = \"web\", uid = 1001, groups = [\"www\"] }\n\n[[provision]]\nuser = { name = \"root\" }\n";
+    define(&sim, "box", text);
+    std::fs::write(sim.file("/usr/local/etc/brig/jails/box/files/tool"), "#!/bin/sh\necho \"$0 $@\" >> /tools.log\n")
+        .expect("write");
+    let j = sim.brig(&["provision", "box", "--json"]).ok().json();
+    assert_eq!((j["ran"].as_u64(), j["skipped"].as_u64()), (Some(5), Some(1)), "{j}");
+    assert_eq!(
+        root_file(&sim, "box", "tools.log"),
+        "/usr/sbin/service nginx onestart\n/usr/sbin/pw useradd web -m -u 1001 -G www\n"
+    );
+}
