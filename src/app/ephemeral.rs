@@ -102,8 +102,11 @@ pub fn sweep(host: &mut dyn Host, report: &dyn Report) -> Result<(), Error> {
         if alive(record.pid) {
             continue;
         }
-        finish(host, &name, record.rm, report)?;
-        report.event(&Event::RunCleaned { jail: &name, pid: record.pid, removed: record.rm });
+        // One left jail that cannot be removed does not stop this run.
+        match finish(host, &name, record.rm, report) {
+            Ok(()) => report.event(&Event::RunCleaned { jail: &name, pid: record.pid, removed: record.rm }),
+            Err(error) => report.event(&Event::Failed { jail: &name, error: &error }),
+        }
     }
     Ok(())
 }
