@@ -70,12 +70,22 @@ pub fn packages(runtime_version: &'static str) -> Vec<Pkg> {
     ]
 }
 
+/// A package of `abi` holding one file.
+#[allow(dead_code)] // tests/conformance uses only the base set
+pub fn package(name: &'static str, abi: &'static str, file: &'static str, data: &[u8]) -> Pkg {
+    Pkg { name, version: "1.0", abi, deps: &[], files: vec![(file, data.to_vec())] }
+}
+
 /// The repository `pkg+https://pkg.FreeBSD.org/FreeBSD:15:amd64/base_release_0`
 /// under `server`, signed with `key`; `tamper` changes the catalogue after
 /// it was signed.
 pub fn publish(server: &Path, pkgs: &[Pkg], key: &ed25519_dalek::SigningKey, tamper: bool) {
-    let repo = server.join(ABI).join("base_release_0");
-    let _ = std::fs::remove_dir_all(&repo);
+    publish_at(&server.join(ABI).join("base_release_0"), pkgs, key, tamper);
+}
+
+/// The same at `repo`, a directory of the server.
+pub fn publish_at(repo: &Path, pkgs: &[Pkg], key: &ed25519_dalek::SigningKey, tamper: bool) {
+    let _ = std::fs::remove_dir_all(repo);
     std::fs::create_dir_all(repo.join("All")).expect("mkdir");
     let mut yaml = String::new();
     for p in pkgs {

@@ -18,7 +18,7 @@ use super::guard::guard;
 use super::lifecycle::{start_alone, stop_under_entry, Surroundings};
 use super::{Error, Event, Refused, Report};
 use crate::config::HostConfig;
-use crate::host::{Command, Host, Place, Stdio};
+use crate::host::{Command, Host, Place};
 use crate::model::jail::{JailSpec, JailType};
 use crate::model::provision::{base_key, layer_name, step_key, Action, FileStep, Step, SOURCE_LIMIT};
 use crate::model::JailName;
@@ -589,10 +589,8 @@ fn execute(
     };
     match &step.action {
         Action::Pkg(packages) => {
-            let args: Vec<String> =
-                ["install", "-y"].iter().map(|s| s.to_string()).chain(packages.iter().cloned()).collect();
-            let o = super::enter::pkg(host, &spec.name, &args, Stdio::Capture).map_err(|e| e.to_string())?;
-            finished(&o, "pkg")
+            let jid = jid()?;
+            host.pkg_install(jid, packages).map(|_| Done::Ran).map_err(|e| e.detail)
         }
         Action::Copy(f) | Action::Render { file: f, .. } => {
             write_file(&root, f, content.unwrap_or_default()).map_err(|e| e.to_string())?;

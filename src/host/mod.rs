@@ -531,6 +531,14 @@ pub trait Host {
     /// changed part-way.
     fn pkg_base(&mut self, job: &PkgBaseJob) -> HostResult<String>;
 
+    /// `pkg -j JID install -y PACKAGE...`: the host's pkg(8) attached to
+    /// a running jail installs packages from the jail's own repositories
+    /// (its /etc/pkg and /usr/local/etc/pkg/repos), for the jail's ABI,
+    /// checked against the keys the jail's configuration names; nothing of
+    /// pkg needs to be in the jail. Returns what it printed. EIO when pkg
+    /// fails (a tool has no errno), with its last words.
+    fn pkg_install(&mut self, jid: Jid, packages: &[String]) -> HostResult<String>;
+
     // --- processes ------------------------------------------------------
 
     /// Runs a command to completion on the host or inside a jail. Every

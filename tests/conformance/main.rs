@@ -749,3 +749,56 @@ fn a_promoted_clone_takes_over_its_origins_snapshots_and_their_clones_follow() {
     t.host.zfs_destroy(&a, true).expect("a");
     t.host.zfs_destroy(&b, true).expect("b");
 }
+
+#[test]
+fn pkg_installs_into_a_running_jail_from_the_jails_own_repository() {
+    use brig::model::{Arch, ReleaseName};
+    use brig::release::pkgbase;
+    let mut t = Target::new("pkgjail");
+    let kernel = t.pkgbase_host();
+    let release = ReleaseName::parse(kernel.split_once("-p").map_or(kernel.as_str(), |(r, _)| r)).expect("a release");
+    let arch = Arch::parse(&t.host.sysctl_get("hw.machine").expect("hw.machine").to_string()).expect("an arch");
+    // A jail root that says the host's release and has, in its own
+    // /usr/local/etc/pkg/repos, the pkgbase repository with the host's keys.
+    let root = t.dir("jroot");
+    let local = |p: &str| t.host.local_path(&root.join(p));
+    std::fs::create_dir_all(local("bin")).expect("mkdir");
+    std::fs::write(local("bin/freebsd-version"), format!("USERLAND_VERSION=\"{kernel}\"\n")).expect("write");
+    std::fs::create_dir_all(local("usr/local/etc/pkg/repos")).expect("mkdir");
+    std::fs::write(local("usr/local/etc/pkg/repos/FreeBSD-base.conf"), pkgbase::repo_conf(&release, &arch))
+        .expect("write");
+    // On FreeBSD pkg reads the jail's ABI from its /usr/bin/uname (an ELF
+    // note) and resolves names with its resolv.conf: the host's, copied.
+    for f in ["usr/bin/uname", "etc/resolv.conf"] {
+        let from = t.host.local_path(&Path::new("/").join(f));
+        if from.exists() {
+            std::fs::create_dir_all(local(f).parent().expect("a parent")).expect("mkdir");
+            std::fs::copy(&from, local(f)).expect("copy");
+        }
+    }
+    let keys = pkgbase::keys_dir(&release);
+    let has_keys = t.host.is_dir(Path::new(&keys).join("trusted").as_path());
+    if has_keys {
+        let to = local(keys.trim_start_matches('/')).join("trusted");
+        std::fs::create_dir_all(&to).expect("mkdir");
+        let from = t.host.local_path(&Path::new(&keys).join("trusted"));
+        for e in std::fs::read_dir(&from).expect("keys").flatten() {
+            std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+        }
+    }
+    let name = t.jail("pkg");
+    let mut params = jail(&name, &root.display().to_string());
+    params.push(JailParam::new("ip4", brig::host::ParamValue::JailSys(brig::host::JailSys::Inherit)));
+    let jid = t.host.jail_set(&params, SetFlags::CREATE).expect("a jail");
+    let outcome = t.host.pkg_install(jid, &["FreeBSD-libc".to_string()]);
+    t.host.jail_remove(jid).expect("removed");
+    if !has_keys {
+        // No pkgbase for this release here (FreeBSD 14): pkg fails.
+        assert_eq!(errno(outcome), Errno::EIO);
+        return;
+    }
+    outcome.expect("installed");
+    assert!(t.host.exists(&root.join("lib/libc.so.7")));
+    // A jail that is not there: pkg's jail_attach fails.
+    assert_eq!(errno(t.host.pkg_install(jid, &["FreeBSD-libc".to_string()])), Errno::EIO);
+}

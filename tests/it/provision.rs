@@ -369,26 +369,40 @@ fn the_shipped_templates_bring_their_files_and_plan_their_steps() {
     }
 }
 
+/// The jail's own repository configuration, as FreeBSD.conf has it, and
+/// the key it names, for the sim's pkg server at `server`.
+fn jail_repository(sim: &Sim, server: &std::path::Path) {
+    let key = crate::pkgrepo::key(9);
+    let pkgs = [crate::pkgrepo::package("nginx", "FreeBSD:14:amd64", "/usr/local/sbin/nginx", b"nginx\n")];
+    crate::pkgrepo::publish_at(&server.join("FreeBSD:14:amd64/quarterly"), &pkgs, &key, false);
+    sim.configure(|t| format!("pkg_server = {:?}\n{t}", server.display().to_string()));
+    let files = sim.file("/usr/local/etc/brig/jails/box/files");
+    std::fs::create_dir_all(&files).expect("mkdir");
+    std::fs::write(
+        files.join("FreeBSD.conf"),
+        "FreeBSD: {\n  url: \"pkg+https://pkg.FreeBSD.org/${ABI}/quarterly\",\n  signature_type: \"fingerprints\",\n  fingerprints: \"/usr/share/keys/pkg\",\n  enabled: yes\n}\n",
+    )
+    .expect("write");
+    // trust() lays a machine's pkgbase keys out; the step copies the one.
+    crate::pkgrepo::trust(&files.join("trusted"), &key);
+}
+
 #[test]
-fn a_pkg_step_runs_the_hosts_pkg_on_the_jail_and_its_failure_is_the_steps() {
+fn a_pkg_step_installs_from_the_jails_own_repository_and_its_failure_is_the_steps() {
     crate::common::needs_jail_processes!();
-    let pkg = crate::upgrade::fake_pkg();
-    let program = pkg.path().join("pkg").display().to_string();
-    let env = [("BRIG_PKG", program.as_str())];
+    let server = tempfile::tempdir().expect("tempdir");
     let sim = released();
-    let text = format!(
-        "{}\n[[provision]]\npkg = [\"nginx\", \"www/py-certbot\"]\n",
-        SIX.split("\n[[provision]]").next().unwrap_or("")
-    );
-    define(&sim, "box", &text);
-    let r = sim.brig_env(&["provision", "box", "--json"], &env);
-    assert_eq!(r.ok().json()["ran"], 1);
-    let log = std::fs::read_to_string(pkg.path().join("log")).expect("log");
-    assert!(log.starts_with("-j ") && log.ends_with(" install -y nginx www/py-certbot\n"), "{log}");
-    std::fs::write(pkg.path().join("status"), "3").expect("write");
-    let r = sim.brig_env(&["provision", "box", "--no-cache"], &env);
+    let text = "release = \"14.3-RELEASE\"\n\n[[provision]]\ncopy = { from = \"files/FreeBSD.conf\", to = \"/etc/pkg/FreeBSD.conf\" }\n\n[[provision]]\ncopy = { from = \"files/trusted/usr/share/keys/pkgbase-15/trusted/test-15\", to = \"/usr/share/keys/pkg/trusted/test\" }\n\n[[provision]]\npkg = [\"nginx\"]\n";
+    define(&sim, "box", text);
+    jail_repository(&sim, server.path());
+    let j = sim.brig(&["provision", "box", "--json"]).ok().json();
+    assert_eq!(j["ran"], 3, "{j}");
+    assert_eq!(root_file(&sim, "box", "usr/local/sbin/nginx"), "nginx\n");
+    // A package the repository does not have: pkg's words, at the step.
+    redefine(&sim, "box", &text.replace("[\"nginx\"]", "[\"nginx\", \"apache24\"]"));
+    let r = sim.brig(&["provision", "box"]);
     r.fails(1);
-    assert!(r.stderr.contains("box.toml:7: step 1/1 of jail box (pkg nginx www/py-certbot) failed: pkg exited with status 3:\n  pkg said no"), "{}", r.stderr);
+    assert!(r.stderr.contains("box.toml:10: step 3/3 of jail box (pkg nginx apache24) failed: pkg: No packages available to install matching 'apache24'"), "{}", r.stderr);
 }
 
 #[test]

@@ -356,6 +356,10 @@ impl Host for FreeBsdHost {
         update::pkg_base(job)
     }
 
+    fn pkg_install(&mut self, jid: Jid, packages: &[String]) -> HostResult<String> {
+        update::pkg_install(jid, packages)
+    }
+
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {
         spawn::spawn(cmd, place, &self.helper)
     }

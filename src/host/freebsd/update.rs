@@ -98,6 +98,20 @@ fn finished(op: &'static str, out: &std::process::Output) -> HostResult<String> 
     Ok(text)
 }
 
+/// `pkg -j JID install -y PACKAGE...`: pkg attaches to the jail before
+/// it reads its configuration (main.c), so the jail's repositories,
+/// keys, cache and network are used.
+pub(super) fn pkg_install(jid: i32, packages: &[String]) -> HostResult<String> {
+    const OP: &str = "pkg_install";
+    let mut cmd = std::process::Command::new(PKG);
+    cmd.arg("-j").arg(jid.to_string()).args(["install", "-y"]).args(packages);
+    let out = shown(&mut cmd).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound { "; install pkg with `pkg bootstrap`" } else { "" };
+        HostError::new(OP, io_errno(&e), format!("cannot run {PKG}: {e}{hint}"))
+    })?;
+    finished(OP, &out)
+}
+
 /// `pkg --rootdir ROOT --repo-conf-dir REPOS -o ABI=.. -o OSVERSION=..
 /// -o IGNORE_OSVERSION=yes -o PKG_CACHEDIR=.. install|upgrade -y -r
 /// REPOSITORY ...`. The ABI and OSVERSION are given because an empty root

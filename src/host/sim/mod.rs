@@ -117,6 +117,7 @@ pub const OPS: &[&str] = &[
     "zfs_diff",
     "freebsd_update",
     "pkg_base",
+    "pkg_install",
     "zfs_clone",
     "zfs_destroy",
     "zfs_rename",
@@ -1028,6 +1029,21 @@ impl Host for SimHost {
         let root = fs::local(&self.dir, &job.root);
         let server = self.cfg.pkg_server.as_deref();
         self.timed_command(|| pkg::run(server, &self.dir, &root, job)).map_err(|(e, d)| HostError::new(OP, e, d))
+    }
+
+    fn pkg_install(&mut self, jid: Jid, packages: &[String]) -> HostResult<String> {
+        const OP: &str = "pkg_install";
+        let root = self.read(OP, |st| Ok(self.jail_root(st, jid)))?;
+        self.calls.borrow_mut().spawned += 1;
+        // pkg -j: jail_attach(2) of what is not a live jail is EINVAL
+        // (kern_jail.c: sys_jail_attach, prison_find), and pkg exits 1.
+        let Some(root) = root else {
+            let msg = format!("pkg: jail_attach({jid}): Invalid argument (exit status 1)");
+            return Err(HostError::new(OP, Errno::EIO, msg));
+        };
+        let server = self.cfg.pkg_server.as_deref();
+        self.timed_command(|| pkg::run_in_jail(server, &root, sysctl::MACHINE, packages))
+            .map_err(|(e, d)| HostError::new(OP, e, d))
     }
 
     fn spawn(&mut self, cmd: &Command, place: Place) -> HostResult<Output> {

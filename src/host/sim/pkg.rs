@@ -1,4 +1,5 @@
-//! pkg(8) with `--rootdir` on the simulated machine, against a package
+//! pkg(8) with `--rootdir`, and `-j` on a running jail, on the simulated
+//! machine, against a package
 //! repository in pkg's own layout on local disk: `pkg_server` of
 //! sim.toml stands for https://pkg.FreeBSD.org, so the repository of URL
 //! `pkg+https://pkg.FreeBSD.org/ABI/base_release_N` is the directory
@@ -55,38 +56,53 @@ struct Manifest {
     deps: BTreeMap<String, serde_json::Value>,
 }
 
-/// The `url` and `fingerprints` of `repository` in the `.conf` files of
-/// `repos` (UCL, read as far as brig writes it).
-fn repository(repos: &Path, name: &str) -> Result<(String, String), Refusal> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(repos)
-        .map_err(|e| failed(3, format!("pkg: {}: {e}", repos.display())))?
+/// One repository of a configuration: name, url, fingerprints, enabled.
+struct Repository {
+    name: String,
+    url: Option<String>,
+    fingerprints: Option<String>,
+    enabled: bool,
+}
+
+/// The repositories the `.conf` files of `dir` define, in file order (UCL,
+/// read as far as brig and FreeBSD's FreeBSD.conf write it).
+fn repositories(dir: &Path) -> std::io::Result<Vec<Repository>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "conf"))
         .collect();
     entries.sort();
+    let mut out: Vec<Repository> = Vec::new();
     for file in entries {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let mut inside = false;
-        let (mut url, mut fingerprints) = (None, None);
         for line in text.lines().map(str::trim) {
             if let Some(head) = line.strip_suffix('{') {
-                inside = head.trim().trim_end_matches(':').trim() == name;
+                let name = head.trim().trim_end_matches(':').trim().to_string();
+                out.push(Repository { name, url: None, fingerprints: None, enabled: true });
                 continue;
             }
-            let Some((k, v)) = line.split_once(':').filter(|_| inside) else { continue };
+            let (Some((k, v)), Some(repo)) = (line.split_once(':'), out.last_mut()) else { continue };
             let v = v.trim().trim_end_matches(',').trim_matches('"').to_string();
             match k.trim() {
-                "url" => url = Some(v),
-                "fingerprints" => fingerprints = Some(v),
+                "url" => repo.url = Some(v),
+                "fingerprints" => repo.fingerprints = Some(v),
+                "enabled" => repo.enabled = !matches!(v.to_lowercase().as_str(), "no" | "false"),
                 _ => {}
             }
         }
-        if let (Some(u), Some(f)) = (url, fingerprints) {
-            return Ok((u, f));
-        }
     }
-    Err(failed(3, format!("pkg: Repository {name} cannot be found or has no fingerprints")))
+    Ok(out)
+}
+
+/// The `url` and `fingerprints` of `repository` in the `.conf` files of
+/// `repos`.
+fn repository(repos: &Path, name: &str) -> Result<(String, String), Refusal> {
+    let all = repositories(repos).map_err(|e| failed(3, format!("pkg: {}: {e}", repos.display())))?;
+    all.into_iter()
+        .filter(|r| r.name == name)
+        .find_map(|r| Some((r.url?, r.fingerprints?)))
+        .ok_or_else(|| failed(3, format!("pkg: Repository {name} cannot be found or has no fingerprints")))
 }
 
 /// One member of an archive: its name, contents (a file's), mode and
@@ -243,25 +259,68 @@ fn install(root: &Root, bytes: &[u8], name: &str) -> Result<(), Refusal> {
 pub fn run(server: Option<&Path>, machine: &Path, root: &Path, job: &PkgBaseJob) -> Result<String, Refusal> {
     let repos = super::fs::local(machine, &job.repos);
     let (url, keys) = repository(&repos, &job.repository)?;
+    let key_dirs = [root.join(keys.trim_start_matches('/')), machine.join(keys.trim_start_matches('/'))];
+    install_from(server, (&job.repository, &url), &key_dirs, root, &job.abi, &job.action)
+}
+
+/// `pkg -j JID install -y PACKAGE...` for the jail whose root is `root`
+/// (a local path): pkg attaches to the jail before it reads its
+/// configuration (main.c), so the repositories are the jail's (its
+/// /etc/pkg, then /usr/local/etc/pkg/repos, the later defining a name
+/// again winning: pkg_config.c), the first enabled one with a url and
+/// fingerprints is used, `${ABI}` in its url is the jail's ABI, and the
+/// keys are read in the jail. pkg reads the ABI from the ELF note of the
+/// jail's ABI_FILE (/usr/bin/uname; pkg_get_myarch_elfparse); the sim,
+/// whose test userland is no FreeBSD ELF, from its /bin/freebsd-version.
+pub fn run_in_jail(server: Option<&Path>, root: &Path, arch: &str, packages: &[String]) -> Result<String, Refusal> {
+    let target = Root::open(root).map_err(|e| (e.errno.unwrap_or(Errno::EIO), e.to_string()))?;
+    let abi = crate::release::userland(&target)
+        .ok()
+        .flatten()
+        .and_then(|v| crate::model::ReleaseName::parse(&v.release).ok())
+        .zip(crate::model::Arch::parse(arch).ok())
+        .map(|(r, a)| crate::release::pkgbase::abi(&r, &a))
+        .ok_or_else(|| failed(1, "pkg: Unable to determine the ABI"))?;
+    let mut all: Vec<Repository> = Vec::new();
+    for dir in ["etc/pkg", "usr/local/etc/pkg/repos"] {
+        for r in repositories(&root.join(dir)).unwrap_or_default() {
+            all.retain(|a| a.name != r.name);
+            all.push(r);
+        }
+    }
+    let (name, url, keys) = all
+        .into_iter()
+        .filter(|r| r.enabled)
+        .find_map(|r| Some((r.name, r.url?, r.fingerprints?)))
+        .ok_or_else(|| failed(3, "pkg: No active remote repositories configured"))?;
+    let url = url.replace("${ABI}", &abi);
+    let key_dirs = [root.join(keys.trim_start_matches('/'))];
+    install_from(server, (&name, &url), &key_dirs, root, &abi, &PkgAction::Install(packages.to_vec()))
+}
+
+/// What both do once the repository is known: its catalogue checked
+/// against the keys, the packages resolved and installed into `root`.
+fn install_from(
+    server: Option<&Path>,
+    (name, url): (&str, &str),
+    key_dirs: &[PathBuf],
+    root: &Path,
+    abi: &str,
+    action: &PkgAction,
+) -> Result<String, Refusal> {
     let Some(rel) = url.strip_prefix(SERVER_URL) else {
         return Err(failed(3, format!("pkg: {url}: the simulated host reaches only {SERVER_URL}")));
     };
     let repo = match server {
         Some(s) if s.join(rel).is_dir() => s.join(rel),
-        _ => {
-            return Err(failed(
-                3,
-                format!("pkg: {url}/meta.conf: Not Found\nUnable to update repository {}", job.repository),
-            ))
-        }
+        _ => return Err(failed(3, format!("pkg: {url}/meta.conf: Not Found\nUnable to update repository {name}"))),
     };
-    let key_dirs = [root.join(keys.trim_start_matches('/')), machine.join(keys.trim_start_matches('/'))];
-    let all = catalogue(&repo, &url, &key_dirs)?;
+    let all = catalogue(&repo, url, key_dirs)?;
     let target = Root::open(root).map_err(|e| (e.errno.unwrap_or(Errno::EIO), e.to_string()))?;
     let record = root.join(INSTALLED);
     let mut installed: BTreeMap<String, String> =
         std::fs::read(&record).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    let todo: Vec<&Manifest> = match &job.action {
+    let todo: Vec<&Manifest> = match action {
         PkgAction::Install(names) => resolve(&all, names)?,
         PkgAction::Upgrade => all.iter().filter(|m| installed.get(&m.name).is_some_and(|v| *v != m.version)).collect(),
     };
@@ -270,8 +329,8 @@ pub fn run(server: Option<&Path>, machine: &Path, root: &Path, job: &PkgBaseJob)
     }
     let mut said = Vec::new();
     for m in todo {
-        if !abi_fits(&m.abi, &job.abi) {
-            return Err(failed(3, format!("pkg: wrong architecture: {} instead of {}", m.abi, job.abi)));
+        if !abi_fits(&m.abi, abi) {
+            return Err(failed(3, format!("pkg: wrong architecture: {} instead of {abi}", m.abi)));
         }
         let bytes = read_bounded(&repo.join(&m.repopath))
             .map_err(|_| failed(3, format!("pkg: {url}/{}: Not Found", m.repopath)))?;

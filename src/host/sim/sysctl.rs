@@ -5,6 +5,9 @@
 
 use nix::errno::Errno;
 
+/// The simulated machine's hw.machine.
+pub const MACHINE: &str = "amd64";
+
 use super::config::SimConfig;
 use super::state::State;
 use crate::host::SysctlValue;
@@ -55,7 +58,7 @@ pub fn get(st: &State, cfg: &SimConfig, name: &str) -> Result<SysctlValue, Errno
         "kern.osrelease" => return Ok(SysctlValue::Str(cfg.osrelease.clone())),
         "kern.osreldate" => return Ok(SysctlValue::Int(cfg.osreldate)),
         "kern.ostype" => return Ok(SysctlValue::Str("FreeBSD".into())),
-        "hw.machine" => return Ok(SysctlValue::Str("amd64".into())),
+        "hw.machine" => return Ok(SysctlValue::Str(MACHINE.into())),
         // A node of dummynet.ko (ip_dn_io.c): there while it is loaded.
         kernel::dummynet::LOADED_SYSCTL => {
             return match cfg.modules.iter().any(|m| m == "dummynet") {
