@@ -61,7 +61,8 @@ struct Repository {
     name: String,
     url: Option<String>,
     fingerprints: Option<String>,
-    enabled: bool,
+    /// None: not said (enabled, unless an earlier definition said no).
+    enabled: Option<bool>,
 }
 
 /// The repositories the `.conf` files of `dir` define, in file order (UCL,
@@ -79,7 +80,7 @@ fn repositories(dir: &Path) -> std::io::Result<Vec<Repository>> {
         for line in text.lines().map(str::trim) {
             if let Some(head) = line.strip_suffix('{') {
                 let name = head.trim().trim_end_matches(':').trim().to_string();
-                out.push(Repository { name, url: None, fingerprints: None, enabled: true });
+                out.push(Repository { name, url: None, fingerprints: None, enabled: None });
                 continue;
             }
             let (Some((k, v)), Some(repo)) = (line.split_once(':'), out.last_mut()) else { continue };
@@ -87,7 +88,7 @@ fn repositories(dir: &Path) -> std::io::Result<Vec<Repository>> {
             match k.trim() {
                 "url" => repo.url = Some(v),
                 "fingerprints" => repo.fingerprints = Some(v),
-                "enabled" => repo.enabled = !matches!(v.to_lowercase().as_str(), "no" | "false"),
+                "enabled" => repo.enabled = Some(!matches!(v.to_lowercase().as_str(), "no" | "false")),
                 _ => {}
             }
         }
@@ -266,8 +267,8 @@ pub fn run(server: Option<&Path>, machine: &Path, root: &Path, job: &PkgBaseJob)
 /// `pkg -j JID install -y PACKAGE...` for the jail whose root is `root`
 /// (a local path): pkg attaches to the jail before it reads its
 /// configuration (main.c), so the repositories are the jail's (its
-/// /etc/pkg, then /usr/local/etc/pkg/repos, the later defining a name
-/// again winning: pkg_config.c), the first enabled one with a url and
+/// /etc/pkg, then /usr/local/etc/pkg/repos, where a name defined again
+/// changes what it says: pkg_config.c), the first enabled one with a url and
 /// fingerprints is used, `${ABI}` in its url is the jail's ABI, and the
 /// keys are read in the jail. pkg reads the ABI from the ELF note of the
 /// jail's ABI_FILE (/usr/bin/uname; pkg_get_myarch_elfparse); the sim,
@@ -284,13 +285,21 @@ pub fn run_in_jail(server: Option<&Path>, root: &Path, arch: &str, packages: &[S
     let mut all: Vec<Repository> = Vec::new();
     for dir in ["etc/pkg", "usr/local/etc/pkg/repos"] {
         for r in repositories(&root.join(dir)).unwrap_or_default() {
-            all.retain(|a| a.name != r.name);
-            all.push(r);
+            // A name defined again changes what it says and keeps the rest
+            // (`FreeBSD: { enabled: no }` turns the stock one off).
+            match all.iter_mut().find(|a| a.name == r.name) {
+                Some(a) => {
+                    a.url = r.url.or(a.url.take());
+                    a.fingerprints = r.fingerprints.or(a.fingerprints.take());
+                    a.enabled = r.enabled.or(a.enabled);
+                }
+                None => all.push(r),
+            }
         }
     }
     let (name, url, keys) = all
         .into_iter()
-        .filter(|r| r.enabled)
+        .filter(|r| r.enabled != Some(false))
         .find_map(|r| Some((r.name, r.url?, r.fingerprints?)))
         .ok_or_else(|| failed(3, "pkg: No active remote repositories configured"))?;
     let url = url.replace("${ABI}", &abi);
