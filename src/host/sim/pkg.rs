@@ -76,24 +76,48 @@ fn repositories(dir: &Path) -> std::io::Result<Vec<Repository>> {
     entries.sort();
     let mut out: Vec<Repository> = Vec::new();
     for file in entries {
-        let text = std::fs::read_to_string(&file).unwrap_or_default();
-        for line in text.lines().map(str::trim) {
-            if let Some(head) = line.strip_suffix('{') {
+        let text = one_pair_a_line(&std::fs::read_to_string(&file).unwrap_or_default());
+        for part in text.lines().map(str::trim) {
+            if let Some(head) = part.strip_suffix('{') {
                 let name = head.trim().trim_end_matches(':').trim().to_string();
                 out.push(Repository { name, url: None, fingerprints: None, enabled: None });
                 continue;
             }
-            let (Some((k, v)), Some(repo)) = (line.split_once(':'), out.last_mut()) else { continue };
-            let v = v.trim().trim_end_matches(',').trim_matches('"').to_string();
+            let (Some((k, v)), Some(repo)) = (part.split_once(':'), out.last_mut()) else { continue };
+            let v = v.trim().trim_matches('"').to_string();
             match k.trim() {
                 "url" => repo.url = Some(v),
                 "fingerprints" => repo.fingerprints = Some(v),
-                "enabled" => repo.enabled = Some(!matches!(v.to_lowercase().as_str(), "no" | "false")),
+                "enabled" => repo.enabled = Some(!matches!(v.to_lowercase().as_str(), "no" | "false" | "off")),
                 _ => {}
             }
         }
     }
     Ok(out)
+}
+
+/// A configuration's text with its blocks and pairs one a line, whether
+/// written over lines or on one (`FreeBSD: { enabled: no }`); what is in
+/// quotes (`${ABI}`) is kept as it is.
+fn one_pair_a_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '{' if !quoted => out.push_str("{\n"),
+            '}' if !quoted => out.push_str("\n}\n"),
+            ',' | '\n' if !quoted => {
+                quoted = false;
+                out.push('\n');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The `url` and `fingerprints` of `repository` in the `.conf` files of
@@ -160,11 +184,10 @@ fn fingerprints(dir: &Path, kind: &str) -> BTreeSet<String> {
 }
 
 /// packagesite.yaml of the repository, its signature checked.
-fn catalogue(repo: &Path, url: &str, keys: &[PathBuf]) -> Result<Vec<Manifest>, Refusal> {
+fn catalogue(repo: &Path, (name, url): (&str, &str), keys: &[PathBuf]) -> Result<Vec<Manifest>, Refusal> {
     let site = repo.join("packagesite.pkg");
-    let bytes = read_bounded(&site).map_err(|_| {
-        failed(3, format!("pkg: {url}/packagesite.pkg: Not Found\nUnable to update repository {}", "FreeBSD-base"))
-    })?;
+    let bytes = read_bounded(&site)
+        .map_err(|_| failed(3, format!("pkg: {url}/packagesite.pkg: Not Found\nUnable to update repository {name}")))?;
     let files: BTreeMap<String, Vec<u8>> =
         members(&bytes, "packagesite.pkg")?.into_iter().map(|m| (m.name, m.data)).collect();
     let (Some(yaml), Some(sig), Some(public)) =
@@ -271,8 +294,11 @@ pub fn run(server: Option<&Path>, machine: &Path, root: &Path, job: &PkgBaseJob)
 /// changes what it says: pkg_config.c), the first enabled one with a url and
 /// fingerprints is used, `${ABI}` in its url is the jail's ABI, and the
 /// keys are read in the jail. pkg reads the ABI from the ELF note of the
-/// jail's ABI_FILE (/usr/bin/uname; pkg_get_myarch_elfparse); the sim,
-/// whose test userland is no FreeBSD ELF, from its /bin/freebsd-version.
+/// jail's ABI_FILE (/usr/bin/uname; pkg_abi_from_file); the sim, whose
+/// test userland is no FreeBSD ELF, from its /bin/freebsd-version.
+/// Not modelled: pkg looks for packages in every enabled repository
+/// (pkg_jobs_universe_select_candidate, by priority), the sim in the
+/// first; of the url's variables only `${ABI}` is expanded.
 pub fn run_in_jail(server: Option<&Path>, root: &Path, arch: &str, packages: &[String]) -> Result<String, Refusal> {
     let target = Root::open(root).map_err(|e| (e.errno.unwrap_or(Errno::EIO), e.to_string()))?;
     let abi = crate::release::userland(&target)
@@ -324,7 +350,7 @@ fn install_from(
         Some(s) if s.join(rel).is_dir() => s.join(rel),
         _ => return Err(failed(3, format!("pkg: {url}/meta.conf: Not Found\nUnable to update repository {name}"))),
     };
-    let all = catalogue(&repo, url, key_dirs)?;
+    let all = catalogue(&repo, (name, url), key_dirs)?;
     let target = Root::open(root).map_err(|e| (e.errno.unwrap_or(Errno::EIO), e.to_string()))?;
     let record = root.join(INSTALLED);
     let mut installed: BTreeMap<String, String> =
@@ -353,4 +379,27 @@ fn install_from(
         said.push(format!("Installing {}-{}...", m.name, m.version));
     }
     Ok(said.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repository_defined_again_on_one_line_is_turned_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("FreeBSD.conf"),
+            "FreeBSD: {\n  url: \"pkg+https://pkg.FreeBSD.org/${ABI}/quarterly\",\n  fingerprints: \"/usr/share/keys/pkg\"\n}\n",
+        )
+        .expect("write");
+        let local = dir.path().join("local");
+        std::fs::create_dir(&local).expect("mkdir");
+        std::fs::write(local.join("FreeBSD.conf"), "FreeBSD: { enabled: no }\n").expect("write");
+        let first = repositories(dir.path()).expect("read");
+        assert_eq!((first[0].name.as_str(), first[0].enabled), ("FreeBSD", None));
+        assert_eq!(first[0].url.as_deref(), Some("pkg+https://pkg.FreeBSD.org/${ABI}/quarterly"));
+        let again = repositories(&local).expect("read");
+        assert_eq!((again[0].name.as_str(), again[0].enabled, again[0].url.as_deref()), ("FreeBSD", Some(false), None));
+    }
 }
