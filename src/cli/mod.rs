@@ -14,6 +14,7 @@ mod edit;
 mod enter;
 mod ephemeral;
 mod error;
+mod events;
 mod report;
 
 mod host_choice;
@@ -128,6 +129,8 @@ pub enum Command {
     Template(template::TemplateCommand),
     /// Check jail definitions: every key, value and parameter, with file:line:col for each error.
     Validate(validate::ValidateArgs),
+    /// The event log: every command that changed something, who ran it, when, and how it ended.
+    Events(events::EventsArgs),
     /// Start the boot jails in dependency waves, stop every jail at shutdown (what rc.d/brig runs).
     #[command(subcommand)]
     Boot(boot::BootCommand),
@@ -142,7 +145,16 @@ pub enum Command {
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let choice = cli.host.as_deref().map(HostChoice::parse).transpose()?;
     crate::state::lock::set_no_wait(cli.no_wait);
-    match cli.command {
+    let audited = events::audited(&cli.command);
+    let outcome = dispatch(cli.command, choice.clone());
+    if let Some(a) = audited {
+        events::record(choice, a, &outcome);
+    }
+    outcome
+}
+
+fn dispatch(command: Command, choice: Option<HostChoice>) -> Result<ExitCode, CliError> {
+    match command {
         // Completions describe brig itself, not a machine: they work
         // anywhere, so packagers can generate them at build time.
         Command::Completions(args) => completions::run(&args),
@@ -181,5 +193,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Release(cmd) => release::run(&mut *host_choice::open(choice)?, &cmd),
         Command::Template(cmd) => template::run(&*host_choice::open(choice)?, &cmd),
         Command::Validate(args) => validate::run(&*host_choice::open(choice)?, &args),
+        Command::Events(args) => events::run(&*host_choice::open(choice)?, &args),
     }
 }

@@ -26,6 +26,7 @@ mod cli_basics;
 pub mod crash;
 mod docs;
 mod doctor;
+mod events;
 mod firewall;
 mod fuzz;
 mod init;

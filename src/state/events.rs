@@ -1,0 +1,124 @@
+//! The event log: one JSON line for every command that changes
+//! something, appended to `/var/log/brig/events.jsonl` (mode 0600, each
+//! line synced), so a host's operator can answer "who changed what, when,
+//! and did it work". Read back by `brig events`, line by line: a line
+//! that does not read (a write cut by a crash) is passed over.
+
+use std::io::{BufRead, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::Host;
+
+/// Where the log lives, a path of the managed machine.
+pub const EVENTS_PATH: &str = "/var/log/brig/events.jsonl";
+/// The longest line a reader takes.
+const MAX_LINE: u64 = 1 << 20;
+
+/// One command, as the log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// UTC, `2026-12-06T17:30:00Z`.
+    pub time: String,
+    /// Unix time, for filtering.
+    pub unix: u64,
+    pub uid: u32,
+    /// The login name of `uid`, and the user sudo(8) ran brig for.
+    pub user: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sudo_user: Option<String>,
+    /// The subcommand (`create`, `limits`, `release update`).
+    pub command: String,
+    /// The whole command line after `brig`.
+    pub args: Vec<String>,
+    /// The jails it named.
+    pub jails: Vec<String>,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// Appends `record` as one line, synced; the directory made 0700 and the
+/// file 0600 when missing, never through a symbolic link.
+pub fn append(host: &dyn Host, record: &Record) -> std::io::Result<()> {
+    let path = Path::new(EVENTS_PATH);
+    if let Some(dir) = path.parent() {
+        host.make_dirs(dir, 0o700)?;
+    }
+    let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(host.local_path(path))?;
+    // One write: lines of brigs running at once do not interleave
+    // (O_APPEND writes of a regular file are atomic as to position).
+    f.write_all(&line)?;
+    f.sync_data()
+}
+
+/// Which records `read` returns.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub jail: Option<String>,
+    /// Unix time: records from then on.
+    pub since: Option<u64>,
+}
+
+/// The records that pass `filter`, oldest first; none when there is no
+/// log yet.
+pub fn read(host: &dyn Host, filter: &Filter) -> std::io::Result<Vec<Record>> {
+    let path = host.local_path(Path::new(EVENTS_PATH));
+    let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // A line longer than any brig writes is skipped, not held.
+        let n = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        let Ok(r) = serde_json::from_slice::<Record>(&line) else { continue };
+        let jail_ok = filter.jail.as_ref().is_none_or(|j| r.jails.contains(j));
+        let time_ok = filter.since.is_none_or(|s| r.unix >= s);
+        if jail_ok && time_ok {
+            out.push(r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_one_line_of_json() {
+        let r = Record {
+            time: "2026-12-06T17:30:00Z".into(),
+            unix: 1,
+            uid: 0,
+            user: "root".into(),
+            sudo_user: Some("alice".into()),
+            command: "limits".into(),
+            args: vec!["limits".into(), "web".into(), "set".into(), "memoryuse=4G".into()],
+            jails: vec!["web".into()],
+            ok: true,
+            error: None,
+            duration_ms: 12,
+        };
+        let text = serde_json::to_string(&r).expect("json");
+        assert!(!text.contains('\n'));
+        assert_eq!(serde_json::from_str::<Record>(&text).expect("reads"), r);
+    }
+}
