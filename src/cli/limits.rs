@@ -41,8 +41,11 @@ pub enum LimitsChange {
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Print JSON instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "prometheus")]
     pub json: bool,
+    /// Print the Prometheus text format (for node_exporter's textfile collector).
+    #[arg(long)]
+    pub prometheus: bool,
 }
 
 /// The resources `brig stats` shows, in its column order.
@@ -122,6 +125,10 @@ struct StatsJson {
 
 pub fn stats(host: &dyn Host, args: &StatsArgs) -> Result<ExitCode, CliError> {
     let rows = limits::stats(host)?;
+    if args.prometheus {
+        print!("{}", super::prometheus::render(&rows));
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.json {
         print_json(&StatsJson { jails: rows })?;
         return Ok(ExitCode::SUCCESS);

@@ -25,6 +25,7 @@ mod limits;
 mod list;
 mod migrate;
 pub mod output;
+mod prometheus;
 mod provision;
 mod release;
 mod run;

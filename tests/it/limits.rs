@@ -59,6 +59,9 @@ fn limits_are_set_after_creation_and_removed_at_stop() {
     let stats = sim.brig(&["stats", "--json"]).json();
     assert_eq!(stats["jails"][0]["name"], "box");
     assert_eq!(stats["jails"][0]["usage"]["maxproc"], 1);
+    let text = sim.brig(&["stats", "--prometheus"]).ok().stdout.clone();
+    assert_prometheus_text(&text);
+    assert!(text.contains("brig_jail_resource{jail=\"box\",jid=\"1\",resource=\"maxproc\"} 1\n"), "{text}");
 
     sim.brig(&["stop", "box"]).ok();
     assert_eq!(rules(&sim), Vec::<String>::new(), "jail_remove leaves rules; stop must not");
@@ -247,4 +250,37 @@ fn edits_keep_every_key_whatever_its_toml_form() {
     assert_eq!(def["network"]["interface"].as_str(), Some("em0"));
     assert_eq!(def["params"]["allow.raw_sockets"].as_bool(), Some(true));
     assert_eq!(def["params"]["allow.chflags"].as_bool(), Some(false));
+}
+
+/// The Prometheus text format (0.0.4) as far as `stats --prometheus`
+/// writes it: `# HELP` and `# TYPE` before each family's samples, and
+/// samples `name{label="value",...} number`.
+#[track_caller]
+fn assert_prometheus_text(text: &str) {
+    let mut typed: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("a name and a type");
+            assert!(["counter", "gauge"].contains(&kind), "{line}");
+            typed.push(name.to_string());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("a value");
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        let (name, labels) = series.split_once('{').expect("labels");
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{line}");
+        assert_eq!(typed.last().map(String::as_str), Some(name), "{line}: not under its # TYPE");
+        let labels = labels.strip_suffix('}').expect("closed");
+        for pair in labels.split(',') {
+            let (k, v) = pair.split_once('=').expect("k=v");
+            assert!(
+                k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && v.starts_with('"') && v.ends_with('"'),
+                "{line}"
+            );
+        }
+    }
+    assert!(text.ends_with('\n'));
 }
