@@ -56,9 +56,7 @@ pub fn commit(host: &mut dyn Host, name: &JailName, image: &JailName, report: &d
     }
     let images = plan::images(&cfg);
     let made = journal::around(host, name, Action::Commit, |h| -> Result<(), Error> {
-        if !super::observe::dataset_exists(h, images.as_str())? {
-            h.zfs_create(images.as_str(), &[("canmount".into(), "off".into())])?;
-        }
+        super::observe::ensure_container(h, images.as_str())?;
         let snap = format!("{root}@{IMAGE_SNAPSHOT}");
         h.zfs_snapshot(&[&snap])?;
         h.zfs_clone(&snap, target.as_str(), &props)?;
@@ -255,9 +253,7 @@ pub fn import(
         return Err(Refused::ImageExists(name).into());
     }
     let images = plan::images(&cfg);
-    if !super::observe::dataset_exists(host, images.as_str())? {
-        host.zfs_create(images.as_str(), &[("canmount".into(), "off".into())])?;
-    }
+    super::observe::ensure_container(host, images.as_str())?;
     let scratch = incoming(&cfg, &name);
     if super::observe::dataset_exists(host, scratch.as_str())? {
         host.zfs_destroy(scratch.as_str(), true)?;

@@ -49,7 +49,7 @@ use crate::state::journal::Action;
 
 /// Unix time now, in seconds: what snapshots are named and archives dated
 /// by.
-fn now() -> u64 {
+pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 

@@ -32,6 +32,15 @@ pub fn listing(host: &dyn Host, root: &str, props: &[&str]) -> HostResult<Vec<cr
     }
 }
 
+/// Makes `name` unless it exists: a dataset that only holds others
+/// (images, the layer cache), so never mounted itself.
+pub fn ensure_container(host: &mut dyn Host, name: &str) -> HostResult<()> {
+    if !dataset_exists(host, name)? {
+        host.zfs_create(name, &[("canmount".into(), "off".into())])?;
+    }
+    Ok(())
+}
+
 pub fn dataset_exists(host: &dyn Host, name: &str) -> HostResult<bool> {
     Ok(dataset(host, name, &["type"])?.is_some())
 }

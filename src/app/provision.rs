@@ -165,7 +165,7 @@ pub fn prepare(host: &dyn Host, cfg: &HostConfig, name: &JailName, no_cache: boo
 fn layers(host: &dyn Host, cfg: &HostConfig, name: &JailName, base: &Base) -> Result<Layers, Error> {
     let root = root_dataset(cfg, name).to_string();
     let all = snapshots(host, &root)?;
-    let (own, others): (Vec<String>, Vec<String>) = all.iter().cloned().partition(|s| is_layer(s));
+    let own: Vec<String> = all.iter().filter(|s| is_layer(s)).cloned().collect();
     let cache = format!("{}/", plan::cache(cfg));
     let origin = host.zfs_get(&root, &["origin"])?.remove("origin").unwrap_or_default();
     let origin = origin.split_once('@').filter(|(ds, _)| ds.starts_with(&cache)).map(|(_, s)| s.to_string());
@@ -177,7 +177,7 @@ fn layers(host: &dyn Host, cfg: &HostConfig, name: &JailName, base: &Base) -> Re
             }
         }
     }
-    Ok(Layers { own, origin, shared, others, all, base: base.shared.as_ref().map(|(_, s)| s.clone()) })
+    Ok(Layers { own, origin, shared, all, base: base.shared.as_ref().map(|(_, s)| s.clone()) })
 }
 
 /// One step as a plan shows it.
@@ -535,7 +535,8 @@ fn settle(
 /// Skipped for a root with snapshots of the user's (promotion would take
 /// them too) and when the cache has the layer already.
 fn publish(host: &mut dyn Host, cfg: &HostConfig, p: &Prepared) -> Result<Option<String>, Error> {
-    let (Some((group, _)), JailType::Thin, true) = (&p.base.shared, p.spec.jail_type, p.layers.others.is_empty())
+    let (Some((group, _)), JailType::Thin, true) =
+        (&p.base.shared, p.spec.jail_type, p.layers.others().next().is_none())
     else {
         return Ok(None);
     };
@@ -552,9 +553,7 @@ fn publish(host: &mut dyn Host, cfg: &HostConfig, p: &Prepared) -> Result<Option
         return Ok(None);
     }
     for d in [&cache, &group] {
-        if !super::observe::dataset_exists(host, d.as_str())? {
-            host.zfs_create(d.as_str(), &[("canmount".into(), "off".into())])?;
-        }
+        super::observe::ensure_container(host, d.as_str())?;
     }
     host.zfs_clone(&format!("{root}@{layer}"), target.as_str(), &[("readonly".into(), "on".into())])?;
     host.zfs_promote(target.as_str())?;

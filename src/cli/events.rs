@@ -95,7 +95,7 @@ pub fn record(choice: Option<HostChoice>, a: Audited, result: &Result<ExitCode, 
     let Ok(host) = super::host_choice::open(choice) else { return };
     let uid = nix::unistd::getuid();
     let user = nix::unistd::User::from_uid(uid).ok().flatten().map_or_else(|| uid.to_string(), |u| u.name);
-    let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let unix = crate::app::now();
     let r = Record {
         time: crate::model::snapshot::SnapshotName::at(unix).to_string(),
         unix,
@@ -124,8 +124,7 @@ pub fn run(host: &dyn Host, args: &EventsArgs) -> Result<ExitCode, CliError> {
         Some(s) => {
             let secs = crate::model::snapshot::parse_interval(s)
                 .map_err(|why| CliError::Usage(format!("--since {s}: {why}")))?;
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            Some(now.saturating_sub(secs))
+            Some(crate::app::now().saturating_sub(secs))
         }
         None => None,
     };

@@ -42,10 +42,6 @@ pub struct Layers {
     pub origin: Option<String>,
     /// Layers of the cache, by name, with the snapshot to clone.
     pub shared: BTreeMap<String, String>,
-    /// Snapshots of the root that are not layers (the user's): a root
-    /// that has them is not replaced (the caller refuses), and its layers
-    /// stay its own.
-    pub others: Vec<String>,
     /// Every snapshot of the root, oldest first.
     pub all: Vec<String>,
     /// What a thin root is cloned from before any step: the release's or
@@ -107,6 +103,13 @@ pub fn build(keys: &[String], layers: &Layers, no_cache: bool) -> BuildPlan {
 }
 
 impl Layers {
+    /// Snapshots of the root that are not layers (the user's): a root
+    /// that has them is not replaced (the caller refuses), and its layers
+    /// stay its own.
+    pub fn others(&self) -> impl Iterator<Item = &String> {
+        self.all.iter().filter(|s| !is_layer(s))
+    }
+
     /// The user's snapshots a restore would destroy, or leave the root
     /// unable to be restored past: every one for a replacement, those
     /// taken after the layer for a rollback (lzc_rollback_to: EEXIST).
@@ -193,7 +196,7 @@ mod tests {
         let shared: BTreeMap<String, String> = k.iter().map(|x| (l(x), format!("c@{}", l(x)))).collect();
         let mine = Layers {
             origin: Some("other".into()),
-            others: vec!["auto-1".into()],
+            all: vec!["auto-1".into()],
             shared,
             base: Some("r@base".into()),
             ..Layers::default()
