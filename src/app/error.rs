@@ -84,6 +84,8 @@ pub enum NotFound {
     Nothing(JailName),
     #[error("release {0} is not fetched; `brig release list` shows what is")]
     Release(ReleaseName),
+    #[error("jail {jail} has no console log ({}): brig has run nothing for it yet; `brig logs -f {jail}` waits for one", path.display())]
+    ConsoleLog { jail: JailName, path: std::path::PathBuf },
 }
 
 /// The verb of a batch, as its failures say it.
@@ -214,6 +216,10 @@ pub enum Refused {
     OrphanDataset { jail: JailName, dataset: String },
     #[error("jail {0} is not running; start it first")]
     NotRunning(JailName),
+    #[error("jail {0} has no [health] check; add one to its definition, such as check = \"tcp:80\" under [health]")]
+    NoHealth(JailName),
+    #[error("another brig supervise is running on this host; stop it first (service brig_supervise stop)")]
+    SupervisorRunning,
     #[error("jail {jail} is running (jid {jid}); stop it first, or pass --force to kill its processes and destroy it")]
     Running { jail: JailName, jid: i32 },
     #[error(

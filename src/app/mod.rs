@@ -22,11 +22,13 @@ pub mod enter;
 pub mod ephemeral;
 mod error;
 pub mod guard;
+pub mod health;
 pub mod image;
 pub mod init;
 pub mod inspect;
 pub mod lifecycle;
 pub mod limits;
+pub mod logs;
 pub mod migrate;
 pub mod observe;
 pub mod provision;
@@ -34,6 +36,7 @@ pub mod release;
 pub mod run;
 pub mod select;
 pub mod snapshot;
+pub mod supervise;
 pub mod transfer;
 pub mod upgrade;
 
@@ -205,6 +208,11 @@ pub enum Event<'a> {
     RunRecordUnread {
         jail: &'a JailName,
         path: &'a std::path::Path,
+    },
+    /// What `brig supervise` saw or did to a jail.
+    Supervised {
+        jail: &'a JailName,
+        what: &'a str,
     },
     /// A `release update` killed half-way was finished or taken back.
     UpdateRecovered {

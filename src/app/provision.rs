@@ -606,7 +606,7 @@ fn execute(
         }
         Action::Service { name, action } => {
             let jid = jid()?;
-            let o = inside(host, jid, "/usr/sbin/service", &[name.as_str(), action.as_str()])?;
+            let o = inside(host, &spec.name, jid, "/usr/sbin/service", &[name.as_str(), action.as_str()])?;
             finished(&o, "service")
         }
         Action::Run { command, creates } => {
@@ -617,7 +617,7 @@ fn execute(
                 }
             }
             let jid = jid()?;
-            let o = inside(host, jid, "/bin/sh", &["-c", command.as_str()])?;
+            let o = inside(host, &spec.name, jid, "/bin/sh", &["-c", command.as_str()])?;
             finished(&o, "the command")
         }
         Action::User(u) => {
@@ -625,7 +625,13 @@ fn execute(
                 return Ok(Done::Skipped);
             }
             let jid = jid()?;
-            let o = inside(host, jid, "/usr/sbin/pw", &useradd(u).iter().map(String::as_str).collect::<Vec<_>>())?;
+            let o = inside(
+                host,
+                &spec.name,
+                jid,
+                "/usr/sbin/pw",
+                &useradd(u).iter().map(String::as_str).collect::<Vec<_>>(),
+            )?;
             finished(&o, "pw useradd")
         }
         Action::Mount(m) => {
@@ -665,11 +671,23 @@ fn useradd(u: &crate::model::provision::User) -> Vec<String> {
 /// started: a step that hangs must not hold the jail's lock for ever.
 const STEP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3600);
 
-fn inside(host: &mut dyn Host, jid: i32, program: &str, args: &[&str]) -> Result<crate::host::Output, String> {
+/// Runs a step's command in jail `jid`, its output appended to the
+/// jail's console log.
+fn inside(
+    host: &mut dyn Host,
+    jail: &JailName,
+    jid: i32,
+    program: &str,
+    args: &[&str],
+) -> Result<crate::host::Output, String> {
     let mut cmd = Command::new(program).args(args.iter().copied());
     cmd.clean_env = true;
     cmd.deadline = Some(STEP_DEADLINE);
-    host.spawn(&cmd, Place::Jail(jid)).map_err(|e| e.to_string())
+    let out = host.spawn(&cmd, Place::Jail(jid)).map_err(|e| e.to_string())?;
+    // A log that cannot be written was said by the start before (its
+    // exec.start went to the same file); the step's outcome stands.
+    let _ = crate::state::consolelog::append(host, jail, &format!("provision: {}", cmd.display()), &out);
+    Ok(out)
 }
 
 /// A command's end as a step's: exit 0, or the status and last lines.

@@ -93,22 +93,8 @@ pub fn audited(cmd: &Command) -> Option<Audited> {
 /// success it is said.
 pub fn record(choice: Option<HostChoice>, a: Audited, result: &Result<ExitCode, CliError>) {
     let Ok(host) = super::host_choice::open(choice) else { return };
-    let uid = nix::unistd::getuid();
-    let user = nix::unistd::User::from_uid(uid).ok().flatten().map_or_else(|| uid.to_string(), |u| u.name);
-    let unix = crate::app::now();
-    let r = Record {
-        time: crate::model::snapshot::SnapshotName::at(unix).to_string(),
-        unix,
-        uid: uid.as_raw(),
-        user,
-        sudo_user: std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty()),
-        command: a.command,
-        args: std::env::args().skip(1).collect(),
-        jails: a.jails,
-        ok: result.is_ok(),
-        error: result.as_ref().err().map(ToString::to_string),
-        duration_ms: u64::try_from(a.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    };
+    let error = result.as_ref().err().map(ToString::to_string);
+    let r = Record::now(&a.command, std::env::args().skip(1).collect(), a.jails, error, a.started.elapsed());
     // A command that failed has said so; one that changed something and
     // could not be logged says that.
     if let (Err(e), true) = (events::append(&*host, &r), r.ok) {

@@ -15,6 +15,7 @@ mod enter;
 mod ephemeral;
 mod error;
 mod events;
+mod health;
 mod report;
 
 mod host_choice;
@@ -23,6 +24,7 @@ mod info;
 mod init;
 mod limits;
 mod list;
+mod logs;
 mod migrate;
 pub mod output;
 mod prometheus;
@@ -132,6 +134,12 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// The event log: every command that changed something, who ran it, when, and how it ended.
     Events(events::EventsArgs),
+    /// Show a jail's console log: the output of its exec.* commands and provision steps.
+    Logs(logs::LogsArgs),
+    /// Run the jails' [health] checks now: healthy, starting, unhealthy or stopped; exit 1 when one is unhealthy.
+    Health(health::HealthArgs),
+    /// Run the [health] checks on their intervals and restart jails per their policy, until stopped (rc.d/brig_supervise).
+    Supervise(health::SuperviseArgs),
     /// Start the boot jails in dependency waves, stop every jail at shutdown (what rc.d/brig runs).
     #[command(subcommand)]
     Boot(boot::BootCommand),
@@ -195,5 +203,8 @@ fn dispatch(command: Command, choice: Option<HostChoice>) -> Result<ExitCode, Cl
         Command::Template(cmd) => template::run(&*host_choice::open(choice)?, &cmd),
         Command::Validate(args) => validate::run(&*host_choice::open(choice)?, &args),
         Command::Events(args) => events::run(&*host_choice::open(choice)?, &args),
+        Command::Logs(args) => logs::run(&*host_choice::open(choice)?, &args),
+        Command::Health(args) => health::health(&mut *host_choice::open(choice)?, &args),
+        Command::Supervise(args) => health::run_supervisor(choice, &args),
     }
 }

@@ -29,6 +29,10 @@ impl Report for Printer {
                 "brig: warning: {} does not read; jail {jail} is left as it is (remove the file once you have looked)",
                 path.display()
             ),
+            Event::Supervised { jail, what } => {
+                let time = crate::model::snapshot::SnapshotName::at(crate::app::now());
+                println!("{time} jail {jail}: {what}");
+            }
             Event::Vanished { jail } => eprintln!("brig: jail {jail} was destroyed meanwhile; skipped"),
             Event::Steps { jail, ops } => {
                 for op in *ops {

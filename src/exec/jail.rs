@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::{running_jid, settle, StepError};
+use super::{running_jid, settle, Notice, StepError};
 use crate::host::{Command, Host, JailParam, Place, SetFlags};
 use crate::model::JailName;
+use crate::state::consolelog;
 
 /// How a jail step is taken back.
 pub(super) enum Undo {
@@ -43,12 +44,25 @@ pub(super) fn update_live(
     Ok(Undo::Update(jid, old.to_vec()))
 }
 
-/// `/bin/sh -c COMMAND` on the host or in a jail; a non-zero status is a
-/// failure carrying the last lines of its output.
-fn run_command(host: &mut dyn Host, command: &str, place: Place, clean: bool) -> Result<(), StepError> {
+/// `/bin/sh -c COMMAND` on the host or in a jail, its output appended to
+/// the jail's console log (`stage`: what ran, as jail(8) names it); a
+/// non-zero status is a failure carrying the last lines of its output.
+fn run_command(
+    host: &mut dyn Host,
+    jail: &JailName,
+    stage: &str,
+    command: &str,
+    place: Place,
+    clean: bool,
+    notices: &mut Vec<Notice>,
+) -> Result<(), StepError> {
     let mut cmd = Command::new("/bin/sh").args(["-c", command]);
     cmd.clean_env = clean;
     let out = host.spawn(&cmd, place)?;
+    if let Err(e) = consolelog::append(host, jail, &format!("{stage}: {command}"), &out) {
+        let path = host.local_path(&consolelog::path(jail));
+        notices.push(Notice::LogNotWritten { path, error: e.to_string() });
+    }
     if out.status == 0 {
         return Ok(());
     }
@@ -58,15 +72,28 @@ fn run_command(host: &mut dyn Host, command: &str, place: Place, clean: bool) ->
     Err(StepError::Command { status: out.status, output })
 }
 
-/// A hook (exec.prestart, exec.poststop...) on the host.
-pub(super) fn hook(host: &mut dyn Host, command: &str) -> Result<(), StepError> {
-    run_command(host, command, Place::Host, false)
+/// A hook (exec.prestart, exec.poststop...) of `jail`, on the host.
+pub(super) fn hook(
+    host: &mut dyn Host,
+    jail: &JailName,
+    stage: &str,
+    command: &str,
+    notices: &mut Vec<Notice>,
+) -> Result<(), StepError> {
+    run_command(host, jail, stage, command, Place::Host, false, notices)
 }
 
 /// exec.start or exec.stop inside the running jail.
-pub(super) fn exec_in(host: &mut dyn Host, jail: &JailName, command: &str, clean: bool) -> Result<(), StepError> {
+pub(super) fn exec_in(
+    host: &mut dyn Host,
+    jail: &JailName,
+    stage: &str,
+    command: &str,
+    clean: bool,
+    notices: &mut Vec<Notice>,
+) -> Result<(), StepError> {
     let jid = running_jid(host, jail)?;
-    run_command(host, command, Place::Jail(jid), clean)
+    run_command(host, jail, stage, command, Place::Jail(jid), clean, notices)
 }
 
 /// SIGTERM to the jail's processes, then up to `timeout` seconds for them

@@ -155,10 +155,12 @@ fn apply(host: &mut dyn Host, op: &Op, notices: &mut Vec<Notice>) -> Result<Undo
             network::configure_pipe(host, *pipe, *bandwidth, *old).map(Undo::Network)
         }
         Op::DeletePipe { pipe, jail } => network::delete_pipe(host, *pipe, jail).map(nothing),
-        Op::Hook { command, .. } => jail::hook(host, command).map(nothing),
+        Op::Hook { jail, stage, command } => jail::hook(host, jail, stage, command, notices).map(nothing),
         Op::CreateJail { params } => jail::create(host, params).map(Undo::Jail),
         Op::UpdateJail { jid, params, old, .. } => jail::update_live(host, *jid, params, old).map(Undo::Jail),
-        Op::ExecIn { jail, command, clean, .. } => jail::exec_in(host, jail, command, *clean).map(nothing),
+        Op::ExecIn { stage, jail, command, clean } => {
+            jail::exec_in(host, jail, stage, command, *clean, notices).map(nothing)
+        }
         Op::Terminate { jail, timeout } => jail::terminate(host, jail, *timeout).map(nothing),
         Op::RemoveJail { jid, .. } => jail::remove(host, *jid).map(nothing),
         Op::AwaitGone { jid, .. } => jail::await_gone(host, *jid).map(nothing),
@@ -185,6 +187,8 @@ pub enum Notice {
     /// Device nodes and FIFOs in a release archive are not made: devfs
     /// gives a jail its devices.
     NodesNotMade { archive: String, count: usize, first: PathBuf },
+    /// A command's output could not be appended to the console log.
+    LogNotWritten { path: PathBuf, error: String },
 }
 
 impl std::fmt::Display for Notice {
@@ -195,6 +199,9 @@ impl std::fmt::Display for Notice {
                 "{archive}: {count} device node(s) or FIFO(s) not made, such as {}; a jail's devices come from devfs",
                 first.display()
             ),
+            Notice::LogNotWritten { path, error } => {
+                write!(f, "{}: the console log was not written: {error}", path.display())
+            }
         }
     }
 }

@@ -104,6 +104,8 @@ pub struct JailSpec {
     pub provision: super::provision::Provision,
     /// The image a thin jail is cloned from instead of its release.
     pub image: Option<JailName>,
+    /// `[health]`: the check and what `brig supervise` does about it.
+    pub health: Option<super::health::Health>,
 }
 
 impl JailSpec {
@@ -355,6 +357,7 @@ pub fn validate(
         mounts,
         limits,
         snapshots: super::snapshot::validate(raw.snapshots.as_ref())?,
+        health: super::health::validate(raw.health.as_ref())?,
     })
 }
 

@@ -36,6 +36,7 @@ macro_rules! validated_string {
 pub mod dataset;
 pub mod error;
 pub mod firewall;
+pub mod health;
 pub mod jail;
 pub mod limits;
 pub mod name;

@@ -55,6 +55,8 @@ pub struct RawJail {
     /// The image (`brig commit`) a thin jail is cloned from instead of
     /// its release.
     pub image: Option<Spanned<String>>,
+    /// The health check and restart policy, checked by `model::health`.
+    pub health: Option<RawHealth>,
 }
 
 /// One `[[provision]]` step as written: exactly one of the kinds, and
@@ -112,6 +114,21 @@ pub struct RawUser {
     pub groups: Vec<Spanned<String>>,
     pub home: Option<Spanned<String>>,
     pub shell: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    pub check: Option<Spanned<String>>,
+    /// Durations: whole seconds, or a string such as "30s" or "5m".
+    pub interval: Option<Spanned<toml::Value>>,
+    pub timeout: Option<Spanned<toml::Value>>,
+    pub retries: Option<Spanned<i64>>,
+    pub start_period: Option<Spanned<toml::Value>>,
+    pub restart: Option<Spanned<String>>,
+    pub restart_delay: Option<Spanned<toml::Value>>,
+    pub max_restarts: Option<Spanned<i64>>,
+    pub restart_window: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

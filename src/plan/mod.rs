@@ -17,6 +17,7 @@ pub mod provision;
 pub mod release;
 pub mod run;
 pub mod snapshot;
+pub mod supervise;
 pub mod upgrade;
 
 pub use init::{init, InitObserved, InitPlanError};

@@ -109,7 +109,7 @@ pub enum Op {
     },
     /// A host-side hook (`/bin/sh -c COMMAND`); a non-zero status fails.
     /// `stage` is its jail(8) name (`exec.prestart`).
-    Hook { stage: &'static str, command: String },
+    Hook { jail: JailName, stage: &'static str, command: String },
     /// jail_set(2) with JAIL_CREATE. Undo: jail_remove(2).
     CreateJail { params: Vec<crate::kernel::JailParam> },
     /// jail_set(2) with JAIL_UPDATE of a running jail's changeable
@@ -254,7 +254,7 @@ impl fmt::Display for Op {
                 let o = if opts.is_empty() { String::new() } else { format!(" -o {}", opts.join(",")) };
                 write!(f, "mount -t {fstype}{o} {source} /{} in {dataset}", target.display())
             }
-            Op::Hook { stage, command } => write!(f, "{stage}: {command}"),
+            Op::Hook { stage, command, .. } => write!(f, "{stage}: {command}"),
             Op::CheckRuleset { ruleset } => write!(f, "check that devfs ruleset {ruleset} is loaded"),
             Op::CreateJail { params } => {
                 let kv: Vec<String> = params.iter().map(|p| format!("{}={}", p.name, p.value)).collect();

@@ -468,7 +468,7 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], how
             spec.limits.rules.iter().map(|l| Op::AddRctl { rule: l.rule(&spec.name) }).collect()
         }
         Stage::Limits => Vec::new(),
-        Stage::Prepare => hook("exec.prestart", &spec.exec.prestart),
+        Stage::Prepare => hook(&spec.name, "exec.prestart", &spec.exec.prestart),
         Stage::Jail => vec![Op::CreateJail { params: params.to_vec() }],
         Stage::Vnet => match &spec.network {
             Network::Vnet(v) => {
@@ -509,7 +509,7 @@ fn up(stage: Stage, cfg: &HostConfig, spec: &JailSpec, params: &[JailParam], how
             command: spec.exec.start.clone(),
             clean: spec.exec.clean,
         }],
-        Stage::Announce => hook("exec.poststart", &spec.exec.poststart),
+        Stage::Announce => hook(&spec.name, "exec.poststart", &spec.exec.poststart),
     }
 }
 
@@ -527,9 +527,9 @@ fn epair(v: &Vnet) -> Vec<Op> {
     ]
 }
 
-/// A host hook, if the definition has one.
-fn hook(stage: &'static str, command: &Option<String>) -> Vec<Op> {
-    command.iter().map(|c| Op::Hook { stage, command: c.clone() }).collect()
+/// A host hook of jail `jail`, if the definition has one.
+fn hook(jail: &JailName, stage: &'static str, command: &Option<String>) -> Vec<Op> {
+    command.iter().map(|c| Op::Hook { jail: jail.clone(), stage, command: c.clone() }).collect()
 }
 
 /// How a start goes besides the definition.
@@ -651,7 +651,7 @@ impl Down<'_> {
         // The jail's own stages only while it runs.
         let running = seen.running.is_some();
         match stage {
-            Stage::Announce if running => hook("exec.prestop", &self.recipe.prestop),
+            Stage::Announce if running => hook(name, "exec.prestop", &self.recipe.prestop),
             Stage::Exec if running => vec![
                 Op::ExecIn {
                     stage: "exec.stop",
@@ -682,7 +682,7 @@ impl Down<'_> {
                 (None, Some(j)) => vec![Op::AwaitGone { name: name.clone(), jid: j.jid }],
                 (None, None) => Vec::new(),
             },
-            Stage::Prepare if running => hook("exec.poststop", &self.recipe.poststop),
+            Stage::Prepare if running => hook(name, "exec.poststop", &self.recipe.poststop),
             Stage::Limits => remove_rules(name, seen.rules),
             // What the start loaded, as its record says; without a record
             // (a jail started before records kept it), what the

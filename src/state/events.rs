@@ -39,6 +39,39 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub duration_ms: u64,
+    /// Why, for what brig did on its own (a supervisor's restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Record {
+    /// What this process did now, as its user: `command` with the
+    /// command line `args`, on `jails`, ended with `error` or not.
+    pub fn now(
+        command: &str,
+        args: Vec<String>,
+        jails: Vec<String>,
+        error: Option<String>,
+        took: std::time::Duration,
+    ) -> Record {
+        let uid = nix::unistd::getuid();
+        let user = nix::unistd::User::from_uid(uid).ok().flatten().map_or_else(|| uid.to_string(), |u| u.name);
+        let unix = crate::app::now();
+        Record {
+            time: crate::model::snapshot::SnapshotName::at(unix).to_string(),
+            unix,
+            uid: uid.as_raw(),
+            user,
+            sudo_user: std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty()),
+            command: command.to_string(),
+            args,
+            jails,
+            ok: error.is_none(),
+            error,
+            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            detail: None,
+        }
+    }
 }
 
 /// Appends `record` as one line, synced; the directory made 0700 and the
@@ -116,6 +149,7 @@ mod tests {
             ok: true,
             error: None,
             duration_ms: 12,
+            detail: None,
         };
         let text = serde_json::to_string(&r).expect("json");
         assert!(!text.contains('\n'));

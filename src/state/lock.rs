@@ -88,6 +88,17 @@ pub fn host(h: &dyn Host) -> Result<Held, LockError> {
     take(open(h, "host.lock")?, "this host's brig configuration", true)
 }
 
+/// The lock only one `brig supervise` holds, for as long as it runs;
+/// taken without waiting: a second supervisor is refused.
+pub fn supervisor(h: &dyn Host) -> Result<Held, LockError> {
+    let what = "the supervisor";
+    match Flock::lock(open(h, "supervise.lock")?, FlockArg::LockExclusiveNonblock) {
+        Ok(l) => Ok(Held(l)),
+        Err((_, Errno::EWOULDBLOCK)) => Err(LockError::Busy { what: what.to_string() }),
+        Err((_, e)) => Err(LockError::Io { path: PathBuf::from(what), source: e.into() }),
+    }
+}
+
 /// The lock of one release's download cache: two fetches of a release take
 /// turns, while every other command goes on (a download holds no lock the
 /// jails' commands need; only unpacking takes the host lock).

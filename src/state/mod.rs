@@ -8,6 +8,7 @@ pub mod archive;
 pub mod atomic;
 pub mod beneath;
 pub mod bounded;
+pub mod consolelog;
 pub mod events;
 pub mod journal;
 pub mod keys;

@@ -182,4 +182,7 @@ fn the_freebsd_port_installs_every_man_page_template_and_rc_script() {
     for s in dir("periodic/daily") {
         assert!(plist.contains(&format!("etc/periodic/daily/{s}")), "pkg-plist lacks {s}");
     }
+    for s in dir("newsyslog") {
+        assert!(plist.contains(&format!("etc/newsyslog.conf.d/{s}")), "pkg-plist lacks {s}");
+    }
 }

@@ -1,0 +1,138 @@
+//! Health checks: `[health]`'s check run inside a jail now (`brig
+//! health`, and each round of `brig supervise`), and what the supervisor
+//! recorded of each jail (its [`Watch`]), kept under
+//! /var/db/brig/supervise so that a restarted supervisor, `brig health`
+//! and `stats --prometheus` all read the same counters.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::select::{targets, Names};
+use super::{Error, Refused};
+use crate::host::{Command, Host, Jid, Place};
+use crate::model::health::Health;
+use crate::model::JailName;
+use crate::plan::supervise::{Status, Watch};
+
+/// The supervisor's record of each jail, `NAME.json` (0600).
+pub const WATCH_DIR: &str = "/var/db/brig/supervise";
+
+pub fn watch_path(name: &JailName) -> PathBuf {
+    Path::new(WATCH_DIR).join(format!("{name}.json"))
+}
+
+/// What the supervisor recorded of `name`, if anything; a record that
+/// does not read counts as none.
+pub fn watch(host: &dyn Host, name: &JailName) -> Option<Watch> {
+    let text = host.read_file(&watch_path(name), crate::state::bounded::CONFIG_LIMIT).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// Replaces the record of `name`.
+pub fn save_watch(host: &dyn Host, name: &JailName, w: &Watch) -> std::io::Result<()> {
+    host.make_dirs(Path::new(WATCH_DIR), 0o700)?;
+    let text = serde_json::to_vec(w).map_err(std::io::Error::other)?;
+    host.write_file(&watch_path(name), &text, 0o600)
+}
+
+/// One run of a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub passed: bool,
+    /// What it printed (standard error, else standard output), or why it
+    /// could not run or was killed.
+    pub output: String,
+}
+
+/// Runs `health`'s check in jail `jid`, killed after its timeout. A
+/// check that cannot be run at all (its program missing from the jail)
+/// fails like one that ran and failed.
+pub fn check(host: &mut dyn Host, jid: Jid, health: &Health) -> Checked {
+    let Some(c) = &health.check else { return Checked { passed: true, output: String::new() } };
+    let (program, args) = c.argv(health.timeout);
+    let mut cmd = Command::new(program).args(args);
+    // A second more than the check's own bound, which nc and fetch keep.
+    cmd.deadline = Some(Duration::from_secs(u64::from(health.timeout) + 1));
+    match host.spawn(&cmd, Place::Jail(jid)) {
+        Ok(out) if out.timed_out => Checked { passed: false, output: format!("no answer within {}s", health.timeout) },
+        Ok(out) => {
+            let text = if out.stderr.is_empty() { &out.stdout } else { &out.stderr };
+            let mut output = String::from_utf8_lossy(text).trim_end().to_string();
+            if out.status != 0 && output.is_empty() {
+                output = format!("exited with status {}", out.status);
+            }
+            Checked { passed: out.status == 0, output }
+        }
+        Err(e) => Checked { passed: false, output: e.to_string() },
+    }
+}
+
+/// A jail's health as `brig health` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JailHealth {
+    pub name: JailName,
+    pub status: Status,
+    pub check: String,
+    pub output: String,
+    /// From the supervisor's record, when there is one.
+    pub failures: u32,
+    pub restarts: u64,
+    pub restart: &'static str,
+}
+
+/// Runs the checks of `names` (every jail with `[health]` when none is
+/// named) now. A running jail that fails its check within its start
+/// period (counted from its start record) is starting, not unhealthy.
+pub fn health(host: &mut dyn Host, names: &Names) -> Result<Vec<JailHealth>, Error> {
+    let cfg = super::config(host)?;
+    let all = names.names.is_empty() || names.all;
+    let names = if all {
+        super::select::every(host, &cfg).0.into_iter().map(|s| s.name).collect()
+    } else {
+        targets(host, names)?
+    };
+    let mut out = Vec::new();
+    for name in names {
+        let spec = super::select::defined(host, &cfg, &name)?;
+        let Some(h) = &spec.health else {
+            if all {
+                continue;
+            }
+            return Err(Refused::NoHealth(name).into());
+        };
+        let w = watch(host, &name).unwrap_or_default();
+        let shown = h.check.as_ref().map_or_else(|| "none".to_string(), ToString::to_string);
+        let one = |status: Status, output: String| JailHealth {
+            name: name.clone(),
+            status,
+            check: shown.clone(),
+            output,
+            failures: w.failures,
+            restarts: w.restarts_total,
+            restart: h.restart.as_str(),
+        };
+        let running = host.jail_find(name.as_str())?;
+        let Some(j) = running else {
+            out.push(one(Status::Stopped, String::new()));
+            continue;
+        };
+        let c = check(host, j.jid, h);
+        let status = match (c.passed, h.check.is_some()) {
+            (true, true) => Status::Healthy,
+            (true, false) => Status::Running,
+            (false, _) if started_within(host, &name, h.start_period) => Status::Starting,
+            (false, _) => Status::Unhealthy,
+        };
+        out.push(one(status, c.output));
+    }
+    Ok(out)
+}
+
+/// Whether the jail's start record was written less than `secs` ago.
+fn started_within(host: &dyn Host, name: &JailName, secs: u32) -> bool {
+    let path = host.local_path(&crate::plan::run::started_path(name));
+    let age = std::fs::symlink_metadata(path).and_then(|m| m.modified()).map(|t| t.elapsed().unwrap_or_default());
+    age.is_ok_and(|a| a < Duration::from_secs(u64::from(secs)))
+}

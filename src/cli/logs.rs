@@ -1,0 +1,28 @@
+//! `brig logs`: a jail's console log.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::CliError;
+use crate::app::logs::{show, stop_on_signal};
+use crate::host::Host;
+use crate::model::JailName;
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    pub name: String,
+    /// Show this many lines from the end.
+    #[arg(short = 'n', long, default_value_t = 50, value_name = "N")]
+    pub lines: usize,
+    /// Keep printing what is appended, across a rotation, until interrupted.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+}
+
+pub fn run(host: &dyn Host, args: &LogsArgs) -> Result<ExitCode, CliError> {
+    let name = JailName::parse(&args.name)?;
+    let stop = stop_on_signal()?;
+    show(host, &name, args.lines, args.follow, stop, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,166 @@
+//! `[health]`, `brig health` and `brig supervise` against the sim: the
+//! check runs inside the jail (the test userland's `test`), the
+//! supervisor's counters live on disk, and a jail stopped by hand is
+//! never restarted.
+
+use std::time::{Duration, Instant};
+
+use brig::host::Host;
+
+use crate::common::Sim;
+use crate::run::{defined, ROOT};
+
+const DEFINITION: &str = "/usr/local/etc/brig/jails/box.toml";
+
+/// `box` with `health` appended to its definition, started, healthy.
+fn watched(health: &str) -> Sim {
+    let sim = defined(&[]);
+    let path = sim.file(DEFINITION);
+    let mut text = std::fs::read_to_string(&path).expect("definition");
+    text.push_str(&format!("\n[health]\n{health}\n"));
+    std::fs::write(&path, text).expect("write");
+    sim.brig(&["start", "box"]).ok();
+    healthy(&sim, true);
+    sim
+}
+
+fn healthy(sim: &Sim, yes: bool) {
+    let flag = sim.file(&format!("{ROOT}/healthy"));
+    if yes {
+        std::fs::write(flag, "").expect("flag");
+    } else {
+        std::fs::remove_file(flag).expect("flag");
+    }
+}
+
+fn jid(sim: &Sim) -> Option<i32> {
+    sim.host().jail_find("box").expect("get").map(|j| j.jid)
+}
+
+/// The supervisor's events for box: command and detail.
+fn supervised(sim: &Sim) -> Vec<(String, String)> {
+    let all = sim.brig(&["events", "--jail", "box", "--json"]).ok().json();
+    all.as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["args"].as_array().is_some_and(|a| a.last().and_then(|a| a.as_str()) == Some("supervise")))
+        .map(|r| (r["command"].as_str().unwrap_or_default().into(), r["detail"].as_str().unwrap_or_default().into()))
+        .collect()
+}
+
+const CHECKED: &str =
+    "check = \"exec:test -f /healthy\"\ninterval = 1\nretries = 3\nrestart = \"on-failure\"\nrestart_delay = 0";
+
+#[test]
+fn a_jail_failing_its_check_three_times_is_restarted_and_the_restart_is_logged() {
+    crate::common::needs_jail_processes!();
+    let sim = watched(CHECKED);
+    let h = sim.brig(&["health", "--json"]).ok().json();
+    assert_eq!((h["jails"][0]["name"].as_str(), h["jails"][0]["status"].as_str()), (Some("box"), Some("healthy")));
+    let table = sim.brig(&["health"]);
+    assert!(table.ok().stdout.contains("exec:test -f /healthy"), "{}", table.stdout);
+    sim.brig(&["supervise", "--once"]).ok();
+    healthy(&sim, false);
+    let h = sim.brig(&["health", "box", "--json"]).fails(1).json();
+    assert_eq!(h["jails"][0]["status"], "unhealthy");
+    assert!(h["jails"][0]["output"].as_str().is_some_and(|o| o.contains("status 1")), "{h}");
+    let first = jid(&sim);
+    // Each round a new supervisor: what the last one counted is on disk.
+    for _ in 0..2 {
+        sim.brig(&["supervise", "--once"]).ok();
+        assert_eq!(jid(&sim), first, "restarted before the third failure");
+    }
+    let r = sim.brig(&["supervise", "--once"]);
+    assert!(r.ok().stdout.contains("supervise restart: its check failed 3 times in a row"), "{}", r.stdout);
+    assert_ne!(jid(&sim), first, "not restarted");
+    assert!(jid(&sim).is_some(), "not running after the restart");
+    let events = supervised(&sim);
+    assert!(
+        events.contains(&("supervise health".into(), "healthy -> unhealthy: exited with status 1".into())),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|(c, d)| c == "supervise restart" && d.starts_with("its check failed 3 times")),
+        "{events:?}"
+    );
+    healthy(&sim, true);
+    let h = sim.brig(&["health", "--json"]).ok().json();
+    assert_eq!((h["jails"][0]["status"].as_str(), h["jails"][0]["restarts"].as_u64()), (Some("healthy"), Some(1)));
+}
+
+#[test]
+fn a_jail_stopped_by_hand_is_left_alone_and_one_whose_processes_died_is_restarted() {
+    crate::common::needs_jail_processes!();
+    let sim = watched("restart = \"always\"\nrestart_delay = 0");
+    // Its processes die: the jail (persist) stays, doing nothing.
+    let first = jid(&sim).expect("running");
+    sim.host().jail_kill(first, Some(nix::sys::signal::Signal::SIGKILL)).expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sim.host().jail_kill(first, None).expect("alive?") {
+        assert!(Instant::now() < deadline, "processes left");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sim.brig(&["supervise", "--once"]).ok();
+    let second = jid(&sim).expect("restarted");
+    assert_ne!(second, first);
+    assert!(supervised(&sim).iter().any(|(c, d)| c == "supervise restart" && d == "it stopped on its own"));
+    // Stopped by hand: no start record, nothing to restart.
+    sim.brig(&["stop", "box"]).ok();
+    sim.brig(&["supervise", "--once"]).ok();
+    assert_eq!(jid(&sim), None, "a jail stopped by hand was started again");
+    let h = sim.brig(&["health", "--json"]).ok().json();
+    assert_eq!((h["jails"][0]["status"].as_str(), h["jails"][0]["check"].as_str()), (Some("stopped"), Some("none")));
+}
+
+#[test]
+fn one_supervisor_runs_at_a_time_and_stops_on_sigterm() {
+    crate::common::needs_jail_processes!();
+    let sim = watched(CHECKED);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
+        .args(["--host", &format!("sim:{}", sim.path().display()), "supervise"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("supervise");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sim.file("/var/db/brig/supervise/box.json").exists() {
+        assert!(Instant::now() < deadline, "the supervisor did not look at box");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = sim.brig(&["supervise", "--once"]);
+    assert_ne!(second.code, Some(0));
+    assert!(second.stderr.contains("another brig supervise is running"), "{}", second.stderr);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .expect("signal");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the supervisor did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn health_definitions_are_checked_with_their_line() {
+    let sim = crate::run::defined(&[]);
+    let path = sim.file(DEFINITION);
+    let text = std::fs::read_to_string(&path).expect("definition");
+    for (health, says) in [
+        ("restart = \"on-failure\"", "[health] needs check"),
+        ("check = \"tcp:99999\"", "is not a port"),
+        ("check = \"tcp:80\"\ninterval = \"5x\"", "health.interval must be 1 to 86400 seconds"),
+        ("check = \"tcp:80\"\ninterval = 5\ntimeout = 10", "longer than health.interval"),
+        ("check = \"tcp:80\"\nrestart = \"sometimes\"", "is not one of \"no\", \"on-failure\", \"always\""),
+        ("check = \"tcp:80\"\nretry = 3", "unknown field `retry`"),
+    ] {
+        std::fs::write(&path, format!("{text}\n[health]\n{health}\n")).expect("write");
+        let r = sim.brig(&["validate", "box"]);
+        assert_ne!(r.code, Some(0), "{health}");
+        assert!(r.stderr.contains(says) && r.stderr.contains("box.toml:"), "{health}: {}", r.stderr);
+    }
+    std::fs::write(&path, text).expect("write");
+    let r = sim.brig(&["health", "box"]);
+    assert!(r.stderr.contains("jail box has no [health] check"), "{}", r.stderr);
+}
