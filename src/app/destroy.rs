@@ -54,6 +54,9 @@ pub fn destroy(host: &mut dyn Host, name: &JailName, force: bool, report: &dyn R
         }
     }
     journal::around(host, name, Action::Destroy, |h| remove(h, &cfg, name, true))?;
+    // What the supervisor counted of it would count for a new jail of
+    // the name.
+    super::health::forget(host, name).map_err(|e| super::health::watch_error(host, name, &e))?;
     // A `brig run` record of the name names nothing now.
     super::ephemeral::forget(host, name)
 }

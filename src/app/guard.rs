@@ -33,6 +33,14 @@ pub fn guard(
     Ok(held)
 }
 
+/// What `guard` does after it has locked, for a caller that holds the
+/// host lock exclusively (`brig gc`), which no other brig can hold a
+/// jail's lock beside.
+pub fn recover_held(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn Report) -> Result<(), Error> {
+    sweep(host, &[name])?;
+    recover(host, cfg, name, report)
+}
+
 /// `guard` unless the command only shows what it would do.
 pub fn guard_unless(
     dry_run: bool,

@@ -23,11 +23,55 @@ pub fn watch_path(name: &JailName) -> PathBuf {
     Path::new(WATCH_DIR).join(format!("{name}.json"))
 }
 
-/// What the supervisor recorded of `name`, if anything; a record that
-/// does not read counts as none.
-pub fn watch(host: &dyn Host, name: &JailName) -> Option<Watch> {
-    let text = host.read_file(&watch_path(name), crate::state::bounded::CONFIG_LIMIT).ok()?;
-    serde_json::from_slice(&text).ok()
+/// The mark of a start the supervisor owes `name`: its restart stopped
+/// the jail and could not start it again. `brig stop` removes it.
+fn owed_path(name: &JailName) -> PathBuf {
+    Path::new(WATCH_DIR).join(format!("{name}.owed"))
+}
+
+/// What the supervisor recorded of `name`: None when there is no record,
+/// an error when there is one that does not read.
+pub fn watch(host: &dyn Host, name: &JailName) -> Result<Option<Watch>, String> {
+    let path = watch_path(name);
+    let shown = || host.local_path(&path).display().to_string();
+    match host.read_file(&path, crate::state::bounded::CONFIG_LIMIT) {
+        Ok(text) => serde_json::from_slice(&text).map(Some).map_err(|e| format!("{}: {e}", shown())),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(format!("{}: {e}", shown())),
+    }
+}
+
+pub fn owe(host: &dyn Host, name: &JailName) -> std::io::Result<()> {
+    host.make_dirs(Path::new(WATCH_DIR), 0o700)?;
+    host.write_file(&owed_path(name), b"", 0o600)
+}
+
+pub fn owed(host: &dyn Host, name: &JailName) -> bool {
+    host.exists(&owed_path(name))
+}
+
+/// The jail was stopped by hand (or started): no start is owed.
+pub fn forgive(host: &dyn Host, name: &JailName) -> std::io::Result<()> {
+    match host.remove_file(&owed_path(name)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The jail is gone (destroyed, or its definition removed): what the
+/// supervisor counted of it goes too, so a new jail of the name starts
+/// afresh.
+pub fn forget(host: &dyn Host, name: &JailName) -> std::io::Result<()> {
+    forgive(host, name)?;
+    match host.remove_file(&watch_path(name)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// An error about the supervisor's files of `name`, as a sentence.
+pub fn watch_error(host: &dyn Host, name: &JailName, e: &std::io::Error) -> Error {
+    Error::Usage(format!("{}: {e}", host.local_path(&watch_path(name)).display()))
 }
 
 /// Replaces the record of `name`.
@@ -36,6 +80,9 @@ pub fn save_watch(host: &dyn Host, name: &JailName, w: &Watch) -> std::io::Resul
     let text = serde_json::to_vec(w).map_err(std::io::Error::other)?;
     host.write_file(&watch_path(name), &text, 0o600)
 }
+
+/// The most a check may write, each of its outputs.
+const CHECK_OUTPUT_LIMIT: u64 = 64 * 1024;
 
 /// One run of a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +102,9 @@ pub fn check(host: &mut dyn Host, jid: Jid, health: &Health) -> Checked {
     let mut cmd = Command::new(program).args(args);
     // A second more than the check's own bound, which nc and fetch keep.
     cmd.deadline = Some(Duration::from_secs(u64::from(health.timeout) + 1));
+    // The jail's root decides what the check prints: never more than this
+    // reaches the host's disk or brig's memory.
+    cmd.output_limit = Some(CHECK_OUTPUT_LIMIT);
     match host.spawn(&cmd, Place::Jail(jid)) {
         Ok(out) if out.timed_out => Checked { passed: false, output: format!("no answer within {}s", health.timeout) },
         Ok(out) => {
@@ -102,7 +152,9 @@ pub fn health(host: &mut dyn Host, names: &Names) -> Result<Vec<JailHealth>, Err
             }
             return Err(Refused::NoHealth(name).into());
         };
-        let w = watch(host, &name).unwrap_or_default();
+        // A record that does not read shows no counts here; the
+        // supervisor says what is wrong with it.
+        let w = watch(host, &name).ok().flatten().unwrap_or_default();
         let shown = h.check.as_ref().map_or_else(|| "none".to_string(), ToString::to_string);
         let one = |status: Status, output: String| JailHealth {
             name: name.clone(),
@@ -130,9 +182,15 @@ pub fn health(host: &mut dyn Host, names: &Names) -> Result<Vec<JailHealth>, Err
     Ok(out)
 }
 
+/// When the jail's start record was last written (Unix seconds): its
+/// start, or an apply that changed what it records.
+pub fn started_at(host: &dyn Host, name: &JailName) -> Option<u64> {
+    let path = host.local_path(&crate::plan::run::started_path(name));
+    let t = std::fs::symlink_metadata(path).and_then(|m| m.modified()).ok()?;
+    t.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs())
+}
+
 /// Whether the jail's start record was written less than `secs` ago.
 fn started_within(host: &dyn Host, name: &JailName, secs: u32) -> bool {
-    let path = host.local_path(&crate::plan::run::started_path(name));
-    let age = std::fs::symlink_metadata(path).and_then(|m| m.modified()).map(|t| t.elapsed().unwrap_or_default());
-    age.is_ok_and(|a| a < Duration::from_secs(u64::from(secs)))
+    started_at(host, name).is_some_and(|t| super::now() < t.saturating_add(u64::from(secs)))
 }

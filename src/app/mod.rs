@@ -21,6 +21,7 @@ pub mod edit;
 pub mod enter;
 pub mod ephemeral;
 mod error;
+pub mod gc;
 pub mod guard;
 pub mod health;
 pub mod image;
@@ -208,6 +209,10 @@ pub enum Event<'a> {
     RunRecordUnread {
         jail: &'a JailName,
         path: &'a std::path::Path,
+    },
+    /// A round of `brig supervise` could not read the machine.
+    SuperviseFailed {
+        error: &'a Error,
     },
     /// What `brig supervise` saw or did to a jail.
     Supervised {

@@ -22,8 +22,6 @@ fn dataset(host: &dyn Host, name: &str, props: &[&str]) -> HostResult<Option<BTr
     }
 }
 
-/// Whether a dataset or snapshot exists (ENOENT: no; other errors are
-/// errors).
 /// `zfs_list` of `root` with `props`; nothing when it does not exist.
 pub fn listing(host: &dyn Host, root: &str, props: &[&str]) -> HostResult<Vec<crate::host::DatasetInfo>> {
     match host.zfs_list(root, props) {
@@ -41,6 +39,8 @@ pub fn ensure_container(host: &mut dyn Host, name: &str) -> HostResult<()> {
     Ok(())
 }
 
+/// Whether a dataset or snapshot exists (ENOENT: no; other errors are
+/// errors).
 pub fn dataset_exists(host: &dyn Host, name: &str) -> HostResult<bool> {
     Ok(dataset(host, name, &["type"])?.is_some())
 }

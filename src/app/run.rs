@@ -109,7 +109,14 @@ pub fn stop(host: &mut dyn Host, req: &RunRequest, report: &dyn Report) -> Resul
         idle,
         Verb::Stop,
         |(n, _)| (n, &[]),
-        |(n, s)| stop_one(host, &cfg, n, *s, &around, req.dry_run, report),
+        |(n, s)| {
+            stop_one(host, &cfg, n, *s, &around, req.dry_run, report)?;
+            // Stopped by hand: the supervisor owes it no start.
+            if !req.dry_run {
+                super::health::forgive(host, n).map_err(|e| super::health::watch_error(host, n, &e))?;
+            }
+            Ok(())
+        },
     )
 }
 

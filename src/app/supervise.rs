@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::boot::{parallel, Connect};
 use super::guard::guard;
-use super::health::{check, save_watch, watch, Checked};
+use super::health::{check, forgive, owe, owed, save_watch, started_at, watch, Checked};
 use super::lifecycle::{start_alone, stop_one, Surroundings};
 use super::{Error, Event, Refused, Report};
 use crate::config::HostConfig;
@@ -74,7 +74,7 @@ pub fn supervise(host: &mut dyn Host, connect: Connect, opts: &Options, report: 
         if s.loaded.is_none_or(|t| t.elapsed() >= RELOAD) {
             s.reload(host, &cfg, report);
         }
-        s.round(host, &cfg, connect, opts.jobs, report)?;
+        s.round(host, &cfg, connect, opts.jobs, report);
         if opts.once {
             return Ok(());
         }
@@ -101,132 +101,163 @@ impl Supervisor {
         self.specs = specs.into_iter().filter(|s| s.health.is_some()).collect();
         self.due.retain(|n, _| self.specs.iter().any(|s| &s.name == n));
         self.watches.retain(|n, _| self.specs.iter().any(|s| &s.name == n));
+        let now = Instant::now();
         for s in &self.specs {
-            self.due.entry(s.name.clone()).or_insert_with(Instant::now);
+            // A shorter interval counts from now, not from the old one.
+            let next = now + Duration::from_secs(u64::from(s.health.as_ref().map_or(0, |h| h.interval)));
+            let due = self.due.entry(s.name.clone()).or_insert(now);
+            *due = (*due).min(next);
         }
         self.loaded = Some(Instant::now());
     }
 
     /// Looks at every jail that is due: what it is, its check, and what
-    /// to do about it.
-    fn round(
-        &mut self,
-        host: &mut dyn Host,
-        cfg: &HostConfig,
-        connect: Connect,
-        jobs: u16,
-        report: &dyn Report,
-    ) -> Result<(), Error> {
+    /// to do about it. A failure to read the machine is said; the next
+    /// round tries again.
+    fn round(&mut self, host: &mut dyn Host, cfg: &HostConfig, connect: Connect, jobs: u16, report: &dyn Report) {
         let now = Instant::now();
         let due: Vec<&JailSpec> =
             self.specs.iter().filter(|s| self.due.get(&s.name).is_none_or(|t| *t <= now)).collect();
         if due.is_empty() {
-            return Ok(());
+            return;
         }
-        let live: BTreeMap<String, i32> =
-            host.jail_list()?.into_iter().filter(|j| !j.dying).map(|j| (j.name, j.jid)).collect();
+        let live: BTreeMap<String, i32> = match host.jail_list() {
+            Ok(l) => l.into_iter().filter(|j| !j.dying).map(|j| (j.name, j.jid)).collect(),
+            Err(e) => {
+                report.event(&Event::SuperviseFailed { error: &e.into() });
+                return;
+            }
+        };
         let work = |h: &mut dyn Host, s: &JailSpec| look(h, s, live.get(s.name.as_str()).copied());
         let looked = parallel(connect, jobs, &due, &work);
         for (spec, outcome) in looked {
             let Some(health) = &spec.health else { continue };
             self.due.insert(spec.name.clone(), now + Duration::from_secs(u64::from(health.interval)));
-            let (seen, checked) = match outcome {
-                Ok(o) => o,
-                Err(error) => {
-                    report.event(&Event::Failed { jail: &spec.name, error: &error });
-                    continue;
-                }
-            };
-            let w =
-                self.watches.entry(spec.name.clone()).or_insert_with(|| watch(host, &spec.name).unwrap_or_default());
-            let before = w.clone();
-            let unix = super::now();
-            w.saw(health, seen, unix);
-            if let Some(c) = &checked {
-                w.checked(health, c.passed, &c.output, unix);
-            }
-            if w.status != before.status {
-                changed(host, spec, &before, w, report);
-            }
-            match w.decide(health, unix) {
-                Decision::Nothing => {}
-                Decision::GiveUp(reason) => {
-                    note(host, spec, "supervise give-up", None, &reason, Duration::ZERO, report);
-                }
-                Decision::Restart(reason) => {
-                    let began = Instant::now();
-                    match restart(host, cfg, spec, w.owed, report) {
-                        Ok(false) => {}
-                        Ok(true) => {
-                            w.restarted(true, unix);
-                            note(host, spec, "supervise restart", None, &reason, began.elapsed(), report);
-                        }
-                        Err(e) => {
-                            let up = host.jail_find(spec.name.as_str()).ok().flatten().is_some();
-                            w.restarted(up, unix);
-                            let error = e.to_string();
-                            note(host, spec, "supervise restart", Some(error), &reason, began.elapsed(), report);
-                        }
-                    }
-                }
-            }
-            if *w != before {
-                if let Err(e) = save_watch(host, &spec.name, w) {
-                    report.event(&Event::Failed {
-                        jail: &spec.name,
-                        error: &Error::Usage(format!("{}: {e}", super::health::watch_path(&spec.name).display())),
-                    });
-                }
+            match outcome {
+                Ok((seen, checked)) => follow(&mut self.watches, host, cfg, spec, seen, checked.as_ref(), report),
+                Err(error) => report.event(&Event::Failed { jail: &spec.name, error: &error }),
             }
         }
-        Ok(())
     }
 }
 
-/// What one jail is (`running` is its jid in the jail list) and, when it
-/// runs, its check's outcome. Runs on a worker thread.
-fn look(host: &mut dyn Host, spec: &JailSpec, running: Option<i32>) -> Result<(Seen, Option<Checked>), Error> {
-    let Some(health) = &spec.health else { return Ok((Seen::Stopped, None)) };
+/// Takes in what a look saw of one jail, restarts it when its policy
+/// says so, and writes its watch when it changed.
+fn follow(
+    watches: &mut BTreeMap<JailName, Watch>,
+    host: &mut dyn Host,
+    cfg: &HostConfig,
+    spec: &JailSpec,
+    seen: Seen,
+    checked: Option<&Checked>,
+    report: &dyn Report,
+) {
+    let Some(health) = &spec.health else { return };
+    let name = &spec.name;
+    // What an earlier supervisor counted goes on; a record that does not
+    // read is said, and counting starts again.
+    let w = watches.entry(name.clone()).or_insert_with(|| match watch(host, name) {
+        Ok(w) => w.unwrap_or_default(),
+        Err(why) => {
+            let error = Error::Usage(format!("{why}; its counts start again"));
+            report.event(&Event::Failed { jail: name, error: &error });
+            Watch::default()
+        }
+    });
+    let before = w.clone();
+    let unix = super::now();
+    w.saw(health, seen, unix);
+    if let Some(c) = checked {
+        w.checked(health, c.passed, &c.output, unix);
+    }
+    if w.status != before.status {
+        changed(host, spec, &before, w, report);
+    }
+    match w.decide(health, unix) {
+        Decision::Nothing => {}
+        Decision::GiveUp(reason) => note(host, spec, "supervise give-up", None, &reason, Duration::ZERO, report),
+        Decision::Restart(reason) => {
+            let began = Instant::now();
+            let outcome = restart(host, cfg, spec, seen, report);
+            if !matches!(outcome, Ok(false)) {
+                w.restarted(unix);
+            }
+            let error = match outcome {
+                Ok(false) => return,
+                Ok(true) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            note(host, spec, "supervise restart", error, &reason, began.elapsed(), report);
+        }
+    }
+    if *w != before {
+        if let Err(e) = save_watch(host, name, w) {
+            report.event(&Event::Failed { jail: name, error: &super::health::watch_error(host, name, &e) });
+        }
+    }
+}
+
+/// What one jail is now; `running` is its jid, when it runs.
+fn observe(host: &mut dyn Host, spec: &JailSpec, running: Option<i32>) -> Result<Seen, Error> {
+    let always = spec.health.as_ref().is_some_and(|h| h.restart == Restart::Always);
     // brig's start writes the record first and its stop removes it last:
-    // without one the jail is not brig's to look after.
+    // without one the jail is not brig's to look after, unless the
+    // supervisor's own restart stopped it and owes it a start.
     let recorded = host.exists(&crate::plan::run::started_path(&spec.name));
-    let seen = match (running, recorded) {
+    Ok(match (running, recorded) {
+        (None, false) if owed(host, &spec.name) => Seen::Owed,
         (_, false) => Seen::Stopped,
         (None, true) => Seen::Died,
         // A jail whose processes have all exited stays (persist) but does
         // nothing: with restart = "always" that is a jail that stopped.
-        (Some(jid), true) if health.restart == Restart::Always && !host.jail_kill(jid, None)? => Seen::Died,
-        (Some(jid), true) => Seen::Running { jid },
-    };
+        (Some(jid), true) if always && !host.jail_kill(jid, None)? => Seen::Died,
+        (Some(jid), true) => Seen::Running { jid, started: started_at(host, &spec.name).unwrap_or(0) },
+    })
+}
+
+/// What one jail is and, when it runs, its check's outcome. Runs on a
+/// worker thread.
+fn look(host: &mut dyn Host, spec: &JailSpec, running: Option<i32>) -> Result<(Seen, Option<Checked>), Error> {
+    let Some(health) = &spec.health else { return Ok((Seen::Stopped, None)) };
+    let seen = observe(host, spec, running)?;
     let checked = match seen {
-        Seen::Running { jid } if health.check.is_some() => Some(check(host, jid, health)),
+        Seen::Running { jid, .. } if health.check.is_some() => Some(check(host, jid, health)),
         _ => None,
     };
     Ok((seen, checked))
 }
 
-/// Stops and starts the jail, under its lock; false when it was not
-/// done: another brig holds the jail, or the jail was stopped by hand
-/// since it was looked at (its start record is gone and no start is
-/// owed).
+/// Stops and starts the jail, under its lock, if it is still as the
+/// round saw it; false when nothing was done: another brig holds the
+/// jail, or it changed since (stopped or started by hand). A restart that
+/// stopped the jail but could not start it again leaves a start owed.
 fn restart(
     host: &mut dyn Host,
     cfg: &HostConfig,
     spec: &JailSpec,
-    owed: bool,
+    seen: Seen,
     report: &dyn Report,
 ) -> Result<bool, Error> {
     let _lock = match guard(host, cfg, &[&spec.name], report) {
         Err(Error::Lock(LockError::Busy { .. })) => return Ok(false),
         other => other?,
     };
-    if !owed && super::observe::started(host, &spec.name).is_none() {
+    let running = host.jail_find(spec.name.as_str())?.map(|j| j.jid);
+    if observe(host, spec, running)? != seen {
         return Ok(false);
     }
     let around = Surroundings::read(host, cfg)?;
     stop_one(host, cfg, &spec.name, Some(spec), &around, false, report)?;
-    start_alone(host, cfg, spec, &[], report)?;
-    super::provision::on_first_start(host, cfg, spec, report)?;
+    let started = start_alone(host, cfg, spec, &[], report)
+        .and_then(|()| super::provision::on_first_start(host, cfg, spec, report));
+    let mark = match &started {
+        Ok(()) => forgive(host, &spec.name),
+        Err(_) => owe(host, &spec.name),
+    };
+    started?;
+    mark.map_err(|e| {
+        Error::Usage(format!("{}: {e}", host.local_path(std::path::Path::new(super::health::WATCH_DIR)).display()))
+    })?;
     Ok(true)
 }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::output::{print_json, table};
+use super::output::{print_json, printable, table};
 use super::{CliError, Command, HostChoice};
 use crate::host::Host;
 use crate::state::events::{self, Filter, Record};
@@ -82,6 +82,7 @@ pub fn audited(cmd: &Command) -> Option<Audited> {
         Command::Release(ReleaseCommand::Fetch(_)) => one("release fetch", &[]),
         Command::Release(ReleaseCommand::Update { .. }) => one("release update", &[]),
         Command::Release(ReleaseCommand::Destroy { .. }) => one("release destroy", &[]),
+        Command::Gc(a) if !a.dry_run => one("gc", &[]),
         Command::Boot(BootCommand::Start { .. }) => one("boot start", &[]),
         Command::Boot(BootCommand::Stop { .. }) => one("boot stop", &[]),
         _ => None,
@@ -130,7 +131,7 @@ pub fn run(host: &dyn Host, args: &EventsArgs) -> Result<ExitCode, CliError> {
             };
             let result = match &r.error {
                 None => "ok".to_string(),
-                Some(e) => format!("failed: {}", e.lines().next().unwrap_or_default()),
+                Some(e) => format!("failed: {}", printable(e.lines().next().unwrap_or_default())),
             };
             vec![r.time.clone(), who, format!("brig {}", r.args.join(" ")), result]
         })

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use super::output::{print_json, table};
+use super::output::{print_json, printable, table};
 use super::report::Printer;
 use super::{host_choice, CliError, HostChoice};
 use crate::app::health::JailHealth;
@@ -62,7 +62,7 @@ pub fn health(host: &mut dyn crate::host::Host, args: &HealthArgs) -> Result<Exi
                 j.check.clone(),
                 j.restart.to_string(),
                 j.restarts.to_string(),
-                j.output.lines().last().unwrap_or_default().to_string(),
+                printable(j.output.lines().last().unwrap_or_default()),
             ]
         })
         .collect();

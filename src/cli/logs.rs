@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
+use std::io::IsTerminal;
+
 use clap::Args;
 
+use super::output::TerminalSafe;
 use super::CliError;
 use crate::app::logs::{show, stop_on_signal};
 use crate::host::Host;
@@ -23,6 +26,13 @@ pub struct LogsArgs {
 pub fn run(host: &dyn Host, args: &LogsArgs) -> Result<ExitCode, CliError> {
     let name = JailName::parse(&args.name)?;
     let stop = stop_on_signal()?;
-    show(host, &name, args.lines, args.follow, stop, &mut std::io::stdout().lock())?;
+    let stdout = std::io::stdout();
+    // What a jail wrote reaches a terminal only as text; a pipe gets it
+    // as it is.
+    if stdout.is_terminal() {
+        show(host, &name, args.lines, args.follow, stop, &mut TerminalSafe::new(stdout.lock()))?;
+    } else {
+        show(host, &name, args.lines, args.follow, stop, &mut stdout.lock())?;
+    }
     Ok(ExitCode::SUCCESS)
 }

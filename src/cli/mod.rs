@@ -15,6 +15,7 @@ mod enter;
 mod ephemeral;
 mod error;
 mod events;
+mod gc;
 mod health;
 mod report;
 
@@ -134,6 +135,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// The event log: every command that changed something, who ran it, when, and how it ended.
     Events(events::EventsArgs),
+    /// Remove what brig made that nothing owns any more (datasets, records, rules, locks), saying why each is an orphan.
+    Gc(gc::GcArgs),
     /// Show a jail's console log: the output of its exec.* commands and provision steps.
     Logs(logs::LogsArgs),
     /// Run the jails' [health] checks now: healthy, starting, unhealthy or stopped; exit 1 when one is unhealthy.
@@ -203,6 +206,7 @@ fn dispatch(command: Command, choice: Option<HostChoice>) -> Result<ExitCode, Cl
         Command::Template(cmd) => template::run(&*host_choice::open(choice)?, &cmd),
         Command::Validate(args) => validate::run(&*host_choice::open(choice)?, &args),
         Command::Events(args) => events::run(&*host_choice::open(choice)?, &args),
+        Command::Gc(args) => gc::run(&mut *host_choice::open(choice)?, &args),
         Command::Logs(args) => logs::run(&*host_choice::open(choice)?, &args),
         Command::Health(args) => health::health(&mut *host_choice::open(choice)?, &args),
         Command::Supervise(args) => health::run_supervisor(choice, &args),

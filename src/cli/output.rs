@@ -105,3 +105,71 @@ mod tests {
         assert_eq!(rctl_amount("maxproc", 100), "100");
     }
 }
+
+/// `text` with the control characters a jail could use to drive the
+/// terminal (escape sequences, carriage returns, C1 controls) shown as
+/// `?`: for what came from inside a jail, on a table's one line.
+pub fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() && c != '\t' { '?' } else { c }).collect()
+}
+
+/// A writer to a terminal that passes text and newlines and turns every
+/// other control byte (ESC, CR, C1 controls encoded as UTF-8) into `?`,
+/// so a log a jail wrote cannot drive the terminal of whoever reads it.
+pub struct TerminalSafe<W: std::io::Write> {
+    inner: W,
+    /// A 0xC2 at the end of the last write: the first byte of a C1
+    /// control or of a character, told by the next byte.
+    held: bool,
+}
+
+impl<W: std::io::Write> TerminalSafe<W> {
+    pub fn new(inner: W) -> TerminalSafe<W> {
+        TerminalSafe { inner, held: false }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for TerminalSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut out = Vec::with_capacity(buf.len() + 1);
+        for &b in buf {
+            if std::mem::take(&mut self.held) {
+                if (0x80..=0x9f).contains(&b) {
+                    out.push(b'?');
+                    continue;
+                }
+                out.push(0xc2);
+            }
+            match b {
+                0xc2 => self.held = true,
+                b'\n' | b'\t' => out.push(b),
+                0..=0x1f | 0x7f => out.push(b'?'),
+                _ => out.push(b),
+            }
+        }
+        self.inner.write_all(&out)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if std::mem::take(&mut self.held) {
+            self.inner.write_all(&[0xc2])?;
+        }
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    use std::io::Write;
+
+    #[test]
+    fn control_bytes_from_a_jail_do_not_reach_the_terminal() {
+        let mut t = super::TerminalSafe::new(Vec::new());
+        t.write_all(b"ok\t1\n\x1b[2J\rfake\xc2").expect("write");
+        t.write_all(b"\x9b31m \xc2\xa0caf\xc3\xa9\n").expect("write");
+        t.flush().expect("flush");
+        assert_eq!(String::from_utf8(t.inner).expect("utf-8"), "ok\t1\n?[2J?fake?31m \u{a0}café\n");
+        assert_eq!(super::printable("a\x1b]0;x\x07b\u{9b}"), "a?]0;x?b?");
+    }
+}

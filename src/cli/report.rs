@@ -33,6 +33,7 @@ impl Report for Printer {
                 let time = crate::model::snapshot::SnapshotName::at(crate::app::now());
                 println!("{time} jail {jail}: {what}");
             }
+            Event::SuperviseFailed { error } => eprintln!("brig: supervise: {error}; trying again next round"),
             Event::Vanished { jail } => eprintln!("brig: jail {jail} was destroyed meanwhile; skipped"),
             Event::Steps { jail, ops } => {
                 for op in *ops {

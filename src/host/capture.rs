@@ -33,22 +33,25 @@ fn scratch() -> std::io::Result<std::fs::File> {
 /// failure says why.
 const KEPT: u64 = 64 << 20;
 
-fn read_all(mut f: std::fs::File) -> std::io::Result<Vec<u8>> {
+fn read_all(mut f: std::fs::File, kept: u64) -> std::io::Result<Vec<u8>> {
     let len = f.seek(SeekFrom::End(0))?;
-    f.seek(SeekFrom::Start(len.saturating_sub(KEPT)))?;
+    f.seek(SeekFrom::Start(len.saturating_sub(kept)))?;
     let mut v = Vec::new();
-    f.take(KEPT).read_to_end(&mut v)?;
+    f.take(kept).read_to_end(&mut v)?;
     Ok(v)
 }
 
 /// Runs `c` as `stdio` asks (captured: stdin from /dev/null, output read
 /// once the command itself has exited, whatever it left running). With a
 /// deadline, the command runs in a process group of its own, killed whole
-/// with SIGKILL when the deadline passes; the output says so.
+/// with SIGKILL when the deadline passes; the output says so. With
+/// `limit`, the command may write no file larger (its captured output
+/// included) and only that much of each output is kept.
 pub fn run(
     c: &mut std::process::Command,
     stdio: crate::host::Stdio,
     deadline: Option<Duration>,
+    limit: Option<u64>,
 ) -> std::io::Result<crate::host::Output> {
     let files = match stdio {
         crate::host::Stdio::Capture => {
@@ -61,10 +64,27 @@ pub fn run(
     if deadline.is_some() {
         c.process_group(0);
     }
+    if let Some(bytes) = limit {
+        let rl = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
+        // SAFETY: setrlimit is async-signal-safe and touches only the
+        // child's own limits, between fork and exec.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &rl) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
     let mut child = c.spawn()?;
     let (status, timed_out) = wait(&mut child, deadline)?;
     let (stdout, stderr) = match files {
-        Some((out, err)) => (read_all(out)?, read_all(err)?),
+        Some((out, err)) => {
+            let kept = limit.unwrap_or(KEPT).min(KEPT);
+            (read_all(out, kept)?, read_all(err, kept)?)
+        }
         None => (Vec::new(), Vec::new()),
     };
     let status = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
@@ -96,7 +116,7 @@ mod tests {
         let started = std::time::Instant::now();
         let mut c = std::process::Command::new("sh");
         c.args(["-c", "echo out; echo err >&2; sleep 30 & exit 2"]);
-        let out = super::run(&mut c, crate::host::Stdio::Capture, None).expect("runs");
+        let out = super::run(&mut c, crate::host::Stdio::Capture, None, None).expect("runs");
         assert_eq!(
             (out.status, out.stdout.as_slice(), out.stderr.as_slice(), out.timed_out),
             (2, b"out\n".as_slice(), b"err\n".as_slice(), false)
@@ -105,12 +125,21 @@ mod tests {
     }
 
     #[test]
+    fn a_limited_command_writes_and_keeps_no_more_than_its_limit() {
+        let mut c = std::process::Command::new("sh");
+        c.args(["-c", "i=0; while [ $i -lt 20000 ]; do echo 0123456789; i=$((i+1)); done"]);
+        let out = super::run(&mut c, crate::host::Stdio::Capture, None, Some(1000)).expect("runs");
+        assert!(out.stdout.len() <= 1000, "{} bytes kept", out.stdout.len());
+        assert_ne!(out.status, 0, "went past the limit unharmed");
+    }
+
+    #[test]
     fn a_command_past_its_deadline_is_killed_with_its_children() {
         let started = std::time::Instant::now();
         let mut c = std::process::Command::new("sh");
         c.args(["-c", "sleep 30 & sleep 30"]);
-        let out =
-            super::run(&mut c, crate::host::Stdio::Capture, Some(std::time::Duration::from_millis(200))).expect("runs");
+        let out = super::run(&mut c, crate::host::Stdio::Capture, Some(std::time::Duration::from_millis(200)), None)
+            .expect("runs");
         assert!(out.timed_out);
         assert_eq!(out.status, 128 + 9);
         assert!(started.elapsed().as_secs() < 10);

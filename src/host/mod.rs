@@ -69,6 +69,10 @@ pub struct Command {
     pub stdio: Stdio,
     /// Killed, with every process it started, when it runs longer.
     pub deadline: Option<std::time::Duration>,
+    /// For a command whose output nobody vouches for (a health check in a
+    /// jail): at most this many bytes of each output are kept, and it may
+    /// write no larger file (RLIMIT_FSIZE; SIGXFSZ ends it past that).
+    pub output_limit: Option<u64>,
 }
 
 impl Command {
@@ -81,6 +85,7 @@ impl Command {
             env: Vec::new(),
             stdio: Stdio::Capture,
             deadline: None,
+            output_limit: None,
         }
     }
 

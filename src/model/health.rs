@@ -235,7 +235,14 @@ pub fn validate(raw: Option<&RawHealth>) -> Result<Option<Health>, Invalid> {
         Some(c) => Some(parse_check(c.get_ref()).map_err(|why| (c.span().start, why))?),
         None if restart == Restart::Always => None,
         None => {
-            let at = raw.restart.as_ref().map_or(0, |r| r.span().start);
+            // At the first key of the table, when it has one.
+            let spans = [&raw.interval, &raw.timeout, &raw.start_period, &raw.restart_delay, &raw.restart_window];
+            let first = spans.iter().filter_map(|v| v.as_ref().map(|v| v.span().start));
+            let at = first
+                .chain(raw.restart.iter().map(|r| r.span().start))
+                .chain(raw.retries.iter().chain(&raw.max_restarts).map(|r| r.span().start))
+                .min()
+                .unwrap_or(0);
             return Err((
                 at,
                 "[health] needs check = \"exec:COMMAND\", \"tcp:PORT\" or an http:// URL (only restart = \"always\" goes without one)".into(),

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod audit;
 pub mod boot;
 pub mod dummynet;
+pub mod gc;
 pub mod image;
 mod init;
 pub mod jail;

@@ -16,9 +16,14 @@ pub enum Seen {
     /// Its start record is there, but the jail is gone or has no process
     /// left: it stopped on its own.
     Died,
-    Running {
-        jid: i32,
-    },
+    /// Not running, and a restart by the supervisor stopped it but could
+    /// not start it again: a start is owed (until `brig stop` says
+    /// otherwise).
+    Owed,
+    /// `started`: when its start record was written, which tells one
+    /// start from another where a jid would not (jids begin again at 1
+    /// after a reboot).
+    Running { jid: i32, started: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -54,9 +59,12 @@ pub const OUTPUT_LIMIT: usize = 512;
 
 /// One jail as the supervisor follows it. Unix times in seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct Watch {
-    /// The running jail this is about; a new jid is a new start.
+    /// The running jail this is about and when its start record was
+    /// written; either changed is a new start.
     pub jid: Option<i32>,
+    pub started: u64,
     /// When that jid was first seen: the start period counts from here.
     pub since: u64,
     pub status: Status,
@@ -70,8 +78,8 @@ pub struct Watch {
     pub restarts: Vec<u64>,
     /// Every restart since the jail was first supervised.
     pub restarts_total: u64,
-    /// The supervisor stopped the jail and could not start it again: a
-    /// start is owed, though the start record is gone.
+    /// The last round saw `Seen::Owed`.
+    #[serde(skip)]
     pub owed: bool,
     /// `max_restarts` was reached within the window; said once.
     pub gave_up: bool,
@@ -95,25 +103,25 @@ impl Watch {
         }
     }
 
-    /// Takes in what the round saw. A new jid starts the count afresh.
+    /// Takes in what the round saw. A new start counts afresh.
     pub fn saw(&mut self, health: &Health, seen: Seen, now: u64) {
+        self.owed = seen == Seen::Owed;
         match seen {
-            Seen::Stopped if self.owed => self.set(Status::Down, now),
             Seen::Stopped => {
                 self.jid = None;
                 self.failures = 0;
                 self.set(Status::Stopped, now);
             }
-            Seen::Died => {
+            Seen::Died | Seen::Owed => {
                 self.jid = None;
                 self.failures = 0;
                 self.set(Status::Down, now);
             }
-            Seen::Running { jid } if self.jid != Some(jid) => {
+            Seen::Running { jid, started } if self.jid != Some(jid) || self.started != started => {
                 self.jid = Some(jid);
+                self.started = started;
                 self.since = now;
                 self.failures = 0;
-                self.owed = false;
                 self.set(if health.check.is_some() { Status::Starting } else { Status::Running }, now);
             }
             Seen::Running { .. } => {}
@@ -151,7 +159,9 @@ impl Watch {
                 let out = if out.is_empty() { String::new() } else { format!(": {out}") };
                 format!("its check failed {} times in a row{out}", self.failures)
             }
-            (Status::Down, Restart::Always) if self.owed => "its last restart did not start it".to_string(),
+            (Status::Down, Restart::OnFailure | Restart::Always) if self.owed => {
+                "its last restart did not start it".to_string()
+            }
             (Status::Down, Restart::Always) => "it stopped on its own".to_string(),
             _ => return Decision::Nothing,
         };
@@ -175,12 +185,11 @@ impl Watch {
         Decision::Restart(reason)
     }
 
-    /// Records a restart the supervisor made; `started` says whether the
-    /// jail runs again (when it does not, a start is owed).
-    pub fn restarted(&mut self, started: bool, now: u64) {
+    /// Records a restart the supervisor made (whether or not it started
+    /// the jail again: the caller records a start owed).
+    pub fn restarted(&mut self, now: u64) {
         self.restarts.push(now);
         self.restarts_total = self.restarts_total.saturating_add(1);
-        self.owed = !started;
         self.failures = 0;
         // The next wait counts from this restart.
         self.changed = now;
@@ -220,7 +229,7 @@ mod tests {
     fn failures_in_the_start_period_do_not_count_until_the_first_pass() {
         let h = health(Restart::OnFailure);
         let mut w = Watch::default();
-        w.saw(&h, Seen::Running { jid: 4 }, 100);
+        w.saw(&h, Seen::Running { jid: 4, started: 90 }, 100);
         assert_eq!((w.status, w.since), (Status::Starting, 100));
         for t in [105, 115, 125] {
             w.checked(&h, false, "refused", t);
@@ -241,14 +250,14 @@ mod tests {
         let mut w = Watch { jid: Some(4), status: Status::Unhealthy, changed: 200, failures: 3, ..Watch::default() };
         assert_eq!(w.decide(&h, 205), Decision::Nothing);
         assert!(matches!(w.decide(&h, 210), Decision::Restart(r) if r == "its check failed 3 times in a row"));
-        w.restarted(true, 210);
-        w.saw(&h, Seen::Running { jid: 5 }, 211);
+        w.restarted(210);
+        w.saw(&h, Seen::Running { jid: 5, started: 210 }, 211);
         assert_eq!(w.status, Status::Starting);
         w.set(Status::Unhealthy, 300);
         // The second restart waits twice as long.
         assert_eq!(w.decide(&h, 315), Decision::Nothing);
         assert!(matches!(w.decide(&h, 320), Decision::Restart(_)));
-        w.restarted(true, 320);
+        w.restarted(320);
         w.set(Status::Unhealthy, 400);
         assert!(matches!(w.decide(&h, 420), Decision::GiveUp(r) if r.contains("restarted 2 times within 600s")));
         assert_eq!(w.decide(&h, 421), Decision::Nothing);
@@ -268,13 +277,15 @@ mod tests {
         assert!(
             matches!(w.decide(&health(Restart::Always), 1000), Decision::Restart(r) if r == "it stopped on its own")
         );
-        // A restart that could not start it is owed, whatever the record says.
-        w.restarted(false, 1000);
-        w.saw(&health(Restart::Always), Seen::Stopped, 1001);
+        // A restart that could not start it is owed, under either policy.
+        w.restarted(1000);
+        w.saw(&health(Restart::OnFailure), Seen::Owed, 1001);
         assert_eq!(w.status, Status::Down);
-        assert!(
-            matches!(w.decide(&health(Restart::Always), 1020), Decision::Restart(r) if r.contains("did not start"))
-        );
+        let owed = w.decide(&health(Restart::OnFailure), 1020);
+        assert!(matches!(owed, Decision::Restart(r) if r.contains("did not start")));
+        // `brig stop` forgave it: stopped, left alone.
+        w.saw(&health(Restart::OnFailure), Seen::Stopped, 1030);
+        assert_eq!(w.decide(&health(Restart::OnFailure), 2000), Decision::Nothing);
     }
 
     #[test]

@@ -116,11 +116,7 @@ fn a_jail_stopped_by_hand_is_left_alone_and_one_whose_processes_died_is_restarte
 fn one_supervisor_runs_at_a_time_and_stops_on_sigterm() {
     crate::common::needs_jail_processes!();
     let sim = watched(CHECKED);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
-        .args(["--host", &format!("sim:{}", sim.path().display()), "supervise"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("supervise");
+    let mut child = crate::common::Background::start(&sim, &["supervise"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !sim.file("/var/db/brig/supervise/box.json").exists() {
         assert!(Instant::now() < deadline, "the supervisor did not look at box");
@@ -129,17 +125,7 @@ fn one_supervisor_runs_at_a_time_and_stops_on_sigterm() {
     let second = sim.brig(&["supervise", "--once"]);
     assert_ne!(second.code, Some(0));
     assert!(second.stderr.contains("another brig supervise is running"), "{}", second.stderr);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
-        .expect("signal");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the supervisor did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(child.terminate(), "the supervisor did not stop on SIGTERM");
 }
 
 #[test]
@@ -148,7 +134,7 @@ fn health_definitions_are_checked_with_their_line() {
     let path = sim.file(DEFINITION);
     let text = std::fs::read_to_string(&path).expect("definition");
     for (health, says) in [
-        ("restart = \"on-failure\"", "[health] needs check"),
+        ("interval = 10\nrestart = \"on-failure\"", "box.toml:8:12: [health] needs check"),
         ("check = \"tcp:99999\"", "is not a port"),
         ("check = \"tcp:80\"\ninterval = \"5x\"", "health.interval must be 1 to 86400 seconds"),
         ("check = \"tcp:80\"\ninterval = 5\ntimeout = 10", "longer than health.interval"),
@@ -162,5 +148,37 @@ fn health_definitions_are_checked_with_their_line() {
     }
     std::fs::write(&path, text).expect("write");
     let r = sim.brig(&["health", "box"]);
-    assert!(r.stderr.contains("jail box has no [health] check"), "{}", r.stderr);
+    assert!(r.fails(1).stderr.contains("jail box has no [health] check"), "{}", r.stderr);
+}
+
+#[test]
+fn a_restart_that_could_not_start_the_jail_is_owed_until_brig_stop_forgives_it() {
+    crate::common::needs_jail_processes!();
+    let sim = watched("restart = \"always\"\nrestart_delay = 0");
+    let die = |sim: &Sim| {
+        let jid = jid(sim).expect("running");
+        sim.host().jail_kill(jid, Some(nix::sys::signal::Signal::SIGKILL)).expect("kill");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sim.host().jail_kill(jid, None).expect("alive?") {
+            assert!(Instant::now() < deadline, "processes left");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let failing = [("BRIG_SIM_FAIL", "jail_set:1")];
+    die(&sim);
+    sim.brig_env(&["supervise", "--once"], &failing).ok();
+    assert_eq!(jid(&sim), None);
+    let failed = sim.brig(&["events", "--jail", "box", "--json"]).ok().json();
+    let last = failed.as_array().and_then(|a| a.last()).cloned().unwrap_or_default();
+    assert_eq!((last["command"].as_str(), last["ok"].as_bool()), (Some("supervise restart"), Some(false)), "{last}");
+    // No start record now, but the supervisor owes the jail a start.
+    sim.brig(&["supervise", "--once"]).ok();
+    assert!(jid(&sim).is_some(), "the owed start was not made");
+    assert!(supervised(&sim).iter().any(|(_, d)| d == "its last restart did not start it"));
+    // Owed again, then stopped by hand: left alone.
+    die(&sim);
+    sim.brig_env(&["supervise", "--once"], &failing).ok();
+    sim.brig(&["stop", "box"]).ok();
+    sim.brig(&["supervise", "--once"]).ok();
+    assert_eq!(jid(&sim), None, "a jail stopped by hand was started");
 }

@@ -26,13 +26,9 @@ fn exec_output_goes_to_the_console_log_and_logs_shows_and_follows_it() {
     let mode = std::fs::metadata(sim.file(LOG)).expect("log").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
-        .args(["--host", &format!("sim:{}", sim.path().display()), "logs", "box", "-f", "-n", "0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("logs -f");
+    let mut child = crate::common::Background::start(&sim, &["logs", "box", "-f", "-n", "0"]);
     let seen = Arc::new(Mutex::new(String::new()));
-    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stdout = child.0.stdout.take().expect("stdout");
     let reader = {
         let seen = Arc::clone(&seen);
         std::thread::spawn(move || {
@@ -49,8 +45,15 @@ fn exec_output_goes_to_the_console_log_and_logs_shows_and_follows_it() {
             std::thread::sleep(Duration::from_millis(20));
         }
     };
-    // Let the follower open the log before it grows.
-    std::thread::sleep(Duration::from_millis(400));
+    // Lines appended until the follower shows one: from then on it
+    // follows the log.
+    let mut log = std::fs::OpenOptions::new().append(true).open(sim.file(LOG)).expect("log");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.lock().expect("lock").contains("marker") {
+        assert!(Instant::now() < deadline, "logs -f shows nothing appended");
+        std::io::Write::write_all(&mut log, b"marker\n").expect("append");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     sim.brig(&["stop", "box"]).ok();
     wait_for("exec.stop: /bin/sh /etc/rc.shutdown");
     assert!(!seen.lock().expect("lock").contains("hello from rc"), "-n 0 showed old lines");
@@ -58,8 +61,6 @@ fn exec_output_goes_to_the_console_log_and_logs_shows_and_follows_it() {
     std::fs::rename(sim.file(LOG), sim.file("/var/log/brig/box.log.0")).expect("rotate");
     sim.brig(&["start", "box"]).ok();
     wait_for("hello from rc");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
-        .expect("signal");
-    assert!(child.wait().expect("wait").success());
+    assert!(child.terminate(), "logs -f did not end at SIGTERM");
     reader.join().expect("reader");
 }

@@ -29,6 +29,7 @@ mod doctor;
 mod events;
 mod firewall;
 mod fuzz;
+mod gc;
 mod health;
 mod init;
 mod lifecycle;

@@ -29,7 +29,7 @@ fn finish(
     cmd: &Command,
     what: impl Fn(std::io::Error) -> HostError,
 ) -> HostResult<Output> {
-    crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline).map_err(what)
+    crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline, cmd.output_limit).map_err(what)
 }
 
 fn cannot_run<'a>(cmd: &'a Command, place: &str) -> impl Fn(std::io::Error) -> HostError + 'a {

@@ -446,7 +446,7 @@ impl SimHost {
         let err = |e: std::io::Error| {
             HostError::new("spawn", Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)), cmd.program.clone())
         };
-        self.timed_command(|| crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline).map_err(err))
+        self.timed_command(|| crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline, cmd.output_limit).map_err(err))
     }
 }
 

@@ -92,7 +92,8 @@ pub fn run(root: &Path, jid: Jid, cmd: &Command, devfs: &[PathBuf]) -> HostResul
                 Ok(())
             });
         }
-        return crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline).map_err(|e| cannot_run(&e, cmd, jid, ""));
+        return crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline, cmd.output_limit)
+            .map_err(|e| cannot_run(&e, cmd, jid, ""));
     }
     unprivileged(c, croot, ids.unwrap_or((0, 0)), devfs, cmd, jid)
 }

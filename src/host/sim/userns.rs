@@ -51,7 +51,7 @@ pub fn run(
             Ok(())
         });
     }
-    let ran = crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline);
+    let ran = crate::host::capture::run(&mut c, cmd.stdio, cmd.deadline, cmd.output_limit);
     // The child's copy went with its exec or its exit: a byte in the pipe
     // now is all it will ever say.
     drop(told);

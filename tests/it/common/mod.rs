@@ -267,3 +267,43 @@ pub fn golden(name: &str, got: &str) {
         path.display()
     );
 }
+
+/// A brig left running (`supervise`, `logs -f`), killed when dropped, so
+/// that a test that fails does not leave it holding the test's output.
+pub struct Background(pub std::process::Child);
+
+impl Background {
+    /// `brig --host sim:DIR ARGS` in the background, its standard output
+    /// piped, its standard error discarded.
+    pub fn start(sim: &Sim, args: &[&str]) -> Background {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_brig"))
+            .args(["--host", &format!("sim:{}", sim.path().display())])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("brig runs");
+        Background(child)
+    }
+
+    /// SIGTERM, then whether it exited 0 within five seconds.
+    pub fn terminate(&mut self) -> bool {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.0.id()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().expect("wait") {
+                return status.success();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,80 @@
+//! `brig gc`: what brig made that nothing owns any more, removed.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::output::{print_json, table};
+use super::report::Printer;
+use super::CliError;
+use crate::app::gc::gc;
+use crate::app::{Report, Silent};
+use crate::host::Host;
+use crate::plan::gc::Orphan;
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// List the orphans and why, without removing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct OrphanJson<'a> {
+    #[serde(flatten)]
+    orphan: &'a Orphan,
+    why: String,
+    /// null on a dry run.
+    removed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct GcJson<'a> {
+    dry_run: bool,
+    orphans: Vec<OrphanJson<'a>>,
+}
+
+/// Exit 1 when something listed could not be removed.
+pub fn run(host: &mut dyn Host, args: &GcArgs) -> Result<ExitCode, CliError> {
+    // JSON alone on standard output; each orphan's error is in it.
+    let report: &dyn Report = if args.json { &Silent } else { &Printer };
+    let collected = gc(host, args.dry_run, report)?;
+    let failed = collected.iter().any(|c| matches!(c.removed, Some(Err(_))));
+    let code = if failed { ExitCode::from(1) } else { ExitCode::SUCCESS };
+    if args.json {
+        let orphans = collected
+            .iter()
+            .map(|c| OrphanJson {
+                orphan: &c.orphan,
+                why: c.orphan.why(),
+                removed: c.removed.as_ref().map(Result::is_ok),
+                error: c.removed.as_ref().and_then(|r| r.as_ref().err()).map(ToString::to_string),
+            })
+            .collect();
+        print_json(&GcJson { dry_run: args.dry_run, orphans })?;
+        return Ok(code);
+    }
+    if collected.is_empty() {
+        println!("nothing to collect");
+        return Ok(code);
+    }
+    let rows = collected
+        .iter()
+        .map(|c| {
+            let result = match &c.removed {
+                None => "would be removed".to_string(),
+                Some(Ok(())) => "removed".to_string(),
+                Some(Err(e)) => format!("failed: {e}"),
+            };
+            vec![c.orphan.jail().to_string(), c.orphan.what(), c.orphan.why(), result]
+        })
+        .collect();
+    println!("{}", table(&["JAIL", "ORPHAN", "WHY", "RESULT"], rows));
+    Ok(code)
+}
