@@ -86,6 +86,8 @@ pub enum NotFound {
     Release(ReleaseName),
     #[error("jail {jail} has no console log ({}): brig has run nothing for it yet; `brig logs -f {jail}` waits for one", path.display())]
     ConsoleLog { jail: JailName, path: std::path::PathBuf },
+    #[error("jail {0} has no usage samples: brig supervise takes one a minute of every running jail; run it (service brig_supervise start)")]
+    Samples(JailName),
 }
 
 /// The verb of a batch, as its failures say it.

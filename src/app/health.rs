@@ -84,6 +84,14 @@ pub fn save_watch(host: &dyn Host, name: &JailName, w: &Watch) -> std::io::Resul
 /// The most a check may write, each of its outputs.
 const CHECK_OUTPUT_LIMIT: u64 = 64 * 1024;
 
+/// What the supervisor recorded of every defined jail that has a
+/// record that reads, for metrics.
+pub fn supervised(host: &dyn Host) -> Result<Vec<(JailName, Watch)>, Error> {
+    let cfg = super::config(host)?;
+    let (specs, _) = super::select::every(host, &cfg);
+    Ok(specs.into_iter().filter_map(|s| Some((s.name.clone(), watch(host, &s.name).ok()??))).collect())
+}
+
 /// One run of a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {

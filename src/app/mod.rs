@@ -40,6 +40,7 @@ pub mod snapshot;
 pub mod supervise;
 pub mod transfer;
 pub mod upgrade;
+pub mod usage;
 
 pub use error::{broken, Batch, Error, NotFound, Refused, Verb};
 

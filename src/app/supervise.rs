@@ -6,7 +6,8 @@
 //! written when it changes, so a supervisor killed and started again (or
 //! a host rebooted) goes on with the same counters. Checks of a round run
 //! on at most `jobs` worker threads, not one per jail; a jail is looked at
-//! only when its interval has passed.
+//! only when its interval has passed. Once a minute it also samples every
+//! running jail's racct usage for `brig usage`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -41,10 +42,12 @@ pub struct Options {
     pub once: bool,
 }
 
-/// What the supervisor follows: the definitions with `[health]`, when
-/// each is due, and their watches.
+/// What the supervisor follows: the definitions (those with `[health]`
+/// are checked), when each check is due, their watches, and when every
+/// running jail was last sampled for `brig usage`.
 struct Supervisor {
     specs: Vec<JailSpec>,
+    sampled: Option<Instant>,
     loaded: Option<Instant>,
     broken: Vec<JailName>,
     due: BTreeMap<JailName, Instant>,
@@ -65,6 +68,7 @@ pub fn supervise(host: &mut dyn Host, connect: Connect, opts: &Options, report: 
     let stop = crate::release::interrupt::flag();
     let mut s = Supervisor {
         specs: Vec::new(),
+        sampled: None,
         loaded: None,
         broken: Vec::new(),
         due: BTreeMap::new(),
@@ -75,6 +79,9 @@ pub fn supervise(host: &mut dyn Host, connect: Connect, opts: &Options, report: 
             s.reload(host, &cfg, report);
         }
         s.round(host, &cfg, connect, opts.jobs, report);
+        if s.sampled.is_none_or(|t| t.elapsed() >= Duration::from_secs(super::usage::EVERY_SECONDS)) {
+            s.sample(host, report);
+        }
         if opts.once {
             return Ok(());
         }
@@ -98,11 +105,12 @@ impl Supervisor {
             }
         }
         self.broken = broken;
-        self.specs = specs.into_iter().filter(|s| s.health.is_some()).collect();
-        self.due.retain(|n, _| self.specs.iter().any(|s| &s.name == n));
-        self.watches.retain(|n, _| self.specs.iter().any(|s| &s.name == n));
+        self.specs = specs;
+        let checked = |n: &JailName| self.specs.iter().any(|s| &s.name == n && s.health.is_some());
+        self.due.retain(|n, _| checked(n));
+        self.watches.retain(|n, _| checked(n));
         let now = Instant::now();
-        for s in &self.specs {
+        for s in self.specs.iter().filter(|s| s.health.is_some()) {
             // A shorter interval counts from now, not from the old one.
             let next = now + Duration::from_secs(u64::from(s.health.as_ref().map_or(0, |h| h.interval)));
             let due = self.due.entry(s.name.clone()).or_insert(now);
@@ -136,6 +144,29 @@ impl Supervisor {
             match outcome {
                 Ok((seen, checked)) => follow(&mut self.watches, host, cfg, spec, seen, checked.as_ref(), report),
                 Err(error) => report.event(&Event::Failed { jail: &spec.name, error: &error }),
+            }
+        }
+    }
+}
+
+impl Supervisor {
+    /// One usage sample of every running jail brig started. A failure is
+    /// said; racct off ends the round quietly (there is nothing to count).
+    fn sample(&mut self, host: &dyn Host, report: &dyn Report) {
+        self.sampled = Some(Instant::now());
+        let running: std::collections::BTreeSet<String> = match host.jail_list() {
+            Ok(l) => l.into_iter().filter(|j| !j.dying).map(|j| j.name).collect(),
+            Err(e) => return report.event(&Event::SuperviseFailed { error: &e.into() }),
+        };
+        let unix = super::now();
+        for s in self.specs.iter().filter(|s| running.contains(s.name.as_str())) {
+            if !host.exists(&crate::plan::run::started_path(&s.name)) {
+                continue;
+            }
+            match super::usage::sample(host, &s.name, unix) {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => report.event(&Event::Failed { jail: &s.name, error: &error }),
             }
         }
     }

@@ -126,7 +126,8 @@ struct StatsJson {
 pub fn stats(host: &dyn Host, args: &StatsArgs) -> Result<ExitCode, CliError> {
     let rows = limits::stats(host)?;
     if args.prometheus {
-        print!("{}", super::prometheus::render(&rows));
+        let watched = crate::app::health::supervised(host)?;
+        print!("{}", super::prometheus::render(&rows, &watched));
         return Ok(ExitCode::SUCCESS);
     }
     if args.json {

@@ -26,6 +26,7 @@ mod init;
 mod limits;
 mod list;
 mod logs;
+mod metrics;
 mod migrate;
 pub mod output;
 mod prometheus;
@@ -36,6 +37,7 @@ mod snapshot;
 mod template;
 mod transfer;
 mod upgrade;
+mod usage;
 mod validate;
 
 use std::process::ExitCode;
@@ -137,6 +139,11 @@ pub enum Command {
     Events(events::EventsArgs),
     /// Remove what brig made that nothing owns any more (datasets, records, rules, locks), saying why each is an orphan.
     Gc(gc::GcArgs),
+    /// Serve the jails' metrics (stats --prometheus) over HTTP for Prometheus.
+    #[command(subcommand)]
+    Metrics(metrics::MetricsCommand),
+    /// What a jail used over a time (CPU-seconds, memory byte-hours, I/O bytes), from the supervisor's samples.
+    Usage(usage::UsageArgs),
     /// Show a jail's console log: the output of its exec.* commands and provision steps.
     Logs(logs::LogsArgs),
     /// Run the jails' [health] checks now: healthy, starting, unhealthy or stopped; exit 1 when one is unhealthy.
@@ -207,6 +214,8 @@ fn dispatch(command: Command, choice: Option<HostChoice>) -> Result<ExitCode, Cl
         Command::Validate(args) => validate::run(&*host_choice::open(choice)?, &args),
         Command::Events(args) => events::run(&*host_choice::open(choice)?, &args),
         Command::Gc(args) => gc::run(&mut *host_choice::open(choice)?, &args),
+        Command::Metrics(cmd) => metrics::run(choice, &cmd),
+        Command::Usage(args) => usage::run(&*host_choice::open(choice)?, &args),
         Command::Logs(args) => logs::run(&*host_choice::open(choice)?, &args),
         Command::Health(args) => health::health(&mut *host_choice::open(choice)?, &args),
         Command::Supervise(args) => health::run_supervisor(choice, &args),

@@ -20,6 +20,7 @@ pub mod run;
 pub mod snapshot;
 pub mod supervise;
 pub mod upgrade;
+pub mod usage;
 
 pub use init::{init, InitObserved, InitPlanError};
 pub use op::{cpu_list, Op};

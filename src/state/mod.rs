@@ -14,3 +14,4 @@ pub mod journal;
 pub mod keys;
 pub mod layout;
 pub mod lock;
+pub mod usage;

@@ -182,3 +182,78 @@ fn a_restart_that_could_not_start_the_jail_is_owed_until_brig_stop_forgives_it()
     sim.brig(&["supervise", "--once"]).ok();
     assert_eq!(jid(&sim), None, "a jail stopped by hand was started");
 }
+
+/// One HTTP/1.0 request to the server at `addr`: the status and body.
+fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        match std::net::TcpStream::connect(addr) {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "{addr}: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status");
+    (status, body.to_string())
+}
+
+#[test]
+fn metrics_serve_answers_scrapes_at_metrics_only() {
+    crate::common::needs_jail_processes!();
+    let sim = watched(CHECKED);
+    sim.brig(&["supervise", "--once"]).ok();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = crate::common::Background::start(&sim, &["metrics", "serve", "--listen", &addr]);
+    let (status, body) = http(&addr, "GET", "/metrics");
+    assert_eq!(status, 200, "{body}");
+    let samples = crate::limits::parse_prometheus(&body);
+    let box_only = vec![("jail".to_string(), "box".to_string())];
+    assert!(samples.contains(&("brig_jail_restarts_total".into(), box_only, 0.0)), "{samples:?}");
+    let healthy = vec![("jail".to_string(), "box".to_string()), ("status".to_string(), "healthy".to_string())];
+    assert!(samples.contains(&("brig_jail_healthy".into(), healthy, 1.0)), "{samples:?}");
+    assert!(samples.iter().any(|(m, _, _)| m == "brig_jail_up"), "{samples:?}");
+    assert_eq!(http(&addr, "GET", "/").0, 404);
+    assert_eq!(http(&addr, "POST", "/metrics").0, 405);
+    assert!(server.terminate(), "metrics serve did not stop on SIGTERM");
+}
+
+#[test]
+fn the_supervisor_samples_running_jails_and_usage_integrates_the_samples() {
+    crate::common::needs_jail_processes!();
+    let sim = watched(CHECKED);
+    let missing = sim.brig(&["usage", "box"]);
+    assert!(missing.stderr.contains("jail box has no usage samples"), "{}", missing.stderr);
+    sim.brig(&["supervise", "--once"]).ok();
+    sim.brig(&["supervise", "--once"]).ok();
+    let u = sim.brig(&["usage", "box", "--json"]).ok().json();
+    assert_eq!((u["jail"].as_str(), u["samples"].as_u64()), (Some("box"), Some(2)), "{u}");
+    // Samples written as the supervisor writes them, the older half
+    // rotated to box.old: the totals are exact.
+    use brig::plan::usage::Sample;
+    let now = brig::app::now();
+    let s = |ago: u64, cputime, memoryuse, io_rate| Sample { unix: now - ago, cputime, memoryuse, io_rate }.encode();
+    let dir = sim.file("/var/db/brig/usage");
+    std::fs::write(dir.join("box.old"), [s(7200, 100, 1 << 30, 10), s(7140, 160, 1 << 30, 10)].concat()).expect("old");
+    std::fs::write(dir.join("box"), [s(120, 5, 2 << 30, 0), s(60, 65, 2 << 30, 0)].concat()).expect("new");
+    let u = sim.brig(&["usage", "box", "--json"]).ok().json();
+    // 60 s of the first counter, the restarted counter's 5 s and 60 more;
+    // the hour between counts as 150 s.
+    assert_eq!(
+        (u["cpu_seconds"].as_u64(), u["io_bytes"].as_u64(), u["covered_seconds"].as_u64()),
+        (Some(125), Some(600 + 1500), Some(60 + 150 + 60)),
+        "{u}"
+    );
+    let recent = sim.brig(&["usage", "box", "--since", "1h", "--json"]).ok().json();
+    assert_eq!((recent["samples"].as_u64(), recent["cpu_seconds"].as_u64()), (Some(2), Some(60)), "{recent}");
+    let text = sim.brig(&["usage", "box"]);
+    assert!(text.ok().stdout.contains("cpu: 125 s\n"), "{}", text.stdout);
+    sim.brig(&["usage", "box", "--since", "soon"]).fails(2);
+}

@@ -60,8 +60,12 @@ fn limits_are_set_after_creation_and_removed_at_stop() {
     assert_eq!(stats["jails"][0]["name"], "box");
     assert_eq!(stats["jails"][0]["usage"]["maxproc"], 1);
     let text = sim.brig(&["stats", "--prometheus"]).ok().stdout.clone();
-    assert_prometheus_text(&text);
-    assert!(text.contains("brig_jail_resource{jail=\"box\",jid=\"1\",resource=\"maxproc\"} 1\n"), "{text}");
+    let samples = parse_prometheus(&text);
+    let label = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let maxproc = vec![label("jail", "box"), label("jid", "1"), label("resource", "maxproc")];
+    assert!(samples.contains(&("brig_jail_resource".into(), maxproc, 1.0)), "{samples:?}");
+    let up = vec![label("jail", "box"), label("jid", "1")];
+    assert!(samples.contains(&("brig_jail_up".into(), up, 1.0)), "{samples:?}");
 
     sim.brig(&["stop", "box"]).ok();
     assert_eq!(rules(&sim), Vec::<String>::new(), "jail_remove leaves rules; stop must not");
@@ -252,35 +256,28 @@ fn edits_keep_every_key_whatever_its_toml_form() {
     assert_eq!(def["params"]["allow.chflags"].as_bool(), Some(false));
 }
 
-/// The Prometheus text format (0.0.4) as far as `stats --prometheus`
-/// writes it: `# HELP` and `# TYPE` before each family's samples, and
-/// samples `name{label="value",...} number`.
+/// A sample: metric, labels sorted by name, value.
+pub type PromSample = (String, Vec<(String, String)>, f64);
+
+/// `text` read by a Prometheus text-format parser (the prometheus-parse
+/// crate): every sample, as (metric, labels sorted, value), with its
+/// family's type as the parser saw it (counters and gauges only).
 #[track_caller]
-fn assert_prometheus_text(text: &str) {
-    let mut typed: Vec<String> = Vec::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').expect("a name and a type");
-            assert!(["counter", "gauge"].contains(&kind), "{line}");
-            typed.push(name.to_string());
-            continue;
-        }
-        if line.starts_with("# HELP ") {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').expect("a value");
-        assert!(value.parse::<f64>().is_ok(), "{line}");
-        let (name, labels) = series.split_once('{').expect("labels");
-        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{line}");
-        assert_eq!(typed.last().map(String::as_str), Some(name), "{line}: not under its # TYPE");
-        let labels = labels.strip_suffix('}').expect("closed");
-        for pair in labels.split(',') {
-            let (k, v) = pair.split_once('=').expect("k=v");
-            assert!(
-                k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && v.starts_with('"') && v.ends_with('"'),
-                "{line}"
-            );
-        }
-    }
+pub fn parse_prometheus(text: &str) -> Vec<PromSample> {
+    use prometheus_parse::{Scrape, Value};
     assert!(text.ends_with('\n'));
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("the text format parses");
+    scrape
+        .samples
+        .into_iter()
+        .map(|s| {
+            let value = match s.value {
+                Value::Counter(v) | Value::Gauge(v) => v,
+                other => panic!("{}: neither counter nor gauge: {other:?}", s.metric),
+            };
+            let mut labels: Vec<(String, String)> = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            labels.sort();
+            (s.metric, labels, value)
+        })
+        .collect()
 }
