@@ -17,10 +17,20 @@ use crate::plan::gc::{orphans, Orphan, Seen};
 use crate::state::journal;
 use crate::state::layout::{JAILS_DIR, JOURNAL_DIR, LOCK_DIR, RUNS_DIR, STARTED_DIR};
 
-/// An orphan and, unless it was a dry run, how its removal went.
+/// An orphan and how its removal went: None when it was not tried (a
+/// dry run, or a dataset without `datasets`).
 pub struct Collected {
     pub orphan: Orphan,
     pub removed: Option<Result<(), Error>>,
+}
+
+/// What `gc` does besides listing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Collect {
+    pub dry_run: bool,
+    /// Destroy the datasets of jails without a definition too: they hold
+    /// data, and a definition moved aside would lose it.
+    pub datasets: bool,
 }
 
 /// The valid jail names of the entries `PREFIX NAME SUFFIX` of `dir`
@@ -62,6 +72,11 @@ fn read(host: &dyn Host, cfg: &HostConfig) -> Result<Seen, Error> {
             journal_entries.insert(name, (e.action.as_str().to_string(), e.pid));
         }
     }
+    let (specs, _) = super::select::every(host, cfg);
+    let restarts = |s: &crate::model::jail::JailSpec| {
+        s.health.as_ref().is_some_and(|h| h.restart != crate::model::health::Restart::No)
+    };
+    let supervised = specs.iter().filter(|s| restarts(s)).map(|s| s.name.to_string()).collect();
     let mut rules: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
     for rule in super::observe::rctl_rules(host, "jail:")?.unwrap_or_default() {
         if let Ok(f) = crate::kernel::rctl_rules::parse(rule.as_str()) {
@@ -80,18 +95,20 @@ fn read(host: &dyn Host, cfg: &HostConfig) -> Result<Seen, Error> {
         watches: names_in(host, WATCH_DIR, "", ".json")?,
         rules,
         runs: names_in(host, RUNS_DIR, "", ".json")?,
+        supervised,
     })
 }
 
-/// Lists the orphans and, unless `dry_run`, removes them; one that cannot
-/// be removed does not stop the others.
-pub fn gc(host: &mut dyn Host, dry_run: bool, report: &dyn Report) -> Result<Vec<Collected>, Error> {
+/// Lists the orphans and, unless a dry run, removes them (datasets only
+/// when asked); one that cannot be removed does not stop the others.
+pub fn gc(host: &mut dyn Host, how: Collect, report: &dyn Report) -> Result<Vec<Collected>, Error> {
     let cfg = super::config(host)?;
     let _only = crate::state::lock::host(host)?;
     let found = orphans(&read(host, &cfg)?);
     let mut out = Vec::new();
     for orphan in found {
-        let removed = (!dry_run).then(|| collect(host, &cfg, &orphan, report));
+        let kept = matches!(orphan, Orphan::Dataset { .. }) && !how.datasets;
+        let removed = (!how.dry_run && !kept).then(|| collect(host, &cfg, &orphan, report));
         out.push(Collected { orphan, removed });
     }
     Ok(out)

@@ -141,5 +141,19 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn 
     };
     journal::clear(host, name)?;
     report.event(&Event::Recovered { jail: name, action: entry.action, pid: entry.pid, how });
+    // The event log names the recovery too: the command that did it
+    // logs only itself.
+    let mut r = crate::state::events::Record::now(
+        "recover",
+        std::env::args().skip(1).collect(),
+        vec![name.to_string()],
+        None,
+        std::time::Duration::ZERO,
+    );
+    r.detail = Some(format!("an interrupted {} (pid {}) was {}", entry.action.as_str(), entry.pid, how.as_str()));
+    if let Err(e) = crate::state::events::append(host, &r) {
+        let error = Error::Usage(format!("the event log was not written: {e}"));
+        report.event(&Event::Failed { jail: name, error: &error });
+    }
     Ok(())
 }

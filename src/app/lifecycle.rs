@@ -153,6 +153,11 @@ pub fn start_one(
     // The jail is up; a failure to read its jid back is not a failed start.
     let jid = host.jail_find(jail.as_str()).ok().flatten().map(|j| j.jid);
     report.event(&Event::Started { jail, jid });
+    // Started: a start the supervisor owed it is made. The jail runs
+    // whatever this says.
+    if let Err(e) = super::health::forgive(host, jail) {
+        report.event(&Event::Failed { jail, error: &super::health::watch_error(host, jail, &e) });
+    }
     Ok(())
 }
 

@@ -84,6 +84,16 @@ pub enum Recovery {
     TakenBackAndRedone,
 }
 
+impl Recovery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Recovery::TakenBack => "taken back",
+            Recovery::Finished => "finished",
+            Recovery::TakenBackAndRedone => "taken back and done again",
+        }
+    }
+}
+
 /// Something a use case did or found on its way, in the order it happened.
 #[derive(Debug)]
 pub enum Event<'a> {

@@ -27,6 +27,7 @@ pub fn sample(host: &dyn Host, name: &JailName, unix: u64) -> Result<bool, Error
     let get = |k: &str| u.get(k).copied().unwrap_or(0);
     let s = Sample {
         unix,
+        started: super::health::started_at(host, name).unwrap_or(0),
         cputime: get("cputime"),
         memoryuse: get("memoryuse"),
         io_rate: get("readbps").saturating_add(get("writebps")),

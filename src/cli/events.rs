@@ -47,11 +47,11 @@ pub fn audited(cmd: &Command) -> Option<Audited> {
     use super::release::ReleaseCommand;
     use super::snapshot::SnapshotCommand;
     match cmd {
-        Command::Init(_) => one("init", &[]),
+        Command::Init(a) if !a.dry_run => one("init", &[]),
         Command::Create(a) => one("create", &[&a.name]),
-        Command::Start(a) => one("start", &a.run.names.iter().collect::<Vec<_>>()),
-        Command::Restart(a) => one("restart", &a.run.names.iter().collect::<Vec<_>>()),
-        Command::Stop(a) => one("stop", &a.names.iter().collect::<Vec<_>>()),
+        Command::Start(a) if !a.run.dry_run => one("start", &a.run.names.iter().collect::<Vec<_>>()),
+        Command::Restart(a) if !a.run.dry_run => one("restart", &a.run.names.iter().collect::<Vec<_>>()),
+        Command::Stop(a) if !a.dry_run => one("stop", &a.names.iter().collect::<Vec<_>>()),
         Command::Apply(a) => one("apply", &a.names.iter().collect::<Vec<_>>()),
         Command::Limits(a) if a.change.is_some() => one("limits", &[&a.name]),
         Command::Clone(a) => one("clone", &[&a.source, &a.name]),
@@ -68,7 +68,7 @@ pub fn audited(cmd: &Command) -> Option<Audited> {
             Some(_) => None,
         },
         Command::Rollback(a) => one("rollback", &[&a.name]),
-        Command::Upgrade(a) => one("upgrade", &a.names.iter().collect::<Vec<_>>()),
+        Command::Upgrade(a) if !a.dry_run => one("upgrade", &a.names.iter().collect::<Vec<_>>()),
         Command::Provision(a) => one("provision", &[&a.name]),
         Command::Run(a) => one("run", &a.name.iter().collect::<Vec<_>>()),
         Command::Commit(a) => one("commit", &[&a.name]),
@@ -95,7 +95,8 @@ pub fn audited(cmd: &Command) -> Option<Audited> {
 pub fn record(choice: Option<HostChoice>, a: Audited, result: &Result<ExitCode, CliError>) {
     let Ok(host) = super::host_choice::open(choice) else { return };
     let error = result.as_ref().err().map(ToString::to_string);
-    let r = Record::now(&a.command, std::env::args().skip(1).collect(), a.jails, error, a.started.elapsed());
+    let mut r = Record::now(&a.command, std::env::args().skip(1).collect(), a.jails, error, a.started.elapsed());
+    r.changes = super::report::take_changes();
     // A command that failed has said so; one that changed something and
     // could not be logged says that.
     if let (Err(e), true) = (events::append(&*host, &r), r.ok) {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::output::{print_json, table};
 use super::report::Printer;
 use super::CliError;
-use crate::app::gc::gc;
+use crate::app::gc::{gc, Collect};
 use crate::app::{Report, Silent};
 use crate::host::Host;
 use crate::plan::gc::Orphan;
@@ -18,6 +18,9 @@ pub struct GcArgs {
     /// List the orphans and why, without removing anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Destroy the datasets of jails without a definition too (they hold data; a definition moved aside would lose it).
+    #[arg(long)]
+    pub datasets: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -44,7 +47,7 @@ struct GcJson<'a> {
 pub fn run(host: &mut dyn Host, args: &GcArgs) -> Result<ExitCode, CliError> {
     // JSON alone on standard output; each orphan's error is in it.
     let report: &dyn Report = if args.json { &Silent } else { &Printer };
-    let collected = gc(host, args.dry_run, report)?;
+    let collected = gc(host, Collect { dry_run: args.dry_run, datasets: args.datasets }, report)?;
     let failed = collected.iter().any(|c| matches!(c.removed, Some(Err(_))));
     let code = if failed { ExitCode::from(1) } else { ExitCode::SUCCESS };
     if args.json {
@@ -68,7 +71,8 @@ pub fn run(host: &mut dyn Host, args: &GcArgs) -> Result<ExitCode, CliError> {
         .iter()
         .map(|c| {
             let result = match &c.removed {
-                None => "would be removed".to_string(),
+                None if args.dry_run => "would be removed".to_string(),
+                None => "kept: pass --datasets to destroy it".to_string(),
                 Some(Ok(())) => "removed".to_string(),
                 Some(Err(e)) => format!("failed: {e}"),
             };

@@ -1,21 +1,29 @@
 //! How the use cases' events read on a terminal: what was done on
 //! stdout, warnings, notes and failures on stderr after "brig: ".
 
-use crate::app::{Event, Recovery, Report};
+use std::sync::Mutex;
+
+use crate::app::{Event, Report};
 
 /// Prints each event as one line (or one line per step) as it happens.
+/// The steps it printed are kept too, for the command's line in the
+/// event log (`take_changes`).
 pub struct Printer;
+
+/// The steps printed so far, `JAIL: STEP`, at most `MAX_CHANGES`.
+static CHANGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+const MAX_CHANGES: usize = 1000;
+
+/// The steps printed since the last call.
+pub fn take_changes() -> Vec<String> {
+    CHANGES.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default()
+}
 
 impl Report for Printer {
     fn event(&self, event: &Event<'_>) {
         match event {
             Event::Recovered { jail, action, pid, how } => {
-                let how = match how {
-                    Recovery::TakenBack => "taken back",
-                    Recovery::Finished => "finished",
-                    Recovery::TakenBackAndRedone => "taken back and done again",
-                };
-                eprintln!("brig: jail {jail}: an interrupted {} (pid {pid}) was {how}", action.as_str());
+                eprintln!("brig: jail {jail}: an interrupted {} (pid {pid}) was {}", action.as_str(), how.as_str());
             }
             Event::Step { jail, n, total, place, summary, elapsed, skipped } => {
                 let done = if *skipped { "done already" } else { "ok" };
@@ -36,8 +44,13 @@ impl Report for Printer {
             Event::SuperviseFailed { error } => eprintln!("brig: supervise: {error}; trying again next round"),
             Event::Vanished { jail } => eprintln!("brig: jail {jail} was destroyed meanwhile; skipped"),
             Event::Steps { jail, ops } => {
+                let mut kept = CHANGES.lock().ok();
                 for op in *ops {
-                    println!("{jail}: {op}");
+                    let line = format!("{jail}: {op}");
+                    println!("{line}");
+                    if let Some(k) = kept.as_mut().filter(|k| k.len() < MAX_CHANGES) {
+                        k.push(line);
+                    }
                 }
             }
             Event::AlreadyRunning { jail, jid } => println!("jail {jail} is already running (jid {jid})"),

@@ -29,6 +29,9 @@ pub struct Seen {
     pub rules: BTreeMap<String, Vec<String>>,
     /// Jails of `brig run` records (their brig removes them).
     pub runs: BTreeSet<String>,
+    /// Jails whose definition has a restart policy: one that stopped on
+    /// its own is `brig supervise`'s to restart, not an orphan.
+    pub supervised: BTreeSet<String>,
 }
 
 /// One thing to remove, and how.
@@ -95,7 +98,8 @@ impl Orphan {
                 format!("brig (pid {pid}) was killed before it finished; it is recovered as the next command would")
             }
             Orphan::StartRecord { .. } => {
-                "the jail is not running; what its start set up is taken down as a stop would".into()
+                "the jail is not running and has no restart policy; what its start set up is taken down as a stop would"
+                    .into()
             }
             Orphan::RctlRule { .. } => "the jail is not running; brig adds its rules at start".into(),
             Orphan::Dataset { .. } => "no definition names it (it is not running either)".into(),
@@ -114,7 +118,7 @@ pub fn orphans(seen: &Seen) -> Vec<Orphan> {
         out.push(Orphan::Journal { jail: jail.clone(), action: action.clone(), pid: *pid });
     }
     let busy = |j: &String| seen.running.contains(j) || seen.journal.contains_key(j) || seen.runs.contains(j);
-    for jail in seen.started.iter().filter(|j| !busy(j)) {
+    for jail in seen.started.iter().filter(|j| !busy(j) && !seen.supervised.contains(*j)) {
         out.push(Orphan::StartRecord { jail: jail.clone() });
     }
     // A jail brig knows: one it defined, made or started.
@@ -169,7 +173,12 @@ mod tests {
             ]
             .into(),
             runs: BTreeSet::new(),
+            supervised: set(&["sup"]),
         };
+        let mut seen = seen;
+        // A jail with a restart policy that stopped on its own waits for
+        // the supervisor.
+        seen.started.insert("sup".into());
         let got: Vec<(String, String)> = orphans(&seen).iter().map(|o| (o.kind().into(), o.jail().into())).collect();
         let want = [
             ("journal", "cut"),

@@ -5,24 +5,26 @@
 
 use serde::Serialize;
 
-/// One sample: Unix time, the jail's racct `cputime` (seconds, counted
-/// from its start), `memoryuse` (bytes) and `readbps` + `writebps`
-/// (bytes per second).
+/// One sample: Unix time, which start of the jail it is of (when its
+/// start record was written), the jail's racct `cputime` (seconds,
+/// counted from that start), `memoryuse` (bytes) and `readbps` +
+/// `writebps` (bytes per second).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
     pub unix: u64,
+    pub started: u64,
     pub cputime: u64,
     pub memoryuse: u64,
     pub io_rate: u64,
 }
 
-/// The size of an encoded sample: four little-endian u64.
-pub const RECORD: usize = 32;
+/// The size of an encoded sample: five little-endian u64.
+pub const RECORD: usize = 40;
 
 impl Sample {
     pub fn encode(&self) -> [u8; RECORD] {
         let mut out = [0; RECORD];
-        for (i, v) in [self.unix, self.cputime, self.memoryuse, self.io_rate].iter().enumerate() {
+        for (i, v) in [self.unix, self.started, self.cputime, self.memoryuse, self.io_rate].iter().enumerate() {
             out[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
         }
         out
@@ -34,7 +36,7 @@ impl Sample {
             b.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
             u64::from_le_bytes(b)
         };
-        Sample { unix: field(0), cputime: field(1), memoryuse: field(2), io_rate: field(3) }
+        Sample { unix: field(0), started: field(1), cputime: field(2), memoryuse: field(3), io_rate: field(4) }
     }
 }
 
@@ -61,9 +63,9 @@ pub struct Totals {
 }
 
 /// Integrates the samples from `since` on: CPU time by the growth of the
-/// `cputime` counter (a counter lower than the last is a restarted jail,
-/// counted from zero), memory and I/O rate by the time each sample stands
-/// for, at most `max_gap` seconds.
+/// `cputime` counter (a sample of another start, or a counter lower than
+/// the last, counts from zero), memory and I/O rate by the time each
+/// sample stands for, at most `max_gap` seconds.
 pub fn integrate(samples: &[Sample], since: u64, max_gap: u64) -> Totals {
     let mut t = Totals::default();
     let mut prev: Option<&Sample> = None;
@@ -73,7 +75,8 @@ pub fn integrate(samples: &[Sample], since: u64, max_gap: u64) -> Totals {
         t.to = Some(s.unix);
         if let Some(p) = prev {
             let dt = s.unix.saturating_sub(p.unix).min(max_gap);
-            let grown = if s.cputime >= p.cputime { s.cputime - p.cputime } else { s.cputime };
+            let same_start = s.started == p.started && s.cputime >= p.cputime;
+            let grown = if same_start { s.cputime - p.cputime } else { s.cputime };
             t.cpu_seconds = t.cpu_seconds.saturating_add(grown);
             t.memory_byte_hours += p.memoryuse as f64 * dt as f64 / 3600.0;
             t.io_bytes = t.io_bytes.saturating_add(p.io_rate.saturating_mul(dt));
@@ -90,10 +93,11 @@ mod tests {
 
     #[test]
     fn a_sample_is_four_little_endian_words() {
-        let s = Sample { unix: 0x0102, cputime: 3, memoryuse: 1 << 40, io_rate: u64::MAX };
+        let s = Sample { unix: 0x0102, started: 9, cputime: 3, memoryuse: 1 << 40, io_rate: u64::MAX };
         let bytes = s.encode();
-        assert_eq!(&bytes[..10], &[2, 1, 0, 0, 0, 0, 0, 0, 3, 0]);
-        assert_eq!(&bytes[16..24], &(1u64 << 40).to_le_bytes());
+        assert_eq!(&bytes[..10], &[2, 1, 0, 0, 0, 0, 0, 0, 9, 0]);
+        assert_eq!(bytes[16], 3);
+        assert_eq!(&bytes[24..32], &(1u64 << 40).to_le_bytes());
         assert_eq!(Sample::decode(&bytes), s);
         let mut two = [bytes, bytes].concat();
         two.extend_from_slice(&[9; 7]);
@@ -102,22 +106,23 @@ mod tests {
 
     #[test]
     fn cpu_memory_and_io_are_integrated_over_the_covered_time() {
-        let s = |unix, cputime, memoryuse, io_rate| Sample { unix, cputime, memoryuse, io_rate };
+        let s = |unix, started, cputime, memoryuse, io_rate| Sample { unix, started, cputime, memoryuse, io_rate };
         let samples = [
-            s(0, 5, 1 << 30, 100),
-            s(60, 35, 1 << 30, 100),
+            s(0, 1, 5, 1 << 30, 100),
+            s(60, 1, 35, 1 << 30, 100),
             // The jail restarted: its counter began again.
-            s(120, 10, 2 << 30, 0),
-            // A gap of an hour: counted as two minutes.
-            s(3720, 20, 0, 0),
+            s(120, 2, 10, 2 << 30, 0),
+            // A gap of an hour, counted as two minutes; another start,
+            // whose counter is already past the last one's.
+            s(3720, 3, 20, 0, 0),
         ];
         let t = integrate(&samples, 0, 120);
-        assert_eq!((t.cpu_seconds, t.io_bytes, t.samples, t.covered_seconds), (50, 12_000, 4, 240));
+        assert_eq!((t.cpu_seconds, t.io_bytes, t.samples, t.covered_seconds), (60, 12_000, 4, 240));
         let gib_hours = t.memory_byte_hours / f64::from(1u32 << 30);
         assert!((gib_hours - (60.0 + 60.0 + 2.0 * 120.0) / 3600.0).abs() < 1e-9, "{gib_hours}");
         assert_eq!((t.from, t.to), (Some(0), Some(3720)));
         let late = integrate(&samples, 100, 120);
-        assert_eq!((late.samples, late.cpu_seconds, late.from), (2, 10, Some(120)));
+        assert_eq!((late.samples, late.cpu_seconds, late.from), (2, 20, Some(120)));
         assert_eq!(integrate(&[], 0, 120), Totals::default());
     }
 }

@@ -6,7 +6,6 @@
 //! Read back by `brig logs`.
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::host::{Host, Output};
@@ -45,12 +44,7 @@ pub fn append(host: &dyn Host, jail: &JailName, what: &str, out: &Output) -> std
             text.push(b'\n');
         }
     }
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(host.local_path(&path(jail)))?;
+    let mut f = super::open_for_append(&host.local_path(&path(jail)))?;
     f.write_all(&text)
 }
 

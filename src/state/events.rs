@@ -39,9 +39,13 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub duration_ms: u64,
-    /// Why, for what brig did on its own (a supervisor's restart).
+    /// Why, for what brig did on its own (a supervisor's restart, a
+    /// recovery).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The steps of the plan it carried out, `JAIL: STEP` (at most 1000).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 impl Record {
@@ -70,6 +74,7 @@ impl Record {
             error,
             duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
             detail: None,
+            changes: Vec::new(),
         }
     }
 }
@@ -83,12 +88,7 @@ pub fn append(host: &dyn Host, record: &Record) -> std::io::Result<()> {
     }
     let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
     line.push(b'\n');
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(host.local_path(path))?;
+    let mut f = super::open_for_append(&host.local_path(path))?;
     // One write: lines of brigs running at once do not interleave
     // (O_APPEND writes of a regular file are atomic as to position).
     f.write_all(&line)?;
@@ -150,6 +150,7 @@ mod tests {
             error: None,
             duration_ms: 12,
             detail: None,
+            changes: vec!["web: rctl -a jail:web:maxproc:deny=100".into()],
         };
         let text = serde_json::to_string(&r).expect("json");
         assert!(!text.contains('\n'));

@@ -39,3 +39,30 @@ fn changes_are_logged_with_who_what_and_how_they_ended_and_reads_are_not() {
     std::fs::write(&log, text).expect("write");
     assert_eq!(sim.brig(&["events", "--json"]).ok().json().as_array().map(Vec::len), Some(5));
 }
+
+#[test]
+fn the_steps_carried_out_and_recoveries_are_logged_too() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["create", "box", "--type", "empty"]).ok();
+    // Its root dataset lost: apply makes it again, and says how.
+    {
+        use brig::host::Host;
+        sim.host().zfs_destroy("zroot/brig/jails/box/root", false).expect("destroy");
+    }
+    sim.brig(&["apply"]).ok();
+    // A start a killed brig left half-done: the next command takes it back.
+    let entry = sim.file("/var/db/brig/journal/box.json");
+    std::fs::write(&entry, "{\"action\":\"start\",\"pid\":999999}").expect("entry");
+    sim.brig(&["stop", "box"]).ok();
+    let all = sim.brig(&["events", "--json"]).ok().json();
+    let records = all.as_array().expect("records");
+    let apply = records.iter().find(|r| r["command"] == "apply").expect("apply logged");
+    let changes: Vec<&str> = apply["changes"].as_array().expect("changes").iter().filter_map(|c| c.as_str()).collect();
+    assert!(changes.contains(&"box: zfs create zroot/brig/jails/box/root"), "{changes:?}");
+    let recover = records.iter().find(|r| r["command"] == "recover").expect("recovery logged");
+    assert_eq!(recover["jails"], serde_json::json!(["box"]));
+    assert_eq!(recover["detail"], "an interrupted start (pid 999999) was taken back");
+    // The stop that found it logs itself after.
+    assert_eq!(records.last().map(|r| r["command"].clone()), Some(serde_json::json!("stop")));
+}

@@ -67,8 +67,14 @@ fn gc_lists_each_kind_of_orphan_and_removes_exactly_those() {
     assert!(table.ok().stdout.contains("no definition names it"), "{}", table.stdout);
     assert!(sim.file("/var/db/brig/started/box.json").exists(), "a dry run removed something");
 
+    // Without --datasets, a dataset stays; then it goes too.
     let done = sim.brig(&["gc", "--json"]).ok().json();
-    assert!(done["orphans"].as_array().expect("orphans").iter().all(|o| o["removed"] == true), "{done}");
+    let orphans = done["orphans"].as_array().expect("orphans");
+    let tried = |o: &serde_json::Value| if o["kind"] == "dataset" { serde_json::Value::Null } else { true.into() };
+    assert!(orphans.iter().all(|o| o["removed"] == tried(o)), "{done}");
+    assert_eq!(listed(&sim, &["gc", "--dry-run", "--json"]), vec![("dataset".to_string(), "old".to_string())]);
+    let done = sim.brig(&["gc", "--datasets", "--json"]).ok().json();
+    assert_eq!(done["orphans"][0]["removed"], true, "{done}");
     assert_eq!(listed(&sim, &["gc", "--dry-run", "--json"]), Vec::new());
     crate::run::assert_down(&sim);
     let h = sim.host();

@@ -178,7 +178,9 @@ fn a_restart_that_could_not_start_the_jail_is_owed_until_brig_stop_forgives_it()
     // Owed again, then stopped by hand: left alone.
     die(&sim);
     sim.brig_env(&["supervise", "--once"], &failing).ok();
+    assert!(sim.file("/var/db/brig/supervise/box.owed").exists(), "no start owed");
     sim.brig(&["stop", "box"]).ok();
+    assert!(!sim.file("/var/db/brig/supervise/box.owed").exists(), "brig stop did not forgive");
     sim.brig(&["supervise", "--once"]).ok();
     assert_eq!(jid(&sim), None, "a jail stopped by hand was started");
 }
@@ -196,6 +198,9 @@ fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
             }
         }
     };
+    // A server that hangs fails the test rather than hanging it.
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream.set_write_timeout(Some(Duration::from_secs(10))).expect("timeout");
     write!(stream, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request");
     let mut text = String::new();
     stream.read_to_string(&mut text).expect("response");
@@ -236,13 +241,17 @@ fn the_supervisor_samples_running_jails_and_usage_integrates_the_samples() {
     let u = sim.brig(&["usage", "box", "--json"]).ok().json();
     assert_eq!((u["jail"].as_str(), u["samples"].as_u64()), (Some("box"), Some(2)), "{u}");
     // Samples written as the supervisor writes them, the older half
-    // rotated to box.old: the totals are exact.
+    // rotated to box.samples.old: the totals are exact.
     use brig::plan::usage::Sample;
     let now = brig::app::now();
-    let s = |ago: u64, cputime, memoryuse, io_rate| Sample { unix: now - ago, cputime, memoryuse, io_rate }.encode();
+    let s = |ago: u64, cputime, memoryuse, io_rate| {
+        let started = if ago > 3600 { 1 } else { 2 };
+        Sample { unix: now - ago, started, cputime, memoryuse, io_rate }.encode()
+    };
     let dir = sim.file("/var/db/brig/usage");
-    std::fs::write(dir.join("box.old"), [s(7200, 100, 1 << 30, 10), s(7140, 160, 1 << 30, 10)].concat()).expect("old");
-    std::fs::write(dir.join("box"), [s(120, 5, 2 << 30, 0), s(60, 65, 2 << 30, 0)].concat()).expect("new");
+    let old = [s(7200, 100, 1 << 30, 10), s(7140, 160, 1 << 30, 10)].concat();
+    std::fs::write(dir.join("box.samples.old"), old).expect("old");
+    std::fs::write(dir.join("box.samples"), [s(120, 5, 2 << 30, 0), s(60, 65, 2 << 30, 0)].concat()).expect("new");
     let u = sim.brig(&["usage", "box", "--json"]).ok().json();
     // 60 s of the first counter, the restarted counter's 5 s and 60 more;
     // the hour between counts as 150 s.
