@@ -81,7 +81,7 @@ pub fn save_watch(host: &dyn Host, name: &JailName, w: &Watch) -> std::io::Resul
     host.write_file(&watch_path(name), &text, 0o600)
 }
 
-/// The most a check may write, each of its outputs.
+/// The most of each of a check's outputs kept.
 const CHECK_OUTPUT_LIMIT: u64 = 64 * 1024;
 
 /// What the supervisor recorded of every defined jail that has a
@@ -111,7 +111,7 @@ pub fn check(host: &mut dyn Host, jid: Jid, health: &Health) -> Checked {
     // A second more than the check's own bound, which nc and fetch keep.
     cmd.deadline = Some(Duration::from_secs(u64::from(health.timeout) + 1));
     // The jail's root decides what the check prints: never more than this
-    // reaches the host's disk or brig's memory.
+    // stays in brig's memory, and nothing of it on the host's disk.
     cmd.output_limit = Some(CHECK_OUTPUT_LIMIT);
     match host.spawn(&cmd, Place::Jail(jid)) {
         Ok(out) if out.timed_out => Checked { passed: false, output: format!("no answer within {}s", health.timeout) },

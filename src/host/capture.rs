@@ -45,14 +45,19 @@ fn read_all(mut f: std::fs::File, kept: u64) -> std::io::Result<Vec<u8>> {
 /// once the command itself has exited, whatever it left running). With a
 /// deadline, the command runs in a process group of its own, killed whole
 /// with SIGKILL when the deadline passes; the output says so. With
-/// `limit`, the command may write no file larger (its captured output
-/// included) and only that much of each output is kept.
+/// `limit`, the output goes through pipes instead (`run_piped`).
 pub fn run(
     c: &mut std::process::Command,
     stdio: crate::host::Stdio,
     deadline: Option<Duration>,
     limit: Option<u64>,
 ) -> std::io::Result<crate::host::Output> {
+    if deadline.is_some() {
+        c.process_group(0);
+    }
+    if let (crate::host::Stdio::Capture, Some(kept)) = (stdio, limit) {
+        return run_piped(c, deadline, kept);
+    }
     let files = match stdio {
         crate::host::Stdio::Capture => {
             let (out, err) = (scratch()?, scratch()?);
@@ -61,34 +66,83 @@ pub fn run(
         }
         crate::host::Stdio::Inherit => None,
     };
-    if deadline.is_some() {
-        c.process_group(0);
-    }
-    if let Some(bytes) = limit {
-        let rl = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
-        // SAFETY: setrlimit is async-signal-safe and touches only the
-        // child's own limits, between fork and exec.
-        unsafe {
-            c.pre_exec(move || {
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &rl) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
-    }
     let mut child = c.spawn()?;
     let (status, timed_out) = wait(&mut child, deadline)?;
     let (stdout, stderr) = match files {
-        Some((out, err)) => {
-            let kept = limit.unwrap_or(KEPT).min(KEPT);
-            (read_all(out, kept)?, read_all(err, kept)?)
-        }
+        Some((out, err)) => (read_all(out, KEPT)?, read_all(err, KEPT)?),
         None => (Vec::new(), Vec::new()),
     };
     let status = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(crate::host::Output { status, stdout, stderr, timed_out })
+}
+
+/// For a command whose output nobody vouches for (a health check): its
+/// output read through pipes while it runs, only the last `kept` bytes of
+/// each kept, and the pipes closed once it has exited, so that nothing it
+/// left behind can write on: no file on the host grows, whatever the
+/// command does to its limits, and a process that left the command's
+/// group gets EPIPE.
+fn run_piped(
+    c: &mut std::process::Command,
+    deadline: Option<Duration>,
+    kept: u64,
+) -> std::io::Result<crate::host::Output> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    for r in [&out_r, &err_r] {
+        fcntl(r, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+    }
+    c.stdin(std::process::Stdio::null()).stdout(out_w).stderr(err_w);
+    let spawned = c.spawn();
+    // The command must hold the only write ends: the ones `c` kept go.
+    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let mut child = spawned?;
+    let mut out_r = std::fs::File::from(out_r);
+    let mut err_r = std::fs::File::from(err_r);
+    let keep = usize::try_from(kept).unwrap_or(usize::MAX);
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let until = deadline.map(|d| Instant::now() + d);
+    let (status, timed_out) = loop {
+        drain(&mut out_r, &mut stdout, keep);
+        drain(&mut err_r, &mut stderr, keep);
+        if let Some(s) = child.try_wait()? {
+            break (s, false);
+        }
+        if until.is_some_and(|u| Instant::now() >= u) {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+            break (child.wait()?, true);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // What it wrote before it exited; the read ends close here.
+    drain(&mut out_r, &mut stdout, keep);
+    drain(&mut err_r, &mut stderr, keep);
+    let status = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Ok(crate::host::Output { status, stdout, stderr, timed_out })
+}
+
+/// Reads what `pipe` holds now (a bounded number of reads, so a writer
+/// that never stops cannot hold the caller), keeping the last `keep`
+/// bytes in `into`.
+fn drain(pipe: &mut std::fs::File, into: &mut Vec<u8>, keep: usize) {
+    let mut buf = [0u8; 8192];
+    for _ in 0..64 {
+        match pipe.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                into.extend_from_slice(&buf[..n]);
+                if into.len() > keep {
+                    into.drain(..into.len() - keep);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // Nothing more for now (EAGAIN), or nothing more at all.
+            Err(_) => return,
+        }
+    }
 }
 
 /// Waits for `child`, killing its process group at the deadline.
@@ -125,12 +179,34 @@ mod tests {
     }
 
     #[test]
-    fn a_limited_command_writes_and_keeps_no_more_than_its_limit() {
+    fn a_limited_command_keeps_its_last_bytes_and_what_it_left_cannot_write_on() {
         let mut c = std::process::Command::new("sh");
-        c.args(["-c", "i=0; while [ $i -lt 20000 ]; do echo 0123456789; i=$((i+1)); done"]);
+        c.args(["-c", "i=0; while [ $i -lt 20000 ]; do echo $i; i=$((i+1)); done; echo err >&2"]);
         let out = super::run(&mut c, crate::host::Stdio::Capture, None, Some(1000)).expect("runs");
-        assert!(out.stdout.len() <= 1000, "{} bytes kept", out.stdout.len());
-        assert_ne!(out.status, 0, "went past the limit unharmed");
+        assert_eq!(out.status, 0);
+        assert!(out.stdout.len() == 1000 && out.stdout.ends_with(b"19998\n19999\n"), "{} bytes", out.stdout.len());
+        assert_eq!(out.stderr, b"err\n");
+        // A writer that left the command's process group and writes for
+        // ever: brig returns when the command exits, and the writer is
+        // ended by the closed pipe.
+        let marker = format!("brig-capture-test-{}", std::process::id());
+        let mut c = std::process::Command::new("sh");
+        let script = format!("setsid sh -c 'while :; do echo {marker}; done' & echo started");
+        c.args(["-c", &script]);
+        let started = std::time::Instant::now();
+        let out = super::run(&mut c, crate::host::Stdio::Capture, Some(std::time::Duration::from_secs(5)), Some(100))
+            .expect("runs");
+        assert!(started.elapsed().as_secs() < 5 && !out.timed_out, "waited for the writer");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let running = || {
+            std::fs::read_dir("/proc").expect("proc").flatten().any(|e| {
+                std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+            })
+        };
+        while running() {
+            assert!(std::time::Instant::now() < deadline, "the writer still runs");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     #[test]

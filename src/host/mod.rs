@@ -70,8 +70,9 @@ pub struct Command {
     /// Killed, with every process it started, when it runs longer.
     pub deadline: Option<std::time::Duration>,
     /// For a command whose output nobody vouches for (a health check in a
-    /// jail): at most this many bytes of each output are kept, and it may
-    /// write no larger file (RLIMIT_FSIZE; SIGXFSZ ends it past that).
+    /// jail): its output goes through pipes, at most this many bytes of
+    /// each are kept, and the pipes close when it exits (what it left
+    /// behind gets EPIPE), so nothing on the host grows with it.
     pub output_limit: Option<u64>,
 }
 
