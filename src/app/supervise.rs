@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::boot::{parallel, Connect};
 use super::guard::guard;
-use super::health::{check, forgive, owe, owed, save_watch, started_at, watch, Checked};
+use super::health::{check, owe, owed, save_watch, started_at, watch, Checked};
 use super::lifecycle::{start_alone, stop_one, Surroundings};
 use super::{Error, Event, Refused, Report};
 use crate::config::HostConfig;
@@ -197,8 +197,11 @@ fn follow(
     });
     let before = w.clone();
     let unix = super::now();
+    let seen = recovered(host, cfg, spec, seen, report);
     w.saw(health, seen, unix);
-    if let Some(c) = checked {
+    // A check of a jail that a recovery has since stopped counts for
+    // nothing.
+    if let (Some(c), Seen::Running { .. }) = (checked, seen) {
         w.checked(health, c.passed, &c.output, unix);
     }
     if w.status != before.status {
@@ -258,10 +261,12 @@ fn look(host: &mut dyn Host, spec: &JailSpec, running: Option<i32>) -> Result<(S
     Ok((seen, checked))
 }
 
-/// Stops and starts the jail, under its lock, if it is still as the
-/// round saw it; false when nothing was done: another brig holds the
-/// jail, or it changed since (stopped or started by hand). A restart that
-/// stopped the jail but could not start it again leaves a start owed.
+/// Stops and starts the jail, under its lock, if it still needs it as
+/// the round saw; false when nothing was done: another brig holds the
+/// jail, or it changed since (stopped or started by hand). A start is
+/// owed from before the stop until a start has been made (`start_one`
+/// forgives it), so a restart that fails, or a supervisor killed half-way,
+/// leaves the next round to start the jail.
 fn restart(
     host: &mut dyn Host,
     cfg: &HostConfig,
@@ -274,22 +279,40 @@ fn restart(
         other => other?,
     };
     let running = host.jail_find(spec.name.as_str())?.map(|j| j.jid);
-    if observe(host, spec, running)? != seen {
+    let now = observe(host, spec, running)?;
+    // Down either way (stopped on its own, or owed a start), or the very
+    // start the round saw.
+    let down = |s: Seen| matches!(s, Seen::Died | Seen::Owed);
+    if now != seen && !(down(now) && down(seen)) {
         return Ok(false);
     }
+    owe(host, &spec.name).map_err(|e| super::health::watch_error(host, &spec.name, &e))?;
     let around = Surroundings::read(host, cfg)?;
     stop_one(host, cfg, &spec.name, Some(spec), &around, false, report)?;
-    let started = start_alone(host, cfg, spec, &[], report)
-        .and_then(|()| super::provision::on_first_start(host, cfg, spec, report));
-    let mark = match &started {
-        Ok(()) => forgive(host, &spec.name),
-        Err(_) => owe(host, &spec.name),
-    };
-    started?;
-    mark.map_err(|e| {
-        Error::Usage(format!("{}: {e}", host.local_path(std::path::Path::new(super::health::WATCH_DIR)).display()))
-    })?;
+    start_alone(host, cfg, spec, &[], report)?;
+    super::provision::on_first_start(host, cfg, spec, report)?;
     Ok(true)
+}
+
+/// Recovers what a killed brig left half-done to the jail (its journal
+/// entry), as the next command on it would, and says what the jail is
+/// then; the jail as `seen` when there is nothing to recover or another
+/// brig holds it.
+fn recovered(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, seen: Seen, report: &dyn Report) -> Seen {
+    if !host.exists(&crate::state::journal::path(&spec.name)) {
+        return seen;
+    }
+    let again = match guard(host, cfg, &[&spec.name], report) {
+        Ok(_lock) => {
+            host.jail_find(spec.name.as_str()).map_err(Error::from).and_then(|j| observe(host, spec, j.map(|j| j.jid)))
+        }
+        Err(Error::Lock(LockError::Busy { .. })) => return seen,
+        Err(e) => Err(e),
+    };
+    again.unwrap_or_else(|error| {
+        report.event(&Event::Failed { jail: &spec.name, error: &error });
+        seen
+    })
 }
 
 /// A change of health worth a line in the event log: a jail turned

@@ -328,6 +328,45 @@ fn limits_killed_anywhere_converge() {
     killed_at_every_call(running, &["limits", "box", "set", "maxproc=77", "memoryuse=2G"]);
 }
 
+/// `box` gone from under brig (its start record, alias and rules left),
+/// and the dataset of a jail whose definition was removed by hand.
+fn orphaned() -> Sim {
+    let sim = running();
+    let jid = sim.host().jail_find("box").expect("get").expect("running").jid;
+    sim.host().jail_remove(jid).expect("remove");
+    sim.brig(&["create", "old", "--type", "empty"]).ok();
+    std::fs::remove_file(sim.file("/usr/local/etc/brig/jails/old.toml")).expect("rm");
+    sim
+}
+
+#[test]
+fn gc_killed_anywhere_converges() {
+    crate::common::needs_jail_processes!();
+    killed_at_every_call(orphaned, &["gc", "--datasets"]);
+}
+
+/// `box` with restart = "always", its processes gone: the supervisor
+/// restarts it.
+fn died() -> Sim {
+    let sim = crate::health::watched("restart = \"always\"\nrestart_delay = 0");
+    let jid = sim.host().jail_find("box").expect("get").expect("running").jid;
+    sim.host().jail_kill(jid, Some(nix::sys::signal::Signal::SIGKILL)).expect("kill");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while sim.host().jail_kill(jid, None).expect("alive?") {
+        assert!(std::time::Instant::now() < deadline, "processes left");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    sim
+}
+
+#[test]
+fn a_supervisor_restart_killed_anywhere_converges() {
+    crate::common::needs_jail_processes!();
+    // Killed after its stop, a supervisor used to find the jail stopped
+    // by hand (no start record) and leave it down.
+    killed_at_every_call(died, &["supervise", "--once", "--jobs", "1"]);
+}
+
 /// One release mirror for every run of the test, at a path that does not
 /// change between them (the command line must be the same each time).
 fn mirror() -> &'static str {

@@ -13,7 +13,7 @@ use crate::run::{defined, ROOT};
 const DEFINITION: &str = "/usr/local/etc/brig/jails/box.toml";
 
 /// `box` with `health` appended to its definition, started, healthy.
-fn watched(health: &str) -> Sim {
+pub fn watched(health: &str) -> Sim {
     let sim = defined(&[]);
     let path = sim.file(DEFINITION);
     let mut text = std::fs::read_to_string(&path).expect("definition");
