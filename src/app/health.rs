@@ -178,6 +178,11 @@ pub fn health(host: &mut dyn Host, names: &Names) -> Result<Vec<JailHealth>, Err
             out.push(one(Status::Stopped, String::new()));
             continue;
         };
+        // Nothing runs in a jail brig did not start.
+        if let Some(foreign) = super::observe::foreign(host, &cfg, &name, &j) {
+            out.push(one(Status::Stopped, foreign.to_string()));
+            continue;
+        }
         let c = check(host, j.jid, h);
         let status = match (c.passed, h.check.is_some()) {
             (true, true) => Status::Healthy,

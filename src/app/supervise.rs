@@ -124,19 +124,34 @@ impl Supervisor {
     /// round tries again.
     fn round(&mut self, host: &mut dyn Host, cfg: &HostConfig, connect: Connect, jobs: u16, report: &dyn Report) {
         let now = Instant::now();
+        // Only jails with a check are due; the others are only sampled.
         let due: Vec<&JailSpec> =
-            self.specs.iter().filter(|s| self.due.get(&s.name).is_none_or(|t| *t <= now)).collect();
+            self.specs.iter().filter(|s| self.due.get(&s.name).is_some_and(|t| *t <= now)).collect();
         if due.is_empty() {
             return;
         }
-        let live: BTreeMap<String, i32> = match host.jail_list() {
-            Ok(l) => l.into_iter().filter(|j| !j.dying).map(|j| (j.name, j.jid)).collect(),
+        let live: BTreeMap<String, crate::host::LiveJail> = match host.jail_list() {
+            Ok(l) => l.into_iter().filter(|j| !j.dying).map(|j| (j.name.clone(), j)).collect(),
             Err(e) => {
                 report.event(&Event::SuperviseFailed { error: &e.into() });
                 return;
             }
         };
-        let work = |h: &mut dyn Host, s: &JailSpec| look(h, s, live.get(s.name.as_str()).copied());
+        // A jail of the name that brig did not start is left alone: no
+        // check runs in it.
+        let ours: BTreeMap<&str, i32> = due
+            .iter()
+            .filter_map(|s| live.get(s.name.as_str()).map(|j| (s, j)))
+            .filter(|(s, j)| super::observe::foreign(host, cfg, &s.name, j).is_none())
+            .map(|(s, j)| (s.name.as_str(), j.jid))
+            .collect();
+        let foreign = |s: &JailSpec| live.contains_key(s.name.as_str()) && !ours.contains_key(s.name.as_str());
+        let work = |h: &mut dyn Host, s: &JailSpec| {
+            if foreign(s) {
+                return Ok((Seen::Stopped, None));
+            }
+            look(h, s, ours.get(s.name.as_str()).copied())
+        };
         let looked = parallel(connect, jobs, &due, &work);
         for (spec, outcome) in looked {
             let Some(health) = &spec.health else { continue };
@@ -212,16 +227,16 @@ fn follow(
         Decision::GiveUp(reason) => note(host, spec, "supervise give-up", None, &reason, Duration::ZERO, report),
         Decision::Restart(reason) => {
             let began = Instant::now();
-            let outcome = restart(host, cfg, spec, seen, report);
-            if !matches!(outcome, Ok(false)) {
-                w.restarted(unix);
+            match restart(host, cfg, spec, seen, report) {
+                // Not done (another brig holds the jail, or it changed):
+                // nothing to count or say; the next round looks again.
+                Ok(false) => {}
+                done => {
+                    w.restarted(unix);
+                    let error = done.err().map(|e| e.to_string());
+                    note(host, spec, "supervise restart", error, &reason, began.elapsed(), report);
+                }
             }
-            let error = match outcome {
-                Ok(false) => return,
-                Ok(true) => None,
-                Err(e) => Some(e.to_string()),
-            };
-            note(host, spec, "supervise restart", error, &reason, began.elapsed(), report);
         }
     }
     if *w != before {

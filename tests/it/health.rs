@@ -266,3 +266,28 @@ fn the_supervisor_samples_running_jails_and_usage_integrates_the_samples() {
     assert!(text.ok().stdout.contains("cpu: 125 s\n"), "{}", text.stdout);
     sim.brig(&["usage", "box", "--since", "soon"]).fails(2);
 }
+
+#[test]
+fn a_jail_brig_did_not_start_is_never_checked() {
+    let sim = defined(&[]);
+    let path = sim.file(DEFINITION);
+    let text = std::fs::read_to_string(&path).expect("definition");
+    std::fs::write(&path, format!("{text}\n[health]\ncheck = \"exec:true\"\n")).expect("write");
+    {
+        use brig::host::{JailParam, SetFlags};
+        let params = [JailParam::str("name", "box"), JailParam::str("path", "/"), JailParam::bool("persist", true)];
+        sim.host().jail_set(&params, SetFlags::CREATE).expect("a foreign jail");
+    }
+    sim.brig(&["debug", "sim-stats", "--reset"]).ok();
+    let h = sim.brig(&["health", "--json"]).ok().json();
+    assert_eq!(h["jails"][0]["status"], "stopped", "{h}");
+    assert!(h["jails"][0]["output"].as_str().is_some_and(|o| o.contains("brig leaves it alone")), "{h}");
+    // Not even with a start record of the name (brig's own jail died,
+    // another took its name): the jail runs from another root.
+    let record = sim.file("/var/db/brig/started/box.json");
+    std::fs::create_dir_all(record.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&record, "{}").expect("record");
+    sim.brig(&["supervise", "--once"]).ok();
+    let stats = sim.brig(&["debug", "sim-stats", "--json"]).ok().json();
+    assert_eq!(stats["ops"]["spawn"].as_u64().unwrap_or(0), 0, "{stats}");
+}
