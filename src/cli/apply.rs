@@ -19,6 +19,9 @@ pub struct PlanArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Exit 0 when there is nothing to do, 2 when apply has changes to make (or jails to restart, or provision steps to run), 1 on any error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Debug, Args)]
@@ -75,8 +78,34 @@ fn finish(broken: Vec<(crate::model::JailName, app::Error)>, handled: usize) -> 
     app::broken(broken, handled).map_or(Ok(ExitCode::SUCCESS), |e| Err(e.into()))
 }
 
+/// With `--detailed-exitcode`, like terraform's: 0 nothing to do, 2
+/// changes pending, 1 any error.
 pub fn plan(host: &dyn Host, args: &PlanArgs) -> Result<ExitCode, CliError> {
-    let Planned { plans, provisions, broken } = app::apply::plan(host, &args.names, &Printer)?;
+    let (outcome, pending) = show_plan(host, args);
+    match (outcome, args.detailed_exitcode) {
+        (Err(e), true) => Err(CliError::Failed(Box::new(e))),
+        (Ok(_), true) if pending => Ok(ExitCode::from(2)),
+        (outcome, _) => outcome,
+    }
+}
+
+/// Prints the plan; whether apply, a restart or provisioning has work.
+fn show_plan(host: &dyn Host, args: &PlanArgs) -> (Result<ExitCode, CliError>, bool) {
+    let Planned { plans, provisions, broken } = match app::apply::plan(host, &args.names, &Printer) {
+        Ok(p) => p,
+        Err(e) => return (Err(e.into()), false),
+    };
+    let pending = plans.iter().any(|p| !p.ops.is_empty() || !p.restart.is_empty())
+        || provisions.iter().flatten().any(|v| v.would_run() > 0);
+    (print_plan(plans, provisions, broken, args), pending)
+}
+
+fn print_plan(
+    plans: Vec<JailPlan>,
+    provisions: Vec<Option<crate::app::provision::Preview>>,
+    broken: Vec<(crate::model::JailName, app::Error)>,
+    args: &PlanArgs,
+) -> Result<ExitCode, CliError> {
     let changes = plans.iter().map(|p| p.ops.len()).sum();
     if args.json {
         let jails = plans

@@ -16,6 +16,10 @@ pub enum CliError {
     App(#[from] app::Error),
     #[error("cannot encode JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// Any failure, where the exit codes other than 1 mean something
+    /// else (`plan --detailed-exitcode`).
+    #[error(transparent)]
+    Failed(Box<CliError>),
 }
 
 impl From<crate::model::ModelError> for CliError {
@@ -35,7 +39,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::App(e) => app_exit_code(e),
-            CliError::Json(_) => 1,
+            CliError::Json(_) | CliError::Failed(_) => 1,
         }
     }
 }

@@ -229,3 +229,26 @@ fn edit_of_a_running_jail_says_whether_apply_can_change_it_live() {
     );
     assert!(r.ok().stdout.contains("the running jail already matches it"), "{}", r.stdout);
 }
+
+#[test]
+fn plan_detailed_exitcode_says_whether_apply_has_work() {
+    let sim = crate::common::Sim::new();
+    sim.brig(&["init"]).ok();
+    sim.brig(&["create", "box", "--type", "empty"]).ok();
+    sim.brig(&["plan", "--detailed-exitcode"]).ok();
+    {
+        use brig::host::Host;
+        sim.host().zfs_destroy("zroot/brig/jails/box/root", false).expect("destroy");
+    }
+    let pending = sim.brig(&["plan", "--detailed-exitcode"]);
+    assert!(pending.fails(2).stdout.contains("zfs create zroot/brig/jails/box/root"), "{}", pending.stdout);
+    // Without the option a pending change is no failure.
+    sim.brig(&["plan"]).ok();
+    sim.brig(&["apply"]).ok();
+    sim.brig(&["plan", "--detailed-exitcode", "--json"]).ok();
+    // An error is 1, never 2, even one that exits 2 otherwise.
+    std::fs::write(sim.file("/usr/local/etc/brig/jails/bad.toml"), "relase = 1\n").expect("write");
+    sim.brig(&["plan", "bad"]).fails(2);
+    let broken = sim.brig(&["plan", "bad", "--detailed-exitcode"]);
+    assert!(broken.fails(1).stderr.contains("unknown field `relase`"), "{}", broken.stderr);
+}
