@@ -349,13 +349,7 @@ fn gc_killed_anywhere_converges() {
 /// restarts it.
 fn died() -> Sim {
     let sim = crate::health::watched("restart = \"always\"\nrestart_delay = 0");
-    let jid = sim.host().jail_find("box").expect("get").expect("running").jid;
-    sim.host().jail_kill(jid, Some(nix::sys::signal::Signal::SIGKILL)).expect("kill");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while sim.host().jail_kill(jid, None).expect("alive?") {
-        assert!(std::time::Instant::now() < deadline, "processes left");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    crate::health::kill_processes(&sim);
     sim
 }
 

@@ -33,6 +33,18 @@ fn healthy(sim: &Sim, yes: bool) {
     }
 }
 
+/// Every process of running `box` killed: the jail (persist) stays,
+/// doing nothing, as one whose service died.
+pub fn kill_processes(sim: &Sim) {
+    let jid = jid(sim).expect("running");
+    sim.host().jail_kill(jid, Some(nix::sys::signal::Signal::SIGKILL)).expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sim.host().jail_kill(jid, None).expect("alive?") {
+        assert!(Instant::now() < deadline, "processes left");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn jid(sim: &Sim) -> Option<i32> {
     sim.host().jail_find("box").expect("get").map(|j| j.jid)
 }
@@ -92,14 +104,8 @@ fn a_jail_failing_its_check_three_times_is_restarted_and_the_restart_is_logged()
 fn a_jail_stopped_by_hand_is_left_alone_and_one_whose_processes_died_is_restarted() {
     crate::common::needs_jail_processes!();
     let sim = watched("restart = \"always\"\nrestart_delay = 0");
-    // Its processes die: the jail (persist) stays, doing nothing.
     let first = jid(&sim).expect("running");
-    sim.host().jail_kill(first, Some(nix::sys::signal::Signal::SIGKILL)).expect("kill");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while sim.host().jail_kill(first, None).expect("alive?") {
-        assert!(Instant::now() < deadline, "processes left");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    kill_processes(&sim);
     sim.brig(&["supervise", "--once"]).ok();
     let second = jid(&sim).expect("restarted");
     assert_ne!(second, first);
@@ -155,17 +161,8 @@ fn health_definitions_are_checked_with_their_line() {
 fn a_restart_that_could_not_start_the_jail_is_owed_until_brig_stop_forgives_it() {
     crate::common::needs_jail_processes!();
     let sim = watched("restart = \"always\"\nrestart_delay = 0");
-    let die = |sim: &Sim| {
-        let jid = jid(sim).expect("running");
-        sim.host().jail_kill(jid, Some(nix::sys::signal::Signal::SIGKILL)).expect("kill");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while sim.host().jail_kill(jid, None).expect("alive?") {
-            assert!(Instant::now() < deadline, "processes left");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
     let failing = [("BRIG_SIM_FAIL", "jail_set:1")];
-    die(&sim);
+    kill_processes(&sim);
     sim.brig_env(&["supervise", "--once"], &failing).ok();
     assert_eq!(jid(&sim), None);
     let failed = sim.brig(&["events", "--jail", "box", "--json"]).ok().json();
@@ -176,7 +173,7 @@ fn a_restart_that_could_not_start_the_jail_is_owed_until_brig_stop_forgives_it()
     assert!(jid(&sim).is_some(), "the owed start was not made");
     assert!(supervised(&sim).iter().any(|(_, d)| d == "its last restart did not start it"));
     // Owed again, then stopped by hand: left alone.
-    die(&sim);
+    kill_processes(&sim);
     sim.brig_env(&["supervise", "--once"], &failing).ok();
     assert!(sim.file("/var/db/brig/supervise/box.owed").exists(), "no start owed");
     sim.brig(&["stop", "box"]).ok();
