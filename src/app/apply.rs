@@ -48,9 +48,22 @@ pub fn plan(host: &dyn Host, names: &[String], report: &dyn Report) -> Result<Pl
 pub struct Applied {
     /// Operations performed, a restart counting as one.
     pub changes: usize,
+    /// The jails changed: each with the operations performed, or
+    /// restarted to take what a running jail cannot.
+    pub changed: Vec<ChangedJail>,
+    /// What the plans noticed and left alone.
+    pub notes: Vec<String>,
     /// How many jails were compared.
     pub jails: usize,
     pub broken: Vec<(JailName, Error)>,
+}
+
+/// One jail `apply` changed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChangedJail {
+    pub name: JailName,
+    pub operations: Vec<String>,
+    pub restarted: bool,
 }
 
 /// Makes the machine match the definitions of `names` (every defined
@@ -67,6 +80,7 @@ pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn 
     let (specs, broken) = load(host, &cfg, targets, names.all, report)?.every_valid();
     let plans = plans(host, &cfg, &specs)?;
     let mut changes = 0;
+    let mut changed = Vec::new();
     let mut pending: Vec<&JailPlan> = Vec::new();
     for (p, spec) in plans.iter().zip(&specs) {
         if !p.restart.is_empty() {
@@ -78,6 +92,7 @@ pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn 
                 stop_one(host, &cfg, &spec.name, Some(spec), &around, false, report)?;
                 start_alone(host, &cfg, spec, &specs, report)?;
                 changes += 1;
+                changed.push(ChangedJail { name: p.name.clone(), operations: Vec::new(), restarted: true });
             } else {
                 pending.push(p);
             }
@@ -93,6 +108,8 @@ pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn 
                 .map_err(|e| Error::from(Refused::ApplyFailed { jail: p.name.clone(), cause: Box::new(e) }))
         })?;
         changes += p.ops.len();
+        let operations = p.ops.iter().map(ToString::to_string).collect();
+        changed.push(ChangedJail { name: p.name.clone(), operations, restarted: false });
     }
     for n in plans.iter().flat_map(|p| p.notes.iter()) {
         report.event(&Event::Note(n));
@@ -105,5 +122,6 @@ pub fn apply(host: &mut dyn Host, names: &[String], restart: bool, report: &dyn 
             pending.iter().map(|p| (p.name.clone(), p.restart.iter().map(|r| r.param.clone()).collect())).collect();
         return Err(Refused::RestartNeeded { pending }.into());
     }
-    Ok(Applied { changes, jails: plans.len(), broken })
+    let notes = plans.iter().flat_map(|p| p.notes.iter().map(ToString::to_string)).collect();
+    Ok(Applied { changes, changed, notes, jails: plans.len(), broken })
 }

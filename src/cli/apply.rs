@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::print_json;
-use super::report::Printer;
+use super::report::{BesideJson, Printer};
 use super::CliError;
 use crate::app::{self, apply::Planned};
 use crate::host::Host;
@@ -31,6 +31,18 @@ pub struct ApplyArgs {
     /// Restart running jails whose changes the kernel only takes at creation.
     #[arg(long)]
     pub restart: bool,
+    /// Print JSON: whether anything changed, and what, by jail.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct ApplyJson<'a> {
+    /// Whether anything changed: Ansible's `changed`.
+    changed: bool,
+    changes: usize,
+    jails: &'a [crate::app::apply::ChangedJail],
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -181,8 +193,12 @@ fn print_plan(
 }
 
 pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError> {
-    let applied = app::apply::apply(host, &args.names, args.restart, &Printer)?;
-    if applied.changes == 0 {
+    let report: &dyn app::Report = if args.json { &BesideJson } else { &Printer };
+    let applied = app::apply::apply(host, &args.names, args.restart, report)?;
+    if args.json {
+        let changed = applied.changes > 0;
+        print_json(&ApplyJson { changed, changes: applied.changes, jails: &applied.changed, notes: &applied.notes })?;
+    } else if applied.changes == 0 {
         println!("{}", nothing_to_do(applied.jails));
     } else {
         println!("applied {}", plural(applied.changes, "change"));

@@ -19,6 +19,42 @@ pub fn take_changes() -> Vec<String> {
     CHANGES.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default()
 }
 
+/// Keeps a jail's steps for the event log; the lines, `JAIL: STEP`.
+fn keep(jail: &crate::model::JailName, ops: &[crate::plan::Op]) -> Vec<String> {
+    let lines: Vec<String> = ops.iter().map(|op| format!("{jail}: {op}")).collect();
+    if let Ok(mut kept) = CHANGES.lock() {
+        let room = MAX_CHANGES.saturating_sub(kept.len());
+        kept.extend(lines.iter().take(room).cloned());
+    }
+    lines
+}
+
+/// For a command that prints JSON on standard output: what `Printer`
+/// would print there is left out (the steps are still kept for the event
+/// log); notes, warnings and failures still go to standard error.
+pub struct BesideJson;
+
+impl Report for BesideJson {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Steps { jail, ops } => {
+                keep(jail, ops);
+            }
+            Event::AlreadyRunning { .. }
+            | Event::Started { .. }
+            | Event::NotRunning { .. }
+            | Event::Stopped { .. }
+            | Event::CleanedUp { .. }
+            | Event::Step { .. }
+            | Event::Converted { .. }
+            | Event::Definition { .. }
+            | Event::Pruned { .. }
+            | Event::Supervised { .. } => {}
+            other => Printer.event(other),
+        }
+    }
+}
+
 impl Report for Printer {
     fn event(&self, event: &Event<'_>) {
         match event {
@@ -44,13 +80,8 @@ impl Report for Printer {
             Event::SuperviseFailed { error } => eprintln!("brig: supervise: {error}; trying again next round"),
             Event::Vanished { jail } => eprintln!("brig: jail {jail} was destroyed meanwhile; skipped"),
             Event::Steps { jail, ops } => {
-                let mut kept = CHANGES.lock().ok();
-                for op in *ops {
-                    let line = format!("{jail}: {op}");
+                for line in keep(jail, ops) {
                     println!("{line}");
-                    if let Some(k) = kept.as_mut().filter(|k| k.len() < MAX_CHANGES) {
-                        k.push(line);
-                    }
                 }
             }
             Event::AlreadyRunning { jail, jid } => println!("jail {jail} is already running (jid {jid})"),

@@ -231,7 +231,7 @@ fn edit_of_a_running_jail_says_whether_apply_can_change_it_live() {
 }
 
 #[test]
-fn plan_detailed_exitcode_says_whether_apply_has_work() {
+fn plan_detailed_exitcode_and_apply_json_say_what_changes() {
     let sim = crate::common::Sim::new();
     sim.brig(&["init"]).ok();
     sim.brig(&["create", "box", "--type", "empty"]).ok();
@@ -244,7 +244,18 @@ fn plan_detailed_exitcode_says_whether_apply_has_work() {
     assert!(pending.fails(2).stdout.contains("zfs create zroot/brig/jails/box/root"), "{}", pending.stdout);
     // Without the option a pending change is no failure.
     sim.brig(&["plan"]).ok();
-    sim.brig(&["apply"]).ok();
+    // apply --json says what changed, and nothing but JSON is on stdout.
+    let applied = sim.brig(&["apply", "--json"]).ok().json();
+    assert_eq!((applied["changed"].as_bool(), applied["jails"][0]["name"].as_str()), (Some(true), Some("box")));
+    let ops = applied["jails"][0]["operations"].as_array().expect("operations");
+    assert!(ops.iter().any(|o| o == "zfs create zroot/brig/jails/box/root"), "{applied}");
+    let again = sim.brig(&["apply", "--json"]).ok().json();
+    assert_eq!((again["changed"].as_bool(), again["jails"].as_array().map(Vec::len)), (Some(false), Some(0)));
+    // The event log has the steps either way.
+    let events = sim.brig(&["events", "--json"]).ok().json();
+    let apply =
+        events.as_array().expect("events").iter().find(|e| e["command"] == "apply").cloned().unwrap_or_default();
+    assert!(apply["changes"].as_array().is_some_and(|c| !c.is_empty()), "{apply}");
     sim.brig(&["plan", "--detailed-exitcode", "--json"]).ok();
     // An error is 1, never 2, even one that exits 2 otherwise.
     std::fs::write(sim.file("/usr/local/etc/brig/jails/bad.toml"), "relase = 1\n").expect("write");
