@@ -52,7 +52,7 @@ pub enum Orphan {
     Dataset { jail: String, dataset: String },
     /// The supervisor's record of a jail without a definition.
     Watch { jail: String },
-    /// The lock file of a jail that exists nowhere any more.
+    /// The lock file of a jail without a definition.
     Lock { jail: String },
 }
 
@@ -104,7 +104,7 @@ impl Orphan {
             Orphan::RctlRule { .. } => "the jail is not running; brig adds its rules at start".into(),
             Orphan::Dataset { .. } => "no definition names it (it is not running either)".into(),
             Orphan::Watch { .. } => "no definition names the jail".into(),
-            Orphan::Lock { .. } => "the jail has no definition, dataset or record".into(),
+            Orphan::Lock { .. } => "the jail has no definition, and no brig works on it".into(),
         }
     }
 }
@@ -134,13 +134,10 @@ pub fn orphans(seen: &Seen) -> Vec<Orphan> {
     for jail in seen.watches.iter().filter(|j| !seen.definitions.contains(*j)) {
         out.push(Orphan::Watch { jail: jail.clone() });
     }
-    for jail in &seen.locks {
-        let owned = known(jail) || busy(jail);
-        let going = !seen.definitions.contains(jail) && !busy(jail);
-        // A lock whose jail's dataset or record goes with this gc goes too.
-        if !owned || going {
-            out.push(Orphan::Lock { jail: jail.clone() });
-        }
+    // A lock is made again by whichever command next takes it: without a
+    // definition, and with no brig at work on the jail, it goes.
+    for jail in seen.locks.iter().filter(|j| !seen.definitions.contains(*j) && !busy(j)) {
+        out.push(Orphan::Lock { jail: jail.clone() });
     }
     out
 }
