@@ -67,13 +67,18 @@ pub fn run(
         crate::host::Stdio::Inherit => None,
     };
     let mut child = c.spawn()?;
-    let (status, timed_out) = wait(&mut child, deadline)?;
+    let (status, timed_out) = wait(&mut child, deadline, None)?;
     let (stdout, stderr) = match files {
         Some((out, err)) => (read_all(out, KEPT)?, read_all(err, KEPT)?),
         None => (Vec::new(), Vec::new()),
     };
+    Ok(output(status, stdout, stderr, timed_out))
+}
+
+/// Exit code, or 128 + signal number when killed by a signal.
+fn output(status: ExitStatus, stdout: Vec<u8>, stderr: Vec<u8>, timed_out: bool) -> crate::host::Output {
     let status = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-    Ok(crate::host::Output { status, stdout, stderr, timed_out })
+    crate::host::Output { status, stdout, stderr, timed_out }
 }
 
 /// For a command whose output nobody vouches for (a health check): its
@@ -102,26 +107,14 @@ fn run_piped(
     let mut err_r = std::fs::File::from(err_r);
     let keep = usize::try_from(kept).unwrap_or(usize::MAX);
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let until = deadline.map(|d| Instant::now() + d);
-    let (status, timed_out) = loop {
+    let mut read_both = || {
         drain(&mut out_r, &mut stdout, keep);
         drain(&mut err_r, &mut stderr, keep);
-        if let Some(s) = child.try_wait()? {
-            break (s, false);
-        }
-        if until.is_some_and(|u| Instant::now() >= u) {
-            if let Ok(pid) = i32::try_from(child.id()) {
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
-            break (child.wait()?, true);
-        }
-        std::thread::sleep(Duration::from_millis(10));
     };
+    let (status, timed_out) = wait(&mut child, deadline, Some(&mut read_both))?;
     // What it wrote before it exited; the read ends close here.
-    drain(&mut out_r, &mut stdout, keep);
-    drain(&mut err_r, &mut stderr, keep);
-    let status = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-    Ok(crate::host::Output { status, stdout, stderr, timed_out })
+    read_both();
+    Ok(output(status, stdout, stderr, timed_out))
 }
 
 /// Reads what `pipe` holds now (a bounded number of reads, so a writer
@@ -145,21 +138,32 @@ fn drain(pipe: &mut std::fs::File, into: &mut Vec<u8>, keep: usize) {
     }
 }
 
-/// Waits for `child`, killing its process group at the deadline.
-fn wait(child: &mut std::process::Child, deadline: Option<Duration>) -> std::io::Result<(ExitStatus, bool)> {
-    let Some(limit) = deadline else { return Ok((child.wait()?, false)) };
-    let until = Instant::now() + limit;
+/// Waits for `child`, killing its process group at the deadline; while
+/// it runs, `meanwhile` is called every few milliseconds (to read its
+/// pipes, which must not fill up).
+fn wait(
+    child: &mut std::process::Child,
+    deadline: Option<Duration>,
+    mut meanwhile: Option<&mut dyn FnMut()>,
+) -> std::io::Result<(ExitStatus, bool)> {
+    if deadline.is_none() && meanwhile.is_none() {
+        return Ok((child.wait()?, false));
+    }
+    let until = deadline.map(|d| Instant::now() + d);
     loop {
+        if let Some(m) = meanwhile.as_mut() {
+            m();
+        }
         if let Some(s) = child.try_wait()? {
             return Ok((s, false));
         }
-        if Instant::now() >= until {
+        if until.is_some_and(|u| Instant::now() >= u) {
             if let Ok(pid) = i32::try_from(child.id()) {
                 let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
             }
             return Ok((child.wait()?, true));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
