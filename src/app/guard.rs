@@ -151,9 +151,6 @@ fn recover(host: &mut dyn Host, cfg: &HostConfig, name: &JailName, report: &dyn 
         std::time::Duration::ZERO,
     );
     r.detail = Some(format!("an interrupted {} (pid {}) was {}", entry.action.as_str(), entry.pid, how.as_str()));
-    if let Err(e) = crate::state::events::append(host, &r) {
-        let error = Error::Usage(format!("the event log was not written: {e}"));
-        report.event(&Event::Failed { jail: name, error: &error });
-    }
+    super::log_event(host, &r, name, report);
     Ok(())
 }

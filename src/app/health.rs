@@ -50,12 +50,17 @@ pub fn owed(host: &dyn Host, name: &JailName) -> bool {
     host.exists(&owed_path(name))
 }
 
-/// The jail was stopped by hand (or started): no start is owed.
-pub fn forgive(host: &dyn Host, name: &JailName) -> std::io::Result<()> {
-    match host.remove_file(&owed_path(name)) {
+/// Removes `path`, which may not be there.
+fn remove_if_there(host: &dyn Host, path: &Path) -> std::io::Result<()> {
+    match host.remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
+}
+
+/// The jail was stopped by hand (or started): no start is owed.
+pub fn forgive(host: &dyn Host, name: &JailName) -> std::io::Result<()> {
+    remove_if_there(host, &owed_path(name))
 }
 
 /// The jail is gone (destroyed, or its definition removed): what the
@@ -63,10 +68,7 @@ pub fn forgive(host: &dyn Host, name: &JailName) -> std::io::Result<()> {
 /// afresh.
 pub fn forget(host: &dyn Host, name: &JailName) -> std::io::Result<()> {
     forgive(host, name)?;
-    match host.remove_file(&watch_path(name)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    remove_if_there(host, &watch_path(name))
 }
 
 /// An error about the supervisor's files of `name`, as a sentence.

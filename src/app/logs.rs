@@ -3,7 +3,7 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -58,7 +58,7 @@ pub fn show(
 /// read); a log replaced by a rotation or cut shorter is read again from
 /// its start.
 fn follow_once(
-    path: &PathBuf,
+    path: &Path,
     at: Option<(std::fs::File, u64)>,
     out: &mut dyn Write,
 ) -> std::io::Result<Option<(std::fs::File, u64)>> {

@@ -58,6 +58,16 @@ pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// Appends what brig did on its own to jail `jail` (a recovery, a
+/// supervisor's restart) to the event log; a log that cannot be written
+/// is said, and changes nothing else.
+pub(crate) fn log_event(host: &dyn Host, record: &crate::state::events::Record, jail: &JailName, report: &dyn Report) {
+    if let Err(e) = crate::state::events::append(host, record) {
+        let error = Error::Usage(format!("the event log was not written: {e}"));
+        report.event(&Event::Failed { jail, error: &error });
+    }
+}
+
 /// The host config, or the refusal telling the user to run `brig init`.
 pub fn config(host: &dyn Host) -> Result<HostConfig, Error> {
     HostConfig::load(host)?.ok_or(Error::Refused(Refused::NotInitialised))

@@ -684,8 +684,9 @@ fn inside(
     cmd.clean_env = true;
     cmd.deadline = Some(STEP_DEADLINE);
     let out = host.spawn(&cmd, Place::Jail(jid)).map_err(|e| e.to_string())?;
-    // A log that cannot be written was said by the start before (its
-    // exec.start went to the same file); the step's outcome stands.
+    // The step's outcome stands whether or not its output could be
+    // logged; a log that cannot be written is said by the jail's start,
+    // whose exec.start goes to the same file.
     let _ = crate::state::consolelog::append(host, jail, &format!("provision: {}", cmd.display()), &out);
     Ok(out)
 }

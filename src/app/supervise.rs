@@ -24,7 +24,7 @@ use crate::model::health::Restart;
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::plan::supervise::{Decision, Seen, Status, Watch};
-use crate::state::events::{self, Record};
+use crate::state::events::Record;
 use crate::state::lock::LockError;
 
 /// How often the definitions are read again: a jail defined, changed or
@@ -361,10 +361,5 @@ fn note(
     report.event(&Event::Supervised { jail: &spec.name, what: &what });
     let mut r = Record::now(command, vec!["supervise".into()], vec![spec.name.to_string()], error, took);
     r.detail = Some(detail.to_string());
-    if let Err(e) = events::append(host, &r) {
-        report.event(&Event::Failed {
-            jail: &spec.name,
-            error: &Error::Usage(format!("the event log was not written: {e}")),
-        });
-    }
+    super::log_event(host, &r, &spec.name, report);
 }

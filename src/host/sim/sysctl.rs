@@ -5,15 +5,15 @@
 
 use nix::errno::Errno;
 
-/// The simulated machine's hw.machine.
-pub const MACHINE: &str = "amd64";
-
 use super::config::SimConfig;
 use super::state::State;
 use crate::host::SysctlValue;
 use crate::kernel;
 use crate::kernel::params::{self, Access, ParamType};
 use crate::kernel::sysctl::{SysctlType, CTLFLAG_MPSAFE, CTLFLAG_RD, CTLFLAG_TUN, CTLFLAG_WR};
+
+/// The simulated machine's hw.machine.
+pub const MACHINE: &str = "amd64";
 
 /// (name, default, writable at run time)
 const DEFAULTS: &[(&str, Default, bool)] = &[
