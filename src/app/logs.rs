@@ -79,9 +79,3 @@ fn follow_once(
     }
     Ok(Some((f, end)))
 }
-
-/// Raises `flag` at SIGINT or SIGTERM, for a follow to end cleanly.
-pub fn stop_on_signal() -> Result<&'static AtomicBool, Error> {
-    crate::release::interrupt::catch().map_err(|e| Error::Usage(format!("signals: {e}")))?;
-    Ok(crate::release::interrupt::flag())
-}

@@ -204,8 +204,7 @@ pub fn fetch(
             return Err(Error::Usage(format!("--from {}: no such directory", d.display())));
         }
     }
-    crate::release::interrupt::catch().map_err(Refused::Interrupt)?;
-    let stop = crate::release::interrupt::flag();
+    let stop = crate::release::interrupt::catch().map_err(Refused::Interrupt)?;
     let cache = host.local_path(&cfg.mountpoint.join("cache").join(arch.as_str()).join(release.as_str()));
     let cached = matches!(source, Source::Url(_));
 

@@ -64,8 +64,7 @@ pub fn supervise(host: &mut dyn Host, connect: Connect, opts: &Options, report: 
     // A jail another brig is working on is looked at again next round,
     // rather than waited for.
     crate::state::lock::set_no_wait(true);
-    crate::release::interrupt::catch().map_err(|e| Error::Usage(format!("signals: {e}")))?;
-    let stop = crate::release::interrupt::flag();
+    let stop = crate::release::interrupt::catch().map_err(Refused::Interrupt)?;
     let mut s = Supervisor {
         specs: Vec::new(),
         sampled: None,

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::output::TerminalSafe;
 use super::CliError;
-use crate::app::logs::{show, stop_on_signal};
+use crate::app::logs::show;
 use crate::host::Host;
 use crate::model::JailName;
 
@@ -25,7 +25,8 @@ pub struct LogsArgs {
 
 pub fn run(host: &dyn Host, args: &LogsArgs) -> Result<ExitCode, CliError> {
     let name = JailName::parse(&args.name)?;
-    let stop = stop_on_signal()?;
+    let stop =
+        crate::release::interrupt::catch().map_err(|e| crate::app::Error::from(crate::app::Refused::Interrupt(e)))?;
     let stdout = std::io::stdout();
     // What a jail wrote reaches a terminal only as text; a pipe gets it
     // as it is.

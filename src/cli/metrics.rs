@@ -60,8 +60,8 @@ pub fn run(choice: Option<HostChoice>, cmd: &MetricsCommand) -> Result<ExitCode,
         );
     }
     eprintln!("brig: serving http://{listen}/metrics");
-    crate::release::interrupt::catch().map_err(|e| CliError::Usage(format!("signals: {e}")))?;
-    let stop = crate::release::interrupt::flag();
+    let stop =
+        crate::release::interrupt::catch().map_err(|e| crate::app::Error::from(crate::app::Refused::Interrupt(e)))?;
     while !stop.load(Ordering::Relaxed) {
         match server.recv_timeout(Duration::from_millis(250)) {
             Ok(Some(request)) => respond(&*host, request),

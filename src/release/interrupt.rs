@@ -12,11 +12,12 @@ pub fn flag() -> &'static AtomicBool {
     FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
 }
 
-/// From now on SIGINT and SIGTERM raise the flag instead of killing brig.
-pub fn catch() -> std::io::Result<()> {
+/// From now on SIGINT and SIGTERM raise the flag instead of killing brig;
+/// the flag, for a loop that ends when it is raised.
+pub fn catch() -> std::io::Result<&'static AtomicBool> {
     let f = FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(f))?;
     }
-    Ok(())
+    Ok(f)
 }
