@@ -142,26 +142,33 @@ pub struct JailHealth {
     pub restart: &'static str,
 }
 
+/// What `brig health` found: each jail's health and, when every jail was
+/// asked for, the definitions that do not read (the others are checked).
+pub struct Found {
+    pub jails: Vec<JailHealth>,
+    pub broken: Vec<(JailName, Error)>,
+}
+
 /// Runs the checks of `names` (every jail with `[health]` when none is
 /// named) now. A running jail that fails its check within its start
 /// period (counted from its start record) is starting, not unhealthy.
-pub fn health(host: &mut dyn Host, names: &Names) -> Result<Vec<JailHealth>, Error> {
+pub fn health(host: &mut dyn Host, names: &Names) -> Result<Found, Error> {
     let cfg = super::config(host)?;
     let all = names.names.is_empty() || names.all;
-    let names = if all {
-        super::select::every(host, &cfg).0.into_iter().map(|s| s.name).collect()
+    let (specs, broken) = if all {
+        let (specs, broken) = super::select::every(host, &cfg);
+        (specs.into_iter().filter(|s| s.health.is_some()).collect(), broken)
     } else {
-        targets(host, names)?
+        let specs = targets(host, names)?
+            .iter()
+            .map(|n| super::select::defined(host, &cfg, n))
+            .collect::<Result<Vec<_>, _>>()?;
+        (specs, Vec::new())
     };
     let mut out = Vec::new();
-    for name in names {
-        let spec = super::select::defined(host, &cfg, &name)?;
-        let Some(h) = &spec.health else {
-            if all {
-                continue;
-            }
-            return Err(Refused::NoHealth(name).into());
-        };
+    for spec in specs {
+        let name = spec.name.clone();
+        let Some(h) = &spec.health else { return Err(Refused::NoHealth(name).into()) };
         // A record that does not read shows no counts here; the
         // supervisor says what is wrong with it.
         let w = watch(host, &name).ok().flatten().unwrap_or_default();
@@ -194,7 +201,7 @@ pub fn health(host: &mut dyn Host, names: &Names) -> Result<Vec<JailHealth>, Err
         };
         out.push(one(status, c.output));
     }
-    Ok(out)
+    Ok(Found { jails: out, broken })
 }
 
 /// When the jail's start record was last written (Unix seconds): its

@@ -42,32 +42,35 @@ struct HealthJson<'a> {
 /// Exit 1 when a jail is unhealthy (or down), so a monitoring script can
 /// use the status alone.
 pub fn health(host: &mut dyn crate::host::Host, args: &HealthArgs) -> Result<ExitCode, CliError> {
-    let jails = crate::app::health::health(host, &Names { names: args.names.clone(), all: false })?;
+    let found = crate::app::health::health(host, &Names { names: args.names.clone(), all: false })?;
+    let jails = &found.jails;
     let bad = jails.iter().any(|j| matches!(j.status, Status::Unhealthy | Status::Down));
     let code = if bad { ExitCode::from(1) } else { ExitCode::SUCCESS };
     if args.json {
-        print_json(&HealthJson { jails: &jails })?;
-        return Ok(code);
-    }
-    if jails.is_empty() {
+        print_json(&HealthJson { jails })?;
+    } else if jails.is_empty() {
         println!("no jail has a [health] check");
-        return Ok(code);
+    } else {
+        let rows = jails
+            .iter()
+            .map(|j| {
+                vec![
+                    j.name.to_string(),
+                    j.status.as_str().to_string(),
+                    j.check.clone(),
+                    j.restart.to_string(),
+                    j.restarts.to_string(),
+                    printable(j.output.lines().last().unwrap_or_default()),
+                ]
+            })
+            .collect();
+        println!("{}", table(&["NAME", "STATUS", "CHECK", "RESTART", "RESTARTS", "OUTPUT"], rows));
     }
-    let rows = jails
-        .iter()
-        .map(|j| {
-            vec![
-                j.name.to_string(),
-                j.status.as_str().to_string(),
-                j.check.clone(),
-                j.restart.to_string(),
-                j.restarts.to_string(),
-                printable(j.output.lines().last().unwrap_or_default()),
-            ]
-        })
-        .collect();
-    println!("{}", table(&["NAME", "STATUS", "CHECK", "RESTART", "RESTARTS", "OUTPUT"], rows));
-    Ok(code)
+    // A definition that does not read is named after the others' health.
+    match crate::app::broken(found.broken, jails.len()) {
+        Some(e) => Err(e.into()),
+        None => Ok(code),
+    }
 }
 
 pub fn run_supervisor(choice: Option<HostChoice>, args: &SuperviseArgs) -> Result<ExitCode, CliError> {

@@ -152,6 +152,10 @@ fn health_definitions_are_checked_with_their_line() {
         assert_ne!(r.code, Some(0), "{health}");
         assert!(r.stderr.contains(says) && r.stderr.contains("box.toml:"), "{health}: {}", r.stderr);
     }
+    // `brig health` of every jail names a definition that does not read.
+    std::fs::write(&path, format!("{text}\n[health]\ncheck = \"tcp:8o\"\n")).expect("write");
+    let r = sim.brig(&["health"]);
+    assert!(r.fails(2).stderr.contains("box.toml:") && r.stderr.contains("is not a port"), "{}", r.stderr);
     std::fs::write(&path, text).expect("write");
     let r = sim.brig(&["health", "box"]);
     assert!(r.fails(1).stderr.contains("jail box has no [health] check"), "{}", r.stderr);
