@@ -66,25 +66,39 @@ fn param_value(v: &str) -> toml_edit::Value {
 }
 
 /// Files that go beside a definition (`jails/NAME/...`): a template's.
-type Files = Vec<(PathBuf, Vec<u8>)>;
+pub(super) type Files = Vec<(PathBuf, Vec<u8>)>;
+
+/// The definition `--template T` or `--from FILE` starts from, if either
+/// is given (the template first); how errors name it (a template by the
+/// `command` that used it); and the files that go beside it.
+pub(super) fn starting_point(
+    host: &dyn Host,
+    template: Option<&str>,
+    from: Option<&std::path::Path>,
+    command: &str,
+) -> Result<Option<(toml_edit::DocumentMut, PathBuf, Files)>, Error> {
+    Ok(match (template, from) {
+        (Some(t), _) => {
+            let t = templates::find(host, t)?;
+            let doc = templates::instantiate(&t, &[])?;
+            Some((doc, PathBuf::from(format!("{command} --template {}", t.name)), t.files))
+        }
+        (None, Some(p)) => {
+            let text = crate::config::read_definition(p)?;
+            let doc = edit::document(&text, p)?;
+            Some((doc, p.to_path_buf(), files_beside(p)))
+        }
+        (None, None) => None,
+    })
+}
 
 /// The definition text: the file or the template with its settings, with
 /// the request's values applied on top; how to name it in errors; and
 /// the template's files.
 fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf, Files), Error> {
-    let (mut doc, shown, files) = match (&req.template, &req.from) {
-        (Some(t), _) => {
-            let t = templates::find(host, t)?;
-            let doc = templates::instantiate(&t, &[])?;
-            (doc, PathBuf::from(format!("brig create {} --template {}", req.name, t.name)), t.files)
-        }
-        (None, Some(p)) => {
-            let text = crate::config::read_text(p)?;
-            let doc = edit::document(&text, p)?;
-            (doc, p.clone(), files_beside(p))
-        }
-        (None, None) => (toml_edit::DocumentMut::new(), PathBuf::from(format!("brig create {}", req.name)), Vec::new()),
-    };
+    let command = format!("brig create {}", req.name);
+    let (mut doc, shown, files) = starting_point(host, req.template.as_deref(), req.from.as_deref(), &command)?
+        .unwrap_or_else(|| (toml_edit::DocumentMut::new(), PathBuf::from(command), Vec::new()));
     for assignment in &req.sets {
         templates::set(&mut doc, assignment)?;
     }
@@ -245,7 +259,7 @@ fn files_beside(file: &std::path::Path) -> Files {
 /// Writes a template's files beside the definition (`jails/NAME/`); a
 /// file that is there with other contents is refused, not replaced.
 /// Returns what it made, for `remove_files`.
-fn write_files(host: &dyn Host, name: &JailName, files: &Files) -> Result<Vec<PathBuf>, Error> {
+pub(super) fn write_files(host: &dyn Host, name: &JailName, files: &Files) -> Result<Vec<PathBuf>, Error> {
     let dir = crate::state::layout::files_dir(name);
     for (rel, bytes) in files {
         let path = dir.join(rel);
@@ -277,7 +291,7 @@ fn write_files(host: &dyn Host, name: &JailName, files: &Files) -> Result<Vec<Pa
 
 /// Takes back what `write_files` made: the files, then the directories,
 /// deepest first.
-fn remove_files(host: &dyn Host, made: &[PathBuf]) {
+pub(super) fn remove_files(host: &dyn Host, made: &[PathBuf]) {
     let (mut dirs, files): (Vec<&PathBuf>, Vec<&PathBuf>) = made.iter().partition(|p| host.is_dir(p));
     for f in files {
         let _ = host.remove_file(f);

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::guard::{guard, EDIT_COPY_SUFFIX};
 use super::{Error, NotFound, Refused, Report};
-use crate::config::{jail, ConfigError};
+use crate::config::{jail, ConfigError, HostConfig};
 use crate::host::{Command, Host, Place, Stdio};
+use crate::model::jail::JailSpec;
 use crate::model::JailName;
 use crate::state::bounded::CONFIG_LIMIT;
 use crate::state::layout::definition_path;
@@ -70,10 +71,7 @@ pub fn edit(host: &mut dyn Host, name: &JailName, editor: &str, report: &dyn Rep
     // Held until the edit is written: the same address cannot go to two
     // jails at once.
     let _addresses = crate::state::lock::addresses(host)?;
-    let check = jail::check(&shown, &text, name, &cfg)
-        .map_err(Error::from)
-        .and_then(|spec| super::create::check_addresses(host, &cfg, &spec).map(|()| spec));
-    let spec = match check {
+    let spec = match check(host, &cfg, name, &shown, &text) {
         Ok(spec) => spec,
         Err(cause) => {
             let kept = host.local_path(&rejected);
@@ -83,11 +81,86 @@ pub fn edit(host: &mut dyn Host, name: &JailName, editor: &str, report: &dyn Rep
     };
     host.write_file(&path, &edited, 0o600).map_err(io(&shown))?;
     let _ = host.remove_file(&rejected);
-    if host.jail_find(name.as_str())?.is_none() {
+    effect(host, &cfg, &spec)
+}
+
+/// A definition replaced without an editor: from a file or a template,
+/// or the current one, with settings on top.
+#[derive(Debug, Clone, Default)]
+pub struct Replace {
+    /// A definition file (TOML, or JSON when it ends in `.json`).
+    pub from: Option<PathBuf>,
+    pub template: Option<String>,
+    /// `KEY=VALUE` settings, applied last.
+    pub sets: Vec<String>,
+    /// Say what would change and write nothing.
+    pub dry_run: bool,
+}
+
+/// What `replace` did (or, dry, would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaced {
+    pub before: String,
+    pub after: String,
+    pub effect: Edited,
+}
+
+/// Replaces jail `name`'s definition as `req` says, validated and checked
+/// against the other jails first, atomically; what configuration
+/// management calls to converge a definition (`brig edit --from`).
+pub fn replace(host: &mut dyn Host, name: &JailName, req: &Replace, report: &dyn Report) -> Result<Replaced, Error> {
+    let cfg = super::config(host)?;
+    let _lock = guard(host, &cfg, &[name], report)?;
+    let path = definition_path(name);
+    let shown = host.local_path(&path);
+    let before = match crate::config::read_machine_text(host, &path) {
+        Err(ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(NotFound::Jail(name.clone()).into())
+        }
+        r => r?,
+    };
+    let command = format!("brig edit {name}");
+    let (mut doc, from, files) =
+        match super::create::starting_point(host, req.template.as_deref(), req.from.as_deref(), &command)? {
+            Some(start) => start,
+            None => (crate::config::edit::document(&before, &shown)?, shown.clone(), Vec::new()),
+        };
+    for assignment in &req.sets {
+        crate::config::templates::set(&mut doc, assignment)?;
+    }
+    let after = doc.to_string();
+    if after == before {
+        return Ok(Replaced { before, after, effect: Edited::Unchanged });
+    }
+    let _addresses = crate::state::lock::addresses(host)?;
+    let spec = check(host, &cfg, name, &from, &after)?;
+    if !req.dry_run {
+        let written = super::create::write_files(host, name, &files)?;
+        if let Err(e) = host.write_file(&path, after.as_bytes(), 0o600) {
+            super::create::remove_files(host, &written);
+            return Err(io(&shown)(e));
+        }
+    }
+    let effect = effect(host, &cfg, &spec)?;
+    Ok(Replaced { before, after, effect })
+}
+
+/// `text` validated as jail `name`'s definition, its addresses, interface
+/// and host ports checked against every other jail's. The caller holds
+/// `lock::addresses` until it writes the definition.
+fn check(host: &dyn Host, cfg: &HostConfig, name: &JailName, shown: &Path, text: &str) -> Result<JailSpec, Error> {
+    let spec = jail::check(shown, text, name, cfg)?;
+    super::create::check_addresses(host, cfg, &spec)?;
+    Ok(spec)
+}
+
+/// What the running jail needs for the definition `spec`: the same
+/// comparison `brig plan` makes tells live from restart.
+fn effect(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<Edited, Error> {
+    if host.jail_find(spec.name.as_str())?.is_none() {
         return Ok(Edited::NotRunning);
     }
-    // The same comparison `brig plan` makes tells live from restart.
-    let plans = super::lifecycle::plans(host, &cfg, std::slice::from_ref(&spec))?;
+    let plans = super::lifecycle::plans(host, cfg, std::slice::from_ref(spec))?;
     Ok(match plans.first() {
         Some(p) if !p.restart.is_empty() => Edited::NeedsRestart(p.restart.iter().map(|r| r.param.clone()).collect()),
         Some(p) if !p.ops.is_empty() => Edited::Live,

@@ -56,6 +56,10 @@ pub enum Change {
 /// What a change of limits did.
 #[derive(Debug)]
 pub enum Changed {
+    /// The definition already had these limits: nothing was done.
+    Unchanged,
+    /// A dry run: the definition would change; nothing was done.
+    Pending,
     /// The jail is not running: the limits apply when it starts.
     Stopped,
     /// A jail of that name runs that brig did not start: its limits apply
@@ -104,7 +108,13 @@ pub fn show(host: &dyn Host, name: &JailName) -> Result<Limits, Error> {
 /// Edits `[limits]` of the definition, validates the whole definition,
 /// writes it atomically, then changes a running jail's rules and cpuset
 /// (undone in reverse if one fails; the definition is then restored).
-pub fn change(host: &mut dyn Host, name: &JailName, change: &Change, report: &dyn Report) -> Result<Changed, Error> {
+pub fn change(
+    host: &mut dyn Host,
+    name: &JailName,
+    change: &Change,
+    dry_run: bool,
+    report: &dyn Report,
+) -> Result<Changed, Error> {
     let cfg = super::config(host)?;
     let _lock = guard(host, &cfg, &[name], report)?;
     super::select::defined(host, &cfg, name)?;
@@ -133,6 +143,12 @@ pub fn change(host: &mut dyn Host, name: &JailName, change: &Change, report: &dy
     }
     let text = doc.to_string();
     let spec = jail::check(&path, &text, name, &cfg)?;
+    if text == old {
+        return Ok(Changed::Unchanged);
+    }
+    if dry_run {
+        return Ok(Changed::Pending);
+    }
     // Journaled as an apply from the moment the definition changes: a
     // brig killed before the rules follow leaves an entry, and recovery
     // brings the rules in line with the new definition.

@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::print_json;
-use super::report::{BesideJson, Printer};
+use super::report::{reporter, Printer};
 use super::CliError;
 use crate::app::{self, apply::Planned};
 use crate::host::Host;
@@ -193,7 +193,7 @@ fn print_plan(
 }
 
 pub fn apply(host: &mut dyn Host, args: &ApplyArgs) -> Result<ExitCode, CliError> {
-    let report: &dyn app::Report = if args.json { &BesideJson } else { &Printer };
+    let report = reporter(args.json);
     let applied = app::apply::apply(host, &args.names, args.restart, report)?;
     if args.json {
         let changed = applied.changes > 0;

@@ -6,10 +6,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::{print_json, table};
-use super::report::{BesideJson, Printer};
+use super::report::reporter;
 use super::CliError;
 use crate::app::gc::{gc, Collect};
-use crate::app::Report;
 use crate::host::Host;
 use crate::plan::gc::Orphan;
 
@@ -46,7 +45,7 @@ struct GcJson<'a> {
 /// Exit 1 when something listed could not be removed.
 pub fn run(host: &mut dyn Host, args: &GcArgs) -> Result<ExitCode, CliError> {
     // JSON alone on standard output; each orphan's error is in it.
-    let report: &dyn Report = if args.json { &BesideJson } else { &Printer };
+    let report = reporter(args.json);
     let collected = gc(host, Collect { dry_run: args.dry_run, datasets: args.datasets }, report)?;
     let failed = collected.iter().any(|c| matches!(c.removed, Some(Err(_))));
     let code = if failed { ExitCode::from(1) } else { ExitCode::SUCCESS };

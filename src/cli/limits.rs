@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::output::{print_json, rctl_amount, table};
-use super::report::Printer;
+use super::report::reporter;
 use super::CliError;
 use crate::app::limits::{self, Change, Changed, Usage};
 use crate::host::Host;
@@ -16,8 +16,8 @@ use crate::model::JailName;
 pub struct LimitsArgs {
     /// The jail.
     pub name: String,
-    /// Print JSON instead of a table.
-    #[arg(long)]
+    /// Print JSON instead of a table (with set or unset: changed and effect).
+    #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
     pub change: Option<LimitsChange>,
@@ -30,12 +30,29 @@ pub enum LimitsChange {
         /// Such as memoryuse=1G, maxproc=200, 'readbps={ amount = "10M", action = "log" }' or cpus=0-3.
         #[arg(required = true, value_name = "RESOURCE=AMOUNT")]
         values: Vec<String>,
+        /// Say whether the definition would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Remove limits from the definition and from the running jail.
     Unset {
         #[arg(required = true, value_name = "RESOURCE")]
         resources: Vec<String>,
+        /// Say whether the definition would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
+}
+
+/// `brig limits NAME set|unset --json`.
+#[derive(Serialize)]
+struct ChangeJson<'a> {
+    jail: &'a str,
+    changed: bool,
+    dry_run: bool,
+    /// unchanged, pending (a dry run's change), stopped, not-brigs, live
+    /// or live-but-bandwidth.
+    effect: &'static str,
 }
 
 #[derive(Debug, Args)]
@@ -53,12 +70,28 @@ const STATS: &[&str] = &["memoryuse", "pcpu", "maxproc", "openfiles", "readbps",
 
 pub fn run(host: &mut dyn Host, args: &LimitsArgs) -> Result<ExitCode, CliError> {
     let name = JailName::parse(&args.name)?;
-    let change = match &args.change {
+    let (change, dry_run) = match &args.change {
         None => return show(host, &name, args.json),
-        Some(LimitsChange::Set { values }) => Change::Set(values.clone()),
-        Some(LimitsChange::Unset { resources }) => Change::Unset(resources.clone()),
+        Some(LimitsChange::Set { values, dry_run }) => (Change::Set(values.clone()), *dry_run),
+        Some(LimitsChange::Unset { resources, dry_run }) => (Change::Unset(resources.clone()), *dry_run),
     };
-    match limits::change(host, &name, &change, &Printer)? {
+    let changed = limits::change(host, &name, &change, dry_run, reporter(args.json))?;
+    if args.json {
+        let effect = match changed {
+            Changed::Unchanged => "unchanged",
+            Changed::Pending => "pending",
+            Changed::Stopped => "stopped",
+            Changed::NotBrigs => "not-brigs",
+            Changed::Live => "live",
+            Changed::LiveButBandwidth => "live-but-bandwidth",
+        };
+        let changed = !matches!(changed, Changed::Unchanged);
+        print_json(&ChangeJson { jail: name.as_str(), changed, dry_run, effect })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match changed {
+        Changed::Unchanged => println!("the limits of {name} are already so"),
+        Changed::Pending => println!("would update the limits of {name}"),
         Changed::Stopped => println!("updated the limits of {name}; they apply when it starts"),
         Changed::NotBrigs => println!("updated the limits of {name}; they apply when brig starts it"),
         Changed::Live => println!("updated the limits of {name}, live"),

@@ -121,7 +121,7 @@ pub enum Command {
     Pkg(enter::PkgArgs),
     /// Destroy a jail: its datasets and its definition; never its release.
     Destroy(destroy::DestroyArgs),
-    /// Edit a jail's definition with $EDITOR; it is validated before it replaces the old one.
+    /// Edit a jail's definition with $EDITOR, or replace it from a file, a template or --set; it is validated before it replaces the old one.
     Edit(edit::EditArgs),
     /// Show a jail: its definition, live parameters, datasets and mounts.
     Info(info::InfoArgs),

@@ -29,6 +29,16 @@ fn keep(jail: &crate::model::JailName, ops: &[crate::plan::Op]) -> Vec<String> {
     lines
 }
 
+/// How a command that can print JSON reports as it goes: `BesideJson`
+/// when it does, so its standard output stays one JSON document.
+pub fn reporter(json: bool) -> &'static dyn Report {
+    if json {
+        &BesideJson
+    } else {
+        &Printer
+    }
+}
+
 /// For a command that prints JSON on standard output: what `Printer`
 /// would print there is left out (the steps are still kept for the event
 /// log); notes, warnings and failures still go to standard error.

@@ -10,6 +10,7 @@ pub mod foreign;
 pub mod host;
 pub mod jail;
 pub mod jailconf;
+pub mod json;
 pub mod templates;
 
 pub use error::{line_col, ConfigError};
@@ -22,6 +23,16 @@ pub fn read_text(path: &std::path::Path) -> Result<String, ConfigError> {
     let bytes = crate::state::bounded::read(path, crate::state::bounded::CONFIG_LIMIT)
         .map_err(|e| ConfigError::io(path, e.into()))?;
     text_of(path, bytes)
+}
+
+/// A definition file given on the command line (`--from`): TOML, or a
+/// JSON object when its name ends in `.json`, as TOML text.
+pub fn read_definition(path: &std::path::Path) -> Result<String, ConfigError> {
+    let text = read_text(path)?;
+    if json::is_json(path) {
+        return json::to_toml(path, &text);
+    }
+    Ok(text)
 }
 
 /// `read_text` of a file of the managed machine, read through the host.

@@ -527,3 +527,8 @@ fn image_archive() -> &'static str {
 fn image_import_killed_anywhere_leaves_nothing_or_the_image() {
     killed_at_each_of(crate::provision::released, &["import", "--image", image_archive()], 2);
 }
+
+#[test]
+fn a_scripted_edit_killed_anywhere_leaves_one_definition_or_the_other() {
+    killed_at_each_of(limited, &["edit", "box", "--set", "limits.maxproc=60"], 2);
+}

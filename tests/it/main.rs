@@ -42,6 +42,7 @@ mod rcd;
 mod readme_tour;
 mod release;
 mod run;
+mod scripted;
 mod sim_jail;
 mod sim_misc;
 mod sim_zfs;

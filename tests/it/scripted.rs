@@ -1,0 +1,119 @@
+//! Changes made by a script or configuration management rather than a
+//! person: `edit --from/--template/--set`, definitions as JSON, `limits
+//! set --json`; each says whether it changed anything, a dry run writes
+//! nothing, a second run is `changed: false`, and an invalid definition
+//! exits 2 as `validate` does.
+
+use crate::common::Sim;
+use crate::run::defined;
+
+const DEF: &str = "/usr/local/etc/brig/jails/box.toml";
+
+fn definition(sim: &Sim) -> String {
+    std::fs::read_to_string(sim.file(DEF)).expect("definition")
+}
+
+fn write(sim: &Sim, name: &str, text: &str) -> String {
+    let f = sim.path().join(name);
+    std::fs::write(&f, text).expect("write");
+    f.display().to_string()
+}
+
+#[test]
+fn edit_from_json_replaces_the_definition_once_and_a_dry_run_writes_nothing() {
+    let sim = defined(&[]);
+    let json = write(
+        &sim,
+        "box.json",
+        r#"{"type": "empty", "network": {"interface": "em0", "ip4": ["192.0.2.21/24"]}, "limits": {"maxproc": 50}}"#,
+    );
+    let before = definition(&sim);
+    let dry = sim.brig(&["edit", "box", "--from", &json, "--dry-run", "--json"]).ok().json();
+    assert_eq!((dry["changed"].as_bool(), dry["dry_run"].as_bool()), (Some(true), Some(true)), "{dry}");
+    assert_eq!(dry["before"].as_str(), Some(before.as_str()));
+    assert_eq!(definition(&sim), before, "a dry run wrote the definition");
+
+    let done = sim.brig(&["edit", "box", "--from", &json, "--json"]).ok().json();
+    assert_eq!((done["changed"].as_bool(), done["effect"].as_str()), (Some(true), Some("not-running")), "{done}");
+    // The definition is kept as TOML, and is what the dry run showed.
+    assert_eq!(definition(&sim), dry["after"].as_str().unwrap_or_default());
+    assert!(definition(&sim).contains("[limits]\nmaxproc = 50\n"), "{}", definition(&sim));
+
+    let again = sim.brig(&["edit", "box", "--from", &json, "--json"]).ok().json();
+    assert_eq!((again["changed"].as_bool(), again["effect"].as_str()), (Some(false), Some("unchanged")), "{again}");
+
+    // A person gets the diff and a sentence.
+    let toml = write(&sim, "box.toml", &definition(&sim).replace("maxproc = 50", "maxproc = 60"));
+    let r = sim.brig(&["edit", "box", "--from", &toml, "--dry-run"]);
+    assert!(r.ok().stdout.contains("-maxproc = 50\n+maxproc = 60\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("would update box; the change applies when it next starts"), "{}", r.stdout);
+}
+
+#[test]
+fn edit_set_changes_one_key_and_keeps_the_rest_as_written() {
+    let sim = defined(&[]);
+    let text = format!("# the web box\n{}", definition(&sim));
+    std::fs::write(sim.file(DEF), &text).expect("definition");
+    let r = sim.brig(&["edit", "box", "--set", "limits.memoryuse=1G", "--json"]).ok().json();
+    assert_eq!(r["changed"].as_bool(), Some(true), "{r}");
+    assert_eq!(definition(&sim), format!("{text}\n[limits]\nmemoryuse = \"1G\"\n"));
+    let r = sim.brig(&["edit", "box", "--set", "limits.memoryuse=1G", "--json"]).ok().json();
+    assert_eq!(r["changed"].as_bool(), Some(false), "{r}");
+}
+
+#[test]
+fn an_edit_that_does_not_validate_names_what_is_wrong_and_changes_nothing() {
+    let sim = defined(&[]);
+    let before = definition(&sim);
+    let null = write(&sim, "null.json", r#"{"type": "empty", "hostname": null}"#);
+    let r = sim.brig(&["edit", "box", "--from", &null]);
+    assert_eq!(
+        r.fails(2).stderr,
+        format!("brig: {null}:1:1: hostname is null, which TOML cannot hold: leave the key out instead\n")
+    );
+    let bad = write(&sim, "bad.json", r#"{"type": "empty", "network": {"ip4": ["192.0.2.300/24"]}}"#);
+    let r = sim.brig(&["edit", "box", "--from", &bad, "--json"]);
+    assert!(r.fails(2).stderr.starts_with(&format!("brig: {bad}:")), "{}", r.stderr);
+    assert!(r.stderr.contains("192.0.2.300/24") && r.stdout.is_empty(), "{}", r.stderr);
+    let r = sim.brig(&["edit", "box", "--set", "limits.memoryuse=lots"]);
+    assert!(r.fails(2).stderr.contains("memoryuse"), "{}", r.stderr);
+    assert_eq!(definition(&sim), before);
+    assert!(!sim.file(DEF).with_extension("toml.rej").exists(), "a scripted edit leaves no .rej");
+
+    let r = sim.brig(&["edit", "box", "--json"]);
+    assert!(r.fails(2).stderr.contains("--dry-run and --json need --from FILE"), "{}", r.stderr);
+    let r = sim.brig(&["edit", "nope", "--set", "boot=true"]);
+    assert!(r.fails(3).stderr.contains("jail nope is not defined"), "{}", r.stderr);
+}
+
+#[test]
+fn create_takes_a_json_definition() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    let json = write(&sim, "web.json", r#"{"type": "empty", "boot": true, "limits": {"maxproc": 20}}"#);
+    sim.brig(&["create", "web", "--from", &json]).ok();
+    let info = sim.brig(&["info", "web", "--json"]).ok().json();
+    assert_eq!(info["definition"]["boot"].as_bool(), Some(true), "{info}");
+    let same = sim.brig(&["edit", "web", "--from", &json, "--json"]).ok().json();
+    assert_eq!(same["changed"].as_bool(), Some(false), "the definition create wrote is the file's: {same}");
+}
+
+#[test]
+fn limits_set_says_whether_it_changed_anything() {
+    let sim = defined(&[]);
+    let set = |args: &[&str]| {
+        let mut all = vec!["limits", "box"];
+        all.extend_from_slice(args);
+        sim.brig(&all).ok().json()
+    };
+    let r = set(&["set", "maxproc=50", "--dry-run", "--json"]);
+    assert_eq!((r["changed"].as_bool(), r["effect"].as_str()), (Some(true), Some("pending")), "{r}");
+    assert!(!definition(&sim).contains("maxproc"), "a dry run wrote the definition");
+    let r = set(&["--json", "set", "maxproc=50"]);
+    assert_eq!((r["changed"].as_bool(), r["effect"].as_str()), (Some(true), Some("stopped")), "{r}");
+    let r = set(&["set", "maxproc=50", "--json"]);
+    assert_eq!((r["changed"].as_bool(), r["effect"].as_str()), (Some(false), Some("unchanged")), "{r}");
+    let r = set(&["unset", "maxproc", "--json"]);
+    assert_eq!(r["changed"].as_bool(), Some(true), "{r}");
+    assert!(!definition(&sim).contains("maxproc"));
+}
