@@ -59,7 +59,7 @@ pub struct Applied {
 }
 
 /// One jail `apply` changed.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ChangedJail {
     pub name: JailName,
     pub operations: Vec<String>,

@@ -20,7 +20,7 @@ use crate::model::{DatasetName, JailName};
 use crate::plan::audit::{self, Finding, JailAudit, Severity};
 use crate::state::layout::definition_path;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Checked {
     pub name: String,
     pub file: String,
@@ -251,7 +251,7 @@ pub fn validate(host: &dyn Host, targets: &[String]) -> Result<Vec<Checked>, Err
     Ok(results)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Audit {
     pub jails: Vec<JailAudit>,
     pub host: Vec<Finding>,

@@ -130,7 +130,7 @@ pub fn check(host: &mut dyn Host, jid: Jid, health: &Health) -> Checked {
 }
 
 /// A jail's health as `brig health` reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct JailHealth {
     pub name: JailName,
     pub status: Status,

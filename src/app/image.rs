@@ -16,7 +16,7 @@ use crate::state::archive::{ArchiveError, Manifest, Reader, Writer, IMAGE_FORMAT
 use crate::state::journal::{self, Action};
 
 /// The image a commit made.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Committed {
     pub image: String,
     pub jail: String,
@@ -90,7 +90,7 @@ pub fn recover_commit(host: &mut dyn Host, cfg: &HostConfig, name: &JailName) ->
 }
 
 /// The images and the cached layers, with what uses each.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Images {
     pub images: Vec<ImageRow>,
     pub layers: Vec<LayerRow>,

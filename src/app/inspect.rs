@@ -16,7 +16,7 @@ use crate::model::JailName;
 use crate::plan::jail as plan;
 use crate::state::layout::definition_path;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Definition {
     pub release: Option<String>,
     #[serde(rename = "type")]
@@ -42,7 +42,7 @@ pub struct Definition {
 }
 
 /// What more a VNET jail's definition says.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct VnetDefinition {
     /// The bridge its epair joins; None for a host interface handed over.
     pub bridge: Option<String>,
@@ -57,7 +57,7 @@ pub struct VnetDefinition {
     pub slaac: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Dataset {
     pub name: String,
     pub used: u64,
@@ -72,7 +72,7 @@ pub struct Dataset {
     pub attached_to: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct JailInfo {
     pub name: String,
     pub file: String,
@@ -86,6 +86,8 @@ pub struct JailInfo {
     /// A running VNET jail's stack, as seen from inside it.
     pub inside: Option<VnetView>,
     /// The userland in its root, and a newer patch level to upgrade to.
+    /// Named `userland` in JSON: `version` is the document's own.
+    #[serde(rename = "userland")]
     pub version: Option<String>,
     pub available: Option<String>,
     /// The pf rules its start (or the last apply) loaded.
@@ -217,7 +219,7 @@ pub fn info(host: &dyn Host, name: &JailName) -> Result<JailInfo, Error> {
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Listed {
     pub name: String,
     /// running, stopped, or invalid (the definition does not validate).
@@ -234,7 +236,9 @@ pub struct Listed {
     pub parent: Option<String>,
     /// Why the definition does not validate.
     pub error: Option<String>,
-    /// The userland in its root (/bin/freebsd-version).
+    /// The userland in its root (/bin/freebsd-version); `userland` in
+    /// JSON, as in `info`'s.
+    #[serde(rename = "userland")]
     pub version: Option<String>,
     /// A newer patch level of the same release that is here to upgrade
     /// to (`brig upgrade`): its release's newest, or the host's own.

@@ -20,7 +20,7 @@ use crate::state::journal::{self, Action};
 use crate::state::layout::definition_path;
 
 /// One limit of a definition, as the kernel has it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LimitState {
     #[serde(flatten)]
     pub limit: Limit,
@@ -31,7 +31,7 @@ pub struct LimitState {
 }
 
 /// A jail's limits and CPUs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Limits {
     pub name: String,
     pub running: bool,
@@ -210,7 +210,7 @@ fn live(
 }
 
 /// The usage of one running jail.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Usage {
     pub name: String,
     pub jid: i32,

@@ -34,7 +34,7 @@ const OUTPUT_LINES: usize = 20;
 const ORIGIN_DEPTH: usize = 64;
 
 /// How a provision run ended.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Provisioned {
     pub jail: String,
     pub steps: usize,
@@ -181,7 +181,7 @@ fn layers(host: &dyn Host, cfg: &HostConfig, name: &JailName, base: &Base) -> Re
 }
 
 /// One step as a plan shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StepView {
     pub n: usize,
     /// `FILE:LINE`.
@@ -192,7 +192,7 @@ pub struct StepView {
 }
 
 /// What `brig provision NAME` would do, without doing it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Preview {
     pub steps: Vec<StepView>,
     pub restore: Restore,

@@ -258,7 +258,7 @@ pub fn fetch(
 }
 
 /// What `release update` did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Updated {
     pub release: String,
     pub from: String,
@@ -510,13 +510,15 @@ pub fn mountpoint(host: &dyn Host, dataset: &str) -> Result<PathBuf, Error> {
 }
 
 /// A fetched release.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Release {
     pub name: String,
     pub arch: String,
     /// `dist` (distribution sets) or `pkgbase` (base packages).
     pub kind: String,
-    /// The userland version of its newest level (its /bin/freebsd-version).
+    /// The userland version of its newest level (its /bin/freebsd-version);
+    /// `userland` in JSON, as in `list`'s and `info`'s.
+    #[serde(rename = "userland")]
     pub version: Option<String>,
     pub used: u64,
     pub created: u64,

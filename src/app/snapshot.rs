@@ -71,7 +71,7 @@ pub fn take_locked(
 }
 
 /// A jail's snapshots, oldest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct JailSnapshots {
     pub jail: String,
     pub snapshots: Vec<JailSnapshot>,

@@ -93,7 +93,7 @@ pub struct UpgradeRequest {
 }
 
 /// How one jail's upgrade ended.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Upgraded {

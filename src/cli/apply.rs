@@ -36,8 +36,8 @@ pub struct ApplyArgs {
     pub json: bool,
 }
 
-#[derive(Serialize)]
-struct ApplyJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ApplyJson<'a> {
     /// Whether anything changed: Ansible's `changed`.
     changed: bool,
     changes: usize,
@@ -45,14 +45,14 @@ struct ApplyJson<'a> {
     notes: &'a [String],
 }
 
-#[derive(Serialize)]
-struct PlanJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct PlanJson<'a> {
     jails: Vec<JailJson<'a>>,
     /// How many operations apply would perform.
     changes: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct JailJson<'a> {
     name: String,
     state: &'static str,

@@ -40,26 +40,26 @@ pub enum BootCommand {
     },
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct WaveJson {
     wave: usize,
     jails: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct PulledJson {
     jail: String,
     needed_by: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct BlockedJson {
     jail: String,
     why: String,
 }
 
-#[derive(Serialize)]
-struct PlanJson {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct PlanJson {
     waves: Vec<WaveJson>,
     pulled_in: Vec<PulledJson>,
     /// Jails that cannot start (dependencies undefined or in a cycle).

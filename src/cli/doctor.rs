@@ -15,8 +15,8 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
-#[derive(Serialize)]
-struct DoctorJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct DoctorJson<'a> {
     ok: bool,
     checks: &'a [Check],
 }

@@ -52,8 +52,8 @@ pub fn run(host: &mut dyn Host, args: &EditArgs) -> Result<ExitCode, CliError> {
 }
 
 /// `brig edit --json`.
-#[derive(Serialize)]
-struct EditJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct EditJson<'a> {
     jail: &'a str,
     changed: bool,
     dry_run: bool,

@@ -25,6 +25,12 @@ pub struct EventsArgs {
     pub json: bool,
 }
 
+/// `brig events --json`: the records, oldest first.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct EventsJson {
+    events: Vec<Record>,
+}
+
 /// A command the log records: its name and the jails it named.
 pub struct Audited {
     command: String,
@@ -120,7 +126,7 @@ pub fn run(host: &dyn Host, args: &EventsArgs) -> Result<ExitCode, CliError> {
     let path = host.local_path(std::path::Path::new(events::EVENTS_PATH));
     let records = events::read(host, &filter).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
     if args.json {
-        print_json(&records)?;
+        print_json(&EventsJson { events: records })?;
         return Ok(ExitCode::SUCCESS);
     }
     let body = records

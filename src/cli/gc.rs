@@ -25,7 +25,7 @@ pub struct GcArgs {
     pub json: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct OrphanJson<'a> {
     #[serde(flatten)]
     orphan: &'a Orphan,
@@ -36,8 +36,10 @@ struct OrphanJson<'a> {
     error: Option<String>,
 }
 
-#[derive(Serialize)]
-struct GcJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct GcJson<'a> {
+    /// Whether anything was removed.
+    changed: bool,
     dry_run: bool,
     orphans: Vec<OrphanJson<'a>>,
 }
@@ -59,7 +61,8 @@ pub fn run(host: &mut dyn Host, args: &GcArgs) -> Result<ExitCode, CliError> {
                 error: c.removed.as_ref().and_then(|r| r.as_ref().err()).map(ToString::to_string),
             })
             .collect();
-        print_json(&GcJson { dry_run: args.dry_run, orphans })?;
+        let changed = collected.iter().any(|c| matches!(c.removed, Some(Ok(()))));
+        print_json(&GcJson { changed, dry_run: args.dry_run, orphans })?;
         return Ok(code);
     }
     if collected.is_empty() {

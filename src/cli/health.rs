@@ -34,8 +34,8 @@ pub struct SuperviseArgs {
     pub once: bool,
 }
 
-#[derive(Serialize)]
-struct HealthJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct HealthJson<'a> {
     jails: &'a [JailHealth],
 }
 

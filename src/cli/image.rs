@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::output::{print_json, table};
+use super::output::{print_json, table, Changed};
 use super::report::Printer;
 use super::CliError;
 use crate::app::image;
@@ -51,7 +51,7 @@ pub fn commit(host: &mut dyn Host, args: &CommitArgs) -> Result<ExitCode, CliErr
     let name = JailName::parse(&args.name)?;
     let c = image::commit(host, &name, &image_name(&args.image)?, &Printer)?;
     if args.json {
-        print_json(&c)?;
+        print_json(&Changed { changed: true, outcome: &c })?;
     } else {
         println!(
             "committed jail {} as image {} ({}); `brig create NAME --image {}` clones it",

@@ -45,8 +45,8 @@ pub enum LimitsChange {
 }
 
 /// `brig limits NAME set|unset --json`.
-#[derive(Serialize)]
-struct ChangeJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ChangeJson<'a> {
     jail: &'a str,
     changed: bool,
     dry_run: bool,
@@ -151,8 +151,8 @@ fn show(host: &dyn Host, name: &JailName, json: bool) -> Result<ExitCode, CliErr
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Serialize)]
-struct StatsJson {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct StatsJson {
     jails: Vec<Usage>,
 }
 

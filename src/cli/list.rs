@@ -20,8 +20,8 @@ pub struct ListArgs {
     pub outdated: bool,
 }
 
-#[derive(Serialize)]
-struct ListJson {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ListJson {
     jails: Vec<Listed>,
 }
 

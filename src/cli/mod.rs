@@ -33,6 +33,7 @@ mod prometheus;
 mod provision;
 mod release;
 mod run;
+mod schema;
 mod snapshot;
 mod template;
 mod transfer;
@@ -155,6 +156,8 @@ pub enum Command {
     Boot(boot::BootCommand),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Print the JSON Schema of a --json output; without a name, list them.
+    Schema(schema::SchemaArgs),
     /// Tools for developers and benchmarks.
     #[command(subcommand)]
     Debug(debug::DebugCommand),
@@ -177,6 +180,8 @@ fn dispatch(command: Command, choice: Option<HostChoice>) -> Result<ExitCode, Cl
         // Completions describe brig itself, not a machine: they work
         // anywhere, so packagers can generate them at build time.
         Command::Completions(args) => completions::run(&args),
+        // Schemas describe brig itself, not a machine.
+        Command::Schema(args) => schema::run(&args),
         Command::Debug(cmd) => debug::run(cmd, choice),
         Command::Boot(cmd) => boot::run(choice, &cmd),
         Command::Upgrade(args) => upgrade::run(choice, &args),

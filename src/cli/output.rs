@@ -16,6 +16,15 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<(), super::CliError> {
     Ok(())
 }
 
+/// The document of a command that changes things: whether it changed
+/// anything (what Ansible's `changed` needs), then what it reports.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Changed<T> {
+    pub changed: bool,
+    #[serde(flatten)]
+    pub outcome: T,
+}
+
 /// A size as people read it, the way zfs list prints one: bytes below
 /// 1 KiB, then three significant digits with K, M, G, T, P or E (`1.92G`,
 /// `19.2G`, `192G`), a whole number without decimals (`50G`).

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::output::print_json;
+use super::output::{print_json, Changed};
 use super::report::Printer;
 use super::CliError;
 use crate::app::provision::provision;
@@ -29,7 +29,8 @@ pub fn run(host: &mut dyn Host, args: &ProvisionArgs) -> Result<ExitCode, CliErr
     let report: &dyn Report = if args.json { &Silent } else { &Printer };
     let p = provision(host, &name, args.no_cache, report)?;
     if args.json {
-        print_json(&p)?;
+        let changed = p.ran > 0 || p.restore != crate::plan::provision::Restore::Nothing;
+        print_json(&Changed { changed, outcome: &p })?;
     } else {
         println!(
             "provisioned jail {}: {} steps, {} from the cache, {} run{}",

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::output::{print_json, table};
+use super::output::{print_json, table, Changed};
 use super::report::Printer;
 use super::CliError;
 use crate::app::release::{self, FetchRequest, Release};
@@ -70,7 +70,7 @@ pub fn run(host: &mut dyn Host, cmd: &ReleaseCommand) -> Result<ExitCode, CliErr
         ReleaseCommand::Update { release, json } => {
             let u = release::update(host, release, &Printer)?;
             if *json {
-                print_json(&u)?;
+                print_json(&Changed { changed: u.snapshot.is_some(), outcome: &u })?;
             } else {
                 match &u.snapshot {
                     Some(s) => println!("updated {} from {} to {}: {s}", u.release, u.from, u.to),
@@ -138,8 +138,8 @@ impl Progress for Bar {
     }
 }
 
-#[derive(Serialize)]
-struct ListJson {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ListJson {
     releases: Vec<Release>,
 }
 

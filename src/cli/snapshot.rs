@@ -101,8 +101,8 @@ fn take(host: &mut dyn Host, args: &TakeArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Serialize)]
-struct ListJson {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ListJson {
     jails: Vec<JailSnapshots>,
 }
 

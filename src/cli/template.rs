@@ -25,15 +25,15 @@ pub enum TemplateCommand {
     },
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Row {
     name: String,
     source: String,
     description: String,
 }
 
-#[derive(Serialize)]
-struct ListJson {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ListJson {
     templates: Vec<Row>,
 }
 

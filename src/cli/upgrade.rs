@@ -50,7 +50,15 @@ pub struct UpgradeArgs {
     pub json: bool,
 }
 
-#[derive(Serialize)]
+/// `brig upgrade --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct UpgradeJson {
+    /// Whether any jail's base or packages were upgraded.
+    changed: bool,
+    jails: Vec<JailJson>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
 struct JailJson {
     jail: String,
     #[serde(flatten)]
@@ -86,7 +94,10 @@ pub fn run(choice: Option<HostChoice>, args: &UpgradeArgs) -> Result<ExitCode, C
                 Err(e) => JailJson { jail: n.to_string(), outcome: None, error: Some(e.to_string()) },
             })
             .collect();
-        print_json(&serde_json::json!({ "jails": rows }))?;
+        let changed = rows
+            .iter()
+            .any(|j| matches!(j.outcome, Some(Outcome::Upgraded { .. } | Outcome::Unchanged { packages: true, .. })));
+        print_json(&UpgradeJson { changed, jails: rows })?;
     } else {
         let (mut upgraded, mut unchanged) = (0, 0);
         for (name, r) in &results {

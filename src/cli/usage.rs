@@ -23,8 +23,8 @@ pub struct UsageArgs {
     pub json: bool,
 }
 
-#[derive(Serialize)]
-struct UsageJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct UsageJson<'a> {
     jail: &'a str,
     since: u64,
     #[serde(flatten)]

@@ -20,8 +20,8 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
-#[derive(Serialize)]
-struct ValidateJson {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ValidateJson {
     definitions: Vec<Checked>,
 }
 

@@ -255,7 +255,7 @@ pub struct MountRequest {
 }
 
 /// One mounted filesystem (getfsstat(2)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MountEntry {
     pub fstype: String,
     pub source: String,
@@ -293,10 +293,12 @@ impl std::fmt::Display for SysctlValue {
 }
 
 /// A network interface and its addresses (getifaddrs(3)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Interface {
     pub name: String,
     pub up: bool,
+    /// Addresses with their prefix length, `192.0.2.5/24`.
+    #[schemars(with = "Vec<String>")]
     pub addrs: Vec<IpNet>,
 }
 
@@ -306,6 +308,7 @@ pub struct Interface {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VnetSetup {
     pub interface: String,
+    /// Addresses with their prefix length, `192.0.2.5/24`.
     pub addrs: Vec<IpNet>,
     pub ip4_gateway: Option<std::net::Ipv4Addr>,
     /// A link-local one is reached through `interface`.
@@ -314,7 +317,7 @@ pub struct VnetSetup {
 }
 
 /// A VNET jail's stack as seen from inside it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VnetView {
     pub interfaces: Vec<Interface>,
     pub ip4_gateway: Option<std::net::Ipv4Addr>,

@@ -11,7 +11,7 @@ use crate::kernel::rctl_rules::{self as rctl, Resource};
 use crate::model::JailName;
 
 /// One rctl rule of a jail: `jail:NAME:RESOURCE:ACTION=AMOUNT[/process]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Limit {
     pub resource: &'static str,
     pub action: String,
@@ -41,7 +41,7 @@ pub struct Limits {
 
 /// A jail's bandwidth in bit/s through two dummynet(4) pipes, one a
 /// direction; 0: that direction is not limited (dummynet's `bw 0`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Bandwidth {
     /// What reaches the jail.
     #[serde(rename = "in")]

@@ -13,7 +13,7 @@ use super::ModelError;
 /// path and dataset name built from it.
 pub const MAX_PART: usize = 63;
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct JailName(String);
 

@@ -26,7 +26,7 @@ use crate::model::limits::Bandwidth;
 use crate::model::{DatasetName, JailName};
 
 /// A difference a running jail cannot take without a restart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Restart {
     pub param: String,
     pub from: String,

@@ -10,7 +10,7 @@ use crate::model::firewall::Outbound;
 use crate::model::jail::JailSpec;
 use crate::model::network::Network;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,
@@ -28,7 +28,7 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub severity: Severity,
     /// What grants it: `allow.raw_sockets = true`, `[network] inherit`.
@@ -38,7 +38,7 @@ pub struct Finding {
 
 /// A jail's findings (powers beyond the defaults) and advice (protections
 /// it does not have, such as limits).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct JailAudit {
     pub name: String,
     pub findings: Vec<Finding>,

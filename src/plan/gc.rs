@@ -35,7 +35,7 @@ pub struct Seen {
 }
 
 /// One thing to remove, and how.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Orphan {
     /// An entry a killed brig left: recovered (taken back or finished)

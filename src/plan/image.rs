@@ -85,7 +85,7 @@ pub fn prunable(layers: &[String], users: &BTreeMap<String, BTreeSet<String>>) -
 }
 
 /// One image, for `brig image list`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ImageRow {
     pub name: String,
     pub release: String,
@@ -95,7 +95,7 @@ pub struct ImageRow {
 }
 
 /// One cached layer dataset, for `brig image list`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LayerRow {
     /// What it builds on (a release or an image).
     pub base: String,

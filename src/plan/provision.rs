@@ -50,7 +50,7 @@ pub struct Layers {
 }
 
 /// How the root gets to the layer the steps start from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "how", rename_all = "snake_case")]
 pub enum Restore {
     /// It is there already (or nothing has run on it yet).

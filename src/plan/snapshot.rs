@@ -14,7 +14,7 @@ use crate::model::snapshot::{Retention, SnapshotName, AUTO_PREFIX};
 pub const PROPS: &[&str] = &["createtxg", "creation", "used", "clones"];
 
 /// One snapshot of a jail, as its datasets have it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct JailSnapshot {
     pub name: String,
     /// Unix time it was taken.

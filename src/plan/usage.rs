@@ -47,7 +47,7 @@ pub fn decode_all(bytes: &[u8]) -> Vec<Sample> {
 }
 
 /// What a jail used over a time, as `brig usage` reports it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Totals {
     pub cpu_seconds: u64,
     pub memory_byte_hours: f64,

@@ -18,7 +18,7 @@ pub const EVENTS_PATH: &str = "/var/log/brig/events.jsonl";
 const MAX_LINE: u64 = 1 << 20;
 
 /// One command, as the log keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Record {
     /// UTC, `2026-12-06T17:30:00Z`.
     pub time: String,

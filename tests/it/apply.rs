@@ -252,7 +252,7 @@ fn plan_detailed_exitcode_and_apply_json_say_what_changes() {
     let again = sim.brig(&["apply", "--json"]).ok().json();
     assert_eq!((again["changed"].as_bool(), again["jails"].as_array().map(Vec::len)), (Some(false), Some(0)));
     // The event log has the steps either way.
-    let events = sim.brig(&["events", "--json"]).ok().json();
+    let events = sim.brig(&["events", "--json"]).ok().json()["events"].clone();
     let apply =
         events.as_array().expect("events").iter().find(|e| e["command"] == "apply").cloned().unwrap_or_default();
     assert!(apply["changes"].as_array().is_some_and(|c| !c.is_empty()), "{apply}");

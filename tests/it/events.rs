@@ -14,7 +14,7 @@ fn changes_are_logged_with_who_what_and_how_they_ended_and_reads_are_not() {
     sim.brig(&["limits", "box", "set", "maxproc=100"]).ok();
     sim.brig(&["destroy", "nope"]).fails(3);
     sim.brig_env(&["edit", "box"], &[("EDITOR", "true"), ("SUDO_USER", "alice")]).ok();
-    let all = sim.brig(&["events", "--json"]).ok().json();
+    let all = sim.brig(&["events", "--json"]).ok().json()["events"].clone();
     let commands: Vec<&str> = all.as_array().expect("records").iter().filter_map(|r| r["command"].as_str()).collect();
     assert_eq!(commands, ["init", "create", "limits", "destroy", "edit"]);
     let limits = &all[2];
@@ -25,9 +25,12 @@ fn changes_are_logged_with_who_what_and_how_they_ended_and_reads_are_not() {
     assert_eq!(limits["uid"].as_u64(), Some(u64::from(nix::unistd::getuid().as_raw())));
     assert!(all[3]["error"].as_str().is_some_and(|e| e.contains("nope")), "{}", all[3]);
     assert_eq!(all[4]["sudo_user"], "alice");
-    let box_only = sim.brig(&["events", "--jail", "box", "--json"]).ok().json();
+    let box_only = sim.brig(&["events", "--jail", "box", "--json"]).ok().json()["events"].clone();
     assert_eq!(box_only.as_array().map(Vec::len), Some(3));
-    assert_eq!(sim.brig(&["events", "--since", "1h", "--json"]).ok().json().as_array().map(Vec::len), Some(5));
+    assert_eq!(
+        sim.brig(&["events", "--since", "1h", "--json"]).ok().json()["events"].clone().as_array().map(Vec::len),
+        Some(5)
+    );
     let table = sim.brig(&["events", "--jail", "box"]);
     assert!(table.ok().stdout.contains("limits box set maxproc=100"), "{}", table.stdout);
     sim.brig(&["events", "--since", "soon"]).fails(2);
@@ -37,7 +40,7 @@ fn changes_are_logged_with_who_what_and_how_they_ended_and_reads_are_not() {
     let mut text = std::fs::read_to_string(&log).expect("read");
     text.push_str("{\"time\": \"2026-");
     std::fs::write(&log, text).expect("write");
-    assert_eq!(sim.brig(&["events", "--json"]).ok().json().as_array().map(Vec::len), Some(5));
+    assert_eq!(sim.brig(&["events", "--json"]).ok().json()["events"].clone().as_array().map(Vec::len), Some(5));
 }
 
 #[test]
@@ -55,7 +58,7 @@ fn the_steps_carried_out_and_recoveries_are_logged_too() {
     let entry = sim.file("/var/db/brig/journal/box.json");
     std::fs::write(&entry, "{\"action\":\"start\",\"pid\":999999}").expect("entry");
     sim.brig(&["stop", "box"]).ok();
-    let all = sim.brig(&["events", "--json"]).ok().json();
+    let all = sim.brig(&["events", "--json"]).ok().json()["events"].clone();
     let records = all.as_array().expect("records");
     let apply = records.iter().find(|r| r["command"] == "apply").expect("apply logged");
     let changes: Vec<&str> = apply["changes"].as_array().expect("changes").iter().filter_map(|c| c.as_str()).collect();

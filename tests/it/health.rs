@@ -51,7 +51,7 @@ fn jid(sim: &Sim) -> Option<i32> {
 
 /// The supervisor's events for box: command and detail.
 fn supervised(sim: &Sim) -> Vec<(String, String)> {
-    let all = sim.brig(&["events", "--jail", "box", "--json"]).ok().json();
+    let all = sim.brig(&["events", "--jail", "box", "--json"]).ok().json()["events"].clone();
     all.as_array()
         .expect("records")
         .iter()
@@ -169,7 +169,7 @@ fn a_restart_that_could_not_start_the_jail_is_owed_until_brig_stop_forgives_it()
     kill_processes(&sim);
     sim.brig_env(&["supervise", "--once"], &failing).ok();
     assert_eq!(jid(&sim), None);
-    let failed = sim.brig(&["events", "--jail", "box", "--json"]).ok().json();
+    let failed = sim.brig(&["events", "--jail", "box", "--json"]).ok().json()["events"].clone();
     let last = failed.as_array().and_then(|a| a.last()).cloned().unwrap_or_default();
     assert_eq!((last["command"].as_str(), last["ok"].as_bool()), (Some("supervise restart"), Some(false)), "{last}");
     // No start record now, but the supervisor owes the jail a start.

@@ -58,7 +58,7 @@ fn a_pkgbase_release_is_installed_from_signed_packages_and_jails_clone_it() {
     assert!(conf.contains("fingerprints: \"/usr/share/keys/pkgbase-15\""), "{conf}");
     let j = sim.brig(&["release", "list", "--json"]).json();
     assert_eq!(j["releases"][0]["kind"], "pkgbase");
-    assert_eq!(j["releases"][0]["version"], "15.0-RELEASE");
+    assert_eq!(j["releases"][0]["userland"], "15.0-RELEASE");
     sim.brig(&["create", "web", "--release", RELEASE]).ok();
     let listed = sim.brig(&["list"]);
     assert!(listed.stdout.contains("15.0-RELEASE"), "{}", listed.stdout);
