@@ -45,6 +45,8 @@ pub struct CreateRequest {
     pub sets: Vec<String>,
     /// An image (`brig commit`) to clone instead of the release.
     pub image: Option<String>,
+    /// Check everything and say what would be made; make nothing.
+    pub dry_run: bool,
 }
 
 /// The jail that was created.
@@ -55,6 +57,10 @@ pub struct Created {
     pub release: Option<ReleaseName>,
     /// Its root, a path of the managed machine.
     pub root: PathBuf,
+    /// Its definition, as written (or, dry, as it would be).
+    pub definition: String,
+    /// The steps that made it (or would), as `--dry-run` prints them.
+    pub operations: Vec<String>,
 }
 
 /// `V` of `NAME=V` as TOML: `true`, `2`, `"text"`, or bare text.
@@ -176,7 +182,8 @@ pub fn check_addresses(host: &dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Re
 pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> Result<Created, Error> {
     let cfg = super::config(host)?;
     let name = JailName::parse(&req.name)?;
-    let _lock = guard(host, &cfg, &[&name], report)?;
+    // A dry run only reads, as `plan` does: no lock, nothing recovered.
+    let _lock = if req.dry_run { Vec::new() } else { guard(host, &cfg, &[&name], report)? };
     if let Some(t) = &req.jail_type {
         if !["thin", "thick", "empty"].contains(&t.as_str()) {
             return Err(Error::Usage(format!("--type {t}: expected thin, thick or empty")));
@@ -186,10 +193,12 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
     if let (Some(i), None) = (&req.image, &req.release) {
         text = with_image_release(host, &cfg, i, &text, &shown)?;
     }
-    let raw = jail::parse(&shown, &text)?;
+    // A JSON definition's errors are told by key: its TOML's lines are not the file's.
+    let located = |e: ConfigError| crate::config::json::at_key(e, &text);
+    let raw = jail::parse(&shown, &text).map_err(located)?;
     let defaults = cfg.default_params().map_err(|(_, why)| Refused::Defaults(why))?;
     let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
-        .map_err(|(offset, msg)| ConfigError::at(&shown, &text, offset, msg))?;
+        .map_err(|(offset, msg)| located(ConfigError::at(&shown, &text, offset, msg)))?;
 
     if host.exists(&definition_path(&name)) {
         return Err(Refused::Exists { path: host.local_path(&definition_path(&name)), jail: name }.into());
@@ -204,7 +213,9 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
         }
     }
     // A killed `brig run`'s record of the name must not name this jail.
-    super::ephemeral::forget_stale(host, &name)?;
+    if !req.dry_run {
+        super::ephemeral::forget_stale(host, &name)?;
+    }
     let dataset = plan::dataset(&cfg, &name);
     if super::observe::dataset_exists(host, dataset.as_str())? {
         return Err(Refused::OrphanDataset { jail: name, dataset: dataset.to_string() }.into());
@@ -218,7 +229,7 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
     // Held until the definition is written: two creates cannot both
     // take one address.
     let mine = crate::plan::addresses::of(&spec);
-    let _addresses = if mine.is_empty() { None } else { Some(crate::state::lock::addresses(host)?) };
+    let _addresses = if mine.is_empty() || req.dry_run { None } else { Some(crate::state::lock::addresses(host)?) };
     check_addresses(host, &cfg, &spec)?;
     let origin = match (&spec.image, &spec.release) {
         (Some(i), _) => {
@@ -232,13 +243,24 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
         (None, None) => String::new(),
     };
     let ops = plan::create(&cfg, &spec, &text, &origin);
+    let created = Created {
+        root: plan::root_path(&cfg, &name),
+        name: name.clone(),
+        jail_type: spec.jail_type,
+        release: spec.release.clone(),
+        definition: text.clone(),
+        operations: ops.iter().map(ToString::to_string).collect(),
+    };
+    if req.dry_run {
+        return Ok(created);
+    }
     let written = write_files(host, &name, &files)?;
     let made = journal::around(host, &name, Action::Create, |h| crate::exec::run(h, &ops).map_err(Error::from));
     if made.is_err() {
         remove_files(host, &written);
     }
     made?;
-    Ok(Created { root: plan::root_path(&cfg, &name), name, jail_type: spec.jail_type, release: spec.release })
+    Ok(created)
 }
 
 /// The files of a definition file of this machine (`NAME/` beside

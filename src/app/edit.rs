@@ -11,6 +11,7 @@ use crate::config::{jail, ConfigError, HostConfig};
 use crate::host::{Command, Host, Place, Stdio};
 use crate::model::jail::JailSpec;
 use crate::model::JailName;
+use crate::plan::apply::Restart;
 use crate::state::bounded::CONFIG_LIMIT;
 use crate::state::layout::definition_path;
 
@@ -20,8 +21,8 @@ pub enum Edited {
     Unchanged,
     /// The jail is not running: the change applies when it next starts.
     NotRunning,
-    /// These parameters only change with a restart.
-    NeedsRestart(Vec<String>),
+    /// These differences only go with a restart.
+    NeedsRestart(Vec<Restart>),
     /// `brig apply` changes the running jail live.
     Live,
     /// The running jail already matches (commands change at its next
@@ -149,7 +150,8 @@ pub fn replace(host: &mut dyn Host, name: &JailName, req: &Replace, report: &dyn
 /// and host ports checked against every other jail's. The caller holds
 /// `lock::addresses` until it writes the definition.
 fn check(host: &dyn Host, cfg: &HostConfig, name: &JailName, shown: &Path, text: &str) -> Result<JailSpec, Error> {
-    let spec = jail::check(shown, text, name, cfg)?;
+    // A JSON definition's errors are told by key: its TOML's lines are not the file's.
+    let spec = jail::check(shown, text, name, cfg).map_err(|e| crate::config::json::at_key(e, text))?;
     super::create::check_addresses(host, cfg, &spec)?;
     Ok(spec)
 }
@@ -162,7 +164,7 @@ fn effect(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Result<Edit
     }
     let plans = super::lifecycle::plans(host, cfg, std::slice::from_ref(spec))?;
     Ok(match plans.first() {
-        Some(p) if !p.restart.is_empty() => Edited::NeedsRestart(p.restart.iter().map(|r| r.param.clone()).collect()),
+        Some(p) if !p.restart.is_empty() => Edited::NeedsRestart(p.restart.clone()),
         Some(p) if !p.ops.is_empty() => Edited::Live,
         _ => Edited::Matches,
     })

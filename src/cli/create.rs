@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::report::Printer;
+use serde::Serialize;
+
+use super::output::{print_json, Changed};
+use super::report::reporter;
 use super::CliError;
 use crate::app::create::{create, CreateRequest};
 use crate::host::Host;
@@ -62,6 +65,28 @@ pub struct CreateArgs {
     /// Clone an image (`brig commit`) instead of the release; the release is the image's.
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
+    /// Check everything and print the definition and the steps; make nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the outcome as JSON: changed, the definition and the steps.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `brig create --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct CreateJson<'a> {
+    jail: &'a str,
+    #[serde(rename = "type")]
+    jail_type: &'a str,
+    release: Option<&'a str>,
+    /// A path of the managed machine.
+    root: String,
+    /// The definition written (or, with --dry-run, that would be).
+    definition: &'a str,
+    /// The steps taken (or that would be).
+    operations: &'a [String],
+    dry_run: bool,
 }
 
 pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError> {
@@ -83,8 +108,30 @@ pub fn run(host: &mut dyn Host, args: &CreateArgs) -> Result<ExitCode, CliError>
         template: args.template.clone(),
         sets: args.sets.clone(),
         image: args.image.clone(),
+        dry_run: args.dry_run,
     };
-    let c = create(host, &req, &Printer)?;
+    let c = create(host, &req, reporter(args.json))?;
+    if args.json {
+        let created = CreateJson {
+            jail: c.name.as_str(),
+            jail_type: c.jail_type.as_str(),
+            release: c.release.as_ref().map(|r| r.as_str()),
+            root: c.root.display().to_string(),
+            definition: &c.definition,
+            operations: &c.operations,
+            dry_run: args.dry_run,
+        };
+        print_json(&Changed { changed: true, outcome: created })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.dry_run {
+        print!("{}", c.definition);
+        for op in &c.operations {
+            println!("{}: {op}", c.name);
+        }
+        println!("would create jail {}", c.name);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "created jail {} ({}{}), root {}",
         c.name,

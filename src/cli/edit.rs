@@ -61,8 +61,8 @@ pub(super) struct EditJson<'a> {
     after: &'a str,
     /// unchanged, not-running, needs-restart, live or matches.
     effect: &'static str,
-    /// The parameters that change only with a restart.
-    restart: &'a [String],
+    /// The differences that go only with a restart, as `plan` shows them.
+    restart: &'a [crate::plan::apply::Restart],
 }
 
 fn replaced(host: &mut dyn Host, name: &JailName, args: &EditArgs) -> Result<ExitCode, CliError> {
@@ -77,7 +77,7 @@ fn replaced(host: &mut dyn Host, name: &JailName, args: &EditArgs) -> Result<Exi
         let (effect, restart) = match &r.effect {
             Edited::Unchanged => ("unchanged", &[][..]),
             Edited::NotRunning => ("not-running", &[][..]),
-            Edited::NeedsRestart(params) => ("needs-restart", params.as_slice()),
+            Edited::NeedsRestart(restart) => ("needs-restart", restart.as_slice()),
             Edited::Live => ("live", &[][..]),
             Edited::Matches => ("matches", &[][..]),
         };
@@ -110,9 +110,9 @@ fn sentence(name: &JailName, edited: &Edited, done: &str) -> String {
     match edited {
         Edited::Unchanged => format!("no changes to {name}"),
         Edited::NotRunning => format!("{done} {name}; the change applies when it next starts"),
-        Edited::NeedsRestart(params) => format!(
+        Edited::NeedsRestart(restart) => format!(
             "{done} {name}; it is running and needs a restart for {}: `brig apply --restart {name}`",
-            params.join(", ")
+            restart.iter().map(|r| r.param.as_str()).collect::<Vec<_>>().join(", ")
         ),
         Edited::Live => {
             format!("{done} {name}; `brig apply {name}` changes the running jail live (`brig plan {name}` shows how)")

@@ -35,12 +35,13 @@ pub fn outputs() -> Vec<Output> {
 }
 
 /// Each document's name, command and schema as its type gives it.
-fn documents() -> [(&'static str, &'static str, Schema); 24] {
+fn documents() -> [(&'static str, &'static str, Schema); 25] {
     [
         ("apply", "brig apply --json", schema_for!(super::apply::ApplyJson<'static>)),
         ("audit", "brig audit --json", schema_for!(crate::app::check::Audit)),
         ("boot-plan", "brig boot plan --json", schema_for!(super::boot::PlanJson)),
         ("commit", "brig commit --json", schema_for!(super::output::Changed<crate::app::image::Committed>)),
+        ("create", "brig create --json", schema_for!(super::output::Changed<super::create::CreateJson<'static>>)),
         ("doctor", "brig doctor --json", schema_for!(super::doctor::DoctorJson<'static>)),
         ("edit", "brig edit --from|--template|--set --json", schema_for!(super::edit::EditJson<'static>)),
         ("events", "brig events --json", schema_for!(super::events::EventsJson)),

@@ -11,6 +11,10 @@ pub enum ConfigError {
     /// `line` and `col` are 1-based.
     #[error("{}:{line}:{col}: {msg}", path.display())]
     Invalid { path: PathBuf, line: usize, col: usize, msg: String },
+    /// An error in a file whose lines are not those brig read (a JSON
+    /// definition, read as the TOML made of it), told by its key instead.
+    #[error("{}: {key}: {msg}", path.display())]
+    AtKey { path: PathBuf, key: String, msg: String },
 }
 
 impl ConfigError {

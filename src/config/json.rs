@@ -33,6 +33,42 @@ pub fn to_toml(path: &Path, text: &str) -> Result<String, ConfigError> {
     toml::to_string(&table).map_err(|e| invalid(1, 1, format!("cannot be TOML: {e}")))
 }
 
+/// `err`, found in the TOML text `toml` made of the JSON definition it
+/// names, told by the key at its line: the TOML's lines are not the JSON
+/// file's, so a line number would send the reader to the wrong place.
+pub fn at_key(err: ConfigError, toml: &str) -> ConfigError {
+    match err {
+        ConfigError::Invalid { path, line, msg, .. } if is_json(&path) => {
+            let key = key_at(toml, line).unwrap_or_else(|| "the definition".into());
+            ConfigError::AtKey { path, key, msg }
+        }
+        other => other,
+    }
+}
+
+/// The dotted key of line `line` (1-based) of TOML as `to_toml` writes it:
+/// `key = value` lines under `[table]` and `[[array]]` headers, an array
+/// of tables told by its index (`mount[1].target`).
+fn key_at(toml: &str, line: usize) -> Option<String> {
+    let mut table = String::new();
+    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for text in toml.lines().take(line) {
+        let text = text.trim();
+        if let Some(name) = text.strip_prefix("[[").and_then(|t| t.strip_suffix("]]")) {
+            let n = seen.entry(name.to_string()).and_modify(|n| *n += 1).or_insert(0);
+            table = format!("{name}[{n}]");
+        } else if let Some(name) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            table = name.to_string();
+        }
+    }
+    let text = toml.lines().nth(line.checked_sub(1)?)?.trim();
+    if text.starts_with('[') {
+        return Some(table);
+    }
+    let key = text.split_once('=')?.0.trim();
+    Some(if table.is_empty() { key.to_string() } else { format!("{table}.{key}") })
+}
+
 /// The dotted key of the first null in `v`, if any (`network.ip4[1]`).
 fn null_at(v: &serde_json::Value, at: &str) -> Option<String> {
     match v {
@@ -81,6 +117,24 @@ mod tests {
             "web.json:1:1: network.ip4[1] is null, which TOML cannot hold: leave the key out instead"
         );
         assert!(convert(r#"{"a": 18446744073709551615}"#).unwrap_err().starts_with("web.json:1:1: cannot be TOML: "));
+    }
+
+    #[test]
+    fn an_error_in_the_toml_made_of_json_is_told_by_its_key() {
+        let toml =
+            "boot = true\n\n[limits]\nmaxproc = 200\n\n[[mount]]\ntarget = \"/a\"\n\n[[mount]]\ntarget = \"/b\"\n";
+        let at = |line| {
+            let err = super::ConfigError::Invalid { path: "web.json".into(), line, col: 3, msg: "bad".into() };
+            super::at_key(err, toml).to_string()
+        };
+        assert_eq!(at(1), "web.json: boot: bad");
+        assert_eq!(at(4), "web.json: limits.maxproc: bad");
+        assert_eq!(at(10), "web.json: mount[1].target: bad");
+        assert_eq!(at(9), "web.json: mount[1]: bad");
+        assert_eq!(at(40), "web.json: the definition: bad");
+        // A TOML file keeps its lines.
+        let err = super::ConfigError::Invalid { path: "web.toml".into(), line: 4, col: 3, msg: "bad".into() };
+        assert_eq!(super::at_key(err, toml).to_string(), "web.toml:4:3: bad");
     }
 
     #[test]

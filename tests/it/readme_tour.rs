@@ -20,14 +20,15 @@ fn make_release(dir: &Path) {
 /// The README's first command, run as it says against a scratch sim and
 /// release (brig itself instead of `cargo install`): a plain user on Linux
 /// gets a jail from the test release, started and entered with `brig exec`.
-/// The next command the README shows is `cargo test`.
+/// The next command the README shows is `cargo test`, then the Ansible
+/// collection's tests.
 #[test]
 fn the_readmes_first_command_creates_starts_and_enters_a_jail() {
     crate::common::needs_jail_processes!();
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
     let block = readme.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("a sh block");
     let commands: Vec<&str> = block.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
-    assert_eq!(commands.get(1), Some(&"cargo test"), "{block}");
+    assert_eq!(commands.get(1), Some(&"cargo test && ansible/tests/run"), "{block}");
     let mirror = tempfile::tempdir().expect("tempdir");
     let sim = Sim::new();
     let mirror_path = mirror.path().display().to_string();

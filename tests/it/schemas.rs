@@ -52,7 +52,8 @@ fn the_schema_files_are_what_brig_schema_prints() {
 
 /// The documents of commands that change things, which say whether they
 /// did (`changed`), as configuration management needs.
-const MUTATING: &[&str] = &["apply", "commit", "edit", "gc", "limits-change", "provision", "release-update", "upgrade"];
+const MUTATING: &[&str] =
+    &["apply", "commit", "create", "edit", "gc", "limits-change", "provision", "release-update", "upgrade"];
 
 /// Validates documents against the schema files, remembering which.
 struct Checker {
@@ -93,6 +94,8 @@ fn every_json_document_matches_its_schema() {
     let edited = c.check("edit", &sim, &["edit", "box", "--set", "limits.maxproc=100", "--json"]);
     assert_eq!(edited["changed"], true);
     c.check("limits-change", &sim, &["limits", "box", "set", "openfiles=1000", "--json"]);
+    c.check("create", &sim, &["create", "other", "--release", "14.3-RELEASE", "--dry-run", "--json"]);
+    c.check("create", &sim, &["create", "empty", "--type", "empty", "--json"]);
     c.check("validate", &sim, &["validate", "--json"]);
     c.check("template-list", &sim, &["template", "list", "--json"]);
     c.check("boot-plan", &sim, &["boot", "plan", "--json"]);
