@@ -67,7 +67,7 @@ fn definition(source: &str, shown: &std::path::Path, req: &CloneRequest) -> Resu
 pub fn clone(host: &mut dyn Host, req: &CloneRequest, report: &dyn Report) -> Result<Cloned, Error> {
     let cfg = super::config(host)?;
     let source = JailName::parse(&req.source)?;
-    let name = JailName::parse(&req.name)?;
+    let name = JailName::new_jail(&req.name)?;
     let snap = req.snapshot.as_deref().map(SnapshotName::parse).transpose()?;
     let _lock = guard(host, &cfg, &[&source, &name], report)?;
     let src_spec = super::select::defined(host, &cfg, &source)?;

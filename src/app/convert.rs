@@ -94,8 +94,9 @@ pub fn import_from(
         return Err(Error::Usage(format!("{}: no jail {missing} in it", host.local_path(path).display())));
     }
     for c in jails.into_iter().filter(|j| only.is_empty() || only.contains(&j.name)) {
-        let outcome =
-            JailName::parse(&c.name).map_err(Error::from).and_then(|name| make(host, &cfg, &name, &c, dry_run, report));
+        let outcome = JailName::new_jail(&c.name)
+            .map_err(Error::from)
+            .and_then(|name| make(host, &cfg, &name, &c, dry_run, report));
         match outcome {
             Ok(()) => {
                 report.event(&Event::Converted { jail: &c.name, unmapped: &c.unmapped, dry_run });

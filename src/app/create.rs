@@ -99,12 +99,15 @@ pub(super) fn starting_point(
 }
 
 /// The definition text: the file or the template with its settings, with
-/// the request's values applied on top; how to name it in errors; and
-/// the template's files.
-fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf, Files), Error> {
+/// the request's values applied on top; how to name it in errors; the
+/// template's files; and whether its errors are told by key, for a text
+/// that is not a TOML file as the user wrote it (its lines are not theirs).
+fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf, Files, bool), Error> {
     let command = format!("brig create {}", req.name);
     let (mut doc, shown, files) = starting_point(host, req.template.as_deref(), req.from.as_deref(), &command)?
         .unwrap_or_else(|| (toml_edit::DocumentMut::new(), PathBuf::from(command), Vec::new()));
+    let written = req.template.is_none() && req.from.as_deref().is_some_and(|p| !crate::config::json::is_json(p));
+    let original = doc.to_string();
     for assignment in &req.sets {
         templates::set(&mut doc, assignment)?;
     }
@@ -155,7 +158,9 @@ fn definition(host: &dyn Host, req: &CreateRequest) -> Result<(String, PathBuf, 
         })?;
         edit::set(&mut doc, &["params"], k.trim(), param_value(v.trim())).map_err(not_a_table)?;
     }
-    Ok((doc.to_string(), shown, files))
+    let text = doc.to_string();
+    let by_key = !written || text != original;
+    Ok((text, shown, files, by_key))
 }
 
 /// Refuses addresses of `spec` that the host, a running jail or another
@@ -181,7 +186,7 @@ pub fn check_addresses(host: &dyn Host, cfg: &HostConfig, spec: &JailSpec) -> Re
 
 pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> Result<Created, Error> {
     let cfg = super::config(host)?;
-    let name = JailName::parse(&req.name)?;
+    let name = JailName::new_jail(&req.name)?;
     // A dry run only reads, as `plan` does: no lock, nothing recovered.
     let _lock = if req.dry_run { Vec::new() } else { guard(host, &cfg, &[&name], report)? };
     if let Some(t) = &req.jail_type {
@@ -189,12 +194,13 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
             return Err(Error::Usage(format!("--type {t}: expected thin, thick or empty")));
         }
     }
-    let (mut text, shown, files) = definition(host, req)?;
+    let (mut text, shown, files, mut by_key) = definition(host, req)?;
     if let (Some(i), None) = (&req.image, &req.release) {
-        text = with_image_release(host, &cfg, i, &text, &shown)?;
+        let with = with_image_release(host, &cfg, i, &text, &shown)?;
+        by_key |= with != text;
+        text = with;
     }
-    // A JSON definition's errors are told by key: its TOML's lines are not the file's.
-    let located = |e: ConfigError| crate::config::json::at_key(e, &text);
+    let located = |e: ConfigError| if by_key { e.by_key(&text) } else { e };
     let raw = jail::parse(&shown, &text).map_err(located)?;
     let defaults = cfg.default_params().map_err(|(_, why)| Refused::Defaults(why))?;
     let spec = validate(&name, &raw, &defaults, cfg.defaults.jail_type)
@@ -252,6 +258,7 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
         operations: ops.iter().map(ToString::to_string).collect(),
     };
     if req.dry_run {
+        refuse_other_files(host, &name, &files)?;
         return Ok(created);
     }
     let written = write_files(host, &name, &files)?;
@@ -278,10 +285,10 @@ fn files_beside(file: &std::path::Path) -> Files {
     templates::files_under(&templates::TreeReader { entries: &entries, read: &read }, &file.with_extension(""))
 }
 
-/// Writes a template's files beside the definition (`jails/NAME/`); a
-/// file that is there with other contents is refused, not replaced.
-/// Returns what it made, for `remove_files`.
-pub(super) fn write_files(host: &dyn Host, name: &JailName, files: &Files) -> Result<Vec<PathBuf>, Error> {
+/// Refuses a template's file that is beside the definition
+/// (`jails/NAME/`) already with other contents: it is never replaced. A
+/// dry run checks this too.
+pub(super) fn refuse_other_files(host: &dyn Host, name: &JailName, files: &Files) -> Result<(), Error> {
     let dir = crate::state::layout::files_dir(name);
     for (rel, bytes) in files {
         let path = dir.join(rel);
@@ -292,6 +299,15 @@ pub(super) fn write_files(host: &dyn Host, name: &JailName, files: &Files) -> Re
             _ => return Err(Refused::FileThere { jail: name.clone(), path: host.local_path(&path) }.into()),
         }
     }
+    Ok(())
+}
+
+/// Writes a template's files beside the definition (`jails/NAME/`) once
+/// `refuse_other_files` passed them. Returns what it made, for
+/// `remove_files`.
+pub(super) fn write_files(host: &dyn Host, name: &JailName, files: &Files) -> Result<Vec<PathBuf>, Error> {
+    refuse_other_files(host, name, files)?;
+    let dir = crate::state::layout::files_dir(name);
     let mut made = Vec::new();
     let io = |p: &std::path::Path| {
         let shown = host.local_path(p);

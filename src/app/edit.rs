@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::guard::{guard, EDIT_COPY_SUFFIX};
+use super::guard::{guard, guard_unless, EDIT_COPY_SUFFIX};
 use super::{Error, NotFound, Refused, Report};
 use crate::config::{jail, ConfigError, HostConfig};
 use crate::host::{Command, Host, Place, Stdio};
@@ -72,7 +72,7 @@ pub fn edit(host: &mut dyn Host, name: &JailName, editor: &str, report: &dyn Rep
     // Held until the edit is written: the same address cannot go to two
     // jails at once.
     let _addresses = crate::state::lock::addresses(host)?;
-    let spec = match check(host, &cfg, name, &shown, &text) {
+    let spec = match check(host, &cfg, name, &shown, &text, false) {
         Ok(spec) => spec,
         Err(cause) => {
             let kept = host.local_path(&rejected);
@@ -111,7 +111,8 @@ pub struct Replaced {
 /// management calls to converge a definition (`brig edit --from`).
 pub fn replace(host: &mut dyn Host, name: &JailName, req: &Replace, report: &dyn Report) -> Result<Replaced, Error> {
     let cfg = super::config(host)?;
-    let _lock = guard(host, &cfg, &[name], report)?;
+    // A dry run only reads, as `plan` does: no lock, nothing recovered.
+    let _lock = guard_unless(req.dry_run, host, &cfg, &[name], report)?;
     let path = definition_path(name);
     let shown = host.local_path(&path);
     let before = match crate::config::read_machine_text(host, &path) {
@@ -130,11 +131,18 @@ pub fn replace(host: &mut dyn Host, name: &JailName, req: &Replace, report: &dyn
         crate::config::templates::set(&mut doc, assignment)?;
     }
     let after = doc.to_string();
-    if after == before {
-        return Ok(Replaced { before, after, effect: Edited::Unchanged });
+    // Settings on the definition as it is change it only if they change a
+    // value: `hostname = 'a'` is `--set hostname=a` already. A whole new
+    // definition replaces it unless it is the same text.
+    let whole = req.from.is_some() || req.template.is_some();
+    if after == before || (!whole && crate::config::edit::same_values(&before, &after)) {
+        return Ok(Replaced { after: before.clone(), before, effect: Edited::Unchanged });
     }
-    let _addresses = crate::state::lock::addresses(host)?;
-    let spec = check(host, &cfg, name, &from, &after)?;
+    let _addresses = if req.dry_run { None } else { Some(crate::state::lock::addresses(host)?) };
+    // Told by key where the text is not a TOML file as written.
+    let by_key = !req.sets.is_empty() || req.from.as_deref().is_none_or(crate::config::json::is_json);
+    let spec = check(host, &cfg, name, &from, &after, by_key)?;
+    super::create::refuse_other_files(host, name, &files)?;
     if !req.dry_run {
         let written = super::create::write_files(host, name, &files)?;
         if let Err(e) = host.write_file(&path, after.as_bytes(), 0o600) {
@@ -149,9 +157,15 @@ pub fn replace(host: &mut dyn Host, name: &JailName, req: &Replace, report: &dyn
 /// `text` validated as jail `name`'s definition, its addresses, interface
 /// and host ports checked against every other jail's. The caller holds
 /// `lock::addresses` until it writes the definition.
-fn check(host: &dyn Host, cfg: &HostConfig, name: &JailName, shown: &Path, text: &str) -> Result<JailSpec, Error> {
-    // A JSON definition's errors are told by key: its TOML's lines are not the file's.
-    let spec = jail::check(shown, text, name, cfg).map_err(|e| crate::config::json::at_key(e, text))?;
+fn check(
+    host: &dyn Host,
+    cfg: &HostConfig,
+    name: &JailName,
+    shown: &Path,
+    text: &str,
+    by_key: bool,
+) -> Result<JailSpec, Error> {
+    let spec = jail::check(shown, text, name, cfg).map_err(|e| if by_key { e.by_key(text) } else { e })?;
     super::create::check_addresses(host, cfg, &spec)?;
     Ok(spec)
 }

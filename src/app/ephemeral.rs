@@ -174,7 +174,7 @@ pub fn run_once(host: &mut dyn Host, req: &RunOnce, report: &dyn Report) -> Resu
     sweep(host, report)?;
     crate::release::interrupt::catch().map_err(Refused::Interrupt)?;
     let name = match &req.name {
-        Some(n) => JailName::parse(n)?,
+        Some(n) => JailName::new_jail(n)?,
         None => JailName::parse(&format!("run-{}-{}", std::process::id(), super::now() % 100_000))?,
     };
     if host.exists(&crate::state::layout::definition_path(&name)) {

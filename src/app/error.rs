@@ -129,7 +129,7 @@ pub enum Refused {
     ImageExists(JailName),
     #[error("jail {jail}'s root has snapshots ({}), which making an image would move into it; destroy them (`brig snapshot destroy {jail} SNAP`) first", snapshots.join(", "))]
     CommitSnapshots { jail: JailName, snapshots: Vec<String> },
-    #[error("{} exists with other contents than the template's file; move it away or create jail {jail} without --template", path.display())]
+    #[error("{} exists with other contents than the template's file for jail {jail}; move it away first, or leave out --template", path.display())]
     FileThere { jail: JailName, path: PathBuf },
     #[error("a `brig run` of jail {0} is under way (its record is in /var/db/brig/runs); choose another --name")]
     RunInProgress(JailName),
@@ -238,7 +238,7 @@ pub enum Refused {
     ApplyFailed { jail: JailName, cause: Box<ExecError> },
     #[error("jail {jail}: {cause}; the definition is unchanged")]
     LimitsFailed { jail: JailName, cause: Box<ExecError> },
-    #[error("jail {jail} has no limit {resource}; `brig limits {jail}` shows them")]
+    #[error("jail {jail}: {resource} is no limit brig knows (an rctl resource, cpus, bandwidth_in or bandwidth_out); `brig limits {jail}` shows the jail's")]
     NoSuchLimit { jail: JailName, resource: String },
     #[error("{editor} exited with status {status}; the definition of {jail} is unchanged")]
     EditorFailed { editor: String, status: i32, jail: JailName },

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::guard::guard;
+use super::guard::guard_unless;
 use super::{Error, Event, Refused, Report};
 use crate::config::{edit, jail, ConfigError, HostConfig};
 use crate::host::{Errno, Host};
@@ -43,6 +43,11 @@ pub struct Limits {
     /// bit/s each way; 0: that way is not limited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bandwidth: Option<crate::model::limits::Bandwidth>,
+    /// The bandwidth the running jail's pipes have, as its start (or a
+    /// live change since) set them: a bandwidth added to a running jail
+    /// waits for its restart, and is not here until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bandwidth_active: Option<crate::model::limits::Bandwidth>,
 }
 
 /// A change of limits: `RESOURCE=AMOUNT` (or `cpus=LIST`) to set, or
@@ -102,12 +107,29 @@ pub fn show(host: &dyn Host, name: &JailName) -> Result<Limits, Error> {
         })
         .collect();
     let cpus = spec.limits.cpus.as_ref().map(|c| cpu_list(c));
-    Ok(Limits { name: name.to_string(), running, racct, limits, cpus, bandwidth: spec.limits.bandwidth })
+    let bandwidth_active = if running {
+        super::observe::started(host, name).and_then(|r| r.firewall).and_then(|f| f.shaping).map(|s| s.bandwidth)
+    } else {
+        None
+    };
+    Ok(Limits {
+        name: name.to_string(),
+        running,
+        racct,
+        limits,
+        cpus,
+        bandwidth: spec.limits.bandwidth,
+        bandwidth_active,
+    })
 }
 
 /// Edits `[limits]` of the definition, validates the whole definition,
 /// writes it atomically, then changes a running jail's rules and cpuset
 /// (undone in reverse if one fails; the definition is then restored).
+/// Limits the definition already has leave it as it is, but a running
+/// jail that lacks their rules (one removed by hand) gets them back, as
+/// `apply` would: `Unchanged` means nothing was to do. A dry run takes no
+/// lock and changes nothing.
 pub fn change(
     host: &mut dyn Host,
     name: &JailName,
@@ -116,7 +138,7 @@ pub fn change(
     report: &dyn Report,
 ) -> Result<Changed, Error> {
     let cfg = super::config(host)?;
-    let _lock = guard(host, &cfg, &[name], report)?;
+    let _lock = guard_unless(dry_run, host, &cfg, &[name], report)?;
     super::select::defined(host, &cfg, name)?;
     let machine_path = definition_path(name);
     let old = crate::config::read_machine_text(host, &machine_path)?;
@@ -135,15 +157,19 @@ pub fn change(
         }
         Change::Unset(resources) => {
             for r in resources {
-                if !edit::remove(&mut doc, &["limits"], r).map_err(not_a_table)? {
+                // A limit the jail does not have is unset already.
+                if !edit::remove(&mut doc, &["limits"], r).map_err(not_a_table)? && !is_limit(r) {
                     return Err(Refused::NoSuchLimit { jail: name.clone(), resource: r.clone() }.into());
                 }
             }
         }
     }
     let text = doc.to_string();
-    let spec = jail::check(&path, &text, name, &cfg)?;
-    if text == old {
+    // Its lines are not the file's once changed: errors are told by key.
+    let spec = jail::check(&path, &text, name, &cfg).map_err(|e| e.by_key(&text))?;
+    let same = edit::same_values(&old, &text);
+    let live = live_plan(host, &cfg, &spec, report)?;
+    if same && !matches!(&live, Live::Ops { ops, .. } if !ops.is_empty()) {
         return Ok(Changed::Unchanged);
     }
     if dry_run {
@@ -153,29 +179,39 @@ pub fn change(
     // brig killed before the rules follow leaves an entry, and recovery
     // brings the rules in line with the new definition.
     journal::around(host, name, Action::Apply, |host| {
-        host.write_file(&machine_path, text.as_bytes(), 0o600).map_err(|e| ConfigError::io(&path, e))?;
-        live(host, &cfg, &spec, &machine_path, &old, report)
+        if !same {
+            host.write_file(&machine_path, text.as_bytes(), 0o600).map_err(|e| ConfigError::io(&path, e))?;
+        }
+        run_live(host, name, live, &machine_path, &old, report)
     })
 }
 
-/// Brings a running jail's rules and cpuset in line with its changed
-/// definition; restores the old definition if that fails.
-fn live(
-    host: &mut dyn Host,
-    cfg: &HostConfig,
-    spec: &JailSpec,
-    path: &Path,
-    old: &str,
-    report: &dyn Report,
-) -> Result<Changed, Error> {
+/// Whether `key` of `[limits]` is one brig knows: an rctl resource,
+/// `cpus` or a bandwidth.
+fn is_limit(key: &str) -> bool {
+    matches!(key, "cpus" | "bandwidth_in" | "bandwidth_out") || crate::kernel::rctl_rules::resource(key).is_some()
+}
+
+/// What bringing a running jail's rules, cpuset and pipes in line with its
+/// definition takes, or why nothing can be done now.
+enum Live {
+    /// The jail is not running, or is not brig's.
+    Not(Changed),
+    /// Its operations; whether bandwidth added or taken away waits for a
+    /// restart; the notes the plan made.
+    Ops { ops: Vec<Op>, later: bool, notes: Vec<Note> },
+}
+
+/// Plans `Live` for `spec` against the running jail (reads only).
+fn live_plan(host: &mut dyn Host, cfg: &HostConfig, spec: &JailSpec, report: &dyn Report) -> Result<Live, Error> {
     let name = &spec.name;
     match host.jail_find(name.as_str())? {
-        None => return Ok(Changed::Stopped),
+        None => return Ok(Live::Not(Changed::Stopped)),
         // Its rules would land on a jail that is not brig's.
         Some(j) => {
             if let Some(foreign) = super::observe::foreign(host, cfg, name, &j) {
                 report.event(&Event::Note(&Note::NotBrigs(foreign)));
-                return Ok(Changed::NotBrigs);
+                return Ok(Live::Not(Changed::NotBrigs));
             }
         }
     }
@@ -197,12 +233,29 @@ fn live(
         ops.push(record.write(name));
     }
     let later = plans.iter().flat_map(|p| &p.restart).any(|r| r.param == "limits.bandwidth");
+    let notes = plans.into_iter().flat_map(|p| p.notes).filter(|n| matches!(n, Note::LimitsOff { .. })).collect();
+    Ok(Live::Ops { ops, later, notes })
+}
+
+/// Carries out `live`; if that fails, puts the definition at `path` back
+/// to `old`: the running jail is as it was, and so must its definition be.
+fn run_live(
+    host: &mut dyn Host,
+    name: &JailName,
+    live: Live,
+    path: &Path,
+    old: &str,
+    report: &dyn Report,
+) -> Result<Changed, Error> {
+    let (ops, later, notes) = match live {
+        Live::Not(changed) => return Ok(changed),
+        Live::Ops { ops, later, notes } => (ops, later, notes),
+    };
     if let Err(e) = crate::exec::run(host, &ops) {
-        // The running jail is as it was: so must its definition be.
         host.write_file(path, old.as_bytes(), 0o600).map_err(|e| ConfigError::io(host.local_path(path), e))?;
         return Err(Refused::LimitsFailed { jail: name.clone(), cause: Box::new(e) }.into());
     }
-    for n in plans.iter().flat_map(|p| p.notes.iter()).filter(|n| matches!(n, Note::LimitsOff { .. })) {
+    for n in &notes {
         report.event(&Event::Note(n));
     }
     report.event(&Event::Steps { jail: name, ops: &ops });

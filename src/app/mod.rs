@@ -79,13 +79,6 @@ pub trait Report: Sync {
     fn event(&self, event: &Event<'_>);
 }
 
-/// A report that keeps nothing, for callers that only want the outcome.
-pub struct Silent;
-
-impl Report for Silent {
-    fn event(&self, _: &Event<'_>) {}
-}
-
 /// What happened to an interrupted command when the next one found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recovery {

@@ -220,7 +220,7 @@ pub fn import(
     if let Some(image) = &manifest.image {
         return Err(Refused::ImageArchive(image.clone()).into());
     }
-    let name = JailName::parse(req.name.as_deref().unwrap_or(&manifest.jail))?;
+    let name = JailName::new_jail(req.name.as_deref().unwrap_or(&manifest.jail))?;
     let snap = SnapshotName::parse(&manifest.snapshot)?;
     let _lock = guard(host, &cfg, &[&name], report)?;
     // Dataset names from the archive, checked before any reaches ZFS.

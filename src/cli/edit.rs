@@ -59,7 +59,8 @@ pub(super) struct EditJson<'a> {
     dry_run: bool,
     before: &'a str,
     after: &'a str,
-    /// unchanged, not-running, needs-restart, live or matches.
+    /// What the running jail needs for the definition.
+    #[schemars(extend("enum" = ["unchanged", "not-running", "needs-restart", "live", "matches"]))]
     effect: &'static str,
     /// The differences that go only with a restart, as `plan` shows them.
     restart: &'a [crate::plan::apply::Restart],

@@ -54,12 +54,12 @@ pub fn audited(cmd: &Command) -> Option<Audited> {
     use super::snapshot::SnapshotCommand;
     match cmd {
         Command::Init(a) if !a.dry_run => one("init", &[]),
-        Command::Create(a) => one("create", &[&a.name]),
+        Command::Create(a) if !a.dry_run => one("create", &[&a.name]),
         Command::Start(a) if !a.run.dry_run => one("start", &a.run.names.iter().collect::<Vec<_>>()),
         Command::Restart(a) if !a.run.dry_run => one("restart", &a.run.names.iter().collect::<Vec<_>>()),
         Command::Stop(a) if !a.dry_run => one("stop", &a.names.iter().collect::<Vec<_>>()),
         Command::Apply(a) => one("apply", &a.names.iter().collect::<Vec<_>>()),
-        Command::Limits(a) if a.change.is_some() => one("limits", &[&a.name]),
+        Command::Limits(a) if a.change.as_ref().is_some_and(|c| !c.dry_run()) => one("limits", &[&a.name]),
         Command::Clone(a) => one("clone", &[&a.source, &a.name]),
         Command::Export(a) => one("export", &[&a.name]),
         Command::Import(a) => one("import", &a.name.iter().collect::<Vec<_>>()),
@@ -84,7 +84,7 @@ pub fn audited(cmd: &Command) -> Option<Audited> {
         Command::Console(a) => one("console", &[&a.name]),
         Command::Pkg(a) => one("pkg", &[&a.name]),
         Command::Destroy(a) => one("destroy", &[&a.name]),
-        Command::Edit(a) => one("edit", &[&a.name]),
+        Command::Edit(a) if !a.dry_run => one("edit", &[&a.name]),
         Command::Release(ReleaseCommand::Fetch(_)) => one("release fetch", &[]),
         Command::Release(ReleaseCommand::Update { .. }) => one("release update", &[]),
         Command::Release(ReleaseCommand::Destroy { .. }) => one("release destroy", &[]),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::output::{print_json, table, Changed};
-use super::report::Printer;
+use super::report::reporter;
 use super::CliError;
 use crate::app::image;
 use crate::host::Host;
@@ -49,7 +49,7 @@ fn image_name(s: &str) -> Result<JailName, CliError> {
 
 pub fn commit(host: &mut dyn Host, args: &CommitArgs) -> Result<ExitCode, CliError> {
     let name = JailName::parse(&args.name)?;
-    let c = image::commit(host, &name, &image_name(&args.image)?, &Printer)?;
+    let c = image::commit(host, &name, &image_name(&args.image)?, reporter(args.json))?;
     if args.json {
         print_json(&Changed { changed: true, outcome: &c })?;
     } else {

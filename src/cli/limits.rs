@@ -44,14 +44,23 @@ pub enum LimitsChange {
     },
 }
 
+impl LimitsChange {
+    /// Whether it only says what would change.
+    pub fn dry_run(&self) -> bool {
+        match self {
+            LimitsChange::Set { dry_run, .. } | LimitsChange::Unset { dry_run, .. } => *dry_run,
+        }
+    }
+}
+
 /// `brig limits NAME set|unset --json`.
 #[derive(Serialize, schemars::JsonSchema)]
 pub(super) struct ChangeJson<'a> {
     jail: &'a str,
     changed: bool,
     dry_run: bool,
-    /// unchanged, pending (a dry run's change), stopped, not-brigs, live
-    /// or live-but-bandwidth.
+    /// What was done: pending is a dry run's change.
+    #[schemars(extend("enum" = ["unchanged", "pending", "stopped", "not-brigs", "live", "live-but-bandwidth"]))]
     effect: &'static str,
 }
 
@@ -72,8 +81,8 @@ pub fn run(host: &mut dyn Host, args: &LimitsArgs) -> Result<ExitCode, CliError>
     let name = JailName::parse(&args.name)?;
     let (change, dry_run) = match &args.change {
         None => return show(host, &name, args.json),
-        Some(LimitsChange::Set { values, dry_run }) => (Change::Set(values.clone()), *dry_run),
-        Some(LimitsChange::Unset { resources, dry_run }) => (Change::Unset(resources.clone()), *dry_run),
+        Some(c @ LimitsChange::Set { values, .. }) => (Change::Set(values.clone()), c.dry_run()),
+        Some(c @ LimitsChange::Unset { resources, .. }) => (Change::Unset(resources.clone()), c.dry_run()),
     };
     let changed = limits::change(host, &name, &change, dry_run, reporter(args.json))?;
     if args.json {

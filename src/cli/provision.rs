@@ -5,10 +5,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::output::{print_json, Changed};
-use super::report::Printer;
+use super::report::reporter;
 use super::CliError;
 use crate::app::provision::provision;
-use crate::app::{Report, Silent};
 use crate::host::Host;
 use crate::model::JailName;
 
@@ -26,7 +25,7 @@ pub struct ProvisionArgs {
 
 pub fn run(host: &mut dyn Host, args: &ProvisionArgs) -> Result<ExitCode, CliError> {
     let name = JailName::parse(&args.name)?;
-    let report: &dyn Report = if args.json { &Silent } else { &Printer };
+    let report = reporter(args.json);
     let p = provision(host, &name, args.no_cache, report)?;
     if args.json {
         let changed = p.ran > 0 || p.restore != crate::plan::provision::Restore::Nothing;

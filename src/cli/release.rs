@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::output::{print_json, table, Changed};
-use super::report::Printer;
+use super::report::{reporter, Printer};
 use super::CliError;
 use crate::app::release::{self, FetchRequest, Release};
 use crate::host::Host;
@@ -68,7 +68,7 @@ pub fn run(host: &mut dyn Host, cmd: &ReleaseCommand) -> Result<ExitCode, CliErr
         ReleaseCommand::Fetch(args) => fetch(host, args),
         ReleaseCommand::List { json } => list(host, *json),
         ReleaseCommand::Update { release, json } => {
-            let u = release::update(host, release, &Printer)?;
+            let u = release::update(host, release, reporter(*json))?;
             if *json {
                 print_json(&Changed { changed: u.snapshot.is_some(), outcome: &u })?;
             } else {

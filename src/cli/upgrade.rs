@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::host_choice::{self, HostChoice};
 use super::output::print_json;
-use super::report::Printer;
+use super::report::{reporter, Printer};
 use super::CliError;
 use crate::app::select::Names;
 use crate::app::upgrade::{self, Outcome, Target, UpgradeRequest};
@@ -84,7 +84,7 @@ pub fn run(choice: Option<HostChoice>, args: &UpgradeArgs) -> Result<ExitCode, C
     let req = UpgradeRequest { target, restart: args.restart, dry_run: args.dry_run, packages: args.packages };
     let connect = || host_choice::open(choice.clone()).map_err(|e| Error::Usage(e.to_string()));
     let names = Names { names: args.names.clone(), all: args.all };
-    let results = upgrade::upgrade_all(&mut *host, &connect, &names, &req, args.jobs, &Printer)?;
+    let results = upgrade::upgrade_all(&mut *host, &connect, &names, &req, args.jobs, reporter(args.json))?;
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     if args.json {
         let rows: Vec<JailJson> = results

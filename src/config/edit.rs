@@ -97,6 +97,16 @@ pub fn remove(doc: &mut DocumentMut, path: &[&str], key: &str) -> Result<bool, N
     Ok(table.remove(key).is_some())
 }
 
+/// Whether two definition texts hold the same values however they are
+/// written (quotes, spacing, the order of keys); texts that do not parse
+/// are compared as text.
+pub fn same_values(a: &str, b: &str) -> bool {
+    match (a.parse::<toml::Table>(), b.parse::<toml::Table>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RawJail, ConfigError> {
 /// number such as 50, not the string \"high\"". Messages it does not know
 /// are passed on as they are.
 pub(super) fn explain(text: &str, offset: usize, message: &str) -> String {
-    let Some(key) = key_at(text, offset) else { return message.to_string() };
+    let Some(key) = super::key_at(text, super::line_col(text, offset).0) else { return message.to_string() };
     if message == "duplicate key" {
         return format!("{key} is given twice; keep one of them");
     }
@@ -73,28 +73,6 @@ pub(super) fn explain(text: &str, offset: usize, message: &str) -> String {
         _ => found.to_string(),
     };
     format!("{key} must be {form}, not {found}")
-}
-
-/// The key written on the line of `offset` (`key = value`), with the
-/// table the line is in (`network.ip4`).
-fn key_at(text: &str, offset: usize) -> Option<String> {
-    let before = &text[..offset.min(text.len())];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = text[line_start..].lines().next()?;
-    let key = line.split_once('=')?.0.trim().trim_matches('"');
-    if key.is_empty() || key.starts_with('[') {
-        return None;
-    }
-    let table = before[..line_start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    Some(match table {
-        Some(t) => format!("{t}.{key}"),
-        None => key.to_string(),
-    })
 }
 
 /// Every `*.toml` in the jails directory of the managed machine (paths

@@ -13,7 +13,7 @@ pub mod jailconf;
 pub mod json;
 pub mod templates;
 
-pub use error::{line_col, ConfigError};
+pub use error::{key_at, line_col, ConfigError};
 pub use host::HostConfig;
 
 /// The text of a file brig reads as configuration: a regular file (not a

@@ -27,7 +27,25 @@ pub fn image_name(s: &str) -> Result<JailName, String> {
     }
 }
 
+/// Words brig's commands take where a jail's name goes (`brig snapshot
+/// list`, `brig limits NAME set`): a jail of that name could not be named
+/// there, so no new jail takes one.
+const COMMAND_WORDS: &[&str] = &["create", "destroy", "help", "list", "prune", "set", "unset"];
+
 impl JailName {
+    /// The name of a jail to be made: a valid name that is none of
+    /// `COMMAND_WORDS`. Jails that have one already are still found by
+    /// `parse`.
+    pub fn new_jail(s: &str) -> Result<JailName, ModelError> {
+        let name = JailName::parse(s)?;
+        if COMMAND_WORDS.contains(&s) {
+            let why =
+                "it is a word of brig's commands (brig snapshot list, brig limits NAME set), which could not name it";
+            return Err(ModelError::JailName { name: s.to_string(), why: why.into() });
+        }
+        Ok(name)
+    }
+
     pub fn parse(s: &str) -> Result<JailName, ModelError> {
         let bad = |why: &str| ModelError::JailName { name: s.to_string(), why: why.to_string() };
         if s.is_empty() {

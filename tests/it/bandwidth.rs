@@ -215,11 +215,14 @@ fn brig_limits_shows_and_changes_bandwidth_live_or_says_when_it_waits() {
     assert!(sim.brig(&["limits", "box"]).ok().stdout.contains("bandwidth: in 100M, out 3M"));
     assert!(!sim.brig(&["plan", "box"]).ok().stdout.contains("dnctl"), "the record follows");
     let view = sim.brig(&["limits", "box", "--json"]).json();
-    assert_eq!(view["bandwidth"]["out"], 3_000_000);
+    assert_eq!((&view["bandwidth"]["out"], &view["bandwidth_active"]["out"]), (&3_000_000.into(), &3_000_000.into()));
 
     let out = sim.brig(&["limits", "box", "unset", "bandwidth_in", "bandwidth_out"]).ok().stdout.clone();
     assert!(out.contains("`brig restart box` applies them"), "{out}");
     assert_eq!(pipes(&sim).len(), 2, "the pipes stay until the jail stops");
+    // The definition has none; the pipes still have what they had.
+    let view = sim.brig(&["limits", "box", "--json"]).json();
+    assert_eq!((&view["bandwidth"], &view["bandwidth_active"]["in"]), (&serde_json::Value::Null, &100_000_000.into()));
     sim.brig(&["restart", "box"]).ok();
     assert_eq!(pipes(&sim), Vec::new());
     assert_eq!(sim.host().pf_rules("brig/box").map_err(|e| e.errno), Err(Errno::EINVAL), "no anchor left");

@@ -154,7 +154,7 @@ fn bad_requests_are_refused_with_nothing_made() {
             1,
             "jail web depends on db, which is not defined",
         ),
-        (&["create", "web", "--release", "14.3-RELEASE", "--hostname", "a_b"], 2, "hostname 'a_b' is not valid"),
+        (&["create", "web", "--release", "14.3-RELEASE", "--hostname", "a_b"], 2, "hostname: 'a_b' is not valid"),
     ];
     for (args, code, want) in cases {
         let r = sim.brig(args);

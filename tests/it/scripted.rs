@@ -69,7 +69,7 @@ fn an_edit_that_does_not_validate_names_what_is_wrong_and_changes_nothing() {
     let r = sim.brig(&["edit", "box", "--from", &null]);
     assert_eq!(
         r.fails(2).stderr,
-        format!("brig: {null}:1:1: hostname is null, which TOML cannot hold: leave the key out instead\n")
+        format!("brig: {null}: hostname: is null, which TOML cannot hold: leave the key out instead\n")
     );
     let bad = write(&sim, "bad.json", r#"{"type": "empty", "network": {"ip4": ["192.0.2.300/24"]}}"#);
     let r = sim.brig(&["edit", "box", "--from", &bad, "--json"]);
@@ -144,4 +144,72 @@ fn limits_set_says_whether_it_changed_anything() {
     let r = set(&["unset", "maxproc", "--json"]);
     assert_eq!(r["changed"].as_bool(), Some(true), "{r}");
     assert!(!definition(&sim).contains("maxproc"));
+}
+
+#[test]
+fn dry_runs_take_no_lock_recover_nothing_and_log_nothing() {
+    let sim = defined(&[]);
+    // A start a killed brig left half-done: a command that locks the jail
+    // would take it back; a dry run must leave it for one that does.
+    let entry = sim.file("/var/db/brig/journal/box.json");
+    std::fs::write(&entry, "{\"action\":\"start\",\"pid\":999999}").expect("entry");
+    let events = || sim.brig(&["events", "--json"]).ok().json()["events"].as_array().map_or(0, Vec::len);
+    let logged = events();
+    let json = write(&sim, "web.json", r#"{"type": "empty"}"#);
+    for args in [
+        &["edit", "box", "--set", "limits.maxproc=9", "--dry-run", "--json"][..],
+        &["limits", "box", "set", "maxproc=9", "--dry-run", "--json"],
+        &["create", "web", "--from", &json, "--dry-run", "--json"],
+    ] {
+        let r = sim.brig(args);
+        assert_eq!(r.ok().json()["changed"].as_bool(), Some(true), "{args:?}: {}", r.stdout);
+        assert!(r.stderr.is_empty(), "{args:?}: {}", r.stderr);
+        assert!(entry.exists(), "{args:?} recovered the journal entry");
+    }
+    assert_eq!(events(), logged, "a dry run was logged");
+    // Held by another brig, the jail's lock does not stop a dry run.
+    let lock = std::fs::File::create(sim.file("/var/db/brig/locks/jail.box.lock")).expect("lock file");
+    let _held =
+        nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(|(_, e)| e).expect("flock");
+    sim.brig(&["--no-wait", "edit", "box", "--set", "boot=true", "--dry-run"]).ok();
+    sim.brig(&["--no-wait", "limits", "box", "set", "maxproc=9", "--dry-run"]).ok();
+    sim.brig(&["--no-wait", "edit", "box", "--set", "boot=true"]).fails(1);
+}
+
+#[test]
+fn limits_set_to_what_the_definition_has_puts_back_a_rule_the_running_jail_lost() {
+    crate::common::needs_jail_processes!();
+    let sim = defined(&[]);
+    sim.brig(&["limits", "box", "set", "maxproc=100"]).ok();
+    sim.brig(&["start", "box"]).ok();
+    let unchanged = sim.brig(&["limits", "box", "set", "maxproc=100", "--json"]).ok().json();
+    assert_eq!(unchanged["changed"].as_bool(), Some(false), "{unchanged}");
+    {
+        use brig::host::Host;
+        sim.host().rctl_remove("jail:box").expect("remove the rule by hand");
+    }
+    let dry = sim.brig(&["limits", "box", "set", "maxproc=100", "--dry-run", "--json"]).ok().json();
+    assert_eq!((dry["changed"].as_bool(), dry["effect"].as_str()), (Some(true), Some("pending")), "{dry}");
+    let put = sim.brig(&["limits", "box", "set", "maxproc=100", "--json"]).ok().json();
+    assert_eq!((put["changed"].as_bool(), put["effect"].as_str()), (Some(true), Some("live")), "{put}");
+    let rules = {
+        use brig::host::Host;
+        sim.host().rctl_rules("jail:box").expect("rules")
+    };
+    assert_eq!(rules, ["jail:box:maxproc:deny=100"]);
+    sim.brig(&["stop", "box"]).ok();
+}
+
+#[test]
+fn no_new_jail_takes_a_word_of_brigs_commands() {
+    let sim = Sim::new();
+    sim.brig(&["init"]).ok();
+    for word in ["list", "set", "create"] {
+        let r = sim.brig(&["create", word, "--type", "empty"]);
+        assert_eq!(
+            r.fails(2).stderr,
+            format!("brig: invalid jail name '{word}': it is a word of brig's commands (brig snapshot list, brig limits NAME set), which could not name it\n")
+        );
+    }
+    sim.brig(&["create", "lister", "--type", "empty"]).ok();
 }
