@@ -58,47 +58,81 @@ class Brig(object):
         # get_bin_path accepts a name looked up on PATH or a full path, and
         # fails the module with a clear message when neither is there.
         self.binary = module.get_bin_path(module.params['brig'], required=True)
+        # What this module already changed on the host, as sentences such
+        # as "jail web was created", and what it would report about it
+        # (operations, diff): a later failure must not hide a change that
+        # was made, so fail() reports changed=true with these.
+        self.done = []
+        self.partial = {}
+
+    def did(self, sentence):
+        """Note a change made on the host, for a failure after it."""
+        self.done.append(sentence)
 
     def command(self, args):
         return [self.binary] + list(args)
 
-    def run(self, args, parse_json=True, fail=True):
+    def run(self, args, parse_json=True, fail=True, undone=None):
         """Run ``brig ARGS``; return (rc, parsed JSON or stdout, stderr).
 
         A non-zero exit fails the module with brig's sentence unless
-        ``fail`` is false.
+        ``fail`` is false; ``undone`` says what that leaves undone after
+        the changes already made ("not started").
         """
         cmd = self.command(args)
         rc, out, err = self.module.run_command(cmd)
         if rc != 0:
             if fail:
-                self.fail(cmd, rc, out, err)
+                self.fail(cmd, rc, out, err, undone=undone)
             return rc, None, err
         if not parse_json:
             return rc, out, err
         return rc, self.parse(cmd, out), err
 
-    def json(self, *args):
-        """The JSON document that ``brig ARGS --json`` prints."""
-        return self.run(list(args) + ['--json'])[1]
+    def json(self, *args, **kwargs):
+        """The JSON document that ``brig ARGS --json`` prints.
+
+        ``--json`` goes before a ``--`` in ARGS: after it, clap reads every
+        word as a positional value, so a jail named ``--help`` or ``list``
+        is a name there and never a flag or a subcommand.
+        """
+        args = list(args)
+        at = args.index('--') if '--' in args else len(args)
+        return self.run(args[:at] + ['--json'] + args[at:], **kwargs)[1]
 
     def parse(self, cmd, out):
         try:
             doc = json.loads(out)
         except ValueError as e:
-            self.module.fail_json(
-                msg='brig printed something that is not JSON: %s' % e,
-                cmd=' '.join(cmd), stdout=out)
+            self.fail_json(msg='brig printed something that is not JSON: %s' % e,
+                           cmd=' '.join(cmd), stdout=out)
         if not isinstance(doc, dict) or doc.get('version') != JSON_VERSION:
-            self.module.fail_json(
+            self.fail_json(
                 msg='brig printed JSON of version %r; this collection reads version %d'
                     % (doc.get('version') if isinstance(doc, dict) else None, JSON_VERSION),
                 cmd=' '.join(cmd))
         return doc
 
-    def fail(self, cmd, rc, out, err, **extra):
-        self.module.fail_json(msg=brig_sentence(err, rc), rc=rc,
-                              cmd=' '.join(cmd), stdout=out, stderr=err, **extra)
+    def fail(self, cmd, rc, out, err, undone=None, **extra):
+        self.fail_json(msg=brig_sentence(err, rc), undone=undone, rc=rc,
+                       cmd=' '.join(cmd), stdout=out, stderr=err, **extra)
+
+    def fail_json(self, msg, undone=None, **extra):
+        """Fail the module; after a change, say so first and report it.
+
+        "jail j5 was created but not started: <brig's sentence>", with
+        changed=true and the partial operations and diff, so that a retry
+        or a handler knows the host is no longer as it was.
+        """
+        if self.done:
+            head = ', and '.join(self.done)
+            if undone:
+                head += ' but ' + undone
+            msg = '%s: %s' % (head, msg)
+            for key, value in self.partial.items():
+                extra.setdefault(key, value)
+            extra['changed'] = True
+        self.module.fail_json(msg=msg, **extra)
 
     # What brig reports, by name.
 
@@ -114,6 +148,16 @@ class Brig(object):
 
     def releases(self):
         return self.json('release', 'list')['releases']
+
+    def check_name(self, name, what='jail'):
+        """Refuse a name brig's parser would read as a flag.
+
+        Most commands take it after ``--``; this is for those that cannot
+        (``brig limits NAME set``), and says it better than clap would.
+        """
+        if name.startswith('-'):
+            self.fail_json(msg='%s name %r starts with "-", which brig reads as an option'
+                           % (what, name))
 
     def temp_file(self, text, name):
         """A file ``name`` holding ``text`` in a directory of its own in the
@@ -172,8 +216,10 @@ def toml_key(key):
 
 
 def set_arguments(settings):
-    """``--set KEY=VALUE`` for each item of a dict, in its order."""
-    args = []
-    for key, value in (settings or {}).items():
-        args.extend(['--set', '%s=%s' % (key, toml_value(value))])
-    return args
+    """``--set=KEY=VALUE`` for each item of a dict, in its order.
+
+    One word with ``=``, so that a value starting with ``-`` is never read
+    as a flag of brig's.
+    """
+    return ['--set=%s=%s' % (key, toml_value(value))
+            for key, value in (settings or {}).items()]

@@ -15,6 +15,8 @@ description:
     (C(brig release list --json)) of a host, and with O(name) also
     C(brig info NAME --json) of that jail.
   - Never changes anything.
+extends_documentation_fragment:
+  - brig.core.brig
 author:
   - brig developers (!UNKNOWN)
 options:
@@ -22,17 +24,7 @@ options:
     description:
       - A jail to return in detail as RV(info).
     type: str
-  brig:
-    description:
-      - The brig binary to run, a name looked up on E(PATH) or a full path.
-    type: str
-    default: brig
-notes:
-  - Set E(BRIG_HOST) with the C(environment) keyword to read a simulated host.
 attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
@@ -107,7 +99,7 @@ def main():
     brig = Brig(module)
     result = dict(changed=False, jails=brig.jails(), releases=brig.releases())
     if module.params['name']:
-        info = brig.json('info', module.params['name'])
+        info = brig.json('info', '--', module.params['name'])
         info.pop('version', None)
         result['info'] = info
     module.exit_json(**result)

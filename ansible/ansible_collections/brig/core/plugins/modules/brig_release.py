@@ -16,6 +16,8 @@ description:
   - Looks at C(brig release list --json) first and acts only when needed.
   - A fetch checks every file against the release's MANIFEST and leaves no
     half release behind on failure.
+extends_documentation_fragment:
+  - brig.core.brig
 author:
   - brig developers (!UNKNOWN)
 options:
@@ -51,18 +53,9 @@ options:
         distribution sets.
     type: bool
     default: false
-  brig:
-    description:
-      - The brig binary to run, a name looked up on E(PATH) or a full path.
-    type: str
-    default: brig
 notes:
-  - Set E(BRIG_HOST) with the C(environment) keyword to manage a simulated host.
   - Supports C(check_mode).
 attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
@@ -131,7 +124,7 @@ def main():
         if release is None:
             module.exit_json(changed=False, release=None)
         if not module.check_mode:
-            brig.run(['release', 'destroy', p['name']], parse_json=False)
+            brig.run(['release', 'destroy', '--', p['name']], parse_json=False)
             release = None
         module.exit_json(changed=True, release=release)
 
@@ -144,14 +137,16 @@ def main():
         module.exit_json(changed=False, release=release)
 
     if not module.check_mode:
-        args = ['release', 'fetch', p['name']]
+        # Options as one --option=VALUE word and the name after --, so that
+        # no value of the task's is read as a flag of brig's.
+        args = ['release', 'fetch']
         if p['source']:
-            args += ['--from', p['source']]
+            args.append('--from=' + p['source'])
         if p['arch']:
-            args += ['--arch', p['arch']]
+            args.append('--arch=' + p['arch'])
         if p['pkgbase']:
             args.append('--pkgbase')
-        brig.run(args, parse_json=False)
+        brig.run(args + ['--', p['name']], parse_json=False)
         release = find(brig, p['name'])
     module.exit_json(changed=True, release=release)
 

@@ -12,9 +12,12 @@ short_description: Take or destroy a snapshot of a brig jail
 version_added: "0.1.0"
 description:
   - Takes a named snapshot of a jail's whole tree, its root and delegated
-    datasets at one instant (C(brig snapshot NAME SNAP)), or destroys it
-    (C(brig snapshot destroy NAME SNAP)).
+    datasets at one instant (C(brig snapshot create -- NAME SNAP)), or
+    destroys it (C(brig snapshot destroy -- NAME SNAP)); the names follow
+    C(--), so that a jail named C(list) or C(destroy) is a jail to brig.
   - Looks at C(brig snapshot list NAME --json) first and acts only when needed.
+extends_documentation_fragment:
+  - brig.core.brig
 author:
   - brig developers (!UNKNOWN)
 options:
@@ -35,17 +38,7 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  brig:
-    description:
-      - The brig binary to run, a name looked up on E(PATH) or a full path.
-    type: str
-    default: brig
-notes:
-  - Set E(BRIG_HOST) with the C(environment) keyword to manage a simulated host.
 attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
@@ -85,7 +78,7 @@ from ansible_collections.brig.core.plugins.module_utils.brig import (
 
 
 def find(brig, jail, snapshot):
-    for entry in brig.json('snapshot', 'list', jail).get('jails') or []:
+    for entry in brig.json('snapshot', 'list', '--', jail).get('jails') or []:
         if entry.get('jail') == jail:
             for row in entry.get('snapshots') or []:
                 if row.get('name') == snapshot:
@@ -110,14 +103,16 @@ def main():
         if row is not None:
             module.exit_json(changed=False, snapshot=row)
         if not module.check_mode:
-            brig.run(['snapshot', p['name'], p['snapshot']], parse_json=False)
+            # The explicit subcommand: `brig snapshot NAME SNAP` reads a jail
+            # named create, list, prune or destroy as that subcommand.
+            brig.run(['snapshot', 'create', '--', p['name'], p['snapshot']], parse_json=False)
             row = find(brig, p['name'], p['snapshot'])
         module.exit_json(changed=True, snapshot=row)
 
     if row is None:
         module.exit_json(changed=False, snapshot=None)
     if not module.check_mode:
-        brig.run(['snapshot', 'destroy', p['name'], p['snapshot']], parse_json=False)
+        brig.run(['snapshot', 'destroy', '--', p['name'], p['snapshot']], parse_json=False)
         row = None
     module.exit_json(changed=True, snapshot=row)
 
