@@ -16,7 +16,7 @@ pub fn is_json(path: &Path) -> bool {
 /// `null`, TOML does not: a null is refused with its key, rather than
 /// dropped, so nothing the caller wrote is silently lost.
 pub fn to_toml(path: &Path, text: &str) -> Result<String, ConfigError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+    let value = serde_json::from_str::<Unique>(text).map(|u| u.0).map_err(|e| {
         // serde_json's sentence ends with its own position; ours leads.
         let msg = e.to_string();
         let msg = msg.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&msg);
@@ -33,6 +33,71 @@ pub fn to_toml(path: &Path, text: &str) -> Result<String, ConfigError> {
     }
     let table = toml::Table::try_from(&value).map_err(|e| whole(format!("cannot be TOML: {e}")))?;
     toml::to_string(&table).map_err(|e| whole(format!("cannot be TOML: {e}")))
+}
+
+/// A JSON value whose objects name each key once. serde_json keeps the
+/// last of a key given twice; a definition is refused instead, so no value
+/// the caller wrote is silently dropped.
+struct Unique(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique(serde_json::Value::Null))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Unique(items.into()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("key {key:?} is given twice")));
+            }
+            let Unique(v) = map.next_value()?;
+            object.insert(key, v);
+        }
+        Ok(Unique(object.into()))
+    }
 }
 
 /// The dotted key of the first null in `v`, if any (`network.ip4[1]`).
@@ -74,6 +139,12 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_what_is_wrong() {
         assert_eq!(convert("{\"a\": 1,\n}").unwrap_err(), "web.json:2:1: not JSON: trailing comma");
+        assert_eq!(
+            convert("{\"limits\": {\"maxproc\": 1,\n \"maxproc\": 2}}").unwrap_err(),
+            "web.json:2:10: not JSON: key \"maxproc\" is given twice"
+        );
+        // Floats and nested arrays come through as they are.
+        assert_eq!(convert(r#"{"a": [[1.5, -2]], "b": "x"}"#).unwrap(), "a = [[1.5, -2]]\nb = \"x\"\n");
         assert_eq!(
             convert("[1]").unwrap_err(),
             "web.json: the definition: is one object in JSON, such as {\"release\": \"14.3-RELEASE\"}"
