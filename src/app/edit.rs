@@ -143,6 +143,10 @@ pub fn replace(host: &mut dyn Host, name: &JailName, req: &Replace, report: &dyn
     let by_key = !req.sets.is_empty() || req.from.as_deref().is_none_or(crate::config::json::is_json);
     let spec = check(host, &cfg, name, &from, &after, by_key)?;
     super::create::refuse_other_files(host, name, &files)?;
+    // Found before the write, so that a failure to look leaves the
+    // definition as it was (its source is still there to run again)
+    // rather than changed with an error.
+    let effect = effect(host, &cfg, &spec)?;
     if !req.dry_run {
         let written = super::create::write_files(host, name, &files)?;
         if let Err(e) = host.write_file(&path, after.as_bytes(), 0o600) {
@@ -150,7 +154,6 @@ pub fn replace(host: &mut dyn Host, name: &JailName, req: &Replace, report: &dyn
             return Err(io(&shown)(e));
         }
     }
-    let effect = effect(host, &cfg, &spec)?;
     Ok(Replaced { before, after, effect })
 }
 

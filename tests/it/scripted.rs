@@ -213,3 +213,16 @@ fn no_new_jail_takes_a_word_of_brigs_commands() {
     }
     sim.brig(&["create", "lister", "--type", "empty"]).ok();
 }
+
+#[test]
+fn an_edit_that_cannot_look_at_the_jail_leaves_the_definition_as_it_was() {
+    let sim = defined(&[]);
+    let before = definition(&sim);
+    // The look at the running jail for its effect (the second jail_get,
+    // after the one that checks addresses) fails: nothing is written.
+    let r = sim.brig_env(&["edit", "box", "--set", "limits.maxproc=9", "--json"], &[("BRIG_SIM_FAIL", "jail_get:2")]);
+    assert!(r.fails(1).stderr.contains("injected by BRIG_SIM_FAIL"), "{}", r.stderr);
+    assert_eq!(definition(&sim), before);
+    sim.brig(&["edit", "box", "--set", "limits.maxproc=9"]).ok();
+    assert_ne!(definition(&sim), before);
+}
