@@ -158,8 +158,9 @@ pub fn replace(host: &mut dyn Host, name: &JailName, req: &Replace, report: &dyn
 }
 
 /// `text` validated as jail `name`'s definition, its addresses, interface
-/// and host ports checked against every other jail's. The caller holds
-/// `lock::addresses` until it writes the definition.
+/// and host ports checked against every other jail's; its errors told by
+/// key when `by_key` (a text whose lines are not the file's). The caller
+/// holds `lock::addresses` until it writes the definition.
 fn check(
     host: &dyn Host,
     cfg: &HostConfig,
