@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::guard::guard;
+use super::guard::guard_unless;
 use super::{Error, Refused, Report};
 use crate::config::templates;
 use crate::config::{edit, jail, ConfigError, HostConfig};
@@ -188,7 +188,7 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
     let cfg = super::config(host)?;
     let name = JailName::new_jail(&req.name)?;
     // A dry run only reads, as `plan` does: no lock, nothing recovered.
-    let _lock = if req.dry_run { Vec::new() } else { guard(host, &cfg, &[&name], report)? };
+    let _lock = guard_unless(req.dry_run, host, &cfg, &[&name], report)?;
     if let Some(t) = &req.jail_type {
         if !["thin", "thick", "empty"].contains(&t.as_str()) {
             return Err(Error::Usage(format!("--type {t}: expected thin, thick or empty")));
@@ -257,8 +257,8 @@ pub fn create(host: &mut dyn Host, req: &CreateRequest, report: &dyn Report) -> 
         definition: text.clone(),
         operations: ops.iter().map(ToString::to_string).collect(),
     };
+    refuse_other_files(host, &name, &files)?;
     if req.dry_run {
-        refuse_other_files(host, &name, &files)?;
         return Ok(created);
     }
     let written = write_files(host, &name, &files)?;
@@ -306,7 +306,6 @@ pub(super) fn refuse_other_files(host: &dyn Host, name: &JailName, files: &Files
 /// `refuse_other_files` passed them. Returns what it made, for
 /// `remove_files`.
 pub(super) fn write_files(host: &dyn Host, name: &JailName, files: &Files) -> Result<Vec<PathBuf>, Error> {
-    refuse_other_files(host, name, files)?;
     let dir = crate::state::layout::files_dir(name);
     let mut made = Vec::new();
     let io = |p: &std::path::Path| {
